@@ -1,0 +1,136 @@
+/**
+ * The storage contract every backend implements (memory, file, Redis, IndexedDB). It is small on
+ * purpose: the {@link CheckpointManager} builds envelopes, ids and TTLs; a store only keeps records
+ * and answers questions about one task at a time. `test/conformance/` holds the one test suite
+ * every implementation passes.
+ *
+ * ## Semantics every implementation guarantees
+ * - **Isolation.** Everything is scoped by `taskId`; a store instance is further scoped by its
+ *   namespace (a Redis key prefix, a directory, an IndexedDB database). Two namespaces never see
+ *   each other's records.
+ * - **Ids.** Every `taskId`, `checkpointId` and log `name` is checked with `assertValidId` before
+ *   it reaches a key; a bad one is an `InvalidIdError` and nothing is touched.
+ * - **Sequence numbers.** Each task has a head sequence number, 0 before its first save. A
+ *   successful save sets it to head + 1 and stores that number in the record. It never goes
+ *   down, even when records are deleted or expire, for as long as the task has any live record.
+ * - **Atomicity.** A save is all or nothing: record, index entry, TTL and head move together,
+ *   or none of them does (a crash or a dropped connection mid-save leaves the old state).
+ * - **Conditional writes.** With `expectedSeq`, a save succeeds only if the head equals it at the
+ *   moment of writing; otherwise it throws `CheckpointConflictError` and writes nothing. Two
+ *   writers racing with the same `expectedSeq`: exactly one wins.
+ * - **Ordering.** `list` and `latest` order by sequence number, newest first. Ids are not
+ *   compared (callers may choose their own ids).
+ * - **TTL.** A record whose `expiresAt` (ms since the epoch) is at or before now is gone: `load`,
+ *   `latest` and `list` never return it, `delete` reports `false` for it, and the store removes it
+ *   (eagerly or lazily) without leaving index entries behind.
+ * - **Missing** is `undefined` (`load`, `latest`) or `false` (`delete`), never an error. A real
+ *   failure (backend down, unreadable record, record over the size bound) is an
+ *   `OrchestrationError` (`StorageError`, `CorruptRecordError`, `RecordTooLargeError`), never
+ *   `undefined`.
+ * - **Size bound.** A store refuses to write or to read back a record body larger than its
+ *   `maxRecordBytes` (UTF-8 bytes), with `RecordTooLargeError`.
+ * - **Logs** are append-only lists of strings per task and name (the lineage of a workflow lives
+ *   in one). An append writes only the new entries, in order, atomically; entries are never
+ *   rewritten. Logs have no TTL; `deleteTask` removes them.
+ */
+export interface CheckpointStore {
+  /** A short name for messages: `'memory'`, `'file'`, `'redis'`, `'indexeddb'`. */
+  readonly name: string;
+
+  /**
+   * Stores a new checkpoint record and returns its sequence number. Throws
+   * `CheckpointConflictError` when `options.expectedSeq` is given and differs from the head,
+   * and `CheckpointExistsError` when the task already has a live record with this id.
+   */
+  save(record: NewCheckpointRecord, options?: SaveRecordOptions): Promise<SavedRecord>;
+
+  /** The live record with this id, or `undefined`. */
+  load(taskId: string, checkpointId: string): Promise<CheckpointRecord | undefined>;
+
+  /** The live record with the highest sequence number, or `undefined`. */
+  latest(taskId: string): Promise<CheckpointRecord | undefined>;
+
+  /** Metadata of the task's live records, newest (highest seq) first. */
+  list(taskId: string): Promise<CheckpointRecordMeta[]>;
+
+  /** Deletes one record; `true` if a live record was deleted, `false` if there was none. */
+  delete(taskId: string, checkpointId: string): Promise<boolean>;
+
+  /**
+   * Deletes all but the `keepLatest` newest live records of a task, in one batch; returns how
+   * many were deleted. `keepLatest` is an integer ≥ 0.
+   */
+  deleteOld(taskId: string, keepLatest: number): Promise<number>;
+
+  /** The task's head sequence number: 0 if it has never been saved (or everything expired). */
+  head(taskId: string): Promise<number>;
+
+  /** Appends entries to a task's log, atomically and in order; returns the log's new length. */
+  appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number>;
+
+  /** Entries `[from, from + limit)` of a task's log (all from `from` when no limit); `[]` if none. */
+  readLog(taskId: string, name: string, options?: ReadLogOptions): Promise<string[]>;
+
+  /** Removes every record, log and counter of a task. Returns whether anything existed. */
+  deleteTask(taskId: string): Promise<boolean>;
+
+  /** Releases what the store opened itself. Injected clients are left open for their owner. */
+  close(): Promise<void>;
+}
+
+/** What the manager hands to {@link CheckpointStore.save}. */
+export interface NewCheckpointRecord {
+  readonly taskId: string;
+  readonly checkpointId: string;
+  /** Creation time, ms since the epoch. */
+  readonly createdAt: number;
+  /** Expiry time, ms since the epoch; absent means never. */
+  readonly expiresAt?: number | undefined;
+  /** The serialized envelope; opaque to the store. */
+  readonly body: string;
+}
+
+/** Options of {@link CheckpointStore.save}. */
+export interface SaveRecordOptions {
+  /** Save only if the task's head sequence number is exactly this (0: no checkpoint yet). */
+  readonly expectedSeq?: number | undefined;
+}
+
+/** What a successful save returns. */
+export interface SavedRecord {
+  /** The sequence number given to the record (the task's new head). */
+  readonly seq: number;
+}
+
+/** What a store indexes about a record. */
+export interface CheckpointRecordMeta {
+  readonly taskId: string;
+  readonly checkpointId: string;
+  readonly seq: number;
+  readonly createdAt: number;
+  readonly expiresAt?: number | undefined;
+}
+
+/** A stored record: its metadata and its body. */
+export interface CheckpointRecord extends CheckpointRecordMeta {
+  readonly body: string;
+}
+
+/** Options of {@link CheckpointStore.readLog}. */
+export interface ReadLogOptions {
+  /** First index to read. Default: 0. */
+  readonly from?: number;
+  /** Most entries to read. Default: all. */
+  readonly limit?: number;
+}
+
+/** Options every adapter accepts. */
+export interface CheckpointStoreOptions {
+  /** Largest record body written or read back, in UTF-8 bytes. Default: {@link DEFAULT_MAX_RECORD_BYTES}. */
+  readonly maxRecordBytes?: number;
+  /** The clock used for TTL decisions, ms since the epoch. Default: `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** 64 MiB: the default bound on one record body. */
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,86 @@
+import { InvalidIdError } from './errors.js';
+
+/** Longest id accepted for a task, checkpoint, log or context. */
+export const MAX_ID_LENGTH = 200;
+
+const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Checks an id that becomes part of a storage key (a Redis key, a file name, an IndexedDB key):
+ * 1 to {@link MAX_ID_LENGTH} characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`.
+ * So no separators (`:`, `/`, `\`), no `..`, no whitespace or control characters.
+ * Throws {@link InvalidIdError}.
+ */
+export function assertValidId(kind: string, id: unknown): asserts id is string {
+  if (typeof id !== 'string') throw new InvalidIdError(kind, String(id), 'it is not a string');
+  if (id.length === 0) throw new InvalidIdError(kind, id, 'it is empty');
+  if (id.length > MAX_ID_LENGTH) {
+    throw new InvalidIdError(kind, id, `it is longer than ${MAX_ID_LENGTH} characters`);
+  }
+  if (!ID_PATTERN.test(id)) {
+    throw new InvalidIdError(kind, id, 'only A-Z a-z 0-9 _ . - are allowed, and not . or - first');
+  }
+}
+
+// Crockford's base32: sorts the same as the numbers it encodes.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const TIME_CHARS = 10; // 48 bits of milliseconds
+const RANDOM_CHARS = 16; // 80 bits
+
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+function randomDigits(): number[] {
+  const bytes = new Uint8Array(RANDOM_CHARS);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b & 31);
+}
+
+/** Adds one to a base-32 digit array in place; false when it overflowed. */
+function increment(digits: number[]): boolean {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const d = digits[i] as number;
+    if (d < 31) {
+      digits[i] = d + 1;
+      return true;
+    }
+    digits[i] = 0;
+  }
+  return false;
+}
+
+/**
+ * A new checkpoint id: 26 characters, a ULID (48-bit millisecond time, then 80 random bits).
+ * Ids sort by creation time as strings; within one millisecond in one process they are strictly
+ * increasing (the random part is incremented), and across processes the 80 random bits make a
+ * collision practically impossible.
+ */
+export function createCheckpointId(now: number = Date.now()): string {
+  if (now > lastTime) {
+    lastTime = now;
+    lastRandom = randomDigits();
+  } else if (!increment(lastRandom)) {
+    // 2^80 ids in one millisecond: move into the next millisecond instead of repeating.
+    lastTime += 1;
+    lastRandom = randomDigits();
+  }
+  let time = '';
+  let t = lastTime;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    time = ALPHABET.charAt(t % 32) + time;
+    t = Math.floor(t / 32);
+  }
+  return time + lastRandom.map((d) => ALPHABET.charAt(d)).join('');
+}
+
+/** The creation time (ms since the epoch) encoded in an id made by {@link createCheckpointId}. */
+export function checkpointIdTime(id: string): number | undefined {
+  if (id.length !== TIME_CHARS + RANDOM_CHARS) return undefined;
+  let time = 0;
+  for (const char of id.slice(0, TIME_CHARS)) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) return undefined;
+    time = time * 32 + digit;
+  }
+  return time;
+}

@@ -1,0 +1,12 @@
+export * from './checkpoint/checkpoint-store.js';
+export * from './errors.js';
+export { assertValidId, checkpointIdTime, createCheckpointId, MAX_ID_LENGTH } from './ids.js';
+export {
+  type AssertJsonOptions,
+  assertJson,
+  cloneJson,
+  isJson,
+  type JsonObject,
+  type JsonValue,
+  MAX_JSON_DEPTH,
+} from './json.js';
