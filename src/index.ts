@@ -1,5 +1,7 @@
-export * from './checkpoint/checkpoint-store.js';
+export * from './checkpoint/index.js';
+export * from './context/index.js';
 export * from './errors.js';
+export * from './flow/index.js';
 export { assertValidId, checkpointIdTime, createCheckpointId, MAX_ID_LENGTH } from './ids.js';
 export {
   type AssertJsonOptions,
@@ -10,3 +12,4 @@ export {
   type JsonValue,
   MAX_JSON_DEPTH,
 } from './json.js';
+export * from './merger/index.js';

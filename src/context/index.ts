@@ -1,0 +1,1 @@
+export type { Context, ContextRef } from './context.js';

@@ -1,0 +1,1 @@
+export type { ContextTransition } from './context-transition.js';
