@@ -1,13 +1,106 @@
-import { assertJson, isOrchestrationError } from 'mcp-orchestration';
+import {
+  assertJson,
+  cloneJson,
+  DepthLimitError,
+  isJson,
+  isOrchestrationError,
+  MAX_JSON_DEPTH,
+  NonJsonValueError,
+} from 'mcp-orchestration';
 import { describe, expect, it } from 'vitest';
 
+function nested(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) value = { next: value };
+  return value;
+}
+
 describe('assertJson', () => {
-  it('resolves the package by name', () => {
-    expect(() => assertJson({ a: new Date() })).toThrow(/\$\.a is a Date/);
-    try {
-      assertJson([1, undefined]);
-    } catch (e) {
-      expect(isOrchestrationError(e, 'NON_JSON_VALUE')).toBe(true);
+  it('accepts plain JSON values, null-prototype objects and shared references', () => {
+    const shared = { a: 1 };
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare.x = [1, 'two', true, null];
+    for (const value of [
+      null,
+      0,
+      -1.5,
+      '',
+      'ünïcødé 🚀',
+      true,
+      [],
+      {},
+      { shared, again: shared },
+      bare,
+    ]) {
+      expect(() => assertJson(value)).not.toThrow();
     }
+  });
+
+  it.each([
+    ['a function', { f: () => 1 }, '$.f'],
+    ['undefined in an array', [1, undefined], '$[1]'],
+    ['undefined as a property', { a: undefined }, '$.a'],
+    ['a BigInt', { n: 10n }, '$.n'],
+    ['a Date', { when: new Date(0) }, '$.when'],
+    ['a Map', { m: new Map() }, '$.m'],
+    ['a Set', [new Set()], '$[0]'],
+    ['NaN', { x: Number.NaN }, '$.x'],
+    ['Infinity', { deep: { x: Number.POSITIVE_INFINITY } }, '$.deep.x'],
+    ['a symbol', { s: Symbol('s') }, '$.s'],
+    // biome-ignore lint/suspicious/noSparseArray: the point of the test
+    ['a hole in a sparse array', [1, , 3], '$[1]'],
+    ['an odd key', { 'a b': { c: () => 0 } }, '$["a b"].c'],
+  ])('rejects %s and names its path', (_what, value, path) => {
+    try {
+      assertJson(value);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(NonJsonValueError);
+      expect((error as NonJsonValueError).path).toBe(path);
+      expect(isOrchestrationError(error, 'NON_JSON_VALUE')).toBe(true);
+    }
+  });
+
+  it('rejects cycles without overflowing', () => {
+    const a: Record<string, unknown> = { b: { c: [] as unknown[] } };
+    ((a.b as Record<string, unknown>).c as unknown[]).push(a);
+    expect(() => assertJson(a)).toThrow(/\$\.b\.c\[0\] is a reference to one of its own ancestors/);
+  });
+
+  it('accepts undefined properties only when asked, never in arrays', () => {
+    expect(() => assertJson({ a: undefined }, { allowUndefinedProperties: true })).not.toThrow();
+    expect(() => assertJson([undefined], { allowUndefinedProperties: true })).toThrow(
+      NonJsonValueError,
+    );
+  });
+
+  it('refuses nesting beyond the limit with a typed error, even far past where JSON overflows', () => {
+    expect(() => assertJson(nested(MAX_JSON_DEPTH - 1))).not.toThrow();
+    const error = (() => {
+      try {
+        assertJson(nested(100_000));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(DepthLimitError);
+    expect((error as DepthLimitError).limit).toBe(MAX_JSON_DEPTH);
+    expect(() => assertJson(nested(11), { maxDepth: 10 })).toThrow(DepthLimitError);
+  });
+
+  it('isJson is the boolean form', () => {
+    expect(isJson({ a: [1] })).toBe(true);
+    expect(isJson({ a: new Date() })).toBe(false);
+  });
+});
+
+describe('cloneJson', () => {
+  it('copies deeply and keeps __proto__ as data', () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": true}, "list": [{"x": 1}]}');
+    const copy = cloneJson(hostile);
+    expect(copy).toEqual(hostile);
+    expect(copy.list).not.toBe(hostile.list);
+    expect(Object.keys(copy)).toContain('__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

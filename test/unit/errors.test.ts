@@ -1,0 +1,34 @@
+import {
+  CheckpointConflictError,
+  isOrchestrationError,
+  OrchestrationError,
+  StorageError,
+} from 'mcp-orchestration';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+describe('typed errors', () => {
+  it('carry a code, a name and a cause', () => {
+    const cause = new Error('ECONNRESET');
+    const error = new StorageError('redis', 'connection lost during save', { cause });
+    expect(error).toBeInstanceOf(OrchestrationError);
+    expect(error.code).toBe('STORAGE_FAILED');
+    expect(error.name).toBe('StorageError');
+    expect(error.cause).toBe(cause);
+    expect(error.message).toBe('redis store: connection lost during save');
+  });
+
+  it('isOrchestrationError narrows by code', () => {
+    const error: unknown = new CheckpointConflictError('task_1', 3, 4);
+    expect(isOrchestrationError(error)).toBe(true);
+    expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(false);
+    if (isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) {
+      expectTypeOf(error).toEqualTypeOf<CheckpointConflictError>();
+      expect([error.expectedSeq, error.actualSeq]).toEqual([3, 4]);
+    } else {
+      expect.unreachable();
+    }
+    expect(isOrchestrationError(new Error('plain'))).toBe(false);
+    // @ts-expect-error: not a code
+    isOrchestrationError(error, 'NOT_A_CODE');
+  });
+});
