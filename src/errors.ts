@@ -147,6 +147,17 @@ export class StorageError extends OrchestrationError {
   }
 }
 
+/** A workflow step attempt that ran longer than its `timeoutMs`; its abort signal was fired. */
+export class StepTimeoutError extends OrchestrationError {
+  readonly stepId: string;
+  readonly timeoutMs: number;
+  constructor(stepId: string, timeoutMs: number) {
+    super('STEP_TIMEOUT', `Step ${stepId} timed out after ${timeoutMs} ms`);
+    this.stepId = stepId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -159,6 +170,7 @@ export interface OrchestrationErrorByCode {
   CORRUPT_RECORD: CorruptRecordError;
   RECORD_TOO_LARGE: RecordTooLargeError;
   STORAGE_FAILED: StorageError;
+  STEP_TIMEOUT: StepTimeoutError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */
