@@ -1,6 +1,6 @@
 import { RecordTooLargeError } from '../errors.js';
 import { assertValidId } from '../ids.js';
-import type { NewCheckpointRecord, SaveRecordOptions } from './checkpoint-store.js';
+import type { NewCheckpointRecord, ReadLogOptions, SaveRecordOptions } from './checkpoint-store.js';
 
 /**
  * Checks shared by every {@link CheckpointStore} implementation, so each adapter rejects bad input
@@ -67,4 +67,22 @@ export function assertKeepLatest(keepLatest: number): void {
 /** Whether a record with this `expiresAt` is expired at `now`. */
 export function isExpired(expiresAt: number | undefined, now: number): boolean {
   return expiresAt !== undefined && expiresAt <= now;
+}
+
+/** Validates the entries of `appendLog`: an array of strings. */
+export function assertLogEntries(entries: readonly string[]): void {
+  if (!Array.isArray(entries)) throw new TypeError('log entries must be an array of strings');
+  for (const entry of entries) {
+    if (typeof entry !== 'string') throw new TypeError('log entries must be strings');
+  }
+}
+
+/** Validates the options of `readLog`: `from` and `limit` are integers ≥ 0. */
+export function assertReadLogOptions(options: ReadLogOptions | undefined): void {
+  for (const key of ['from', 'limit'] as const) {
+    const value = options?.[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new TypeError(`${key} must be an integer ≥ 0, got ${value}`);
+    }
+  }
 }

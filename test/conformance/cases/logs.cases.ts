@@ -1,0 +1,86 @@
+import { expect } from 'vitest';
+import type { SuiteContext } from '../suite-context.js';
+
+/** appendLog and readLog. */
+export function logCases(ctx: SuiteContext): void {
+  const { test } = ctx;
+
+  test('an empty or unknown log reads as []', async () => {
+    const { store } = await ctx.open();
+    expect(await store.readLog('task-1', 'lineage')).toEqual([]);
+    expect(await store.readLog('task-1', 'lineage', { from: 3, limit: 2 })).toEqual([]);
+    expect(await store.appendLog('task-1', 'lineage', [])).toBe(0);
+    expect(await store.readLog('task-1', 'lineage')).toEqual([]);
+  });
+
+  test('append returns the new length and keeps the order', async () => {
+    const { store } = await ctx.open();
+    expect(await store.appendLog('task-1', 'lineage', ['a', 'b', 'c'])).toBe(3);
+    expect(await store.appendLog('task-1', 'lineage', ['d'])).toBe(4);
+    expect(await store.appendLog('task-1', 'lineage', [])).toBe(4);
+    expect(await store.appendLog('task-1', 'lineage', ['e', 'f'])).toBe(6);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  test('entries are kept exactly, duplicates and empty strings included', async () => {
+    const { store } = await ctx.open();
+    const entries = ['same', 'same', '', '{"seq":0}', ' padded ', 'line\nbreak'];
+    expect(await store.appendLog('task-1', 'lineage', entries)).toBe(entries.length);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(entries);
+  });
+
+  test('readLog reads [from, from + limit)', async () => {
+    const { store } = await ctx.open();
+    const entries = Array.from({ length: 10 }, (_, i) => `e${i}`);
+    await store.appendLog('task-1', 'lineage', entries);
+    expect(await store.readLog('task-1', 'lineage', { from: 0 })).toEqual(entries);
+    expect(await store.readLog('task-1', 'lineage', { from: 4 })).toEqual(entries.slice(4));
+    expect(await store.readLog('task-1', 'lineage', { limit: 3 })).toEqual(['e0', 'e1', 'e2']);
+    expect(await store.readLog('task-1', 'lineage', { from: 8, limit: 5 })).toEqual(['e8', 'e9']);
+    expect(await store.readLog('task-1', 'lineage', { from: 2, limit: 0 })).toEqual([]);
+    expect(await store.readLog('task-1', 'lineage', { from: 10 })).toEqual([]);
+    expect(await store.readLog('task-1', 'lineage', { from: 50, limit: 1 })).toEqual([]);
+  });
+
+  test('concurrent appends are all kept, each one contiguous and in order', async () => {
+    const { store } = await ctx.open();
+    const lengths = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        store.appendLog('task-1', 'lineage', [`${i}:a`, `${i}:b`, `${i}:c`]),
+      ),
+    );
+    expect([...lengths].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => 3 * (i + 1)),
+    );
+    const log = await store.readLog('task-1', 'lineage');
+    expect(log).toHaveLength(150);
+    for (let i = 0; i < 150; i += 3) {
+      const writer = log[i]?.split(':')[0];
+      expect(log.slice(i, i + 3)).toEqual([`${writer}:a`, `${writer}:b`, `${writer}:c`]);
+      // The length an append returned is where its entries end.
+      expect(lengths[Number(writer)]).toBe(i + 3);
+    }
+    expect(new Set(log).size).toBe(150);
+  });
+
+  test('logs are separate per name and per task', async () => {
+    const { store } = await ctx.open();
+    await store.appendLog('task-1', 'lineage', ['t1-lineage']);
+    await store.appendLog('task-1', 'events', ['t1-events']);
+    await store.appendLog('task-2', 'lineage', ['t2-lineage']);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['t1-lineage']);
+    expect(await store.readLog('task-1', 'events')).toEqual(['t1-events']);
+    expect(await store.readLog('task-2', 'lineage')).toEqual(['t2-lineage']);
+    expect(await store.readLog('task-2', 'events')).toEqual([]);
+  });
+
+  test('logs are independent of checkpoints', async () => {
+    const { store } = await ctx.open();
+    await store.appendLog('task-1', 'lineage', ['a']);
+    expect(await store.head('task-1')).toBe(0);
+    expect(await store.list('task-1')).toEqual([]);
+    expect(await store.latest('task-1')).toBeUndefined();
+    expect(await store.deleteOld('task-1', 0)).toBe(0);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a']);
+  });
+}
