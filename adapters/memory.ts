@@ -1,0 +1,255 @@
+import {
+  type CheckpointRecord,
+  type CheckpointRecordMeta,
+  type CheckpointStore,
+  type CheckpointStoreOptions,
+  DEFAULT_MAX_RECORD_BYTES,
+  type NewCheckpointRecord,
+  type ReadLogOptions,
+  type SavedRecord,
+  type SaveRecordOptions,
+} from '../src/checkpoint/checkpoint-store.js';
+import {
+  assertKeepLatest,
+  assertLogEntries,
+  assertReadLogOptions,
+  assertSavable,
+  assertWithinLimit,
+  isExpired,
+} from '../src/checkpoint/store-guards.js';
+import {
+  CheckpointConflictError,
+  CheckpointExistsError,
+  CorruptRecordError,
+} from '../src/errors.js';
+import { assertValidId } from '../src/ids.js';
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions extends CheckpointStoreOptions {
+  /**
+   * The map the store keeps its serialized records in, keyed `taskId/checkpointId`, each value a
+   * JSON header line followed by the body. Inject one to inspect or tamper with what is stored
+   * (the conformance suite corrupts records through it); it must start empty and belong to one
+   * store. Default: a new `Map`.
+   */
+  readonly records?: Map<string, string>;
+}
+
+/** Everything the store knows about one task besides the serialized records. */
+interface TaskData {
+  /** The head sequence number. */
+  head: number;
+  /** Live records' metadata in sequence order (oldest first). */
+  readonly meta: Map<string, CheckpointRecordMeta>;
+  /** The earliest `expiresAt` among the records, `Infinity` when none expires. */
+  nextExpiry: number;
+  readonly logs: Map<string, string[]>;
+}
+
+/** The header line stored before each body. */
+interface RecordHeader {
+  readonly checkpointId: string;
+  readonly seq: number;
+}
+
+/**
+ * A {@link CheckpointStore} kept in memory: fast, browser-safe, gone when the process ends. Every
+ * operation runs synchronously inside its promise, so each one is atomic. Expired records are
+ * removed lazily, the first time the task is touched after its earliest expiry. Suits tests and
+ * short workflows; use the file, Redis or IndexedDB store for anything that must survive a crash.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointManager } from 'mcp-orchestration';
+ * import { createMemoryStore } from 'mcp-orchestration/memory';
+ *
+ * const manager = new CheckpointManager(createMemoryStore());
+ * ```
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointStore {
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const now = options.now ?? Date.now;
+  const records = options.records ?? new Map<string, string>();
+  const tasks = new Map<string, TaskData>();
+
+  const recordKey = (taskId: string, checkpointId: string) => `${taskId}/${checkpointId}`;
+
+  function removeRecord(task: TaskData, taskId: string, checkpointId: string): void {
+    task.meta.delete(checkpointId);
+    records.delete(recordKey(taskId, checkpointId));
+  }
+
+  /** The task's data with expired records removed, or `undefined` when it holds nothing. */
+  function liveTask(taskId: string): TaskData | undefined {
+    const task = tasks.get(taskId);
+    if (task === undefined) return undefined;
+    const time = now();
+    if (time >= task.nextExpiry) {
+      let next = Number.POSITIVE_INFINITY;
+      for (const meta of task.meta.values()) {
+        if (isExpired(meta.expiresAt, time)) removeRecord(task, taskId, meta.checkpointId);
+        else if (meta.expiresAt !== undefined && meta.expiresAt < next) next = meta.expiresAt;
+      }
+      task.nextExpiry = next;
+      // Everything expired: the task is gone, and its head with it.
+      if (task.meta.size === 0) task.head = 0;
+    }
+    if (task.meta.size === 0 && task.head === 0 && task.logs.size === 0) {
+      tasks.delete(taskId);
+      return undefined;
+    }
+    return task;
+  }
+
+  function taskFor(taskId: string): TaskData {
+    const existing = liveTask(taskId);
+    if (existing !== undefined) return existing;
+    const task: TaskData = {
+      head: 0,
+      meta: new Map(),
+      nextExpiry: Number.POSITIVE_INFINITY,
+      logs: new Map(),
+    };
+    tasks.set(taskId, task);
+    return task;
+  }
+
+  function read(meta: CheckpointRecordMeta): CheckpointRecord {
+    const { taskId, checkpointId } = meta;
+    const raw = records.get(recordKey(taskId, checkpointId));
+    if (raw === undefined)
+      throw new CorruptRecordError(taskId, checkpointId, 'its data is missing');
+    const newline = raw.indexOf('\n');
+    if (newline < 0) throw new CorruptRecordError(taskId, checkpointId, 'it has no header');
+    let header: Partial<RecordHeader>;
+    try {
+      header = JSON.parse(raw.slice(0, newline)) as Partial<RecordHeader>;
+    } catch (error) {
+      throw new CorruptRecordError(taskId, checkpointId, 'its header is not JSON', {
+        cause: error,
+      });
+    }
+    if (header?.checkpointId !== checkpointId || header.seq !== meta.seq) {
+      throw new CorruptRecordError(taskId, checkpointId, 'its header does not match the index');
+    }
+    const body = raw.slice(newline + 1);
+    assertWithinLimit(`Checkpoint ${checkpointId}`, body, maxRecordBytes);
+    return { ...meta, body };
+  }
+
+  function lastMeta(task: TaskData): CheckpointRecordMeta | undefined {
+    let last: CheckpointRecordMeta | undefined;
+    for (const meta of task.meta.values()) last = meta;
+    return last;
+  }
+
+  return {
+    name: 'memory',
+
+    async save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
+      assertSavable(record, saveOptions, maxRecordBytes);
+      const { taskId, checkpointId, createdAt, expiresAt, body } = record;
+      const task = taskFor(taskId);
+      const expected = saveOptions?.expectedSeq;
+      if (expected !== undefined && expected !== task.head) {
+        throw new CheckpointConflictError(taskId, expected, task.head);
+      }
+      if (task.meta.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
+      const seq = task.head + 1;
+      const header: RecordHeader = { checkpointId, seq };
+      records.set(recordKey(taskId, checkpointId), `${JSON.stringify(header)}\n${body}`);
+      const meta: CheckpointRecordMeta =
+        expiresAt === undefined
+          ? { taskId, checkpointId, seq, createdAt }
+          : { taskId, checkpointId, seq, createdAt, expiresAt };
+      task.meta.set(checkpointId, meta);
+      if (expiresAt !== undefined && expiresAt < task.nextExpiry) task.nextExpiry = expiresAt;
+      task.head = seq;
+      return { seq };
+    },
+
+    async load(taskId: string, checkpointId: string): Promise<CheckpointRecord | undefined> {
+      assertValidId('taskId', taskId);
+      assertValidId('checkpointId', checkpointId);
+      const meta = liveTask(taskId)?.meta.get(checkpointId);
+      return meta === undefined ? undefined : read(meta);
+    },
+
+    async latest(taskId: string): Promise<CheckpointRecord | undefined> {
+      assertValidId('taskId', taskId);
+      const task = liveTask(taskId);
+      const meta = task === undefined ? undefined : lastMeta(task);
+      return meta === undefined ? undefined : read(meta);
+    },
+
+    async list(taskId: string): Promise<CheckpointRecordMeta[]> {
+      assertValidId('taskId', taskId);
+      const task = liveTask(taskId);
+      return task === undefined ? [] : [...task.meta.values()].reverse();
+    },
+
+    async delete(taskId: string, checkpointId: string): Promise<boolean> {
+      assertValidId('taskId', taskId);
+      assertValidId('checkpointId', checkpointId);
+      const task = liveTask(taskId);
+      if (task === undefined || !task.meta.has(checkpointId)) return false;
+      removeRecord(task, taskId, checkpointId);
+      return true;
+    },
+
+    async deleteOld(taskId: string, keepLatest: number): Promise<number> {
+      assertValidId('taskId', taskId);
+      assertKeepLatest(keepLatest);
+      const task = liveTask(taskId);
+      if (task === undefined) return 0;
+      const excess = task.meta.size - keepLatest;
+      if (excess <= 0) return 0;
+      // Oldest first: the first `excess` entries are the ones to go.
+      const doomed = [...task.meta.keys()].slice(0, excess);
+      for (const checkpointId of doomed) removeRecord(task, taskId, checkpointId);
+      return doomed.length;
+    },
+
+    async head(taskId: string): Promise<number> {
+      assertValidId('taskId', taskId);
+      return liveTask(taskId)?.head ?? 0;
+    },
+
+    async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertLogEntries(entries);
+      if (entries.length === 0) return liveTask(taskId)?.logs.get(name)?.length ?? 0;
+      const logs = taskFor(taskId).logs;
+      let log = logs.get(name);
+      if (log === undefined) {
+        log = [];
+        logs.set(name, log);
+      }
+      for (const entry of entries) log.push(entry);
+      return log.length;
+    },
+
+    async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertReadLogOptions(readOptions);
+      const log = liveTask(taskId)?.logs.get(name);
+      if (log === undefined) return [];
+      const from = readOptions?.from ?? 0;
+      const limit = readOptions?.limit;
+      return log.slice(from, limit === undefined ? undefined : from + limit);
+    },
+
+    async deleteTask(taskId: string): Promise<boolean> {
+      assertValidId('taskId', taskId);
+      const task = liveTask(taskId);
+      if (task === undefined) return false;
+      for (const checkpointId of [...task.meta.keys()]) removeRecord(task, taskId, checkpointId);
+      tasks.delete(taskId);
+      return true;
+    },
+
+    async close(): Promise<void> {},
+  };
+}
