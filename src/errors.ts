@@ -158,6 +158,33 @@ export class StepTimeoutError extends OrchestrationError {
   }
 }
 
+/**
+ * A checkpoint written in a format version this code cannot read: a newer one (upgrade the
+ * reader), or an older one with no `migrate` to upgrade it. Nothing is wrong with the record.
+ */
+export class CheckpointVersionError extends OrchestrationError {
+  readonly taskId: string;
+  readonly checkpointId: string;
+  /** The record's format version (0 when it carries none). */
+  readonly version: number;
+  /** The format version this code reads and writes. */
+  readonly supportedVersion: number;
+  constructor(taskId: string, checkpointId: string, version: number, supportedVersion: number) {
+    const hint =
+      version > supportedVersion
+        ? 'it was written by a newer version of mcp-orchestration; upgrade to read it'
+        : 'pass a `migrate` function to upgrade it';
+    super(
+      'CHECKPOINT_VERSION',
+      `Checkpoint ${checkpointId} of task ${taskId} has format version ${version}, but this code reads version ${supportedVersion}: ${hint}`,
+    );
+    this.taskId = taskId;
+    this.checkpointId = checkpointId;
+    this.version = version;
+    this.supportedVersion = supportedVersion;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -171,6 +198,7 @@ export interface OrchestrationErrorByCode {
   RECORD_TOO_LARGE: RecordTooLargeError;
   STORAGE_FAILED: StorageError;
   STEP_TIMEOUT: StepTimeoutError;
+  CHECKPOINT_VERSION: CheckpointVersionError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */
