@@ -16,13 +16,16 @@ async function probe(): Promise<string | undefined> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on('error', () => {});
+  let lastError: string | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return lastError ?? (error instanceof Error ? error.message : String(error));
   } finally {
     client.disconnect();
   }

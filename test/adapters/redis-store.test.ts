@@ -1,0 +1,276 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { isOrchestrationError, type NewCheckpointRecord } from 'mcp-orchestration';
+import { createRedisStore } from 'mcp-orchestration/redis';
+import { afterEach, expect, it } from 'vitest';
+import {
+  createTestClient,
+  describeRedis,
+  keysUnder,
+  openRedisStore,
+  type RedisStoreUnderTest,
+  recordKey,
+} from '../support/redis.js';
+
+/** What the Redis adapter does beyond the shared conformance suite: its keys, TTLs and failures. */
+
+let opened: RedisStoreUnderTest[] = [];
+afterEach(async () => {
+  await Promise.all(opened.map((under) => under.cleanup()));
+  opened = [];
+});
+
+async function open(
+  options: Parameters<typeof openRedisStore>[0] = {},
+): Promise<RedisStoreUnderTest> {
+  const under = await openRedisStore(options);
+  opened.push(under);
+  return under;
+}
+
+function record(
+  taskId: string,
+  checkpointId: string,
+  createdAt: number,
+  expiresAt?: number,
+): NewCheckpointRecord {
+  return { taskId, checkpointId, createdAt, expiresAt, body: `{"id":"${checkpointId}"}` };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describeRedis('Redis store: keys and lifetimes', () => {
+  it('keeps every key of a task under the prefix and one hash tag', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    await store.save(record('task-1', 'cp-1', t));
+    await store.save(record('task-1', 'cp-2', t, t + 60_000));
+    await store.appendLog('task-1', 'lineage', ['a']);
+    const keys = (await keysUnder(client, prefix)).sort();
+    expect(keys).toEqual(
+      ['exp', 'idx', 'log:lineage', 'logs', 'meta', 'r:cp-1', 'r:cp-2'].map(
+        (suffix) => `${prefix}{task-1}:${suffix}`,
+      ),
+    );
+  });
+
+  it('gives records PEXPIREAT and the task keys the lifetime of their longest-lived record', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
+    await store.save(record('task-1', 'short', t, t + 60_000));
+    await store.save(record('task-1', 'long', t, t + 120_000));
+    expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'short'))).toBe(t + 60_000);
+    expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'long'))).toBe(t + 120_000);
+    for (const suffix of ['idx', 'exp', 'meta']) {
+      expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
+    }
+    // A record that never expires makes the index and head persist; the expiry set still expires.
+    await store.save(record('task-1', 'forever', t));
+    expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'forever'))).toBe(-1);
+    expect(await client.pexpiretime(key('idx'))).toBe(-1);
+    expect(await client.pexpiretime(key('meta'))).toBe(-1);
+    expect(await client.pexpiretime(key('exp'))).toBe(t + 120_000);
+    // Deleting it gives the keys back the lifetime of what is left.
+    expect(await store.delete('task-1', 'forever')).toBe(true);
+    expect(await client.pexpiretime(key('idx'))).toBe(t + 120_000);
+    expect(await client.pexpiretime(key('meta'))).toBe(t + 120_000);
+  });
+
+  it('leaves no keys at all once every record expired by the store clock', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    for (let i = 0; i < 5; i++) await store.save(record('task-1', `cp-${i}`, time, time + 1_000));
+    time += 1_000;
+    expect(await store.head('task-1')).toBe(0);
+    expect(await keysUnder(client, prefix)).toEqual([]);
+  });
+
+  it('leaves no keys once Redis itself expired them (real clock)', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    for (let i = 0; i < 3; i++) await store.save(record('task-1', `cp-${i}`, t, t + 150));
+    expect((await keysUnder(client, prefix)).length).toBe(6); // 3 records, idx, exp, meta
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await keysUnder(client, prefix)).toEqual([]);
+    expect(await store.head('task-1')).toBe(0);
+  });
+
+  it('prunes expired entries out of the index inside save, without orphans', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    await store.save(record('task-1', 'keep', time));
+    for (let i = 0; i < 10; i++) await store.save(record('task-1', `tmp-${i}`, time, time + 10));
+    time += 10;
+    await store.save(record('task-1', 'next', time));
+    expect(await client.zrange(`${prefix}{task-1}:idx`, '0', '-1')).toEqual(['keep', 'next']);
+    expect(await client.exists(`${prefix}{task-1}:exp`)).toBe(0);
+    expect(await client.hkeys(`${prefix}{task-1}:meta`)).toEqual(
+      expect.arrayContaining(['keep', 'next']),
+    );
+    expect((await client.hkeys(`${prefix}{task-1}:meta`)).length).toBe(4); // + :seq, :until
+    expect((await keysUnder(client, prefix)).sort()).toEqual(
+      ['idx', 'meta', 'r:keep', 'r:next'].map((s) => `${prefix}{task-1}:${s}`),
+    );
+  });
+
+  it('treats a record Redis expired before the store clock did as gone', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    await store.save(record('task-1', 'old', t));
+    await store.save(record('task-1', 'new', t, t + 60_000));
+    // As if the server's clock ran ahead of ours: Redis drops the key first.
+    await client.del(recordKey(prefix, 'task-1', 'new'));
+    expect((await store.latest('task-1'))?.checkpointId).toBe('old');
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['old']);
+    expect(await store.head('task-1')).toBe(2);
+  });
+
+  it('deleteTask removes every key of the task, logs included, and nothing else', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    for (const task of ['task-1', 'task-2']) {
+      await store.save(record(task, 'cp-1', t));
+      await store.save(record(task, 'cp-2', t, t + 60_000));
+      await store.appendLog(task, 'a', ['1']);
+      await store.appendLog(task, 'b', ['2']);
+    }
+    expect(await store.deleteTask('task-1')).toBe(true);
+    const left = await keysUnder(client, prefix);
+    expect(left.length).toBe(8);
+    expect(left.every((key) => key.startsWith(`${prefix}{task-2}:`))).toBe(true);
+    expect(await store.deleteTask('task-1')).toBe(false);
+  });
+
+  it('isolates prefixes: same task id, different stores', async () => {
+    const a = await open();
+    const b = await open();
+    const t = Date.now();
+    await a.store.save(record('task-1', 'cp-a', t));
+    expect(await b.store.head('task-1')).toBe(0);
+    expect(await b.store.load('task-1', 'cp-a')).toBeUndefined();
+    expect((await b.store.save(record('task-1', 'cp-b', t))).seq).toBe(1);
+    expect((await a.store.list('task-1')).map((m) => m.checkpointId)).toEqual(['cp-a']);
+  });
+});
+
+describeRedis('Redis store: integrity and failures', () => {
+  it('detects a tampered body length, a wrong seq and a missing record as corrupt', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    for (const id of ['a', 'b', 'c']) await store.save(record('task-1', id, t));
+    await client.hset(recordKey(prefix, 'task-1', 'a'), 'b', 'shorter');
+    await client.hset(recordKey(prefix, 'task-1', 'b'), 's', '7');
+    await client.del(recordKey(prefix, 'task-1', 'c')); // never expires: its loss is corruption
+    for (const id of ['a', 'b', 'c']) {
+      const error = await errorOf(store.load('task-1', id));
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+      expect(error).toMatchObject({ taskId: 'task-1', recordId: id });
+    }
+    expect(isOrchestrationError(await errorOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
+      true,
+    );
+    expect((await store.list('task-1')).length).toBe(3);
+  });
+
+  it('refuses to save into a task whose index key holds the wrong type, writing nothing', async () => {
+    const { store, client, prefix } = await open();
+    await client.set(`${prefix}{task-1}:idx`, 'oops');
+    const error = await errorOf(store.save(record('task-1', 'cp-1', Date.now())));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:idx`]);
+  });
+
+  it('maps a log key of the wrong type to CorruptRecordError', async () => {
+    const { store, client, prefix } = await open();
+    await client.set(`${prefix}{task-1}:log:lineage`, 'oops');
+    for (const call of [
+      store.readLog('task-1', 'lineage'),
+      store.appendLog('task-1', 'lineage', ['x']),
+      store.appendLog('task-1', 'lineage', []),
+    ]) {
+      expect(isOrchestrationError(await errorOf(call), 'CORRUPT_RECORD')).toBe(true);
+    }
+  });
+
+  it('refuses to read back a body over its bound, checked in Redis before fetching', async () => {
+    const writer = await open();
+    const reader = createRedisStore({
+      client: writer.client,
+      prefix: writer.prefix,
+      maxRecordBytes: 1_000,
+    });
+    const body = 'é'.repeat(600); // 1,200 bytes
+    await writer.store.save({ taskId: 'task-1', checkpointId: 'big', createdAt: 1, body });
+    for (const call of [reader.load('task-1', 'big'), reader.latest('task-1')]) {
+      const error = await errorOf(call);
+      expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
+      expect(error).toMatchObject({ bytes: 1_200, limit: 1_000 });
+    }
+    expect((await writer.store.load('task-1', 'big'))?.body).toBe(body);
+  });
+
+  it('reloads its scripts after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const { store, client } = await open();
+    await store.save(record('task-1', 'cp-1', Date.now()));
+    await client.script('FLUSH');
+    expect(await store.save(record('task-1', 'cp-2', Date.now()))).toEqual({ seq: 2 });
+    expect((await store.latest('task-1'))?.checkpointId).toBe('cp-2');
+  });
+
+  it('turns a connection failure into StorageError with the cause, and touches no state', async () => {
+    const client = new Redis({
+      port: 1, // nothing listens there
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    const store = createRedisStore({ client });
+    for (const call of [
+      store.save(record('task-1', 'cp-1', Date.now())),
+      store.load('task-1', 'cp-1'),
+      store.readLog('task-1', 'lineage'),
+    ]) {
+      const error = await errorOf(call);
+      expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    }
+    client.disconnect();
+  });
+
+  it('validates its options', async () => {
+    const client = createTestClient({ lazyConnect: true });
+    for (const prefix of ['a b', '{x}', 'x'.repeat(101), 'tab\t']) {
+      const error = await errorOf(
+        Promise.resolve().then(() => createRedisStore({ client, prefix })),
+      );
+      expect(isOrchestrationError(error, 'INVALID_ID')).toBe(true);
+    }
+    expect(() => createRedisStore({ client, maxRecordBytes: 0 })).toThrow(TypeError);
+    // @ts-expect-error: the client is required
+    expect(() => createRedisStore({})).toThrow(TypeError);
+    client.disconnect();
+  });
+
+  it('leaves the injected client open on close()', async () => {
+    const { store, client } = await open();
+    await store.close();
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('saves a 1 MB body and reads it back byte for byte', async () => {
+    const { store } = await open();
+    const body = randomBytes(512 * 1024).toString('hex');
+    await store.save({ taskId: 'task-1', checkpointId: 'big', createdAt: 1, body });
+    expect((await store.latest('task-1'))?.body).toBe(body);
+  });
+});
