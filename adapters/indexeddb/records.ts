@@ -1,0 +1,116 @@
+import { isExpired } from '../../src/checkpoint/store-guards.js';
+import {
+  bodyKey,
+  byIdRange,
+  dueRange,
+  expiryKey,
+  type HeadValue,
+  headKey,
+  type IndexValue,
+  idKey,
+  isIndexValue,
+  parseExpiryKey,
+  parseHead,
+  parseIndex,
+  seqKey,
+  seqRange,
+} from './layout.js';
+import { request, walk } from './transaction.js';
+
+/**
+ * Reads and removals shared by the IndexedDB store's operations. Each takes the raw object store
+ * of the running transaction (see `runTransaction`), so it joins that transaction.
+ */
+
+/** The raw value under `key`. */
+export const get = (store: IDBObjectStore, key: IDBValidKey): Promise<unknown> =>
+  request(store.get(key));
+
+/** A task's head as read at some time. */
+export interface HeadRead {
+  /** What is stored, lapsed or not. */
+  readonly value: HeadValue | undefined;
+  /** The stored head if it has not lapsed. */
+  readonly live: HeadValue | undefined;
+  /** The head sequence number: 0 when there is none or it lapsed. */
+  readonly seq: number;
+}
+
+/** Reads a task's head at `time`. */
+export async function readHead(
+  store: IDBObjectStore,
+  taskId: string,
+  time: number,
+): Promise<HeadRead> {
+  const value = parseHead(taskId, await get(store, headKey(taskId)));
+  const live = value !== undefined && !isExpired(value.expiresAt, time) ? value : undefined;
+  return { value, live, seq: live?.seq ?? 0 };
+}
+
+/** Deletes a record's keys (index entry, id lookup if it still points here, body, expiry entry). */
+export async function removeRecord(
+  store: IDBObjectStore,
+  taskId: string,
+  meta: IndexValue,
+): Promise<void> {
+  store.delete(seqKey(taskId, meta.seq));
+  if (meta.expiresAt !== undefined) store.delete(expiryKey(meta.expiresAt, taskId, meta.seq));
+  const pointsAt = await get(store, idKey(taskId, meta.checkpointId));
+  if (pointsAt === meta.seq) {
+    store.delete(idKey(taskId, meta.checkpointId));
+    store.delete(bodyKey(taskId, meta.checkpointId));
+  }
+}
+
+/** Removes up to `limit` records whose expiry is due; returns how many went. */
+export async function sweep(store: IDBObjectStore, time: number, limit: number): Promise<number> {
+  if (limit <= 0) return 0;
+  const due: IDBValidKey[] = [];
+  await walk(store.openCursor(dueRange(time)), (cursor) => {
+    due.push(cursor.primaryKey);
+    return due.length < limit;
+  });
+  let removed = 0;
+  for (const key of due) {
+    store.delete(key);
+    const entry = parseExpiryKey(key);
+    if (entry === undefined) continue;
+    const meta = await get(store, seqKey(entry.taskId, entry.seq));
+    // Only what really expired goes (the sequence number may have been reused since).
+    if (isIndexValue(meta) && isExpired(meta.expiresAt, time)) {
+      await removeRecord(store, entry.taskId, meta);
+      removed++;
+    }
+    const head = await get(store, headKey(entry.taskId));
+    const stale = parseHeadQuietly(entry.taskId, head);
+    if (stale !== undefined && isExpired(stale.expiresAt, time)) {
+      store.delete(headKey(entry.taskId));
+    }
+  }
+  return removed;
+}
+
+/** Removes every checkpoint record of a task (not its logs); for a head that lapsed. */
+export async function purgeRecords(store: IDBObjectStore, taskId: string): Promise<void> {
+  const metas = (await request(store.getAll(seqRange(taskId)))).filter(isIndexValue);
+  for (const meta of metas) {
+    if (meta.expiresAt !== undefined) store.delete(expiryKey(meta.expiresAt, taskId, meta.seq));
+  }
+  store.delete(seqRange(taskId));
+  store.delete(byIdRange(taskId, 'id'));
+  store.delete(byIdRange(taskId, 'body'));
+}
+
+/** All of a task's index entries, oldest first; a wrong-shaped one is a `CorruptRecordError`. */
+export async function indexEntries(store: IDBObjectStore, taskId: string): Promise<IndexValue[]> {
+  const values = await request(store.getAll(seqRange(taskId)));
+  return values.map((value) => parseIndex(taskId, 'index', value) as IndexValue);
+}
+
+function parseHeadQuietly(taskId: string, value: unknown): HeadValue | undefined {
+  try {
+    return parseHead(taskId, value);
+  } catch {
+    return undefined;
+  }
+}
