@@ -1,0 +1,329 @@
+import { createStore, get, keys, set, type UseStore } from 'idb-keyval';
+import { isOrchestrationError, OrchestrationError } from 'mcp-orchestration';
+import { createIndexedDbStore } from 'mcp-orchestration/indexeddb';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  bodyKey,
+  expiryKey,
+  headKey,
+  idKey,
+  logKey,
+  logLengthKey,
+  seqKey,
+} from '../../adapters/indexeddb/layout.js';
+import { request, runTransaction } from '../../adapters/indexeddb/transaction.js';
+import { closeConnection, deleteDatabase, uniqueDbName } from './indexeddb-harness.js';
+
+/**
+ * What the IndexedDB store guarantees beyond the shared conformance suite: its key layout, the
+ * sweep, cross-connection atomicity, reads refused by size before the body is fetched, and how
+ * backend failures surface. Declared by `test/adapters/indexeddb.adapter.test.ts` (Node,
+ * fake-indexeddb) and `test/browser/indexeddb.adapter.browser.test.ts` (real Chromium).
+ */
+export function describeIndexedDbSpecifics(label: string): void {
+  describe(`IndexedDB store specifics: ${label}`, () => {
+    const toDelete: string[] = [];
+    const toClose: UseStore[] = [];
+    afterEach(async () => {
+      for (const idb of toClose.splice(0)) await closeConnection(idb).catch(() => undefined);
+      for (const name of toDelete.splice(0)) await deleteDatabase(name);
+    });
+
+    /** A fresh database and an idb-keyval store on it (closed and deleted after the test). */
+    function openDb(storeName = 'checkpoints'): { dbName: string; idb: UseStore } {
+      const dbName = uniqueDbName();
+      toDelete.push(dbName);
+      const idb = createStore(dbName, storeName);
+      toClose.push(idb);
+      return { dbName, idb };
+    }
+
+    function clock() {
+      let time = Date.now();
+      return {
+        now: () => time,
+        advance(ms: number) {
+          time += ms;
+        },
+      };
+    }
+
+    const record = (taskId: string, checkpointId: string, time: number, ttlMs?: number) => ({
+      taskId,
+      checkpointId,
+      createdAt: time,
+      ...(ttlMs === undefined ? {} : { expiresAt: time + ttlMs }),
+      body: `body of ${checkpointId}`,
+    });
+
+    /** Every key in the object store, as JSON, sorted. */
+    async function storedKeys(idb: UseStore): Promise<string[]> {
+      return (await keys(idb)).map((key) => JSON.stringify(key)).sort();
+    }
+    const asJson = (list: IDBValidKey[]) => list.map((key) => JSON.stringify(key)).sort();
+
+    it('writes exactly the documented keys, and deleteTask removes all of a task', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now });
+      const t = time.now();
+      await store.save(record('task-1', 'cp-a', t));
+      await store.save(record('task-1', 'cp-b', t, 5_000));
+      await store.appendLog('task-1', 'lineage', ['x', 'y']);
+      await store.save(record('task-2', 'cp-a', t));
+      const task1 = [
+        headKey('task-1'),
+        seqKey('task-1', 1),
+        seqKey('task-1', 2),
+        idKey('task-1', 'cp-a'),
+        idKey('task-1', 'cp-b'),
+        bodyKey('task-1', 'cp-a'),
+        bodyKey('task-1', 'cp-b'),
+        expiryKey(t + 5_000, 'task-1', 2),
+        logLengthKey('task-1', 'lineage'),
+        logKey('task-1', 'lineage', 0),
+        logKey('task-1', 'lineage', 1),
+      ];
+      const task2 = [headKey('task-2'), seqKey('task-2', 1), idKey('task-2', 'cp-a')];
+      task2.push(bodyKey('task-2', 'cp-a'));
+      expect(await storedKeys(idb)).toEqual(asJson([...task1, ...task2]));
+      expect(await get(bodyKey('task-1', 'cp-b'), idb)).toBe('body of cp-b');
+      expect(await get(headKey('task-1'), idb)).toEqual({ seq: 2 });
+      expect(await store.deleteTask('task-1')).toBe(true);
+      expect(await storedKeys(idb)).toEqual(asJson(task2));
+    });
+
+    it('sweepExpired removes expired records, their index entries and lapsed heads', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 0 });
+      const t = time.now();
+      for (const id of ['a', 'b', 'c']) await store.save(record('gone', id, t, 100));
+      await store.appendLog('gone', 'lineage', ['kept']);
+      await store.save(record('mixed', 'forever', t));
+      await store.save(record('mixed', 'brief', t, 100));
+      await store.save(record('mixed', 'later', t, 10_000));
+      time.advance(100);
+      // 'gone': 3 records × (index, id, body, expiry) + head + log length + 1 entry = 15;
+      // 'mixed': 3 records × (index, id, body) + 2 expiry entries + head = 12.
+      expect(await storedKeys(idb)).toHaveLength(27);
+      expect(await store.sweepExpired()).toBe(4);
+      expect(await storedKeys(idb)).toEqual(
+        asJson([
+          logLengthKey('gone', 'lineage'),
+          logKey('gone', 'lineage', 0),
+          headKey('mixed'),
+          ...['forever', 'later'].flatMap((id) => [idKey('mixed', id), bodyKey('mixed', id)]),
+          seqKey('mixed', 1),
+          seqKey('mixed', 3),
+          expiryKey(t + 10_000, 'mixed', 3),
+        ]),
+      );
+      expect(await store.sweepExpired()).toBe(0);
+      expect(await store.head('mixed')).toBe(3);
+      expect(await store.readLog('gone', 'lineage')).toEqual(['kept']);
+    });
+
+    it('each save sweeps at most sweepPerSave expired records', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 2 });
+      for (let i = 0; i < 5; i++) await store.save(record('old', `cp-${i}`, time.now(), 10));
+      time.advance(10);
+      const queued = async () =>
+        (await keys(idb)).filter((key) => Array.isArray(key) && key[0] === 'expiry').length;
+      expect(await queued()).toBe(5);
+      await store.save(record('new', 'cp-1', time.now()));
+      expect(await queued()).toBe(3);
+      await store.save(record('new', 'cp-2', time.now()));
+      await store.save(record('new', 'cp-3', time.now()));
+      expect(await queued()).toBe(0);
+      expect((await storedKeys(idb)).filter((key) => key.includes('"old"'))).toEqual([]);
+      expect(() => createIndexedDbStore({ store: idb, sweepPerSave: -1 })).toThrow(TypeError);
+    });
+
+    it('a task whose head lapsed starts again cleanly while the sweep is unfinished', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 0 });
+      const sweeper = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 1 });
+      for (const id of ['a', 'b', 'c']) await store.save(record('task-1', id, time.now(), 10));
+      time.advance(10);
+      // This save sweeps one record of task-1 (seq 1), and with it task-1's lapsed head.
+      await sweeper.save(record('task-2', 'other', time.now()));
+      expect(await get(headKey('task-1'), idb)).toBeUndefined();
+      expect(await get(idKey('task-1', 'b'), idb)).toBe(2); // an expired leftover
+      const saved = [];
+      for (const id of ['x', 'y']) saved.push(await store.save(record('task-1', id, time.now())));
+      expect(saved).toEqual([{ seq: 1 }, { seq: 2 }]);
+      expect(await store.load('task-1', 'b')).toBeUndefined();
+      expect(await store.load('task-1', 'c')).toBeUndefined();
+      expect((await store.list('task-1')).map((meta) => [meta.checkpointId, meta.seq])).toEqual([
+        ['y', 2],
+        ['x', 1],
+      ]);
+      expect((await storedKeys(idb)).filter((key) => key.includes('"task-1"'))).toEqual(
+        asJson([
+          headKey('task-1'),
+          ...['x', 'y'].flatMap((id) => [idKey('task-1', id), bodyKey('task-1', id)]),
+          seqKey('task-1', 1),
+          seqKey('task-1', 2),
+        ]),
+      );
+    });
+
+    it('two connections to one database (two tabs) never fork a sequence', async () => {
+      const { dbName, idb } = openDb();
+      const other = createStore(dbName, 'checkpoints');
+      toClose.push(other);
+      const tabs = [createIndexedDbStore({ store: idb }), createIndexedDbStore({ store: other })];
+      const [dbA, dbB] = await Promise.all(
+        [idb, other].map((use) => use('readonly', (s) => s.transaction.db)),
+      );
+      expect(dbA).not.toBe(dbB); // two real connections
+      const t = Date.now();
+      const first = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          tabs[i % 2]?.save(record('task-1', `first-${i}`, t), { expectedSeq: 0 }),
+        ),
+      );
+      expect(first.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      for (const outcome of first) {
+        if (outcome.status === 'rejected') {
+          expect(isOrchestrationError(outcome.reason, 'CHECKPOINT_CONFLICT')).toBe(true);
+        }
+      }
+      const burst = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => tabs[i % 2]?.save(record('task-1', `b-${i}`, t))),
+      );
+      const seqs = burst.map((saved) => saved?.seq ?? 0).sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 2));
+      expect(await tabs[0]?.head('task-1')).toBe(101);
+      expect((await tabs[1]?.list('task-1'))?.map((meta) => meta.seq)).toEqual(
+        Array.from({ length: 101 }, (_, i) => 101 - i),
+      );
+    });
+
+    it('refuses an oversized record on read before fetching its body', async () => {
+      const { idb } = openDb();
+      const writer = createIndexedDbStore({ store: idb });
+      const t = Date.now();
+      await writer.save({ ...record('task-1', 'big', t), body: 'x'.repeat(2_000) });
+      await writer.save({ ...record('task-1', 'small', t), body: 'x'.repeat(10) });
+      // A wrong-shaped body is reported only if the body is read: the size check comes first.
+      await set(bodyKey('task-1', 'big'), 12345, idb);
+      const reader = createIndexedDbStore({ store: idb, maxRecordBytes: 1_000 });
+      const error = await reader.load('task-1', 'big').catch((e: unknown) => e);
+      expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
+      expect(error).toMatchObject({ bytes: 2_000, limit: 1_000 });
+      await reader.delete('task-1', 'small');
+      const latest = await reader.latest('task-1').catch((e: unknown) => e);
+      expect(isOrchestrationError(latest, 'RECORD_TOO_LARGE')).toBe(true);
+      expect((await reader.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['big']);
+      const corrupt = await writer.load('task-1', 'big').catch((e: unknown) => e);
+      expect(isOrchestrationError(corrupt, 'CORRUPT_RECORD')).toBe(true);
+    });
+
+    it('wrong-shaped index entries, heads and counters are CorruptRecordErrors', async () => {
+      const { idb } = openDb();
+      const store = createIndexedDbStore({ store: idb });
+      const t = Date.now();
+      await store.save(record('task-1', 'cp-1', t));
+      await store.save(record('task-2', 'cp-1', t));
+      await store.appendLog('task-3', 'lineage', ['a']);
+      await set(seqKey('task-1', 1), { seq: 'one' }, idb);
+      await set(headKey('task-2'), 'not a head', idb);
+      await set(logLengthKey('task-3', 'lineage'), -4, idb);
+      const code = (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'resolved',
+          (e: unknown) => (isOrchestrationError(e) ? e.code : String(e)),
+        );
+      expect(await code(store.list('task-1'))).toBe('CORRUPT_RECORD');
+      expect(await code(store.latest('task-1'))).toBe('CORRUPT_RECORD');
+      expect(await code(store.load('task-1', 'cp-1'))).toBe('CORRUPT_RECORD');
+      expect(await code(store.head('task-2'))).toBe('CORRUPT_RECORD');
+      expect(await code(store.save(record('task-2', 'cp-2', t)))).toBe('CORRUPT_RECORD');
+      expect(await code(store.appendLog('task-3', 'lineage', ['b']))).toBe('CORRUPT_RECORD');
+      expect(await store.deleteTask('task-1')).toBe(true); // still removable
+      expect(await store.list('task-1')).toEqual([]);
+    });
+
+    it('a failing transaction is a StorageError carrying the cause', async () => {
+      const { dbName, idb } = openDb();
+      await set('created', true, idb); // the database now exists with only 'checkpoints'
+      // What createStore(dbName, 'no-such-store') does, keeping the connection to close it.
+      const db = await request(indexedDB.open(dbName));
+      const wrong: UseStore = (mode, callback) =>
+        Promise.resolve().then(() =>
+          callback(db.transaction('no-such-store', mode).objectStore('no-such-store')),
+        );
+      const error = await createIndexedDbStore({ store: wrong })
+        .head('task-1')
+        .catch((e: unknown) => e);
+      db.close();
+      expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+      expect((error as Error).cause).toMatchObject({ name: 'NotFoundError' });
+      const healthy = createIndexedDbStore({ store: idb });
+      await healthy.save(record('task-1', 'cp-1', Date.now()));
+      await closeConnection(idb); // the owner closes the connection under the store
+      const closed = await healthy.load('task-1', 'cp-1').catch((e: unknown) => e);
+      expect(isOrchestrationError(closed, 'STORAGE_FAILED')).toBe(true);
+      expect((closed as Error).cause).toMatchObject({ name: 'InvalidStateError' });
+    });
+
+    it('a transaction that fails part-way leaves nothing behind', async () => {
+      const { idb } = openDb();
+      await set('before', 1, idb);
+      const failure = await runTransaction(idb, 'readwrite', 'test', async (objectStore) => {
+        objectStore.put(2, 'before');
+        objectStore.put('written', 'during');
+        throw new Error('boom');
+      }).catch((e: unknown) => e);
+      expect(isOrchestrationError(failure, 'STORAGE_FAILED')).toBe(true);
+      expect((failure as Error).cause).toMatchObject({ message: 'boom' });
+      const typed = new OrchestrationError('CHECKPOINT_CONFLICT', 'typed');
+      const passed = await runTransaction(idb, 'readwrite', 'test', async (objectStore) => {
+        objectStore.put('written', 'during');
+        throw typed;
+      }).catch((e: unknown) => e);
+      expect(passed).toBe(typed);
+      expect(await get('before', idb)).toBe(1);
+      expect(await get('during', idb)).toBeUndefined();
+    });
+
+    it('the default store opens its own database, persists, and close() releases it', async () => {
+      const dbName = uniqueDbName();
+      toDelete.push(dbName);
+      const first = createIndexedDbStore({ dbName });
+      await first.save(record('task-1', 'cp-1', Date.now()));
+      await first.close();
+      const closed = await first.head('task-1').catch((e: unknown) => e);
+      expect(isOrchestrationError(closed, 'STORAGE_FAILED')).toBe(true);
+      const reopened = createIndexedDbStore({ dbName }); // like a page reload
+      expect((await reopened.latest('task-1'))?.body).toBe('body of cp-1');
+      await reopened.close();
+      // With every connection closed, deleting the database is not blocked.
+      let blocked = false;
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(dbName);
+        request.onblocked = () => {
+          blocked = true;
+        };
+        request.onsuccess = () => resolve();
+        request.onerror = () => reject(request.error);
+      });
+      expect(blocked).toBe(false);
+    });
+
+    it('close() leaves an injected store open for its owner', async () => {
+      const { idb } = openDb();
+      const store = createIndexedDbStore({ store: idb });
+      await store.save(record('task-1', 'cp-1', Date.now()));
+      await store.close();
+      expect(await get(bodyKey('task-1', 'cp-1'), idb)).toBe('body of cp-1');
+      const after = await store.head('task-1').catch((e: unknown) => e);
+      expect(isOrchestrationError(after, 'STORAGE_FAILED')).toBe(true);
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { describeIndexedDbSpecifics } from './indexeddb-cases.js';
+
+// Real IndexedDB in headless Chromium; the Node twin is test/adapters/indexeddb.adapter.test.ts.
+describeIndexedDbSpecifics('Chromium');
