@@ -1,0 +1,77 @@
+import { ContextValidationError } from '../errors.js';
+import { assertValidId, createCheckpointId } from '../ids.js';
+import { assertJson, cloneJson, type JsonObject, type JsonValue } from '../json.js';
+import type { Context } from './context.js';
+import { deepFreeze } from './deep-freeze.js';
+
+/** Options of {@link createContext} and `ContextType.create`. */
+export interface CreateContextOptions {
+  /** Id of the new context, checked with `assertValidId`. Default: a new ULID. */
+  contextId?: string;
+  /** JSON metadata (who made it, from what…), copied and frozen. Default: `{}`. */
+  metadata?: JsonObject;
+}
+
+/** Whether `value` is a plain object (not an array, not a class instance, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Checks that a context type name is usable (the same rules as ids). */
+export function assertValidContextTypeName(name: unknown): asserts name is string {
+  assertValidId('context type', name);
+}
+
+/**
+ * Builds a frozen context from parts that may come from anywhere: checks the id, the type name,
+ * and that data and metadata are JSON (typed errors of `assertJson`), then deep-copies and
+ * deep-freezes them, so later changes to the caller's objects never reach the context.
+ * @internal
+ */
+export function buildContext<TType extends string, TData extends JsonValue>(
+  contextType: TType,
+  data: unknown,
+  options: CreateContextOptions = {},
+): Context<TType, TData> {
+  const contextId = options.contextId ?? createCheckpointId();
+  assertValidId('context', contextId);
+  assertValidContextTypeName(contextType);
+  assertJson(data, { path: '$.data' });
+  const metadata: unknown = options.metadata ?? {};
+  if (!isPlainObject(metadata)) {
+    throw new ContextValidationError(contextType, [
+      { path: '$.metadata', message: 'is not a plain object' },
+    ]);
+  }
+  assertJson(metadata, { path: '$.metadata' });
+  return Object.freeze({
+    contextId,
+    contextType,
+    data: deepFreeze(cloneJson(data)) as TData,
+    metadata: deepFreeze(cloneJson(metadata)),
+  });
+}
+
+/**
+ * Creates a context of any type name, without a schema (use `defineContextType` for a typed,
+ * validated factory). Data and metadata must be JSON: a function, `undefined` (in an array or as
+ * an object value), `BigInt`, `Date`, `Map`, `Set`, `NaN`, a cycle or nesting deeper than
+ * `MAX_JSON_DEPTH` is refused with `NonJsonValueError`/`DepthLimitError`, never silently
+ * dropped. The context is a deep-frozen copy: changing `data` afterwards does not change it.
+ *
+ * @example
+ * ```ts
+ * const note = createContext('NoteContext', { text: 'hello' }, { metadata: { author: 'ana' } });
+ * note.contextId; // '01J…' (a ULID)
+ * Object.isFrozen(note.data); // true
+ * ```
+ */
+export function createContext<TType extends string, TData extends JsonValue>(
+  contextType: TType,
+  data: TData,
+  options?: CreateContextOptions,
+): Context<TType, TData> {
+  return buildContext<TType, TData>(contextType, data, options);
+}

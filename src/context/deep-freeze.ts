@@ -1,0 +1,17 @@
+/**
+ * Freezes `value` and every object and array inside it, without recursion (so depth cannot
+ * overflow the stack). An object that is already frozen is taken to be deeply frozen and is not
+ * walked (this also ends any cycle). Returns `value`.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop() as object;
+    Object.freeze(current);
+    for (const child of Object.values(current)) {
+      if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child);
+    }
+  }
+  return value;
+}

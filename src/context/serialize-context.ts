@@ -1,0 +1,122 @@
+import { ContextValidationError, RecordTooLargeError } from '../errors.js';
+import { assertJson } from '../json.js';
+import type { Context } from './context.js';
+import type { AnyContextType, ContextOf } from './define-context-type.js';
+import { contextShapeIssues, parseContext, reportedType } from './parse-context.js';
+
+/**
+ * Largest serialized context accepted by {@link serializeContext} and
+ * {@link deserializeContext}, in UTF-8 bytes: 16 MiB. Keep contexts far smaller; embed references
+ * to large data instead of the data.
+ */
+export const MAX_CONTEXT_BYTES = 16 * 1024 * 1024;
+
+/** Options of {@link serializeContext} and {@link deserializeContext}. */
+export interface ContextSizeOptions {
+  /** Largest text accepted, in UTF-8 bytes. Default: {@link MAX_CONTEXT_BYTES}. */
+  maxBytes?: number;
+}
+
+/** UTF-8 length of a string, without allocating an encoded copy. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function checkSize(what: string, text: string, limit: number): void {
+  // Every UTF-16 unit is 1 to 3 bytes: most texts are decided without counting.
+  if (text.length * 3 <= limit) return;
+  const bytes = text.length > limit ? text.length : utf8Length(text);
+  if (bytes > limit) throw new RecordTooLargeError(what, bytes, limit);
+}
+
+/**
+ * The JSON text of a context: `{"contextId","contextType","data","metadata"}` in that order.
+ * {@link deserializeContext} gives back an equal context. Throws `ContextValidationError` or the
+ * typed errors of `assertJson` for a malformed context, `RecordTooLargeError` above `maxBytes`
+ * (so nothing is written that could not be read back).
+ *
+ * @example
+ * ```ts
+ * const text = serializeContext(task);
+ * const again = deserializeContext(text, TaskContext); // deep-equal to task, frozen
+ * ```
+ */
+export function serializeContext(context: Context, options: ContextSizeOptions = {}): string {
+  const issues = contextShapeIssues(context);
+  if (issues.length > 0) throw new ContextValidationError(reportedType(context), issues);
+  assertJson(context.data, { path: '$.data' });
+  assertJson(context.metadata, { path: '$.metadata' });
+  const { contextId, contextType, data, metadata } = context;
+  const text = JSON.stringify({ contextId, contextType, data, metadata });
+  checkSize(`Context ${contextId}`, text, options.maxBytes ?? MAX_CONTEXT_BYTES);
+  return text;
+}
+
+function parseText(text: unknown, typeName: string | undefined, limit: number): unknown {
+  if (typeof text !== 'string') {
+    throw new ContextValidationError(typeName ?? 'Context', [
+      { path: '$', message: `is ${typeof text}, not a JSON text` },
+    ]);
+  }
+  checkSize('Serialized context', text, limit);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ContextValidationError(
+      typeName ?? 'Context',
+      [{ path: '$', message: `is not valid JSON: ${reason}` }],
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Reads a context written by {@link serializeContext}, validating everything: the size
+ * (`RecordTooLargeError` above `maxBytes`), the JSON syntax and the shape
+ * (`ContextValidationError` with paths like `$.contextId`), JSON safety and depth (the typed
+ * errors of `assertJson`), and, when a context type is given, its name and schema
+ * (`ContextValidationError` with paths like `$.data.items[2].name`). Returns a frozen context.
+ * For a type whose schema validates asynchronously use {@link deserializeContextAsync}.
+ */
+export function deserializeContext(
+  text: string,
+  contextType?: undefined,
+  options?: ContextSizeOptions,
+): Context;
+export function deserializeContext<T extends AnyContextType>(
+  text: string,
+  contextType: T,
+  options?: ContextSizeOptions,
+): ContextOf<T>;
+export function deserializeContext(
+  text: string,
+  contextType?: AnyContextType,
+  options: ContextSizeOptions = {},
+): Context {
+  const value = parseText(text, contextType?.name, options.maxBytes ?? MAX_CONTEXT_BYTES);
+  return contextType === undefined ? parseContext(value) : contextType.parse(value);
+}
+
+/** Like {@link deserializeContext}, but also accepts a schema that validates asynchronously. */
+export async function deserializeContextAsync<T extends AnyContextType>(
+  text: string,
+  contextType: T,
+  options: ContextSizeOptions = {},
+): Promise<ContextOf<T>> {
+  const value = parseText(text, contextType.name, options.maxBytes ?? MAX_CONTEXT_BYTES);
+  return (await contextType.parseAsync(value)) as ContextOf<T>;
+}
