@@ -1,1 +1,38 @@
+export {
+  assertStorableState,
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointEnvelope,
+  type CheckpointMigrate,
+  decodeRecord,
+  encodeEnvelope,
+  type StoredWorkflowState,
+} from './checkpoint-envelope.js';
+export {
+  CheckpointManager,
+  type CheckpointManagerOptions,
+  type DeleteOldCheckpointsOptions,
+  type SaveCheckpointOptions,
+} from './checkpoint-manager.js';
 export * from './checkpoint-store.js';
+export { getCheckpointManager } from './get-checkpoint-manager.js';
+export type { LineageSource } from './lineage-writer.js';
+export {
+  assertKeepLatest,
+  assertLogEntries,
+  assertReadLogOptions,
+  assertSavable,
+  assertWithinLimit,
+  isExpired,
+  utf8Length,
+} from './store-guards.js';
+export {
+  type CheckpointInfo,
+  createWorkflowState,
+  parseWorkflowState,
+  WORKFLOW_STATUSES,
+  type WorkflowMachineRef,
+  type WorkflowState,
+  type WorkflowStateInit,
+  type WorkflowStatus,
+  type WorkflowStep,
+} from './workflow-state.js';

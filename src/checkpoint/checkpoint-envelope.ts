@@ -1,0 +1,154 @@
+import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
+import { assertJson, type JsonObject } from '../json.js';
+import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
+import {
+  type CheckpointInfo,
+  parseWorkflowState,
+  WORKFLOW_STATUSES,
+  type WorkflowMachineRef,
+  type WorkflowState,
+  type WorkflowStatus,
+} from './workflow-state.js';
+
+/** The envelope format version this code writes and reads. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+/** A {@link WorkflowState} as stored: without the `checkpoint` info a load adds. */
+export type StoredWorkflowState = Omit<WorkflowState, 'checkpoint'>;
+
+/**
+ * What a checkpoint record's body holds (JSON): the workflow state plus what identifies and
+ * dates it. `status` and `machine` repeat the state's, so a reader can tell what a checkpoint
+ * is without interpreting the state. The sequence number is the store's, not the envelope's.
+ */
+export interface CheckpointEnvelope {
+  readonly v: typeof CHECKPOINT_FORMAT_VERSION;
+  readonly checkpointId: string;
+  readonly taskId: string;
+  /** Creation time, ms since the epoch. */
+  readonly createdAt: number;
+  /** Expiry time, ms since the epoch; absent means never. */
+  readonly expiresAt?: number | undefined;
+  /** The checkpoint this one was saved after. */
+  readonly parentId?: string | undefined;
+  readonly status: WorkflowStatus;
+  readonly machine?: WorkflowMachineRef | undefined;
+  readonly state: StoredWorkflowState;
+}
+
+/**
+ * Upgrades a record written in an older format (`fromVersion` < {@link CHECKPOINT_FORMAT_VERSION};
+ * 0 for a record with no `v`, such as a bare JSON state) to a current {@link CheckpointEnvelope}.
+ * `meta` is what the store knows about the record.
+ */
+export type CheckpointMigrate = (
+  envelope: JsonObject,
+  fromVersion: number,
+  meta: CheckpointRecordMeta,
+) => CheckpointEnvelope | Promise<CheckpointEnvelope>;
+
+/**
+ * Checks that a state can be stored exactly as JSON: everything must be JSON except the XState
+ * snapshot, which may carry `undefined` properties (JSON drops them, and XState restores them).
+ * Throws `NonJsonValueError` or `DepthLimitError` naming the path.
+ */
+export function assertStorableState(state: StoredWorkflowState): void {
+  const { snapshot, ...rest } = state;
+  assertJson(rest, { path: '$' });
+  if (snapshot !== undefined) {
+    assertJson(snapshot, { path: '$.snapshot', allowUndefinedProperties: true });
+  }
+}
+
+/** Serializes an envelope into a record body. */
+export function encodeEnvelope(envelope: CheckpointEnvelope): string {
+  return JSON.stringify(envelope);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads a record back into a {@link WorkflowState} with its {@link CheckpointInfo}. Throws
+ * `CorruptRecordError` for a body that is not a valid envelope of this record, and
+ * `CheckpointVersionError` for a newer format, or an older one without `migrate`.
+ */
+export async function decodeRecord(
+  record: CheckpointRecord,
+  migrate?: CheckpointMigrate,
+): Promise<WorkflowState> {
+  const { taskId, checkpointId } = record;
+  const corrupt = (reason: string, cause?: unknown) =>
+    new CorruptRecordError(taskId, checkpointId, reason, cause === undefined ? {} : { cause });
+
+  let raw: unknown;
+  try {
+    raw = JSON.parse(record.body);
+  } catch (error) {
+    throw corrupt('its body is not JSON', error);
+  }
+  if (!isPlainObject(raw)) throw corrupt('its body is not a JSON object');
+  const version = raw.v === undefined ? 0 : raw.v;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    throw corrupt('its format version is not an integer ≥ 0');
+  }
+  if (version > CHECKPOINT_FORMAT_VERSION || (version < CHECKPOINT_FORMAT_VERSION && !migrate)) {
+    throw new CheckpointVersionError(taskId, checkpointId, version, CHECKPOINT_FORMAT_VERSION);
+  }
+  let envelope: unknown = raw;
+  if (version < CHECKPOINT_FORMAT_VERSION && migrate) {
+    const { body: _body, ...meta } = record;
+    envelope = await migrate(raw as JsonObject, version, meta);
+  }
+  if (!isPlainObject(envelope)) throw corrupt('its envelope is not an object');
+  if (envelope.v !== CHECKPOINT_FORMAT_VERSION) {
+    throw corrupt(`migrate returned format version ${String(envelope.v)}`);
+  }
+  if (envelope.checkpointId !== checkpointId)
+    throw corrupt('its envelope names another checkpoint');
+  if (envelope.taskId !== taskId) throw corrupt('its envelope names another task');
+  if (!WORKFLOW_STATUSES.includes(envelope.status as WorkflowStatus)) {
+    throw corrupt('its envelope has no valid status');
+  }
+  const parentId = envelope.parentId;
+  if (parentId !== undefined && typeof parentId !== 'string') {
+    throw corrupt('its parentId is not a string');
+  }
+
+  let state: WorkflowState;
+  try {
+    state = parseWorkflowState(envelope.state);
+  } catch (error) {
+    if (error instanceof ContextValidationError) {
+      const first = error.issues[0];
+      throw corrupt(
+        `its state is invalid (${first?.path.replace(/^\$/, '$.state')}: ${first?.message})`,
+        error,
+      );
+    }
+    throw error;
+  }
+  if (state.checkpoint !== undefined) throw corrupt('its state carries checkpoint info');
+  if (state.taskId !== taskId) throw corrupt('its state names another task');
+  if (state.status !== envelope.status) throw corrupt("its status differs from its state's");
+  const machine = isPlainObject(envelope.machine) ? envelope.machine : undefined;
+  if (
+    (envelope.machine !== undefined && machine === undefined) ||
+    state.machine?.id !== machine?.id ||
+    state.machine?.version !== machine?.version
+  ) {
+    throw corrupt("its machine differs from its state's");
+  }
+
+  const checkpoint: CheckpointInfo = {
+    checkpointId,
+    seq: record.seq,
+    createdAt: record.createdAt,
+    ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+    ...(parentId === undefined ? {} : { parentId }),
+    v: version,
+  };
+  state.checkpoint = checkpoint;
+  return state;
+}

@@ -1,0 +1,228 @@
+import type { ContextTransition } from '../flow/context-transition.js';
+import { assertValidId, createCheckpointId, MAX_ID_LENGTH } from '../ids.js';
+import {
+  assertStorableState,
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointEnvelope,
+  type CheckpointMigrate,
+  decodeRecord,
+  encodeEnvelope,
+  type StoredWorkflowState,
+} from './checkpoint-envelope.js';
+import type { CheckpointRecordMeta, CheckpointStore } from './checkpoint-store.js';
+import { type LineageSource, LineageWriter } from './lineage-writer.js';
+import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
+
+/** Options of {@link CheckpointManager}. */
+export interface CheckpointManagerOptions {
+  /** Prefix of generated checkpoint ids (`<prefix>-<ULID>`; `''` for a bare ULID). Default: `'checkpoint'`. */
+  readonly checkpointPrefix?: string;
+  /** The clock for `createdAt` and TTLs, ms since the epoch. Default: `Date.now`. */
+  readonly now?: () => number;
+  /** Upgrades records of older formats when they are loaded. Default: none (they are refused). */
+  readonly migrate?: CheckpointMigrate;
+  /** Name of the store log that holds each task's lineage. Default: `'lineage'`. */
+  readonly lineageLog?: string;
+}
+
+/** Options of {@link CheckpointManager.saveCheckpoint}. */
+export interface SaveCheckpointOptions {
+  /** The checkpoint's id. Default: `<checkpointPrefix>-<ULID>`, which sorts by time. */
+  readonly checkpointId?: string;
+  /** Time to live in seconds (fractions allowed); the checkpoint is gone after it. Default: forever. */
+  readonly ttl?: number;
+  /** Save only if the task's latest sequence number is this (0: no checkpoint yet). Default: unconditional. */
+  readonly expectedSeq?: number;
+  /**
+   * The checkpoint this one follows. Default: the last one this manager saved for the task, else
+   * the checkpoint the state was loaded from (`state.checkpoint`), else none.
+   */
+  readonly parentId?: string;
+}
+
+/** Options of {@link CheckpointManager.deleteOldCheckpoints}. */
+export interface DeleteOldCheckpointsOptions {
+  /** How many of the newest checkpoints to keep. Default: 3. */
+  readonly keepLatest?: number;
+}
+
+/** Most tasks whose last saved checkpoint a manager remembers (for default parent ids). */
+const REMEMBERED_TASKS = 10_000;
+
+/**
+ * Saves and loads workflow states as checkpoints in a {@link CheckpointStore} (the seed's
+ * `CheckpointManager`). Each checkpoint is a versioned {@link CheckpointEnvelope} holding the
+ * {@link WorkflowState}, including the workflow actor's persisted XState snapshot. Missing
+ * checkpoints are `undefined`/`false`; every real failure is a typed `OrchestrationError`
+ * (where the seed returned `None`). Writes can be conditional (`expectedSeq`), so two writers
+ * never fork a workflow's history. The workflow's context lineage is kept beside its
+ * checkpoints in an append-only log (`saveLineage`/`loadLineage`).
+ *
+ * @example
+ * ```ts
+ * const manager = new CheckpointManager(createMemoryStore());
+ * const id = await manager.saveCheckpoint(
+ *   createWorkflowState({ taskId: 'task_123', plan: steps, status: 'running', currentStepIndex: 2 }),
+ * );
+ * const restored = await manager.loadCheckpoint('task_123', id);
+ * const latest = await manager.loadLatestCheckpoint('task_123');
+ * const ids = await manager.listCheckpoints('task_123'); // newest first
+ * const deleted = await manager.deleteOldCheckpoints('task_123', { keepLatest: 3 });
+ * ```
+ */
+export class CheckpointManager {
+  /** The store checkpoints are kept in. */
+  readonly store: CheckpointStore;
+  /** Prefix of generated checkpoint ids. */
+  readonly checkpointPrefix: string;
+  readonly #now: () => number;
+  readonly #migrate: CheckpointMigrate | undefined;
+  readonly #lineage: LineageWriter;
+  /** The last checkpoint this manager saved per task, least recently saved first. */
+  readonly #lastSaved = new Map<string, string>();
+
+  constructor(store: CheckpointStore, options: CheckpointManagerOptions = {}) {
+    const prefix = options.checkpointPrefix ?? 'checkpoint';
+    if (prefix !== '') {
+      assertValidId('checkpointPrefix', prefix);
+      if (prefix.length > MAX_ID_LENGTH - 27) {
+        throw new RangeError(`checkpointPrefix must be at most ${MAX_ID_LENGTH - 27} characters`);
+      }
+    }
+    const lineageLog = options.lineageLog ?? 'lineage';
+    assertValidId('lineageLog', lineageLog);
+    this.store = store;
+    this.checkpointPrefix = prefix;
+    this.#now = options.now ?? Date.now;
+    this.#migrate = options.migrate;
+    this.#lineage = new LineageWriter(store, lineageLog);
+  }
+
+  /**
+   * Saves `state` as a new checkpoint of `state.taskId` and returns its id. Everything is
+   * validated before anything is written: the state's shape (`ContextValidationError`), JSON
+   * safety (`NonJsonValueError` naming the path; only the snapshot may hold `undefined`
+   * properties) and ids (`InvalidIdError`). Throws `CheckpointConflictError` when `expectedSeq`
+   * is stale and `CheckpointExistsError` when the id is taken; nothing is written then either.
+   */
+  async saveCheckpoint(state: WorkflowState, options: SaveCheckpointOptions = {}): Promise<string> {
+    assertValidId('taskId', (state as Partial<WorkflowState> | null)?.taskId);
+    const { checkpoint: loadedFrom, ...stored } = parseWorkflowState(state);
+    assertStorableState(stored);
+    const { taskId } = stored;
+    if (options.checkpointId !== undefined) assertValidId('checkpointId', options.checkpointId);
+    if (options.parentId !== undefined) assertValidId('parentId', options.parentId);
+    const ttl = options.ttl;
+    if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
+      throw new RangeError(`ttl must be a number of seconds > 0, got ${ttl}`);
+    }
+
+    const createdAt = Math.floor(this.#now());
+    const checkpointId = options.checkpointId ?? this.#newId(createdAt);
+    const expiresAt =
+      ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
+    const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom?.checkpointId;
+    const envelope: CheckpointEnvelope = {
+      v: CHECKPOINT_FORMAT_VERSION,
+      checkpointId,
+      taskId,
+      createdAt,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(parentId === undefined ? {} : { parentId }),
+      status: stored.status,
+      ...(stored.machine === undefined ? {} : { machine: stored.machine }),
+      state: stored satisfies StoredWorkflowState,
+    };
+    await this.store.save(
+      { taskId, checkpointId, createdAt, expiresAt, body: encodeEnvelope(envelope) },
+      { expectedSeq: options.expectedSeq },
+    );
+    this.#remember(taskId, checkpointId);
+    return checkpointId;
+  }
+
+  /**
+   * The state saved in checkpoint `checkpointId` of `taskId`, with `checkpoint` info, or
+   * `undefined` when there is no such live checkpoint. Throws `CorruptRecordError` for an
+   * unreadable record and `CheckpointVersionError` for a format this code cannot read.
+   */
+  async loadCheckpoint(taskId: string, checkpointId: string): Promise<WorkflowState | undefined> {
+    const record = await this.store.load(taskId, checkpointId);
+    return record === undefined ? undefined : decodeRecord(record, this.#migrate);
+  }
+
+  /** The state of the task's newest live checkpoint (highest sequence number), or `undefined`. */
+  async loadLatestCheckpoint(taskId: string): Promise<WorkflowState | undefined> {
+    const record = await this.store.latest(taskId);
+    return record === undefined ? undefined : decodeRecord(record, this.#migrate);
+  }
+
+  /** Ids of the task's live checkpoints, newest first; `[]` when it has none. */
+  async listCheckpoints(taskId: string): Promise<string[]> {
+    return (await this.store.list(taskId)).map((meta) => meta.checkpointId);
+  }
+
+  /** Metadata (id, sequence number, creation and expiry times) of live checkpoints, newest first. */
+  async listCheckpointInfo(taskId: string): Promise<CheckpointRecordMeta[]> {
+    return this.store.list(taskId);
+  }
+
+  /** Deletes one checkpoint; `true` if it existed. */
+  async deleteCheckpoint(taskId: string, checkpointId: string): Promise<boolean> {
+    return this.store.delete(taskId, checkpointId);
+  }
+
+  /** Deletes all but the `keepLatest` newest checkpoints, in one batch; returns how many it deleted. */
+  async deleteOldCheckpoints(
+    taskId: string,
+    options: DeleteOldCheckpointsOptions = {},
+  ): Promise<number> {
+    return this.store.deleteOld(taskId, options.keepLatest ?? 3);
+  }
+
+  /**
+   * Deletes everything of a task: its checkpoints, its lineage and what this manager remembers
+   * of it. Returns whether anything existed.
+   */
+  async deleteTask(taskId: string): Promise<boolean> {
+    const existed = await this.store.deleteTask(taskId);
+    this.#lastSaved.delete(taskId);
+    this.#lineage.forget(taskId);
+    return existed;
+  }
+
+  /**
+   * Appends to the task's lineage log the transitions of `source` (a `ContextFlowManager` or
+   * the transitions themselves) that are not persisted yet, one JSON entry each, and returns how
+   * many it appended. The log is never rewritten. Every transition must belong to workflow
+   * `taskId` and be JSON; calls for one task are serialized within this manager (use one writer
+   * per task, as the checkpoints' conditional writes do). The manager remembers what it
+   * persisted: delete a task through {@link deleteTask}, not behind its back.
+   */
+  async saveLineage(taskId: string, source: LineageSource): Promise<number> {
+    return this.#lineage.save(taskId, source);
+  }
+
+  /**
+   * The task's persisted lineage, in `seq` order (`[]` when none): pass it to
+   * `ContextFlowManager.fromTransitions(taskId, transitions)` to restore the flow manager.
+   * Throws `CorruptRecordError` naming the first unreadable entry.
+   */
+  async loadLineage(taskId: string): Promise<ContextTransition[]> {
+    return this.#lineage.load(taskId);
+  }
+
+  #newId(createdAt: number): string {
+    const id = createCheckpointId(createdAt);
+    return this.checkpointPrefix === '' ? id : `${this.checkpointPrefix}-${id}`;
+  }
+
+  #remember(taskId: string, checkpointId: string): void {
+    this.#lastSaved.delete(taskId);
+    this.#lastSaved.set(taskId, checkpointId);
+    if (this.#lastSaved.size > REMEMBERED_TASKS) {
+      const oldest = this.#lastSaved.keys().next();
+      if (!oldest.done) this.#lastSaved.delete(oldest.value);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { ContextValidationError, CorruptRecordError, isOrchestrationError } from '../errors.js';
+import { parseContextTransitions } from '../flow/context-flow-snapshot.js';
+import type { ContextTransition } from '../flow/context-transition.js';
+import { assertValidId } from '../ids.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+
+/**
+ * Where `saveLineage` reads transitions from: a `ContextFlowManager` (anything with
+ * `transitionsSince(seq)`, returning the transitions with `seq >= seq` in order) or an array of
+ * transitions in `seq` order.
+ */
+export type LineageSource =
+  | { transitionsSince(seq: number): readonly ContextTransition[] }
+  | readonly ContextTransition[];
+
+/** Most tasks whose last persisted `seq` a writer remembers; others are re-read from the log. */
+const REMEMBERED_TASKS = 10_000;
+
+/**
+ * Persists a task's lineage append-only in one store log, one JSON transition per entry
+ * (internal to `CheckpointManager`). It remembers the last persisted `seq` per task, reading it
+ * back from the log's last entry when it does not know it, so only new transitions are written.
+ */
+export class LineageWriter {
+  readonly #store: CheckpointStore;
+  readonly #log: string;
+  /** Last persisted `seq` per task (-1: none), least recently written first. */
+  readonly #persisted = new Map<string, number>();
+  /** The tail of each task's queue of saves, so saves of one task never interleave. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(store: CheckpointStore, log: string) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** Appends the transitions not yet persisted; returns how many. */
+  save(taskId: string, source: LineageSource): Promise<number> {
+    assertValidId('taskId', taskId);
+    const previous = this.#queues.get(taskId) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.#save(taskId, source),
+      () => this.#save(taskId, source),
+    );
+    const tail = run.catch(() => undefined);
+    this.#queues.set(taskId, tail);
+    void tail.then(() => {
+      if (this.#queues.get(taskId) === tail) this.#queues.delete(taskId);
+    });
+    return run;
+  }
+
+  /** Forgets what it knows of a task (after the task was deleted). */
+  forget(taskId: string): void {
+    this.#persisted.delete(taskId);
+  }
+
+  /** The whole persisted lineage, validated. */
+  async load(taskId: string): Promise<ContextTransition[]> {
+    const entries = await this.#store.readLog(taskId, this.#log);
+    const transitions = parseContextTransitions(
+      taskId,
+      entries.map((entry, i) => this.#parseEntry(taskId, entry, i)),
+    );
+    this.#remember(taskId, transitions.at(-1)?.seq ?? -1);
+    return transitions;
+  }
+
+  async #save(taskId: string, source: LineageSource): Promise<number> {
+    const last = await this.#lastPersisted(taskId);
+    const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
+    const fresh = candidates.filter((transition) => transition.seq > last);
+    if (fresh.length === 0) return 0;
+    let valid: ContextTransition[];
+    try {
+      valid = parseContextTransitions(taskId, fresh);
+    } catch (error) {
+      if (!isOrchestrationError(error, 'CORRUPT_RECORD')) throw error;
+      throw new ContextValidationError(
+        'ContextTransition',
+        [{ path: '$', message: error.message }],
+        { cause: error },
+      );
+    }
+    try {
+      await this.#store.appendLog(
+        taskId,
+        this.#log,
+        valid.map((transition) => JSON.stringify(transition)),
+      );
+    } catch (error) {
+      // The append may have happened (a lost reply): read the log's tail again next time.
+      this.#persisted.delete(taskId);
+      throw error;
+    }
+    this.#remember(taskId, valid.at(-1)?.seq ?? last);
+    return valid.length;
+  }
+
+  async #lastPersisted(taskId: string): Promise<number> {
+    const known = this.#persisted.get(taskId);
+    if (known !== undefined) return known;
+    // Appending nothing returns the log's length without writing.
+    const length = await this.#store.appendLog(taskId, this.#log, []);
+    if (length === 0) return -1;
+    const [entry] = await this.#store.readLog(taskId, this.#log, { from: length - 1, limit: 1 });
+    if (entry === undefined) return -1;
+    const value = this.#parseEntry(taskId, entry, length - 1);
+    const seq = (value as { seq?: unknown } | null)?.seq;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+      throw new CorruptRecordError(taskId, `${this.#log}[${length - 1}]`, 'it has no valid seq');
+    }
+    this.#remember(taskId, seq);
+    return seq;
+  }
+
+  #parseEntry(taskId: string, entry: string, index: number): unknown {
+    try {
+      return JSON.parse(entry);
+    } catch (error) {
+      throw new CorruptRecordError(taskId, `${this.#log}[${index}]`, 'it is not JSON', {
+        cause: error,
+      });
+    }
+  }
+
+  #remember(taskId: string, seq: number): void {
+    this.#persisted.delete(taskId);
+    this.#persisted.set(taskId, seq);
+    if (this.#persisted.size > REMEMBERED_TASKS) {
+      const oldest = this.#persisted.keys().next();
+      if (!oldest.done) this.#persisted.delete(oldest.value);
+    }
+  }
+}
+
+function isTransitionArray(source: LineageSource): source is readonly ContextTransition[] {
+  return Array.isArray(source);
+}
