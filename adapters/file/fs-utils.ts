@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/**
+ * Small file-system helpers of the file store: atomic replace (temp file + fsync + rename +
+ * directory fsync), exact reads and writes on a handle, and error-code tests.
+ */
+
+/** Prefix of every temp file; record, head and lock listings skip names that start with it. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** A random hex token (64 bits), for temp names and lock owners. */
+export function randomToken(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The `code` of a Node.js system error, if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const { code } = error as { code: unknown };
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** Whether `error` says the file or directory does not exist. */
+export function isNotFound(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Writes all of `data` at the handle's current position (or appends, on an `a` handle). */
+export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+/** Fills `buffer` from `position`; false when the file ended first. */
+export async function readExactly(
+  handle: FileHandle,
+  buffer: Uint8Array,
+  position: number,
+): Promise<boolean> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesRead } = await handle.read(
+      buffer,
+      offset,
+      buffer.length - offset,
+      position + offset,
+    );
+    if (bytesRead === 0) return false;
+    offset += bytesRead;
+  }
+  return true;
+}
+
+/**
+ * Flushes a directory entry change (a created, renamed or removed name) to disk. Platforms that
+ * cannot open or fsync a directory (Windows) are skipped: there the rename is the best we get.
+ */
+export async function fsyncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = errorCode(error);
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') {
+      throw error;
+    }
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Options of {@link writeFileAtomic}. */
+export interface WriteAtomicOptions {
+  /**
+   * fsync the directory after the rename, so the new name survives a power loss. Without it the
+   * file itself is still fsynced: after a power loss the name holds the old file or the whole new
+   * one. Default: true.
+   */
+  readonly syncDirectory?: boolean;
+}
+
+/**
+ * Replaces `path` with `chunks` atomically: they go to a temp file in the same directory, which
+ * is fsynced and then renamed over `path`. A reader (or a process that starts after a crash)
+ * sees the old file or the new one, never a mix. The temp file is removed on failure; after a
+ * crash it stays behind under {@link TEMP_PREFIX} and is cleaned by the next lock holder.
+ */
+export async function writeFileAtomic(
+  path: string,
+  chunks: readonly Uint8Array[],
+  options: WriteAtomicOptions = {},
+): Promise<void> {
+  const directory = dirname(path);
+  const temp = join(directory, `${TEMP_PREFIX}${randomToken()}`);
+  try {
+    let handle: FileHandle;
+    try {
+      handle = await open(temp, 'wx');
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await mkdir(directory, { recursive: true });
+      handle = await open(temp, 'wx');
+    }
+    try {
+      await writeChunks(handle, chunks);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  if (options.syncDirectory ?? true) await fsyncDirectory(directory);
+}
+
+/** Writes `chunks` in order at the handle's position: one `writev`, then the rest if it fell short. */
+async function writeChunks(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  let skip = (await handle.writev([...chunks])).bytesWritten;
+  if (skip >= total) return;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) skip -= chunk.length;
+    else {
+      await writeAll(handle, chunk.subarray(skip));
+      skip = 0;
+    }
+  }
+}
+
+/**
+ * Reads a small text file in one `read` (falling back to a full read when it is bigger than
+ * `expected` bytes); `undefined` when it does not exist.
+ */
+export async function readSmallFile(path: string, expected = 4096): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(expected);
+    const { bytesRead } = await handle.read(buffer, 0, expected, 0);
+    if (bytesRead < expected) return buffer.toString('utf8', 0, bytesRead);
+    return await handle.readFile('utf8'); // positioned reads left the file position at 0
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes a file; true if it was there. */
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Whether a process with this pid exists on this host (`EPERM`: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'EPERM';
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
