@@ -24,7 +24,9 @@ export function describeIndexedDbSpecifics(label: string): void {
   describe(`IndexedDB store specifics: ${label}`, () => {
     const toDelete: string[] = [];
     const toClose: UseStore[] = [];
+    const owned: { close(): Promise<void> }[] = [];
     afterEach(async () => {
+      for (const store of owned.splice(0)) await store.close();
       for (const idb of toClose.splice(0)) await closeConnection(idb).catch(() => undefined);
       for (const name of toDelete.splice(0)) await deleteDatabase(name);
     });
@@ -296,11 +298,13 @@ export function describeIndexedDbSpecifics(label: string): void {
       const dbName = uniqueDbName();
       toDelete.push(dbName);
       const first = createIndexedDbStore({ dbName });
+      owned.push(first);
       await first.save(record('task-1', 'cp-1', Date.now()));
       await first.close();
       const closed = await first.head('task-1').catch((e: unknown) => e);
       expect(isOrchestrationError(closed, 'STORAGE_FAILED')).toBe(true);
       const reopened = createIndexedDbStore({ dbName }); // like a page reload
+      owned.push(reopened);
       expect((await reopened.latest('task-1'))?.body).toBe('body of cp-1');
       await reopened.close();
       // With every connection closed, deleting the database is not blocked.
