@@ -79,9 +79,12 @@ interface TaskKeys {
  * they share one slot. Records with an `expiresAt` get `PEXPIREAT`; the task's index and head
  * expire with its longest-lived record, so a fully expired task leaves no keys behind (logs have
  * no TTL and stay until `deleteTask`). A save re-sent by ioredis after a dropped connection is
- * recognized (each call carries a nonce) and answers with the original sequence number.
- * `close()` does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the
- * client for throughput with many concurrent workflows. Redis ≥ 7.0.
+ * recognized (each call carries a nonce) and answers with the original sequence number, so keep
+ * ioredis' default `autoResendUnfulfilledCommands: true` (with `false`, ioredis 6.0.0 never
+ * settles a command in flight when the connection drops: redis/ioredis#2193). A failure whose
+ * outcome is unknown (connection lost mid-call) is a `StorageError`: the save happened whole or
+ * not at all. `close()` does nothing: the client belongs to the caller. Enable
+ * `enableAutoPipelining` on the client for throughput with many concurrent workflows. Redis ≥ 7.0.
  *
  * @example
  * ```ts
