@@ -1,0 +1,155 @@
+import { isJsonObject, setOwn } from '../context/own-property.js';
+import { isOrchestrationError, MergeError } from '../errors.js';
+import { assertJson, cloneJson, type JsonObject, type JsonValue } from '../json.js';
+import { ContextMergeStrategy } from './context-merge-strategy.js';
+
+/** A custom merge: the base so far and the next input in, the merged value out (JSON). */
+export type CustomMergeFunction = (base: JsonValue, next: JsonValue) => JsonValue;
+
+/** Options of {@link mergeContextData}. */
+export interface MergeContextDataOptions {
+  /** How to merge; see {@link ContextMergeStrategy}. Default: `RecursiveDictMerge`. */
+  strategy?: ContextMergeStrategy;
+  /** The merge function, required with `ContextMergeStrategy.Custom`. Default: none. */
+  customMergeFunc?: CustomMergeFunction;
+  /** The base every input is merged into, before the first input. Default: the first input. */
+  initialContextData?: JsonValue;
+  /** Put between two strings by `ConcatenateString`. Default: `''`. */
+  separator?: string;
+}
+
+type Merge = (a: JsonValue, b: JsonValue) => JsonValue;
+
+function mergeKeys(a: JsonObject, b: JsonObject, both: Merge): JsonObject {
+  const result: JsonObject = {};
+  for (const key of Object.keys(a)) setOwn(result, key, a[key] as JsonValue);
+  for (const key of Object.keys(b)) {
+    const next = b[key] as JsonValue;
+    setOwn(result, key, Object.hasOwn(a, key) ? both(a[key] as JsonValue, next) : next);
+  }
+  return result;
+}
+
+function asList(value: JsonValue): JsonValue[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function appendList(a: JsonValue, b: JsonValue): JsonValue {
+  return [...asList(a), ...asList(b)];
+}
+
+const overwrite: Merge = (a, b) =>
+  isJsonObject(a) && isJsonObject(b) ? mergeKeys(a, b, (_, next) => next) : b;
+
+const appendLists: Merge = (a, b) =>
+  isJsonObject(a) && isJsonObject(b) ? mergeKeys(a, b, appendList) : appendList(a, b);
+
+// Recursion depth is bounded by the inputs' depth, which assertJson bounded by MAX_JSON_DEPTH.
+const recursive: Merge = (a, b) =>
+  isJsonObject(a) && isJsonObject(b) ? mergeKeys(a, b, recursive) : b;
+
+function concatenating(separator: string): Merge {
+  const merge: Merge = (a, b) => {
+    if (typeof a === 'string' && typeof b === 'string') return a + separator + b;
+    return isJsonObject(a) && isJsonObject(b) ? mergeKeys(a, b, merge) : b;
+  };
+  return merge;
+}
+
+function custom(
+  func: CustomMergeFunction | undefined,
+): (a: JsonValue, b: JsonValue, index: number) => JsonValue {
+  if (typeof func !== 'function') {
+    throw new MergeError('The Custom merge strategy needs a customMergeFunc(base, next) function');
+  }
+  return (a, b, index) => {
+    let result: unknown;
+    try {
+      result = func(a, b);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new MergeError(`customMergeFunc threw while merging input ${index}: ${reason}`, {
+        cause: error,
+      });
+    }
+    try {
+      assertJson(result, { path: '$' });
+    } catch (error) {
+      if (!isOrchestrationError(error)) throw error;
+      throw new MergeError(
+        `customMergeFunc returned what JSON cannot carry while merging input ${index}: ${error.message}`,
+        { cause: error },
+      );
+    }
+    return result;
+  };
+}
+
+function strategyMerge(
+  options: MergeContextDataOptions,
+): (a: JsonValue, b: JsonValue, index: number) => JsonValue {
+  const strategy = options.strategy ?? ContextMergeStrategy.RecursiveDictMerge;
+  switch (strategy) {
+    case ContextMergeStrategy.Overwrite:
+      return overwrite;
+    case ContextMergeStrategy.AppendList:
+      return appendLists;
+    case ContextMergeStrategy.ConcatenateString:
+      return concatenating(options.separator ?? '');
+    case ContextMergeStrategy.RecursiveDictMerge:
+      return recursive;
+    case ContextMergeStrategy.Custom:
+      return custom(options.customMergeFunc);
+    default:
+      throw new MergeError(`Unknown merge strategy ${JSON.stringify(String(strategy))}`);
+  }
+}
+
+/**
+ * Merges several JSON values into one with a {@link ContextMergeStrategy}: the pure, synchronous
+ * core of `ContextMerger`, safe to call inside an XState `assign` (e.g. in a parallel state's
+ * `onDone`, on the regions' outputs). The inputs are folded left in order, starting from
+ * `initialContextData` when given; with no inputs the result is `initialContextData ?? {}`.
+ *
+ * Pure: inputs are checked with `assertJson` (paths `$.datas[1].x`, `$.initialContextData.y`),
+ * copied (so `-0` becomes `0`, as in any JSON copy), and never changed; the result shares
+ * nothing with them and is JSON (a result nested deeper than `MAX_JSON_DEPTH` throws
+ * `DepthLimitError`). Recursion never goes deeper than the inputs, which are depth-bounded.
+ * Keys `__proto__`, `constructor` and `prototype` are ordinary data and never reach a
+ * prototype. Throws `MergeError` for `Custom` without `customMergeFunc`, for a throwing one
+ * (with `cause`), for one returning non-JSON, and for an unknown strategy.
+ *
+ * @example
+ * ```ts
+ * mergeContextData([{ tags: ['a'] }, { tags: ['b'], n: 1 }], {
+ *   strategy: ContextMergeStrategy.AppendList,
+ * }); // { tags: ['a', 'b'], n: 1 }
+ * ```
+ */
+export function mergeContextData(
+  datas: readonly JsonValue[],
+  options: MergeContextDataOptions = {},
+): JsonValue {
+  const merge = strategyMerge(options);
+  const inputs = datas.map((data, index) => {
+    assertJson(data, { path: `$.datas[${index}]` });
+    return cloneJson(data);
+  });
+  let result: JsonValue;
+  let start = 0;
+  if (options.initialContextData !== undefined) {
+    assertJson(options.initialContextData, { path: '$.initialContextData' });
+    result = cloneJson(options.initialContextData);
+  } else if (inputs.length > 0) {
+    result = inputs[0] as JsonValue;
+    start = 1;
+  } else {
+    return {};
+  }
+  for (let index = start; index < inputs.length; index++) {
+    result = merge(result, inputs[index] as JsonValue, index);
+  }
+  // AppendList may wrap a maximally deep value once more: keep results within the depth bound.
+  assertJson(result, { path: '$' });
+  return result;
+}
