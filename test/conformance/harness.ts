@@ -12,8 +12,9 @@ export interface ConformanceHarness {
 /** Passed to every store the suite creates. */
 export interface HarnessStoreOptions {
   /**
-   * The clock for TTL decisions. The suite's fake clock starts at the real `Date.now()` and only
-   * moves forward, so a backend's own expiry (Redis `PEXPIREAT`) never fires before the store's.
+   * The clock for TTL decisions. The suite's fake clock starts at the real `Date.now()`, only
+   * moves forward, and its TTLs are minutes long, so a backend's own expiry (Redis `PEXPIREAT`,
+   * in real time) never fires before the store's clock says a record expired.
    */
   now: () => number;
   /** The record size bound to configure, when the test needs a small one. */

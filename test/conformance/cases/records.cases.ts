@@ -14,7 +14,7 @@ export function recordCases(ctx: SuiteContext): void {
   test('round-trips a record exactly (metadata and body)', async () => {
     const { store } = await ctx.open();
     const plain = newRecord(ctx, 'task-1', 'cp-plain', { body: '{"a":[1,2,{"b":null}]}' });
-    const timed = newRecord(ctx, 'task-1', 'cp-timed', { body: 'not even JSON', ttlMs: 60_000 });
+    const timed = newRecord(ctx, 'task-1', 'cp-timed', { body: 'not even JSON', ttlMs: 3_600_000 });
     expect(await store.save(plain)).toEqual({ seq: 1 });
     expect(await store.save(timed)).toEqual({ seq: 2 });
     const loadedPlain = await store.load('task-1', 'cp-plain');
@@ -80,7 +80,7 @@ export function recordCases(ctx: SuiteContext): void {
     expect(await store.list('task-1')).toEqual([]);
     const a = newRecord(ctx, 'task-1', 'cp-a');
     ctx.clock().advance(5);
-    const b = newRecord(ctx, 'task-1', 'cp-b', { ttlMs: 60_000 });
+    const b = newRecord(ctx, 'task-1', 'cp-b', { ttlMs: 3_600_000 });
     await store.save(a);
     await store.save(b);
     const listed = await store.list('task-1');

@@ -1,15 +1,22 @@
 import { expect } from 'vitest';
 import { listedIds, newRecord, type SuiteContext, saveMany } from '../suite-context.js';
 
+/**
+ * TTLs here are minutes long and the fake clock jumps over them: real time never catches up
+ * during a test, so a backend's own expiry (Redis `PEXPIREAT`, in real time) never fires before
+ * the store's clock says a record expired.
+ */
+const MINUTE = 60_000;
+
 /** Expiry: expired records are gone for every operation. */
 export function ttlCases(ctx: SuiteContext): void {
   const { test } = ctx;
 
   test('a record is live until its expiresAt and gone from then on', async () => {
     const { store } = await ctx.open();
-    const record = newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 1_000 });
+    const record = newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE });
     await store.save(record);
-    ctx.clock().advance(999);
+    ctx.clock().advance(10 * MINUTE - 1);
     expect(await store.load('task-1', 'cp-1')).toEqual({ ...record, seq: 1 });
     ctx.clock().advance(1); // now === expiresAt: expired
     expect(await store.load('task-1', 'cp-1')).toBeUndefined();
@@ -21,13 +28,13 @@ export function ttlCases(ctx: SuiteContext): void {
   test('latest falls back to an older live record when newer ones expired', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'cp-1'));
-    await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 10_000 }));
-    await store.save(newRecord(ctx, 'task-1', 'cp-3', { ttlMs: 500 }));
+    await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 20 * MINUTE }));
+    await store.save(newRecord(ctx, 'task-1', 'cp-3', { ttlMs: 10 * MINUTE }));
     expect((await store.latest('task-1'))?.checkpointId).toBe('cp-3');
-    ctx.clock().advance(500);
+    ctx.clock().advance(10 * MINUTE);
     expect((await store.latest('task-1'))?.checkpointId).toBe('cp-2');
     expect(await listedIds(store, 'task-1')).toEqual(['cp-2', 'cp-1']);
-    ctx.clock().advance(9_500);
+    ctx.clock().advance(10 * MINUTE);
     expect((await store.latest('task-1'))?.checkpointId).toBe('cp-1');
     expect(await listedIds(store, 'task-1')).toEqual(['cp-1']);
   });
@@ -35,8 +42,8 @@ export function ttlCases(ctx: SuiteContext): void {
   test('the head does not go down when the newest record expires while older ones live', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'cp-1'));
-    await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 100 }));
-    ctx.clock().advance(100);
+    await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 10 * MINUTE }));
+    ctx.clock().advance(10 * MINUTE);
     expect(await store.head('task-1')).toBe(2);
     expect(await store.save(newRecord(ctx, 'task-1', 'cp-3'), { expectedSeq: 2 })).toEqual({
       seq: 3,
@@ -45,9 +52,9 @@ export function ttlCases(ctx: SuiteContext): void {
 
   test('the head is 0 once every record of the task has expired', async () => {
     const { store } = await ctx.open();
-    await saveMany(ctx, store, 'task-1', 3, { ttlMs: 1_000 });
+    await saveMany(ctx, store, 'task-1', 3, { ttlMs: 10 * MINUTE });
     expect(await store.head('task-1')).toBe(3);
-    ctx.clock().advance(1_000);
+    ctx.clock().advance(10 * MINUTE);
     expect(await store.head('task-1')).toBe(0);
     expect(await store.save(newRecord(ctx, 'task-1', 'cp-1'), { expectedSeq: 0 })).toEqual({
       seq: 1,
@@ -57,8 +64,8 @@ export function ttlCases(ctx: SuiteContext): void {
   test('an expired id can be saved again', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'keep'));
-    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 }));
-    ctx.clock().advance(10);
+    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE }));
+    ctx.clock().advance(10 * MINUTE);
     const again = newRecord(ctx, 'task-1', 'cp-1', { body: 'second life' });
     expect(await store.save(again)).toEqual({ seq: 3 });
     expect(await store.load('task-1', 'cp-1')).toEqual({ ...again, seq: 3 });
@@ -67,19 +74,19 @@ export function ttlCases(ctx: SuiteContext): void {
   test('deleteOld counts and keeps live records only', async () => {
     const { store } = await ctx.open();
     await saveMany(ctx, store, 'task-1', 3);
-    await store.save(newRecord(ctx, 'task-1', 'short-1', { ttlMs: 50 }));
-    await store.save(newRecord(ctx, 'task-1', 'short-2', { ttlMs: 50 }));
-    ctx.clock().advance(50);
+    await store.save(newRecord(ctx, 'task-1', 'short-1', { ttlMs: 10 * MINUTE }));
+    await store.save(newRecord(ctx, 'task-1', 'short-2', { ttlMs: 10 * MINUTE }));
+    ctx.clock().advance(10 * MINUTE);
     expect(await store.deleteOld('task-1', 1)).toBe(2);
     expect(await listedIds(store, 'task-1')).toEqual(['cp-3']);
   });
 
   test('expiry of one record leaves the others and other tasks alone', async () => {
     const { store } = await ctx.open();
-    await store.save(newRecord(ctx, 'task-1', 'short', { ttlMs: 10 }));
-    await store.save(newRecord(ctx, 'task-1', 'long', { ttlMs: 10_000 }));
-    await store.save(newRecord(ctx, 'task-2', 'short', { ttlMs: 20 }));
-    ctx.clock().advance(10);
+    await store.save(newRecord(ctx, 'task-1', 'short', { ttlMs: 10 * MINUTE }));
+    await store.save(newRecord(ctx, 'task-1', 'long', { ttlMs: 100 * MINUTE }));
+    await store.save(newRecord(ctx, 'task-2', 'short', { ttlMs: 20 * MINUTE }));
+    ctx.clock().advance(10 * MINUTE);
     expect(await listedIds(store, 'task-1')).toEqual(['long']);
     expect(await listedIds(store, 'task-2')).toEqual(['short']);
     expect((await store.load('task-2', 'short'))?.seq).toBe(1);
@@ -87,9 +94,9 @@ export function ttlCases(ctx: SuiteContext): void {
 
   test('logs have no TTL: they outlive expired records', async () => {
     const { store } = await ctx.open();
-    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 }));
+    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE }));
     await store.appendLog('task-1', 'lineage', ['a', 'b']);
-    ctx.clock().advance(1_000_000);
+    ctx.clock().advance(1_000 * MINUTE);
     expect(await store.list('task-1')).toEqual([]);
     expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
   });
