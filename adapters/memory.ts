@@ -70,6 +70,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const now = options.now ?? Date.now;
   const records = options.records ?? new Map<string, string>();
+  if (records.size > 0) throw new TypeError('the records map of a memory store must start empty');
   const tasks = new Map<string, TaskData>();
 
   const recordKey = (taskId: string, checkpointId: string) => `${taskId}/${checkpointId}`;
@@ -158,10 +159,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       const seq = task.head + 1;
       const header: RecordHeader = { checkpointId, seq };
       records.set(recordKey(taskId, checkpointId), `${JSON.stringify(header)}\n${body}`);
-      const meta: CheckpointRecordMeta =
+      // Frozen: `list` hands these out without copying them.
+      const meta: CheckpointRecordMeta = Object.freeze(
         expiresAt === undefined
           ? { taskId, checkpointId, seq, createdAt }
-          : { taskId, checkpointId, seq, createdAt, expiresAt };
+          : { taskId, checkpointId, seq, createdAt, expiresAt },
+      );
       task.meta.set(checkpointId, meta);
       if (expiresAt !== undefined && expiresAt < task.nextExpiry) task.nextExpiry = expiresAt;
       task.head = seq;

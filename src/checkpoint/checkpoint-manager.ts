@@ -31,7 +31,10 @@ export interface SaveCheckpointOptions {
   readonly checkpointId?: string;
   /** Time to live in seconds (fractions allowed); the checkpoint is gone after it. Default: forever. */
   readonly ttl?: number;
-  /** Save only if the task's latest sequence number is this (0: no checkpoint yet). Default: unconditional. */
+  /**
+   * Save only if the task's head sequence number is this (0: no checkpoint yet; a loaded state's
+   * `checkpoint.seq`); after the save it is this + 1. Default: unconditional.
+   */
   readonly expectedSeq?: number;
   /**
    * The checkpoint this one follows. Default: the last one this manager saved for the task, else

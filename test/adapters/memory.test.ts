@@ -1,4 +1,6 @@
+import { isOrchestrationError } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
+import { describe, expect, it } from 'vitest';
 import { describeCheckpointStore } from '../conformance/checkpoint-store.conformance.js';
 
 describeCheckpointStore('memory', {
@@ -13,4 +15,28 @@ describeCheckpointStore('memory', {
       cleanup: () => store.close(),
     };
   },
+});
+
+describe('memory store specifics', () => {
+  it('checks the header stored with each record against its index', async () => {
+    const records = new Map<string, string>();
+    const store = createMemoryStore({ records });
+    await store.save({ taskId: 't', checkpointId: 'a', createdAt: 1, body: 'A' });
+    await store.save({ taskId: 't', checkpointId: 'b', createdAt: 1, body: 'B' });
+    // A record swapped for another one's bytes (valid header, wrong record) is corrupt.
+    records.set('t/a', records.get('t/b') ?? '');
+    await store.load('t', 'a').then(
+      () => expect.fail('expected CorruptRecordError'),
+      (error) => expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true),
+    );
+    expect((await store.load('t', 'b'))?.body).toBe('B');
+  });
+
+  it('hands out metadata the caller cannot change, and wants an empty records map', async () => {
+    const store = createMemoryStore();
+    await store.save({ taskId: 't', checkpointId: 'a', createdAt: 1, body: 'A' });
+    const [meta] = await store.list('t');
+    expect(Object.isFrozen(meta)).toBe(true);
+    expect(() => createMemoryStore({ records: new Map([['t/a', 'x']]) })).toThrow(TypeError);
+  });
 });
