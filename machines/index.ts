@@ -1,0 +1,35 @@
+export { type BackoffPolicy, backoffDelay, type RetryPolicy } from './backoff.js';
+export {
+  defineWorkflow,
+  type Workflow,
+  type WorkflowDefinition,
+  type WorkflowMachine,
+} from './define-workflow.js';
+export {
+  createRunStep,
+  idempotencyKey,
+  type RunStepInput,
+  runStepAttempt,
+  type TaskStepLookup,
+} from './run-step.js';
+export { type SleepUntilInput, sleepUntil } from './sleep-until.js';
+export { MAIN_LANE, regionLane } from './workflow-plan.js';
+export type {
+  GroupMergeOptions,
+  ParallelStep,
+  SleepStep,
+  SleepUntilStep,
+  Step,
+  StepFailure,
+  StepHelpers,
+  TaskStep,
+  WaitForStep,
+  WorkflowCommittedEvent,
+  WorkflowEvent,
+  WorkflowExternalEvent,
+  WorkflowFailureOutput,
+  WorkflowInput,
+  WorkflowMachineContext,
+  WorkflowOutput,
+  WorkflowTag,
+} from './workflow-types.js';

@@ -1,0 +1,91 @@
+import { fromPromise } from 'xstate';
+import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
+import type { Context } from '../src/context/context.js';
+import { parseContext } from '../src/context/parse-context.js';
+import { StepTimeoutError } from '../src/errors.js';
+import type { StepHelpers, TaskStep } from './workflow-types.js';
+
+/**
+ * Input of the `runStep` actor: small JSON, persisted with the snapshot while the attempt is in
+ * flight (so a restored actor re-runs the same attempt with the same idempotency key).
+ */
+export interface RunStepInput {
+  readonly taskId: string;
+  readonly stepId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The lane's current context, handed to the step's `run`. */
+  readonly context: Context;
+}
+
+/** Finds a task step (and its plan entry) by step id; `undefined` when there is none. */
+export type TaskStepLookup = (
+  stepId: string,
+) => { readonly step: TaskStep; readonly planStep: WorkflowStep } | undefined;
+
+/** The idempotency key of one attempt: `${taskId}:${stepId}:${attempt}`. */
+export function idempotencyKey(taskId: string, stepId: string, attempt: number): string {
+  return `${taskId}:${stepId}:${attempt}`;
+}
+
+/**
+ * Runs one attempt of a task step: calls `step.run` with the helpers, enforces `timeoutMs` (the
+ * helpers' signal is aborted and the attempt rejects with `StepTimeoutError`), and checks that
+ * the result is a well-formed context with JSON data (`parseContext`: a frozen copy is returned,
+ * a bad value rejects with `ContextValidationError` or `NonJsonValueError`). `signal` (the
+ * actor's own) aborts the helpers' signal too, e.g. when the workflow is stopped.
+ */
+export async function runStepAttempt(
+  step: TaskStep,
+  planStep: WorkflowStep,
+  input: RunStepInput,
+  signal?: AbortSignal,
+): Promise<Context> {
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal?.reason);
+  if (signal?.aborted) forward();
+  else signal?.addEventListener('abort', forward, { once: true });
+  const helpers: StepHelpers = {
+    taskId: input.taskId,
+    stepId: input.stepId,
+    attempt: input.attempt,
+    idempotencyKey: idempotencyKey(input.taskId, input.stepId, input.attempt),
+    signal: controller.signal,
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const work = Promise.resolve().then(() => step.run(input.context, planStep, helpers));
+    const timeoutMs = step.timeoutMs;
+    const result =
+      timeoutMs === undefined
+        ? await work
+        : await Promise.race([
+            work,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                const error = new StepTimeoutError(input.stepId, timeoutMs);
+                controller.abort(error);
+                reject(error);
+              }, timeoutMs);
+            }),
+          ]);
+    return parseContext(result);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', forward);
+  }
+}
+
+/**
+ * The `runStep` actor logic of a workflow: one promise actor, registered by name, that looks up
+ * the step by id and runs one attempt ({@link runStepAttempt}). Unknown step ids reject.
+ */
+export function createRunStep(lookup: TaskStepLookup) {
+  return fromPromise<Context, RunStepInput>(({ input, signal }) => {
+    const found = lookup(input.stepId);
+    if (found === undefined) {
+      return Promise.reject(new Error(`No task step ${JSON.stringify(input.stepId)}`));
+    }
+    return runStepAttempt(found.step, found.planStep, input, signal);
+  });
+}

@@ -1,0 +1,166 @@
+import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
+import { deepFreeze } from '../src/context/deep-freeze.js';
+import { InvalidIdError } from '../src/errors.js';
+import { assertValidId } from '../src/ids.js';
+import { assertJson, cloneJson } from '../src/json.js';
+import { assertRetryPolicy } from './backoff.js';
+import type {
+  ParallelStep,
+  SleepStep,
+  SleepUntilStep,
+  Step,
+  TaskStep,
+  WaitForStep,
+} from './workflow-types.js';
+
+/** The kind of a step, as written in its plan entry's metadata and its state's meta. */
+export type StepKind = 'task' | 'parallel' | 'sleep' | 'waitFor';
+
+/** One step of a definition with where it runs, found by id. */
+export interface IndexedStep {
+  readonly step: Step;
+  readonly kind: StepKind;
+  readonly planStep: WorkflowStep;
+  /** The lane whose context the step reads and replaces. */
+  readonly lane: string;
+}
+
+/** A checked, flattened definition. */
+export interface WorkflowIndex {
+  /** Every step in document order (a group before its regions' steps), with `stepIndex`; frozen. */
+  readonly plan: readonly WorkflowStep[];
+  /** Step id → the step. */
+  readonly byId: ReadonlyMap<string, IndexedStep>;
+}
+
+/** The lane of the root step list. */
+export const MAIN_LANE = 'main';
+
+/** State keys the machine uses beside step ids, at the same level. */
+const RESERVED_STEP_IDS = new Set(['done', 'failed']);
+
+/** Step ids and region ids are ids without `.` (XState's state path separator). */
+const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+
+/** The lane of a region of a parallel group. */
+export function regionLane(groupId: string, regionId: string): string {
+  return `${groupId}.${regionId}`;
+}
+
+/** The kind of a step; throws `TypeError` unless it is exactly one kind. */
+export function stepKind(step: Step): StepKind {
+  const kinds: StepKind[] = [];
+  if (step.run !== undefined) kinds.push('task');
+  if (step.parallel !== undefined) kinds.push('parallel');
+  if (step.sleep !== undefined || step.sleepUntil !== undefined) kinds.push('sleep');
+  if (step.waitFor !== undefined) kinds.push('waitFor');
+  const [kind] = kinds;
+  if (kind === undefined || kinds.length > 1 || (step.sleep && step.sleepUntil)) {
+    throw new TypeError(
+      `Step ${step.stepId} must have exactly one of run, parallel, sleep, sleepUntil, waitFor`,
+    );
+  }
+  return kind;
+}
+
+function assertKey(kind: string, id: unknown): asserts id is string {
+  assertValidId(kind, id);
+  if (!KEY_PATTERN.test(id)) {
+    throw new InvalidIdError(kind, id, 'only A-Z a-z 0-9 _ - are allowed (no ".")');
+  }
+}
+
+function checkStep(step: Step, kind: StepKind): void {
+  if (kind === 'task') {
+    const task = step as TaskStep;
+    if (typeof task.run !== 'function')
+      throw new TypeError(`Step ${step.stepId}: run must be a function`);
+    assertRetryPolicy(step.stepId, task.retry);
+    const timeout = task.timeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+      throw new TypeError(`Step ${step.stepId}: timeoutMs must be a number > 0`);
+    }
+    if (task.onError !== undefined && task.onError !== 'fail' && task.onError !== 'continue') {
+      throw new TypeError(`Step ${step.stepId}: onError must be 'fail' or 'continue'`);
+    }
+  } else if (kind === 'sleep') {
+    const { sleep } = step as SleepStep;
+    const { sleepUntil } = step as SleepUntilStep;
+    if (sleep !== undefined && !(Number.isFinite(sleep.ms) && sleep.ms >= 0)) {
+      throw new TypeError(`Step ${step.stepId}: sleep.ms must be a finite number ≥ 0`);
+    }
+    if (sleep === undefined && typeof sleepUntil !== 'function') {
+      throw new TypeError(`Step ${step.stepId}: sleepUntil must be a function`);
+    }
+  } else if (kind === 'waitFor') {
+    const { event, contextType, schema } = (step as WaitForStep).waitFor;
+    assertValidId('event type', event);
+    if (contextType !== undefined) assertValidId('context type', contextType);
+    if (schema !== undefined && typeof schema['~standard']?.validate !== 'function') {
+      throw new TypeError(`Step ${step.stepId}: waitFor.schema must be a Standard Schema`);
+    }
+    if (/^(xstate|workflow)\./.test(event)) {
+      throw new InvalidIdError('event type', event, 'xstate.* and workflow.* are reserved');
+    }
+  } else {
+    const { parallel, merge } = step as ParallelStep;
+    const regions = Object.keys(parallel);
+    if (regions.length === 0) throw new TypeError(`Group ${step.stepId} has no regions`);
+    if (merge?.contextType !== undefined) assertValidId('context type', merge.contextType);
+    for (const regionId of regions) assertKey('region id', regionId);
+  }
+}
+
+/**
+ * Checks a definition's steps (ids unique in the whole workflow and usable as state keys, one
+ * kind per step, sane retry/timeout/sleep values) and flattens them into the plan. Throws
+ * `InvalidIdError` for bad or duplicate ids and `TypeError` for malformed steps.
+ */
+export function indexWorkflowSteps(steps: readonly Step[]): WorkflowIndex {
+  const plan: WorkflowStep[] = [];
+  const byId = new Map<string, IndexedStep>();
+  const visit = (list: readonly Step[], lane: string, path: string): void => {
+    if (!Array.isArray(list)) throw new TypeError(`${path} must be an array of steps`);
+    for (const step of list) {
+      assertKey('step id', step?.stepId);
+      if (RESERVED_STEP_IDS.has(step.stepId)) {
+        throw new InvalidIdError('step id', step.stepId, 'it is reserved by the workflow machine');
+      }
+      if (byId.has(step.stepId)) {
+        throw new InvalidIdError('step id', step.stepId, 'another step already uses it');
+      }
+      const kind = stepKind(step);
+      checkStep(step, kind);
+      if (step.metadata !== undefined) {
+        if (
+          typeof step.metadata !== 'object' ||
+          step.metadata === null ||
+          Array.isArray(step.metadata)
+        ) {
+          throw new TypeError(`Step ${step.stepId}: metadata must be a JSON object`);
+        }
+        assertJson(step.metadata, { path: `${step.stepId}.metadata` });
+      }
+      const planStep: WorkflowStep = {
+        stepId: step.stepId,
+        name: step.name ?? step.stepId,
+        description: step.description ?? '',
+        ...(step.toolName !== undefined ? { toolName: step.toolName } : {}),
+        action: step.action ?? kind,
+        stepIndex: plan.length,
+        isComplete: false,
+        metadata: { ...cloneJson(step.metadata ?? {}), kind, lane },
+      };
+      // Shared by every run of the workflow: frozen, so nobody marks it complete by accident.
+      plan.push(deepFreeze(planStep));
+      byId.set(step.stepId, { step, kind, planStep, lane });
+      if (kind === 'parallel') {
+        for (const [regionId, regionSteps] of Object.entries((step as ParallelStep).parallel)) {
+          visit(regionSteps, regionLane(step.stepId, regionId), `${step.stepId}.${regionId}`);
+        }
+      }
+    }
+  };
+  visit(steps, MAIN_LANE, 'steps');
+  return { plan: Object.freeze(plan), byId };
+}

@@ -1,0 +1,252 @@
+import { assign, setup } from 'xstate';
+import type { Context } from '../src/context/context.js';
+import { createContext } from '../src/context/create-context.js';
+import { validateWithSchema } from '../src/context/schema-validation.js';
+import { isOrchestrationError } from '../src/errors.js';
+import { MAX_ID_LENGTH } from '../src/ids.js';
+import { isJson, type JsonObject, type JsonValue } from '../src/json.js';
+import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
+import { mergeContextData } from '../src/merger/merge-context-data.js';
+import { backoffDelay } from './backoff.js';
+import { createRunStep } from './run-step.js';
+import { sleepUntil } from './sleep-until.js';
+import type { IndexedStep, WorkflowIndex } from './workflow-plan.js';
+import type {
+  ParallelStep,
+  SleepStep,
+  SleepUntilStep,
+  StepFailure,
+  TaskStep,
+  WaitForStep,
+  WorkflowEvent,
+  WorkflowInput,
+  WorkflowMachineContext,
+  WorkflowOutput,
+  WorkflowTag,
+} from './workflow-types.js';
+
+type Ctx = WorkflowMachineContext;
+
+/** A context id derived from the task and step ids, kept within the id rules. */
+export function derivedContextId(taskId: string, stepId: string, suffix: string): string {
+  return `${taskId}.${stepId}.${suffix}`.slice(-MAX_ID_LENGTH).replace(/^[.-]/, '_');
+}
+
+/** The JSON description of an error thrown by a step (or a merge). */
+export function describeFailure(stepId: string, error: unknown, attempts: number): StepFailure {
+  const failure = { stepId, attempts };
+  if (!(error instanceof Error)) return { ...failure, message: String(error), name: 'Error' };
+  const code = isOrchestrationError(error) ? { code: error.code } : {};
+  return { ...failure, message: error.message, name: error.name, ...code };
+}
+
+function failureData(failure: StepFailure): JsonObject {
+  const data: JsonObject = {
+    stepId: failure.stepId,
+    message: failure.message,
+    name: failure.name,
+    attempts: failure.attempts,
+  };
+  if (failure.code !== undefined) data.code = failure.code;
+  return data;
+}
+
+/** A copy of `record` without `key` (so finished steps leave nothing behind in context). */
+function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  const { [key]: _removed, ...rest } = record;
+  return rest;
+}
+
+/** Reads a field of a done/error event, which the machine's event type does not describe. */
+function eventField(event: WorkflowEvent, key: 'output' | 'error' | 'data'): unknown {
+  return (event as unknown as Record<string, unknown>)[key];
+}
+
+function laneContext(context: Ctx, lane: string): Context {
+  const current = context.lanes[lane];
+  if (current === undefined) throw new Error(`Workflow ${context.taskId} has no lane ${lane}`);
+  return current;
+}
+
+type Validated = { readonly ok: true; readonly value: JsonValue } | { readonly ok: false };
+
+/** Validates the data of an event for a `waitFor` step (schema, then JSON). */
+function validateEventData(step: WaitForStep, event: WorkflowEvent): Validated {
+  if (event.type !== step.waitFor.event) return { ok: false };
+  const data = eventField(event, 'data');
+  let value: unknown = data;
+  const schema = step.waitFor.schema;
+  if (schema !== undefined) {
+    try {
+      value = validateWithSchema(step.waitFor.contextType ?? step.waitFor.event, schema, data);
+    } catch (error) {
+      if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return { ok: false };
+      throw error;
+    }
+  }
+  return value !== undefined && isJson(value) ? { ok: true, value } : { ok: false };
+}
+
+/** Stops a definition mistake (a step id used with the wrong kind) at the first use. */
+function indexed<K extends IndexedStep['kind']>(index: WorkflowIndex, stepId: string, kind: K) {
+  const found = index.byId.get(stepId);
+  if (found === undefined || found.kind !== kind) {
+    throw new Error(`The workflow has no ${kind} step ${JSON.stringify(stepId)}`);
+  }
+  return found;
+}
+
+function sleepDeadline(step: SleepStep | SleepUntilStep, context: Context): number {
+  if (step.sleep !== undefined) return Date.now() + step.sleep.ms;
+  const computed = (step as SleepUntilStep).sleepUntil(context);
+  if (!Number.isFinite(computed)) {
+    throw new TypeError(`sleepUntil of step ${step.stepId} returned ${computed}, not a time`);
+  }
+  return computed;
+}
+
+/**
+ * The `setup(...)` of a workflow's machine: its two actors (`runStep`, `sleepUntil`), guards and
+ * actions, all registered by name so that persisted snapshots restore (the machine config refers
+ * to them by name with JSON params such as `{ stepId, lane }`).
+ */
+export function createWorkflowSetup(index: WorkflowIndex) {
+  const task = (stepId: string) => indexed(index, stepId, 'task').step as TaskStep;
+  const group = (stepId: string) => indexed(index, stepId, 'parallel').step as ParallelStep;
+  const waiter = (stepId: string) => indexed(index, stepId, 'waitFor').step as WaitForStep;
+  const runStep = createRunStep((stepId) => {
+    const found = index.byId.get(stepId);
+    if (found === undefined || found.kind !== 'task') return undefined;
+    return { step: found.step as TaskStep, planStep: found.planStep };
+  });
+
+  return setup({
+    types: {
+      context: {} as Ctx,
+      input: {} as WorkflowInput,
+      events: {} as WorkflowEvent,
+      output: {} as WorkflowOutput,
+      tags: {} as WorkflowTag,
+    },
+    actors: { runStep, sleepUntil },
+    guards: {
+      /** Whether the failed attempt of a task step has attempts left. */
+      canRetry: ({ context }, params: { stepId: string }) =>
+        (context.attempts[params.stepId] ?? 1) < (task(params.stepId).retry?.attempts ?? 1),
+      /** Commit gates pass straight through when the runtime does not gate them. */
+      isUngated: ({ context }) => !context.gated,
+      /** A merge or a deadline computation failed: go to `failed`. */
+      hasFailed: ({ context }) => context.error !== undefined,
+      /** The event of a `waitFor` step carries valid data. */
+      acceptsEvent: ({ event }, params: { stepId: string }) =>
+        validateEventData(waiter(params.stepId), event).ok,
+    },
+    actions: {
+      beginAttempt: assign(({ context }, params: { stepId: string }) => ({
+        attempts: {
+          ...context.attempts,
+          [params.stepId]: (context.attempts[params.stepId] ?? 0) + 1,
+        },
+        deadlines: without(context.deadlines, params.stepId),
+      })),
+      completeStep: assign(({ context, event }, params: { stepId: string; lane: string }) => ({
+        // Only runStep ends a task step, and it resolves with a context checked by parseContext.
+        lanes: { ...context.lanes, [params.lane]: eventField(event, 'output') as Context },
+        attempts: without(context.attempts, params.stepId),
+        deadlines: without(context.deadlines, params.stepId),
+      })),
+      scheduleRetry: assign(({ context }, params: { stepId: string }) => {
+        const failed = context.attempts[params.stepId] ?? 1;
+        const delay = backoffDelay(task(params.stepId).retry?.backoff, failed);
+        return { deadlines: { ...context.deadlines, [params.stepId]: Date.now() + delay } };
+      }),
+      continueAfterError: assign(({ context, event }, params: { stepId: string; lane: string }) => {
+        const attempts = context.attempts[params.stepId] ?? 1;
+        const failure = describeFailure(params.stepId, eventField(event, 'error'), attempts);
+        const errorContext = createContext('StepError', failureData(failure), {
+          contextId: derivedContextId(context.taskId, params.stepId, 'error'),
+          metadata: { stepId: params.stepId, from: laneContext(context, params.lane).contextId },
+        });
+        return {
+          lanes: { ...context.lanes, [params.lane]: errorContext },
+          attempts: without(context.attempts, params.stepId),
+          deadlines: without(context.deadlines, params.stepId),
+        };
+      }),
+      failStep: assign(({ context, event }, params: { stepId: string }) => ({
+        error: describeFailure(
+          params.stepId,
+          eventField(event, 'error'),
+          context.attempts[params.stepId] ?? 1,
+        ),
+        attempts: without(context.attempts, params.stepId),
+        deadlines: without(context.deadlines, params.stepId),
+      })),
+      startSleep: assign(({ context }, params: { stepId: string; lane: string }) => {
+        const step = indexed(index, params.stepId, 'sleep').step as SleepStep | SleepUntilStep;
+        try {
+          const until = sleepDeadline(step, laneContext(context, params.lane));
+          return { deadlines: { ...context.deadlines, [params.stepId]: until } };
+        } catch (error) {
+          return { error: describeFailure(params.stepId, error, 1) };
+        }
+      }),
+      endSleep: assign(({ context }, params: { stepId: string }) => ({
+        deadlines: without(context.deadlines, params.stepId),
+      })),
+      forkLanes: assign(({ context }, params: { from: string; lanes: string[] }) => {
+        const input = laneContext(context, params.from);
+        const lanes = { ...context.lanes };
+        for (const lane of params.lanes) lanes[lane] = input;
+        return { lanes };
+      }),
+      mergeLanes: assign(
+        ({ context }, params: { stepId: string; into: string; lanes: string[] }) => {
+          const merge = group(params.stepId).merge;
+          const strategy = merge?.strategy ?? ContextMergeStrategy.RecursiveDictMerge;
+          const lanes: Record<string, Context> = { ...context.lanes };
+          for (const lane of params.lanes) delete lanes[lane];
+          try {
+            const regions = params.lanes.map((lane) => laneContext(context, lane));
+            const data = mergeContextData(
+              regions.map((region) => region.data),
+              { strategy, customMergeFunc: merge?.customMergeFunc },
+            );
+            const merged = createContext(
+              merge?.contextType ?? laneContext(context, params.into).contextType,
+              data,
+              {
+                contextId: derivedContextId(context.taskId, params.stepId, 'merged'),
+                metadata: {
+                  stepId: params.stepId,
+                  mergeStrategy: strategy,
+                  mergedFrom: regions.map((region) => region.contextId),
+                },
+              },
+            );
+            return { lanes: { ...lanes, [params.into]: merged } };
+          } catch (error) {
+            return { lanes, error: describeFailure(params.stepId, error, 1) };
+          }
+        },
+      ),
+      acceptEvent: assign(({ context, event }, params: { stepId: string; lane: string }) => {
+        const step = waiter(params.stepId);
+        const checked = validateEventData(step, event);
+        if (!checked.ok) return {}; // unreachable: the guard ran the same check
+        const next = createContext(step.waitFor.contextType ?? step.waitFor.event, checked.value, {
+          contextId: derivedContextId(context.taskId, params.stepId, 'event'),
+          metadata: {
+            stepId: params.stepId,
+            event: event.type,
+            from: laneContext(context, params.lane).contextId,
+          },
+        });
+        return { lanes: { ...context.lanes, [params.lane]: next } };
+      }),
+    },
+  });
+}
+
+/** The setup of a workflow machine (its types, actors, guards and actions). */
+export type WorkflowSetup = ReturnType<typeof createWorkflowSetup>;

@@ -1,0 +1,182 @@
+import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
+import type { Context } from '../src/context/context.js';
+import type { StandardSchemaV1 } from '../src/context/standard-schema.js';
+import type { JsonObject } from '../src/json.js';
+import type { MergeContextDataOptions } from '../src/merger/merge-context-data.js';
+import type { RetryPolicy } from './backoff.js';
+
+/** What a task step's `run` receives beside the context and its plan entry. */
+export interface StepHelpers {
+  readonly taskId: string;
+  readonly stepId: string;
+  /** 1 for the first attempt, 2 for the first retry… */
+  readonly attempt: number;
+  /**
+   * `${taskId}:${stepId}:${attempt}`. Steps run at least once (an attempt in flight when the
+   * process died runs again after restore, with the same key): pass it to side effects.
+   */
+  readonly idempotencyKey: string;
+  /** Aborted when the attempt times out or the workflow actor is stopped. */
+  readonly signal: AbortSignal;
+}
+
+/** What every step kind has. */
+interface StepBase {
+  /**
+   * Unique in the whole workflow; becomes the state key. `A-Z a-z 0-9 _ -` (no `.`, which XState
+   * uses as a path separator), not `done` or `failed`.
+   */
+  readonly stepId: string;
+  /** Human name, shown in the plan and the diagram. Default: the step id. */
+  readonly name?: string;
+  /** What the step does, shown in the plan and the diagram. Default: none. */
+  readonly description?: string;
+  /** The tool that carries the step out, copied to the plan entry. Default: none. */
+  readonly toolName?: string;
+  /** The operation, copied to the plan entry (and logged as such). Default: the step kind. */
+  readonly action?: string;
+  /** JSON metadata, copied to the plan entry beside `kind` and `lane`. Default: none. */
+  readonly metadata?: JsonObject;
+}
+
+/** Keys of the other step kinds, so a step object is exactly one kind. */
+interface NoKind {
+  readonly run?: never;
+  readonly parallel?: never;
+  readonly sleep?: never;
+  readonly sleepUntil?: never;
+  readonly waitFor?: never;
+}
+
+/** Runs a function that turns the lane's context into the next one. */
+export interface TaskStep extends StepBase, Omit<NoKind, 'run'> {
+  /** The work. Must return a context with JSON data (checked; a bad value fails the attempt). */
+  readonly run: (
+    context: Context,
+    step: WorkflowStep,
+    helpers: StepHelpers,
+  ) => Context | Promise<Context>;
+  /** Retries with backoff. Default: one attempt. */
+  readonly retry?: RetryPolicy;
+  /** Longest an attempt may run, in ms; then its signal is aborted and it fails. Default: none. */
+  readonly timeoutMs?: number;
+  /**
+   * When the last attempt failed: `'fail'` ends the workflow in `failed`; `'continue'` replaces
+   * the lane's context with a `StepError` context and goes on. Default: `'fail'`.
+   */
+  readonly onError?: 'fail' | 'continue';
+}
+
+/** How a parallel group merges its regions' final contexts. */
+export interface GroupMergeOptions {
+  /** Default: `ContextMergeStrategy.RecursiveDictMerge`. */
+  readonly strategy?: MergeContextDataOptions['strategy'];
+  /** Required with the `Custom` strategy. Default: none. */
+  readonly customMergeFunc?: MergeContextDataOptions['customMergeFunc'];
+  /** Type name of the merged context. Default: the type of the group's input context. */
+  readonly contextType?: string;
+}
+
+/** Runs step lists concurrently (one per region), each from the group's input, then merges. */
+export interface ParallelStep extends StepBase, Omit<NoKind, 'parallel'> {
+  /** Region id (`A-Z a-z 0-9 _ -`) → the steps it runs in sequence. */
+  readonly parallel: Readonly<Record<string, readonly Step[]>>;
+  /** Default: recursive dictionary merge, type of the input context. */
+  readonly merge?: GroupMergeOptions;
+}
+
+/** Waits for a fixed time, durably (survives restore); passes the context on unchanged. */
+export interface SleepStep extends StepBase, Omit<NoKind, 'sleep'> {
+  readonly sleep: { readonly ms: number };
+}
+
+/** Waits until a time computed from the context, durably; passes the context on unchanged. */
+export interface SleepUntilStep extends StepBase, Omit<NoKind, 'sleepUntil'> {
+  /** Deadline in ms since the epoch, computed once when the step is entered. */
+  readonly sleepUntil: (context: Context) => number;
+}
+
+/** Suspends until an external event (human in the loop); its data becomes the next context. */
+export interface WaitForStep extends StepBase, Omit<NoKind, 'waitFor'> {
+  readonly waitFor: {
+    /** The event type, e.g. `'approval'`; the event is `{ type, data }`. */
+    readonly event: string;
+    /**
+     * Validates `data` synchronously (an async schema refuses every event). Default: any JSON.
+     */
+    readonly schema?: StandardSchemaV1;
+    /** Type name of the context made from the data. Default: the event type's id form. */
+    readonly contextType?: string;
+  };
+}
+
+/** One step of a workflow. */
+export type Step = TaskStep | ParallelStep | SleepStep | SleepUntilStep | WaitForStep;
+
+/** Why a step (or a group merge) failed for good. JSON. */
+export interface StepFailure {
+  readonly stepId: string;
+  readonly message: string;
+  /** The error's `name`, e.g. `'StepTimeoutError'`. */
+  readonly name: string;
+  /** Attempts made (1 for a merge). */
+  readonly attempts: number;
+  /** The error's `code` when it was an `OrchestrationError`. */
+  readonly code?: string;
+}
+
+/**
+ * The workflow machine's context. Small on purpose (each checkpoint stores it): only the current
+ * contexts, never history, and per-step bookkeeping is removed when the step completes.
+ */
+export interface WorkflowMachineContext {
+  readonly taskId: string;
+  /**
+   * The context flowing through each lane: `'main'` at the root, `'<groupId>.<regionId>'` for a
+   * region of a running parallel group (removed after the merge).
+   */
+  readonly lanes: Readonly<Record<string, Context>>;
+  /** Attempt number of each task step in progress (1 = first attempt). */
+  readonly attempts: Readonly<Record<string, number>>;
+  /** Absolute deadlines (ms since the epoch) of sleeps and retry backoffs in progress. */
+  readonly deadlines: Readonly<Record<string, number>>;
+  /** Set when the workflow failed. */
+  readonly error?: StepFailure;
+  /** Whether commit gates wait for `workflow.committed`. */
+  readonly gated: boolean;
+}
+
+/** Input of a workflow machine. */
+export interface WorkflowInput {
+  /** Id of this run; a valid storage id. */
+  readonly taskId: string;
+  /** The first context of the main lane. */
+  readonly input: Context;
+  /** Whether commit gates wait for `workflow.committed` (the runtime sets this). Default: false. */
+  readonly gated?: boolean;
+}
+
+/** Sent by the runtime once the checkpoint taken at the commit gates is saved. */
+export interface WorkflowCommittedEvent {
+  readonly type: 'workflow.committed';
+}
+
+/** An external event for a `waitFor` step: `{ type: 'approval', data: { … } }`. */
+export interface WorkflowExternalEvent {
+  readonly type: string;
+  readonly data?: unknown;
+}
+
+/** Every event a workflow machine accepts. */
+export type WorkflowEvent = WorkflowCommittedEvent | WorkflowExternalEvent;
+
+/** The machine's output when it ended in `failed`. */
+export interface WorkflowFailureOutput {
+  readonly error: StepFailure;
+}
+
+/** The machine's output: the final main-lane context, or the failure. */
+export type WorkflowOutput = Context | WorkflowFailureOutput;
+
+/** Tags a workflow machine's states carry. */
+export type WorkflowTag = 'checkpoint' | 'error' | 'suspended';
