@@ -1,3 +1,4 @@
+export * from '../machines/index.js';
 export * from './checkpoint/index.js';
 export * from './context/index.js';
 export * from './errors.js';
