@@ -1,8 +1,9 @@
 import { ContextValidationError } from '../errors.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
-import { assertJson, cloneJson, type JsonObject, type JsonValue } from '../json.js';
+import { assertJson, cloneJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
 import type { Context } from './context.js';
 import { deepFreeze } from './deep-freeze.js';
+import { assertJsonOnce, exceedsDepth, markValidatedJson } from './validated-json.js';
 
 /** Options of {@link createContext} and `ContextType.create`. */
 export interface CreateContextOptions {
@@ -12,14 +13,14 @@ export interface CreateContextOptions {
   metadata?: JsonObject;
 }
 
-/** Whether `value` is a plain object (not an array, not a class instance, not null). */
+/** Whether `value` is a plain object (not an array, not a class instance, not null). @internal */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-/** Checks that a context type name is usable (the same rules as ids). */
+/** Checks that a context type name is usable (the same rules as ids). @internal */
 export function assertValidContextTypeName(name: unknown): asserts name is string {
   assertValidId('context type', name);
 }
@@ -27,31 +28,36 @@ export function assertValidContextTypeName(name: unknown): asserts name is strin
 /**
  * Builds a frozen context from parts that may come from anywhere: checks the id, the type name,
  * and that data and metadata are JSON (typed errors of `assertJson`), then deep-copies and
- * deep-freezes them, so later changes to the caller's objects never reach the context.
+ * deep-freezes them, so later changes to the caller's objects never reach the context. With
+ * `owned`, the caller vouches that `data` is JSON it built itself that nobody else holds: it is
+ * then only depth-checked and frozen in place, not copied.
  * @internal
  */
 export function buildContext<TType extends string, TData extends JsonValue>(
   contextType: TType,
   data: unknown,
   options: CreateContextOptions = {},
+  owned = false,
 ): Context<TType, TData> {
   const contextId = options.contextId ?? createCheckpointId();
   assertValidId('context', contextId);
   assertValidContextTypeName(contextType);
-  assertJson(data, { path: '$.data' });
+  if (!owned) assertJsonOnce(data, { path: '$.data' });
+  else if (exceedsDepth(data as JsonValue, MAX_JSON_DEPTH)) assertJson(data, { path: '$.data' });
   const metadata: unknown = options.metadata ?? {};
   if (!isPlainObject(metadata)) {
     throw new ContextValidationError(contextType, [
       { path: '$.metadata', message: 'is not a plain object' },
     ]);
   }
-  assertJson(metadata, { path: '$.metadata' });
-  return Object.freeze({
-    contextId,
-    contextType,
-    data: deepFreeze(cloneJson(data)) as TData,
-    metadata: deepFreeze(cloneJson(metadata)),
-  });
+  assertJsonOnce(metadata, { path: '$.metadata' });
+  const frozenData = deepFreeze(
+    owned ? (data as JsonValue) : cloneJson(data as JsonValue),
+  ) as TData;
+  const frozenMetadata = deepFreeze(cloneJson(metadata));
+  markValidatedJson(frozenData);
+  markValidatedJson(frozenMetadata);
+  return Object.freeze({ contextId, contextType, data: frozenData, metadata: frozenMetadata });
 }
 
 /**
@@ -60,6 +66,7 @@ export function buildContext<TType extends string, TData extends JsonValue>(
  * an object value), `BigInt`, `Date`, `Map`, `Set`, `NaN`, a cycle or nesting deeper than
  * `MAX_JSON_DEPTH` is refused with `NonJsonValueError`/`DepthLimitError`, never silently
  * dropped. The context is a deep-frozen copy: changing `data` afterwards does not change it.
+ * (JSON has no negative zero: `-0` is stored as `0`.)
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import { ContextValidationError } from '../errors.js';
-import { assertJson, isJson, type JsonValue } from '../json.js';
+import type { JsonValue } from '../json.js';
 import type { Context } from './context.js';
 import {
   assertValidContextTypeName,
@@ -14,6 +14,7 @@ import {
   validateWithSchemaAsync,
 } from './schema-validation.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
+import { assertJsonOnce, isJsonOnce } from './validated-json.js';
 
 /**
  * A named kind of context with a typed factory, a type guard and a validating parser (the seed's
@@ -103,8 +104,8 @@ export function defineContextType(
     const issues = contextShapeIssues(value, name);
     if (issues.length > 0) throw new ContextValidationError(name, issues);
     const record = value as { data: unknown; metadata: never; contextId: string };
-    assertJson(record.data, { path: '$.data' });
-    assertJson(record.metadata, { path: '$.metadata' });
+    assertJsonOnce(record.data, { path: '$.data' });
+    assertJsonOnce(record.metadata, { path: '$.metadata' });
     return record;
   }
 
@@ -113,19 +114,19 @@ export function defineContextType(
     schema,
     create(data: unknown, options?: CreateContextOptions) {
       if (schema === undefined) return buildContext(name, data, options);
-      assertJson(data, { path: '$.data' });
+      assertJsonOnce(data, { path: '$.data' });
       return buildContext(name, validateWithSchema(name, schema, data, '$.data'), options);
     },
     async createAsync(data: unknown, options?: CreateContextOptions) {
       if (schema === undefined) return buildContext(name, data, options);
-      assertJson(data, { path: '$.data' });
+      assertJsonOnce(data, { path: '$.data' });
       const output = await validateWithSchemaAsync(name, schema, data, '$.data');
       return buildContext(name, output, options);
     },
     is(value: unknown): value is Context {
       if (contextShapeIssues(value, name).length > 0) return false;
       const { data, metadata } = value as { data: unknown; metadata: unknown };
-      if (!isJson(data) || !isJson(metadata)) return false;
+      if (!isJsonOnce(data) || !isJsonOnce(metadata)) return false;
       if (schema === undefined) return true;
       let result: ReturnType<(typeof schema)['~standard']['validate']>;
       try {

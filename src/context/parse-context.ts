@@ -1,8 +1,9 @@
 import { ContextValidationError, isOrchestrationError, type ValidationIssue } from '../errors.js';
 import { assertValidId } from '../ids.js';
-import { isJson, type JsonValue } from '../json.js';
+import type { JsonValue } from '../json.js';
 import type { Context } from './context.js';
 import { buildContext, isPlainObject } from './create-context.js';
+import { isJsonOnce } from './validated-json.js';
 
 const FIELDS = new Set(['contextId', 'contextType', 'data', 'metadata']);
 
@@ -62,7 +63,7 @@ export function reportedType(value: unknown, expectedType?: string): string {
 export function isContext(value: unknown): value is Context {
   if (contextShapeIssues(value).length > 0) return false;
   const record = value as Record<string, unknown>;
-  return isJson(record.data) && isJson(record.metadata);
+  return isJsonOnce(record.data) && isJsonOnce(record.metadata);
 }
 
 /**

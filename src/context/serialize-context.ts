@@ -1,8 +1,8 @@
 import { ContextValidationError, RecordTooLargeError } from '../errors.js';
-import { assertJson } from '../json.js';
 import type { Context } from './context.js';
 import type { AnyContextType, ContextOf } from './define-context-type.js';
 import { contextShapeIssues, parseContext, reportedType } from './parse-context.js';
+import { assertJsonOnce } from './validated-json.js';
 
 /**
  * Largest serialized context accepted by {@link serializeContext} and
@@ -57,8 +57,8 @@ function checkSize(what: string, text: string, limit: number): void {
 export function serializeContext(context: Context, options: ContextSizeOptions = {}): string {
   const issues = contextShapeIssues(context);
   if (issues.length > 0) throw new ContextValidationError(reportedType(context), issues);
-  assertJson(context.data, { path: '$.data' });
-  assertJson(context.metadata, { path: '$.metadata' });
+  assertJsonOnce(context.data, { path: '$.data' });
+  assertJsonOnce(context.metadata, { path: '$.metadata' });
   const { contextId, contextType, data, metadata } = context;
   const text = JSON.stringify({ contextId, contextType, data, metadata });
   checkSize(`Context ${contextId}`, text, options.maxBytes ?? MAX_CONTEXT_BYTES);

@@ -1,5 +1,5 @@
 import type { Context } from '../context/context.js';
-import { createContext } from '../context/create-context.js';
+import { buildContext } from '../context/create-context.js';
 import type { AnyContextType, ContextOf } from '../context/define-context-type.js';
 import { setOwn } from '../context/own-property.js';
 import { contextShapeIssues, reportedType } from '../context/parse-context.js';
@@ -86,7 +86,11 @@ export class ContextMerger {
 
     const target = options.targetContextType ?? contexts[0]?.contextType ?? MERGED_CONTEXT_TYPE;
     const createOptions = { contextId: options.contextId, metadata };
-    if (typeof target === 'string') return createContext(target, data, createOptions);
+    // mergeContextData's result shares nothing with anything, except what a custom function
+    // returns: only then must the context be built from a copy.
+    const owned = options.strategy !== ContextMergeStrategy.Custom;
+    if (typeof target === 'string') return buildContext(target, data, createOptions, owned);
+    if (target.schema === undefined) return buildContext(target.name, data, createOptions, owned);
     return target.createAsync(data as never, createOptions);
   }
 }

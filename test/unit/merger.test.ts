@@ -158,6 +158,19 @@ describe('ContextMerger.mergeContexts', () => {
     expect(merged.metadata.mergeStrategy).toBe('custom');
   });
 
+  it('never freezes or keeps what a custom function returns', async () => {
+    const merger = await getContextMerger();
+    const shared = { total: 0, seen: [] as string[] };
+    const merged = await merger.mergeContexts([a, b], {
+      strategy: ContextMergeStrategy.Custom,
+      customMergeFunc: () => shared,
+    });
+    expect(merged.data).toEqual({ total: 0, seen: [] });
+    expect(Object.isFrozen(shared)).toBe(false);
+    shared.seen.push('later');
+    expect(merged.data).toEqual({ total: 0, seen: [] });
+  });
+
   it('refuses an input that is not a context, naming it', async () => {
     const merger = await getContextMerger();
     const error = await rejectionOf(
