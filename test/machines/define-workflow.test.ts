@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import { defineWorkflow, type TaskStep } from '../../machines/index.js';
-import { createWorkflowState } from '../../src/checkpoint/workflow-state.js';
-import type { Context } from '../../src/context/context.js';
-import { isOrchestrationError } from '../../src/errors.js';
+import {
+  type Context,
+  createWorkflowState,
+  defineWorkflow,
+  isOrchestrationError,
+  type TaskStep,
+} from '../../src/index.js';
 import { ctx, finished, newTaskId, start } from './helpers.js';
 
 // The seed's "Basic Workflow Management": parse → process → generate.

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { z } from 'zod';
-import { defineWorkflow } from '../../machines/index.js';
-import type { Context } from '../../src/context/context.js';
+import { type Context, defineWorkflow } from '../../src/index.js';
 import { ctx, finished, newTaskId, start } from './helpers.js';
 
 describe('defineWorkflow: durable sleep', () => {

@@ -1,8 +1,11 @@
 import { type Actor, createActor, type Snapshot, type StateValue, waitFor } from 'xstate';
-import type { WorkflowMachine, WorkflowMachineContext } from '../../machines/index.js';
-import type { Context } from '../../src/context/context.js';
-import { createContext } from '../../src/context/create-context.js';
-import type { JsonValue } from '../../src/json.js';
+import {
+  type Context,
+  createContext,
+  type JsonValue,
+  type WorkflowMachine,
+  type WorkflowMachineContext,
+} from '../../src/index.js';
 
 /** A workflow actor as the tests use it. */
 export type WorkflowActor = Actor<WorkflowMachine>;

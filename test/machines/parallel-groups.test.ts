@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineWorkflow } from '../../machines/index.js';
-import type { Context } from '../../src/context/context.js';
-import { ContextMergeStrategy } from '../../src/merger/context-merge-strategy.js';
+import { type Context, ContextMergeStrategy, defineWorkflow } from '../../src/index.js';
 import { ctx, delay, finished, newTaskId, start } from './helpers.js';
 
 type Data = Record<string, unknown>;

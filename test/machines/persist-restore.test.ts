@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
 import { z } from 'zod';
-import { defineWorkflow, type StepHelpers } from '../../machines/index.js';
-import type { Context } from '../../src/context/context.js';
-import { ContextMergeStrategy } from '../../src/merger/context-merge-strategy.js';
+import {
+  type Context,
+  ContextMergeStrategy,
+  defineWorkflow,
+  type StepHelpers,
+} from '../../src/index.js';
 import { ctx, delay, finished, newTaskId, persisted, restore, start } from './helpers.js';
 
 // Every test persists a running actor with a JSON round trip, stops it (as a crash would end

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
+  type Context,
   defineWorkflow,
   type StepHelpers,
+  StepTimeoutError,
   type TaskStep,
-} from '../../machines/index.js';
-import type { Context } from '../../src/context/context.js';
-import { StepTimeoutError } from '../../src/errors.js';
+} from '../../src/index.js';
 import { ctx, finished, newTaskId, start } from './helpers.js';
 
 /** A step that fails `failures` times, then returns a context; records every call. */
