@@ -30,7 +30,7 @@ export const ContextMergeStrategy = {
    *
    * A list value is spliced, never nested: `{k: [1]}` + `{k: 2}` → `{k: [1, 2]}` (a list of lists
    * stays one: `{k: [[1]]}` + `{k: [[2]]}` → `{k: [[1], [2]]}`). Merging all-object inputs is
-   * associative, and `{}` on either side is the identity.
+   * associative, and for objects `{}` on either side is the identity.
    */
   AppendList: 'append_list',
   /**
