@@ -19,7 +19,7 @@ describe('persist and restore: durable timers', () => {
       id: 'sleepy',
       version: '1',
       steps: [
-        { stepId: 'nap', sleep: { ms: 200 } },
+        { stepId: 'nap', sleep: { ms: 300 } },
         {
           stepId: 'wake',
           run: (c) => {
@@ -29,17 +29,24 @@ describe('persist and restore: durable timers', () => {
         },
       ],
     });
-    const started = Date.now();
     const first = start(workflow.machine, { taskId: newTaskId(), input: ctx('In', {}) });
     const deadline = first.getSnapshot().context.deadlines.nap as number;
-    await delay(100);
-    expect(persisted(first).context.deadlines).toEqual({ nap: deadline });
+    await delay(150);
+    const snapshot = persisted(first);
+    // The deadline is in the persisted context and in the timer's persisted input.
+    expect(snapshot.context.deadlines).toEqual({ nap: deadline });
+    expect(snapshot).toMatchObject({
+      children: {
+        'sleepUntil.nap': { src: 'sleepUntil', snapshot: { input: { until: deadline } } },
+      },
+    });
     const second = restore(first, workflow.machine);
     expect(second.getSnapshot().value).toEqual({ nap: 'sleeping' });
     expect((await finished(second)).value).toBe('done');
-    // Not lost, not restarted from zero: it woke at the original deadline (≈200 ms, not ≈300).
+    // Not lost, not restarted from zero: it woke at the original deadline (a restart from zero
+    // would wake 150 ms after it).
     expect(finishedAt).toBeGreaterThanOrEqual(deadline - 1);
-    expect(finishedAt - started).toBeLessThan(270);
+    expect(finishedAt - deadline).toBeLessThan(100);
   });
 
   it('a deadline that passed while nothing ran fires at once after restore', async () => {
@@ -66,7 +73,7 @@ describe('persist and restore: durable timers', () => {
       steps: [
         {
           stepId: 'call',
-          retry: { attempts: 3, backoff: { initialMs: 200, maxMs: 1000, jitter: 0 } },
+          retry: { attempts: 3, backoff: { initialMs: 300, maxMs: 1000, jitter: 0 } },
           run: (_c, _s, { attempt, idempotencyKey }: StepHelpers) => {
             calls.push({ attempt, key: idempotencyKey, at: Date.now() });
             if (attempt === 1) throw new Error('transient');
@@ -79,7 +86,7 @@ describe('persist and restore: durable timers', () => {
     const first = start(workflow.machine, { taskId, input: ctx('In', {}) });
     await waitFor(first, (s) => s.matches({ call: 'retrying' }));
     const deadline = first.getSnapshot().context.deadlines.call as number;
-    await delay(80);
+    await delay(150);
     const second = restore(first, workflow.machine);
     expect(second.getSnapshot().value).toEqual({ call: 'retrying' });
     const snapshot = await finished(second);
@@ -87,7 +94,8 @@ describe('persist and restore: durable timers', () => {
     expect(calls.map((c) => c.key)).toEqual([`${taskId}:call:1`, `${taskId}:call:2`]);
     const retryAt = calls[1]?.at as number;
     expect(retryAt).toBeGreaterThanOrEqual(deadline - 1);
-    expect(retryAt - deadline).toBeLessThan(60);
+    // A restarted backoff would retry 150 ms after the deadline.
+    expect(retryAt - deadline).toBeLessThan(100);
   });
 });
 
