@@ -69,51 +69,110 @@ export function assertJson(
 ): asserts value is JsonValue {
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefinedProperties ?? false;
-  // Iterative depth-first walk. `ancestors` holds the objects on the current path (cycle check);
-  // an 'exit' frame removes its object once all of its children have been visited.
-  type Frame =
-    | { kind: 'enter'; value: unknown; path: string; depth: number }
-    | { kind: 'exit'; value: object };
-  const stack: Frame[] = [{ kind: 'enter', value, path: options.path ?? '$', depth: 0 }];
+  const root: PathNode = { parent: undefined, key: options.path ?? '$' };
+  // Iterative depth-first walk over containers only (primitives are checked in place, and paths
+  // are built only for an error). `ancestors` holds the containers on the current path (cycle
+  // check); a frame is popped, and its container leaves `ancestors`, once its children are done.
+  const stack: Frame[] = [];
   const ancestors = new Set<object>();
-  while (stack.length > 0) {
-    const frame = stack.pop() as Frame;
-    if (frame.kind === 'exit') {
-      ancestors.delete(frame.value);
-      continue;
-    }
-    const { value: current, path, depth } = frame;
-    const bad = describe(current);
-    if (bad !== undefined) throw new NonJsonValueError(path, bad);
-    if (current === null || typeof current !== 'object') continue;
-    if (ancestors.has(current))
-      throw new NonJsonValueError(path, 'a reference to one of its own ancestors (a cycle)');
-    if (depth >= maxDepth) throw new DepthLimitError(path, maxDepth);
-    ancestors.add(current);
-    stack.push({ kind: 'exit', value: current });
-    if (Array.isArray(current)) {
-      for (let i = current.length - 1; i >= 0; i--) {
-        if (!(i in current))
-          throw new NonJsonValueError(childPath(path, i), 'a hole in a sparse array');
-        stack.push({
-          kind: 'enter',
-          value: current[i],
-          path: childPath(path, i),
-          depth: depth + 1,
-        });
+  const visit = (child: unknown, parent: PathNode, key: string | number, depth: number): void => {
+    if (child === null) return;
+    const type = typeof child;
+    if (type === 'string' || type === 'boolean') return;
+    if (type === 'number') {
+      if (Number.isFinite(child)) return;
+    } else if (type === 'object') {
+      const bad = describe(child);
+      if (bad !== undefined) throw new NonJsonValueError(pathOf({ parent, key }), bad);
+      const container = child as object;
+      if (ancestors.has(container)) {
+        throw new NonJsonValueError(
+          pathOf({ parent, key }),
+          'a reference to one of its own ancestors (a cycle)',
+        );
       }
+      if (depth >= maxDepth) throw new DepthLimitError(pathOf({ parent, key }), maxDepth);
+      ancestors.add(container);
+      stack.push(frameOf(container, parent, key, depth));
+      return;
+    }
+    throw new NonJsonValueError(pathOf({ parent, key }), describe(child) ?? 'not JSON');
+  };
+  if (value !== null && typeof value === 'object') {
+    const bad = describe(value);
+    if (bad !== undefined) throw new NonJsonValueError(pathOf(root), bad);
+    ancestors.add(value);
+    stack.push(frameOf(value, undefined, root.key, 0));
+  } else {
+    const bad = describe(value);
+    if (bad !== undefined) throw new NonJsonValueError(pathOf(root), bad);
+    return;
+  }
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    if (frame.next >= frame.keys.length) {
+      stack.pop();
+      ancestors.delete(frame.container);
       continue;
     }
-    if (Object.getOwnPropertySymbols(current).length > 0) {
-      throw new NonJsonValueError(path, 'an object with symbol keys');
-    }
-    const record = current as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      const child = record[key];
+    const index = frame.next++;
+    if (frame.isArray) {
+      const array = frame.container as unknown[];
+      if (!(index in array)) {
+        throw new NonJsonValueError(
+          pathOf({ parent: frame, key: index }),
+          'a hole in a sparse array',
+        );
+      }
+      visit(array[index], frame, index, frame.depth + 1);
+    } else {
+      const key = frame.keys[index] as string;
+      const child = (frame.container as Record<string, unknown>)[key];
       if (child === undefined && allowUndefined) continue;
-      stack.push({ kind: 'enter', value: child, path: childPath(path, key), depth: depth + 1 });
+      visit(child, frame, key, frame.depth + 1);
     }
   }
+}
+
+/** A step of a path, linked to its parent; turned into a string only for an error message. */
+interface PathNode {
+  readonly parent: PathNode | undefined;
+  readonly key: string | number;
+}
+
+/** A container being walked (and its step of the path): its children are visited in order. */
+interface Frame extends PathNode {
+  readonly container: object;
+  readonly depth: number;
+  readonly isArray: boolean;
+  readonly keys: { readonly length: number; readonly [index: number]: string };
+  next: number;
+}
+
+function frameOf(
+  container: object,
+  parent: PathNode | undefined,
+  key: string | number,
+  depth: number,
+): Frame {
+  const isArray = Array.isArray(container);
+  if (!isArray && Object.getOwnPropertySymbols(container).length > 0) {
+    throw new NonJsonValueError(pathOf({ parent, key }), 'an object with symbol keys');
+  }
+  const keys = isArray ? { length: (container as unknown[]).length } : Object.keys(container);
+  return { parent, key, container, depth, isArray, keys, next: 0 };
+}
+
+function pathOf(node: PathNode): string {
+  const keys: (string | number)[] = [];
+  let current: PathNode | undefined = node;
+  while (current.parent !== undefined) {
+    keys.push(current.key);
+    current = current.parent;
+  }
+  let path = String(current.key);
+  for (let i = keys.length - 1; i >= 0; i--) path = childPath(path, keys[i] as string | number);
+  return path;
 }
 
 /** Whether `value` passes {@link assertJson}. */
