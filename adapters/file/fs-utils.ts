@@ -26,8 +26,7 @@ export function errorCode(error: unknown): string | undefined {
 
 /** Whether `error` says the file or directory does not exist. */
 export function isNotFound(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return errorCode(error) === 'ENOENT';
 }
 
 /** Writes all of `data` at the handle's current position (or appends, on an `a` handle). */

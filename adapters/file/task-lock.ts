@@ -137,13 +137,13 @@ async function readGeneration(dir: string, gen: number): Promise<Generation | un
 
 /** Whether a generation still keeps others out (see the staleness rules above). */
 function isHeld(generation: Generation, staleMs: number): boolean {
-  if (generation.info?.state === 'free') return false;
-  if (Date.now() - generation.mtimeMs > staleMs) return false;
   const info = generation.info;
+  if (info?.state === 'free') return false;
+  // This process knows for sure, heartbeat or not (its event loop may have been busy).
+  if (info?.host === HOST && info.pid === process.pid) return heldTokens.has(info.token);
+  if (Date.now() - generation.mtimeMs > staleMs) return false;
   if (info === undefined) return true; // unreadable but fresh: wait for its heartbeat to age
-  if (info.host !== HOST) return true;
-  if (info.pid === process.pid) return heldTokens.has(info.token);
-  return isAlive(info.pid);
+  return info.host !== HOST || isAlive(info.pid);
 }
 
 async function writeGeneration(dir: string, gen: number, info: LockInfo): Promise<boolean> {

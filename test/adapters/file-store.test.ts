@@ -1,0 +1,274 @@
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type CheckpointStore,
+  isOrchestrationError,
+  type NewCheckpointRecord,
+} from 'mcp-orchestration';
+import { createFileStore } from 'mcp-orchestration/file';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/file-temp-dir.js';
+
+// What the file store adds to the contract: persistence on disk, its layout, recovery from the
+// states a crash leaves behind (simulated here file by file; real kill -9 in file-processes).
+
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
+let stores: CheckpointStore[] = [];
+let clock = Date.now();
+
+beforeEach(async () => {
+  temp = await makeTempDir('file-store');
+  stores = [];
+  clock = Date.now();
+});
+
+afterEach(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await temp.remove();
+});
+
+function open(options: { maxRecordBytes?: number; directory?: string } = {}): CheckpointStore {
+  const store = createFileStore({ directory: temp.dir, now: () => clock, ...options });
+  stores.push(store);
+  return store;
+}
+
+function record(checkpointId: string, body = `{"id":"${checkpointId}"}`, ttlMs?: number) {
+  const value: NewCheckpointRecord = {
+    taskId: 'task-1',
+    checkpointId,
+    createdAt: clock,
+    body,
+    ...(ttlMs === undefined ? {} : { expiresAt: clock + ttlMs }),
+  };
+  return value;
+}
+
+const taskDir = () => join(temp.dir, 'tasks', 'task-1');
+const recordsDir = () => join(taskDir(), 'records');
+const recordFiles = async () => (await readdir(recordsDir())).sort();
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('file store on disk', () => {
+  it('keeps everything for the next store on the same directory', async () => {
+    const first = open();
+    await first.save(record('cp-1', 'one'));
+    await first.save(record('cp-2', 'two', 60_000));
+    await first.appendLog('task-1', 'lineage', ['a', 'b']);
+    await first.close();
+    const second = open();
+    expect(await second.head('task-1')).toBe(2);
+    expect((await second.list('task-1')).map((meta) => meta.checkpointId)).toEqual([
+      'cp-2',
+      'cp-1',
+    ]);
+    expect(await second.load('task-1', 'cp-2')).toEqual({
+      ...record('cp-2', 'two', 60_000),
+      seq: 2,
+    });
+    expect(await second.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
+  });
+
+  it('lays a task out as head.json, one file per record named by seq, and one file per log', async () => {
+    const store = open();
+    await store.save(record('cp-1', 'one'));
+    await store.save(record('cp-2', 'two', 5_000));
+    await store.appendLog('task-1', 'lineage', ['x']);
+    expect(await readdir(taskDir())).toEqual(
+      expect.arrayContaining(['head.json', 'records', 'logs', 'lock']),
+    );
+    expect(await recordFiles()).toEqual([
+      `0000000000000001~${clock}~never~cp-1`,
+      `0000000000000002~${clock}~${clock + 5_000}~cp-2`,
+    ]);
+    expect(JSON.parse(await readFile(join(taskDir(), 'head.json'), 'utf8'))).toEqual({
+      v: 1,
+      seq: 2,
+      floor: 0,
+      expiresAt: null,
+    });
+    expect(await readFile(join(taskDir(), 'logs', 'lineage.log'), 'utf8')).toBe('[0,"x"]\n');
+    const names = [...(await readdir(taskDir())), ...(await recordFiles())];
+    expect(names.filter((name) => name.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('keeps task ids that differ only in case apart, even on case-insensitive disks', async () => {
+    const store = open();
+    await store.save({ ...record('cp-1', 'upper'), taskId: 'Task' });
+    await store.save({ ...record('cp-1', 'lower'), taskId: 'task' });
+    expect((await store.load('Task', 'cp-1'))?.body).toBe('upper');
+    expect((await store.load('task', 'cp-1'))?.body).toBe('lower');
+    const dirs = await readdir(join(temp.dir, 'tasks'));
+    expect(dirs).toHaveLength(2);
+    expect(new Set(dirs.map((dir) => dir.toLowerCase())).size).toBe(2);
+  });
+
+  it('round-trips bodies with lone surrogates exactly, counted as 3 bytes each', async () => {
+    const store = open({ maxRecordBytes: 9 });
+    const body = 'a\ud800b\udc00'; // 1 + 3 + 1 + 3 bytes
+    await store.save(record('lone', body));
+    expect((await store.load('task-1', 'lone'))?.body).toBe(body);
+    const error = await failure(store.save(record('over', `${body}xy`)));
+    expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
+  });
+
+  it('refuses to read back a file over the bound, judged by its size before reading', async () => {
+    await open().save(record('big', 'x'.repeat(10_000)));
+    const small = open({ maxRecordBytes: 1024 });
+    const error = await failure(small.load('task-1', 'big'));
+    expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
+    expect(error).toMatchObject({ limit: 1024 });
+    expect((error as { bytes: number }).bytes).toBeGreaterThan(10_000); // the file's size
+    expect((await small.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['big']);
+  });
+
+  it('removes expired files lazily and starts over at 1 once everything expired', async () => {
+    const store = open();
+    await store.save(record('keep'));
+    await store.save(record('short', 'x', 100));
+    clock += 100;
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['keep']);
+    expect(await recordFiles()).toEqual([`0000000000000001~${clock - 100}~never~keep`]);
+    await store.delete('task-1', 'keep');
+    await store.save(record('t-1', 'x', 50));
+    clock += 50;
+    expect(await store.head('task-1')).toBe(3); // 'keep' never expired: the head stays
+    const other = open({ directory: join(temp.dir, 'other') });
+    await other.save({ ...record('a', 'x', 10), taskId: 'task-1' });
+    await other.save({ ...record('b', 'x', 20), taskId: 'task-1' });
+    clock += 20;
+    expect(await other.head('task-1')).toBe(0);
+    expect(await other.save({ ...record('c'), taskId: 'task-1' })).toEqual({ seq: 1 });
+    const otherRecords = await readdir(join(temp.dir, 'other', 'tasks', 'task-1', 'records'));
+    expect(otherRecords).toEqual([`0000000000000001~${clock}~never~c`]);
+  });
+
+  it('deleteTask removes the task folder and leaves no trash behind', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    await store.appendLog('task-1', 'lineage', ['a']);
+    expect(await store.deleteTask('task-1')).toBe(true);
+    expect(await readdir(join(temp.dir, 'tasks'))).toEqual([]);
+    expect(await readdir(join(temp.dir, '.trash'))).toEqual([]);
+  });
+});
+
+describe('file store recovery from what a crash leaves', () => {
+  it('reads around a torn log line and cuts it off at the next append', async () => {
+    const store = open();
+    await store.appendLog('task-1', 'lineage', ['a', 'b']);
+    const log = join(taskDir(), 'logs', 'lineage.log');
+    await appendFile(log, '[2,"torn ent');
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
+    expect(await store.appendLog('task-1', 'lineage', [])).toBe(2);
+    expect(await store.appendLog('task-1', 'lineage', ['c'])).toBe(3);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b', 'c']);
+    expect(await readFile(log, 'utf8')).toBe('[0,"a","b"]\n[2,"c"]\n');
+  });
+
+  it('reports a damaged log line as CorruptRecordError, not a crash', async () => {
+    const store = open();
+    await store.appendLog('task-1', 'lineage', ['a']);
+    await store.appendLog('task-1', 'lineage', ['b']);
+    const log = join(taskDir(), 'logs', 'lineage.log');
+    await writeFile(log, '[0,"a"]\n[5,"b"]\n');
+    const error = await failure(store.readLog('task-1', 'lineage'));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    await writeFile(log, '[0,"a"]\nnot json\n');
+    expect(
+      isOrchestrationError(
+        await failure(store.appendLog('task-1', 'lineage', ['c'])),
+        'CORRUPT_RECORD',
+      ),
+    ).toBe(true);
+  });
+
+  it('keeps records deleteOld hid even if their files come back (crash before unlink)', async () => {
+    const store = open();
+    for (const id of ['cp-1', 'cp-2', 'cp-3']) await store.save(record(id));
+    const [first] = await recordFiles();
+    const bytes = await readFile(join(recordsDir(), first as string));
+    expect(await store.deleteOld('task-1', 1)).toBe(2);
+    await writeFile(join(recordsDir(), first as string), bytes);
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['cp-3']);
+    expect(await store.load('task-1', 'cp-1')).toBeUndefined();
+    expect(await store.head('task-1')).toBe(3);
+    expect(await store.save(record('cp-4'))).toEqual({ seq: 4 });
+  });
+
+  it('keeps the head of a record whose head.json write was cut short', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    const head = join(taskDir(), 'head.json');
+    const before = await readFile(head);
+    await store.save(record('cp-2', 'two', 1_000));
+    await writeFile(head, before); // as if the process died between the record and head.json
+    expect(await store.head('task-1')).toBe(2);
+    expect((await store.latest('task-1'))?.body).toBe('two');
+    expect(await store.delete('task-1', 'cp-2')).toBe(true);
+    expect(await store.head('task-1')).toBe(2);
+    expect(await store.save(record('cp-3'), { expectedSeq: 2 })).toEqual({ seq: 3 });
+  });
+
+  it('ignores stray temp files beside the records', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    await writeFile(join(recordsDir(), '.tmp-deadbeef'), 'half a reco');
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['cp-1']);
+    expect(await store.save(record('cp-2'))).toEqual({ seq: 2 });
+  });
+
+  it('reports a damaged head.json as CorruptRecordError', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    await writeFile(join(taskDir(), 'head.json'), '{"v":1,"seq":');
+    const error = await failure(store.head('task-1'));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+  });
+});
+
+describe('file store failures and options', () => {
+  it('turns file-system failures into StorageError with the cause', async () => {
+    const file = join(temp.dir, 'not-a-directory');
+    await writeFile(file, 'x');
+    const store = open({ directory: file });
+    for (const call of [
+      () => store.save(record('cp-1')),
+      () => store.list('task-1'),
+      () => store.appendLog('task-1', 'lineage', ['a']),
+      () => store.readLog('task-1', 'lineage'),
+    ]) {
+      const error = await failure(call());
+      expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+      expect((error as Error).cause).toMatchObject({ code: 'ENOTDIR' });
+    }
+  });
+
+  it('refuses work once closed, after letting running work finish', async () => {
+    const store = open();
+    const saving = store.save(record('cp-1'));
+    await store.close();
+    expect(await saving).toEqual({ seq: 1 });
+    expect(isOrchestrationError(await failure(store.list('task-1')), 'STORAGE_FAILED')).toBe(true);
+    expect(await open().head('task-1')).toBe(1);
+  });
+
+  it('checks its options', () => {
+    expect(() => createFileStore({ directory: '' })).toThrow(TypeError);
+    for (const bad of [0, -1, 1.5]) {
+      expect(() => createFileStore({ directory: temp.dir, maxRecordBytes: bad })).toThrow(
+        TypeError,
+      );
+      expect(() => createFileStore({ directory: temp.dir, lockStaleMs: bad })).toThrow(TypeError);
+      expect(() => createFileStore({ directory: temp.dir, lockTimeoutMs: bad })).toThrow(TypeError);
+    }
+  });
+});
