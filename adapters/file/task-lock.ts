@@ -34,7 +34,8 @@ import { errorCode, isAlive, isNotFound, randomToken, sleep, TEMP_PREFIX } from 
  *   file every `staleMs / 3`; this covers other hosts, recycled pids and frozen owners). After
  *   `kill -9` of a holder the next claimant takes over at once and learns that it recovered
  *   from a crash, so it can clean the dead holder's temp files.
- * - **In one process** callers queue on a promise per folder and never poll each other.
+ * - **In one process** callers queue on a promise per folder and never poll each other. The
+ *   held tokens and queues live on `globalThis`, shared by every copy of this module.
  */
 
 /** Options of {@link withTaskLock}. */
@@ -77,10 +78,22 @@ const MAX_LOCK_FILE_BYTES = 1024;
 /** Every this many generations (and after a crash) the folder is swept, not just the last one. */
 const CLEANUP_EVERY = 64;
 const HOST = hostname();
-/** Tokens of the locks this process holds right now. */
-const heldTokens = new Set<string>();
-/** Per lock folder: the promise the next in-process caller waits for. */
-const localQueues = new Map<string, Promise<void>>();
+/** What every copy of this module in one process shares (two package versions may coexist). */
+interface SharedLockState {
+  /** Tokens of the locks this process holds right now. */
+  readonly heldTokens: Set<string>;
+  /** Per lock folder: the promise the next in-process caller waits for. */
+  readonly localQueues: Map<string, Promise<void>>;
+}
+
+const SHARED = Symbol.for('mcp-orchestration/file-store/task-lock');
+const registry = globalThis as unknown as Record<symbol, SharedLockState | undefined>;
+const shared: SharedLockState = registry[SHARED] ?? {
+  heldTokens: new Set(),
+  localQueues: new Map(),
+};
+registry[SHARED] = shared;
+const { heldTokens, localQueues } = shared;
 
 function generations(names: readonly string[]): number[] {
   return names
