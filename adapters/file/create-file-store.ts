@@ -197,16 +197,15 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
             floor = 0;
           }
           const seq = current.head + 1;
-          const entry: RecordEntry = {
+          const meta = {
             seq,
             createdAt: record.createdAt,
             expiresAt: record.expiresAt,
             checkpointId,
-            fileName: '',
           };
-          const named = { ...entry, fileName: recordFileName(entry) };
-          const file = join(paths.records, named.fileName);
-          await writeFileAtomic(file, encodeRecordFile(taskId, named, record.body));
+          const entry: RecordEntry = { ...meta, fileName: recordFileName(meta) };
+          const file = join(paths.records, entry.fileName);
+          await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
           expiry = Math.max(expiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
           const expiresAt = Number.isFinite(expiry) ? expiry : null;
           await writeHead(paths, { seq, floor, expiresAt }, { syncDirectory: false });
