@@ -1,7 +1,9 @@
 /**
  * The seed's "Parallel Processing with Context Merging" example in TypeScript: split an input into
  * chunks, process the chunks concurrently, merge the results with the AppendList strategy, and
- * print the merged context and its lineage (as a tree and as a Mermaid flowchart).
+ * print the merged context and its lineage (as a tree and as a Mermaid flowchart). The run is
+ * checkpointed with its lineage in the default store (in Node, the embedded file store in
+ * `.mcp-orchestration/`), then read back from there.
  *
  * Run it with `npm start`.
  */
@@ -9,7 +11,9 @@ import {
   type Context,
   ContextFlowManager,
   ContextMergeStrategy,
+  createWorkflowState,
   defineContextType,
+  getCheckpointManager,
   getContextMerger,
 } from 'mcp-orchestration';
 
@@ -96,17 +100,36 @@ const text =
   'Actors keep their own state. Messages move between them. A checkpoint freezes a run. ' +
   'Restoring it continues the run. Lineage tells where every context came from.';
 
-const { merged, flowManager } = await parallelProcessingWorkflow('demo', text);
+const taskId = 'parallel_demo';
+const checkpointManager = await getCheckpointManager();
+await checkpointManager.deleteTask(taskId); // every run of the example starts afresh
+await checkpointManager.saveCheckpoint(createWorkflowState({ taskId, status: 'running' }));
+
+const { merged, flowManager } = await parallelProcessingWorkflow(taskId, text);
+await checkpointManager.saveCheckpoint(
+  createWorkflowState({ taskId, status: 'completed', metadata: { result: merged.contextId } }),
+);
+await checkpointManager.saveLineage(taskId, flowManager);
+
 console.log('Merged context:', merged.contextId);
 console.log('  longest words per chunk:', merged.data.longest.join(', '));
 console.log('  words in total:', merged.data.words.length);
 console.log('  merged from:', JSON.stringify(merged.metadata.mergedFrom));
-console.log(`\nLineage (${flowManager.getFullTransitionLog().length} transitions):`);
-for (const t of flowManager.getFullTransitionLog()) {
+
+// Everything below is read back from the store, as a later process would.
+const latest = await checkpointManager.loadLatestCheckpoint(taskId);
+console.log(`\nCheckpoints of ${taskId}, newest first:`);
+for (const id of await checkpointManager.listCheckpoints(taskId)) console.log(`  ${id}`);
+console.log(`  latest: ${latest?.status}, seq ${latest?.checkpoint?.seq}`);
+
+const lineage = ContextFlowManager.fromTransitions(
+  taskId,
+  await checkpointManager.loadLineage(taskId),
+);
+console.log(`\nLineage (${lineage.size} transitions, read back from the store):`);
+for (const t of lineage.getFullTransitionLog()) {
   const from = t.fromContextIds.length > 0 ? t.fromContextIds.join(' + ') : '(origin)';
   console.log(`  ${from} --${t.componentName}.${t.operation ?? ''}--> ${t.toContextId}`);
 }
-console.log(
-  `\nOrigin of ${merged.contextId}: ${flowManager.findOriginatingContext(merged.contextId)}`,
-);
-console.log(`\nMermaid:\n${flowManager.toMermaid()}`);
+console.log(`\nOrigin of ${merged.contextId}: ${lineage.findOriginatingContext(merged.contextId)}`);
+console.log(`\nMermaid:\n${lineage.toMermaid()}`);
