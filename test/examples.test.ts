@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+let directory = '';
+
+/** Runs an example the way `npm start` does, with the default store in a temp directory. */
+async function runExample(file: string): Promise<string> {
+  const { stdout } = await run(tsx, ['--conditions=source', join('examples', file)], {
+    env: { ...process.env, MCP_ORCHESTRATION_DIR: directory },
+    timeout: 60_000,
+  });
+  return stdout;
+}
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'mcp-examples-'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('examples', () => {
+  it("checkpoint-restore (the README's example) restores the actor and finishes it", async () => {
+    expect(await runExample('checkpoint-restore.ts')).toContain('published { edits: 1 }');
+  });
+
+  it('parallel-processing (npm start) merges, checkpoints and reads its lineage back, twice', async () => {
+    for (let i = 0; i < 2; i++) {
+      const out = await runExample('parallel-processing.ts');
+      expect(out).toContain('longest words per chunk: messages, checkpoint, lineage');
+      expect(out).toContain(
+        'merged from: ["parallel_demo_result_0","parallel_demo_result_1","parallel_demo_result_2"]',
+      );
+      expect(out).toContain('latest: completed, seq 2');
+      expect(out).toContain('Lineage (8 transitions, read back from the store)');
+      expect(out).toContain('Origin of parallel_demo_merged: parallel_demo_input');
+      expect(out).toContain('flowchart TD');
+    }
+  });
+});
