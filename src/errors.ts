@@ -185,6 +185,130 @@ export class CheckpointVersionError extends OrchestrationError {
   }
 }
 
+/** A task id that has no checkpoint in the store and no run in the runtime. */
+export class UnknownTaskError extends OrchestrationError {
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super('TASK_NOT_FOUND', `Task ${taskId} is unknown: it has no checkpoint and is not running`);
+    this.taskId = taskId;
+  }
+}
+
+/** Starting a task id that already has checkpoints or is already running (`ifExists: 'fail'`). */
+export class TaskExistsError extends OrchestrationError {
+  readonly taskId: string;
+  /** Whether it is running in this runtime (else: it has checkpoints in the store). */
+  readonly running: boolean;
+  constructor(taskId: string, running: boolean) {
+    const where = running ? 'is already running in this runtime' : 'already has checkpoints';
+    super(
+      'TASK_EXISTS',
+      `Task ${taskId} ${where}; resume it, or start with { ifExists: 'resume' }`,
+    );
+    this.taskId = taskId;
+    this.running = running;
+  }
+}
+
+/** An operation that needs a live run (e.g. `send`) on a task that is not running here. */
+export class TaskNotRunningError extends OrchestrationError {
+  readonly taskId: string;
+  constructor(taskId: string, reason: string) {
+    super('TASK_NOT_RUNNING', `Task ${taskId} is not running in this runtime: ${reason}`);
+    this.taskId = taskId;
+  }
+}
+
+/** A checkpoint whose workflow (machine id) is not registered with the runtime. */
+export class UnknownWorkflowError extends OrchestrationError {
+  readonly taskId: string;
+  /** The machine id the checkpoint names, if any. */
+  readonly workflowId: string | undefined;
+  constructor(taskId: string, workflowId: string | undefined) {
+    super(
+      'WORKFLOW_NOT_FOUND',
+      workflowId === undefined
+        ? `Task ${taskId}: its checkpoint names no workflow machine`
+        : `Task ${taskId}: workflow ${workflowId} is not registered with the runtime`,
+    );
+    this.taskId = taskId;
+    this.workflowId = workflowId;
+  }
+}
+
+/** A checkpoint written by another version of the workflow, and no `migrate` hook upgraded it. */
+export class WorkflowVersionError extends OrchestrationError {
+  readonly taskId: string;
+  readonly workflowId: string;
+  /** The version the checkpoint was written by (`undefined`: none recorded). */
+  readonly checkpointVersion: string | undefined;
+  /** The version of the registered workflow. */
+  readonly workflowVersion: string;
+  constructor(
+    taskId: string,
+    workflowId: string,
+    checkpointVersion: string | undefined,
+    workflowVersion: string,
+  ) {
+    super(
+      'WORKFLOW_VERSION',
+      `Task ${taskId}: its checkpoint was written by workflow ${workflowId} version ${checkpointVersion ?? '(none)'}, but version ${workflowVersion} is registered; pass a migrate hook to upgrade it`,
+    );
+    this.taskId = taskId;
+    this.workflowId = workflowId;
+    this.checkpointVersion = checkpointVersion;
+    this.workflowVersion = workflowVersion;
+  }
+}
+
+/** An event the workflow is not waiting for, or whose data its schema refuses. Nothing changed. */
+export class EventNotAcceptedError extends OrchestrationError {
+  readonly taskId: string;
+  readonly eventType: string;
+  /** The event types the workflow waits for now (`[]`: none). */
+  readonly expected: readonly string[];
+  constructor(taskId: string, eventType: string, expected: readonly string[]) {
+    const waiting =
+      expected.length > 0 ? `it waits for ${expected.join(', ')}` : 'it waits for no event';
+    super(
+      'EVENT_NOT_ACCEPTED',
+      `Task ${taskId} does not accept event ${JSON.stringify(eventType)} now (${waiting}, and the data must match its schema)`,
+    );
+    this.taskId = taskId;
+    this.eventType = eventType;
+    this.expected = expected;
+  }
+}
+
+/** Why a workflow failed: the JSON failure of its step (the machine's `StepFailure`). */
+export interface WorkflowFailureInfo {
+  readonly stepId: string;
+  readonly message: string;
+  readonly name: string;
+  readonly attempts: number;
+  readonly code?: string;
+}
+
+/** A workflow run that ended in its `failed` state; `failure` says which step and why. */
+export class WorkflowFailedError extends OrchestrationError {
+  readonly taskId: string;
+  readonly failure: WorkflowFailureInfo;
+  constructor(taskId: string, failure: WorkflowFailureInfo) {
+    super('WORKFLOW_FAILED', `Task ${taskId} failed at step ${failure.stepId}: ${failure.message}`);
+    this.taskId = taskId;
+    this.failure = failure;
+  }
+}
+
+/** A workflow run that was cancelled. */
+export class WorkflowCancelledError extends OrchestrationError {
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super('WORKFLOW_CANCELLED', `Task ${taskId} was cancelled`);
+    this.taskId = taskId;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -199,6 +323,14 @@ export interface OrchestrationErrorByCode {
   STORAGE_FAILED: StorageError;
   STEP_TIMEOUT: StepTimeoutError;
   CHECKPOINT_VERSION: CheckpointVersionError;
+  TASK_NOT_FOUND: UnknownTaskError;
+  TASK_EXISTS: TaskExistsError;
+  TASK_NOT_RUNNING: TaskNotRunningError;
+  WORKFLOW_NOT_FOUND: UnknownWorkflowError;
+  WORKFLOW_VERSION: WorkflowVersionError;
+  EVENT_NOT_ACCEPTED: EventNotAcceptedError;
+  WORKFLOW_FAILED: WorkflowFailedError;
+  WORKFLOW_CANCELLED: WorkflowCancelledError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */

@@ -14,3 +14,4 @@ export {
   MAX_JSON_DEPTH,
 } from './json.js';
 export * from './merger/index.js';
+export * from './runtime/index.js';

@@ -1,0 +1,363 @@
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
+import {
+  parseWorkflowState,
+  type WorkflowState,
+  type WorkflowStatus,
+} from '../checkpoint/workflow-state.js';
+import type { Context } from '../context/context.js';
+import { createContext } from '../context/create-context.js';
+import { parseContext } from '../context/parse-context.js';
+import {
+  isOrchestrationError,
+  TaskExistsError,
+  TaskNotRunningError,
+  UnknownTaskError,
+  UnknownWorkflowError,
+  WorkflowVersionError,
+} from '../errors.js';
+import { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
+import type { JsonValue } from '../json.js';
+import type {
+  CheckpointPolicy,
+  RunStatus,
+  Runtime,
+  RuntimeEvent,
+  RuntimeEventInput,
+  RuntimeOptions,
+  RuntimeWorkflow,
+  StartOptions,
+  WorkflowRun,
+} from './runtime-types.js';
+import { settledRun, statusFromState } from './settled-run.js';
+import { TaskRun } from './task-run.js';
+import { indexSteps, type StepIndex } from './workflow-progress.js';
+
+const FINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'error', 'cancelled']);
+
+function assertPolicy(policy: CheckpointPolicy): void {
+  if (policy === 'every-step' || policy === 'on-suspend') return;
+  const every = (policy as { every?: unknown } | null)?.every;
+  if (typeof every !== 'number' || !Number.isSafeInteger(every) || every < 1) {
+    throw new TypeError(
+      "checkpointPolicy must be 'every-step', 'on-suspend' or { every: N } with an integer N ≥ 1",
+    );
+  }
+}
+
+function looksLikeContext(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.contextId === 'string' && typeof record.contextType === 'string';
+}
+
+/** The first context of a run: the given context, or JSON data in an `InputContext`. */
+function inputContext(input: Context | JsonValue, taskId: string): Context {
+  if (looksLikeContext(input)) return parseContext(input);
+  const contextId = `${taskId}_input`;
+  return createContext('InputContext', input as JsonValue, {
+    ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
+  });
+}
+
+function transitionSeq(value: unknown): number {
+  const seq = (value as { seq?: unknown } | null)?.seq;
+  return typeof seq === 'number' ? seq : -1;
+}
+
+/** The runtime behind {@link createRuntime}. */
+class WorkflowRuntime implements Runtime {
+  readonly #options: RuntimeOptions;
+  readonly #policy: CheckpointPolicy;
+  readonly #now: () => number;
+  readonly #workflows = new Map<string, { workflow: RuntimeWorkflow; index: StepIndex }>();
+  readonly #runs = new Map<string, TaskRun>();
+  readonly #claims = new Map<string, Promise<WorkflowRun>>();
+  readonly #listeners = new Set<(event: RuntimeEvent) => void>();
+  #manager: Promise<CheckpointManager> | undefined;
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+    this.#policy = options.checkpointPolicy ?? 'every-step';
+    assertPolicy(this.#policy);
+    this.#now = options.now ?? Date.now;
+    for (const workflow of options.workflows ?? []) this.register(workflow);
+  }
+
+  register(workflow: RuntimeWorkflow): void {
+    if (typeof workflow?.id !== 'string' || workflow.machine === undefined) {
+      throw new TypeError('register takes a workflow made by defineWorkflow');
+    }
+    const known = this.#workflows.get(workflow.id);
+    if (known?.workflow === workflow) return;
+    this.#workflows.set(workflow.id, {
+      workflow,
+      index: indexSteps(workflow.steps, workflow.plan),
+    });
+  }
+
+  start(
+    workflow: RuntimeWorkflow,
+    input: Context | JsonValue,
+    options: StartOptions,
+  ): Promise<WorkflowRun> {
+    const taskId = options?.taskId;
+    const ifExists = options?.ifExists ?? 'fail';
+    try {
+      assertValidId('taskId', taskId);
+      if (ifExists !== 'fail' && ifExists !== 'resume') {
+        throw new TypeError("ifExists must be 'fail' or 'resume'");
+      }
+      this.register(workflow);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#claim(taskId, ifExists, () => this.#startNew(workflow, input, taskId, ifExists));
+  }
+
+  resume(taskId: string): Promise<WorkflowRun> {
+    try {
+      assertValidId('taskId', taskId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#claim(taskId, 'resume', () => this.#resume(taskId));
+  }
+
+  async send(taskId: string, event: RuntimeEventInput): Promise<void> {
+    const run = await this.#liveRun(taskId);
+    if (run === undefined) {
+      if (await this.#hasCheckpoints(taskId)) {
+        throw new TaskNotRunningError(taskId, 'resume it before sending events');
+      }
+      throw new UnknownTaskError(taskId);
+    }
+    run.send(event);
+  }
+
+  async cancel(taskId: string): Promise<void> {
+    assertValidId('taskId', taskId);
+    const run = await this.#liveRun(taskId);
+    if (run !== undefined) return run.cancel();
+    const manager = await this.#getManager();
+    const state = await manager.loadLatestCheckpoint(taskId);
+    if (state === undefined) throw new UnknownTaskError(taskId);
+    if (FINAL.has(state.status)) return;
+    const { checkpoint, ...rest } = state;
+    const checkpointId = await manager.saveCheckpoint(
+      { ...rest, status: 'cancelled', metadata: { ...rest.metadata, cancelledAt: this.#now() } },
+      { expectedSeq: checkpoint?.seq ?? 0 },
+    );
+    const seq = (checkpoint?.seq ?? 0) + 1;
+    this.#emit({ type: 'checkpoint.saved', taskId, checkpointId, seq, status: 'cancelled' });
+    this.#emit({ type: 'status.changed', taskId, status: 'cancelled', previous: state.status });
+  }
+
+  async status(taskId: string): Promise<RunStatus | undefined> {
+    assertValidId('taskId', taskId);
+    const run = this.#runs.get(taskId);
+    if (run !== undefined) return run.status();
+    const manager = await this.#getManager();
+    const state = await manager.loadLatestCheckpoint(taskId);
+    return state === undefined ? undefined : statusFromState(state);
+  }
+
+  async lineage(taskId: string): Promise<ContextFlowManager> {
+    assertValidId('taskId', taskId);
+    const run = this.#runs.get(taskId);
+    if (run !== undefined) return run.lineage;
+    const manager = await this.#getManager();
+    const state = await manager.loadLatestCheckpoint(taskId);
+    const flow = await this.#loadLineage(manager, taskId, state);
+    if (state === undefined && flow.size === 0) throw new UnknownTaskError(taskId);
+    return flow;
+  }
+
+  subscribe(listener: (event: RuntimeEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    const wrapped = (event: RuntimeEvent) => listener(event);
+    this.#listeners.add(wrapped);
+    return () => {
+      this.#listeners.delete(wrapped);
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#claims.values()]);
+    await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+  }
+
+  #emit(event: RuntimeEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing progress display must not stop a workflow.
+      }
+    }
+  }
+
+  #getManager(): Promise<CheckpointManager> {
+    if (this.#manager === undefined) {
+      const creating = getCheckpointManager(this.#options.store);
+      this.#manager = creating;
+      creating.catch(() => {
+        if (this.#manager === creating) this.#manager = undefined;
+      });
+    }
+    return this.#manager;
+  }
+
+  async #hasCheckpoints(taskId: string): Promise<boolean> {
+    const manager = await this.#getManager();
+    return (await manager.store.head(taskId)) > 0;
+  }
+
+  /** The live run of a task, waiting for a start or resume in progress. */
+  async #liveRun(taskId: string): Promise<TaskRun | undefined> {
+    const claim = this.#claims.get(taskId);
+    if (claim !== undefined) await claim.catch(() => undefined);
+    const run = this.#runs.get(taskId);
+    return run?.live ? run : undefined;
+  }
+
+  /** Never two runs of a task: a running or starting task is returned or refused. */
+  #claim(
+    taskId: string,
+    ifExists: 'fail' | 'resume',
+    create: () => Promise<WorkflowRun>,
+  ): Promise<WorkflowRun> {
+    const existing = this.#runs.get(taskId) ?? this.#claims.get(taskId);
+    if (existing !== undefined) {
+      return ifExists === 'resume'
+        ? Promise.resolve(existing)
+        : Promise.reject(new TaskExistsError(taskId, true));
+    }
+    const claim = create().finally(() => this.#claims.delete(taskId));
+    this.#claims.set(taskId, claim);
+    return claim;
+  }
+
+  #deps(workflow: RuntimeWorkflow, index: StepIndex, manager: CheckpointManager) {
+    return {
+      manager,
+      workflow,
+      index,
+      policy: this.#policy,
+      inspect: this.#options.inspect,
+      now: this.#now,
+      emit: (event: RuntimeEvent) => this.#emit(event),
+      onEnd: (run: TaskRun) => {
+        if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
+      },
+    };
+  }
+
+  async #startNew(
+    workflow: RuntimeWorkflow,
+    input: Context | JsonValue,
+    taskId: string,
+    ifExists: 'fail' | 'resume',
+  ): Promise<WorkflowRun> {
+    const manager = await this.#getManager();
+    if ((await manager.store.head(taskId)) > 0) {
+      if (ifExists === 'resume') return this.#resume(taskId);
+      throw new TaskExistsError(taskId, false);
+    }
+    const entry = this.#workflows.get(workflow.id);
+    const index =
+      entry?.workflow === workflow ? entry.index : indexSteps(workflow.steps, workflow.plan);
+    const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#now });
+    const run = TaskRun.create(
+      this.#deps(workflow, index, manager),
+      taskId,
+      inputContext(input, taskId),
+      lineage,
+    );
+    try {
+      await run.begin();
+    } catch (error) {
+      // Another writer created the task between the check and the first save.
+      if (!isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) throw error;
+      if (ifExists === 'resume') return this.#resume(taskId);
+      throw new TaskExistsError(taskId, false);
+    }
+    this.#runs.set(taskId, run);
+    return run;
+  }
+
+  async #resume(taskId: string): Promise<WorkflowRun> {
+    const manager = await this.#getManager();
+    const loaded = await manager.loadLatestCheckpoint(taskId);
+    if (loaded === undefined) throw new UnknownTaskError(taskId);
+    const lineage = await this.#loadLineage(manager, taskId, loaded);
+    if (FINAL.has(loaded.status)) return settledRun(loaded, lineage);
+    const workflowId = loaded.machine?.id;
+    const entry = workflowId === undefined ? undefined : this.#workflows.get(workflowId);
+    if (workflowId === undefined || entry === undefined) {
+      throw new UnknownWorkflowError(taskId, workflowId);
+    }
+    const { workflow, index } = entry;
+    let state: WorkflowState = loaded;
+    const from = loaded.machine?.version;
+    if (from !== workflow.version) {
+      const migrate = workflow.migrate ?? this.#options.migrate;
+      if (migrate === undefined) {
+        throw new WorkflowVersionError(taskId, workflow.id, from, workflow.version);
+      }
+      const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
+      state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
+    }
+    const run = TaskRun.restore(this.#deps(workflow, index, manager), state, lineage);
+    this.#runs.set(taskId, run);
+    run.resume();
+    return run;
+  }
+
+  /**
+   * The task's lineage: the store's log plus the transitions the checkpoint holds that the log
+   * does not have yet (written after the checkpoint; a crash may have lost that write).
+   */
+  async #loadLineage(
+    manager: CheckpointManager,
+    taskId: string,
+    state: WorkflowState | undefined,
+  ): Promise<ContextFlowManager> {
+    const persisted = await manager.loadLineage(taskId);
+    const last = persisted.at(-1)?.seq ?? -1;
+    const held = state?.metadata.lineage;
+    const pending = Array.isArray(held) ? held.filter((t) => transitionSeq(t) > last) : [];
+    return ContextFlowManager.fromTransitions(taskId, [...persisted, ...pending], {
+      now: this.#now,
+    });
+  }
+}
+
+/**
+ * Creates a workflow runtime: it runs workflows as XState actors, checkpoints them at every
+ * step boundary (the commit protocol of `defineWorkflow`), logs their context lineage, and
+ * resumes them from their latest checkpoint after a crash, in this process or another.
+ *
+ * - Checkpoint writes are conditional on the last seq this runtime wrote: of two runtimes
+ *   racing on one task, the loser gets `CheckpointConflictError` (its `result` rejects) and
+ *   stops; the winner continues.
+ * - Every checkpoint holds the plan (with `isComplete`), status, current step, metadata (error
+ *   details after a failure, the events awaited while suspended) and the persisted snapshot.
+ * - Steps are at least once: a step in flight at a crash runs again; a step whose completion
+ *   was checkpointed never does.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ store: createMemoryStore(), workflows: [pipeline] });
+ * runtime.subscribe((event) => console.log(event.type, event.taskId));
+ * const run = await runtime.start(pipeline, { text: 'hello world' }, { taskId: 'task_123' });
+ * const output = await run.result; // the final context
+ * // after a crash, in a new process:
+ * const resumed = await createRuntime({ workflows: [pipeline] }).resume('task_123');
+ * await runtime.send('task_456', { type: 'approval', data: { ok: true } }); // a waitFor step
+ * ```
+ */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new WorkflowRuntime(options);
+}

@@ -1,0 +1,104 @@
+import type { Context, ContextRef } from '../context/context.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { type StepIndex, stepLane, type WorkflowProgress } from './workflow-progress.js';
+
+function refOf(context: Context): ContextRef {
+  return { contextId: context.contextId, contextType: context.contextType };
+}
+
+/**
+ * Logs every new context that appears in a workflow's lanes into its `ContextFlowManager`, by
+ * comparing each snapshot's lanes with the previous ones: a step's result comes from the lane's
+ * previous context, a merge from every region context it names in `metadata.mergedFrom` (one
+ * transition with several parents), the first main-lane context is an origin. A region lane
+ * starts with the group's input, so its first step's result comes from that input.
+ */
+export class LaneLineage {
+  readonly #flow: ContextFlowManager;
+  readonly #index: StepIndex;
+  #lanes = new Map<string, ContextRef>();
+
+  constructor(flow: ContextFlowManager, index: StepIndex) {
+    this.#flow = flow;
+    this.#index = index;
+  }
+
+  /** Takes the lanes as they are without logging anything (a restored snapshot). */
+  seed(lanes: Readonly<Record<string, Context>>): void {
+    this.#lanes = new Map(Object.entries(lanes).map(([lane, context]) => [lane, refOf(context)]));
+  }
+
+  /** Logs the contexts that are new in `lanes`; `progress` says which step completed where. */
+  observe(lanes: Readonly<Record<string, Context>>, progress: WorkflowProgress): void {
+    const previous = this.#lanes;
+    const known = new Map<string, ContextRef>();
+    for (const ref of previous.values()) known.set(ref.contextId, ref);
+    const next = new Map<string, ContextRef>();
+    for (const [lane, context] of Object.entries(lanes)) {
+      const ref = refOf(context);
+      next.set(lane, ref);
+      const before = previous.get(lane);
+      if (before?.contextId === ref.contextId) continue;
+      if (before === undefined && known.has(ref.contextId)) continue; // a region's group input
+      this.#log(lane, context, before, known, progress);
+      known.set(ref.contextId, ref);
+    }
+    this.#lanes = next;
+  }
+
+  #log(
+    lane: string,
+    context: Context,
+    before: ContextRef | undefined,
+    known: ReadonlyMap<string, ContextRef>,
+    progress: WorkflowProgress,
+  ): void {
+    const step = this.#completedStepIn(lane, progress);
+    if (step === undefined && before === undefined && lane === 'main') {
+      this.#flow.logTransition({
+        toContext: context,
+        componentName: 'WorkflowRuntime',
+        operation: 'input',
+        metadata: { lane },
+      });
+      return;
+    }
+    const plan = step === undefined ? undefined : this.#index.plan.get(step);
+    const mergedFrom = context.metadata.mergedFrom;
+    const isMerge = plan?.metadata?.kind === 'parallel' && Array.isArray(mergedFrom);
+    let parents: ContextRef[];
+    if (isMerge) {
+      parents = (mergedFrom as unknown[]).flatMap((id) => {
+        const ref = typeof id === 'string' ? known.get(id) : undefined;
+        return ref === undefined ? [] : [ref];
+      });
+    } else {
+      parents = before === undefined ? this.#groupInput(lane) : [before];
+    }
+    const metadata = { lane, ...(plan ? { stepId: plan.stepId, stepIndex: plan.stepIndex } : {}) };
+    this.#flow.logTransition({
+      toContext: context,
+      componentName: plan?.toolName ?? plan?.stepId ?? 'WorkflowRuntime',
+      operation: isMerge ? 'merge' : (plan?.action ?? 'step'),
+      fromContext: parents,
+      metadata: isMerge
+        ? { ...metadata, strategy: String(context.metadata.mergeStrategy) }
+        : metadata,
+    });
+  }
+
+  /** The step of `lane` that sits at its commit gate (it produced the lane's new context). */
+  #completedStepIn(lane: string, progress: WorkflowProgress): string | undefined {
+    for (const [stepId, phase] of progress.phases) {
+      if (phase === 'commit' && stepLane(this.#index, stepId) === lane) return stepId;
+    }
+    return undefined;
+  }
+
+  /** The input of the group a region lane (`<groupId>.<regionId>`) belongs to. */
+  #groupInput(lane: string): ContextRef[] {
+    const groupId = lane.split('.')[0] ?? '';
+    const input = this.#lanes.get(stepLane(this.#index, groupId));
+    return input === undefined ? [] : [input];
+  }
+}

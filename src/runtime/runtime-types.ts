@@ -1,0 +1,171 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Workflow } from '../../machines/define-workflow.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { Context } from '../context/context.js';
+import type { WorkflowFailureInfo } from '../errors.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { JsonValue } from '../json.js';
+
+/**
+ * Upgrades a checkpoint written by another version of a workflow (`from`) so that the
+ * registered version (`to`) can restore it; returns the state to restore (its `snapshot` must
+ * fit the new machine).
+ */
+export type WorkflowMigrate = (
+  state: WorkflowState,
+  versions: { readonly from: string | undefined; readonly to: string; readonly workflowId: string },
+) => WorkflowState | Promise<WorkflowState>;
+
+/** A workflow the runtime can run: a defined workflow, optionally with its own `migrate`. */
+export interface RuntimeWorkflow extends Workflow {
+  /** Upgrades checkpoints of other versions of this workflow. Default: the runtime's. */
+  readonly migrate?: WorkflowMigrate;
+}
+
+/**
+ * Which commit gates write a checkpoint: `'every-step'` all of them; `{ every: N }` every Nth
+ * commit; `'on-suspend'` none. Start, suspending, completing, failing and cancelling always write.
+ */
+export type CheckpointPolicy = 'every-step' | 'on-suspend' | { readonly every: number };
+
+/** Options of {@link createRuntime}. */
+export interface RuntimeOptions {
+  /** Where checkpoints and lineage go. Default: the default store (`getCheckpointManager()`). */
+  readonly store?: CheckpointStore;
+  /** Workflows known by id, so their tasks can be resumed. Default: none. */
+  readonly workflows?: readonly RuntimeWorkflow[];
+  /** Which commit gates save a checkpoint. Default: `'every-step'`. */
+  readonly checkpointPolicy?: CheckpointPolicy;
+  /** Upgrades checkpoints of other workflow versions (a workflow's own hook wins). Default: none. */
+  readonly migrate?: WorkflowMigrate;
+  /** An XState inspector for every workflow actor (e.g. `@statelyai/inspect`). Default: none. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Clock for lineage timestamps and `errorTime`, ms since the epoch. Default: `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Options of {@link Runtime.start}. */
+export interface StartOptions {
+  /** The id of the run; a valid storage id. Required. */
+  readonly taskId: string;
+  /** When the task already has checkpoints or runs here: `'fail'` or `'resume'`. Default: `'fail'`. */
+  readonly ifExists?: 'fail' | 'resume';
+}
+
+/** Where a task is, from its live run or its latest checkpoint. */
+export interface RunStatus {
+  readonly taskId: string;
+  readonly workflowId: string | undefined;
+  readonly workflowVersion: string | undefined;
+  readonly status: WorkflowStatus;
+  /** Whether it runs in this runtime now. */
+  readonly live: boolean;
+  /** Plan index of the step being (or last) carried out. */
+  readonly currentStepIndex: number;
+  readonly currentStepId: string | undefined;
+  /** The latest checkpoint (written by this runtime or loaded), if any. */
+  readonly checkpointId: string | undefined;
+  readonly seq: number | undefined;
+  /** Event types the workflow waits for now. */
+  readonly waitingFor: readonly string[];
+  /** Why it failed, when `status` is `'error'`. */
+  readonly error?: WorkflowFailureInfo;
+}
+
+/** A progress event of a runtime, for progress displays and logs. */
+export type RuntimeEvent =
+  | {
+      readonly type: 'step.started';
+      readonly taskId: string;
+      readonly stepId: string;
+      readonly stepIndex: number;
+    }
+  | {
+      readonly type: 'step.completed';
+      readonly taskId: string;
+      readonly stepId: string;
+      readonly stepIndex: number;
+    }
+  | {
+      readonly type: 'checkpoint.saved';
+      readonly taskId: string;
+      readonly checkpointId: string;
+      readonly seq: number;
+      readonly status: WorkflowStatus;
+    }
+  | {
+      readonly type: 'status.changed';
+      readonly taskId: string;
+      readonly status: WorkflowStatus;
+      readonly previous: WorkflowStatus | undefined;
+    }
+  | {
+      /** The run stopped without finishing: a lost checkpoint race or a failed save. */
+      readonly type: 'run.aborted';
+      readonly taskId: string;
+      readonly error: Error;
+    };
+
+/** A run of a workflow in a runtime. */
+export interface WorkflowRun {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: string;
+  /**
+   * The final main-lane context. Rejects with `WorkflowFailedError` when the workflow failed,
+   * `WorkflowCancelledError` when cancelled, `TaskNotRunningError` when the runtime was closed,
+   * and the save's error (e.g. `CheckpointConflictError`) when the run was aborted.
+   */
+  readonly result: Promise<Context>;
+  /** The task's context lineage, updated as contexts appear. */
+  readonly lineage: ContextFlowManager;
+  /** Where the run is now. */
+  status(): RunStatus;
+}
+
+/** An external event for a `waitFor` step: `{ type, data }`. */
+export interface RuntimeEventInput {
+  readonly type: string;
+  readonly data?: JsonValue;
+}
+
+/** The runtime object {@link createRuntime} returns. */
+export interface Runtime {
+  /** Makes a workflow known by id (for `resume`); the last one registered for an id wins. */
+  register(workflow: RuntimeWorkflow): void;
+  /**
+   * Starts a new run of `workflow` on `input` (a context, or JSON data wrapped in an
+   * `InputContext`). A task id with checkpoints, or running here, is resumed with
+   * `ifExists: 'resume'` and refused with `TaskExistsError` otherwise: never a second copy.
+   */
+  start(
+    workflow: RuntimeWorkflow,
+    input: Context | JsonValue,
+    options: StartOptions,
+  ): Promise<WorkflowRun>;
+  /**
+   * Continues a task from its latest checkpoint (`UnknownTaskError` without one); a finished
+   * task gives a settled run. Its workflow must be registered (`UnknownWorkflowError`) with the
+   * checkpoint's version, or a `migrate` hook must upgrade it (`WorkflowVersionError`).
+   */
+  resume(taskId: string): Promise<WorkflowRun>;
+  /**
+   * Sends an event to a `waitFor` step of a running task. `EventNotAcceptedError` when it waits
+   * for no such event or the data fails its schema (nothing changes).
+   */
+  send(taskId: string, event: RuntimeEventInput): Promise<void>;
+  /** Stops a task and writes a final `cancelled` checkpoint; running or not. */
+  cancel(taskId: string): Promise<void>;
+  /** The task's status, live or from its latest checkpoint; `undefined` when unknown. */
+  status(taskId: string): Promise<RunStatus | undefined>;
+  /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */
+  lineage(taskId: string): Promise<ContextFlowManager>;
+  /** Calls `listener` with every progress event; returns the unsubscribe. */
+  subscribe(listener: (event: RuntimeEvent) => void): () => void;
+  /**
+   * Stops every run without writing anything (like a process exit); their tasks stay
+   * resumable. Waits for saves in flight.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,454 @@
+import { type Actor, createActor, type SnapshotFrom } from 'xstate';
+import type { WorkflowMachine } from '../../machines/define-workflow.js';
+import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { Context } from '../context/context.js';
+import {
+  EventNotAcceptedError,
+  TaskNotRunningError,
+  WorkflowCancelledError,
+  WorkflowFailedError,
+  type WorkflowFailureInfo,
+} from '../errors.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { LaneLineage } from './lane-lineage.js';
+import type {
+  CheckpointPolicy,
+  RunStatus,
+  RuntimeEvent,
+  RuntimeEventInput,
+  RuntimeOptions,
+  RuntimeWorkflow,
+  WorkflowRun,
+} from './runtime-types.js';
+import {
+  awaitedEvents,
+  currentStep,
+  readProgress,
+  type StepIndex,
+  type WorkflowProgress,
+} from './workflow-progress.js';
+
+type WorkflowActor = Actor<WorkflowMachine>;
+type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
+
+/** What a run needs from its runtime. */
+export interface TaskRunDeps {
+  readonly manager: CheckpointManager;
+  readonly workflow: RuntimeWorkflow;
+  readonly index: StepIndex;
+  readonly policy: CheckpointPolicy;
+  readonly inspect: RuntimeOptions['inspect'];
+  readonly now: () => number;
+  readonly emit: (event: RuntimeEvent) => void;
+  /** Called once when the run ends (finished, cancelled, aborted or halted). */
+  readonly onEnd: (run: TaskRun) => void;
+}
+
+/** Whether a machine output is the failure of a step. */
+export function isFailureOutput(output: WorkflowOutput): output is WorkflowFailureOutput {
+  return typeof output === 'object' && output !== null && !('contextId' in output);
+}
+
+/** The JSON metadata of a failed workflow, as the seed's fault-tolerance example writes it. */
+export function failureMetadata(failure: WorkflowFailureInfo, now: number): JsonObject {
+  return { error: failure.message, errorTime: now, failure: { ...failure } };
+}
+
+/** A promise with its settle functions; rejections are marked handled. */
+function deferred<T>() {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'error', 'cancelled']);
+
+/**
+ * One live run of a workflow actor in a runtime (internal). It observes every snapshot: emits
+ * step events, logs new lane contexts into the lineage, and drives the commit protocol through a
+ * serialized queue: at a gate it saves the persisted snapshot (conditionally on the last seq it
+ * wrote) unless the policy skips the gate, and only once the snapshot it saved is still the
+ * current one does it send `workflow.committed`. Suspending, finishing and cancelling save too.
+ */
+export class TaskRun implements WorkflowRun {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: string;
+  readonly result: Promise<Context>;
+  readonly lineage: ContextFlowManager;
+  readonly #deps: TaskRunDeps;
+  readonly #actor: WorkflowActor;
+  readonly #lanes: LaneLineage;
+  readonly #settle: ReturnType<typeof deferred<Context>>;
+  #progress: WorkflowProgress = { phases: new Map(), completed: new Set() };
+  #status: WorkflowStatus | undefined;
+  #currentIndex = 0;
+  #currentId: string | undefined;
+  #failure: WorkflowFailureInfo | undefined;
+  /** The seq of the last checkpoint written or loaded (0: none). */
+  #seq: number;
+  #checkpointId: string | undefined;
+  /** The snapshot object the last checkpoint holds (durable). */
+  #savedSnapshot: WorkflowSnapshot | undefined;
+  /** The highest lineage seq known to be in the store's log. */
+  #lineageSeq: number;
+  #lineageWrites: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
+  #drainQueued = false;
+  #gateWantsSave: boolean | undefined;
+  #commits = 0;
+  #suspendSaved = false;
+  #ended = false;
+
+  constructor(
+    deps: TaskRunDeps,
+    taskId: string,
+    actor: WorkflowActor,
+    lineage: ContextFlowManager,
+    loaded?: { readonly seq: number; readonly checkpointId: string },
+  ) {
+    this.#deps = deps;
+    this.taskId = taskId;
+    this.workflowId = deps.workflow.id;
+    this.workflowVersion = deps.workflow.version;
+    this.#actor = actor;
+    this.lineage = lineage;
+    this.#lanes = new LaneLineage(lineage, deps.index);
+    this.#settle = deferred<Context>();
+    this.result = this.#settle.promise;
+    this.#seq = loaded?.seq ?? 0;
+    this.#checkpointId = loaded?.checkpointId;
+    this.#lineageSeq = lineage.nextSeq - 1;
+  }
+
+  /** A new run: the actor is created gated, its initial snapshot saved (expecting seq 0). */
+  static create(deps: TaskRunDeps, taskId: string, input: Context, lineage: ContextFlowManager) {
+    const actor = createActor(deps.workflow.machine, {
+      input: { taskId, input, gated: true },
+      ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+    });
+    return new TaskRun(deps, taskId, actor, lineage);
+  }
+
+  /** A run restored from a checkpoint's persisted snapshot. */
+  static restore(deps: TaskRunDeps, state: WorkflowState, lineage: ContextFlowManager): TaskRun {
+    const actor = createActor(deps.workflow.machine, {
+      snapshot: state.snapshot,
+      ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+    });
+    const loaded = state.checkpoint;
+    const run = new TaskRun(
+      deps,
+      state.taskId,
+      actor,
+      lineage,
+      loaded === undefined ? undefined : { seq: loaded.seq, checkpointId: loaded.checkpointId },
+    );
+    // The loaded snapshot is durable: a gate it sits at is committed without saving again.
+    const snapshot = actor.getSnapshot();
+    run.#savedSnapshot = snapshot;
+    run.#suspendSaved = snapshot.hasTag('suspended');
+    run.#progress = readProgress(deps.index, snapshot.value);
+    run.#lanes.seed(snapshot.context.lanes);
+    run.#setCurrent();
+    return run;
+  }
+
+  /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
+  async begin(): Promise<void> {
+    const snapshot = this.#actor.getSnapshot();
+    this.#observe(snapshot);
+    await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'running');
+    this.#startActor();
+  }
+
+  /** Starts a restored actor. */
+  resume(): void {
+    this.#setStatus(this.#actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running');
+    this.#startActor();
+  }
+
+  #startActor(): void {
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot),
+      error: (error) => this.#onActorError(error),
+    });
+    this.#actor.start();
+  }
+
+  /** Where the run is now. */
+  status(): RunStatus {
+    return {
+      taskId: this.taskId,
+      workflowId: this.workflowId,
+      workflowVersion: this.workflowVersion,
+      status: this.#status ?? 'running',
+      live: !this.#ended,
+      currentStepIndex: this.#currentIndex,
+      currentStepId: this.#currentId,
+      checkpointId: this.#checkpointId,
+      seq: this.#seq === 0 ? undefined : this.#seq,
+      waitingFor: this.#ended ? [] : awaitedEvents(this.#deps.index, this.#progress),
+      ...(this.#failure === undefined ? {} : { error: this.#failure }),
+    };
+  }
+
+  /** Whether the run still runs. */
+  get live(): boolean {
+    return !this.#ended;
+  }
+
+  /** Sends an external event, refused (nothing changes) unless a waiting step accepts it. */
+  send(event: RuntimeEventInput): void {
+    if (this.#ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
+    const type = (event as Partial<RuntimeEventInput> | null)?.type;
+    const expected = awaitedEvents(this.#deps.index, this.#progress);
+    if (typeof type !== 'string')
+      throw new EventNotAcceptedError(this.taskId, String(type), expected);
+    const reserved = /^(xstate|workflow)\./.test(type);
+    if (reserved || !this.#actor.getSnapshot().can({ type, data: event.data })) {
+      throw new EventNotAcceptedError(this.taskId, type, expected);
+    }
+    this.#actor.send({ type, data: event.data });
+  }
+
+  /** Stops the actor and writes a final `cancelled` checkpoint. */
+  async cancel(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    const snapshot = this.#actor.getSnapshot();
+    const persisted = this.#actor.getPersistedSnapshot();
+    this.#actor.stop();
+    try {
+      await this.#enqueue(() =>
+        this.#save(snapshot, persisted, 'cancelled', { cancelledAt: this.#deps.now() }),
+      );
+      await this.#lineageWrites;
+    } finally {
+      this.#setStatus('cancelled');
+      this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
+    }
+  }
+
+  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
+  async halt(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#actor.stop();
+    await this.#queue;
+    await this.#lineageWrites;
+    this.#end(() =>
+      this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
+    );
+  }
+
+  #onSnapshot(snapshot: WorkflowSnapshot): void {
+    if (this.#ended) return;
+    try {
+      this.#observe(snapshot);
+      if (snapshot.status === 'active') {
+        const suspended = snapshot.hasTag('suspended');
+        if (!suspended) this.#suspendSaved = false;
+        this.#setStatus(suspended ? 'suspended' : 'running');
+      }
+      if (!this.#drainQueued) {
+        this.#drainQueued = true;
+        void this.#enqueue(() => {
+          this.#drainQueued = false;
+          return this.#drain();
+        });
+      }
+    } catch (error) {
+      this.#abort(error);
+    }
+  }
+
+  #observe(snapshot: WorkflowSnapshot): void {
+    const progress = readProgress(this.#deps.index, snapshot.value);
+    const before = this.#progress;
+    this.#progress = progress;
+    for (const [stepId, phase] of progress.phases) {
+      const was = before.phases.get(stepId);
+      const stepIndex = this.#deps.index.plan.get(stepId)?.stepIndex ?? -1;
+      if (was === undefined && phase !== 'commit') {
+        this.#deps.emit({ type: 'step.started', taskId: this.taskId, stepId, stepIndex });
+      }
+      if (phase === 'commit' && was !== 'commit') {
+        this.#deps.emit({ type: 'step.completed', taskId: this.taskId, stepId, stepIndex });
+      }
+    }
+    this.#lanes.observe(snapshot.context.lanes, progress);
+    this.#setCurrent();
+  }
+
+  #setCurrent(): void {
+    const step = currentStep(this.#deps.index, this.#progress);
+    if (step !== undefined) {
+      this.#currentIndex = step.stepIndex;
+      this.#currentId = step.stepId;
+    }
+  }
+
+  #setStatus(status: WorkflowStatus): void {
+    const previous = this.#status;
+    if (previous === status) return;
+    this.#status = status;
+    this.#deps.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
+  }
+
+  /** Does what the current snapshot needs: save, release gates, finish. Serialized. */
+  async #drain(): Promise<void> {
+    while (!this.#ended) {
+      const snapshot = this.#actor.getSnapshot();
+      if (snapshot.status === 'done') return this.#finish(snapshot);
+      if (snapshot.status !== 'active') return;
+      const suspended = snapshot.hasTag('suspended');
+      const fresh = snapshot !== this.#savedSnapshot;
+      if (!snapshot.hasTag('checkpoint')) {
+        if (!(suspended && !this.#suspendSaved && fresh)) return;
+        await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'suspended');
+        continue;
+      }
+      this.#gateWantsSave ??= this.#policyWantsSave();
+      if (fresh && (this.#gateWantsSave || (suspended && !this.#suspendSaved))) {
+        const status = suspended ? 'suspended' : 'running';
+        await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status);
+        continue; // saved; if the snapshot moved on meanwhile, save that one too
+      }
+      this.#gateWantsSave = undefined;
+      this.#actor.send({ type: 'workflow.committed' });
+    }
+  }
+
+  #policyWantsSave(): boolean {
+    const policy = this.#deps.policy;
+    if (policy === 'every-step') return true;
+    if (policy === 'on-suspend') return false;
+    this.#commits += 1;
+    return this.#commits % policy.every === 0;
+  }
+
+  async #finish(snapshot: WorkflowSnapshot): Promise<void> {
+    const output = snapshot.output as WorkflowOutput;
+    const failure = isFailureOutput(output) ? output.error : undefined;
+    const status: WorkflowStatus = failure === undefined ? 'completed' : 'error';
+    if (failure !== undefined) {
+      this.#failure = failure;
+      this.#currentIndex =
+        this.#deps.index.plan.get(failure.stepId)?.stepIndex ?? this.#currentIndex;
+      this.#currentId = failure.stepId;
+    }
+    const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
+    await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status, metadata);
+    await this.#lineageWrites;
+    this.#ended = true;
+    this.#setStatus(status);
+    this.#end(() => {
+      if (failure === undefined) this.#settle.resolve(output as Context);
+      else this.#settle.reject(new WorkflowFailedError(this.taskId, failure));
+    });
+  }
+
+  #onActorError(error: unknown): void {
+    if (this.#ended) return;
+    const failure: WorkflowFailureInfo = {
+      stepId: this.#currentId ?? 'workflow',
+      message: error instanceof Error ? error.message : String(error),
+      name: error instanceof Error ? error.name : 'Error',
+      attempts: 1,
+    };
+    this.#failure = failure;
+    this.#ended = true;
+    const snapshot = this.#actor.getSnapshot();
+    void this.#enqueue(async () => {
+      try {
+        // An errored snapshot carries the thrown value: the checkpoint keeps none.
+        await this.#save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
+      } finally {
+        this.#setStatus('error');
+        this.#end(() => this.#settle.reject(new WorkflowFailedError(this.taskId, failure)));
+      }
+    });
+  }
+
+  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form), expecting `#seq`. */
+  async #save(
+    snapshot: WorkflowSnapshot,
+    persisted: ReturnType<WorkflowActor['getPersistedSnapshot']> | undefined,
+    status: WorkflowStatus,
+    extra: JsonObject = {},
+  ): Promise<void> {
+    const { workflow, index, manager } = this.#deps;
+    const pending = this.lineage.transitionsSince(this.#lineageSeq + 1);
+    const completed = this.#progress.completed;
+    const waitingFor = status === 'suspended' ? awaitedEvents(index, this.#progress) : [];
+    const state: WorkflowState = {
+      taskId: this.taskId,
+      plan: workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) })),
+      status,
+      currentStepIndex: this.#currentIndex,
+      metadata: {
+        ...extra,
+        ...(waitingFor.length > 0 ? { waitingFor } : {}),
+        ...(pending.length > 0 ? { lineage: pending as unknown as JsonValue } : {}),
+      },
+      machine: { id: workflow.id, version: workflow.version },
+      ...(persisted === undefined ? {} : { snapshot: persisted }),
+    };
+    const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
+    this.#seq += 1;
+    this.#checkpointId = checkpointId;
+    this.#savedSnapshot = snapshot;
+    if (status === 'suspended') this.#suspendSaved = true;
+    this.#deps.emit({
+      type: 'checkpoint.saved',
+      taskId: this.taskId,
+      checkpointId,
+      seq: this.#seq,
+      status,
+    });
+    const last = pending.at(-1);
+    if (last !== undefined) {
+      // The checkpoint holds these transitions until the log has them (resume appends them).
+      this.#lineageWrites = this.#lineageWrites.then(() =>
+        manager.saveLineage(this.taskId, pending).then(
+          () => {
+            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
+          },
+          () => {},
+        ),
+      );
+    }
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch((error) => this.#abort(error));
+    return run;
+  }
+
+  /** Ends the run on a failed save (a lost checkpoint race, a storage failure). */
+  #abort(error: unknown): void {
+    if (this.#ended && TERMINAL.has(this.#status ?? 'running')) return;
+    const wasEnded = this.#ended;
+    this.#ended = true;
+    this.#actor.stop();
+    if (wasEnded) return; // cancel/halt report their own outcome
+    const reason = error instanceof Error ? error : new Error(String(error));
+    this.#deps.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
+    this.#end(() => this.#settle.reject(reason));
+  }
+
+  #end(settle: () => void): void {
+    settle();
+    this.#deps.onEnd(this);
+  }
+}

@@ -1,0 +1,130 @@
+import type { StateValue } from 'xstate';
+import type { ParallelStep, Step, WaitForStep } from '../../machines/workflow-types.js';
+import type { WorkflowStep } from '../checkpoint/workflow-state.js';
+
+/**
+ * Where a workflow is, read from its state value: the phase of every step whose state is active
+ * (`running`, `retrying`, `sleeping`, `waiting`, `regions`, or `commit` once it completed) and
+ * every completed step.
+ */
+export interface WorkflowProgress {
+  /** Step id → the substate it is in. */
+  readonly phases: ReadonlyMap<string, string>;
+  /** Ids of completed steps (those before the active one in each list, and those at `commit`). */
+  readonly completed: ReadonlySet<string>;
+}
+
+/** What the runtime knows of a workflow's steps, indexed once per workflow. */
+export interface StepIndex {
+  /** Step id → plan entry. */
+  readonly plan: ReadonlyMap<string, WorkflowStep>;
+  /** Step id → the step as defined. */
+  readonly steps: ReadonlyMap<string, Step>;
+  /** The root step list. */
+  readonly root: readonly Step[];
+}
+
+/** Indexes a workflow's step tree and plan by step id. */
+export function indexSteps(root: readonly Step[], plan: readonly WorkflowStep[]): StepIndex {
+  const steps = new Map<string, Step>();
+  const visit = (list: readonly Step[]): void => {
+    for (const step of list) {
+      steps.set(step.stepId, step);
+      if (step.parallel !== undefined) {
+        for (const region of Object.values(step.parallel)) visit(region);
+      }
+    }
+  };
+  visit(root);
+  return { plan: new Map(plan.map((entry) => [entry.stepId, entry])), steps, root };
+}
+
+function markComplete(step: Step, completed: Set<string>): void {
+  completed.add(step.stepId);
+  if (step.parallel !== undefined) {
+    for (const region of Object.values(step.parallel)) {
+      for (const inner of region) markComplete(inner, completed);
+    }
+  }
+}
+
+function firstKey(value: StateValue | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : Object.keys(value)[0];
+}
+
+function walkList(
+  list: readonly Step[],
+  value: StateValue | undefined,
+  phases: Map<string, string>,
+  completed: Set<string>,
+): void {
+  const active = firstKey(value);
+  if (active === undefined) return;
+  if (active === 'done') {
+    for (const step of list) markComplete(step, completed);
+    return;
+  }
+  const at = list.findIndex((step) => step.stepId === active);
+  const step = list[at];
+  if (step === undefined) return;
+  for (const before of list.slice(0, at)) markComplete(before, completed);
+  const inner = typeof value === 'string' ? undefined : value?.[active];
+  const phase = firstKey(inner) ?? 'running';
+  if (phase === 'commit' || phase === 'done') {
+    markComplete(step, completed);
+    phases.set(step.stepId, 'commit');
+    return;
+  }
+  phases.set(step.stepId, phase);
+  const group = step as ParallelStep;
+  if (group.parallel !== undefined && typeof inner === 'object') {
+    const regions = inner.regions;
+    if (typeof regions !== 'object') return;
+    for (const [regionId, regionSteps] of Object.entries(group.parallel)) {
+      walkList(regionSteps, regions[regionId], phases, completed);
+    }
+  }
+}
+
+/** Reads the progress of a workflow from its machine's state value. */
+export function readProgress(index: StepIndex, value: StateValue): WorkflowProgress {
+  const phases = new Map<string, string>();
+  const completed = new Set<string>();
+  walkList(index.root, value, phases, completed);
+  return { phases, completed };
+}
+
+/**
+ * The step being (or just) carried out: the active step with the lowest plan index; `undefined`
+ * when none is active (the workflow ended).
+ */
+export function currentStep(
+  index: StepIndex,
+  progress: WorkflowProgress,
+): WorkflowStep | undefined {
+  let current: WorkflowStep | undefined;
+  for (const stepId of progress.phases.keys()) {
+    const entry = index.plan.get(stepId);
+    if (entry !== undefined && (current === undefined || entry.stepIndex < current.stepIndex)) {
+      current = entry;
+    }
+  }
+  return current;
+}
+
+/** The event types of the `waitFor` steps that are waiting now. */
+export function awaitedEvents(index: StepIndex, progress: WorkflowProgress): string[] {
+  const events: string[] = [];
+  for (const [stepId, phase] of progress.phases) {
+    const step = index.steps.get(stepId) as WaitForStep | undefined;
+    if (phase === 'waiting' && step?.waitFor !== undefined) events.push(step.waitFor.event);
+  }
+  return events;
+}
+
+/** The lane a step runs in (from its plan entry), `'main'` when unknown. */
+export function stepLane(index: StepIndex, stepId: string): string {
+  const lane = index.plan.get(stepId)?.metadata?.lane;
+  return typeof lane === 'string' ? lane : 'main';
+}
