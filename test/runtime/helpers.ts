@@ -11,6 +11,7 @@ import {
 } from 'mcp-orchestration';
 import { createFileStore } from 'mcp-orchestration/file';
 import { createMemoryStore } from 'mcp-orchestration/memory';
+import { z } from 'zod';
 import { makeTempDir } from '../support/file-temp-dir.js';
 
 let counter = 0;
@@ -224,4 +225,51 @@ export function recorder(): { events: RuntimeEvent[]; listener: (event: RuntimeE
 /** The data of a context. */
 export function dataOf(context: Context): JsonValue {
   return context.data;
+}
+
+/** Draft → wait for an `approval` event (zod schema) → publish. */
+export function reviewWorkflow(calls: Calls = {}, version = '1') {
+  const count = (stepId: string) => {
+    calls[stepId] = (calls[stepId] ?? 0) + 1;
+  };
+  return defineWorkflow({
+    id: 'review',
+    version,
+    steps: [
+      {
+        stepId: 'draft',
+        run: (context, _s, { taskId }) => {
+          count('draft');
+          return createContext(
+            'Draft',
+            { text: `Draft of ${String(context.data)}` },
+            {
+              contextId: `${taskId}_draft`,
+            },
+          );
+        },
+      },
+      {
+        stepId: 'approve',
+        waitFor: {
+          event: 'approval',
+          schema: z.object({ ok: z.boolean(), reviewer: z.string() }),
+        },
+      },
+      {
+        stepId: 'publish',
+        run: (context, _s, { taskId }) => {
+          count('publish');
+          const { ok, reviewer } = context.data as { ok: boolean; reviewer: string };
+          return createContext(
+            'Published',
+            { published: ok, reviewer },
+            {
+              contextId: `${taskId}_published`,
+            },
+          );
+        },
+      },
+    ],
+  });
 }

@@ -1,0 +1,177 @@
+import {
+  type Context,
+  createRuntime,
+  defineWorkflow,
+  getCheckpointManager,
+  isOrchestrationError,
+  type WorkflowMigrate,
+} from 'mcp-orchestration';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newTaskId, reviewWorkflow, STORES, type TestStore } from './helpers.js';
+
+let current: TestStore | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+/** A task of review v1 left suspended at its approval step, its runtime closed. */
+async function suspendedReview(store: TestStore): Promise<string> {
+  const runtime = createRuntime({ store: store.store });
+  const taskId = newTaskId('v1');
+  const suspended = new Promise<void>((resolve) => {
+    runtime.subscribe((e) => {
+      if (e.type === 'checkpoint.saved' && e.status === 'suspended') resolve();
+    });
+  });
+  const run = await runtime.start(reviewWorkflow({}, '1.0.0'), 'text', { taskId });
+  await suspended;
+  await runtime.close();
+  await run.result.catch(() => undefined);
+  return taskId;
+}
+
+describe('unknown task ids', () => {
+  it('resume, send, cancel and lineage refuse one with a typed error; status is undefined', async () => {
+    current = await STORES.memory();
+    const runtime = createRuntime({ store: current.store });
+    for (const attempt of [
+      runtime.resume('ghost'),
+      runtime.send('ghost', { type: 'x' }),
+      runtime.cancel('ghost'),
+      runtime.lineage('ghost'),
+    ]) {
+      const error = await attempt.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isOrchestrationError(error, 'TASK_NOT_FOUND')).toBe(true);
+      expect((error as Error).message).toContain('ghost');
+    }
+    expect(await runtime.status('ghost')).toBeUndefined();
+    const invalid = await runtime.resume('../etc').catch((e) => e);
+    expect(isOrchestrationError(invalid, 'INVALID_ID')).toBe(true);
+  });
+});
+
+describe('workflow versions', () => {
+  it('refuses a checkpoint of another version, naming both', async () => {
+    current = await STORES.memory();
+    const taskId = await suspendedReview(current);
+    const runtime = createRuntime({
+      store: current.store,
+      workflows: [reviewWorkflow({}, '2.0.0')],
+    });
+    const error = await runtime.resume(taskId).catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_VERSION')).toBe(true);
+    expect(error).toMatchObject({
+      workflowId: 'review',
+      checkpointVersion: '1.0.0',
+      workflowVersion: '2.0.0',
+    });
+    expect(error.message).toContain('1.0.0');
+    expect(error.message).toContain('2.0.0');
+    // Nothing was written.
+    expect((await runtime.status(taskId))?.seq).toBe(3);
+  });
+
+  it('a migrate hook on the runtime or on the workflow upgrades it', async () => {
+    current = await STORES.memory();
+    const seen: unknown[] = [];
+    const migrate: WorkflowMigrate = (state, versions) => {
+      seen.push(versions);
+      return state; // the snapshot fits v2: the states did not change
+    };
+    for (const where of ['runtime', 'workflow'] as const) {
+      const taskId = await suspendedReview(current);
+      const v2 = reviewWorkflow({}, '2.0.0');
+      const runtime =
+        where === 'runtime'
+          ? createRuntime({ store: current.store, workflows: [v2], migrate })
+          : createRuntime({ store: current.store, workflows: [{ ...v2, migrate }] });
+      const run = await runtime.resume(taskId);
+      await runtime.send(taskId, { type: 'approval', data: { ok: true, reviewer: where } });
+      expect((await run.result).data).toEqual({ published: true, reviewer: where });
+      const manager = await getCheckpointManager(current.store);
+      expect((await manager.loadLatestCheckpoint(taskId))?.machine).toEqual({
+        id: 'review',
+        version: '2.0.0',
+      });
+    }
+    expect(seen).toEqual([
+      { from: '1.0.0', to: '2.0.0', workflowId: 'review' },
+      { from: '1.0.0', to: '2.0.0', workflowId: 'review' },
+    ]);
+  });
+
+  it('refuses a checkpoint whose workflow is not registered', async () => {
+    current = await STORES.memory();
+    const taskId = await suspendedReview(current);
+    const error = await createRuntime({ store: current.store })
+      .resume(taskId)
+      .catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_NOT_FOUND')).toBe(true);
+    expect(error.workflowId).toBe('review');
+  });
+});
+
+describe('a step returning a non-JSON value', () => {
+  it('fails the workflow with a typed error recorded in the error checkpoint', async () => {
+    current = await STORES.memory();
+    const workflow = defineWorkflow({
+      id: 'non-json',
+      version: '1',
+      steps: [
+        { stepId: 'ok', run: (c) => c },
+        {
+          stepId: 'bad',
+          run: (c) =>
+            ({ ...c, contextId: 'bad-result', data: { when: new Date(0) } }) as unknown as Context,
+        },
+        { stepId: 'never', run: (c) => c },
+      ],
+    });
+    const runtime = createRuntime({ store: current.store, now: () => 1234 });
+    const taskId = newTaskId('nonjson');
+    const run = await runtime.start(workflow, { a: 1 }, { taskId });
+    const error = await run.result.catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED')).toBe(true);
+    expect(error.failure).toMatchObject({
+      stepId: 'bad',
+      name: 'NonJsonValueError',
+      code: 'NON_JSON_VALUE',
+      attempts: 1,
+    });
+    const manager = await getCheckpointManager(current.store);
+    const state = await manager.loadLatestCheckpoint(taskId);
+    expect(state?.status).toBe('error');
+    expect(state?.currentStepIndex).toBe(1);
+    expect(state?.metadata).toMatchObject({
+      error: error.failure.message,
+      errorTime: 1234,
+      failure: { stepId: 'bad', code: 'NON_JSON_VALUE' },
+    });
+    expect(await runtime.status(taskId)).toMatchObject({
+      status: 'error',
+      currentStepId: 'bad',
+      error: { stepId: 'bad', code: 'NON_JSON_VALUE' },
+    });
+    // Resuming a failed task gives its failure again, and runs nothing.
+    const again = await runtime.resume(taskId);
+    await expect(again.result).rejects.toMatchObject({ code: 'WORKFLOW_FAILED' });
+  });
+});
+
+describe('options', () => {
+  it('refuses a bad checkpoint policy and a bad ifExists', async () => {
+    expect(() => createRuntime({ checkpointPolicy: { every: 0 } })).toThrow(TypeError);
+    expect(() => createRuntime({ checkpointPolicy: 'sometimes' as 'every-step' })).toThrow(
+      TypeError,
+    );
+    current = await STORES.memory();
+    const runtime = createRuntime({ store: current.store });
+    await expect(
+      runtime.start(reviewWorkflow(), 1, { taskId: 't', ifExists: 'replace' as 'fail' }),
+    ).rejects.toThrow(TypeError);
+  });
+});
