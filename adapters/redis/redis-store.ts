@@ -22,11 +22,20 @@ import {
   CorruptRecordError,
   InvalidIdError,
   isOrchestrationError,
-  RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import { type LuaScript, loadLuaScript, type RedisClient, runLuaScript } from './lua-scripts.js';
+import {
+  bodyOfFetched,
+  bodyOfValue,
+  failure,
+  integerOf,
+  metaOf,
+  recordValue,
+  replyFailure,
+  Status,
+} from './redis-replies.js';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends CheckpointStoreOptions {
@@ -41,8 +50,18 @@ export const DEFAULT_REDIS_PREFIX = 'mcp:';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{0,100}$/;
 
+/** How long a record value sent ahead of its save script may wait for it, in ms. */
+const TEMP_TTL_MS = 5 * 60_000;
+
+/**
+ * Record values up to this many bytes come back inside the read script's reply; larger ones are
+ * fetched with a bounded GETRANGE right after (passing big strings through Lua costs more than
+ * the extra round trip: measured 0.23 vs 0.37 ms at 100 KB).
+ */
+const INLINE_BYTES = 64 * 1024;
+
 const scripts = {
-  save: loadLuaScript('save', 3),
+  save: loadLuaScript('save', 4),
   load: loadLuaScript('load', 3),
   latest: loadLuaScript('latest', 3),
   list: loadLuaScript('list', 3),
@@ -53,19 +72,11 @@ const scripts = {
   deleteTask: loadLuaScript('deleteTask', 4),
 } as const;
 
-// Status codes the scripts answer with (first element of their reply).
-const OK = 0;
-const CONFLICT = 1;
-const EXISTS = 2;
-const CORRUPT = 3;
-const TOO_LARGE = 4;
-const MISSING = 5;
-
 /** The keys of one task. All share the hash tag `{taskId}`: one cluster slot per task. */
 interface TaskKeys {
-  readonly idx: string;
-  readonly exp: string;
-  readonly meta: string;
+  readonly base: string;
+  /** Index, expiry and metadata keys: the first keys of every record script. */
+  readonly task: readonly [string, string, string];
   readonly logs: string;
   readonly recPrefix: string;
   readonly logPrefix: string;
@@ -73,18 +84,22 @@ interface TaskKeys {
 
 /**
  * A {@link CheckpointStore} in Redis, through an ioredis client you own. Every operation is one
- * Lua script (one round trip, atomic on the server): a save writes the record, its index entry,
- * its expiry, the task's head and the keys' lifetimes together or not at all, and checks
- * `expectedSeq` in the same step. A task's keys are `<prefix>{<taskId>}:…`, so in a Redis Cluster
- * they share one slot. Records with an `expiresAt` get `PEXPIREAT`; the task's index and head
- * expire with its longest-lived record, so a fully expired task leaves no keys behind (logs have
- * no TTL and stay until `deleteTask`). A save re-sent by ioredis after a dropped connection is
- * recognized (each call carries a nonce) and answers with the original sequence number, so keep
- * ioredis' default `autoResendUnfulfilledCommands: true` (with `false`, ioredis 6.0.0 never
- * settles a command in flight when the connection drops: redis/ioredis#2193). A failure whose
- * outcome is unknown (connection lost mid-call) is a `StorageError`: the save happened whole or
- * not at all. `close()` does nothing: the client belongs to the caller. Enable
- * `enableAutoPipelining` on the client for throughput with many concurrent workflows. Redis ≥ 7.0.
+ * round trip and one Lua script, atomic on the server: a save sends the record value ahead
+ * (`SET` of a temp key, same round trip) and its script checks `expectedSeq` and moves record,
+ * index entry, expiry, head and the keys' lifetimes together, or nothing. A task's keys are
+ * `<prefix>{<taskId>}:…`, so in a Redis Cluster they share one slot. Records with an `expiresAt`
+ * get `PEXPIREAT`; the task's index and head expire with its longest-lived record, so a fully
+ * expired task leaves no keys behind (logs have no TTL and stay until `deleteTask`). Reads check
+ * the size bound in Redis before fetching; values over 64 KiB are fetched with a bounded
+ * `GETRANGE` (a second round trip) rather than through Lua.
+ *
+ * A save re-sent by ioredis after a dropped connection is recognized (each call carries a nonce)
+ * and answers with the original sequence number, so keep ioredis' default
+ * `autoResendUnfulfilledCommands: true` (with `false`, ioredis 6.0.0 never settles a command in
+ * flight when the connection drops: redis/ioredis#2193). A failure whose outcome is unknown
+ * (connection lost mid-call) is a `StorageError`: the save happened whole or not at all.
+ * `close()` does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the
+ * client for throughput with many concurrent workflows. Redis ≥ 7.0.
  *
  * @example
  * ```ts
@@ -107,11 +122,8 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   }
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidIdError(
-      'Redis key prefix',
-      String(prefix),
-      'use up to 100 of A-Z a-z 0-9 _ . : -',
-    );
+    const reason = 'use up to 100 of A-Z a-z 0-9 _ . : -';
+    throw new InvalidIdError('Redis key prefix', String(prefix), reason);
   }
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   if (!(Number.isSafeInteger(maxRecordBytes) && maxRecordBytes > 0)) {
@@ -123,18 +135,18 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   function keysOf(taskId: string): TaskKeys {
     const base = `${prefix}{${taskId}}:`;
     return {
-      idx: `${base}idx`,
-      exp: `${base}exp`,
-      meta: `${base}meta`,
+      base,
+      task: [`${base}idx`, `${base}exp`, `${base}meta`],
       logs: `${base}logs`,
       recPrefix: `${base}r:`,
       logPrefix: `${base}log:`,
     };
   }
 
-  /** Runs a script; transport and server failures become {@link StorageError}s. */
+  /** Runs a script; a wrong-typed key is corrupt, any other failure a {@link StorageError}. */
   async function run(
     operation: string,
+    taskId: string,
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
@@ -143,7 +155,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     try {
       reply = await runLuaScript(client, script, keys, args);
     } catch (error) {
-      throw storageError(operation, error);
+      throw failure(operation, taskId, 'index', error);
     }
     if (!Array.isArray(reply) || typeof reply[0] !== 'number') {
       throw new StorageError('redis', `${operation}: unexpected reply from Redis`);
@@ -151,45 +163,19 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     return reply;
   }
 
-  /** Throws the typed error for a CORRUPT or TOO_LARGE reply. */
-  function throwFailure(taskId: string, reply: unknown[], recordId = 'index'): never {
-    const [code, id, detail] = reply.length >= 3 ? reply : [reply[0], recordId, reply[1]];
-    const what = typeof id === 'string' && id !== '' ? id : recordId;
-    if (code === TOO_LARGE) {
-      throw new RecordTooLargeError(`Checkpoint ${what}`, Number(detail), maxRecordBytes);
-    }
-    if (code === CORRUPT) throw new CorruptRecordError(taskId, what, String(detail));
-    throw new StorageError('redis', `unexpected status ${String(code)} from Redis`);
+  /** The number in a `{0, n}` reply (head, delete, deleteOld, appendLog, deleteTask). */
+  function numberOf(taskId: string, reply: unknown[], recordId?: string): number {
+    if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes, recordId);
+    const value = integerOf(reply[1]);
+    if (value === undefined) throw new StorageError('redis', 'unexpected reply from Redis');
+    return value;
   }
 
-  /** A record from a `{0, id, seq, createdAt, expiresAt, body}` reply, validated. */
-  function recordOf(taskId: string, reply: unknown[]): CheckpointRecord {
-    const [, checkpointId, seq, createdAt, expiresAt, body] = reply;
-    const id = typeof checkpointId === 'string' ? checkpointId : '?';
-    const meta = metaOf(taskId, id, seq, createdAt, expiresAt);
-    if (typeof body !== 'string') throw new CorruptRecordError(taskId, id, 'its body is missing');
-    return { ...meta, body };
-  }
-
-  function metaOf(
-    taskId: string,
-    checkpointId: string,
-    seq: unknown,
-    createdAt: unknown,
-    expiresAt: unknown,
-  ): CheckpointRecordMeta {
-    const seqNumber = integerOf(seq);
-    const created = integerOf(createdAt);
-    const expires = expiresAt === '' ? undefined : integerOf(expiresAt);
-    const expiresOk = expiresAt === '' || expires !== undefined;
-    if (seqNumber === undefined || seqNumber < 1 || created === undefined || !expiresOk) {
-      throw new CorruptRecordError(taskId, checkpointId, 'its metadata does not parse');
-    }
-    return expires === undefined
-      ? { taskId, checkpointId, seq: seqNumber, createdAt: created }
-      : { taskId, checkpointId, seq: seqNumber, createdAt: created, expiresAt: expires };
-  }
-
+  /**
+   * load/latest: the script checks the record and the bound; a value over {@link INLINE_BYTES}
+   * is then fetched with GETRANGE. If it changed in between (deleted or saved anew), the read is
+   * done again with the value inline, atomically, so it always ends.
+   */
   async function readOne(
     operation: string,
     taskId: string,
@@ -197,25 +183,44 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     args: readonly string[],
   ): Promise<CheckpointRecord | undefined> {
     const k = keysOf(taskId);
-    const reply = await run(
-      operation,
-      script,
-      [k.idx, k.exp, k.meta],
-      [k.recPrefix, now(), ...args],
-    );
-    if (reply[0] === MISSING) return undefined;
-    if (reply[0] !== OK) throwFailure(taskId, reply);
-    return recordOf(taskId, reply);
+    for (const inline of [INLINE_BYTES, maxRecordBytes]) {
+      const scriptArgs = [k.recPrefix, now(), ...args, String(maxRecordBytes), String(inline)];
+      const reply = await run(operation, taskId, script, k.task, scriptArgs);
+      if (reply[0] === Status.Missing) return undefined;
+      const [code, id, seq, createdAt, expiresAt, value, size] = reply;
+      if (code !== Status.Ok && code !== Status.Large) {
+        throw replyFailure(taskId, reply, maxRecordBytes);
+      }
+      if (typeof id !== 'string') throw new StorageError('redis', 'unexpected reply from Redis');
+      const meta = metaOf(taskId, id, seq, createdAt, expiresAt);
+      if (code === Status.Ok) return { ...meta, body: bodyOfValue(taskId, id, value) };
+      const bytes = integerOf(size);
+      if (typeof value !== 'string' || bytes === undefined) {
+        throw new StorageError('redis', 'unexpected reply from Redis');
+      }
+      const key = `${k.recPrefix}${id}`;
+      const fetched = await command(taskId, id, operation, () =>
+        client.getrangeBuffer(key, 0, bytes - 1),
+      );
+      const body = bodyOfFetched(id, value, bytes, fetched);
+      if (body !== undefined) return { ...meta, body };
+    }
+    // The second pass returns every value inline (or fails typed) and never gets here.
+    throw new StorageError('redis', `${operation}: unexpected reply from Redis`);
   }
 
-  /** The status-and-number reply of head/delete/deleteOld/appendLog. */
-  function numberOf(taskId: string, reply: unknown[]): number {
-    if (reply[0] !== OK) throwFailure(taskId, reply);
-    const value = integerOf(reply[1]);
-    if (value === undefined) {
-      throw new StorageError('redis', 'unexpected reply from Redis');
+  /** Runs one plain command: WRONGTYPE means a corrupt key, anything else a storage failure. */
+  async function command<T>(
+    taskId: string,
+    recordId: string,
+    operation: string,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw failure(operation, taskId, recordId, error);
     }
-    return value;
   }
 
   return {
@@ -226,10 +231,15 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const { taskId, checkpointId, createdAt, expiresAt, body } = record;
       const expected = saveOptions?.expectedSeq;
       const k = keysOf(taskId);
-      const reply = await run(
+      const nonce = randomUUID();
+      const tempKey = `${k.base}tmp:${nonce}`;
+      // Same connection, same round trip: the value lands first, then the script moves it.
+      const sent = client.set(tempKey, recordValue(nonce, checkpointId, body), 'PX', TEMP_TTL_MS);
+      const saved = run(
         'save',
+        taskId,
         scripts.save,
-        [k.idx, k.exp, k.meta],
+        [...k.task, tempKey],
         [
           k.recPrefix,
           now(),
@@ -237,48 +247,64 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
           String(createdAt),
           expiresAt === undefined ? '' : String(expiresAt),
           expected === undefined ? '' : String(expected),
-          randomUUID(),
-          body,
+          nonce,
         ],
       );
-      switch (reply[0]) {
-        case OK:
-          return { seq: numberOf(taskId, reply) };
-        case CONFLICT:
-          throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply[1]));
-        case EXISTS:
+      const [stored, reply] = await Promise.allSettled([sent, saved]);
+      if (reply.status === 'rejected') {
+        // The script did not run (or failed): drop the value sent ahead, best effort (it also
+        // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
+        const dropped = client.del(tempKey).catch(() => 0);
+        if (isOrchestrationError(reply.reason, 'CORRUPT_RECORD')) await dropped;
+        throw reply.reason;
+      }
+      switch (reply.value[0]) {
+        case Status.Ok:
+          return { seq: numberOf(taskId, reply.value) };
+        case Status.Conflict:
+          throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply.value[1]));
+        case Status.Exists:
           throw new CheckpointExistsError(taskId, checkpointId);
+        case Status.NoValue: {
+          const cause =
+            stored.status === 'rejected'
+              ? stored.reason
+              : new Error('the value sent ahead was gone when the save script ran');
+          throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
+            cause,
+          });
+        }
         default:
-          throwFailure(taskId, reply);
+          throw replyFailure(taskId, reply.value, maxRecordBytes, checkpointId);
       }
     },
 
     async load(taskId: string, checkpointId: string): Promise<CheckpointRecord | undefined> {
       assertValidId('taskId', taskId);
       assertValidId('checkpointId', checkpointId);
-      return readOne('load', taskId, scripts.load, [checkpointId, String(maxRecordBytes)]);
+      return readOne('load', taskId, scripts.load, [checkpointId]);
     },
 
     async latest(taskId: string): Promise<CheckpointRecord | undefined> {
       assertValidId('taskId', taskId);
-      return readOne('latest', taskId, scripts.latest, [String(maxRecordBytes)]);
+      return readOne('latest', taskId, scripts.latest, []);
     },
 
     async list(taskId: string): Promise<CheckpointRecordMeta[]> {
       assertValidId('taskId', taskId);
       const k = keysOf(taskId);
-      const reply = await run('list', scripts.list, [k.idx, k.exp, k.meta], [k.recPrefix, now()]);
-      if (reply[0] !== OK) throwFailure(taskId, reply);
+      const reply = await run('list', taskId, scripts.list, k.task, [k.recPrefix, now()]);
+      if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes);
       const metas: CheckpointRecordMeta[] = [];
       for (let i = 1; i + 2 < reply.length + 1; i += 3) {
         const id = reply[i];
         const packed = reply[i + 2];
         if (typeof id !== 'string') throw new StorageError('redis', 'unexpected reply from Redis');
-        const bar = typeof packed === 'string' ? packed.indexOf('|') : -1;
-        if (typeof packed !== 'string' || bar < 0) {
+        // "createdAt|expiresAt|bodyBytes"
+        const fields = typeof packed === 'string' ? packed.split('|') : [];
+        if (fields.length !== 3)
           throw new CorruptRecordError(taskId, id, 'its metadata is missing');
-        }
-        metas.push(metaOf(taskId, id, reply[i + 1], packed.slice(0, bar), packed.slice(bar + 1)));
+        metas.push(metaOf(taskId, id, reply[i + 1], fields[0], fields[1]));
       }
       return metas;
     },
@@ -288,8 +314,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       assertValidId('checkpointId', checkpointId);
       const k = keysOf(taskId);
       const args = [k.recPrefix, now(), checkpointId];
-      const reply = await run('delete', scripts.delete, [k.idx, k.exp, k.meta], args);
-      return numberOf(taskId, reply) === 1;
+      return numberOf(taskId, await run('delete', taskId, scripts.delete, k.task, args)) === 1;
     },
 
     async deleteOld(taskId: string, keepLatest: number): Promise<number> {
@@ -297,17 +322,16 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       assertKeepLatest(keepLatest);
       const k = keysOf(taskId);
       const args = [k.recPrefix, now(), String(keepLatest)];
-      return numberOf(
-        taskId,
-        await run('deleteOld', scripts.deleteOld, [k.idx, k.exp, k.meta], args),
-      );
+      return numberOf(taskId, await run('deleteOld', taskId, scripts.deleteOld, k.task, args));
     },
 
     async head(taskId: string): Promise<number> {
       assertValidId('taskId', taskId);
       const k = keysOf(taskId);
-      const reply = await run('head', scripts.head, [k.idx, k.exp, k.meta], [k.recPrefix, now()]);
-      return numberOf(taskId, reply);
+      return numberOf(
+        taskId,
+        await run('head', taskId, scripts.head, k.task, [k.recPrefix, now()]),
+      );
     },
 
     async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
@@ -319,9 +343,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       if (entries.length === 0) {
         return command(taskId, `log ${name}`, 'appendLog', () => client.llen(logKey));
       }
-      const reply = await run('appendLog', scripts.appendLog, [logKey, k.logs], [name, ...entries]);
-      if (reply[0] !== OK) throwFailure(taskId, reply, `log ${name}`);
-      return numberOf(taskId, reply);
+      const args = [name, ...entries];
+      const reply = await run('appendLog', taskId, scripts.appendLog, [logKey, k.logs], args);
+      return numberOf(taskId, reply, `log ${name}`);
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {
@@ -339,52 +363,14 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     async deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
       const k = keysOf(taskId);
-      const reply = await run(
-        'deleteTask',
-        scripts.deleteTask,
-        [k.idx, k.exp, k.meta, k.logs],
-        [k.recPrefix, k.logPrefix, now()],
+      const keys = [...k.task, k.logs];
+      const args = [k.recPrefix, k.logPrefix, now()];
+      return (
+        numberOf(taskId, await run('deleteTask', taskId, scripts.deleteTask, keys, args)) === 1
       );
-      return numberOf(taskId, reply) === 1;
     },
 
     /** Does nothing: the injected client stays open for its owner to `quit()`. */
     async close(): Promise<void> {},
   };
-}
-
-/** Runs one plain command; WRONGTYPE means a corrupt key, anything else a storage failure. */
-async function command<T>(
-  taskId: string,
-  recordId: string,
-  operation: string,
-  send: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
-      throw new CorruptRecordError(taskId, recordId, 'its key holds the wrong type', {
-        cause: error,
-      });
-    }
-    throw storageError(operation, error);
-  }
-}
-
-function storageError(operation: string, error: unknown): Error {
-  if (isOrchestrationError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StorageError('redis', `${operation} failed: ${message}`, { cause: error });
-}
-
-/** An integer from a Redis reply (a number or a decimal string); `undefined` otherwise. */
-function integerOf(value: unknown): number | undefined {
-  const number =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^-?\d+$/.test(value)
-        ? Number(value)
-        : Number.NaN;
-  return Number.isSafeInteger(number) ? number : undefined;
 }

@@ -72,16 +72,19 @@ describeRedis('Redis store: keys and lifetimes', () => {
     for (const suffix of ['idx', 'exp', 'meta']) {
       expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
     }
-    // A record that never expires makes the index and head persist; the expiry set still expires.
+    // A record that never expires makes the task keys persist.
     await store.save(record('task-1', 'forever', t));
     expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'forever'))).toBe(-1);
+    for (const suffix of ['idx', 'exp', 'meta'])
+      expect(await client.pexpiretime(key(suffix))).toBe(-1);
+    // A shorter-lived record later changes nothing; deleting the immortal one gives the keys back
+    // the lifetime of what is left.
+    await store.save(record('task-1', 'brief', t, t + 30_000));
     expect(await client.pexpiretime(key('idx'))).toBe(-1);
-    expect(await client.pexpiretime(key('meta'))).toBe(-1);
-    expect(await client.pexpiretime(key('exp'))).toBe(t + 120_000);
-    // Deleting it gives the keys back the lifetime of what is left.
     expect(await store.delete('task-1', 'forever')).toBe(true);
-    expect(await client.pexpiretime(key('idx'))).toBe(t + 120_000);
-    expect(await client.pexpiretime(key('meta'))).toBe(t + 120_000);
+    for (const suffix of ['idx', 'exp', 'meta']) {
+      expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
+    }
   });
 
   it('leaves no keys at all once every record expired by the store clock', async () => {
@@ -115,7 +118,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
     expect(await client.hkeys(`${prefix}{task-1}:meta`)).toEqual(
       expect.arrayContaining(['keep', 'next']),
     );
-    expect((await client.hkeys(`${prefix}{task-1}:meta`)).length).toBe(4); // + :seq, :until
+    expect((await client.hkeys(`${prefix}{task-1}:meta`)).length).toBe(4); // and :seq, :until
     expect((await keysUnder(client, prefix)).sort()).toEqual(
       ['idx', 'meta', 'r:keep', 'r:next'].map((s) => `${prefix}{task-1}:${s}`),
     );
@@ -162,14 +165,17 @@ describeRedis('Redis store: keys and lifetimes', () => {
 });
 
 describeRedis('Redis store: integrity and failures', () => {
-  it('detects a tampered body length, a wrong seq and a missing record as corrupt', async () => {
+  it('detects a truncated value, a swapped record, lost metadata and a lost record as corrupt', async () => {
     const { store, client, prefix } = await open();
     const t = Date.now();
-    for (const id of ['a', 'b', 'c']) await store.save(record('task-1', id, t));
-    await client.hset(recordKey(prefix, 'task-1', 'a'), 'b', 'shorter');
-    await client.hset(recordKey(prefix, 'task-1', 'b'), 's', '7');
-    await client.del(recordKey(prefix, 'task-1', 'c')); // never expires: its loss is corruption
-    for (const id of ['a', 'b', 'c']) {
+    for (const id of ['a', 'b', 'c', 'd']) await store.save(record('task-1', id, t));
+    const key = (id: string) => recordKey(prefix, 'task-1', id);
+    const valueOfA = (await client.get(key('a'))) as string;
+    await client.set(key('a'), valueOfA.slice(0, -3)); // truncated
+    await client.set(key('b'), valueOfA); // same length, but it is a's record
+    await client.hset(`${prefix}{task-1}:meta`, 'c', 'not|metadata');
+    await client.del(key('d')); // never expires: its loss is corruption, not expiry
+    for (const id of ['a', 'b', 'c', 'd']) {
       const error = await errorOf(store.load('task-1', id));
       expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
       expect(error).toMatchObject({ taskId: 'task-1', recordId: id });
@@ -177,7 +183,9 @@ describeRedis('Redis store: integrity and failures', () => {
     expect(isOrchestrationError(await errorOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
       true,
     );
-    expect((await store.list('task-1')).length).toBe(3);
+    expect(isOrchestrationError(await errorOf(store.list('task-1')), 'CORRUPT_RECORD')).toBe(true);
+    await store.delete('task-1', 'c');
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['d', 'b', 'a']);
   });
 
   it('refuses to save into a task whose index key holds the wrong type, writing nothing', async () => {
@@ -215,6 +223,36 @@ describeRedis('Redis store: integrity and failures', () => {
       expect(error).toMatchObject({ bytes: 1_200, limit: 1_000 });
     }
     expect((await writer.store.load('task-1', 'big'))?.body).toBe(body);
+  });
+
+  it('reads a large record (fetched outside Lua) whole or not at all while it is replaced', async () => {
+    const writer = await open();
+    const reader = await open();
+    const store = createRedisStore({ client: reader.client, prefix: writer.prefix });
+    const bodies = ['a', 'b'].map((c) => c.repeat(100_000)); // over the 64 KiB inline limit
+    const [first] = bodies as [string, string];
+    await writer.store.save({ taskId: 'task-1', checkpointId: 'x', createdAt: 1, body: first });
+    let stop = false;
+    const churn = (async () => {
+      for (let i = 1; !stop; i++) {
+        await writer.store.delete('task-1', 'x');
+        const body = bodies[i % 2] as string;
+        await writer.store.save({ taskId: 'task-1', checkpointId: 'x', createdAt: 1, body });
+      }
+    })();
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const loaded = await store.load('task-1', 'x');
+      const latest = await store.latest('task-1');
+      for (const record of [loaded, latest]) {
+        if (record === undefined) continue;
+        expect(bodies).toContain(record.body);
+        seen.add(record.body.slice(0, 1));
+      }
+    }
+    stop = true;
+    await churn;
+    expect(seen.size).toBe(2);
   });
 
   it('reloads its scripts after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {

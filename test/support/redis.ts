@@ -44,7 +44,9 @@ if (failure !== undefined) {
 export const redisAvailable: boolean = failure === undefined;
 
 /** `describe`, skipped (loudly, see above) when Redis is not reachable outside CI. */
-export const describeRedis = describe.skipIf(!redisAvailable);
+export function describeRedis(name: string, body: () => void): void {
+  describe.skipIf(!redisAvailable)(name, body);
+}
 
 /** A new ioredis client for `REDIS_URL`; the caller quits it. */
 export function createTestClient(options: RedisOptions = {}): Redis {

@@ -12,16 +12,14 @@
   Output:
     {0, 1}        deleted
     {0, 0}        there was no live record with this id
-    {3, reason}   a task key holds the wrong type; nothing deleted
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
 local recPrefix, now, id = ARGV[1], ARGV[2], ARGV[3]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, bad} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 if not redis.call('ZSCORE', idxKey, id) then return {0, 0} end
 dropRecord(idxKey, expKey, metaKey, recPrefix, id)
 refreshLifetime(idxKey, expKey, metaKey)

@@ -11,16 +11,14 @@
 
   Output:
     {0, deleted}   how many live records were deleted
-    {3, reason}    a task key holds the wrong type; nothing deleted
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
 local recPrefix, now, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, bad} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 local excess = redis.call('ZCARD', idxKey) - keep
 if excess <= 0 then return {0, 0} end
 -- Oldest (lowest seq) first.

@@ -13,18 +13,17 @@
   Output:
     {0, 1}        something live existed (a record, a head or a log) and is now gone
     {0, 0}        nothing existed
-    {3, reason}   a task key holds the wrong type; nothing deleted
+    {3, reason}   the log names key holds the wrong type; nothing deleted
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey, namesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local recPrefix, logPrefix, now = ARGV[1], ARGV[2], ARGV[3]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, bad} end
 local t = redis.call('TYPE', namesKey)['ok']
 if t ~= 'none' and t ~= 'set' then return {3, 'its log names key holds a ' .. t} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 
 local existed = 0
 -- Every record the metadata knows about (a superset of the index).

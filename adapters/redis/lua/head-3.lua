@@ -10,13 +10,11 @@
 
   Output:
     {0, head}
-    {3, reason}   a task key holds the wrong type
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, bad} end
-pruneExpired(idxKey, expKey, metaKey, ARGV[1], ARGV[2])
-return {0, tonumber(redis.call('HGET', metaKey, ':seq') or '0')}
+local head = openTask(idxKey, expKey, metaKey, ARGV[1], ARGV[2])
+return {0, head}

@@ -8,26 +8,29 @@
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
     ARGV[3] largest body to return, in bytes
+    ARGV[4] largest value to return inline, in bytes (larger ones: status 7)
 
   Output:
-    {0, id, seq, createdAt, expiresAt, body}   the record (expiresAt '' when it never expires)
+    {0, id, seq, createdAt, expiresAt, value}  the record: value is "<nonce> <id>\n<body>"
+    {7, id, seq, createdAt, expiresAt, nonce, size}
+                                               the record is larger than ARGV[4]: the client
+                                               reads its value (size bytes) with GETRANGE
     {3, id, reason}                            corrupt
     {4, id, bytes}                             body over the bound; not read
     {5}                                        the task has no live record
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, maxBytes = ARGV[1], ARGV[2], ARGV[3]
+local recPrefix, now, maxBytes, inlineBytes = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, '', bad} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 
 while true do
   local top = redis.call('ZREVRANGE', idxKey, 0, 0, 'WITHSCORES')
   if #top == 0 then return {5} end
-  local record = readRecord(idxKey, metaKey, recPrefix, top[1], top[2], maxBytes)
+  local record = readRecord(metaKey, recPrefix, top[1], top[2], maxBytes, inlineBytes)
   if record then return record end
   -- Redis expired it before our clock did: forget it and look at the next one.
   dropRecord(idxKey, expKey, metaKey, recPrefix, top[1])

@@ -9,17 +9,16 @@
     ARGV[2] now, ms since the epoch
 
   Output:
-    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt" (false if missing)
-    {3, id, reason}                                a task key holds the wrong type
+    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes" (nil if
+                                                   missing)
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
 local recPrefix, now = ARGV[1], ARGV[2]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, '', bad} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 
 local entries = redis.call('ZREVRANGE', idxKey, 0, -1, 'WITHSCORES')
 local out = {0}
@@ -27,7 +26,8 @@ local dropped = false
 for i = 1, #entries, 2 do
   local id = entries[i]
   local meta = redis.call('HGET', metaKey, id)
-  if meta and string.sub(meta, -1) ~= '|' and redis.call('EXISTS', recPrefix .. id) == 0 then
+  local _, expiresAt = parseMeta(meta)
+  if expiresAt and expiresAt ~= '' and redis.call('EXISTS', recPrefix .. id) == 0 then
     -- Redis expired it before our clock did.
     dropRecord(idxKey, expKey, metaKey, recPrefix, id)
     dropped = true

@@ -9,25 +9,28 @@
     ARGV[2] now, ms since the epoch
     ARGV[3] checkpointId
     ARGV[4] largest body to return, in bytes
+    ARGV[5] largest value to return inline, in bytes (larger ones: status 7)
 
   Output:
-    {0, id, seq, createdAt, expiresAt, body}   the record (expiresAt '' when it never expires)
+    {0, id, seq, createdAt, expiresAt, value}  the record: value is "<nonce> <id>\n<body>"
+    {7, id, seq, createdAt, expiresAt, nonce, size}
+                                               the record is larger than ARGV[5]: the client
+                                               reads its value (size bytes) with GETRANGE
     {3, id, reason}                            corrupt
     {4, id, bytes}                             body over the bound; not read
     {5}                                        no live record with this id
+  A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, id, maxBytes = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local recPrefix, now, id, maxBytes, inlineBytes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local bad = checkTaskKeys(idxKey, expKey, metaKey)
-if bad then return {3, id, bad} end
-pruneExpired(idxKey, expKey, metaKey, recPrefix, now)
+openTask(idxKey, expKey, metaKey, recPrefix, now)
 
 local seq = redis.call('ZSCORE', idxKey, id)
 if not seq then return {5} end
-local record = readRecord(idxKey, metaKey, recPrefix, id, seq, maxBytes)
+local record = readRecord(metaKey, recPrefix, id, seq, maxBytes, inlineBytes)
 if record then return record end
 dropRecord(idxKey, expKey, metaKey, recPrefix, id)
 refreshLifetime(idxKey, expKey, metaKey)

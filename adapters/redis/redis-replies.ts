@@ -1,0 +1,132 @@
+import type { CheckpointRecordMeta } from '../../src/checkpoint/checkpoint-store.js';
+import {
+  CorruptRecordError,
+  isOrchestrationError,
+  RecordTooLargeError,
+  StorageError,
+} from '../../src/errors.js';
+
+/**
+ * How the Redis store reads what its Lua scripts answer: status codes, record values and
+ * metadata, and how failures map to typed errors. Internal to the adapter.
+ */
+
+/** Status codes the scripts answer with (first element of every reply). */
+export const Status = {
+  Ok: 0,
+  Conflict: 1,
+  Exists: 2,
+  Corrupt: 3,
+  TooLarge: 4,
+  Missing: 5,
+  NoValue: 6,
+  Large: 7,
+} as const;
+
+/** Length of `randomUUID()`, the nonce that starts every stored record value. */
+export const NONCE_LENGTH = 36;
+
+/** A stored record value: `"<nonce> <checkpointId>\n<body>"`. */
+export function recordValue(nonce: string, checkpointId: string, body: string): string {
+  return `${nonce} ${checkpointId}\n${body}`;
+}
+
+/** An integer from a Redis reply (a number or a decimal string); `undefined` otherwise. */
+export function integerOf(value: unknown): number | undefined {
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^-?\d+$/.test(value)
+        ? Number(value)
+        : Number.NaN;
+  return Number.isSafeInteger(number) ? number : undefined;
+}
+
+/** Record metadata from the reply's fields (`expiresAt` is `''` when it never expires). */
+export function metaOf(
+  taskId: string,
+  checkpointId: string,
+  seq: unknown,
+  createdAt: unknown,
+  expiresAt: unknown,
+): CheckpointRecordMeta {
+  const seqNumber = integerOf(seq);
+  const created = integerOf(createdAt);
+  const expires = expiresAt === '' ? undefined : integerOf(expiresAt);
+  const expiresOk = expiresAt === '' || expires !== undefined;
+  if (seqNumber === undefined || seqNumber < 1 || created === undefined || !expiresOk) {
+    throw new CorruptRecordError(taskId, checkpointId, 'its metadata does not parse');
+  }
+  return expires === undefined
+    ? { taskId, checkpointId, seq: seqNumber, createdAt: created }
+    : { taskId, checkpointId, seq: seqNumber, createdAt: created, expiresAt: expires };
+}
+
+/** The body of a record value returned inline by a script; its header must name `id`. */
+export function bodyOfValue(taskId: string, id: string, value: unknown): string {
+  const start = NONCE_LENGTH + id.length + 2;
+  if (
+    typeof value !== 'string' ||
+    value.charCodeAt(NONCE_LENGTH) !== 0x20 ||
+    value.charCodeAt(start - 1) !== 0x0a ||
+    !value.startsWith(id, NONCE_LENGTH + 1)
+  ) {
+    throw new CorruptRecordError(taskId, id, 'its stored header does not match');
+  }
+  return value.slice(start);
+}
+
+/**
+ * The body of a record value fetched with GETRANGE after the script vouched for it, or
+ * `undefined` when the value is no longer the one vouched for (deleted or saved anew meanwhile).
+ */
+export function bodyOfFetched(
+  id: string,
+  nonce: string,
+  size: number,
+  value: Buffer,
+): string | undefined {
+  const header = `${nonce} ${id}\n`;
+  if (value.length !== size || value.toString('latin1', 0, header.length) !== header) {
+    return undefined;
+  }
+  return value.toString('utf8', header.length);
+}
+
+/** A storage failure, unless `error` is already one of ours. */
+export function storageError(operation: string, error: unknown): Error {
+  if (isOrchestrationError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError('redis', `${operation} failed: ${message}`, { cause: error });
+}
+
+/** WRONGTYPE from Redis means a key of ours was overwritten: corrupt; anything else is storage. */
+export function failure(
+  operation: string,
+  taskId: string,
+  recordId: string,
+  error: unknown,
+): Error {
+  if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
+    return new CorruptRecordError(taskId, recordId, 'one of its keys holds the wrong type', {
+      cause: error,
+    });
+  }
+  return storageError(operation, error);
+}
+
+/** The typed error for a CORRUPT or TOO_LARGE reply (`{code, id, detail}` or `{code, detail}`). */
+export function replyFailure(
+  taskId: string,
+  reply: readonly unknown[],
+  maxRecordBytes: number,
+  recordId = 'index',
+): Error {
+  const [code, id, detail] = reply.length >= 3 ? reply : [reply[0], recordId, reply[1]];
+  const what = typeof id === 'string' && id !== '' ? id : recordId;
+  if (code === Status.TooLarge) {
+    return new RecordTooLargeError(`Checkpoint ${what}`, Number(detail), maxRecordBytes);
+  }
+  if (code === Status.Corrupt) return new CorruptRecordError(taskId, what, String(detail));
+  return new StorageError('redis', `unexpected status ${String(code)} from Redis`);
+}
