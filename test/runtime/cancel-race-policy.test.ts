@@ -1,0 +1,202 @@
+import {
+  type CheckpointPolicy,
+  createRuntime,
+  defineWorkflow,
+  isOrchestrationError,
+  type RuntimeEvent,
+} from 'mcp-orchestration';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chainWorkflow } from './chain-workflow.js';
+import {
+  type Calls,
+  checkpointsOf,
+  newTaskId,
+  reviewWorkflow,
+  STORES,
+  type TestStore,
+} from './helpers.js';
+
+let current: TestStore | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+function chain(calls: Calls = {}) {
+  return chainWorkflow({
+    before: 6,
+    after: 6,
+    regions: 2,
+    perRegion: 4,
+    onRun: (stepId) => {
+      calls[stepId] = (calls[stepId] ?? 0) + 1;
+    },
+  });
+}
+
+describe('cancel', () => {
+  it('stops a running task (aborting its step) and writes a final cancelled checkpoint', async () => {
+    current = await STORES.memory();
+    let aborted = false;
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const workflow = defineWorkflow({
+      id: 'long',
+      version: '1',
+      steps: [
+        { stepId: 'first', run: (c) => c },
+        {
+          stepId: 'forever',
+          run: (c, _s, { signal }) =>
+            new Promise((_, reject) => {
+              started();
+              signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(new Error('aborted'));
+              });
+              void c;
+            }),
+        },
+      ],
+    });
+    const runtime = createRuntime({ store: current.store });
+    const taskId = newTaskId('cancel');
+    const run = await runtime.start(workflow, {}, { taskId });
+    await running;
+    await runtime.cancel(taskId);
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_CANCELLED' });
+    expect(aborted).toBe(true);
+    const states = await checkpointsOf(current.store, taskId);
+    expect(states.map((s) => s.status)).toEqual(['running', 'running', 'cancelled']);
+    expect(states.at(-1)?.currentStepIndex).toBe(1);
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'cancelled', live: false });
+    // Cancelled for good: resume gives the cancellation, cancel again does nothing.
+    await expect((await runtime.resume(taskId)).result).rejects.toMatchObject({
+      code: 'WORKFLOW_CANCELLED',
+    });
+    await runtime.cancel(taskId);
+    expect((await checkpointsOf(current.store, taskId)).length).toBe(3);
+  });
+
+  it('cancels a suspended task that runs nowhere, from its checkpoint', async () => {
+    current = await STORES.memory();
+    const first = createRuntime({ store: current.store });
+    const taskId = newTaskId('cancel-suspended');
+    const suspended = new Promise<void>((resolve) => {
+      first.subscribe((e) => {
+        if (e.type === 'checkpoint.saved' && e.status === 'suspended') resolve();
+      });
+    });
+    await first.start(reviewWorkflow(), 'x', { taskId });
+    await suspended;
+    await first.close();
+    const other = createRuntime({ store: current.store });
+    await other.cancel(taskId);
+    expect(await other.status(taskId)).toMatchObject({ status: 'cancelled', seq: 4 });
+  });
+});
+
+describe('two runtimes racing on one task', () => {
+  it.each(['memory', 'file'] as const)('exactly one continues (%s store)', async (kind) => {
+    current = await STORES[kind]();
+    const workflow = chain();
+    // Leave the task mid-run, as a crashed process would.
+    const first = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('race');
+    let closing: Promise<void> | undefined;
+    first.subscribe((e) => {
+      if (e.type === 'checkpoint.saved' && e.seq === 4) closing = first.close();
+    });
+    await (await first.start(workflow, { items: [] }, { taskId })).result.catch(() => undefined);
+    await closing;
+
+    const events: RuntimeEvent[] = [];
+    const runtimes = [
+      createRuntime({ store: await current.reopen(), workflows: [workflow] }),
+      createRuntime({ store: await current.reopen(), workflows: [workflow] }),
+    ];
+    for (const runtime of runtimes) runtime.subscribe((e) => events.push(e));
+    const runs = await Promise.all(runtimes.map((runtime) => runtime.resume(taskId)));
+    const outcomes = await Promise.allSettled(runs.map((run) => run.result));
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter((o) => o.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const reason = (lost[0] as PromiseRejectedResult).reason;
+    expect(isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')).toBe(true);
+    expect(events.filter((e) => e.type === 'run.aborted')).toHaveLength(1);
+    // One linear history: seq 1, 2, 3… with no gap or fork, ending completed.
+    const states = await checkpointsOf(current.store, taskId);
+    expect(states.map((s) => s.checkpoint?.seq)).toEqual(states.map((_, i) => i + 1));
+    expect(states.at(-1)?.status).toBe('completed');
+    const steps = (won[0] as PromiseFulfilledResult<{ data: unknown }>).value.data;
+    expect((steps as { items: string[] }).items).toContain('z06');
+  });
+});
+
+describe('checkpoint policy', () => {
+  async function checkpointCount(policy: CheckpointPolicy) {
+    const store = (current as TestStore).store;
+    const runtime = createRuntime({ store, checkpointPolicy: policy });
+    const taskId = newTaskId('policy');
+    const run = await runtime.start(chain(), { items: [] }, { taskId });
+    const output = await run.result;
+    return { count: (await checkpointsOf(store, taskId)).length, output };
+  }
+
+  it("{ every: 5 } saves fewer checkpoints than 'every-step', 'on-suspend' only start and end", async () => {
+    current = await STORES.memory();
+    const every = await checkpointCount('every-step');
+    const five = await checkpointCount({ every: 5 });
+    const onSuspend = await checkpointCount('on-suspend');
+    // 6 + 2 × 4 + 6 steps and one merge: at least 21 commits, each saved.
+    expect(every.count).toBeGreaterThanOrEqual(23);
+    expect(five.count).toBeLessThanOrEqual(2 + Math.ceil((every.count - 2) / 5) + 1);
+    expect(five.count).toBeLessThan(every.count);
+    expect(onSuspend.count).toBe(2);
+    expect(five.output.data).toEqual(every.output.data);
+    expect(onSuspend.output.data).toEqual(every.output.data);
+  });
+
+  it("'on-suspend' still saves when the workflow suspends", async () => {
+    current = await STORES.memory();
+    const runtime = createRuntime({ store: current.store, checkpointPolicy: 'on-suspend' });
+    const taskId = newTaskId('policy-suspend');
+    const run = await runtime.start(reviewWorkflow(), 'x', { taskId });
+    await new Promise<void>((resolve) => {
+      runtime.subscribe((e) => {
+        if (e.type === 'checkpoint.saved' && e.status === 'suspended') resolve();
+      });
+    });
+    await runtime.send(taskId, { type: 'approval', data: { ok: false, reviewer: 'bo' } });
+    await run.result;
+    const statuses = (await checkpointsOf(current.store, taskId)).map((s) => s.status);
+    expect(statuses).toEqual(['running', 'suspended', 'completed']);
+  });
+
+  it('{ every: 5 }: a crash reruns at most the steps since the last checkpoint', async () => {
+    current = await STORES.memory();
+    const calls: Calls = {};
+    const workflow = chain(calls);
+    const first = createRuntime({
+      store: current.store,
+      workflows: [workflow],
+      checkpointPolicy: { every: 5 },
+    });
+    const taskId = newTaskId('policy-crash');
+    let closing: Promise<void> | undefined;
+    first.subscribe((e) => {
+      if (e.type === 'step.completed' && e.stepId === 'z02') closing = first.close();
+    });
+    await (await first.start(workflow, { items: [] }, { taskId })).result.catch(() => undefined);
+    await closing;
+    const second = createRuntime({ store: current.store, workflows: [workflow] });
+    const output = await (await second.resume(taskId)).result;
+    expect((output.data as { items: string[] }).items.at(-1)).toBe('z06');
+    const reruns = Object.values(calls).filter((n) => n > 1).length;
+    expect(reruns).toBeGreaterThanOrEqual(1);
+    expect(reruns).toBeLessThanOrEqual(5);
+  });
+});
