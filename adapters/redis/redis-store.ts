@@ -50,6 +50,9 @@ export const DEFAULT_REDIS_PREFIX = 'mcp:';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{0,100}$/;
 
+/** Bodies up to this many characters ride inside the save script's call; larger ones go ahead. */
+const INLINE_SAVE_CHARS = 8 * 1024;
+
 /** How long a record value sent ahead of its save script may wait for it, in ms. */
 const TEMP_TTL_MS = 5 * 60_000;
 
@@ -233,22 +236,26 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const k = keysOf(taskId);
       const nonce = randomUUID();
       const tempKey = `${k.base}tmp:${nonce}`;
-      // Same connection, same round trip: the value lands first, then the script moves it.
-      const sent = client.set(tempKey, recordValue(nonce, checkpointId, body), 'PX', TEMP_TTL_MS);
+      const value = recordValue(nonce, checkpointId, body);
+      const args = [
+        k.recPrefix,
+        now(),
+        checkpointId,
+        String(createdAt),
+        expiresAt === undefined ? '' : String(expiresAt),
+        expected === undefined ? '' : String(expected),
+        nonce,
+      ];
+      // A large value goes ahead with SET (same connection, same round trip) and the script
+      // moves it into place; a small one rides along as the script's last argument.
+      const inline = body.length <= INLINE_SAVE_CHARS;
+      const sent = inline ? undefined : client.set(tempKey, value, 'PX', TEMP_TTL_MS);
       const saved = run(
         'save',
         taskId,
         scripts.save,
         [...k.task, tempKey],
-        [
-          k.recPrefix,
-          now(),
-          checkpointId,
-          String(createdAt),
-          expiresAt === undefined ? '' : String(expiresAt),
-          expected === undefined ? '' : String(expected),
-          nonce,
-        ],
+        inline ? [...args, value] : args,
       );
       const [stored, reply] = await Promise.allSettled([sent, saved]);
       if (reply.status === 'rejected') {

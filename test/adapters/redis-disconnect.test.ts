@@ -387,22 +387,29 @@ describeRedis('Redis store: connection drops mid-run', () => {
     console.info(`CLIENT KILL ${killed} times; saves:`, counts);
   }, 60_000);
 
-  it('a save whose reply is lost runs once: the re-sent call is recognized, not a duplicate', async () => {
-    const { proxy, client, store, prefix } = await setUp({}, true);
-    await store.save({ taskId: 'wf', checkpointId: 'cp-0', createdAt: 1, body: 'zero' });
-    await whileBusy(client, false);
-    proxy?.swallowReplies(true);
-    const pending = store.save(
-      { taskId: 'wf', checkpointId: 'cp-1', createdAt: 2, body: 'one' },
-      { expectedSeq: 1 },
-    );
-    // Wait until Redis has applied it, then drop the connection before the reply comes back.
-    while ((await admin.hget(`${prefix}{wf}:meta`, ':seq')) !== '2') await sleep(2);
-    proxy?.swallowReplies(false);
-    proxy?.cut();
-    expect(await pending).toEqual({ seq: 2 });
-    expect(await store.head('wf')).toBe(2);
-    expect((await store.list('wf')).map((meta) => meta.checkpointId)).toEqual(['cp-1', 'cp-0']);
-    expect(await expectConsistent(store, admin, prefix, 'wf')).toBe(2);
-  }, 20_000);
+  for (const [size, body] of [
+    ['small', 'one'],
+    ['large (sent ahead of the script)', 'x'.repeat(100_000)],
+  ] as const) {
+    it(`a ${size} save whose reply is lost runs once: the re-sent call is recognized`, async () => {
+      const { proxy, client, store, prefix } = await setUp({}, true);
+      await store.save({ taskId: 'wf', checkpointId: 'cp-0', createdAt: 1, body: 'zero' });
+      await whileBusy(client, false);
+      proxy?.swallowReplies(true);
+      const pending = store.save(
+        { taskId: 'wf', checkpointId: 'cp-1', createdAt: 2, body },
+        { expectedSeq: 1 },
+      );
+      // Wait until Redis has applied it, then drop the connection before the reply comes back.
+      while ((await admin.hget(`${prefix}{wf}:meta`, ':seq')) !== '2') await sleep(2);
+      proxy?.swallowReplies(false);
+      proxy?.cut();
+      expect(await pending).toEqual({ seq: 2 });
+      expect(await store.head('wf')).toBe(2);
+      expect((await store.list('wf')).map((meta) => meta.checkpointId)).toEqual(['cp-1', 'cp-0']);
+      expect((await store.load('wf', 'cp-1'))?.body).toBe(body);
+      expect(await expectConsistent(store, admin, prefix, 'wf')).toBe(2);
+      expect(await keysUnder(admin, `${prefix}{wf}:tmp:`)).toEqual([]);
+    }, 20_000);
+  }
 });
