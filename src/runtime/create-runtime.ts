@@ -71,6 +71,7 @@ class WorkflowRuntime implements Runtime {
   readonly #options: RuntimeOptions;
   readonly #policy: CheckpointPolicy;
   readonly #now: () => number;
+  readonly #planLimit: number;
   readonly #workflows = new Map<string, { workflow: RuntimeWorkflow; index: StepIndex }>();
   readonly #runs = new Map<string, TaskRun>();
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
@@ -82,6 +83,10 @@ class WorkflowRuntime implements Runtime {
     this.#policy = options.checkpointPolicy ?? 'every-step';
     assertPolicy(this.#policy);
     this.#now = options.now ?? Date.now;
+    this.#planLimit = options.planInCheckpoints ?? 100;
+    if (!(Number.isSafeInteger(this.#planLimit) && this.#planLimit >= 0)) {
+      throw new TypeError('planInCheckpoints must be an integer ≥ 0');
+    }
     for (const workflow of options.workflows ?? []) this.register(workflow);
   }
 
@@ -246,6 +251,7 @@ class WorkflowRuntime implements Runtime {
       index,
       policy: this.#policy,
       inspect: this.#options.inspect,
+      planInCheckpoints: this.#planLimit,
       now: this.#now,
       emit: (event: RuntimeEvent) => this.#emit(event),
       onEnd: (run: TaskRun) => {

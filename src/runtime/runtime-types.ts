@@ -41,6 +41,12 @@ export interface RuntimeOptions {
   readonly migrate?: WorkflowMigrate;
   /** An XState inspector for every workflow actor (e.g. `@statelyai/inspect`). Default: none. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Plans with at most this many steps are written (with `isComplete`) in every checkpoint;
+   * longer ones only in the first and the final checkpoint, so a checkpoint's size does not grow
+   * with the workflow (the others carry `plan: []` and `metadata.planOmitted`). Default: 100.
+   */
+  readonly planInCheckpoints?: number;
   /** Clock for lineage timestamps and `errorTime`, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
 }

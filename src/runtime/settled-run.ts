@@ -37,7 +37,10 @@ export function statusFromState(state: WorkflowState, live = false): RunStatus {
     status: state.status,
     live,
     currentStepIndex: state.currentStepIndex,
-    currentStepId: state.plan[state.currentStepIndex]?.stepId,
+    currentStepId:
+      typeof state.metadata.currentStepId === 'string'
+        ? state.metadata.currentStepId
+        : state.plan[state.currentStepIndex]?.stepId,
     checkpointId: state.checkpoint?.checkpointId,
     seq: state.checkpoint?.seq,
     waitingFor: Array.isArray(waitingFor) ? waitingFor.map(String) : [],

@@ -1,4 +1,4 @@
-import { type Actor, createActor, type SnapshotFrom } from 'xstate';
+import { type Actor, createActor, type SnapshotFrom, type StateValue } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
@@ -25,6 +25,7 @@ import type {
 } from './runtime-types.js';
 import {
   awaitedEvents,
+  completedSteps,
   currentStep,
   readProgress,
   type StepIndex,
@@ -41,6 +42,8 @@ export interface TaskRunDeps {
   readonly index: StepIndex;
   readonly policy: CheckpointPolicy;
   readonly inspect: RuntimeOptions['inspect'];
+  /** Plans longer than this are written only in the first and final checkpoints. */
+  readonly planInCheckpoints: number;
   readonly now: () => number;
   readonly emit: (event: RuntimeEvent) => void;
   /** Called once when the run ends (finished, cancelled, aborted or halted). */
@@ -88,7 +91,9 @@ export class TaskRun implements WorkflowRun {
   readonly #actor: WorkflowActor;
   readonly #lanes: LaneLineage;
   readonly #settle: ReturnType<typeof deferred<Context>>;
-  #progress: WorkflowProgress = { phases: new Map(), completed: new Set() };
+  #progress: WorkflowProgress = { phases: new Map() };
+  /** The state value of the last active snapshot (what the plan's `isComplete` is read from). */
+  #lastValue: StateValue = {};
   #status: WorkflowStatus | undefined;
   #currentIndex = 0;
   #currentId: string | undefined;
@@ -157,6 +162,7 @@ export class TaskRun implements WorkflowRun {
     run.#savedSnapshot = snapshot;
     run.#suspendSaved = snapshot.hasTag('suspended');
     run.#progress = readProgress(deps.index, snapshot.value);
+    run.#lastValue = snapshot.value;
     run.#lanes.seed(snapshot.context.lanes);
     run.#setCurrent();
     return run;
@@ -275,6 +281,7 @@ export class TaskRun implements WorkflowRun {
     const progress = readProgress(this.#deps.index, snapshot.value);
     const before = this.#progress;
     this.#progress = progress;
+    if (snapshot.status === 'active') this.#lastValue = snapshot.value;
     for (const [stepId, phase] of progress.phases) {
       const was = before.phases.get(stepId);
       const stepIndex = this.#deps.index.plan.get(stepId)?.stepIndex ?? -1;
@@ -388,15 +395,24 @@ export class TaskRun implements WorkflowRun {
   ): Promise<void> {
     const { workflow, index, manager } = this.#deps;
     const pending = this.lineage.transitionsSince(this.#lineageSeq + 1);
-    const completed = this.#progress.completed;
     const waitingFor = status === 'suspended' ? awaitedEvents(index, this.#progress) : [];
+    // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
+    const withPlan =
+      workflow.plan.length <= this.#deps.planInCheckpoints ||
+      this.#seq === 0 ||
+      TERMINAL.has(status);
+    const completed = withPlan ? completedSteps(index, this.#lastValue) : undefined;
     const state: WorkflowState = {
       taskId: this.taskId,
-      plan: workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) })),
+      plan: completed
+        ? workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) }))
+        : [],
       status,
       currentStepIndex: this.#currentIndex,
       metadata: {
         ...extra,
+        ...(completed ? {} : { planOmitted: workflow.plan.length }),
+        ...(this.#currentId === undefined ? {} : { currentStepId: this.#currentId }),
         ...(waitingFor.length > 0 ? { waitingFor } : {}),
         ...(pending.length > 0 ? { lineage: pending as unknown as JsonValue } : {}),
       },

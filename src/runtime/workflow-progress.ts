@@ -4,14 +4,12 @@ import type { WorkflowStep } from '../checkpoint/workflow-state.js';
 
 /**
  * Where a workflow is, read from its state value: the phase of every step whose state is active
- * (`running`, `retrying`, `sleeping`, `waiting`, `regions`, or `commit` once it completed) and
- * every completed step.
+ * (`running`, `retrying`, `sleeping`, `waiting`, `regions`, or `commit` once it completed).
+ * Reading it costs O(active steps), not O(plan).
  */
 export interface WorkflowProgress {
   /** Step id → the substate it is in. */
   readonly phases: ReadonlyMap<string, string>;
-  /** Ids of completed steps (those before the active one in each list, and those at `commit`). */
-  readonly completed: ReadonlySet<string>;
 }
 
 /** What the runtime knows of a workflow's steps, indexed once per workflow. */
@@ -22,21 +20,25 @@ export interface StepIndex {
   readonly steps: ReadonlyMap<string, Step>;
   /** The root step list. */
   readonly root: readonly Step[];
+  /** Step id → its position in its step list. */
+  readonly position: ReadonlyMap<string, number>;
 }
 
 /** Indexes a workflow's step tree and plan by step id. */
 export function indexSteps(root: readonly Step[], plan: readonly WorkflowStep[]): StepIndex {
   const steps = new Map<string, Step>();
+  const position = new Map<string, number>();
   const visit = (list: readonly Step[]): void => {
-    for (const step of list) {
+    for (const [at, step] of list.entries()) {
       steps.set(step.stepId, step);
+      position.set(step.stepId, at);
       if (step.parallel !== undefined) {
         for (const region of Object.values(step.parallel)) visit(region);
       }
     }
   };
   visit(root);
-  return { plan: new Map(plan.map((entry) => [entry.stepId, entry])), steps, root };
+  return { plan: new Map(plan.map((entry) => [entry.stepId, entry])), steps, root, position };
 }
 
 function markComplete(step: Step, completed: Set<string>): void {
@@ -53,26 +55,28 @@ function firstKey(value: StateValue | undefined): string | undefined {
   return typeof value === 'string' ? value : Object.keys(value)[0];
 }
 
+/** Walks a step list's state value; `completed` (when given) collects completed steps: O(plan). */
 function walkList(
+  index: StepIndex,
   list: readonly Step[],
   value: StateValue | undefined,
   phases: Map<string, string>,
-  completed: Set<string>,
+  completed: Set<string> | undefined,
 ): void {
   const active = firstKey(value);
   if (active === undefined) return;
   if (active === 'done') {
-    for (const step of list) markComplete(step, completed);
+    if (completed) for (const step of list) markComplete(step, completed);
     return;
   }
-  const at = list.findIndex((step) => step.stepId === active);
+  const at = index.position.get(active) ?? -1;
   const step = list[at];
-  if (step === undefined) return;
-  for (const before of list.slice(0, at)) markComplete(before, completed);
+  if (step === undefined || step.stepId !== active) return;
+  if (completed) for (const before of list.slice(0, at)) markComplete(before, completed);
   const inner = typeof value === 'string' ? undefined : value?.[active];
   const phase = firstKey(inner) ?? 'running';
   if (phase === 'commit' || phase === 'done') {
-    markComplete(step, completed);
+    if (completed) markComplete(step, completed);
     phases.set(step.stepId, 'commit');
     return;
   }
@@ -82,17 +86,26 @@ function walkList(
     const regions = inner.regions;
     if (typeof regions !== 'object') return;
     for (const [regionId, regionSteps] of Object.entries(group.parallel)) {
-      walkList(regionSteps, regions[regionId], phases, completed);
+      walkList(index, regionSteps, regions[regionId], phases, completed);
     }
   }
 }
 
-/** Reads the progress of a workflow from its machine's state value. */
+/** Reads the progress of a workflow from its machine's state value: O(active steps). */
 export function readProgress(index: StepIndex, value: StateValue): WorkflowProgress {
   const phases = new Map<string, string>();
+  walkList(index, index.root, value, phases, undefined);
+  return { phases };
+}
+
+/**
+ * The completed steps of a workflow at a state value: those before the active step of each
+ * list, those at `commit`, and every step of a finished list. O(plan).
+ */
+export function completedSteps(index: StepIndex, value: StateValue): Set<string> {
   const completed = new Set<string>();
-  walkList(index.root, value, phases, completed);
-  return { phases, completed };
+  walkList(index, index.root, value, new Map(), completed);
+  return completed;
 }
 
 /**

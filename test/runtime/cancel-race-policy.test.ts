@@ -200,3 +200,32 @@ describe('checkpoint policy', () => {
     expect(reruns).toBeLessThanOrEqual(5);
   });
 });
+
+describe('long plans', () => {
+  it('are written only in the first and final checkpoints beyond planInCheckpoints', async () => {
+    current = await STORES.memory();
+    const store = current.store;
+    const workflow = chain();
+    const taskId = newTaskId('long-plan');
+    const first = createRuntime({ store, workflows: [workflow], planInCheckpoints: 5 });
+    let closing: Promise<void> | undefined;
+    first.subscribe((e) => {
+      if (e.type === 'checkpoint.saved' && e.seq === 6) closing = first.close();
+    });
+    await (await first.start(workflow, { items: [] }, { taskId })).result.catch(() => undefined);
+    await closing;
+    const status = await first.status(taskId);
+    expect(status).toMatchObject({ status: 'running', currentStepId: 'a05', currentStepIndex: 4 });
+    const second = createRuntime({ store, workflows: [workflow], planInCheckpoints: 5 });
+    await (await second.resume(taskId)).result;
+    const states = await checkpointsOf(store, taskId);
+    const planLength = workflow.plan.length;
+    expect(states[0]?.plan).toHaveLength(planLength);
+    expect(states.at(-1)?.plan).toHaveLength(planLength);
+    expect(states.at(-1)?.plan.every((s) => s.isComplete)).toBe(true);
+    for (const state of states.slice(1, -1)) {
+      expect(state.plan).toEqual([]);
+      expect(state.metadata.planOmitted).toBe(planLength);
+    }
+  });
+});
