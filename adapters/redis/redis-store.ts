@@ -39,7 +39,7 @@ import {
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions extends CheckpointStoreOptions {
-  /** The ioredis client (a `Redis` or a `Cluster`) to talk through; the store never closes it. Required. */
+  /** The ioredis client (`Redis` or `Cluster`; its `keyPrefix` is honored) to talk through; never closed by the store. Required. */
   readonly client: RedisClient;
   /** Namespace prepended to every key: `A-Z a-z 0-9 _ . : -`, at most 100 characters. Default: `'mcp:'`. */
   readonly prefix?: string;
@@ -81,6 +81,9 @@ interface TaskKeys {
   /** Index, expiry and metadata keys: the first keys of every record script. */
   readonly task: readonly [string, string, string];
   readonly logs: string;
+  /** Key of one log, for commands and declared keys. */
+  readonly log: (name: string) => string;
+  /** Record and log key prefixes as the scripts receive them (with the client's keyPrefix). */
   readonly recPrefix: string;
   readonly logPrefix: string;
 }
@@ -132,6 +135,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   if (!(Number.isSafeInteger(maxRecordBytes) && maxRecordBytes > 0)) {
     throw new TypeError(`maxRecordBytes must be an integer > 0, got ${maxRecordBytes}`);
   }
+  // ioredis prepends a client's `keyPrefix` to declared keys, not to the record and log key
+  // prefixes the scripts receive as arguments: those get it here.
+  const clientPrefix = client.options?.keyPrefix ?? '';
   const clock = options.now ?? Date.now;
   const now = () => String(Math.floor(clock()));
 
@@ -141,8 +147,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       base,
       task: [`${base}idx`, `${base}exp`, `${base}meta`],
       logs: `${base}logs`,
-      recPrefix: `${base}r:`,
-      logPrefix: `${base}log:`,
+      log: (name) => `${base}log:${name}`,
+      recPrefix: `${clientPrefix}${base}r:`,
+      logPrefix: `${clientPrefix}${base}log:`,
     };
   }
 
@@ -201,7 +208,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       if (typeof value !== 'string' || bytes === undefined) {
         throw new StorageError('redis', 'unexpected reply from Redis');
       }
-      const key = `${k.recPrefix}${id}`;
+      const key = `${k.base}r:${id}`;
       const fetched = await command(taskId, id, operation, () =>
         client.getrangeBuffer(key, 0, bytes - 1),
       );
@@ -346,7 +353,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       assertValidId('log name', name);
       assertLogEntries(entries);
       const k = keysOf(taskId);
-      const logKey = `${k.logPrefix}${name}`;
+      const logKey = k.log(name);
       if (entries.length === 0) {
         return command(taskId, `log ${name}`, 'appendLog', () => client.llen(logKey));
       }
@@ -363,7 +370,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const limit = readOptions?.limit;
       if (limit === 0) return [];
       const stop = limit === undefined ? -1 : from + limit - 1;
-      const logKey = `${keysOf(taskId).logPrefix}${name}`;
+      const logKey = keysOf(taskId).log(name);
       return command(taskId, `log ${name}`, 'readLog', () => client.lrange(logKey, from, stop));
     },
 

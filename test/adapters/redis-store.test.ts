@@ -5,10 +5,12 @@ import { createRedisStore } from 'mcp-orchestration/redis';
 import { afterEach, expect, it } from 'vitest';
 import {
   createTestClient,
+  deleteKeysUnder,
   describeRedis,
   keysUnder,
   openRedisStore,
   type RedisStoreUnderTest,
+  randomPrefix,
   recordKey,
 } from '../support/redis.js';
 
@@ -150,6 +152,35 @@ describeRedis('Redis store: keys and lifetimes', () => {
     expect(left.length).toBe(8);
     expect(left.every((key) => key.startsWith(`${prefix}{task-2}:`))).toBe(true);
     expect(await store.deleteTask('task-1')).toBe(false);
+  });
+
+  it("works through a client with ioredis' keyPrefix (keys land under it)", async () => {
+    const keyPrefix = randomPrefix();
+    const client = createTestClient({ keyPrefix });
+    const plain = createTestClient();
+    try {
+      const store = createRedisStore({ client, prefix: 'app:' });
+      const t = Date.now();
+      await store.save(record('task-1', 'cp-1', t));
+      const big = 'b'.repeat(100_000); // sent ahead of the script and read back by GETRANGE
+      await store.save({ taskId: 'task-1', checkpointId: 'cp-2', createdAt: t, body: big });
+      await store.appendLog('task-1', 'lineage', ['a', 'b']);
+      expect((await store.load('task-1', 'cp-1'))?.seq).toBe(1);
+      expect((await store.latest('task-1'))?.body).toBe(big);
+      expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
+      const keys = (await keysUnder(plain, keyPrefix)).sort();
+      expect(keys).toEqual(
+        ['idx', 'log:lineage', 'logs', 'meta', 'r:cp-1', 'r:cp-2'].map(
+          (suffix) => `${keyPrefix}app:{task-1}:${suffix}`,
+        ),
+      );
+      expect(await store.deleteOld('task-1', 0)).toBe(2);
+      expect(await store.deleteTask('task-1')).toBe(true);
+      expect(await keysUnder(plain, keyPrefix)).toEqual([]);
+    } finally {
+      await deleteKeysUnder(plain, keyPrefix);
+      await Promise.all([client.quit(), plain.quit()]);
+    }
   });
 
   it('isolates prefixes: same task id, different stores', async () => {
