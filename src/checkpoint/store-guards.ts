@@ -1,5 +1,5 @@
-import { RecordTooLargeError } from '../errors.js';
 import { assertValidId } from '../ids.js';
+import { assertWithinLimit } from '../utf8.js';
 import type { NewCheckpointRecord, ReadLogOptions, SaveRecordOptions } from './checkpoint-store.js';
 
 /**
@@ -7,34 +7,7 @@ import type { NewCheckpointRecord, ReadLogOptions, SaveRecordOptions } from './c
  * the same way before it builds a key.
  */
 
-const encoder = new TextEncoder();
-
-/** UTF-8 length of a string without allocating when it is plainly small. */
-export function utf8Length(text: string): number {
-  // Every UTF-16 code unit encodes to at most 3 UTF-8 bytes.
-  if (text.length * 3 < 1024) return encoder.encode(text).length;
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-/** Throws {@link RecordTooLargeError} when `text` is over `limit` UTF-8 bytes. */
-export function assertWithinLimit(what: string, text: string, limit: number): void {
-  if (text.length <= limit / 3) return; // cannot exceed the limit
-  const bytes = utf8Length(text);
-  if (bytes > limit) throw new RecordTooLargeError(what, bytes, limit);
-}
+export { assertWithinLimit, utf8Length } from '../utf8.js';
 
 /** Validates everything about a record before a store writes it. */
 export function assertSavable(

@@ -1,4 +1,5 @@
-import { ContextValidationError, RecordTooLargeError } from '../errors.js';
+import { ContextValidationError } from '../errors.js';
+import { assertWithinLimit } from '../utf8.js';
 import type { Context } from './context.js';
 import type { AnyContextType, ContextOf } from './define-context-type.js';
 import { contextShapeIssues, parseContext, reportedType } from './parse-context.js';
@@ -15,31 +16,6 @@ export const MAX_CONTEXT_BYTES = 16 * 1024 * 1024;
 export interface ContextSizeOptions {
   /** Largest text accepted, in UTF-8 bytes. Default: {@link MAX_CONTEXT_BYTES}. */
   maxBytes?: number;
-}
-
-/** UTF-8 length of a string, without allocating an encoded copy. */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-function checkSize(what: string, text: string, limit: number): void {
-  // Every UTF-16 unit is 1 to 3 bytes: most texts are decided without counting.
-  if (text.length * 3 <= limit) return;
-  const bytes = text.length > limit ? text.length : utf8Length(text);
-  if (bytes > limit) throw new RecordTooLargeError(what, bytes, limit);
 }
 
 /**
@@ -61,7 +37,7 @@ export function serializeContext(context: Context, options: ContextSizeOptions =
   assertJsonOnce(context.metadata, { path: '$.metadata' });
   const { contextId, contextType, data, metadata } = context;
   const text = JSON.stringify({ contextId, contextType, data, metadata });
-  checkSize(`Context ${contextId}`, text, options.maxBytes ?? MAX_CONTEXT_BYTES);
+  assertWithinLimit(`Context ${contextId}`, text, options.maxBytes ?? MAX_CONTEXT_BYTES);
   return text;
 }
 
@@ -71,7 +47,7 @@ function parseText(text: unknown, typeName: string | undefined, limit: number): 
       { path: '$', message: `is ${typeof text}, not a JSON text` },
     ]);
   }
-  checkSize('Serialized context', text, limit);
+  assertWithinLimit('Serialized context', text, limit);
   try {
     return JSON.parse(text);
   } catch (error) {
