@@ -193,7 +193,8 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     args: readonly string[],
   ): Promise<CheckpointRecord | undefined> {
     const k = keysOf(taskId);
-    for (const inline of [INLINE_BYTES, maxRecordBytes]) {
+    // Second pass: everything inline (a value is its body plus a header of at most 238 bytes).
+    for (const inline of [INLINE_BYTES, maxRecordBytes + 1024]) {
       const scriptArgs = [k.recPrefix, now(), ...args, String(maxRecordBytes), String(inline)];
       const reply = await run(operation, taskId, script, k.task, scriptArgs);
       if (reply[0] === Status.Missing) return undefined;
@@ -266,10 +267,12 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       );
       const [stored, reply] = await Promise.allSettled([sent, saved]);
       if (reply.status === 'rejected') {
-        // The script did not run (or failed): drop the value sent ahead, best effort (it also
-        // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
-        const dropped = client.del(tempKey).catch(() => 0);
-        if (isOrchestrationError(reply.reason, 'CORRUPT_RECORD')) await dropped;
+        if (!inline) {
+          // The script did not run (or failed): drop the value sent ahead, best effort (it also
+          // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
+          const dropped = client.del(tempKey).catch(() => 0);
+          if (isOrchestrationError(reply.reason, 'CORRUPT_RECORD')) await dropped;
+        }
         throw reply.reason;
       }
       switch (reply.value[0]) {
