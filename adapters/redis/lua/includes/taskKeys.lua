@@ -72,12 +72,14 @@ local function parseMeta(meta)
   return string.match(meta, '^(-?%d+)|(-?%d*)|(%d+)$')
 end
 
--- Reads one indexed record, bounded: {0, id, seq, createdAt, expiresAt, value} when readable
--- (value is the stored "<nonce> <id>\n<body>"), {7, id, seq, createdAt, expiresAt, nonce, size}
--- when readable but larger than inlineBytes (the client fetches it: big strings are slow to pass
--- through Lua), {3, id, reason} when
--- corrupt, {4, id, bytes} when its body is over maxBytes (not read), nil when its key is gone
--- because Redis expired it (its expiresAt passed by the server's clock).
+-- Reads one indexed record, bounded. Returns
+--   {0, id, seq, createdAt, expiresAt, value}        readable; value is "<nonce> <id>\n<body>"
+--   {7, id, seq, createdAt, expiresAt, nonce, size}  readable, but over inlineBytes: the client
+--                                                    fetches it (big strings are slow in Lua)
+--   {3, id, reason}                                  corrupt
+--   {4, id, bytes}                                   body over maxBytes; not read
+--   nil                                              its key is gone: Redis expired it (the
+--                                                    server's clock passed its expiresAt first)
 local function readRecord(metaKey, recPrefix, id, seq, maxBytes, inlineBytes)
   local recKey = recPrefix .. id
   local createdAt, expiresAt, bytes = parseMeta(redis.call('HGET', metaKey, id))
