@@ -1,10 +1,6 @@
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
-import {
-  parseWorkflowState,
-  type WorkflowState,
-  type WorkflowStatus,
-} from '../checkpoint/workflow-state.js';
+import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
 import { parseContext } from '../context/parse-context.js';
@@ -19,6 +15,7 @@ import {
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
 import type { JsonValue } from '../json.js';
+import { FINAL_STATUSES } from './checkpoint-state.js';
 import type {
   CheckpointPolicy,
   RunStatus,
@@ -33,8 +30,6 @@ import type {
 import { settledRun, statusFromState } from './settled-run.js';
 import { TaskRun } from './task-run.js';
 import { indexSteps, type StepIndex } from './workflow-progress.js';
-
-const FINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'error', 'cancelled']);
 
 function assertPolicy(policy: CheckpointPolicy): void {
   if (policy === 'every-step' || policy === 'on-suspend') return;
@@ -148,7 +143,7 @@ class WorkflowRuntime implements Runtime {
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);
-    if (FINAL.has(state.status)) return;
+    if (FINAL_STATUSES.has(state.status)) return;
     const { checkpoint, ...rest } = state;
     const checkpointId = await manager.saveCheckpoint(
       { ...rest, status: 'cancelled', metadata: { ...rest.metadata, cancelledAt: this.#now() } },
@@ -298,7 +293,7 @@ class WorkflowRuntime implements Runtime {
     const loaded = await manager.loadLatestCheckpoint(taskId);
     if (loaded === undefined) throw new UnknownTaskError(taskId);
     const lineage = await this.#loadLineage(manager, taskId, loaded);
-    if (FINAL.has(loaded.status)) return settledRun(loaded, lineage);
+    if (FINAL_STATUSES.has(loaded.status)) return settledRun(loaded, lineage);
     const workflowId = loaded.machine?.id;
     const entry = workflowId === undefined ? undefined : this.#workflows.get(workflowId);
     if (workflowId === undefined || entry === undefined) {

@@ -1,6 +1,6 @@
-import { type Actor, createActor, type SnapshotFrom, type StateValue } from 'xstate';
+import { type Actor, createActor, type SnapshotFrom } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
-import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
+import type { WorkflowOutput } from '../../machines/workflow-types.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
@@ -12,8 +12,14 @@ import {
   type WorkflowFailureInfo,
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
-import type { JsonObject, JsonValue } from '../json.js';
-import { LaneLineage } from './lane-lineage.js';
+import type { JsonObject } from '../json.js';
+import {
+  buildCheckpointState,
+  FINAL_STATUSES,
+  failureMetadata,
+  isFailureOutput,
+} from './checkpoint-state.js';
+import { RunTracker } from './run-tracker.js';
 import type {
   CheckpointPolicy,
   RunStatus,
@@ -23,14 +29,7 @@ import type {
   RuntimeWorkflow,
   WorkflowRun,
 } from './runtime-types.js';
-import {
-  awaitedEvents,
-  completedSteps,
-  currentStep,
-  readProgress,
-  type StepIndex,
-  type WorkflowProgress,
-} from './workflow-progress.js';
+import type { StepIndex } from './workflow-progress.js';
 
 type WorkflowActor = Actor<WorkflowMachine>;
 type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
@@ -50,16 +49,6 @@ export interface TaskRunDeps {
   readonly onEnd: (run: TaskRun) => void;
 }
 
-/** Whether a machine output is the failure of a step. */
-export function isFailureOutput(output: WorkflowOutput): output is WorkflowFailureOutput {
-  return typeof output === 'object' && output !== null && !('contextId' in output);
-}
-
-/** The JSON metadata of a failed workflow, as the seed's fault-tolerance example writes it. */
-export function failureMetadata(failure: WorkflowFailureInfo, now: number): JsonObject {
-  return { error: failure.message, errorTime: now, failure: { ...failure } };
-}
-
 /** A promise with its settle functions; rejections are marked handled. */
 function deferred<T>() {
   let resolve: (value: T) => void = () => {};
@@ -71,8 +60,6 @@ function deferred<T>() {
   promise.catch(() => {});
   return { promise, resolve, reject };
 }
-
-const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'error', 'cancelled']);
 
 /**
  * One live run of a workflow actor in a runtime (internal). It observes every snapshot: emits
@@ -89,14 +76,9 @@ export class TaskRun implements WorkflowRun {
   readonly lineage: ContextFlowManager;
   readonly #deps: TaskRunDeps;
   readonly #actor: WorkflowActor;
-  readonly #lanes: LaneLineage;
+  readonly #tracker: RunTracker;
   readonly #settle: ReturnType<typeof deferred<Context>>;
-  #progress: WorkflowProgress = { phases: new Map() };
-  /** The state value of the last active snapshot (what the plan's `isComplete` is read from). */
-  #lastValue: StateValue = {};
   #status: WorkflowStatus | undefined;
-  #currentIndex = 0;
-  #currentId: string | undefined;
   #failure: WorkflowFailureInfo | undefined;
   /** The seq of the last checkpoint written or loaded (0: none). */
   #seq: number;
@@ -126,7 +108,7 @@ export class TaskRun implements WorkflowRun {
     this.workflowVersion = deps.workflow.version;
     this.#actor = actor;
     this.lineage = lineage;
-    this.#lanes = new LaneLineage(lineage, deps.index);
+    this.#tracker = new RunTracker(taskId, deps.index, lineage, deps.emit);
     this.#settle = deferred<Context>();
     this.result = this.#settle.promise;
     this.#seq = loaded?.seq ?? 0;
@@ -161,17 +143,14 @@ export class TaskRun implements WorkflowRun {
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
     run.#suspendSaved = snapshot.hasTag('suspended');
-    run.#progress = readProgress(deps.index, snapshot.value);
-    run.#lastValue = snapshot.value;
-    run.#lanes.seed(snapshot.context.lanes);
-    run.#setCurrent();
+    run.#tracker.seed(snapshot);
     return run;
   }
 
   /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
   async begin(): Promise<void> {
     const snapshot = this.#actor.getSnapshot();
-    this.#observe(snapshot);
+    this.#tracker.observe(snapshot);
     await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'running');
     this.#startActor();
   }
@@ -198,11 +177,11 @@ export class TaskRun implements WorkflowRun {
       workflowVersion: this.workflowVersion,
       status: this.#status ?? 'running',
       live: !this.#ended,
-      currentStepIndex: this.#currentIndex,
-      currentStepId: this.#currentId,
+      currentStepIndex: this.#tracker.currentIndex,
+      currentStepId: this.#tracker.currentId,
       checkpointId: this.#checkpointId,
       seq: this.#seq === 0 ? undefined : this.#seq,
-      waitingFor: this.#ended ? [] : awaitedEvents(this.#deps.index, this.#progress),
+      waitingFor: this.#ended ? [] : this.#tracker.waitingFor(),
       ...(this.#failure === undefined ? {} : { error: this.#failure }),
     };
   }
@@ -216,7 +195,7 @@ export class TaskRun implements WorkflowRun {
   send(event: RuntimeEventInput): void {
     if (this.#ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
     const type = (event as Partial<RuntimeEventInput> | null)?.type;
-    const expected = awaitedEvents(this.#deps.index, this.#progress);
+    const expected = this.#tracker.waitingFor();
     if (typeof type !== 'string')
       throw new EventNotAcceptedError(this.taskId, String(type), expected);
     const reserved = /^(xstate|workflow)\./.test(type);
@@ -259,7 +238,7 @@ export class TaskRun implements WorkflowRun {
   #onSnapshot(snapshot: WorkflowSnapshot): void {
     if (this.#ended) return;
     try {
-      this.#observe(snapshot);
+      this.#tracker.observe(snapshot);
       if (snapshot.status === 'active') {
         const suspended = snapshot.hasTag('suspended');
         if (!suspended) this.#suspendSaved = false;
@@ -274,33 +253,6 @@ export class TaskRun implements WorkflowRun {
       }
     } catch (error) {
       this.#abort(error);
-    }
-  }
-
-  #observe(snapshot: WorkflowSnapshot): void {
-    const progress = readProgress(this.#deps.index, snapshot.value);
-    const before = this.#progress;
-    this.#progress = progress;
-    if (snapshot.status === 'active') this.#lastValue = snapshot.value;
-    for (const [stepId, phase] of progress.phases) {
-      const was = before.phases.get(stepId);
-      const stepIndex = this.#deps.index.plan.get(stepId)?.stepIndex ?? -1;
-      if (was === undefined && phase !== 'commit') {
-        this.#deps.emit({ type: 'step.started', taskId: this.taskId, stepId, stepIndex });
-      }
-      if (phase === 'commit' && was !== 'commit') {
-        this.#deps.emit({ type: 'step.completed', taskId: this.taskId, stepId, stepIndex });
-      }
-    }
-    this.#lanes.observe(snapshot.context.lanes, progress);
-    this.#setCurrent();
-  }
-
-  #setCurrent(): void {
-    const step = currentStep(this.#deps.index, this.#progress);
-    if (step !== undefined) {
-      this.#currentIndex = step.stepIndex;
-      this.#currentId = step.stepId;
     }
   }
 
@@ -349,9 +301,7 @@ export class TaskRun implements WorkflowRun {
     const status: WorkflowStatus = failure === undefined ? 'completed' : 'error';
     if (failure !== undefined) {
       this.#failure = failure;
-      this.#currentIndex =
-        this.#deps.index.plan.get(failure.stepId)?.stepIndex ?? this.#currentIndex;
-      this.#currentId = failure.stepId;
+      this.#tracker.failedAt(failure.stepId);
     }
     const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
     await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status, metadata);
@@ -367,7 +317,7 @@ export class TaskRun implements WorkflowRun {
   #onActorError(error: unknown): void {
     if (this.#ended) return;
     const failure: WorkflowFailureInfo = {
-      stepId: this.#currentId ?? 'workflow',
+      stepId: this.#tracker.currentId ?? 'workflow',
       message: error instanceof Error ? error.message : String(error),
       name: error instanceof Error ? error.name : 'Error',
       attempts: 1,
@@ -393,32 +343,27 @@ export class TaskRun implements WorkflowRun {
     status: WorkflowStatus,
     extra: JsonObject = {},
   ): Promise<void> {
-    const { workflow, index, manager } = this.#deps;
+    const { workflow, manager } = this.#deps;
     const pending = this.lineage.transitionsSince(this.#lineageSeq + 1);
-    const waitingFor = status === 'suspended' ? awaitedEvents(index, this.#progress) : [];
+    const waitingFor = status === 'suspended' ? this.#tracker.waitingFor() : [];
     // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
     const withPlan =
       workflow.plan.length <= this.#deps.planInCheckpoints ||
       this.#seq === 0 ||
-      TERMINAL.has(status);
-    const completed = withPlan ? completedSteps(index, this.#lastValue) : undefined;
-    const state: WorkflowState = {
+      FINAL_STATUSES.has(status);
+    const completed = withPlan ? this.#tracker.completed() : undefined;
+    const state = buildCheckpointState({
       taskId: this.taskId,
-      plan: completed
-        ? workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) }))
-        : [],
+      workflow,
       status,
-      currentStepIndex: this.#currentIndex,
-      metadata: {
-        ...extra,
-        ...(completed ? {} : { planOmitted: workflow.plan.length }),
-        ...(this.#currentId === undefined ? {} : { currentStepId: this.#currentId }),
-        ...(waitingFor.length > 0 ? { waitingFor } : {}),
-        ...(pending.length > 0 ? { lineage: pending as unknown as JsonValue } : {}),
-      },
-      machine: { id: workflow.id, version: workflow.version },
-      ...(persisted === undefined ? {} : { snapshot: persisted }),
-    };
+      currentStepIndex: this.#tracker.currentIndex,
+      currentStepId: this.#tracker.currentId,
+      completed,
+      waitingFor,
+      pendingLineage: pending,
+      extra,
+      snapshot: persisted,
+    });
     const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
     this.#seq += 1;
     this.#checkpointId = checkpointId;
@@ -453,7 +398,7 @@ export class TaskRun implements WorkflowRun {
 
   /** Ends the run on a failed save (a lost checkpoint race, a storage failure). */
   #abort(error: unknown): void {
-    if (this.#ended && TERMINAL.has(this.#status ?? 'running')) return;
+    if (this.#ended && FINAL_STATUSES.has(this.#status ?? 'running')) return;
     const wasEnded = this.#ended;
     this.#ended = true;
     this.#actor.stop();

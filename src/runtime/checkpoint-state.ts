@@ -1,0 +1,70 @@
+import type { Snapshot } from 'xstate';
+import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
+import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { WorkflowFailureInfo } from '../errors.js';
+import type { ContextTransition } from '../flow/context-transition.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import type { RuntimeWorkflow } from './runtime-types.js';
+
+/** Statuses after which a task never runs again. */
+export const FINAL_STATUSES: ReadonlySet<WorkflowStatus> = new Set([
+  'completed',
+  'error',
+  'cancelled',
+]);
+
+/** Whether a machine output is the failure of a step. */
+export function isFailureOutput(output: WorkflowOutput): output is WorkflowFailureOutput {
+  return typeof output === 'object' && output !== null && !('contextId' in output);
+}
+
+/** The JSON metadata of a failed workflow, as the seed's fault-tolerance example writes it. */
+export function failureMetadata(failure: WorkflowFailureInfo, now: number): JsonObject {
+  return { error: failure.message, errorTime: now, failure: { ...failure } };
+}
+
+/** What a checkpoint of a run holds beside the workflow's identity. */
+export interface CheckpointStateInput {
+  readonly taskId: string;
+  readonly workflow: RuntimeWorkflow;
+  readonly status: WorkflowStatus;
+  readonly currentStepIndex: number;
+  readonly currentStepId: string | undefined;
+  /** Completed step ids, or `undefined` to leave the plan out (`metadata.planOmitted`). */
+  readonly completed: ReadonlySet<string> | undefined;
+  /** Event types awaited (while suspended). */
+  readonly waitingFor: readonly string[];
+  /** Lineage transitions not yet known to be in the store's log. */
+  readonly pendingLineage: readonly ContextTransition[];
+  /** More metadata (error details, cancel time). */
+  readonly extra: JsonObject;
+  /** The actor's persisted snapshot; none for an actor that errored. */
+  readonly snapshot: Snapshot<unknown> | undefined;
+}
+
+/**
+ * The seed's `WorkflowState` a run saves: the plan with `isComplete` (or none, for long plans
+ * between the first and final checkpoints), status, current step, metadata (error details, the
+ * awaited events, the current step id, and the lineage transitions the store's log may not have
+ * yet, so that a resume can append them) and the persisted snapshot with its machine.
+ */
+export function buildCheckpointState(input: CheckpointStateInput): WorkflowState {
+  const { workflow, completed, waitingFor, pendingLineage } = input;
+  return {
+    taskId: input.taskId,
+    plan: completed
+      ? workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) }))
+      : [],
+    status: input.status,
+    currentStepIndex: input.currentStepIndex,
+    metadata: {
+      ...input.extra,
+      ...(completed ? {} : { planOmitted: workflow.plan.length }),
+      ...(input.currentStepId === undefined ? {} : { currentStepId: input.currentStepId }),
+      ...(waitingFor.length > 0 ? { waitingFor: [...waitingFor] } : {}),
+      ...(pendingLineage.length > 0 ? { lineage: pendingLineage as unknown as JsonValue } : {}),
+    },
+    machine: { id: workflow.id, version: workflow.version },
+    ...(input.snapshot === undefined ? {} : { snapshot: input.snapshot }),
+  };
+}
