@@ -344,26 +344,31 @@ export class TaskRun implements WorkflowRun {
     extra: JsonObject = {},
   ): Promise<void> {
     const { workflow, manager } = this.#deps;
-    const pending = this.lineage.transitionsSince(this.#lineageSeq + 1);
+    // Everything is read now, as of `snapshot`; the lineage up to here too (`upto`).
+    const upto = this.lineage.nextSeq;
     const waitingFor = status === 'suspended' ? this.#tracker.waitingFor() : [];
     // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
     const withPlan =
       workflow.plan.length <= this.#deps.planInCheckpoints ||
       this.#seq === 0 ||
       FINAL_STATUSES.has(status);
-    const completed = withPlan ? this.#tracker.completed() : undefined;
-    const state = buildCheckpointState({
+    const init = {
       taskId: this.taskId,
       workflow,
       status,
       currentStepIndex: this.#tracker.currentIndex,
       currentStepId: this.#tracker.currentId,
-      completed,
+      completed: withPlan ? this.#tracker.completed() : undefined,
       waitingFor,
-      pendingLineage: pending,
       extra,
       snapshot: persisted,
-    });
+    };
+    // At most one lineage write in flight: the transitions a checkpoint carries stay few.
+    await this.#lineageWrites;
+    const pending = this.lineage
+      .transitionsSince(this.#lineageSeq + 1)
+      .filter((transition) => transition.seq < upto);
+    const state = buildCheckpointState({ ...init, pendingLineage: pending });
     const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
     this.#seq += 1;
     this.#checkpointId = checkpointId;
