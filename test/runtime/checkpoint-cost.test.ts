@@ -1,0 +1,42 @@
+import {
+  createContext,
+  createRuntime,
+  defineWorkflow,
+  getCheckpointManager,
+  type Step,
+} from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
+import { describe, expect, it } from 'vitest';
+
+describe('checkpoint cost', () => {
+  it('stays flat over a long run: same bytes per checkpoint early and late, few lineage entries', async () => {
+    const steps: Step[] = Array.from({ length: 400 }, (_, i) => ({
+      stepId: `s${i}`,
+      run: (_c, _s, { taskId }) =>
+        createContext('Item', { i, pad: 'x'.repeat(200) }, { contextId: `${taskId}_${i}` }),
+    }));
+    const workflow = defineWorkflow({ id: 'long', version: '1', steps });
+    const store = createMemoryStore();
+    const run = await createRuntime({ store }).start(workflow, 0, { taskId: 'long-run' });
+    await run.result;
+    const list = await store.list('long-run'); // newest first
+    expect(list).toHaveLength(402);
+    const body = async (seq: number) => {
+      const meta = list.find((m) => m.seq === seq);
+      const record = meta && (await store.load('long-run', meta.checkpointId));
+      return record?.body ?? '';
+    };
+    const early = await body(20);
+    const late = await body(390);
+    // Only the step numbers and ids differ: a few bytes, not the history.
+    expect(Math.abs(late.length - early.length)).toBeLessThan(40);
+    for (const seq of [20, 100, 200, 300, 390]) {
+      const state = JSON.parse(await body(seq)).state;
+      expect(state.plan).toEqual([]);
+      expect(state.metadata.lineage.length).toBeLessThanOrEqual(2);
+    }
+    // The whole lineage is in the log nonetheless.
+    expect(run.lineage.size).toBe(401);
+    expect(await (await getCheckpointManager(store)).loadLineage('long-run')).toHaveLength(401);
+  });
+});
