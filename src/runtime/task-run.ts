@@ -94,6 +94,8 @@ export class TaskRun implements WorkflowRun {
   #commits = 0;
   #suspendSaved = false;
   #ended = false;
+  /** Step events held back until the first checkpoint is saved. */
+  #held: RuntimeEvent[] | undefined;
 
   constructor(
     deps: TaskRunDeps,
@@ -108,7 +110,10 @@ export class TaskRun implements WorkflowRun {
     this.workflowVersion = deps.workflow.version;
     this.#actor = actor;
     this.lineage = lineage;
-    this.#tracker = new RunTracker(taskId, deps.index, lineage, deps.emit);
+    this.#tracker = new RunTracker(taskId, deps.index, lineage, (event) => {
+      if (this.#held === undefined) deps.emit(event);
+      else this.#held.push(event);
+    });
     this.#settle = deferred<Context>();
     this.result = this.#settle.promise;
     this.#seq = loaded?.seq ?? 0;
@@ -150,8 +155,13 @@ export class TaskRun implements WorkflowRun {
   /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
   async begin(): Promise<void> {
     const snapshot = this.#actor.getSnapshot();
+    // The first step's events wait for the first checkpoint: a refused start reports nothing.
+    this.#held = [];
     this.#tracker.observe(snapshot);
     await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'running');
+    const held = this.#held;
+    this.#held = undefined;
+    for (const event of held) this.#deps.emit(event);
     this.#startActor();
   }
 

@@ -136,6 +136,31 @@ describe('two runtimes racing on one task', () => {
   });
 });
 
+describe('two runtimes starting one new task at once', () => {
+  it('one starts it, the other is refused with TaskExistsError and reports nothing', async () => {
+    current = await STORES.memory();
+    const store = current.store;
+    const calls: Calls = {};
+    const workflow = chain(calls);
+    const runtimes = [createRuntime({ store }), createRuntime({ store })];
+    const events = runtimes.map(() => [] as RuntimeEvent[]);
+    for (const [i, runtime] of runtimes.entries()) runtime.subscribe((e) => events[i]?.push(e));
+    const taskId = newTaskId('start-race');
+    const outcomes = await Promise.allSettled(
+      runtimes.map((runtime) => runtime.start(workflow, { items: [] }, { taskId })),
+    );
+    const started = outcomes.findIndex((o) => o.status === 'fulfilled');
+    const refused = outcomes.findIndex((o) => o.status === 'rejected');
+    expect(started).toBeGreaterThanOrEqual(0);
+    expect(refused).toBeGreaterThanOrEqual(0);
+    const reason = (outcomes[refused] as PromiseRejectedResult).reason;
+    expect(isOrchestrationError(reason, 'TASK_EXISTS')).toBe(true);
+    await (outcomes[started] as PromiseFulfilledResult<{ result: Promise<unknown> }>).value.result;
+    expect(events[refused]).toEqual([]);
+    expect(calls.a01).toBe(1);
+  });
+});
+
 describe('checkpoint policy', () => {
   async function checkpointCount(policy: CheckpointPolicy) {
     const store = (current as TestStore).store;
