@@ -74,10 +74,11 @@ async function benchTarget(
     const body = bodyOf(size.bytes);
     const taskId = `lat-${size.bytes}`;
     taskIds.push(taskId);
-    const floorKey = `raw-${size.bytes}`;
+    // Like the store, which keeps every record, the floor writes a new key each time.
+    const floorKey = (i: number) => `raw-${size.bytes}-${i}`;
     const save = saver(store, taskId, body);
     const [saveStats, rawWrite] = await measureLatencies(
-      floor ? [save, () => floor.writeOnce(floorKey, body)] : [save],
+      floor ? [save, (i) => floor.writeOnce(floorKey(i), body)] : [save],
     );
     latencyRow(`save ${size.label}`, saveStats!, `${floor?.write} ${size.label}`, rawWrite);
     if (target.name === 'redis' && size.bytes === 1024 && rawWrite) {
@@ -85,7 +86,7 @@ async function benchTarget(
     }
     const latest = () => store.latest(taskId);
     const [latestStats, rawRead] = await measureLatencies(
-      floor ? [latest, () => floor.readOnce(floorKey)] : [latest],
+      floor ? [latest, () => floor.readOnce(floorKey(0))] : [latest],
     );
     latencyRow(`latest ${size.label}`, latestStats!, `${floor?.read} ${size.label}`, rawRead);
   }

@@ -6,7 +6,7 @@ import type { CheckpointStore } from 'mcp-orchestration';
 
 /** The raw operation a store is compared with, on the same backend in the same run. */
 export interface Floor {
-  /** What the floor does, e.g. `SET` or `writeFile+rename`. */
+  /** What the floor does, e.g. `SET` or `writeFile+rename` (`writeOnce` gets a new key each call). */
   readonly write: string;
   readonly read: string;
   readonly concurrent: string;
@@ -165,7 +165,8 @@ async function redisTarget(): Promise<BenchTarget | string> {
     ],
     async cleanup(taskIds) {
       await deleteTasks(store, taskIds);
-      if (floorKeys.size > 0) await plain.del(...floorKeys);
+      const keys = [...floorKeys];
+      for (let i = 0; i < keys.length; i += 500) await plain.del(...keys.slice(i, i + 500));
       await Promise.all([plain.quit(), pipelined.quit()]);
     },
   };

@@ -26,14 +26,22 @@ export interface LatencyOptions {
 /** An operation to time: `i` counts its calls from 0. */
 export type Operation = (i: number) => Promise<unknown>;
 
+/** Fisher–Yates, in place. */
+function shuffle(items: number[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
   return sorted[index] ?? Number.NaN;
 }
 
 /**
- * Times each operation one call at a time, taking turns (`a`, `b`, `a`, `b`…), and reports the
- * median and p99 duration of each, in the order given.
+ * Times each operation one call at a time, taking turns (each round in a random order), and
+ * reports the median and p99 duration of each, in the order given.
  */
 export async function measureLatencies(
   ops: readonly Operation[],
@@ -49,10 +57,15 @@ export async function measureLatencies(
     for (const [k, op] of ops.entries()) await op(calls[k]!++);
   }
   const start = process.hrtime.bigint();
+  const order = ops.map((_, k) => k);
   for (let n = 0; n < maxSamples; n++) {
-    for (const [k, op] of ops.entries()) {
+    // A new order each round: what runs just before an operation (garbage to collect, memory
+    // for the server to free) measurably shifts its latency, so no operation always follows
+    // the same one.
+    shuffle(order);
+    for (const k of order) {
       const before = process.hrtime.bigint();
-      await op(calls[k]!++);
+      await ops[k]!(calls[k]!++);
       samples[k]!.push(Number(process.hrtime.bigint() - before) / 1e6);
     }
     if (n + 1 >= minSamples && process.hrtime.bigint() - start > maxNs) break;

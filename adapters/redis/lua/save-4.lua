@@ -3,7 +3,7 @@
   the keys' lifetimes all move together, or nothing is written. A small record value comes as
   ARGV[8]; a large one does not pass through Lua (big strings are slow there): the client sends
   it just before this script (same connection, same round trip) with
-  SET <temp key> <value> PX <safety TTL>, and the script RENAMEs it into place (O(1)).
+  SETEX <temp key> <safety TTL> <value>, and the script RENAMEs it into place (O(1)).
 
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
