@@ -10,9 +10,9 @@ const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 let directory = '';
 
 /** Runs an example the way `npm start` does, with the default store in a temp directory. */
-async function runExample(file: string): Promise<string> {
+async function runExample(file: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run(tsx, ['--conditions=source', join('examples', file)], {
-    env: { ...process.env, MCP_ORCHESTRATION_DIR: directory },
+    env: { ...process.env, MCP_ORCHESTRATION_DIR: directory, ...env },
     timeout: 60_000,
   });
   return stdout;
@@ -42,5 +42,22 @@ describe('examples', () => {
       expect(out).toContain('Origin of parallel_demo_merged: parallel_demo_input');
       expect(out).toContain('flowchart TD');
     }
+  });
+
+  it('fault-tolerance dies mid-run, then resumes without re-running checkpointed steps', async () => {
+    const crashed = await runExample('fault-tolerance.ts', { SIMULATE_CRASH: '1' }).then(
+      () => expect.unreachable('the process should have died'),
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(crashed.code).toBe(137);
+    expect(crashed.stdout).toContain('running parse');
+    expect(crashed.stdout).toContain('(simulated crash: the process dies here)');
+
+    const resumed = await runExample('fault-tolerance.ts');
+    expect(resumed).toContain('Resuming workflow fault_demo at parse (step 0), last checkpoint 2');
+    expect(resumed).not.toContain('running parse');
+    expect(resumed).toContain('running enrich');
+    expect(resumed).toContain('checkpoint 6: completed');
+    expect(resumed).toContain('Completed: 9 words; tags: checkpoints, recovery');
   });
 });
