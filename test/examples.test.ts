@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ describe('examples', () => {
     expect(await runExample('checkpoint-restore.ts')).toContain('published { edits: 1 }');
   });
 
-  it('parallel-processing (npm start) merges, checkpoints and reads its lineage back, twice', async () => {
+  it('parallel-processing merges, checkpoints and reads its lineage back, twice', async () => {
     for (let i = 0; i < 2; i++) {
       const out = await runExample('parallel-processing.ts');
       expect(out).toContain('longest words per chunk: messages, checkpoint, lineage');
@@ -60,4 +60,42 @@ describe('examples', () => {
     expect(resumed).toContain('checkpoint 6: completed');
     expect(resumed).toContain('Completed: 9 words; tags: checkpoints, recovery');
   });
+
+  it('research-workflow (npm start) is interrupted by Ctrl-C, resumes, and ends like an uninterrupted run', async () => {
+    const env = { RESEARCH_STEP_MS: '300' };
+    const uninterrupted = await runExample('research-workflow.ts', env);
+    expect(uninterrupted).toContain('checkpoint 8 saved (completed)');
+    const report = uninterrupted.slice(
+      uninterrupted.indexOf('# How do durable'),
+      uninterrupted.indexOf('Checkpoints,'),
+    );
+    expect(report).toContain('## analyst');
+
+    // Run it afresh and press Ctrl-C (SIGINT) once the parallel agents are running.
+    const child = spawn(tsx, ['--conditions=source', join('examples', 'research-workflow.ts')], {
+      env: { ...process.env, MCP_ORCHESTRATION_DIR: directory, ...env },
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('+ historian done')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out).toContain('Interrupted. Run `npm start` again');
+    expect(out).not.toContain('checkpoint 8 saved (completed)');
+
+    const resumed = await runExample('research-workflow.ts', env);
+    expect(resumed).toMatch(/Resuming research_demo after checkpoint \d+/);
+    expect(resumed).not.toContain('> plan'); // checkpointed before the interrupt: never runs again
+    expect(resumed).not.toContain('> historian');
+    expect(resumed).toContain('+ write done');
+    expect(resumed).toContain(report);
+    expect(resumed).toContain('Origin of the report: research_demo_input');
+  }, 60_000);
 });
