@@ -98,4 +98,12 @@ describe('examples', () => {
     expect(resumed).toContain(report);
     expect(resumed).toContain('Origin of the report: research_demo_input');
   }, 60_000);
+
+  it("basic-workflow runs the seed's three steps with a checkpoint after each", async () => {
+    const out = await runExample('basic-workflow.ts');
+    expect(out).toContain('Result: the ×3, and ×2, bat ×1');
+    expect(out).toContain('2. running, step 0, [parse]');
+    expect(out).toContain('5. completed, step 2, [parse, process, generate]');
+    expect(out).toContain('task_123_step_1 -> task_123_step_2 (result_generator)');
+  });
 });
