@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Cluster, Redis } from 'ioredis';
+import { type Cluster, Command, type Redis } from 'ioredis';
 
 /** An ioredis client the Redis store can use: a single node or a cluster. */
 export type RedisClient = Redis | Cluster;
 
-/** A Lua script read from `lua/<name>-<numKeys>.lua`, with its includes resolved. */
+/**
+ * A Lua script read from `lua/<name>-<numKeys>.lua`, with its includes resolved. `numKeys` `'N'`:
+ * the script takes any number of keys (`lua/<name>-N.lua`).
+ */
 export interface LuaScript {
   readonly name: string;
-  readonly numKeys: number;
+  readonly numKeys: number | 'N';
   readonly source: string;
   readonly sha: string;
 }
@@ -21,7 +24,7 @@ function readLua(path: string): string {
 }
 
 /** Reads `lua/<name>-<numKeys>.lua` and inlines its `--- @include "x"` lines (`lua/includes/x.lua`). */
-export function loadLuaScript(name: string, numKeys: number): LuaScript {
+export function loadLuaScript(name: string, numKeys: number | 'N'): LuaScript {
   const source = readLua(`${name}-${numKeys}.lua`).replace(INCLUDE, (_, include: string) =>
     readLua(`includes/${include}.lua`),
   );
@@ -42,13 +45,40 @@ export async function runLuaScript(
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  if (keys.length !== script.numKeys) {
+  if (script.numKeys !== 'N' && keys.length !== script.numKeys) {
     throw new RangeError(`${script.name} takes ${script.numKeys} keys, got ${keys.length}`);
   }
   try {
-    return await client.evalsha(script.sha, script.numKeys, ...keys, ...args);
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return await client.eval(script.source, script.numKeys, ...keys, ...args);
+    return await client.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
+
+/**
+ * Like {@link runLuaScript}, but the call is written to the connection at once, past ioredis'
+ * auto-pipelining (which holds every command while the client's previous auto-pipeline is in
+ * flight): for callers that batch themselves and keep several calls in flight, in order.
+ */
+export async function sendLuaScript(
+  client: RedisClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  const send = (name: 'evalsha' | 'eval', text: string) => {
+    const command = new Command(name, [text, keys.length, ...keys, ...args], {
+      keyPrefix: client.options?.keyPrefix,
+      replyEncoding: 'utf8',
+    });
+    client.sendCommand(command);
+    return command.promise;
+  };
+  try {
+    return await send('evalsha', script.sha);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return await send('eval', script.source);
   }
 }

@@ -21,6 +21,8 @@ export const Status = {
   Missing: 5,
   NoValue: 6,
   Large: 7,
+  /** One save of a saveMany call failed in Redis (e.g. WRONGTYPE); the others are unaffected. */
+  Failed: 8,
 } as const;
 
 /** Length of `randomUUID()`, the nonce that starts every stored record value. */

@@ -25,7 +25,13 @@ import {
   StorageError,
 } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
-import { type LuaScript, loadLuaScript, type RedisClient, runLuaScript } from './lua-scripts.js';
+import {
+  type LuaScript,
+  loadLuaScript,
+  type RedisClient,
+  runLuaScript,
+  sendLuaScript,
+} from './lua-scripts.js';
 import {
   bodyOfFetched,
   bodyOfValue,
@@ -55,7 +61,8 @@ const INLINE_SAVE_CHARS = 8 * 1024;
 
 /**
  * How long a record value sent ahead of its save script may wait for it, in seconds. Set with
- * SETEX: on Redis 7.0, `SET … PX` of a 100 KB value measured 4× slower than SETEX.
+ * SETEX: on Redis 7.0, `SET … PX` of a 100 KB value measured 4× slower than SETEX. Also how long
+ * a saveMany call with a refused save keeps its answers for a re-send.
  */
 const TEMP_TTL_SECONDS = 300;
 
@@ -66,8 +73,22 @@ const TEMP_TTL_SECONDS = 300;
  */
 const INLINE_BYTES = 64 * 1024;
 
+/**
+ * Most saves, and most value characters, in one saveMany call: a longer queue goes as several
+ * calls sent together, so one script never holds the server for long.
+ */
+const BATCH_SAVES = 256;
+const BATCH_CHARS = 1024 * 1024;
+
+/** Calls a lane keeps in flight at most (one through a Cluster, see createRedisStore). */
+const LANE_CALLS = 2;
+
+/** A queue of at least twice this many saves is split over the lane's free calls. */
+const SPLIT_SAVES = 16;
+
 const scripts = {
   save: loadLuaScript('save', 4),
+  saveMany: loadLuaScript('saveMany', 'N'),
   load: loadLuaScript('load', 3),
   latest: loadLuaScript('latest', 3),
   list: loadLuaScript('list', 3),
@@ -91,6 +112,30 @@ interface TaskKeys {
   readonly logPrefix: string;
 }
 
+/** A small save waiting in its lane: the arguments save-4 takes, and how to answer the caller. */
+interface PendingSave {
+  readonly taskId: string;
+  readonly keys: TaskKeys;
+  readonly now: string;
+  readonly checkpointId: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly expectedSeq: string;
+  readonly nonce: string;
+  readonly value: string;
+  /** Gets the save's own script answer (`{status, …}`), or a typed error. */
+  readonly settle: (reply: unknown[] | undefined, error?: unknown) => void;
+}
+
+/** Small saves waiting to be sent together, and the calls in flight that hold them back. */
+interface Lane {
+  readonly name: string;
+  queue: PendingSave[];
+  inFlight: number;
+  /** A flush is due at the end of the tick. */
+  scheduled: boolean;
+}
+
 /**
  * A {@link CheckpointStore} in Redis, through an ioredis client you own. Every operation is one
  * round trip and one Lua script, atomic on the server: a save sends the record value ahead
@@ -109,6 +154,19 @@ interface TaskKeys {
  * (connection lost mid-call) is a `StorageError`: the save happened whole or not at all.
  * `close()` does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the
  * client for throughput with many concurrent workflows. Redis ≥ 7.0.
+ *
+ * Group commit: small saves (bodies up to 8 KiB) pending on one store at once go together as one
+ * `saveMany` script call: those issued in the same tick (flushed by `process.nextTick`, no timer)
+ * and those issued while the lane's calls are in flight (at most two, so the client prepares one
+ * while Redis runs the other; they are written to the connection directly, past ioredis'
+ * auto-pipelining, in order). A lone save still goes as one `save` call. Each save of a call
+ * keeps its own all-or-nothing semantics, nonce and answer (a conflict or a corrupt task fails
+ * only that save), and saves of one task apply in the order they were issued. A call re-sent
+ * after a lost reply answers as the first run did: applied saves by their nonces, refused ones
+ * from the answers the first run kept (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster`
+ * (keys of different tasks may live in different slots) only saves of the same task are
+ * batched, one call in flight per task; a single node has one lane for all tasks. Large bodies
+ * go unbatched, through their temp key.
  *
  * @example
  * ```ts
@@ -156,17 +214,21 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     };
   }
 
-  /** Runs a script; a wrong-typed key is corrupt, any other failure a {@link StorageError}. */
+  /**
+   * Runs a script; a wrong-typed key is corrupt, any other failure a {@link StorageError}.
+   * `send`: {@link sendLuaScript} for the group commit's calls.
+   */
   async function run(
     operation: string,
     taskId: string,
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
+    send = runLuaScript,
   ): Promise<unknown[]> {
     let reply: unknown;
     try {
-      reply = await runLuaScript(client, script, keys, args);
+      reply = await send(client, script, keys, args);
     } catch (error) {
       throw failure(operation, taskId, 'index', error);
     }
@@ -237,6 +299,139 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     }
   }
 
+  /** save-4's arguments but the value (recPrefix, now, id, createdAt, expiresAt, …, nonce). */
+  function saveArgs(k: TaskKeys, save: Omit<PendingSave, 'taskId' | 'keys' | 'value' | 'settle'>) {
+    return [
+      k.recPrefix,
+      save.now,
+      save.checkpointId,
+      save.createdAt,
+      save.expiresAt,
+      save.expectedSeq,
+      save.nonce,
+    ];
+  }
+
+  // Group commit. A lane holds the small saves waiting for their call and counts its calls in
+  // flight; it exists (in `lanes`) while busy. One lane for a single node (one connection: calls
+  // run in the order sent); one per task through a Cluster (a call's keys must share a slot).
+  const cluster = client.isCluster === true;
+  const maxInFlight = cluster ? 1 : LANE_CALLS;
+  const lanes = new Map<string, Lane>();
+
+  function enqueue(save: PendingSave): void {
+    const name = cluster ? save.taskId : '';
+    let lane = lanes.get(name);
+    if (lane === undefined) {
+      lane = { name, queue: [], inFlight: 0, scheduled: false };
+      lanes.set(name, lane);
+    }
+    lane.queue.push(save);
+    schedule(lane);
+  }
+
+  /**
+   * Flushes the lane once the current tick's promise jobs have run (so saves issued alongside
+   * join; no timer), unless all its calls are in flight: then when one of them settles.
+   */
+  function schedule(lane: Lane): void {
+    if (lane.scheduled || lane.inFlight >= maxInFlight) return;
+    lane.scheduled = true;
+    process.nextTick(flush, lane);
+  }
+
+  /** Sends what waits in a lane, in submission order, split over its free calls. */
+  function flush(lane: Lane): void {
+    lane.scheduled = false;
+    const { queue } = lane;
+    if (queue.length === 0) {
+      if (lane.inFlight === 0) lanes.delete(lane.name);
+      return;
+    }
+    lane.queue = [];
+    // Two calls in flight let the client work on one while Redis runs the other.
+    const parts = queue.length >= 2 * SPLIT_SAVES ? maxInFlight - lane.inFlight : 1;
+    const size = Math.min(BATCH_SAVES, Math.ceil(queue.length / parts));
+    for (let start = 0; start < queue.length; ) {
+      let end = start + 1;
+      let chars = (queue[start] as PendingSave).value.length;
+      while (end < queue.length && end - start < size) {
+        chars += (queue[end] as PendingSave).value.length;
+        if (chars > BATCH_CHARS) break;
+        end++;
+      }
+      const call =
+        end - start === 1
+          ? saveOne(queue[start] as PendingSave)
+          : saveMany(queue.slice(start, end));
+      lane.inFlight++;
+      // saveOne and saveMany never reject.
+      void call.then(() => {
+        lane.inFlight--;
+        if (lane.queue.length > 0) schedule(lane);
+        else if (lane.inFlight === 0 && !lane.scheduled) lanes.delete(lane.name);
+      });
+      start = end;
+    }
+  }
+
+  /** A lone save: one save-4 call, as without batching. */
+  async function saveOne(save: PendingSave): Promise<void> {
+    const k = save.keys;
+    const keys = [...k.task, `${k.base}tmp:${save.nonce}`];
+    try {
+      const args = [...saveArgs(k, save), save.value];
+      save.settle(await run('save', save.taskId, scripts.save, keys, args, sendLuaScript));
+    } catch (error) {
+      save.settle(undefined, error);
+    }
+  }
+
+  /** Several saves in one saveMany call; each caller gets its own answer. */
+  async function saveMany(batch: readonly PendingSave[]): Promise<void> {
+    const first = batch[0] as PendingSave;
+    const groups = new Map<string, number>();
+    const keys = [`${first.keys.base}ans:${first.nonce}`];
+    const prefixes = [String(TEMP_TTL_SECONDS)];
+    const args: string[] = [];
+    for (const save of batch) {
+      let group = groups.get(save.taskId);
+      if (group === undefined) {
+        group = groups.size + 1;
+        groups.set(save.taskId, group);
+        keys.push(...save.keys.task);
+        prefixes.push(save.keys.recPrefix);
+      }
+      args.push(
+        String(group),
+        save.now,
+        save.checkpointId,
+        save.createdAt,
+        save.expiresAt,
+        save.expectedSeq,
+        save.nonce,
+        save.value,
+      );
+    }
+    let reply: unknown;
+    try {
+      reply = await sendLuaScript(client, scripts.saveMany, keys, [...prefixes, ...args]);
+    } catch (error) {
+      for (const save of batch)
+        save.settle(undefined, failure('save', save.taskId, 'index', error));
+      return;
+    }
+    for (const [i, save] of batch.entries()) {
+      const answer = Array.isArray(reply) && reply.length === batch.length ? reply[i] : undefined;
+      if (!Array.isArray(answer) || typeof answer[0] !== 'number') {
+        save.settle(undefined, new StorageError('redis', 'save: unexpected reply from Redis'));
+      } else if (answer[0] === Status.Failed) {
+        const error = new Error(String(answer[1]));
+        save.settle(undefined, failure('save', save.taskId, 'index', error));
+      } else save.settle(answer);
+    }
+  }
+
   return {
     name: 'redis',
 
@@ -246,48 +441,56 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const expected = saveOptions?.expectedSeq;
       const k = keysOf(taskId);
       const nonce = randomUUID();
-      const tempKey = `${k.base}tmp:${nonce}`;
       const value = recordValue(nonce, checkpointId, body);
-      const args = [
-        k.recPrefix,
-        now(),
+      const fields = {
+        now: now(),
         checkpointId,
-        String(createdAt),
-        expiresAt === undefined ? '' : String(expiresAt),
-        expected === undefined ? '' : String(expected),
+        createdAt: String(createdAt),
+        expiresAt: expiresAt === undefined ? '' : String(expiresAt),
+        expectedSeq: expected === undefined ? '' : String(expected),
         nonce,
-      ];
-      // A large value goes ahead with SET (same connection, same round trip) and the script
-      // moves it into place; a small one rides along as the script's last argument.
-      const inline = body.length <= INLINE_SAVE_CHARS;
-      const sent = inline ? undefined : client.setex(tempKey, TEMP_TTL_SECONDS, value);
-      const saved = run(
-        'save',
-        taskId,
-        scripts.save,
-        [...k.task, tempKey],
-        inline ? [...args, value] : args,
-      );
-      const [stored, reply] = await Promise.allSettled([sent, saved]);
-      if (reply.status === 'rejected') {
-        if (!inline) {
+      };
+      let reply: unknown[];
+      let stored: PromiseSettledResult<unknown> | undefined;
+      if (body.length <= INLINE_SAVE_CHARS) {
+        // A small value rides along as the script's last argument, in its lane's next call.
+        reply = await new Promise<unknown[]>((resolve, reject) => {
+          enqueue({
+            taskId,
+            keys: k,
+            ...fields,
+            value,
+            settle: (answer, error) => (answer ? resolve(answer) : reject(error)),
+          });
+        });
+      } else {
+        // A large value goes ahead with SETEX (same connection, same round trip) and the script
+        // moves it into place.
+        const tempKey = `${k.base}tmp:${nonce}`;
+        const sent = client.setex(tempKey, TEMP_TTL_SECONDS, value);
+        const saved = run('save', taskId, scripts.save, [...k.task, tempKey], saveArgs(k, fields));
+        const settled = await Promise.allSettled([sent, saved]);
+        stored = settled[0];
+        const ran = settled[1];
+        if (ran.status === 'rejected') {
           // The script did not run (or failed): drop the value sent ahead, best effort (it also
           // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
           const dropped = client.del(tempKey).catch(() => 0);
-          if (isOrchestrationError(reply.reason, 'CORRUPT_RECORD')) await dropped;
+          if (isOrchestrationError(ran.reason, 'CORRUPT_RECORD')) await dropped;
+          throw ran.reason;
         }
-        throw reply.reason;
+        reply = ran.value;
       }
-      switch (reply.value[0]) {
+      switch (reply[0]) {
         case Status.Ok:
-          return { seq: numberOf(taskId, reply.value) };
+          return { seq: numberOf(taskId, reply) };
         case Status.Conflict:
-          throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply.value[1]));
+          throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply[1]));
         case Status.Exists:
           throw new CheckpointExistsError(taskId, checkpointId);
         case Status.NoValue: {
           const cause =
-            stored.status === 'rejected'
+            stored?.status === 'rejected'
               ? stored.reason
               : new Error('the value sent ahead was gone when the save script ran');
           throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
@@ -295,7 +498,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
           });
         }
         default:
-          throw replyFailure(taskId, reply.value, maxRecordBytes, checkpointId);
+          throw replyFailure(taskId, reply, maxRecordBytes, checkpointId);
       }
     },
 

@@ -412,4 +412,60 @@ describeRedis('Redis store: connection drops mid-run', () => {
       expect(await keysUnder(admin, `${prefix}{wf}:tmp:`)).toEqual([]);
     }, 20_000);
   }
+
+  it('a batch of saves whose reply is lost runs once: each save of the re-sent call keeps its answer', async () => {
+    const { proxy, client, store, prefix } = await setUp({}, true);
+    const tasks = ['wf-a', 'wf-b', 'wf-c'];
+    for (const taskId of tasks) {
+      await store.save({ taskId, checkpointId: 'cp-0', createdAt: 1, body: 'zero' });
+    }
+    await whileBusy(client, false);
+    proxy?.swallowReplies(true);
+    // Issued together: one saveMany call. Chains, conflicts and a duplicate id, across tasks.
+    const saves: [string, string, number | undefined, string][] = [
+      ['wf-a', 'cp-1', 1, 'seq 2'],
+      ['wf-b', 'cp-1', 1, 'seq 2'],
+      ['wf-a', 'cp-2', 2, 'seq 3'],
+      ['wf-c', 'cp-1', 0, 'conflict 1'],
+      ['wf-a', 'cp-3', 3, 'seq 4'],
+      ['wf-b', 'cp-0', undefined, 'exists'],
+      ['wf-c', 'cp-2', 1, 'seq 2'],
+      ['wf-b', 'cp-2', 1, 'conflict 2'],
+    ];
+    const pending = saves.map(([taskId, checkpointId, expectedSeq]) =>
+      store
+        .save(
+          { taskId, checkpointId, createdAt: 2, body: `${taskId}/${checkpointId}` },
+          expectedSeq === undefined ? undefined : { expectedSeq },
+        )
+        .then(
+          ({ seq }) => `seq ${seq}`,
+          (error: unknown) =>
+            isOrchestrationError(error, 'CHECKPOINT_CONFLICT')
+              ? `conflict ${error.actualSeq}`
+              : isOrchestrationError(error, 'CHECKPOINT_EXISTS')
+                ? 'exists'
+                : String(error),
+        ),
+    );
+    // Wait until Redis has applied the call, then drop the connection before the reply comes back.
+    const heads = async () =>
+      Promise.all(tasks.map((taskId) => admin.hget(`${prefix}{${taskId}}:meta`, ':seq')));
+    while ((await heads()).join() !== '4,2,2') await sleep(2);
+    proxy?.swallowReplies(false);
+    proxy?.cut();
+    expect(await Promise.all(pending)).toEqual(saves.map((save) => save[3]));
+    expect(await heads()).toEqual(['4', '2', '2']);
+    for (const [i, taskId] of tasks.entries()) {
+      expect(await expectConsistent(store, admin, prefix, taskId)).toBe([4, 2, 2][i]);
+    }
+    expect((await store.list('wf-a')).map((meta) => meta.checkpointId)).toEqual([
+      'cp-3',
+      'cp-2',
+      'cp-1',
+      'cp-0',
+    ]);
+    expect((await store.load('wf-b', 'cp-0'))?.body).toBe('zero');
+    expect((await store.load('wf-c', 'cp-2'))?.body).toBe('wf-c/cp-2');
+  }, 20_000);
 });

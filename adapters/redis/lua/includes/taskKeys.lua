@@ -8,6 +8,8 @@
     <prefix>{taskId}:r:<id>  string  "<nonce> <checkpointId>\n<body>": the nonce (36 characters) of
                                      the save call that wrote it, then the body
     <prefix>{taskId}:tmp:<nonce>  string  a record value on its way in (save), with a safety TTL
+    <prefix>{taskId}:ans:<nonce>  string  the answers (JSON) of a saveMany call that refused a
+                                  save, kept for a re-send, with a TTL
   Record keys are built here from the record key prefix (same hash tag, so same cluster slot).
 ]]
 
@@ -45,10 +47,12 @@ end
 -- Opens a task for a script: reads its head and lifetime, and removes the records expired at
 -- `now` (expiresAt <= now); once no record is left and the task's lifetime has passed, forgets
 -- the head too. Every task key is read before anything is written, so a key of the wrong type
--- fails the script (WRONGTYPE) with nothing written. Returns head, lifetime (nil, 'inf' or ms).
-local function openTask(idxKey, expKey, metaKey, recPrefix, now)
+-- fails the script (WRONGTYPE) with nothing written (`idxRead`: the caller already read the
+-- index key; it is then counted only when needed). Returns head, lifetime (nil, 'inf' or ms).
+local function openTask(idxKey, expKey, metaKey, recPrefix, now, idxRead)
   local state = redis.call('HMGET', metaKey, ':seq', ':until')
-  local live = redis.call('ZCARD', idxKey)
+  local live
+  if not idxRead then live = redis.call('ZCARD', idxKey) end
   local expired = redis.call('ZRANGEBYSCORE', expKey, '-inf', now)
   local lifetime = state[2]
   if #expired > 0 then
@@ -56,10 +60,11 @@ local function openTask(idxKey, expKey, metaKey, recPrefix, now)
       dropRecord(idxKey, expKey, metaKey, recPrefix, id)
     end
     refreshLifetime(idxKey, expKey, metaKey)
-    live = redis.call('ZCARD', idxKey)
+    live = nil
     lifetime = redis.call('HGET', metaKey, ':until')
   end
-  if live == 0 and lifetime and lifetime ~= 'inf' and tonumber(lifetime) <= tonumber(now) then
+  if lifetime and lifetime ~= 'inf' and tonumber(lifetime) <= tonumber(now)
+      and (live or redis.call('ZCARD', idxKey)) == 0 then
     redis.call('DEL', idxKey, expKey, metaKey)
     return 0, nil
   end
