@@ -7,9 +7,9 @@
   in a Redis Cluster all tasks of one call must share a slot (the client batches per task there).
 
   A call re-sent after a dropped reply answers as the first run did: an applied save is
-  recognized by its nonce; when some save was refused, the first run kept every answer in
-  KEYS[1] for ARGV[1] seconds, and a re-run returns them untouched (a refused save is never
-  evaluated again, so it cannot land after saves issued after it).
+  recognized by its nonce; when some save was refused, the first run keeps every answer in
+  KEYS[1] for ARGV[1] seconds (best effort), and a re-run returns them untouched (a refused save
+  is not evaluated again, so it cannot land after saves issued after it).
 
   Input (G task groups, S saves; 1 + 3G keys):
     KEYS[1]      answers key  <prefix>{taskId of the first save}:ans:<nonce of the first save>
@@ -55,5 +55,6 @@ for i = groups + 2, #ARGV, 8 do
   if answer[1] ~= 0 then refused = true end
   answers[#answers + 1] = answer
 end
-if refused then redis.call('SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
+-- Best effort: without it (e.g. OOM before any write), a re-send evaluates the refused again.
+if refused then pcall(redis.call, 'SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
 return answers
