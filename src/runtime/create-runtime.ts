@@ -16,6 +16,8 @@ import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
 import type { JsonValue } from '../json.js';
 import { FINAL_STATUSES } from './checkpoint-state.js';
+import { MachineRun } from './machine-run.js';
+import { isMachineWorkflow } from './machine-workflow.js';
 import type {
   CheckpointPolicy,
   RunStatus,
@@ -56,6 +58,11 @@ function inputContext(input: Context | JsonValue, taskId: string): Context {
   });
 }
 
+/** The step index of a workflow (a hand-written machine has only its plan). */
+function indexOf(workflow: RuntimeWorkflow): StepIndex {
+  return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
+}
+
 function transitionSeq(value: unknown): number {
   const seq = (value as { seq?: unknown } | null)?.seq;
   return typeof seq === 'number' ? seq : -1;
@@ -68,7 +75,7 @@ class WorkflowRuntime implements Runtime {
   readonly #now: () => number;
   readonly #planLimit: number;
   readonly #workflows = new Map<string, { workflow: RuntimeWorkflow; index: StepIndex }>();
-  readonly #runs = new Map<string, TaskRun>();
+  readonly #runs = new Map<string, TaskRun | MachineRun>();
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #manager: Promise<CheckpointManager> | undefined;
@@ -87,14 +94,13 @@ class WorkflowRuntime implements Runtime {
 
   register(workflow: RuntimeWorkflow): void {
     if (typeof workflow?.id !== 'string' || workflow.machine === undefined) {
-      throw new TypeError('register takes a workflow made by defineWorkflow');
+      throw new TypeError(
+        'register takes a workflow made by defineWorkflow or defineMachineWorkflow',
+      );
     }
     const known = this.#workflows.get(workflow.id);
     if (known?.workflow === workflow) return;
-    this.#workflows.set(workflow.id, {
-      workflow,
-      index: indexSteps(workflow.steps, workflow.plan),
-    });
+    this.#workflows.set(workflow.id, { workflow, index: indexOf(workflow) });
   }
 
   start(
@@ -215,7 +221,7 @@ class WorkflowRuntime implements Runtime {
   }
 
   /** The live run of a task, waiting for a start or resume in progress. */
-  async #liveRun(taskId: string): Promise<TaskRun | undefined> {
+  async #liveRun(taskId: string): Promise<TaskRun | MachineRun | undefined> {
     const claim = this.#claims.get(taskId);
     if (claim !== undefined) await claim.catch(() => undefined);
     const run = this.#runs.get(taskId);
@@ -239,17 +245,15 @@ class WorkflowRuntime implements Runtime {
     return claim;
   }
 
-  #deps(workflow: RuntimeWorkflow, index: StepIndex, manager: CheckpointManager) {
+  #common(manager: CheckpointManager) {
     return {
       manager,
-      workflow,
-      index,
       policy: this.#policy,
       inspect: this.#options.inspect,
       planInCheckpoints: this.#planLimit,
       now: this.#now,
       emit: (event: RuntimeEvent) => this.#emit(event),
-      onEnd: (run: TaskRun) => {
+      onEnd: (run: TaskRun | MachineRun) => {
         if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
       },
     };
@@ -267,15 +271,13 @@ class WorkflowRuntime implements Runtime {
       throw new TaskExistsError(taskId, false);
     }
     const entry = this.#workflows.get(workflow.id);
-    const index =
-      entry?.workflow === workflow ? entry.index : indexSteps(workflow.steps, workflow.plan);
+    const index = entry?.workflow === workflow ? entry.index : indexOf(workflow);
     const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#now });
-    const run = TaskRun.create(
-      this.#deps(workflow, index, manager),
-      taskId,
-      inputContext(input, taskId),
-      lineage,
-    );
+    const common = this.#common(manager);
+    const first = inputContext(input, taskId);
+    const run = isMachineWorkflow(workflow)
+      ? MachineRun.create({ ...common, workflow }, taskId, first, lineage)
+      : TaskRun.create({ ...common, workflow, index }, taskId, first, lineage);
     try {
       await run.begin();
     } catch (error) {
@@ -310,7 +312,10 @@ class WorkflowRuntime implements Runtime {
       const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
     }
-    const run = TaskRun.restore(this.#deps(workflow, index, manager), state, lineage);
+    const common = this.#common(manager);
+    const run = isMachineWorkflow(workflow)
+      ? MachineRun.restore({ ...common, workflow }, state, lineage)
+      : TaskRun.restore({ ...common, workflow, index }, state, lineage);
     this.#runs.set(taskId, run);
     run.resume();
     return run;
@@ -347,6 +352,8 @@ class WorkflowRuntime implements Runtime {
  *   details after a failure, the events awaited while suspended) and the persisted snapshot.
  * - Steps are at least once: a step in flight at a crash runs again; a step whose completion
  *   was checkpointed never does.
+ * - A hand-written XState machine runs too (`defineMachineWorkflow`): checkpointed when its
+ *   snapshot changes (serialized, coalescing), with the same statuses, lineage and resume.
  *
  * @example
  * ```ts

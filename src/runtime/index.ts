@@ -1,6 +1,15 @@
 export { createRuntime } from './create-runtime.js';
+export {
+  defineMachineWorkflow,
+  InlineActorError,
+  isMachineWorkflow,
+  type MachineRunInput,
+  type MachineWorkflow,
+  type MachineWorkflowDefinition,
+} from './machine-workflow.js';
 export type {
   CheckpointPolicy,
+  DefinedRuntimeWorkflow,
   RunStatus,
   Runtime,
   RuntimeEvent,

@@ -6,6 +6,7 @@ import type { Context } from '../context/context.js';
 import type { WorkflowFailureInfo } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonValue } from '../json.js';
+import type { MachineWorkflow } from './machine-workflow.js';
 
 /**
  * Upgrades a checkpoint written by another version of a workflow (`from`) so that the
@@ -17,15 +18,22 @@ export type WorkflowMigrate = (
   versions: { readonly from: string | undefined; readonly to: string; readonly workflowId: string },
 ) => WorkflowState | Promise<WorkflowState>;
 
-/** A workflow the runtime can run: a defined workflow, optionally with its own `migrate`. */
-export interface RuntimeWorkflow extends Workflow {
+/** A `defineWorkflow` workflow as the runtime runs it, optionally with its own `migrate`. */
+export interface DefinedRuntimeWorkflow extends Workflow {
   /** Upgrades checkpoints of other versions of this workflow. Default: the runtime's. */
   readonly migrate?: WorkflowMigrate;
 }
 
 /**
+ * A workflow the runtime can run: a defined workflow (`defineWorkflow`), or a hand-written
+ * XState machine (`defineMachineWorkflow`).
+ */
+export type RuntimeWorkflow = DefinedRuntimeWorkflow | MachineWorkflow;
+
+/**
  * Which commit gates write a checkpoint: `'every-step'` all of them; `{ every: N }` every Nth
  * commit; `'on-suspend'` none. Start, suspending, completing, failing and cancelling always write.
+ * For a hand-written machine (`defineMachineWorkflow`, no gates) it counts snapshot changes.
  */
 export type CheckpointPolicy = 'every-step' | 'on-suspend' | { readonly every: number };
 
@@ -157,8 +165,9 @@ export interface Runtime {
    */
   resume(taskId: string): Promise<WorkflowRun>;
   /**
-   * Sends an event to a `waitFor` step of a running task. `EventNotAcceptedError` when it waits
-   * for no such event or the data fails its schema (nothing changes).
+   * Sends an event to a `waitFor` step of a running task (to a hand-written machine: any event
+   * its snapshot `can` take, as `{ type, data }`). `EventNotAcceptedError` when it waits for no
+   * such event or the data fails its schema (nothing changes).
    */
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
   /** Stops a task and writes a final `cancelled` checkpoint; running or not. */

@@ -56,7 +56,9 @@ export function statusFromState(state: WorkflowState, live = false): RunStatus {
 export function settledRun(state: WorkflowState, lineage: ContextFlowManager): WorkflowRun {
   let result: Promise<Context>;
   if (state.status === 'completed') {
-    const output = (state.snapshot as { output?: unknown } | undefined)?.output;
+    // A hand-written machine whose output is not a context keeps its result in the metadata.
+    const output =
+      state.metadata.output ?? (state.snapshot as { output?: unknown } | undefined)?.output;
     result = Promise.resolve().then(() => parseContext(output));
   } else if (state.status === 'error') {
     const failure = failureOf(state) ?? {

@@ -22,11 +22,11 @@ import {
 import { RunTracker } from './run-tracker.js';
 import type {
   CheckpointPolicy,
+  DefinedRuntimeWorkflow,
   RunStatus,
   RuntimeEvent,
   RuntimeEventInput,
   RuntimeOptions,
-  RuntimeWorkflow,
   WorkflowRun,
 } from './runtime-types.js';
 import type { StepIndex } from './workflow-progress.js';
@@ -37,7 +37,7 @@ type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
 /** What a run needs from its runtime. */
 export interface TaskRunDeps {
   readonly manager: CheckpointManager;
-  readonly workflow: RuntimeWorkflow;
+  readonly workflow: DefinedRuntimeWorkflow;
   readonly index: StepIndex;
   readonly policy: CheckpointPolicy;
   readonly inspect: RuntimeOptions['inspect'];
@@ -50,7 +50,7 @@ export interface TaskRunDeps {
 }
 
 /** A promise with its settle functions; rejections are marked handled. */
-function deferred<T>() {
+export function deferred<T>() {
   let resolve: (value: T) => void = () => {};
   let reject: (error: unknown) => void = () => {};
   const promise = new Promise<T>((res, rej) => {

@@ -1,0 +1,406 @@
+import { type Actor, type AnyStateMachine, createActor, type SnapshotFrom } from 'xstate';
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { Context } from '../context/context.js';
+import { createContext } from '../context/create-context.js';
+import {
+  EventNotAcceptedError,
+  TaskNotRunningError,
+  WorkflowCancelledError,
+  WorkflowFailedError,
+  type WorkflowFailureInfo,
+} from '../errors.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { MAX_ID_LENGTH } from '../ids.js';
+import type { JsonObject, JsonValue } from '../json.js';
+import { buildCheckpointState, FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
+import { MachineLineage } from './machine-lineage.js';
+import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
+import type { MachineWorkflow } from './machine-workflow.js';
+import type {
+  CheckpointPolicy,
+  RunStatus,
+  RuntimeEvent,
+  RuntimeEventInput,
+  RuntimeOptions,
+  WorkflowRun,
+} from './runtime-types.js';
+import { deferred } from './task-run.js';
+
+type MachineActor = Actor<AnyStateMachine>;
+type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
+type Persisted = ReturnType<MachineActor['getPersistedSnapshot']>;
+
+/** What a run of a hand-written machine needs from its runtime. */
+export interface MachineRunDeps {
+  readonly manager: CheckpointManager;
+  readonly workflow: MachineWorkflow;
+  readonly policy: CheckpointPolicy;
+  readonly inspect: RuntimeOptions['inspect'];
+  readonly planInCheckpoints: number;
+  readonly now: () => number;
+  readonly emit: (event: RuntimeEvent) => void;
+  /** Called once when the run ends (finished, cancelled, aborted or halted). */
+  readonly onEnd: (run: MachineRun) => void;
+}
+
+/**
+ * One live run of a hand-written machine (internal; see `defineMachineWorkflow`). Every snapshot
+ * change logs new contexts and schedules a save; saves are serialized through one queue and
+ * coalesce: each save takes the actor's snapshot as it is then, so while one is in flight only
+ * the newest snapshot is saved next. Writes are conditional on the last seq this run wrote.
+ */
+export class MachineRun implements WorkflowRun {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: string;
+  readonly result: Promise<Context>;
+  readonly lineage: ContextFlowManager;
+  readonly #deps: MachineRunDeps;
+  readonly #actor: MachineActor;
+  readonly #contexts: MachineLineage;
+  readonly #settle = deferred<Context>();
+  #status: WorkflowStatus | undefined;
+  /** Whether the current suspension (if any) is checkpointed. */
+  #suspendSaved = false;
+  #failure: WorkflowFailureInfo | undefined;
+  #seq: number;
+  #checkpointId: string | undefined;
+  #savedSnapshot: MachineSnapshot | undefined;
+  #lineageSeq: number;
+  #lineageWrites: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
+  #drainQueued = false;
+  /** Snapshot changes since the last save (for `{ every: N }`). */
+  #changes = 0;
+  #ended = false;
+  #currentIndex = 0;
+  #currentId: string | undefined;
+
+  constructor(
+    deps: MachineRunDeps,
+    taskId: string,
+    actor: MachineActor,
+    lineage: ContextFlowManager,
+    loaded?: { readonly seq: number; readonly checkpointId: string },
+  ) {
+    this.#deps = deps;
+    this.taskId = taskId;
+    this.workflowId = deps.workflow.id;
+    this.workflowVersion = deps.workflow.version;
+    this.#actor = actor;
+    this.lineage = lineage;
+    this.#contexts = new MachineLineage(lineage, deps.workflow.id);
+    this.result = this.#settle.promise;
+    this.#seq = loaded?.seq ?? 0;
+    this.#checkpointId = loaded?.checkpointId;
+    this.#lineageSeq = lineage.nextSeq - 1;
+  }
+
+  /** A new run: the actor is created (not started) on the workflow's input. */
+  static create(deps: MachineRunDeps, taskId: string, input: Context, lineage: ContextFlowManager) {
+    const actor = createActor(deps.workflow.machine, {
+      input: deps.workflow.input({ taskId, input }),
+      ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+    });
+    return new MachineRun(deps, taskId, actor, lineage);
+  }
+
+  /** A run restored from a checkpoint's persisted snapshot. */
+  static restore(deps: MachineRunDeps, state: WorkflowState, lineage: ContextFlowManager) {
+    const actor = createActor(deps.workflow.machine, {
+      snapshot: state.snapshot,
+      ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
+    });
+    const loaded = state.checkpoint;
+    const run = new MachineRun(
+      deps,
+      state.taskId,
+      actor,
+      lineage,
+      loaded === undefined ? undefined : { seq: loaded.seq, checkpointId: loaded.checkpointId },
+    );
+    const snapshot = actor.getSnapshot();
+    run.#savedSnapshot = snapshot;
+    run.#suspendSaved = deps.workflow.suspended(snapshot);
+    run.#contexts.seed(deps.workflow.contexts(snapshot));
+    run.#locate(snapshot);
+    return run;
+  }
+
+  /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
+  async begin(): Promise<void> {
+    const snapshot = this.#actor.getSnapshot();
+    this.#observe(snapshot, true);
+    const suspended = this.#deps.workflow.suspended(snapshot);
+    await this.#save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
+    this.#setStatus(suspended ? 'suspended' : 'running');
+    this.#startActor();
+  }
+
+  /** Starts a restored actor. */
+  resume(): void {
+    const suspended = this.#deps.workflow.suspended(this.#actor.getSnapshot());
+    this.#setStatus(suspended ? 'suspended' : 'running');
+    this.#startActor();
+  }
+
+  #startActor(): void {
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(snapshot),
+      error: (error) => this.#onActorError(error),
+    });
+    this.#actor.start();
+    // A snapshot that changed while starting (restored children) is saved like any other.
+    this.#onSnapshot(this.#actor.getSnapshot());
+  }
+
+  /** Where the run is now. */
+  status(): RunStatus {
+    return {
+      taskId: this.taskId,
+      workflowId: this.workflowId,
+      workflowVersion: this.workflowVersion,
+      status: this.#status ?? 'running',
+      live: !this.#ended,
+      currentStepIndex: this.#currentIndex,
+      currentStepId: this.#currentId,
+      checkpointId: this.#checkpointId,
+      seq: this.#seq === 0 ? undefined : this.#seq,
+      waitingFor: this.#ended ? [] : handledEvents(this.#actor.getSnapshot()),
+      ...(this.#failure === undefined ? {} : { error: this.#failure }),
+    };
+  }
+
+  /** Whether the run still runs. */
+  get live(): boolean {
+    return !this.#ended;
+  }
+
+  /** Sends `{ type, data }`, refused (nothing changes) unless the machine `can` take it now. */
+  send(event: RuntimeEventInput): void {
+    if (this.#ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
+    const type = (event as Partial<RuntimeEventInput> | null)?.type;
+    const snapshot = this.#actor.getSnapshot();
+    const expected = handledEvents(snapshot);
+    if (typeof type !== 'string' || type.startsWith('xstate.')) {
+      throw new EventNotAcceptedError(this.taskId, String(type), expected);
+    }
+    const message = { type, data: event.data };
+    if (snapshot.status !== 'active' || !snapshot.can(message)) {
+      throw new EventNotAcceptedError(this.taskId, type, expected);
+    }
+    this.#actor.send(message);
+  }
+
+  /** Stops the actor and writes a final `cancelled` checkpoint. */
+  async cancel(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    const snapshot = this.#actor.getSnapshot();
+    const persisted = this.#persist();
+    this.#actor.stop();
+    try {
+      const extra = { cancelledAt: this.#deps.now() };
+      await this.#enqueue(() => this.#save(snapshot, persisted, 'cancelled', extra));
+      await this.#lineageWrites;
+    } finally {
+      this.#setStatus('cancelled');
+      this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
+    }
+  }
+
+  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
+  async halt(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#actor.stop();
+    await this.#queue;
+    await this.#lineageWrites;
+    this.#end(() =>
+      this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
+    );
+  }
+
+  #onSnapshot(snapshot: MachineSnapshot): void {
+    if (this.#ended) return;
+    try {
+      this.#observe(snapshot, false);
+      if (snapshot.status === 'active') {
+        const suspended = this.#deps.workflow.suspended(snapshot);
+        if (!suspended) this.#suspendSaved = false;
+        this.#setStatus(suspended ? 'suspended' : 'running');
+      }
+      if (snapshot !== this.#savedSnapshot) this.#changes += 1;
+      if (!this.#drainQueued) {
+        this.#drainQueued = true;
+        void this.#enqueue(() => {
+          this.#drainQueued = false;
+          return this.#drain();
+        });
+      }
+    } catch (error) {
+      this.#abort(error);
+    }
+  }
+
+  /** Logs new contexts and moves the current step. */
+  #observe(snapshot: MachineSnapshot, first: boolean): void {
+    this.#locate(snapshot);
+    if (snapshot.status === 'error') return;
+    this.#contexts.observe(this.#deps.workflow.contexts(snapshot), this.#currentId, first);
+  }
+
+  #locate(snapshot: MachineSnapshot): void {
+    const where = locate(snapshot, this.#deps.workflow.plan);
+    if (where === undefined) return;
+    if (where.stepIndex !== undefined) this.#currentIndex = where.stepIndex;
+    this.#currentId = where.stepId ?? this.#currentId;
+  }
+
+  #setStatus(status: WorkflowStatus): void {
+    const previous = this.#status;
+    if (previous === status) return;
+    this.#status = status;
+    this.#deps.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
+  }
+
+  /** Saves the newest snapshot while the policy wants one. Serialized. */
+  async #drain(): Promise<void> {
+    while (!this.#ended) {
+      const snapshot = this.#actor.getSnapshot();
+      if (snapshot.status === 'done') return this.#finish(snapshot);
+      if (snapshot.status !== 'active' || snapshot === this.#savedSnapshot) return;
+      const suspended = this.#deps.workflow.suspended(snapshot);
+      const policy = this.#deps.policy;
+      const wanted =
+        policy === 'every-step' ||
+        (suspended && !this.#suspendSaved) ||
+        (typeof policy === 'object' && this.#changes >= policy.every);
+      if (!wanted) return;
+      await this.#save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
+    }
+  }
+
+  async #finish(snapshot: MachineSnapshot): Promise<void> {
+    const output: unknown = snapshot.output;
+    const mapped = this.#deps.workflow.output(output, this.taskId);
+    const contextId = `${this.taskId}_output`;
+    const result =
+      mapped ??
+      createContext('OutputContext', (output ?? null) as JsonValue, {
+        ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
+      });
+    const extra: JsonObject = result === output ? {} : { output: result as unknown as JsonValue };
+    await this.#save(snapshot, this.#persist(), 'completed', extra);
+    await this.#lineageWrites;
+    this.#ended = true;
+    this.#setStatus('completed');
+    this.#end(() => this.#settle.resolve(result));
+  }
+
+  #onActorError(error: unknown): void {
+    if (this.#ended) return;
+    const failure: WorkflowFailureInfo = {
+      stepId: this.#currentId ?? 'machine',
+      message: error instanceof Error ? error.message : String(error),
+      name: error instanceof Error ? error.name : 'Error',
+      attempts: 1,
+    };
+    this.#failure = failure;
+    this.#ended = true;
+    const snapshot = this.#actor.getSnapshot();
+    void this.#enqueue(async () => {
+      try {
+        // An errored snapshot carries the thrown value: the checkpoint keeps none.
+        await this.#save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
+      } finally {
+        this.#setStatus('error');
+        this.#end(() => this.#settle.reject(new WorkflowFailedError(this.taskId, failure)));
+      }
+    });
+  }
+
+  #persist(): Persisted {
+    return persistedSnapshotOf(this.#actor, this.workflowId);
+  }
+
+  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form), expecting `#seq`. */
+  async #save(
+    snapshot: MachineSnapshot,
+    persisted: Persisted | undefined,
+    status: WorkflowStatus,
+    extra: JsonObject = {},
+  ): Promise<void> {
+    const { workflow, manager } = this.#deps;
+    const upto = this.lineage.nextSeq;
+    const waitingFor = status === 'suspended' ? handledEvents(snapshot) : [];
+    const final = FINAL_STATUSES.has(status);
+    const withPlan =
+      workflow.plan.length <= this.#deps.planInCheckpoints || this.#seq === 0 || final;
+    const completed = new Set(status === 'completed' ? workflow.plan.map((s) => s.stepId) : []);
+    await this.#lineageWrites;
+    const pending = this.lineage
+      .transitionsSince(this.#lineageSeq + 1)
+      .filter((transition) => transition.seq < upto);
+    const state = buildCheckpointState({
+      taskId: this.taskId,
+      workflow,
+      status,
+      currentStepIndex: this.#currentIndex,
+      currentStepId: this.#currentId,
+      completed: withPlan ? completed : undefined,
+      waitingFor,
+      extra,
+      snapshot: persisted,
+      pendingLineage: pending,
+    });
+    const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
+    this.#seq += 1;
+    this.#checkpointId = checkpointId;
+    this.#savedSnapshot = snapshot;
+    if (status === 'suspended') this.#suspendSaved = true;
+    this.#changes = 0;
+    this.#deps.emit({
+      type: 'checkpoint.saved',
+      taskId: this.taskId,
+      checkpointId,
+      seq: this.#seq,
+      status,
+    });
+    const last = pending.at(-1);
+    if (last !== undefined) {
+      this.#lineageWrites = this.#lineageWrites.then(() =>
+        manager.saveLineage(this.taskId, pending).then(
+          () => {
+            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
+          },
+          () => {},
+        ),
+      );
+    }
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch((error) => this.#abort(error));
+    return run;
+  }
+
+  /** Ends the run on a failed save (a lost race, a storage failure, inline actor logic). */
+  #abort(error: unknown): void {
+    if (this.#ended && FINAL_STATUSES.has(this.#status ?? 'running')) return;
+    const wasEnded = this.#ended;
+    this.#ended = true;
+    this.#actor.stop();
+    if (wasEnded) return;
+    const reason = error instanceof Error ? error : new Error(String(error));
+    this.#deps.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
+    this.#end(() => this.#settle.reject(reason));
+  }
+
+  #end(settle: () => void): void {
+    settle();
+    this.#deps.onEnd(this);
+  }
+}
