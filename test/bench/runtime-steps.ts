@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -23,7 +23,10 @@ import { type Row, renderTable } from './table.js';
  * - `refs`: contexts are immutable; each step's context holds only its item and the id of the
  *   previous context (the design of DESIGN.md, "Checkpoints").
  * Bytes written per step are counted by a wrapper that forwards `save`/`appendLog` to the real
- * store. A cell whose estimated time or bytes exceed the budget is skipped (said in the output).
+ * store. Lengths up to 1,000 always run; a longer run whose time or bytes, estimated from the
+ * shorter ones, exceed the budget is not made, and the output says so (the mode is capped).
+ *
+ * Standalone: `npx tsx --conditions=source test/bench/runtime-steps.ts` (REDIS_URL for Redis).
  */
 
 /** The persistence modes, in table order. */
@@ -44,7 +47,7 @@ export interface RuntimeStepsBenchOptions {
   readonly variants?: readonly Variant[];
   /**
    * A run longer than 1,000 steps estimated to take longer than this (ms) is not made: the mode
-   * is capped. Default: 15,000.
+   * is capped. Default: 25,000.
    */
   readonly runBudgetMs?: number;
   /** Likewise for a run estimated to write more than this many bytes. Default: 600 MB. */
@@ -90,7 +93,7 @@ const MAX_REPETITIONS = 50;
 /** Lengths up to this are run in every mode, whatever the budget. */
 const ALWAYS_RUN_UP_TO = 1_000;
 /** Most time a cell repeats for (it always runs once). */
-const CELL_TIME_MS = 2_000;
+const CELL_TIME_MS = 4_000;
 
 /** A 200-byte string item for step `i`. */
 function itemOf(i: number): string {
@@ -381,15 +384,23 @@ export async function runRuntimeStepsBench(
   const sizes = [...(options.sizes ?? [10, 100, 1_000, 5_000])].sort((a, b) => a - b);
   const modes = options.modes ?? MODES;
   const variants = options.variants ?? VARIANTS;
-  const budgetMs = options.runBudgetMs ?? 15_000;
+  const budgetMs = options.runBudgetMs ?? 25_000;
   const budgetBytes = options.runBudgetBytes ?? 600 * 1024 * 1024;
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const started = process.hrtime.bigint();
   const cells: StepsCell[] = [];
   const skipped: string[] = [];
   const notes: string[] = [];
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadAtStart = load();
   log(
-    `runtime steps benchmark — linear workflow, each step adds a ${ITEM_BYTES}-byte item; N = ${sizes.map(num).join(', ')}`,
+    `runtime steps benchmark — node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`,
+  );
+  log(
+    `linear workflow, each step adds a ${ITEM_BYTES}-byte item; N = ${sizes.map(num).join(', ')}`,
   );
   const backends: Backend[] = [];
   const lanesOf: { mode: Mode; meter: Meter | undefined }[] = [];
@@ -538,6 +549,7 @@ export async function runRuntimeStepsBench(
   log(
     '- plans of ≤ 100 steps are written whole (with isComplete) in every checkpoint (createRuntime planInCheckpoints, default 100); longer ones only in the first and last: hence N = 100 writes more per step than N = 1,000.',
   );
+  log(`- load average (1/5/15 min) at start ${loadAtStart}, at end ${load()}`);
   for (const note of notes) log(`- ${note}`);
   for (const skip of skipped) log(`- ${skip}`);
   log('');
