@@ -309,6 +309,29 @@ export class WorkflowCancelledError extends OrchestrationError {
   }
 }
 
+/**
+ * A machine whose actor logic is inline (not registered by name in `setup({ actors })`): XState
+ * cannot persist it (`An inline child actor cannot be persisted.`), so it cannot be checkpointed.
+ * Thrown when a hand-written machine is defined with inline `invoke` logic, and at the save of a
+ * snapshot holding an inline spawned child (nothing is written).
+ */
+export class InlineActorError extends OrchestrationError {
+  readonly workflowId: string;
+  /** Where the inline logic is: state node ids (invoke) or child actor ids (spawn). */
+  readonly actorIds: readonly string[];
+  constructor(workflowId: string, actorIds: readonly string[], options?: { cause?: unknown }) {
+    const where = actorIds.join(', ') || 'a child actor';
+    super(
+      'INLINE_ACTOR',
+      `Workflow ${workflowId} uses inline actor logic (${where}), which cannot be persisted: ` +
+        'register it by name in setup({ actors }) and refer to it by name',
+      options,
+    );
+    this.workflowId = workflowId;
+    this.actorIds = actorIds;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -331,6 +354,7 @@ export interface OrchestrationErrorByCode {
   EVENT_NOT_ACCEPTED: EventNotAcceptedError;
   WORKFLOW_FAILED: WorkflowFailedError;
   WORKFLOW_CANCELLED: WorkflowCancelledError;
+  INLINE_ACTOR: InlineActorError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */

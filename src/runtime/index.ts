@@ -1,7 +1,6 @@
 export { createRuntime } from './create-runtime.js';
 export {
   defineMachineWorkflow,
-  InlineActorError,
   isMachineWorkflow,
   type MachineRunInput,
   type MachineWorkflow,

@@ -1,6 +1,6 @@
 import type { Actor, AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
-import { InlineActorError } from './machine-workflow.js';
+import { InlineActorError } from '../errors.js';
 
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
 

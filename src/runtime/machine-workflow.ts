@@ -2,7 +2,7 @@ import type { AnyStateMachine, InputFrom, OutputFrom, SnapshotFrom } from 'xstat
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { isContext } from '../context/parse-context.js';
-import { NonJsonValueError } from '../errors.js';
+import { InlineActorError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import type { WorkflowMigrate } from './runtime-types.js';
 
@@ -67,28 +67,6 @@ export interface MachineWorkflow<TMachine extends AnyStateMachine = AnyStateMach
   ): Readonly<Record<string, Context>> | readonly Context[];
   suspended(snapshot: SnapshotFrom<TMachine>): boolean;
   output(output: OutputFrom<TMachine>, taskId: string): Context | undefined;
-}
-
-/**
- * A machine whose actor logic is inline (not registered by name in `setup({ actors })`): XState
- * cannot persist it (`An inline child actor cannot be persisted.`), so it cannot be checkpointed.
- * Thrown by {@link defineMachineWorkflow} for inline `invoke` logic, and at the save of a
- * snapshot holding an inline spawned child (nothing is written). Code `NON_JSON_VALUE`.
- */
-export class InlineActorError extends NonJsonValueError {
-  readonly workflowId: string;
-  /** Where the inline logic is: state node ids (invoke) or child actor ids (spawn). */
-  readonly actorIds: readonly string[];
-  constructor(workflowId: string, actorIds: readonly string[], options?: { cause?: unknown }) {
-    super(`$.snapshot.children.${actorIds[0] ?? '?'}`, 'inline actor logic');
-    if (options?.cause !== undefined) this.cause = options.cause;
-    this.workflowId = workflowId;
-    this.actorIds = actorIds;
-    const where = actorIds.join(', ') || 'a child actor';
-    this.message =
-      `Workflow ${workflowId} uses inline actor logic (${where}), which cannot be persisted: ` +
-      'register it by name in setup({ actors }) and refer to it by name';
-  }
 }
 
 /** Whether a runtime workflow is a hand-written machine (else a `defineWorkflow` one). */

@@ -264,6 +264,7 @@ describe('a hand-written machine: refusals and policies', () => {
     const error = await runtime.start(workflow, {}, { taskId }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InlineActorError);
     expect(error).toMatchObject({ workflowId: 'inline-spawn', actorIds: ['worker'] });
+    expect(isOrchestrationError(error, 'INLINE_ACTOR')).toBe(true);
     expect(String((error as Error).message)).toMatch(/setup\(\{ actors \}\)/);
     expect(await runtime.status(taskId)).toBeUndefined();
   });
