@@ -71,6 +71,9 @@ export default defineConfig({
           name: 'node',
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', '**/node_modules/**'],
+          // Many tests do real I/O (fsync, Redis, child processes) on a 2-core machine running
+          // test files in parallel: 5 s (vitest's default) is too tight under that load.
+          testTimeout: 20_000,
         },
       },
       ...(browser === undefined ? [] : [browser]),
