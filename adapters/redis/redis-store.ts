@@ -155,18 +155,18 @@ interface Lane {
  * `close()` does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the
  * client for throughput with many concurrent workflows. Redis ≥ 7.0.
  *
- * Group commit: small saves (bodies up to 8 KiB) pending on one store at once go together as one
- * `saveMany` script call: those issued in the same tick (flushed by `process.nextTick`, no timer)
- * and those issued while the lane's calls are in flight (at most two, so the client prepares one
- * while Redis runs the other; they are written to the connection directly, past ioredis'
- * auto-pipelining, in order). A lone save still goes as one `save` call. Each save of a call
- * keeps its own all-or-nothing semantics, nonce and answer (a conflict or a corrupt task fails
- * only that save), and saves of one task apply in the order they were issued. A call re-sent
- * after a lost reply answers as the first run did: applied saves by their nonces, refused ones
- * from the answers the first run kept (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster`
- * (keys of different tasks may live in different slots) only saves of the same task are
- * batched, one call in flight per task; a single node has one lane for all tasks. Large bodies
- * go unbatched, through their temp key.
+ * Group commit: a small save (body up to 8 KiB) into an idle store goes at once as one `save`
+ * call, as without batching; small saves issued while its calls are in flight wait and go
+ * together as one `saveMany` call, with those issued in the same tick (flushed by
+ * `process.nextTick`, no timer). At most two calls are in flight, so the client prepares one
+ * while Redis runs the other; they are written to the connection directly (past ioredis'
+ * auto-pipelining), in order. Each save of a call keeps its own all-or-nothing semantics, nonce
+ * and answer (a conflict or a corrupt task fails only that save), and saves of one task apply in
+ * the order they were issued. A call re-sent after a lost reply answers as its first run did:
+ * applied saves by their nonces, refused ones from the answers the first run kept
+ * (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster` (keys of different tasks may live in
+ * different slots) only saves of one task are batched, one call in flight per task; a single
+ * node has one lane for all tasks. Large bodies go unbatched, through their temp key.
  *
  * @example
  * ```ts
@@ -321,10 +321,14 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
 
   function enqueue(save: PendingSave): void {
     const name = cluster ? save.taskId : '';
-    let lane = lanes.get(name);
+    const lane = lanes.get(name);
     if (lane === undefined) {
-      lane = { name, queue: [], inFlight: 0, scheduled: false };
-      lanes.set(name, lane);
+      // An idle lane: the save goes at once, alone (no added latency); saves issued meanwhile
+      // (this tick included) wait in the lane.
+      const idle: Lane = { name, queue: [], inFlight: 0, scheduled: false };
+      lanes.set(name, idle);
+      send(idle, [save]);
+      return;
     }
     lane.queue.push(save);
     schedule(lane);
@@ -360,19 +364,21 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         if (chars > BATCH_CHARS) break;
         end++;
       }
-      const call =
-        end - start === 1
-          ? saveOne(queue[start] as PendingSave)
-          : saveMany(queue.slice(start, end));
-      lane.inFlight++;
-      // saveOne and saveMany never reject.
-      void call.then(() => {
-        lane.inFlight--;
-        if (lane.queue.length > 0) schedule(lane);
-        else if (lane.inFlight === 0 && !lane.scheduled) lanes.delete(lane.name);
-      });
+      send(lane, queue.slice(start, end));
       start = end;
     }
+  }
+
+  /** Sends saves as one call of the lane; once it settled, what waits goes next. */
+  function send(lane: Lane, saves: readonly PendingSave[]): void {
+    lane.inFlight++;
+    const call = saves.length === 1 ? saveOne(saves[0] as PendingSave) : saveMany(saves);
+    // saveOne and saveMany never reject.
+    void call.then(() => {
+      lane.inFlight--;
+      if (lane.queue.length > 0) schedule(lane);
+      else if (lane.inFlight === 0 && !lane.scheduled) lanes.delete(lane.name);
+    });
   }
 
   /** A lone save: one save-4 call, as without batching. */

@@ -185,24 +185,26 @@ describeRedis('Redis store: group commit', () => {
     const kinds = saves.map((s) => Object.keys(s.expected)[0]);
     for (const kind of ['seq', 'conflict', 'exists']) expect(kinds).toContain(kind);
     await fireAndCheck(store, saves);
-    // Sent as a few saveMany calls, not 200 script calls.
-    expect(calls.length).toBeLessThanOrEqual(4);
-    expect(calls.every((call) => call.script === 'saveMany')).toBe(true);
+    // The first went at once, alone; the others waited for it and went as few saveMany calls.
+    expect(calls[0]?.script).toBe('save');
+    expect(calls.length).toBeLessThanOrEqual(5);
+    expect(calls.slice(1).every((call) => call.script === 'saveMany')).toBe(true);
   });
 
-  it('a lone save goes as one save call; saves issued together as one saveMany call', async () => {
+  it('a save into an idle store goes at once as one save call; those issued meanwhile as one saveMany call', async () => {
     const { store, client } = await open();
     const calls = watchSaves(client);
     expect(await store.save(record('task-1', 'a'))).toEqual({ seq: 1 });
     expect(calls.map((call) => call.script)).toEqual(['save']);
     const seqs = await Promise.all(
-      ['b', 'c', 'd'].map((id, i) => store.save(record('task-1', id), { expectedSeq: i + 1 })),
+      ['b', 'c', 'd', 'e'].map((id, i) => store.save(record('task-1', id), { expectedSeq: i + 1 })),
     );
-    expect(seqs).toEqual([{ seq: 2 }, { seq: 3 }, { seq: 4 }]);
-    expect(calls.map((call) => call.script)).toEqual(['save', 'saveMany']);
+    expect(seqs).toEqual([{ seq: 2 }, { seq: 3 }, { seq: 4 }, { seq: 5 }]);
+    expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany']);
+    expect(calls[2]?.keys.length).toBe(4); // the answers key, then one task's three keys
     // Sequential saves each go alone.
-    for (const id of ['e', 'f']) await store.save(record('task-1', id));
-    expect(calls.map((call) => call.script)).toEqual(['save', 'saveMany', 'save', 'save']);
+    for (const id of ['f', 'g']) await store.save(record('task-1', id));
+    expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany', 'save', 'save']);
   });
 
   it('saves issued while a call is in flight go together once it settles', async () => {
@@ -215,6 +217,7 @@ describeRedis('Redis store: group commit', () => {
     for (let i = 0; i < 30; i++) later.push(store.save(record(`task-${i % 5}`, `later-${i}`)));
     await Promise.all([first, ...later]);
     expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.at(-1)?.script).toBe('saveMany');
     expect(await store.head('task-0')).toBe(7);
   });
 
@@ -223,20 +226,24 @@ describeRedis('Redis store: group commit', () => {
     await client.set(`${prefix}{bad}:idx`, 'oops');
     const calls = watchSaves(client);
     const results = await Promise.allSettled([
-      store.save(record('good-1', 'a')),
+      store.save(record('good-1', 'a')), // goes at once; the others wait and go together
       store.save(record('bad', 'a')),
       store.save(record('good-2', 'a'), { expectedSeq: 0 }),
       store.save(record('good-1', 'b'), { expectedSeq: 1 }),
     ]);
-    expect(calls.map((call) => call.script)).toEqual(['saveMany']);
+    expect(calls.map((call) => call.script)).toEqual(['save', 'saveMany']);
     expect(results[0]).toEqual({ status: 'fulfilled', value: { seq: 1 } });
     expect(results[1]?.status).toBe('rejected');
     const error = (results[1] as PromiseRejectedResult).reason;
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     expect(results[2]).toEqual({ status: 'fulfilled', value: { seq: 1 } });
     expect(results[3]).toEqual({ status: 'fulfilled', value: { seq: 2 } });
-    const keys = (await keysUnder(client, `${prefix}{bad}`)).sort();
-    expect(keys).toEqual([`${prefix}{bad}:idx`]);
+    // Nothing of the corrupt task's save; the call kept its answers (it refused one) with a TTL.
+    const keys = await keysUnder(client, `${prefix}{bad}`);
+    const answers = keys.filter((key) => key.includes('}:ans:'));
+    expect(keys.filter((key) => !answers.includes(key))).toEqual([`${prefix}{bad}:idx`]);
+    expect(answers.length).toBe(1);
+    expect(await client.ttl(answers[0] as string)).toBeGreaterThan(0);
   });
 
   it('large bodies go unbatched next to a batch, through a keyPrefix client', async () => {
@@ -257,8 +264,9 @@ describeRedis('Redis store: group commit', () => {
       for (const [i, body] of bodies.entries()) {
         expect((await store.load(`t${i % 3}`, `c${i}`))?.body).toBe(body);
       }
+      // The 3 large bodies, the first small one (at once, alone), then the other 8 together.
       expect(calls.filter((call) => call.script === 'saveMany').length).toBe(1);
-      expect(calls.filter((call) => call.script === 'save').length).toBe(3);
+      expect(calls.filter((call) => call.script === 'save').length).toBe(4);
       const keys = await keysUnder(plain, keyPrefix);
       expect(keys.every((key) => key.startsWith(`${keyPrefix}app:{t`))).toBe(true);
       expect(keys.filter((key) => key.includes(':tmp:'))).toEqual([]);
