@@ -80,7 +80,10 @@ const INLINE_BYTES = 64 * 1024;
 const BATCH_SAVES = 256;
 const BATCH_CHARS = 1024 * 1024;
 
-/** Calls a lane keeps in flight at most (one through a Cluster, see createRedisStore). */
+/**
+ * Calls a lane keeps in flight before saves wait (one through a Cluster, see createRedisStore);
+ * a flush may send one more, or more when the queue is over {@link BATCH_SAVES}.
+ */
 const LANE_CALLS = 2;
 
 /** A queue of at least twice this many saves is split over the lane's free calls. */
@@ -158,8 +161,9 @@ interface Lane {
  * Group commit: a small save (body up to 8 KiB) into an idle store goes at once as one `save`
  * call, as without batching; small saves issued while its calls are in flight wait and go
  * together as one `saveMany` call, with those issued in the same tick (flushed by
- * `process.nextTick`, no timer). At most two calls are in flight, so the client prepares one
- * while Redis runs the other; they are written to the connection directly (past ioredis'
+ * `process.nextTick`, no timer). A queue waits while two calls are in flight, and a long one
+ * goes as two calls, so the client prepares one while Redis runs the other; calls are written to
+ * the connection directly (past ioredis'
  * auto-pipelining), in order. Each save of a call keeps its own all-or-nothing semantics, nonce
  * and answer (a conflict or a corrupt task fails only that save), and saves of one task apply in
  * the order they were issued. A call re-sent after a lost reply answers as its first run did:
@@ -353,8 +357,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       return;
     }
     lane.queue = [];
-    // Two calls in flight let the client work on one while Redis runs the other.
-    const parts = queue.length >= 2 * SPLIT_SAVES ? maxInFlight - lane.inFlight : 1;
+    // Two calls let the client work on one while Redis runs the other (even next to a lone save
+    // in flight: at most one more call then).
+    const parts = queue.length >= 2 * SPLIT_SAVES ? maxInFlight : 1;
     const size = Math.min(BATCH_SAVES, Math.ceil(queue.length / parts));
     for (let start = 0; start < queue.length; ) {
       let end = start + 1;
