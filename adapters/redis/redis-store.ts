@@ -348,7 +348,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     process.nextTick(flush, lane);
   }
 
-  /** Sends what waits in a lane, in submission order, split over its free calls. */
+  /** Sends what waits in a lane, in submission order: a long queue as two calls. */
   function flush(lane: Lane): void {
     lane.scheduled = false;
     const { queue } = lane;
