@@ -13,7 +13,8 @@ import {
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { MAX_ID_LENGTH } from '../ids.js';
 import type { JsonObject, JsonValue } from '../json.js';
-import { buildCheckpointState, FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
+import { FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
 import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
@@ -64,11 +65,8 @@ export class MachineRun implements WorkflowRun {
   /** Whether the current suspension (if any) is checkpointed. */
   #suspendSaved = false;
   #failure: WorkflowFailureInfo | undefined;
-  #seq: number;
-  #checkpointId: string | undefined;
+  readonly #writer: CheckpointWriter;
   #savedSnapshot: MachineSnapshot | undefined;
-  #lineageSeq: number;
-  #lineageWrites: Promise<void> = Promise.resolve();
   #queue: Promise<void> = Promise.resolve();
   #drainQueued = false;
   /** Snapshot changes since the last save (for `{ every: N }`). */
@@ -92,9 +90,7 @@ export class MachineRun implements WorkflowRun {
     this.lineage = lineage;
     this.#contexts = new MachineLineage(lineage, deps.workflow.id);
     this.result = this.#settle.promise;
-    this.#seq = loaded?.seq ?? 0;
-    this.#checkpointId = loaded?.checkpointId;
-    this.#lineageSeq = lineage.nextSeq - 1;
+    this.#writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
   }
 
   /** A new run: the actor is created (not started) on the workflow's input. */
@@ -165,8 +161,8 @@ export class MachineRun implements WorkflowRun {
       live: !this.#ended,
       currentStepIndex: this.#currentIndex,
       currentStepId: this.#currentId,
-      checkpointId: this.#checkpointId,
-      seq: this.#seq === 0 ? undefined : this.#seq,
+      checkpointId: this.#writer.checkpointId,
+      seq: this.#writer.seq === 0 ? undefined : this.#writer.seq,
       waitingFor: this.#ended ? [] : handledEvents(this.#actor.getSnapshot()),
       ...(this.#failure === undefined ? {} : { error: this.#failure }),
     };
@@ -203,7 +199,7 @@ export class MachineRun implements WorkflowRun {
     try {
       const extra = { cancelledAt: this.#deps.now() };
       await this.#enqueue(() => this.#save(snapshot, persisted, 'cancelled', extra));
-      await this.#lineageWrites;
+      await this.#writer.lineageWritten();
     } finally {
       this.#setStatus('cancelled');
       this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
@@ -216,7 +212,7 @@ export class MachineRun implements WorkflowRun {
     this.#ended = true;
     this.#actor.stop();
     await this.#queue;
-    await this.#lineageWrites;
+    await this.#writer.lineageWritten();
     this.#end(() =>
       this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
     );
@@ -293,7 +289,7 @@ export class MachineRun implements WorkflowRun {
       });
     const extra: JsonObject = result === output ? {} : { output: result as unknown as JsonValue };
     await this.#save(snapshot, this.#persist(), 'completed', extra);
-    await this.#lineageWrites;
+    await this.#writer.lineageWritten();
     this.#ended = true;
     this.#setStatus('completed');
     this.#end(() => this.#settle.resolve(result));
@@ -325,60 +321,32 @@ export class MachineRun implements WorkflowRun {
     return persistedSnapshotOf(this.#actor, this.workflowId);
   }
 
-  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form), expecting `#seq`. */
+  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form); see {@link CheckpointWriter}. */
   async #save(
     snapshot: MachineSnapshot,
     persisted: Persisted | undefined,
     status: WorkflowStatus,
     extra: JsonObject = {},
   ): Promise<void> {
-    const { workflow, manager } = this.#deps;
-    const upto = this.lineage.nextSeq;
-    const waitingFor = status === 'suspended' ? handledEvents(snapshot) : [];
+    const { workflow } = this.#deps;
     const final = FINAL_STATUSES.has(status);
     const withPlan =
-      workflow.plan.length <= this.#deps.planInCheckpoints || this.#seq === 0 || final;
+      workflow.plan.length <= this.#deps.planInCheckpoints || this.#writer.seq === 0 || final;
     const completed = new Set(status === 'completed' ? workflow.plan.map((s) => s.stepId) : []);
-    await this.#lineageWrites;
-    const pending = this.lineage
-      .transitionsSince(this.#lineageSeq + 1)
-      .filter((transition) => transition.seq < upto);
-    const state = buildCheckpointState({
+    await this.#writer.write({
       taskId: this.taskId,
       workflow,
       status,
       currentStepIndex: this.#currentIndex,
       currentStepId: this.#currentId,
       completed: withPlan ? completed : undefined,
-      waitingFor,
+      waitingFor: status === 'suspended' ? handledEvents(snapshot) : [],
       extra,
       snapshot: persisted,
-      pendingLineage: pending,
     });
-    const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
-    this.#seq += 1;
-    this.#checkpointId = checkpointId;
     this.#savedSnapshot = snapshot;
     if (status === 'suspended') this.#suspendSaved = true;
     this.#changes = 0;
-    this.#deps.emit({
-      type: 'checkpoint.saved',
-      taskId: this.taskId,
-      checkpointId,
-      seq: this.#seq,
-      status,
-    });
-    const last = pending.at(-1);
-    if (last !== undefined) {
-      this.#lineageWrites = this.#lineageWrites.then(() =>
-        manager.saveLineage(this.taskId, pending).then(
-          () => {
-            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
-          },
-          () => {},
-        ),
-      );
-    }
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {

@@ -13,12 +13,8 @@ import {
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
-import {
-  buildCheckpointState,
-  FINAL_STATUSES,
-  failureMetadata,
-  isFailureOutput,
-} from './checkpoint-state.js';
+import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { RunTracker } from './run-tracker.js';
 import type {
   CheckpointPolicy,
@@ -81,13 +77,9 @@ export class TaskRun implements WorkflowRun {
   #status: WorkflowStatus | undefined;
   #failure: WorkflowFailureInfo | undefined;
   /** The seq of the last checkpoint written or loaded (0: none). */
-  #seq: number;
-  #checkpointId: string | undefined;
+  readonly #writer: CheckpointWriter;
   /** The snapshot object the last checkpoint holds (durable). */
   #savedSnapshot: WorkflowSnapshot | undefined;
-  /** The highest lineage seq known to be in the store's log. */
-  #lineageSeq: number;
-  #lineageWrites: Promise<void> = Promise.resolve();
   #queue: Promise<void> = Promise.resolve();
   #drainQueued = false;
   #gateWantsSave: boolean | undefined;
@@ -116,9 +108,7 @@ export class TaskRun implements WorkflowRun {
     });
     this.#settle = deferred<Context>();
     this.result = this.#settle.promise;
-    this.#seq = loaded?.seq ?? 0;
-    this.#checkpointId = loaded?.checkpointId;
-    this.#lineageSeq = lineage.nextSeq - 1;
+    this.#writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
   }
 
   /** A new run: the actor is created gated, its initial snapshot saved (expecting seq 0). */
@@ -189,8 +179,8 @@ export class TaskRun implements WorkflowRun {
       live: !this.#ended,
       currentStepIndex: this.#tracker.currentIndex,
       currentStepId: this.#tracker.currentId,
-      checkpointId: this.#checkpointId,
-      seq: this.#seq === 0 ? undefined : this.#seq,
+      checkpointId: this.#writer.checkpointId,
+      seq: this.#writer.seq === 0 ? undefined : this.#writer.seq,
       waitingFor: this.#ended ? [] : this.#tracker.waitingFor(),
       ...(this.#failure === undefined ? {} : { error: this.#failure }),
     };
@@ -226,7 +216,7 @@ export class TaskRun implements WorkflowRun {
       await this.#enqueue(() =>
         this.#save(snapshot, persisted, 'cancelled', { cancelledAt: this.#deps.now() }),
       );
-      await this.#lineageWrites;
+      await this.#writer.lineageWritten();
     } finally {
       this.#setStatus('cancelled');
       this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
@@ -239,7 +229,7 @@ export class TaskRun implements WorkflowRun {
     this.#ended = true;
     this.#actor.stop();
     await this.#queue;
-    await this.#lineageWrites;
+    await this.#writer.lineageWritten();
     this.#end(() =>
       this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
     );
@@ -315,7 +305,7 @@ export class TaskRun implements WorkflowRun {
     }
     const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
     await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status, metadata);
-    await this.#lineageWrites;
+    await this.#writer.lineageWritten();
     this.#ended = true;
     this.#setStatus(status);
     this.#end(() => {
@@ -346,63 +336,33 @@ export class TaskRun implements WorkflowRun {
     });
   }
 
-  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form), expecting `#seq`. */
+  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form); see {@link CheckpointWriter}. */
   async #save(
     snapshot: WorkflowSnapshot,
     persisted: ReturnType<WorkflowActor['getPersistedSnapshot']> | undefined,
     status: WorkflowStatus,
     extra: JsonObject = {},
   ): Promise<void> {
-    const { workflow, manager } = this.#deps;
-    // Everything is read now, as of `snapshot`; the lineage up to here too (`upto`).
-    const upto = this.lineage.nextSeq;
-    const waitingFor = status === 'suspended' ? this.#tracker.waitingFor() : [];
+    const { workflow } = this.#deps;
+    // Everything is read now, as of `snapshot` (the writer takes the lineage up to now too).
     // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
     const withPlan =
       workflow.plan.length <= this.#deps.planInCheckpoints ||
-      this.#seq === 0 ||
+      this.#writer.seq === 0 ||
       FINAL_STATUSES.has(status);
-    const init = {
+    await this.#writer.write({
       taskId: this.taskId,
       workflow,
       status,
       currentStepIndex: this.#tracker.currentIndex,
       currentStepId: this.#tracker.currentId,
       completed: withPlan ? this.#tracker.completed() : undefined,
-      waitingFor,
+      waitingFor: status === 'suspended' ? this.#tracker.waitingFor() : [],
       extra,
       snapshot: persisted,
-    };
-    // At most one lineage write in flight: the transitions a checkpoint carries stay few.
-    await this.#lineageWrites;
-    const pending = this.lineage
-      .transitionsSince(this.#lineageSeq + 1)
-      .filter((transition) => transition.seq < upto);
-    const state = buildCheckpointState({ ...init, pendingLineage: pending });
-    const checkpointId = await manager.saveCheckpoint(state, { expectedSeq: this.#seq });
-    this.#seq += 1;
-    this.#checkpointId = checkpointId;
+    });
     this.#savedSnapshot = snapshot;
     if (status === 'suspended') this.#suspendSaved = true;
-    this.#deps.emit({
-      type: 'checkpoint.saved',
-      taskId: this.taskId,
-      checkpointId,
-      seq: this.#seq,
-      status,
-    });
-    const last = pending.at(-1);
-    if (last !== undefined) {
-      // The checkpoint holds these transitions until the log has them (resume appends them).
-      this.#lineageWrites = this.#lineageWrites.then(() =>
-        manager.saveLineage(this.taskId, pending).then(
-          () => {
-            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
-          },
-          () => {},
-        ),
-      );
-    }
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {

@@ -1,0 +1,86 @@
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { buildCheckpointState, type CheckpointStateInput } from './checkpoint-state.js';
+import type { RuntimeEvent } from './runtime-types.js';
+
+/**
+ * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
+ * on the last sequence number written or loaded, so a second writer on the task loses with
+ * `CheckpointConflictError` instead of forking it. Beside each checkpoint it appends the lineage
+ * transitions the store's log does not have yet, with at most one lineage write in flight; until
+ * a write lands, those transitions also travel in the checkpoint's metadata (a resume appends
+ * them), so a crash between the two writes loses nothing. Callers serialize their saves.
+ */
+export class CheckpointWriter {
+  /** The seq of the last checkpoint written or loaded (0: none). */
+  seq: number;
+  /** The id of that checkpoint. */
+  checkpointId: string | undefined;
+  readonly #manager: CheckpointManager;
+  readonly #taskId: string;
+  readonly #lineage: ContextFlowManager;
+  readonly #emit: (event: RuntimeEvent) => void;
+  /** The highest lineage seq known to be in the store's log. */
+  #lineageSeq: number;
+  #lineageWrites: Promise<void> = Promise.resolve();
+
+  constructor(
+    manager: CheckpointManager,
+    taskId: string,
+    lineage: ContextFlowManager,
+    emit: (event: RuntimeEvent) => void,
+    loaded?: { readonly seq: number; readonly checkpointId: string },
+  ) {
+    this.#manager = manager;
+    this.#taskId = taskId;
+    this.#lineage = lineage;
+    this.#emit = emit;
+    this.seq = loaded?.seq ?? 0;
+    this.checkpointId = loaded?.checkpointId;
+    this.#lineageSeq = lineage.nextSeq - 1;
+  }
+
+  /** Settles once every lineage write started so far has landed or failed. */
+  lineageWritten(): Promise<void> {
+    return this.#lineageWrites;
+  }
+
+  /**
+   * Saves the checkpoint described by `input` (read by the caller as of one snapshot; the
+   * lineage is taken up to now, too), emits `checkpoint.saved` and starts the lineage append.
+   * Returns the new checkpoint's id.
+   */
+  async write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+    const upto = this.#lineage.nextSeq;
+    await this.#lineageWrites;
+    const pending = this.#lineage
+      .transitionsSince(this.#lineageSeq + 1)
+      .filter((transition) => transition.seq < upto);
+    const state = buildCheckpointState({ ...input, pendingLineage: pending });
+    const checkpointId = await this.#manager.saveCheckpoint(state, { expectedSeq: this.seq });
+    this.seq += 1;
+    this.checkpointId = checkpointId;
+    const status: WorkflowStatus = input.status;
+    this.#emit({
+      type: 'checkpoint.saved',
+      taskId: this.#taskId,
+      checkpointId,
+      seq: this.seq,
+      status,
+    });
+    const last = pending.at(-1);
+    if (last !== undefined) {
+      // A failed append is retried with the next checkpoint (the transitions stay pending).
+      this.#lineageWrites = this.#lineageWrites.then(() =>
+        this.#manager.saveLineage(this.#taskId, pending).then(
+          () => {
+            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
+          },
+          () => {},
+        ),
+      );
+    }
+    return checkpointId;
+  }
+}
