@@ -6,7 +6,6 @@ import { createContext } from '../context/create-context.js';
 import {
   EventNotAcceptedError,
   TaskNotRunningError,
-  WorkflowCancelledError,
   WorkflowFailedError,
   type WorkflowFailureInfo,
 } from '../errors.js';
@@ -18,15 +17,14 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
 import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
+import { RunBase } from './run-base.js';
 import type {
   CheckpointPolicy,
   RunStatus,
   RuntimeEvent,
   RuntimeEventInput,
   RuntimeOptions,
-  WorkflowRun,
 } from './runtime-types.js';
-import { deferred } from './task-run.js';
 
 type MachineActor = Actor<AnyStateMachine>;
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
@@ -51,27 +49,16 @@ export interface MachineRunDeps {
  * coalesce: each save takes the actor's snapshot as it is then, so while one is in flight only
  * the newest snapshot is saved next. Writes are conditional on the last seq this run wrote.
  */
-export class MachineRun implements WorkflowRun {
-  readonly taskId: string;
-  readonly workflowId: string;
-  readonly workflowVersion: string;
-  readonly result: Promise<Context>;
-  readonly lineage: ContextFlowManager;
+export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   readonly #deps: MachineRunDeps;
-  readonly #actor: MachineActor;
   readonly #contexts: MachineLineage;
-  readonly #settle = deferred<Context>();
-  #status: WorkflowStatus | undefined;
   /** Whether the current suspension (if any) is checkpointed. */
   #suspendSaved = false;
   #failure: WorkflowFailureInfo | undefined;
-  readonly #writer: CheckpointWriter;
   #savedSnapshot: MachineSnapshot | undefined;
-  #queue: Promise<void> = Promise.resolve();
   #drainQueued = false;
   /** Snapshot changes since the last save (for `{ every: N }`). */
   #changes = 0;
-  #ended = false;
   #currentIndex = 0;
   #currentId: string | undefined;
 
@@ -82,15 +69,17 @@ export class MachineRun implements WorkflowRun {
     lineage: ContextFlowManager,
     loaded?: { readonly seq: number; readonly checkpointId: string },
   ) {
+    super(deps, taskId, actor, lineage, loaded);
     this.#deps = deps;
-    this.taskId = taskId;
-    this.workflowId = deps.workflow.id;
-    this.workflowVersion = deps.workflow.version;
-    this.#actor = actor;
-    this.lineage = lineage;
     this.#contexts = new MachineLineage(lineage, deps.workflow.id);
-    this.result = this.#settle.promise;
-    this.#writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
+  }
+
+  protected current() {
+    return { snapshot: this.actor.getSnapshot(), persisted: this.#persist() };
+  }
+
+  protected onEnded(): void {
+    this.#deps.onEnd(this);
   }
 
   /** A new run: the actor is created (not started) on the workflow's input. */
@@ -126,29 +115,29 @@ export class MachineRun implements WorkflowRun {
 
   /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
   async begin(): Promise<void> {
-    const snapshot = this.#actor.getSnapshot();
+    const snapshot = this.actor.getSnapshot();
     this.#observe(snapshot, true);
     const suspended = this.#deps.workflow.suspended(snapshot);
-    await this.#save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
-    this.#setStatus(suspended ? 'suspended' : 'running');
+    await this.save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
+    this.setStatus(suspended ? 'suspended' : 'running');
     this.#startActor();
   }
 
   /** Starts a restored actor. */
   resume(): void {
-    const suspended = this.#deps.workflow.suspended(this.#actor.getSnapshot());
-    this.#setStatus(suspended ? 'suspended' : 'running');
+    const suspended = this.#deps.workflow.suspended(this.actor.getSnapshot());
+    this.setStatus(suspended ? 'suspended' : 'running');
     this.#startActor();
   }
 
   #startActor(): void {
-    this.#actor.subscribe({
+    this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
       error: (error) => this.#onActorError(error),
     });
-    this.#actor.start();
+    this.actor.start();
     // A snapshot that changed while starting (restored children) is saved like any other.
-    this.#onSnapshot(this.#actor.getSnapshot());
+    this.#onSnapshot(this.actor.getSnapshot());
   }
 
   /** Where the run is now. */
@@ -157,27 +146,24 @@ export class MachineRun implements WorkflowRun {
       taskId: this.taskId,
       workflowId: this.workflowId,
       workflowVersion: this.workflowVersion,
-      status: this.#status ?? 'running',
-      live: !this.#ended,
+      status: this.runStatus ?? 'running',
+      live: !this.ended,
       currentStepIndex: this.#currentIndex,
       currentStepId: this.#currentId,
-      checkpointId: this.#writer.checkpointId,
-      seq: this.#writer.seq === 0 ? undefined : this.#writer.seq,
-      waitingFor: this.#ended ? [] : handledEvents(this.#actor.getSnapshot()),
+      checkpointId: this.writer.checkpointId,
+      seq: this.writer.seq === 0 ? undefined : this.writer.seq,
+      waitingFor: this.ended ? [] : handledEvents(this.actor.getSnapshot()),
       ...(this.#failure === undefined ? {} : { error: this.#failure }),
     };
   }
 
   /** Whether the run still runs. */
-  get live(): boolean {
-    return !this.#ended;
-  }
 
   /** Sends `{ type, data }`, refused (nothing changes) unless the machine `can` take it now. */
   send(event: RuntimeEventInput): void {
-    if (this.#ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
+    if (this.ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
     const type = (event as Partial<RuntimeEventInput> | null)?.type;
-    const snapshot = this.#actor.getSnapshot();
+    const snapshot = this.actor.getSnapshot();
     const expected = handledEvents(snapshot);
     if (typeof type !== 'string' || type.startsWith('xstate.')) {
       throw new EventNotAcceptedError(this.taskId, String(type), expected);
@@ -186,57 +172,28 @@ export class MachineRun implements WorkflowRun {
     if (snapshot.status !== 'active' || !snapshot.can(message)) {
       throw new EventNotAcceptedError(this.taskId, type, expected);
     }
-    this.#actor.send(message);
-  }
-
-  /** Stops the actor and writes a final `cancelled` checkpoint. */
-  async cancel(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    const snapshot = this.#actor.getSnapshot();
-    const persisted = this.#persist();
-    this.#actor.stop();
-    try {
-      const extra = { cancelledAt: this.#deps.now() };
-      await this.#enqueue(() => this.#save(snapshot, persisted, 'cancelled', extra));
-      await this.#writer.lineageWritten();
-    } finally {
-      this.#setStatus('cancelled');
-      this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
-    }
-  }
-
-  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
-  async halt(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#actor.stop();
-    await this.#queue;
-    await this.#writer.lineageWritten();
-    this.#end(() =>
-      this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
-    );
+    this.actor.send(message);
   }
 
   #onSnapshot(snapshot: MachineSnapshot): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     try {
       this.#observe(snapshot, false);
       if (snapshot.status === 'active') {
         const suspended = this.#deps.workflow.suspended(snapshot);
         if (!suspended) this.#suspendSaved = false;
-        this.#setStatus(suspended ? 'suspended' : 'running');
+        this.setStatus(suspended ? 'suspended' : 'running');
       }
       if (snapshot !== this.#savedSnapshot) this.#changes += 1;
       if (!this.#drainQueued) {
         this.#drainQueued = true;
-        void this.#enqueue(() => {
+        void this.enqueue(() => {
           this.#drainQueued = false;
           return this.#drain();
         });
       }
     } catch (error) {
-      this.#abort(error);
+      this.abort(error);
     }
   }
 
@@ -254,17 +211,10 @@ export class MachineRun implements WorkflowRun {
     this.#currentId = where.stepId ?? this.#currentId;
   }
 
-  #setStatus(status: WorkflowStatus): void {
-    const previous = this.#status;
-    if (previous === status) return;
-    this.#status = status;
-    this.#deps.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
-  }
-
   /** Saves the newest snapshot while the policy wants one. Serialized. */
   async #drain(): Promise<void> {
-    while (!this.#ended) {
-      const snapshot = this.#actor.getSnapshot();
+    while (!this.ended) {
+      const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
       if (snapshot.status !== 'active' || snapshot === this.#savedSnapshot) return;
       const suspended = this.#deps.workflow.suspended(snapshot);
@@ -274,7 +224,7 @@ export class MachineRun implements WorkflowRun {
         (suspended && !this.#suspendSaved) ||
         (typeof policy === 'object' && this.#changes >= policy.every);
       if (!wanted) return;
-      await this.#save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
+      await this.save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
     }
   }
 
@@ -288,15 +238,15 @@ export class MachineRun implements WorkflowRun {
         ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
       });
     const extra: JsonObject = result === output ? {} : { output: result as unknown as JsonValue };
-    await this.#save(snapshot, this.#persist(), 'completed', extra);
-    await this.#writer.lineageWritten();
-    this.#ended = true;
-    this.#setStatus('completed');
-    this.#end(() => this.#settle.resolve(result));
+    await this.save(snapshot, this.#persist(), 'completed', extra);
+    await this.writer.lineageWritten();
+    this.ended = true;
+    this.setStatus('completed');
+    this.end(() => this.settle.resolve(result));
   }
 
   #onActorError(error: unknown): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     const failure: WorkflowFailureInfo = {
       stepId: this.#currentId ?? 'machine',
       message: error instanceof Error ? error.message : String(error),
@@ -304,25 +254,25 @@ export class MachineRun implements WorkflowRun {
       attempts: 1,
     };
     this.#failure = failure;
-    this.#ended = true;
-    const snapshot = this.#actor.getSnapshot();
-    void this.#enqueue(async () => {
+    this.ended = true;
+    const snapshot = this.actor.getSnapshot();
+    void this.enqueue(async () => {
       try {
         // An errored snapshot carries the thrown value: the checkpoint keeps none.
-        await this.#save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
+        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
       } finally {
-        this.#setStatus('error');
-        this.#end(() => this.#settle.reject(new WorkflowFailedError(this.taskId, failure)));
+        this.setStatus('error');
+        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
       }
     });
   }
 
   #persist(): Persisted {
-    return persistedSnapshotOf(this.#actor, this.workflowId);
+    return persistedSnapshotOf(this.actor, this.workflowId);
   }
 
   /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form); see {@link CheckpointWriter}. */
-  async #save(
+  protected async save(
     snapshot: MachineSnapshot,
     persisted: Persisted | undefined,
     status: WorkflowStatus,
@@ -331,9 +281,9 @@ export class MachineRun implements WorkflowRun {
     const { workflow } = this.#deps;
     const final = FINAL_STATUSES.has(status);
     const withPlan =
-      workflow.plan.length <= this.#deps.planInCheckpoints || this.#writer.seq === 0 || final;
+      workflow.plan.length <= this.#deps.planInCheckpoints || this.writer.seq === 0 || final;
     const completed = new Set(status === 'completed' ? workflow.plan.map((s) => s.stepId) : []);
-    await this.#writer.write({
+    await this.writer.write({
       taskId: this.taskId,
       workflow,
       status,
@@ -347,28 +297,5 @@ export class MachineRun implements WorkflowRun {
     this.#savedSnapshot = snapshot;
     if (status === 'suspended') this.#suspendSaved = true;
     this.#changes = 0;
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task);
-    this.#queue = run.catch((error) => this.#abort(error));
-    return run;
-  }
-
-  /** Ends the run on a failed save (a lost race, a storage failure, inline actor logic). */
-  #abort(error: unknown): void {
-    if (this.#ended && FINAL_STATUSES.has(this.#status ?? 'running')) return;
-    const wasEnded = this.#ended;
-    this.#ended = true;
-    this.#actor.stop();
-    if (wasEnded) return;
-    const reason = error instanceof Error ? error : new Error(String(error));
-    this.#deps.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
-    this.#end(() => this.#settle.reject(reason));
-  }
-
-  #end(settle: () => void): void {
-    settle();
-    this.#deps.onEnd(this);
   }
 }

@@ -7,14 +7,13 @@ import type { Context } from '../context/context.js';
 import {
   EventNotAcceptedError,
   TaskNotRunningError,
-  WorkflowCancelledError,
   WorkflowFailedError,
   type WorkflowFailureInfo,
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
-import { CheckpointWriter } from './checkpoint-writer.js';
+import { RunBase } from './run-base.js';
 import { RunTracker } from './run-tracker.js';
 import type {
   CheckpointPolicy,
@@ -23,7 +22,6 @@ import type {
   RuntimeEvent,
   RuntimeEventInput,
   RuntimeOptions,
-  WorkflowRun,
 } from './runtime-types.js';
 import type { StepIndex } from './workflow-progress.js';
 
@@ -45,18 +43,6 @@ export interface TaskRunDeps {
   readonly onEnd: (run: TaskRun) => void;
 }
 
-/** A promise with its settle functions; rejections are marked handled. */
-export function deferred<T>() {
-  let resolve: (value: T) => void = () => {};
-  let reject: (error: unknown) => void = () => {};
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
 /**
  * One live run of a workflow actor in a runtime (internal). It observes every snapshot: emits
  * step events, logs new lane contexts into the lineage, and drives the commit protocol through a
@@ -64,28 +50,16 @@ export function deferred<T>() {
  * wrote) unless the policy skips the gate, and only once the snapshot it saved is still the
  * current one does it send `workflow.committed`. Suspending, finishing and cancelling save too.
  */
-export class TaskRun implements WorkflowRun {
-  readonly taskId: string;
-  readonly workflowId: string;
-  readonly workflowVersion: string;
-  readonly result: Promise<Context>;
-  readonly lineage: ContextFlowManager;
+export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   readonly #deps: TaskRunDeps;
-  readonly #actor: WorkflowActor;
   readonly #tracker: RunTracker;
-  readonly #settle: ReturnType<typeof deferred<Context>>;
-  #status: WorkflowStatus | undefined;
   #failure: WorkflowFailureInfo | undefined;
-  /** The seq of the last checkpoint written or loaded (0: none). */
-  readonly #writer: CheckpointWriter;
   /** The snapshot object the last checkpoint holds (durable). */
   #savedSnapshot: WorkflowSnapshot | undefined;
-  #queue: Promise<void> = Promise.resolve();
   #drainQueued = false;
   #gateWantsSave: boolean | undefined;
   #commits = 0;
   #suspendSaved = false;
-  #ended = false;
   /** Step events held back until the first checkpoint is saved. */
   #held: RuntimeEvent[] | undefined;
 
@@ -96,19 +70,20 @@ export class TaskRun implements WorkflowRun {
     lineage: ContextFlowManager,
     loaded?: { readonly seq: number; readonly checkpointId: string },
   ) {
+    super(deps, taskId, actor, lineage, loaded);
     this.#deps = deps;
-    this.taskId = taskId;
-    this.workflowId = deps.workflow.id;
-    this.workflowVersion = deps.workflow.version;
-    this.#actor = actor;
-    this.lineage = lineage;
     this.#tracker = new RunTracker(taskId, deps.index, lineage, (event) => {
       if (this.#held === undefined) deps.emit(event);
       else this.#held.push(event);
     });
-    this.#settle = deferred<Context>();
-    this.result = this.#settle.promise;
-    this.#writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
+  }
+
+  protected current() {
+    return { snapshot: this.actor.getSnapshot(), persisted: this.actor.getPersistedSnapshot() };
+  }
+
+  protected onEnded(): void {
+    this.#deps.onEnd(this);
   }
 
   /** A new run: the actor is created gated, its initial snapshot saved (expecting seq 0). */
@@ -144,11 +119,11 @@ export class TaskRun implements WorkflowRun {
 
   /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
   async begin(): Promise<void> {
-    const snapshot = this.#actor.getSnapshot();
+    const snapshot = this.actor.getSnapshot();
     // The first step's events wait for the first checkpoint: a refused start reports nothing.
     this.#held = [];
     this.#tracker.observe(snapshot);
-    await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'running');
+    await this.save(snapshot, this.actor.getPersistedSnapshot(), 'running');
     const held = this.#held;
     this.#held = undefined;
     for (const event of held) this.#deps.emit(event);
@@ -157,16 +132,16 @@ export class TaskRun implements WorkflowRun {
 
   /** Starts a restored actor. */
   resume(): void {
-    this.#setStatus(this.#actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running');
+    this.setStatus(this.actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running');
     this.#startActor();
   }
 
   #startActor(): void {
-    this.#actor.subscribe({
+    this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
       error: (error) => this.#onActorError(error),
     });
-    this.#actor.start();
+    this.actor.start();
   }
 
   /** Where the run is now. */
@@ -175,115 +150,75 @@ export class TaskRun implements WorkflowRun {
       taskId: this.taskId,
       workflowId: this.workflowId,
       workflowVersion: this.workflowVersion,
-      status: this.#status ?? 'running',
-      live: !this.#ended,
+      status: this.runStatus ?? 'running',
+      live: !this.ended,
       currentStepIndex: this.#tracker.currentIndex,
       currentStepId: this.#tracker.currentId,
-      checkpointId: this.#writer.checkpointId,
-      seq: this.#writer.seq === 0 ? undefined : this.#writer.seq,
-      waitingFor: this.#ended ? [] : this.#tracker.waitingFor(),
+      checkpointId: this.writer.checkpointId,
+      seq: this.writer.seq === 0 ? undefined : this.writer.seq,
+      waitingFor: this.ended ? [] : this.#tracker.waitingFor(),
       ...(this.#failure === undefined ? {} : { error: this.#failure }),
     };
   }
 
   /** Whether the run still runs. */
-  get live(): boolean {
-    return !this.#ended;
-  }
 
   /** Sends an external event, refused (nothing changes) unless a waiting step accepts it. */
   send(event: RuntimeEventInput): void {
-    if (this.#ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
+    if (this.ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
     const type = (event as Partial<RuntimeEventInput> | null)?.type;
     const expected = this.#tracker.waitingFor();
     if (typeof type !== 'string')
       throw new EventNotAcceptedError(this.taskId, String(type), expected);
     const reserved = /^(xstate|workflow)\./.test(type);
-    if (reserved || !this.#actor.getSnapshot().can({ type, data: event.data })) {
+    if (reserved || !this.actor.getSnapshot().can({ type, data: event.data })) {
       throw new EventNotAcceptedError(this.taskId, type, expected);
     }
-    this.#actor.send({ type, data: event.data });
-  }
-
-  /** Stops the actor and writes a final `cancelled` checkpoint. */
-  async cancel(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    const snapshot = this.#actor.getSnapshot();
-    const persisted = this.#actor.getPersistedSnapshot();
-    this.#actor.stop();
-    try {
-      await this.#enqueue(() =>
-        this.#save(snapshot, persisted, 'cancelled', { cancelledAt: this.#deps.now() }),
-      );
-      await this.#writer.lineageWritten();
-    } finally {
-      this.#setStatus('cancelled');
-      this.#end(() => this.#settle.reject(new WorkflowCancelledError(this.taskId)));
-    }
-  }
-
-  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
-  async halt(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#actor.stop();
-    await this.#queue;
-    await this.#writer.lineageWritten();
-    this.#end(() =>
-      this.#settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
-    );
+    this.actor.send({ type, data: event.data });
   }
 
   #onSnapshot(snapshot: WorkflowSnapshot): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     try {
       this.#tracker.observe(snapshot);
       if (snapshot.status === 'active') {
         const suspended = snapshot.hasTag('suspended');
         if (!suspended) this.#suspendSaved = false;
-        this.#setStatus(suspended ? 'suspended' : 'running');
+        this.setStatus(suspended ? 'suspended' : 'running');
       }
       if (!this.#drainQueued) {
         this.#drainQueued = true;
-        void this.#enqueue(() => {
+        void this.enqueue(() => {
           this.#drainQueued = false;
           return this.#drain();
         });
       }
     } catch (error) {
-      this.#abort(error);
+      this.abort(error);
     }
-  }
-
-  #setStatus(status: WorkflowStatus): void {
-    const previous = this.#status;
-    if (previous === status) return;
-    this.#status = status;
-    this.#deps.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
   }
 
   /** Does what the current snapshot needs: save, release gates, finish. Serialized. */
   async #drain(): Promise<void> {
-    while (!this.#ended) {
-      const snapshot = this.#actor.getSnapshot();
+    while (!this.ended) {
+      const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
       if (snapshot.status !== 'active') return;
       const suspended = snapshot.hasTag('suspended');
       const fresh = snapshot !== this.#savedSnapshot;
       if (!snapshot.hasTag('checkpoint')) {
         if (!(suspended && !this.#suspendSaved && fresh)) return;
-        await this.#save(snapshot, this.#actor.getPersistedSnapshot(), 'suspended');
+        await this.save(snapshot, this.actor.getPersistedSnapshot(), 'suspended');
         continue;
       }
       this.#gateWantsSave ??= this.#policyWantsSave();
       if (fresh && (this.#gateWantsSave || (suspended && !this.#suspendSaved))) {
         const status = suspended ? 'suspended' : 'running';
-        await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status);
+        await this.save(snapshot, this.actor.getPersistedSnapshot(), status);
         continue; // saved; if the snapshot moved on meanwhile, save that one too
       }
       this.#gateWantsSave = undefined;
-      this.#actor.send({ type: 'workflow.committed' });
+      this.actor.send({ type: 'workflow.committed' });
     }
   }
 
@@ -304,18 +239,18 @@ export class TaskRun implements WorkflowRun {
       this.#tracker.failedAt(failure.stepId);
     }
     const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
-    await this.#save(snapshot, this.#actor.getPersistedSnapshot(), status, metadata);
-    await this.#writer.lineageWritten();
-    this.#ended = true;
-    this.#setStatus(status);
-    this.#end(() => {
-      if (failure === undefined) this.#settle.resolve(output as Context);
-      else this.#settle.reject(new WorkflowFailedError(this.taskId, failure));
+    await this.save(snapshot, this.actor.getPersistedSnapshot(), status, metadata);
+    await this.writer.lineageWritten();
+    this.ended = true;
+    this.setStatus(status);
+    this.end(() => {
+      if (failure === undefined) this.settle.resolve(output as Context);
+      else this.settle.reject(new WorkflowFailedError(this.taskId, failure));
     });
   }
 
   #onActorError(error: unknown): void {
-    if (this.#ended) return;
+    if (this.ended) return;
     const failure: WorkflowFailureInfo = {
       stepId: this.#tracker.currentId ?? 'workflow',
       message: error instanceof Error ? error.message : String(error),
@@ -323,21 +258,21 @@ export class TaskRun implements WorkflowRun {
       attempts: 1,
     };
     this.#failure = failure;
-    this.#ended = true;
-    const snapshot = this.#actor.getSnapshot();
-    void this.#enqueue(async () => {
+    this.ended = true;
+    const snapshot = this.actor.getSnapshot();
+    void this.enqueue(async () => {
       try {
         // An errored snapshot carries the thrown value: the checkpoint keeps none.
-        await this.#save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
+        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
       } finally {
-        this.#setStatus('error');
-        this.#end(() => this.#settle.reject(new WorkflowFailedError(this.taskId, failure)));
+        this.setStatus('error');
+        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
       }
     });
   }
 
   /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form); see {@link CheckpointWriter}. */
-  async #save(
+  protected async save(
     snapshot: WorkflowSnapshot,
     persisted: ReturnType<WorkflowActor['getPersistedSnapshot']> | undefined,
     status: WorkflowStatus,
@@ -348,9 +283,9 @@ export class TaskRun implements WorkflowRun {
     // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
     const withPlan =
       workflow.plan.length <= this.#deps.planInCheckpoints ||
-      this.#writer.seq === 0 ||
+      this.writer.seq === 0 ||
       FINAL_STATUSES.has(status);
-    await this.#writer.write({
+    await this.writer.write({
       taskId: this.taskId,
       workflow,
       status,
@@ -363,28 +298,5 @@ export class TaskRun implements WorkflowRun {
     });
     this.#savedSnapshot = snapshot;
     if (status === 'suspended') this.#suspendSaved = true;
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task);
-    this.#queue = run.catch((error) => this.#abort(error));
-    return run;
-  }
-
-  /** Ends the run on a failed save (a lost checkpoint race, a storage failure). */
-  #abort(error: unknown): void {
-    if (this.#ended && FINAL_STATUSES.has(this.#status ?? 'running')) return;
-    const wasEnded = this.#ended;
-    this.#ended = true;
-    this.#actor.stop();
-    if (wasEnded) return; // cancel/halt report their own outcome
-    const reason = error instanceof Error ? error : new Error(String(error));
-    this.#deps.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
-    this.#end(() => this.#settle.reject(reason));
-  }
-
-  #end(settle: () => void): void {
-    settle();
-    this.#deps.onEnd(this);
   }
 }

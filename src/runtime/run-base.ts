@@ -1,0 +1,151 @@
+import type { AnyActorRef } from 'xstate';
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { Context } from '../context/context.js';
+import { TaskNotRunningError, WorkflowCancelledError } from '../errors.js';
+import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { JsonObject } from '../json.js';
+import { FINAL_STATUSES } from './checkpoint-state.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
+import type { RunStatus, RuntimeEvent, WorkflowRun } from './runtime-types.js';
+
+/** A promise with its settle functions; rejections are marked handled. */
+export function deferred<T>() {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** What every run needs from its runtime. */
+export interface RunBaseDeps {
+  readonly manager: CheckpointManager;
+  readonly workflow: { readonly id: string; readonly version: string };
+  readonly now: () => number;
+  readonly emit: (event: RuntimeEvent) => void;
+}
+
+/**
+ * The lifecycle both kinds of run share (internal): the serialized queue of saves, the
+ * {@link CheckpointWriter}, status events, and how a run ends — cancelled (a final `cancelled`
+ * checkpoint), halted (nothing written, the runtime closes) or aborted (a failed save, e.g. a
+ * lost checkpoint race). Subclasses drive the actor and say what a checkpoint holds.
+ */
+export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements WorkflowRun {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: string;
+  readonly result: Promise<Context>;
+  readonly lineage: ContextFlowManager;
+  protected readonly actor: TActor;
+  protected readonly settle = deferred<Context>();
+  protected readonly writer: CheckpointWriter;
+  protected runStatus: WorkflowStatus | undefined;
+  protected ended = false;
+  protected queue: Promise<void> = Promise.resolve();
+  readonly #base: RunBaseDeps;
+
+  protected constructor(
+    deps: RunBaseDeps,
+    taskId: string,
+    actor: TActor,
+    lineage: ContextFlowManager,
+    loaded?: { readonly seq: number; readonly checkpointId: string },
+  ) {
+    this.#base = deps;
+    this.taskId = taskId;
+    this.workflowId = deps.workflow.id;
+    this.workflowVersion = deps.workflow.version;
+    this.actor = actor;
+    this.lineage = lineage;
+    this.result = this.settle.promise;
+    this.writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
+  }
+
+  abstract status(): RunStatus;
+
+  /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form, if any). */
+  protected abstract save(
+    snapshot: TSnapshot,
+    persisted: ReturnType<TActor['getPersistedSnapshot']> | undefined,
+    status: WorkflowStatus,
+    extra?: JsonObject,
+  ): Promise<void>;
+
+  /** The actor's current snapshot and its persisted form (for the cancel checkpoint). */
+  protected abstract current(): {
+    snapshot: TSnapshot;
+    persisted: ReturnType<TActor['getPersistedSnapshot']>;
+  };
+
+  /** Tells the runtime the run has ended. */
+  protected abstract onEnded(): void;
+
+  /** Whether the run is still going here. */
+  get live(): boolean {
+    return !this.ended;
+  }
+
+  /** Stops the actor and writes a final `cancelled` checkpoint. */
+  async cancel(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    const { snapshot, persisted } = this.current();
+    this.actor.stop();
+    try {
+      const extra = { cancelledAt: this.#base.now() };
+      await this.enqueue(() => this.save(snapshot, persisted, 'cancelled', extra));
+      await this.writer.lineageWritten();
+    } finally {
+      this.setStatus('cancelled');
+      this.end(() => this.settle.reject(new WorkflowCancelledError(this.taskId)));
+    }
+  }
+
+  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
+  async halt(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.actor.stop();
+    await this.queue;
+    await this.writer.lineageWritten();
+    this.end(() =>
+      this.settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
+    );
+  }
+
+  protected setStatus(status: WorkflowStatus): void {
+    const previous = this.runStatus;
+    if (previous === status) return;
+    this.runStatus = status;
+    this.#base.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
+  }
+
+  /** Runs `task` after everything queued before it; a failure aborts the run. */
+  protected enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch((error) => this.abort(error));
+    return run;
+  }
+
+  /** Ends the run on a failed save (a lost checkpoint race, a storage failure). */
+  protected abort(error: unknown): void {
+    if (this.ended && FINAL_STATUSES.has(this.runStatus ?? 'running')) return;
+    const wasEnded = this.ended;
+    this.ended = true;
+    this.actor.stop();
+    if (wasEnded) return; // cancel/halt report their own outcome
+    const reason = error instanceof Error ? error : new Error(String(error));
+    this.#base.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
+    this.end(() => this.settle.reject(reason));
+  }
+
+  protected end(settle: () => void): void {
+    settle();
+    this.onEnded();
+  }
+}
