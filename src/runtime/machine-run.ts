@@ -1,5 +1,4 @@
 import { type Actor, type AnyStateMachine, createActor, type SnapshotFrom } from 'xstate';
-import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
@@ -17,28 +16,16 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
 import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
-import { RunBase } from './run-base.js';
-import type {
-  CheckpointPolicy,
-  RunStatus,
-  RuntimeEvent,
-  RuntimeEventInput,
-  RuntimeOptions,
-} from './runtime-types.js';
+import { RunBase, type RunBaseDeps } from './run-base.js';
+import type { RunStatus, RuntimeEventInput } from './runtime-types.js';
 
 type MachineActor = Actor<AnyStateMachine>;
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
 type Persisted = ReturnType<MachineActor['getPersistedSnapshot']>;
 
 /** What a run of a hand-written machine needs from its runtime. */
-export interface MachineRunDeps {
-  readonly manager: CheckpointManager;
+export interface MachineRunDeps extends RunBaseDeps {
   readonly workflow: MachineWorkflow;
-  readonly policy: CheckpointPolicy;
-  readonly inspect: RuntimeOptions['inspect'];
-  readonly planInCheckpoints: number;
-  readonly now: () => number;
-  readonly emit: (event: RuntimeEvent) => void;
   /** Called once when the run ends (finished, cancelled, aborted or halted). */
   readonly onEnd: (run: MachineRun) => void;
 }

@@ -7,7 +7,13 @@ import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES } from './checkpoint-state.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
-import type { RunStatus, RuntimeEvent, WorkflowRun } from './runtime-types.js';
+import type {
+  CheckpointPolicy,
+  RunStatus,
+  RuntimeEvent,
+  RuntimeOptions,
+  WorkflowRun,
+} from './runtime-types.js';
 
 /** A promise with its settle functions; rejections are marked handled. */
 export function deferred<T>() {
@@ -25,6 +31,10 @@ export function deferred<T>() {
 export interface RunBaseDeps {
   readonly manager: CheckpointManager;
   readonly workflow: { readonly id: string; readonly version: string };
+  readonly policy: CheckpointPolicy;
+  readonly inspect: RuntimeOptions['inspect'];
+  /** Plans longer than this are written only in the first and final checkpoints. */
+  readonly planInCheckpoints: number;
   readonly now: () => number;
   readonly emit: (event: RuntimeEvent) => void;
 }

@@ -1,7 +1,6 @@
 import { type Actor, createActor, type SnapshotFrom } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import type { WorkflowOutput } from '../../machines/workflow-types.js';
-import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import {
@@ -13,15 +12,13 @@ import {
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
-import { RunBase } from './run-base.js';
+import { RunBase, type RunBaseDeps } from './run-base.js';
 import { RunTracker } from './run-tracker.js';
 import type {
-  CheckpointPolicy,
   DefinedRuntimeWorkflow,
   RunStatus,
   RuntimeEvent,
   RuntimeEventInput,
-  RuntimeOptions,
 } from './runtime-types.js';
 import type { StepIndex } from './workflow-progress.js';
 
@@ -29,16 +26,9 @@ type WorkflowActor = Actor<WorkflowMachine>;
 type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
 
 /** What a run needs from its runtime. */
-export interface TaskRunDeps {
-  readonly manager: CheckpointManager;
+export interface TaskRunDeps extends RunBaseDeps {
   readonly workflow: DefinedRuntimeWorkflow;
   readonly index: StepIndex;
-  readonly policy: CheckpointPolicy;
-  readonly inspect: RuntimeOptions['inspect'];
-  /** Plans longer than this are written only in the first and final checkpoints. */
-  readonly planInCheckpoints: number;
-  readonly now: () => number;
-  readonly emit: (event: RuntimeEvent) => void;
   /** Called once when the run ends (finished, cancelled, aborted or halted). */
   readonly onEnd: (run: TaskRun) => void;
 }
