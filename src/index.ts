@@ -14,4 +14,5 @@ export {
   MAX_JSON_DEPTH,
 } from './json.js';
 export * from './merger/index.js';
+export * from './router/index.js';
 export * from './runtime/index.js';

@@ -1,0 +1,6 @@
+export type {
+  RoutingTarget,
+  RoutingTargetType,
+  TargetCallHelpers,
+  ToolTarget,
+} from './routing-target.js';
