@@ -332,6 +332,40 @@ export class InlineActorError extends OrchestrationError {
   }
 }
 
+/**
+ * A context the router cannot send anywhere: no rule matched an available target and there is
+ * no (available) fallback. Thrown by `ContextRouter.route`; `determineRoute` and `decide` answer
+ * `undefined` instead.
+ */
+export class NoRouteError extends OrchestrationError {
+  readonly contextType: string;
+  readonly contextId: string;
+  /** How many rules were considered (the ones that apply to the type, plus the fallback). */
+  readonly rulesTried: number;
+  constructor(contextType: string, contextId: string, rulesTried: number) {
+    super(
+      'NO_ROUTE',
+      `No route for context ${contextId} of type ${contextType}: ${rulesTried} rule${rulesTried === 1 ? '' : 's'} tried, none matched an available target, and there is no available fallback`,
+    );
+    this.contextType = contextType;
+    this.contextId = contextId;
+    this.rulesTried = rulesTried;
+  }
+}
+
+/**
+ * A routing rule that cannot be used: refused when it is added (bad id, target, priority, path
+ * or pattern; a duplicate id), or a content predicate that threw while routing (`cause`).
+ */
+export class RoutingRuleError extends OrchestrationError {
+  /** The rule's id (`type:<ContextType>` for a type rule, `fallback` for the fallback). */
+  readonly ruleId: string;
+  constructor(ruleId: string, reason: string, options?: { cause?: unknown }) {
+    super('ROUTING_RULE', `Routing rule ${ruleId}: ${reason}`, options);
+    this.ruleId = ruleId;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -355,6 +389,8 @@ export interface OrchestrationErrorByCode {
   WORKFLOW_FAILED: WorkflowFailedError;
   WORKFLOW_CANCELLED: WorkflowCancelledError;
   INLINE_ACTOR: InlineActorError;
+  NO_ROUTE: NoRouteError;
+  ROUTING_RULE: RoutingRuleError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */
