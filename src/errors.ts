@@ -366,6 +366,67 @@ export class RoutingRuleError extends OrchestrationError {
   }
 }
 
+/**
+ * Arguments a tool would refuse: the context's data (the tool's arguments) does not match the
+ * tool's input JSON Schema. Nothing was sent to the tool.
+ */
+export class ToolInputError extends OrchestrationError {
+  readonly targetId: string;
+  readonly toolName: string;
+  /** What is wrong, with paths such as `$.data.text`. */
+  readonly issues: readonly ValidationIssue[];
+  constructor(targetId: string, toolName: string, issues: readonly ValidationIssue[]) {
+    const first = issues[0];
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super(
+      'TOOL_INPUT_INVALID',
+      `Invalid arguments for tool ${toolName}: ${first ? `${first.path}: ${first.message}` : 'rejected'}${more}; nothing was sent`,
+    );
+    this.targetId = targetId;
+    this.toolName = toolName;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Why a tool call failed: the tool answered with an error result (`tool-error`), the tool does
+ * not exist (`unknown-tool`), the call timed out (`timeout`), the connection closed before the
+ * answer (`disconnected`), the transport failed (`transport`), or the answer broke the protocol
+ * (`protocol`, e.g. structured output that does not match the tool's output schema).
+ */
+export type ToolCallFailureReason =
+  | 'tool-error'
+  | 'unknown-tool'
+  | 'timeout'
+  | 'disconnected'
+  | 'transport'
+  | 'protocol';
+
+/** A tool call that did not produce a result. The tool may have run (except `unknown-tool`). */
+export class ToolCallError extends OrchestrationError {
+  readonly targetId: string;
+  readonly toolName: string;
+  readonly reason: ToolCallFailureReason;
+  /** What the server (or the transport) said, e.g. the text of an error result. */
+  readonly serverMessage: string;
+  /** The JSON-RPC error code, when the failure was a JSON-RPC error. Default: none. */
+  readonly rpcCode: number | undefined;
+  constructor(
+    targetId: string,
+    toolName: string,
+    reason: ToolCallFailureReason,
+    serverMessage: string,
+    options?: { cause?: unknown; rpcCode?: number },
+  ) {
+    super('TOOL_CALL_FAILED', `Tool ${toolName} failed (${reason}): ${serverMessage}`, options);
+    this.targetId = targetId;
+    this.toolName = toolName;
+    this.reason = reason;
+    this.serverMessage = serverMessage;
+    this.rpcCode = options?.rpcCode;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
