@@ -427,6 +427,54 @@ export class ToolCallError extends OrchestrationError {
   }
 }
 
+/**
+ * A request for a target the router does not have: no tool, agent or worker pool registered
+ * under that type and id (`startRouter({ targets })`, `createRuntime({ targets })`).
+ */
+export class UnknownTargetError extends OrchestrationError {
+  readonly targetType: string;
+  readonly targetId: string;
+  constructor(targetType: string, targetId: string) {
+    super('TARGET_NOT_FOUND', `No ${targetType} target ${JSON.stringify(targetId)} is registered`);
+    this.targetType = targetType;
+    this.targetId = targetId;
+  }
+}
+
+/**
+ * A worker pool whose queue is full refused a context (back-pressure): `queueLimit` contexts
+ * already wait for a worker. Nothing was run; send it again later (a routed step retries per its
+ * `retry` policy).
+ */
+export class PoolSaturatedError extends OrchestrationError {
+  readonly poolId: string;
+  readonly queueLimit: number;
+  constructor(poolId: string, queueLimit: number) {
+    super(
+      'POOL_SATURATED',
+      `Worker pool ${poolId} is saturated: ${queueLimit} contexts already wait for a worker`,
+    );
+    this.poolId = poolId;
+    this.queueLimit = queueLimit;
+  }
+}
+
+/**
+ * A routed step (a task step with `route` instead of `run`) in a workflow that runs without a
+ * router: run it with `createRuntime({ router, targets })`, or `withRouting(workflow, …)`.
+ */
+export class NoRouterError extends OrchestrationError {
+  readonly stepId: string;
+  constructor(stepId: string) {
+    super(
+      'NO_ROUTER',
+      `Step ${stepId} is routed, but the workflow runs without a router: ` +
+        'run it under createRuntime({ router, targets }) or withRouting(workflow, options)',
+    );
+    this.stepId = stepId;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -452,6 +500,9 @@ export interface OrchestrationErrorByCode {
   INLINE_ACTOR: InlineActorError;
   NO_ROUTE: NoRouteError;
   ROUTING_RULE: RoutingRuleError;
+  TARGET_NOT_FOUND: UnknownTargetError;
+  POOL_SATURATED: PoolSaturatedError;
+  NO_ROUTER: NoRouterError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */
