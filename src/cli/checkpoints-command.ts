@@ -1,0 +1,192 @@
+import {
+  type CheckpointManager,
+  getCheckpointManager,
+  UnknownTaskError,
+  type WorkflowState,
+} from 'mcp-orchestration';
+import { CliError, ExitCode, usageError } from './cli-error.js';
+import {
+  type Command,
+  type Invocation,
+  idArgument,
+  isoTime,
+  taskIdArgument,
+  writeJson,
+  writeLines,
+} from './command.js';
+
+const ACTIONS = ['list', 'show', 'delete', 'prune'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** A checkpoint as `checkpoints list --json` prints it. */
+export interface CheckpointListEntry {
+  readonly checkpointId: string;
+  readonly seq: number;
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+  readonly parentId?: string;
+  readonly status: string;
+  readonly currentStepIndex: number;
+  readonly currentStepId?: string;
+}
+
+function currentStepId(state: WorkflowState): string | undefined {
+  const id = state.metadata.currentStepId;
+  return typeof id === 'string' ? id : state.plan[state.currentStepIndex]?.stepId;
+}
+
+async function list(manager: CheckpointManager, taskId: string): Promise<CheckpointListEntry[]> {
+  const entries: CheckpointListEntry[] = [];
+  for (const meta of await manager.listCheckpointInfo(taskId)) {
+    const state = await manager.loadCheckpoint(taskId, meta.checkpointId);
+    if (state === undefined) continue; // deleted or expired meanwhile
+    const stepId = currentStepId(state);
+    const expiresAt = isoTime(meta.expiresAt);
+    const parentId = state.checkpoint?.parentId;
+    entries.push({
+      checkpointId: meta.checkpointId,
+      seq: meta.seq,
+      createdAt: isoTime(meta.createdAt) as string,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(parentId === undefined ? {} : { parentId }),
+      status: state.status,
+      currentStepIndex: state.currentStepIndex,
+      ...(stepId === undefined ? {} : { currentStepId: stepId }),
+    });
+  }
+  if (entries.length === 0) throw new UnknownTaskError(taskId);
+  return entries;
+}
+
+function checkpointNotFound(taskId: string, checkpointId: string): CliError {
+  return new CliError('CHECKPOINT_NOT_FOUND', `Task ${taskId} has no checkpoint ${checkpointId}`);
+}
+
+async function show(invocation: Invocation, manager: CheckpointManager, taskId: string) {
+  const id = invocation.positionals[2];
+  if (id !== undefined) idArgument('checkpointId', id);
+  const state =
+    id === undefined
+      ? await manager.loadLatestCheckpoint(taskId)
+      : await manager.loadCheckpoint(taskId, id);
+  if (state === undefined) {
+    if (id === undefined) throw new UnknownTaskError(taskId);
+    throw checkpointNotFound(taskId, id);
+  }
+  if (invocation.flag('json')) {
+    writeJson(invocation.io, state);
+    return;
+  }
+  const info = state.checkpoint;
+  const snapshot = state.snapshot as { status?: unknown; value?: unknown } | undefined;
+  const lines = [
+    `Checkpoint ${info?.checkpointId} of task ${taskId}`,
+    `  seq         ${info?.seq}`,
+    `  created     ${isoTime(info?.createdAt)}`,
+  ];
+  if (info?.expiresAt !== undefined) lines.push(`  expires     ${isoTime(info.expiresAt)}`);
+  if (info?.parentId !== undefined) lines.push(`  parent      ${info.parentId}`);
+  lines.push(
+    `  status      ${state.status}`,
+    `  workflow    ${state.machine?.id ?? '(none)'}@${state.machine?.version ?? '(none)'}`,
+    `  step        ${state.currentStepIndex} ${currentStepId(state) ?? ''}`.trimEnd(),
+  );
+  if (state.plan.length > 0) {
+    const done = state.plan.filter((step) => step.isComplete).map((step) => step.stepId);
+    lines.push(`  done        ${done.length > 0 ? done.join(', ') : '(none)'}`);
+  }
+  if (snapshot !== undefined) {
+    lines.push(`  snapshot    ${String(snapshot.status)}, state ${JSON.stringify(snapshot.value)}`);
+  }
+  const metadataKeys = Object.keys(state.metadata);
+  if (metadataKeys.length > 0) lines.push(`  metadata    ${metadataKeys.join(', ')}`);
+  lines.push('(--json prints the whole state, snapshot included)');
+  writeLines(invocation.io, lines);
+}
+
+/** `mcp-orch checkpoints list|show|delete|prune TASK`: a task's checkpoints. */
+export const checkpointsCommand: Command = {
+  name: 'checkpoints',
+  usage: 'checkpoints list|show|delete|prune TASK [ID] [--keep N] [--all] [--json]',
+  summary: "list, show, delete or prune a task's checkpoints",
+  details: [
+    '  list TASK          every live checkpoint, newest first: seq, id, time, status, step',
+    '  show TASK [ID]     one checkpoint (default: the latest); --json prints the whole state',
+    '  delete TASK ID     deletes one checkpoint; delete TASK --all deletes the task entirely',
+    '                     (checkpoints and lineage)',
+    '  prune TASK         deletes all but the --keep N newest checkpoints (default 3)',
+  ].join('\n'),
+  options: {
+    keep: { type: 'string', value: 'N', description: 'prune: how many to keep (default 3)' },
+    all: { type: 'boolean', description: 'delete: the whole task, lineage included' },
+  },
+  positionals: { min: 2, max: 3 },
+  async run(invocation) {
+    const [action, task, id] = invocation.positionals;
+    if (!ACTIONS.includes(action as Action)) {
+      throw usageError(
+        `Unknown checkpoints action ${JSON.stringify(action)}: use ${ACTIONS.join(', ')}`,
+      );
+    }
+    const taskId = taskIdArgument(task);
+    const keepText = invocation.string('keep');
+    if (keepText !== undefined && action !== 'prune') throw usageError('--keep is for prune');
+    if (invocation.flag('all') && action !== 'delete') throw usageError('--all is for delete');
+    if (id !== undefined && action !== 'show' && action !== 'delete') {
+      throw usageError(`checkpoints ${action} takes no checkpoint id`);
+    }
+    const manager = await getCheckpointManager((await invocation.store()).store);
+    const { io } = invocation;
+    const json = invocation.flag('json');
+    switch (action as Action) {
+      case 'list': {
+        const entries = await list(manager, taskId);
+        if (json) writeJson(io, entries);
+        else {
+          writeLines(io, [
+            `Checkpoints of task ${taskId}, newest first:`,
+            ...entries.map(
+              (e) =>
+                `  ${String(e.seq).padStart(4)}  ${e.checkpointId}  ${e.createdAt}  ${e.status.padEnd(9)}  ${e.currentStepId ?? e.currentStepIndex}`,
+            ),
+          ]);
+        }
+        return ExitCode.Ok;
+      }
+      case 'show':
+        await show(invocation, manager, taskId);
+        return ExitCode.Ok;
+      case 'delete': {
+        if (invocation.flag('all')) {
+          if (id !== undefined) throw usageError('delete --all takes no checkpoint id');
+          if (!(await manager.deleteTask(taskId))) throw new UnknownTaskError(taskId);
+          if (json) writeJson(io, { taskId, deletedTask: true });
+          else writeLines(io, [`Deleted task ${taskId}: its checkpoints and lineage`]);
+          return ExitCode.Ok;
+        }
+        if (id === undefined) {
+          throw usageError('checkpoints delete needs a checkpoint id (or --all for the task)');
+        }
+        idArgument('checkpointId', id);
+        if (!(await manager.deleteCheckpoint(taskId, id))) throw checkpointNotFound(taskId, id);
+        if (json) writeJson(io, { taskId, deleted: [id] });
+        else writeLines(io, [`Deleted checkpoint ${id} of task ${taskId}`]);
+        return ExitCode.Ok;
+      }
+      case 'prune': {
+        const keep = keepText === undefined ? 3 : Number(keepText);
+        if (!(Number.isSafeInteger(keep) && keep >= 0 && /^\d+$/.test(keepText ?? '3'))) {
+          throw usageError(`--keep must be an integer ≥ 0, got ${JSON.stringify(keepText)}`);
+        }
+        if ((await manager.store.head(taskId)) === 0) throw new UnknownTaskError(taskId);
+        const deleted = await manager.deleteOldCheckpoints(taskId, { keepLatest: keep });
+        if (json) writeJson(io, { taskId, deleted, kept: keep });
+        else
+          writeLines(io, [
+            `Deleted ${deleted} checkpoint(s) of task ${taskId}; kept at most ${keep}`,
+          ]);
+        return ExitCode.Ok;
+      }
+    }
+  },
+};

@@ -1,0 +1,98 @@
+import { assertValidId, type JsonValue } from 'mcp-orchestration';
+import { CliError, type ExitCode } from './cli-error.js';
+import type { OpenedStore } from './open-store.js';
+import type { ProgressStream } from './progress-display.js';
+
+/** An option a command takes, for `parseArgs` and its help. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** The value's name in the help (`--keep N`). */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** Where a command writes and what it knows of its environment. */
+export interface CommandIO {
+  readonly stdout: ProgressStream;
+  readonly stderr: ProgressStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** One parsed invocation of a command. */
+export interface Invocation {
+  readonly positionals: readonly string[];
+  readonly io: CommandIO;
+  /** A string option's value, if given. */
+  string(name: string): string | undefined;
+  /** Whether a boolean option was given. */
+  flag(name: string): boolean;
+  /** The store of `--store` (opened once, closed when the command ends). */
+  store(): Promise<OpenedStore>;
+}
+
+/** A subcommand of `mcp-orch`. */
+export interface Command {
+  readonly name: string;
+  /** Its synopsis after `mcp-orch `, e.g. `status TASK [--json]`. */
+  readonly usage: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** More lines for `mcp-orch <command> --help`. */
+  readonly details?: string;
+  /** Options beside `--store`, `--json` and `--help`, by long name. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Whether it takes `--store` (every command but `export FILE`). Default: true. */
+  readonly usesStore?: boolean;
+  /** How many positional arguments it takes after its name. */
+  readonly positionals: { readonly min: number; readonly max: number };
+  run(invocation: Invocation): Promise<ExitCode>;
+}
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  store: {
+    type: 'string',
+    value: 'STORE',
+    description:
+      'file:DIR or redis://host:port[/db][?prefix=P] (default: file:$MCP_ORCHESTRATION_DIR, else file:.mcp-orchestration)',
+  },
+  json: { type: 'boolean', description: 'print machine-readable JSON' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+/** An id from the command line, checked like every id that reaches a store (`INVALID_ID`). */
+export function idArgument(kind: 'taskId' | 'checkpointId', value: string | undefined): string {
+  assertValidId(kind, value);
+  return value;
+}
+
+/** A task id from the command line (see {@link idArgument}). */
+export function taskIdArgument(value: string | undefined): string {
+  return idArgument('taskId', value);
+}
+
+/** Parses a JSON argument (`--input`), naming the option on failure. */
+export function jsonArgument(option: string, text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError('BAD_JSON', `--${option} is not JSON: ${reason}`, { cause: error });
+  }
+}
+
+/** Writes `value` as indented JSON and a newline. */
+export function writeJson(io: CommandIO, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes lines of text. */
+export function writeLines(io: CommandIO, lines: readonly string[]): void {
+  io.stdout.write(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+}
+
+/** A time as an ISO string, for people and JSON alike. */
+export function isoTime(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}

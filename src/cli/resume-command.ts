@@ -1,0 +1,47 @@
+import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { type Command, taskIdArgument, writeLines } from './command.js';
+import { loadWorkflowModule } from './load-workflow.js';
+import { storeArgument } from './run-command.js';
+import { shellQuote, watchRun } from './watch-run.js';
+
+/** `mcp-orch resume TASK`: continues a task from its latest checkpoint. */
+export const resumeCommand: Command = {
+  name: 'resume',
+  usage: 'resume TASK [--file FILE]',
+  summary: 'continue a task from its latest checkpoint, with live progress',
+  details: [
+    'The workflow must be known: --file names the module it was run from. A finished task needs',
+    'no module: its result (or failure) is read from its final checkpoint.',
+  ].join('\n'),
+  options: {
+    file: { type: 'string', value: 'FILE', description: 'the workflow module (as for run)' },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(invocation) {
+    const taskId = taskIdArgument(invocation.positionals[0]);
+    const file = invocation.string('file');
+    const loaded = file === undefined ? undefined : await loadWorkflowModule(file);
+    const opened = await invocation.store();
+    const manager = await getCheckpointManager(opened.store);
+    const latest = await manager.loadLatestCheckpoint(taskId);
+    if (latest === undefined) throw new UnknownTaskError(taskId);
+    const runtime = createRuntime({
+      store: opened.store,
+      workflows: loaded === undefined ? [] : [loaded.workflow],
+    });
+    if (!invocation.flag('json')) {
+      const step = latest.plan[latest.currentStepIndex]?.stepId ?? latest.currentStepIndex;
+      writeLines(invocation.io, [
+        `Resuming task ${taskId} from checkpoint ${latest.checkpoint?.seq} (${latest.status}, at ${step})`,
+      ]);
+    }
+    const fileArgument = file === undefined ? '' : ` --file ${shellQuote(file)}`;
+    return watchRun(invocation, {
+      runtime,
+      taskId,
+      plan: latest.plan.length > 0 ? latest.plan : (loaded?.workflow.plan ?? []),
+      begin: () => runtime.resume(taskId),
+      resumeCommand: `mcp-orch resume ${taskId}${fileArgument}${storeArgument(opened.spec, opened.isDefault)}`,
+    });
+  },
+};

@@ -1,0 +1,57 @@
+import { createCheckpointId, createRuntime } from 'mcp-orchestration';
+import { usageError } from './cli-error.js';
+import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
+import { loadWorkflowModule } from './load-workflow.js';
+import { shellQuote, watchRun } from './watch-run.js';
+
+/** The `--store` part of a printed command, empty for the default store. */
+export function storeArgument(spec: string, isDefault: boolean): string {
+  return isDefault ? '' : ` --store ${shellQuote(spec)}`;
+}
+
+/** `mcp-orch run FILE`: runs a workflow module under the durable runtime. */
+export const runCommand: Command = {
+  name: 'run',
+  usage: 'run FILE [--task ID] [--input JSON]',
+  summary: 'run the workflow a module exports, with live progress',
+  details: [
+    'FILE exports a workflow (defineWorkflow or defineMachineWorkflow) as its default export or',
+    'as `workflow`, and optionally its `input`. Every step boundary is checkpointed in the store.',
+    'Ctrl-C stops the run and leaves the task resumable (`mcp-orch resume`); a run waiting for an',
+    'event (a waitFor step) stops once that is checkpointed. TypeScript modules load through tsx.',
+  ].join('\n'),
+  options: {
+    task: { type: 'string', value: 'ID', description: 'the task id (default: <workflow>-<ulid>)' },
+    input: {
+      type: 'string',
+      value: 'JSON',
+      description: "the run's input (default: the module's `input`, else {})",
+    },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(invocation) {
+    const [file] = invocation.positionals;
+    if (file === undefined) throw usageError('run needs a workflow module: mcp-orch run FILE');
+    const given = invocation.string('task');
+    const inputText = invocation.string('input');
+    const input = inputText === undefined ? undefined : jsonArgument('input', inputText);
+    if (given !== undefined) taskIdArgument(given);
+    const loaded = await loadWorkflowModule(file);
+    const { workflow } = loaded;
+    const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
+    const opened = await invocation.store();
+    const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
+    if (!invocation.flag('json')) {
+      writeLines(invocation.io, [
+        `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.spec})`,
+      ]);
+    }
+    return watchRun(invocation, {
+      runtime,
+      taskId,
+      plan: workflow.plan,
+      begin: () => runtime.start(workflow, input ?? loaded.input ?? {}, { taskId }),
+      resumeCommand: `mcp-orch resume ${taskId} --file ${shellQuote(file)}${storeArgument(opened.spec, opened.isDefault)}`,
+    });
+  },
+};

@@ -1,0 +1,126 @@
+import type { Context, Runtime, WorkflowRun, WorkflowStep } from 'mcp-orchestration';
+import { ExitCode } from './cli-error.js';
+import { type Invocation, writeJson, writeLines } from './command.js';
+import { createProgressDisplay } from './progress-display.js';
+
+/** What {@link watchRun} watches. */
+export interface WatchRunOptions {
+  readonly runtime: Runtime;
+  readonly taskId: string;
+  /** The plan for the live display (steps marked `isComplete` show as done). */
+  readonly plan: readonly WorkflowStep[];
+  /** Starts or resumes the run. */
+  readonly begin: () => Promise<WorkflowRun>;
+  /** The command that resumes the task, printed after Ctrl-C. */
+  readonly resumeCommand: string;
+}
+
+type Outcome =
+  | { readonly kind: 'finished'; readonly result: Context }
+  | { readonly kind: 'suspended' }
+  | { readonly kind: 'interrupted' };
+
+/** Quotes an argument for a POSIX shell when it needs it. */
+export function shellQuote(argument: string): string {
+  return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Runs a workflow to its end under a progress display (plain lines unless stdout is a TTY;
+ * nothing with `--json`) and prints its result. It stops early, leaving the task resumable,
+ * when the run suspends (a `waitFor` step, once that is checkpointed) and on Ctrl-C (the
+ * runtime is closed without writing, the resume command is printed, exit code 130). A failed
+ * or cancelled run rejects with its typed error.
+ */
+export async function watchRun(
+  invocation: Invocation,
+  options: WatchRunOptions,
+): Promise<ExitCode> {
+  const { io } = invocation;
+  const { runtime, taskId } = options;
+  const json = invocation.flag('json');
+  const display = json
+    ? undefined
+    : createProgressDisplay(io.stdout, { taskId, plan: options.plan });
+
+  let onSuspended = (): void => {};
+  const suspended = new Promise<Outcome>((resolve) => {
+    onSuspended = () => resolve({ kind: 'suspended' });
+  });
+  let onSigint = (): void => {};
+  const interrupted = new Promise<Outcome>((resolve) => {
+    onSigint = () => {
+      // A second Ctrl-C while shutting down ends the process at once.
+      process.once('SIGINT', () => process.exit(ExitCode.Interrupted));
+      resolve({ kind: 'interrupted' });
+    };
+  });
+  process.once('SIGINT', onSigint);
+  const unsubscribe = runtime.subscribe((event) => {
+    display?.update(event);
+    if (event.type === 'checkpoint.saved' && event.taskId === taskId) {
+      if (event.status === 'suspended') onSuspended();
+    }
+  });
+
+  let run: WorkflowRun | undefined;
+  let outcome: Outcome;
+  try {
+    const begun = await Promise.race([
+      options.begin().then((started) => ({ kind: 'begun' as const, started })),
+      interrupted,
+    ]);
+    if (begun.kind === 'begun') {
+      run = begun.started;
+      run.result.catch(() => {}); // settled below, or abandoned on suspend or Ctrl-C
+      outcome = await Promise.race([
+        run.result.then((result): Outcome => ({ kind: 'finished', result })),
+        suspended,
+        interrupted,
+      ]);
+    } else {
+      outcome = begun;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    unsubscribe();
+    display?.finish();
+  }
+
+  if (outcome.kind === 'interrupted') {
+    await runtime.close();
+    io.stderr.write(
+      `Interrupted. Task ${taskId} keeps its last checkpoint; resume it with:\n  ${options.resumeCommand}\n`,
+    );
+    return ExitCode.Interrupted;
+  }
+  const status = run?.status();
+  if (outcome.kind === 'suspended') {
+    await runtime.close();
+    const waitingFor = status?.waitingFor ?? [];
+    if (json) writeJson(io, { taskId, status: 'suspended', waitingFor });
+    else {
+      const events = waitingFor.length > 0 ? waitingFor.join(', ') : 'an event';
+      writeLines(io, [`Task ${taskId} is suspended, waiting for ${events}.`]);
+    }
+    return ExitCode.Ok;
+  }
+  const { result } = outcome;
+  if (json) {
+    writeJson(io, {
+      taskId,
+      status: 'completed',
+      workflowId: run?.workflowId,
+      workflowVersion: run?.workflowVersion,
+      checkpointId: status?.checkpointId,
+      seq: status?.seq,
+      result,
+    });
+  } else {
+    writeLines(io, [
+      `Task ${taskId} completed: ${result.contextType} ${result.contextId}`,
+      JSON.stringify(result.data, null, 2),
+    ]);
+  }
+  return ExitCode.Ok;
+}
