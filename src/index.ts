@@ -4,6 +4,7 @@ export * from './context/index.js';
 export * from './errors.js';
 export * from './flow/index.js';
 export { assertValidId, checkpointIdTime, createCheckpointId, MAX_ID_LENGTH } from './ids.js';
+export * from './inspection/index.js';
 export {
   type AssertJsonOptions,
   assertJson,
