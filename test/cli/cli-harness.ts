@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const repo = process.cwd();
+const tsxLoader = pathToFileURL(join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const mainFile = join(repo, 'src', 'cli', 'main.ts');
+
+/** What one `mcp-orch` process did. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The arguments that start `mcp-orch` from source in a real Node process. */
+export function cliCommand(args: readonly string[]): [string, string[]] {
+  return [process.execPath, ['--import', tsxLoader, '--conditions=source', mainFile, ...args]];
+}
+
+/** Runs `mcp-orch args…` as a subprocess in `cwd` and collects its output and exit code. */
+export function runCli(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<CliResult> {
+  const [command, argv] = cliCommand(args);
+  const child = spawn(command, argv, {
+    cwd: options.cwd,
+    env: { ...process.env, MCP_ORCHESTRATION_DIR: '', ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Workflow modules a user would write, importing the package by name: `words.mjs` (split →
+ * count → report, each step appending its id to `steps.log` and waiting `STEP_MS`), and
+ * `fails.mjs` (a step that always throws).
+ */
+const WORDS = `
+import { appendFileSync } from 'node:fs';
+import { createContext, defineWorkflow } from 'mcp-orchestration';
+
+const ms = Number(process.env.STEP_MS ?? 0);
+const log = new URL('./steps.log', import.meta.url);
+function work(stepId, signal) {
+  appendFileSync(log, stepId + '\\n');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); });
+  });
+}
+
+export default defineWorkflow({
+  id: 'words',
+  version: '1',
+  steps: [
+    { stepId: 'split', name: 'Split the text', run: async (context, _step, { taskId, signal }) => {
+      await work('split', signal);
+      return createContext('Words', { words: String(context.data.text).split(' ') }, { contextId: taskId + '_split' });
+    } },
+    { stepId: 'count', name: 'Count the words', run: async (context, _step, { taskId, signal }) => {
+      await work('count', signal);
+      return createContext('Count', { count: context.data.words.length }, { contextId: taskId + '_count' });
+    } },
+    { stepId: 'report', name: 'Write the report', run: async (context, _step, { taskId, signal }) => {
+      await work('report', signal);
+      return createContext('Report', { report: context.data.count + ' words' }, { contextId: taskId + '_report' });
+    } },
+  ],
+});
+
+export const input = { text: 'the quick brown fox' };
+`;
+
+const FAILS = `
+import { defineWorkflow } from 'mcp-orchestration';
+
+export const workflow = defineWorkflow({
+  id: 'fails',
+  version: '1',
+  steps: [{ stepId: 'explode', name: 'Explode', run: () => { throw new Error('the tool is down'); } }],
+});
+`;
+
+/** A temp folder holding the workflow modules, `node_modules/mcp-orchestration` → this repo. */
+export async function makeCliDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-orch-cli-'));
+  await mkdir(join(dir, 'node_modules'));
+  await symlink(repo, join(dir, 'node_modules', 'mcp-orchestration'), 'dir');
+  await writeFile(join(dir, 'words.mjs'), WORDS);
+  await writeFile(join(dir, 'fails.mjs'), FAILS);
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
