@@ -53,6 +53,8 @@ import {
 } from './indexeddb/records.js';
 import { request, runTransaction, walk } from './indexeddb/transaction.js';
 
+export { taskLockName, type WebLockOptions, withWebLock } from './indexeddb/web-lock.js';
+
 /** Options of {@link createIndexedDbStore}. */
 export interface IndexedDbStoreOptions extends CheckpointStoreOptions {
   /**
