@@ -503,6 +503,8 @@ export interface OrchestrationErrorByCode {
   TARGET_NOT_FOUND: UnknownTargetError;
   POOL_SATURATED: PoolSaturatedError;
   NO_ROUTER: NoRouterError;
+  TOOL_INPUT_INVALID: ToolInputError;
+  TOOL_CALL_FAILED: ToolCallError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */
