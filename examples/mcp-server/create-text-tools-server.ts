@@ -1,0 +1,102 @@
+/**
+ * The example MCP server: an `McpServer` (the official SDK) with two deterministic text tools,
+ * each with a zod input schema and structured output.
+ *
+ * - `word_count({ text })` → `{ words, characters, sentences }`
+ * - `extract_keywords({ text, limit? })` → `{ keywords: [{ word, count }] }`; a tool error
+ *   (`isError`) when the text has no keyword.
+ *
+ * With `testTools`, it also has `sleep({ ms })` → `{ sleptMs }`, which waits (and stops early
+ * when the call is cancelled): the tests use it to abort a call and to kill the server mid-call.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import * as z from 'zod';
+import { extractKeywords, wordCount } from './text-tools.js';
+
+/** Options of {@link createTextToolsServer}. */
+export interface TextToolsServerOptions {
+  /** Also register the `sleep` tool. Default: false. */
+  readonly testTools?: boolean;
+}
+
+/** Builds the server; connect it to a transport (stdio, Streamable HTTP) to serve it. */
+export function createTextToolsServer(options: TextToolsServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'text-tools', version: '1.0.0' });
+
+  server.registerTool(
+    'word_count',
+    {
+      title: 'Word count',
+      description: 'Counts the words, characters and sentences of a text.',
+      inputSchema: { text: z.string().describe('The text to count') },
+      outputSchema: { words: z.number(), characters: z.number(), sentences: z.number() },
+    },
+    ({ text }) => {
+      const counts = wordCount(text);
+      return {
+        content: [{ type: 'text', text: JSON.stringify(counts) }],
+        structuredContent: { ...counts },
+      };
+    },
+  );
+
+  server.registerTool(
+    'extract_keywords',
+    {
+      title: 'Extract keywords',
+      description: 'The most frequent words of a text that are not stopwords, most frequent first.',
+      inputSchema: {
+        text: z.string().describe('The text to read'),
+        limit: z.number().int().min(1).max(50).optional().describe('How many keywords (5)'),
+      },
+      outputSchema: {
+        keywords: z.array(z.object({ word: z.string(), count: z.number().int() })),
+      },
+    },
+    ({ text, limit }) => {
+      const keywords = extractKeywords(text, limit ?? 5);
+      if (keywords.length === 0) {
+        return {
+          isError: true,
+          content: [
+            {
+              type: 'text',
+              text: 'No keywords: the text has no word of 3 letters or more that is not a stopword',
+            },
+          ],
+        };
+      }
+      return {
+        content: [{ type: 'text', text: keywords.map((k) => `${k.word} ×${k.count}`).join(', ') }],
+        structuredContent: { keywords },
+      };
+    },
+  );
+
+  if (options.testTools) {
+    server.registerTool(
+      'sleep',
+      {
+        description: 'Waits ms milliseconds (stops early when the call is cancelled).',
+        inputSchema: { ms: z.number().int().min(0).max(60_000) },
+        outputSchema: { sleptMs: z.number() },
+      },
+      async ({ ms }, { signal }) => {
+        const started = Date.now();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        const sleptMs = Date.now() - started;
+        return {
+          content: [{ type: 'text', text: `slept ${sleptMs} ms` }],
+          structuredContent: { sleptMs },
+        };
+      },
+    );
+  }
+  return server;
+}
