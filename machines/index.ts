@@ -5,6 +5,7 @@ export {
   type WorkflowDefinition,
   type WorkflowMachine,
 } from './define-workflow.js';
+export * from './router/index.js';
 export {
   createRunStep,
   idempotencyKey,

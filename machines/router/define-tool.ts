@@ -1,0 +1,99 @@
+import { fromCallback } from 'xstate';
+import type { Context } from '../../src/context/context.js';
+import { parseContext } from '../../src/context/parse-context.js';
+import { assertValidId } from '../../src/ids.js';
+import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
+import {
+  callHelpers,
+  type TargetChildEvent,
+  type TargetChildInput,
+  type TargetResultEvent,
+} from './router-protocol.js';
+
+/** What {@link defineTool} takes. */
+export interface ToolDefinition {
+  /** The tool's id: a valid id, unique among tools. */
+  readonly id: string;
+  /** Human description. Default: none. */
+  readonly description?: string;
+  /** Turns a context into the result context; may be async. Must return a context with JSON data. */
+  readonly call: (context: Context, helpers: TargetCallHelpers) => Context | Promise<Context>;
+}
+
+/**
+ * Defines a stateless tool target (the shared `ToolTarget` contract; MCP tools implement it
+ * too). Register it with the router (`startRouter({ targets })`, `createRuntime({ targets })`);
+ * calls run concurrently, each with its own helpers.
+ *
+ * @example
+ * ```ts
+ * const parser = defineTool({
+ *   id: 'input_parser',
+ *   call: (context) => createContext('ParsedContext', { words: String(context.data).split(' ') }),
+ * });
+ * ```
+ */
+export function defineTool(definition: ToolDefinition): ToolTarget {
+  assertValidId('tool id', definition?.id);
+  if (typeof definition.call !== 'function') {
+    throw new TypeError(`Tool ${definition.id}: call must be a function`);
+  }
+  const { call } = definition;
+  return {
+    targetType: 'tool',
+    targetId: definition.id,
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+    call: async (context, helpers) => call(context, helpers),
+  };
+}
+
+/**
+ * The child actor of a tool under the router: a callback actor that runs every call it receives
+ * concurrently and sends each outcome back as data. It says `target.ready` whenever it starts,
+ * so after a restore the router sends it the calls that were in flight again (at least once).
+ */
+export function toolChildLogic(tool: ToolTarget) {
+  return fromCallback<TargetChildEvent, TargetChildInput>(({ input, receive, sendBack }) => {
+    const { childId } = input;
+    const running = new Map<string, AbortController>();
+    let stopped = false;
+    receive((event) => {
+      if (event.type === 'target.cancel') {
+        running.get(event.requestId)?.abort(new Error(`Call ${event.requestId} was cancelled`));
+        return;
+      }
+      const { requestId } = event;
+      const controller = new AbortController();
+      running.set(requestId, controller);
+      const helpers = callHelpers(event.meta, controller.signal);
+      Promise.resolve()
+        .then(() => tool.call(event.context, helpers))
+        .then(parseContext)
+        .then(
+          (result): TargetResultEvent => ({
+            type: 'target.result',
+            childId,
+            requestId,
+            ok: true,
+            context: result,
+          }),
+          (error: unknown): TargetResultEvent => ({
+            type: 'target.result',
+            childId,
+            requestId,
+            ok: false,
+            error,
+          }),
+        )
+        .then((result) => {
+          running.delete(requestId);
+          if (!stopped) sendBack(result);
+        });
+    });
+    sendBack({ type: 'target.ready', childId });
+    return () => {
+      stopped = true;
+      for (const controller of running.values()) controller.abort(new Error('Tool stopped'));
+    };
+  });
+}

@@ -1,0 +1,102 @@
+import type { Context } from '../../src/context/context.js';
+import type { JsonValue } from '../../src/json.js';
+import type { TargetCallHelpers } from '../../src/router/routing-target.js';
+import type { TargetAddress } from './target-types.js';
+
+/** Who asked for a call, handed to the target's helpers. JSON (persisted with pending calls). */
+export interface CallMeta {
+  readonly taskId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+}
+
+/** A call the router forwards to a target's child actor. */
+export interface TargetCallEvent {
+  readonly type: 'target.call';
+  readonly requestId: string;
+  readonly context: Context;
+  readonly meta: CallMeta;
+}
+
+/** Asks a child to give up a call (its helpers' signal is aborted). */
+export interface TargetCancelEvent {
+  readonly type: 'target.cancel';
+  readonly requestId: string;
+}
+
+/** What the router sends its children. */
+export type TargetChildEvent = TargetCallEvent | TargetCancelEvent;
+
+/** Sent by a child to the router when its logic starts (again, after a restore for a tool). */
+export interface TargetReadyEvent {
+  readonly type: 'target.ready';
+  readonly childId: string;
+}
+
+/** The outcome of one call, sent by the child to the router: a context or a failure, as data. */
+export type TargetResultEvent =
+  | {
+      readonly type: 'target.result';
+      readonly childId: string;
+      readonly requestId: string;
+      readonly ok: true;
+      readonly context: Context;
+    }
+  | {
+      readonly type: 'target.result';
+      readonly childId: string;
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: unknown;
+    };
+
+/** Input of every target child actor. */
+export interface TargetChildInput {
+  /** The child's id under the router, `'target:<targetType>:<targetId>'`. */
+  readonly childId: string;
+  /** An agent's state kept by the router while the agent was stopped. Default: initial state. */
+  readonly state?: JsonValue;
+}
+
+/** Asks the router to run `context` on `target`; answered by a `route.response` emitted event. */
+export interface RouteRequestEvent {
+  readonly type: 'route.request';
+  /** Identifies the call; a request whose id is still pending is not run twice. */
+  readonly requestId: string;
+  readonly target: TargetAddress;
+  readonly context: Context;
+  readonly meta: CallMeta;
+}
+
+/** Withdraws a pending request: no response is emitted, the child is asked to abort it. */
+export interface RouteCancelEvent {
+  readonly type: 'route.cancel';
+  readonly requestId: string;
+}
+
+/** The answer to a `route.request`, emitted by the router actor (`actor.on('route.response')`). */
+export type RouteResponseEvent =
+  | {
+      readonly type: 'route.response';
+      readonly requestId: string;
+      readonly ok: true;
+      readonly context: Context;
+    }
+  | {
+      readonly type: 'route.response';
+      readonly requestId: string;
+      readonly ok: false;
+      readonly error: unknown;
+    };
+
+/** Builds the helpers a target's handler receives for one call. */
+export function callHelpers(meta: CallMeta, signal: AbortSignal): TargetCallHelpers {
+  return {
+    taskId: meta.taskId,
+    stepId: meta.stepId,
+    attempt: meta.attempt,
+    idempotencyKey: meta.idempotencyKey,
+    signal,
+  };
+}
