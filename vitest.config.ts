@@ -74,6 +74,11 @@ export default defineConfig({
           // Many tests do real I/O (fsync, Redis, child processes) on a 2-core machine running
           // test files in parallel: 5 s (vitest's default) is too tight under that load.
           testTimeout: 20_000,
+          // eventsource-parser and eventsource (under the MCP SDK) export a `source` condition
+          // pointing at their .ts sources: inline them so that vite compiles what it resolves.
+          server: {
+            deps: { inline: ['@modelcontextprotocol/sdk', 'eventsource-parser', 'eventsource'] },
+          },
         },
       },
       ...(browser === undefined ? [] : [browser]),
