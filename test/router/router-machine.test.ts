@@ -140,7 +140,7 @@ describe('the router actor', () => {
     await expect(again).resolves.toMatchObject({ data: 'j1' });
     expect(runs).toBe(2); // the re-sent request joined the run in flight: not a third run
     const agent = restored.actor.getSnapshot().children['target:agent_type:slow'];
-    expect((agent?.getSnapshot() as { context: { state: unknown } }).context.state).toEqual({
+    expect((agent?.getSnapshot() as { context?: { state: unknown } })?.context?.state).toEqual({
       calls: 1,
     });
     restored.stop();

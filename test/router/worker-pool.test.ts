@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Context,
+  createContext,
+  defineWorkerPool,
+  isOrchestrationError,
+  type PoolChildContext,
+  startRouter,
+} from '../../src/index.js';
+
+const job = (n: number) => createContext('Job', { n });
+
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+describe('a worker pool under the router', () => {
+  it('runs at most `size` contexts at once and answers every one', async () => {
+    let running = 0;
+    let peak = 0;
+    const pool = defineWorkerPool({
+      id: 'crunch',
+      size: 4,
+      handler: async (context) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+        const { n } = context.data as { n: number };
+        return createContext('Square', { n, square: n * n });
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('crunch').submit;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, n) => submit(job(n))));
+    expect(results.map((result) => (result.data as { square: number }).square)).toEqual(
+      Array.from({ length: 20 }, (_, n) => n * n),
+    );
+    expect(peak).toBe(4);
+    router.stop();
+  });
+
+  it('spawns `size` worker actors under the pool child', async () => {
+    const pool = defineWorkerPool({ id: 'two', size: 2, handler: (context) => context });
+    const router = startRouter({ targets: [pool] });
+    await router.getWorkerPool('two').submit(job(1));
+    const child = router.actor.getSnapshot().children['target:worker_pool:two'];
+    const workers = Object.keys((child?.getSnapshot() as { children: object }).children);
+    expect(workers.sort()).toEqual(['worker-0', 'worker-1']);
+    router.stop();
+  });
+
+  it('refuses a context with PoolSaturatedError when queueLimit contexts already wait (back-pressure)', async () => {
+    const held = gate();
+    let started = 0;
+    const pool = defineWorkerPool({
+      id: 'narrow',
+      size: 1,
+      queueLimit: 2,
+      handler: async (context) => {
+        started += 1;
+        await held.opened;
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('narrow').submit;
+    const accepted = [submit(job(1)), submit(job(2)), submit(job(3))]; // 1 running, 2 queued
+    const refused = submit(job(4));
+    await expect(refused).rejects.toSatisfy(
+      (error) => isOrchestrationError(error, 'POOL_SATURATED') && error.queueLimit === 2,
+    );
+    expect(started).toBe(1);
+    held.open();
+    await expect(Promise.all(accepted)).resolves.toHaveLength(3);
+    await expect(submit(job(5))).resolves.toMatchObject({ data: { n: 5 } }); // room again
+    router.stop();
+  });
+
+  it('retries a crashing job per its policy on its worker while the other jobs are unaffected', async () => {
+    const attempts = new Map<number, number>();
+    const pool = defineWorkerPool({
+      id: 'shaky',
+      size: 3,
+      retry: { attempts: 3, backoff: { initialMs: 5, maxMs: 20, jitter: 0 } },
+      handler: async (context, helpers) => {
+        const { n } = context.data as { n: number };
+        const attempt = (attempts.get(n) ?? 0) + 1;
+        attempts.set(n, attempt);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        if (n === 2 && attempt < 3) throw new Error(`worker crashed on job 2 (try ${attempt})`);
+        return createContext('Done', { n, attempt, key: helpers.idempotencyKey });
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('shaky').submit;
+    const results = await Promise.all([0, 1, 2, 3, 4].map((n) => submit(job(n))));
+    expect(results.map((result) => (result.data as { attempt: number }).attempt)).toEqual([
+      1, 1, 3, 1, 1,
+    ]);
+    expect(attempts.get(2)).toBe(3);
+    router.stop();
+  });
+
+  it('fails the job with the handler error once its attempts are used up', async () => {
+    let calls = 0;
+    const pool = defineWorkerPool({
+      id: 'broken',
+      size: 2,
+      retry: { attempts: 2 },
+      handler: (context) => {
+        calls += 1;
+        if ((context.data as { n: number }).n === 0) throw new Error('always fails');
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('broken').submit;
+    await expect(submit(job(0))).rejects.toThrow('always fails');
+    expect(calls).toBe(2);
+    await expect(submit(job(1))).resolves.toMatchObject({ data: { n: 1 } });
+    router.stop();
+  });
+
+  it('keeps its queue in the persisted snapshot; a restored pool runs the jobs it held again', async () => {
+    const held = gate();
+    const ran: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'durable',
+      size: 1,
+      handler: async (context: Context) => {
+        ran.push((context.data as { n: number }).n);
+        await held.opened;
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('durable').submit;
+    for (const n of [1, 2]) submit(job(n), { requestId: `job-${n}` }).catch(() => {});
+    await expect.poll(() => ran).toEqual([1]);
+    const saved = JSON.parse(JSON.stringify(router.getPersistedSnapshot()));
+    router.stop();
+    const child = saved.children['target:worker_pool:durable'].snapshot;
+    const poolContext = child.context as PoolChildContext;
+    expect(poolContext.running.map((entry) => entry?.requestId ?? null)).toEqual(['job-1']);
+    expect(poolContext.queue.map((entry) => entry.requestId)).toEqual(['job-2']);
+
+    const restored = startRouter({ targets: [pool], snapshot: saved });
+    const again = restored.getWorkerPool('durable');
+    const answers = [1, 2].map((n) => again.submit(job(n), { requestId: `job-${n}` }));
+    held.open();
+    await expect(Promise.all(answers)).resolves.toHaveLength(2);
+    expect(ran).toEqual([1, 1, 2]); // job 1 ran again (at least once), job 2 once
+    restored.stop();
+  });
+});
