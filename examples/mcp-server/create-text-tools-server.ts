@@ -5,13 +5,14 @@
  * - `word_count({ text })` → `{ words, characters, sentences }`
  * - `extract_keywords({ text, limit? })` → `{ keywords: [{ word, count }] }`; a tool error
  *   (`isError`) when the text has no keyword.
+ * - `first_sentence({ text })` → the first sentence, as text content only.
  *
  * With `testTools`, it also has `sleep({ ms })` → `{ sleptMs }`, which waits (and stops early
  * when the call is cancelled): the tests use it to abort a call and to kill the server mid-call.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import * as z from 'zod';
-import { extractKeywords, wordCount } from './text-tools.js';
+import { extractKeywords, firstSentence, wordCount } from './text-tools.js';
 
 /** Options of {@link createTextToolsServer}. */
 export interface TextToolsServerOptions {
@@ -71,6 +72,16 @@ export function createTextToolsServer(options: TextToolsServerOptions = {}): Mcp
         structuredContent: { keywords },
       };
     },
+  );
+
+  server.registerTool(
+    'first_sentence',
+    {
+      title: 'First sentence',
+      description: 'The first sentence of a text, answered as text (no structured output).',
+      inputSchema: { text: z.string().describe('The text to read') },
+    },
+    ({ text }) => ({ content: [{ type: 'text', text: firstSentence(text) }] }),
   );
 
   if (options.testTools) {

@@ -52,3 +52,8 @@ export function extractKeywords(text: string, limit: number): Keyword[] {
     .sort((a, b) => b.count - a.count || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0))
     .slice(0, limit);
 }
+
+/** The first sentence of `text` (up to and including its `.`, `!` or `?`), trimmed. */
+export function firstSentence(text: string): string {
+  return (text.trim().match(/^[^.!?]*[.!?]?/)?.[0] ?? '').trim();
+}

@@ -1,0 +1,151 @@
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  createContext,
+  isOrchestrationError,
+  ToolCallError,
+  ToolInputError,
+} from 'mcp-orchestration';
+import { connectMcpStdio, type McpToolSet } from 'mcp-orchestration/mcp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { helpers, isAlive, stdioServer } from './text-tools-server.js';
+
+/** Starts the example server as a child process; returns its tools and its pid. */
+async function startServer(): Promise<{ tools: McpToolSet; pid: number }> {
+  const tools = await connectMcpStdio(stdioServer);
+  const { transport } = tools.client;
+  if (!(transport instanceof StdioClientTransport) || transport.pid === null) {
+    throw new Error('expected a stdio transport with a child process');
+  }
+  return { tools, pid: transport.pid };
+}
+
+// One server for the calls that leave it running; the tests that end it start their own.
+let tools: McpToolSet;
+beforeAll(async () => {
+  ({ tools } = await startServer());
+});
+afterAll(async () => {
+  await tools?.close();
+});
+
+describe('MCP tools over stdio (the example server as a child process)', () => {
+  it('lists the tools as targets, each with its schema', () => {
+    expect(tools.targets.map((target) => target.targetId)).toEqual([
+      'word_count',
+      'extract_keywords',
+      'first_sentence',
+      'sleep',
+    ]);
+    const wordCount = tools.target('word_count');
+    expect(wordCount.targetType).toBe('tool');
+    expect(wordCount.description).toBe('Counts the words, characters and sentences of a text.');
+    expect(wordCount.tool.inputSchema.required).toEqual(['text']);
+  });
+
+  it("a call sends the context's data as arguments and returns the structured content as the result context", async () => {
+    const input = createContext('Doc', {
+      text: 'Durable workflows resume. They never lose a step!',
+    });
+    const result = await tools.target('word_count').call(input, helpers());
+    expect(result.contextType).toBe('word_count.result');
+    expect(result.data).toEqual({ words: 8, characters: 49, sentences: 2 });
+    expect(result.metadata).toEqual({
+      tool: 'word_count',
+      targetId: 'word_count',
+      inputContextId: input.contextId,
+      resultKind: 'structured',
+    });
+    expect(Object.isFrozen(result.data)).toBe(true);
+  });
+
+  it('a tool that answers in text gives { text }', async () => {
+    const input = createContext('Doc', { text: 'First one. Second one.' });
+    const result = await tools.target('first_sentence').call(input, helpers());
+    expect(result.data).toEqual({ text: 'First one.' });
+    expect(result.metadata.resultKind).toBe('text');
+  });
+
+  it('arguments the input schema refuses fail with ToolInputError, and nothing is sent', async () => {
+    const send = vi.spyOn(tools.client.transport as StdioClientTransport, 'send');
+    const bad = createContext('Doc', { text: 42, limit: 0 });
+    const error = await tools
+      .target('extract_keywords')
+      .call(bad, helpers())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ToolInputError);
+    expect(isOrchestrationError(error, 'TOOL_INPUT_INVALID')).toBe(true);
+    expect((error as ToolInputError).issues).toEqual([
+      { path: '$.data.text', message: 'must be string' },
+      { path: '$.data.limit', message: 'must be >= 1' },
+    ]);
+    const missing = await tools
+      .target('word_count')
+      .call(createContext('Doc', { words: 'no text' }), helpers())
+      .catch((e: unknown) => e);
+    expect((missing as ToolInputError).issues).toEqual([
+      { path: '$.data.text', message: 'is required' },
+    ]);
+    const notAnObject = await tools
+      .target('word_count')
+      .call(createContext('Doc', 'just a string'), helpers())
+      .catch((e: unknown) => e);
+    expect((notAnObject as ToolInputError).issues[0]?.path).toBe('$.data');
+    expect(send).not.toHaveBeenCalled();
+    send.mockRestore();
+  });
+
+  it("an error result (isError) fails with ToolCallError carrying the server's message", async () => {
+    const error = await tools
+      .target('extract_keywords')
+      .call(createContext('Doc', { text: 'a of the' }), helpers())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ToolCallError);
+    expect(error).toMatchObject({
+      code: 'TOOL_CALL_FAILED',
+      reason: 'tool-error',
+      toolName: 'extract_keywords',
+      serverMessage: expect.stringContaining('No keywords'),
+    });
+  });
+
+  it("aborting helpers.signal rejects the call with the signal's reason", async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = tools
+      .target('sleep')
+      .call(createContext('Nap', { ms: 10_000 }), helpers(controller.signal));
+    setTimeout(() => controller.abort(new Error('step cancelled')), 200);
+    await expect(call).rejects.toThrow('step cancelled');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The connection is still good.
+    const again = await tools
+      .target('word_count')
+      .call(createContext('Doc', { text: 'still here' }), helpers());
+    expect(again.data).toMatchObject({ words: 2 });
+  });
+
+  it('the server process dying mid-call fails the call with ToolCallError (disconnected), and later calls too', async () => {
+    const { tools, pid } = await startServer();
+    const call = tools
+      .target('sleep')
+      .call(createContext('Nap', { ms: 10_000 }), helpers())
+      .catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(pid, 'SIGKILL');
+    expect(await call).toMatchObject({ code: 'TOOL_CALL_FAILED', reason: 'disconnected' });
+    const later = await tools
+      .target('word_count')
+      .call(createContext('Doc', { text: 'anyone?' }), helpers())
+      .catch((e: unknown) => e);
+    expect(later).toMatchObject({ code: 'TOOL_CALL_FAILED', reason: 'disconnected' });
+    await tools.close();
+  });
+
+  it('close() ends the server process and leaves no child behind', async () => {
+    const { tools, pid } = await startServer();
+    expect(isAlive(pid)).toBe(true);
+    await tools.close();
+    expect(isAlive(pid)).toBe(false);
+    await tools.close(); // idempotent
+  });
+});
