@@ -1,3 +1,4 @@
+import { toObserver } from 'xstate';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
@@ -14,6 +15,7 @@ import {
 } from '../errors.js';
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
+import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
 import { FINAL_STATUSES } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
@@ -79,6 +81,7 @@ class WorkflowRuntime implements Runtime {
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #manager: Promise<CheckpointManager> | undefined;
+  #recorder: RunRecorder | undefined;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -192,6 +195,8 @@ class WorkflowRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    // Recording is best effort: failed writes went to the recorder's onError.
+    await this.#recorder?.flush().catch(() => {});
   }
 
   #emit(event: RuntimeEvent): void {
@@ -245,16 +250,33 @@ class WorkflowRuntime implements Runtime {
     return claim;
   }
 
-  #common(manager: CheckpointManager) {
+  /** The inspector of a run: the `inspect` option, plus the recorder when `record` is on. */
+  #inspectFor(manager: CheckpointManager, taskId: string): RuntimeOptions['inspect'] {
+    const { inspect, record } = this.#options;
+    if (record === undefined || record === false) return inspect;
+    this.#recorder ??= createRunRecorder(manager.store, record === true ? {} : record);
+    const recording = this.#recorder.forTask(taskId);
+    if (inspect === undefined) return recording;
+    const user = toObserver(inspect);
+    return {
+      next: (event) => {
+        recording.next?.(event);
+        user.next?.(event);
+      },
+    };
+  }
+
+  #common(manager: CheckpointManager, taskId: string) {
     return {
       manager,
       policy: this.#policy,
-      inspect: this.#options.inspect,
+      inspect: this.#inspectFor(manager, taskId),
       planInCheckpoints: this.#planLimit,
       now: this.#now,
       emit: (event: RuntimeEvent) => this.#emit(event),
       onEnd: (run: TaskRun | MachineRun) => {
         if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
+        void this.#recorder?.end(run.taskId);
       },
     };
   }
@@ -273,7 +295,7 @@ class WorkflowRuntime implements Runtime {
     const entry = this.#workflows.get(workflow.id);
     const index = entry?.workflow === workflow ? entry.index : indexOf(workflow);
     const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#now });
-    const common = this.#common(manager);
+    const common = this.#common(manager, taskId);
     const first = inputContext(input, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.create({ ...common, workflow }, taskId, first, lineage)
@@ -282,6 +304,7 @@ class WorkflowRuntime implements Runtime {
       await run.begin();
     } catch (error) {
       // Another writer created the task between the check and the first save.
+      void this.#recorder?.end(taskId); // the actor never started: close its recording
       if (!isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) throw error;
       if (ifExists === 'resume') return this.#resume(taskId);
       throw new TaskExistsError(taskId, false);
@@ -312,7 +335,7 @@ class WorkflowRuntime implements Runtime {
       const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
     }
-    const common = this.#common(manager);
+    const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.restore({ ...common, workflow }, state, lineage)
       : TaskRun.restore({ ...common, workflow, index }, state, lineage);

@@ -5,6 +5,7 @@ import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state
 import type { Context } from '../context/context.js';
 import type { WorkflowFailureInfo } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { RunRecorderOptions } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
 import type { MachineWorkflow } from './machine-workflow.js';
 
@@ -49,6 +50,12 @@ export interface RuntimeOptions {
   readonly migrate?: WorkflowMigrate;
   /** An XState inspector for every workflow actor (e.g. `@statelyai/inspect`). Default: none. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Records each run's inspection events in its task's `inspection` log beside its checkpoints
+   * (`createRunRecorder`: bounded per run, replayable with `readRecording`/`replayRecording`);
+   * `true` or the recorder's options. `close()` waits for the writes. Default: off.
+   */
+  readonly record?: boolean | RunRecorderOptions;
   /**
    * Plans with at most this many steps are written (with `isComplete`) in every checkpoint;
    * longer ones only in the first and the final checkpoint, so a checkpoint's size does not grow

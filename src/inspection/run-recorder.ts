@@ -1,0 +1,387 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { assertValidId, createCheckpointId } from '../ids.js';
+import type { JsonObject } from '../json.js';
+import { utf8Length } from '../utf8.js';
+import {
+  boundedJson,
+  INSPECTION_LOG,
+  RECORDING_FORMAT,
+  type RecordedEvent,
+  type RecordedSnapshot,
+  type RecordingEntry,
+  toSafeJson,
+} from './recording-format.js';
+
+/** Options of {@link createRunRecorder} (and of the runtime's `record` option). */
+export interface RunRecorderOptions {
+  /** Most events kept per session (one run of a task in one process). Default: 10,000. */
+  readonly maxEvents?: number;
+  /** Most UTF-8 bytes of events kept per session. Default: 4 MiB. */
+  readonly maxBytes?: number;
+  /**
+   * Largest context, output, error or event payload kept in one event, in UTF-8 bytes of JSON;
+   * a larger one is stored as `{ $truncated: '… bytes' }`. Default: 16 KiB.
+   */
+  readonly maxValueBytes?: number;
+  /**
+   * The task of a root actor, for events reaching {@link RunRecorder.inspect}. Default: the
+   * root's `context.taskId`, then its `input.taskId` (a workflow machine has both).
+   */
+  readonly taskIdOf?: (event: InspectionEvent) => string | undefined;
+  /** Called with every failed log write; recording never fails a run. Default: none. */
+  readonly onError?: (error: unknown) => void;
+  /** Clock of the events' `at`, ms since the epoch. Default: `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Records inspection events into each task's `inspection` log; see {@link createRunRecorder}. */
+export interface RunRecorder {
+  /** An XState inspector for any actors: each root actor's events go to its task's recording. */
+  readonly inspect: Observer<InspectionEvent>;
+  /** An XState inspector whose events all go to `taskId`'s recording (what the runtime uses). */
+  forTask(taskId: string): Observer<InspectionEvent>;
+  /** Closes the task's session: writes what is buffered, the kept final snapshot, an end entry. */
+  end(taskId: string): Promise<void>;
+  /** Waits until everything recorded so far is written; rejects with a write's error, if any. */
+  flush(): Promise<void>;
+}
+
+const KEPT = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+
+interface Session {
+  readonly id: string;
+  readonly taskId: string;
+  readonly buffer: string[];
+  seq: number;
+  bytes: number;
+  recorded: number;
+  dropped: number;
+  truncated: boolean;
+  ended: boolean;
+  /** The root's latest snapshot while events are dropped: written at the end. */
+  lastRootSnapshot: string | undefined;
+  scheduled: boolean;
+  writing: Promise<void> | undefined;
+}
+
+interface RefLike {
+  readonly sessionId: string;
+  readonly id?: unknown;
+  readonly _parent?: { readonly sessionId?: unknown };
+  readonly logic?: { readonly config?: unknown };
+  readonly options?: { readonly input?: unknown };
+  getSnapshot(): unknown;
+}
+
+function snapshotOf(value: unknown, maxValueBytes: number): RecordedSnapshot {
+  const s = (value ?? {}) as Record<string, unknown>;
+  const out: { -readonly [K in keyof RecordedSnapshot]: RecordedSnapshot[K] } = {
+    status: typeof s.status === 'string' ? s.status : 'active',
+  };
+  if (s.value !== undefined) out.value = toSafeJson(s.value);
+  if (s.context !== undefined) out.context = boundedJson(s.context, maxValueBytes);
+  if (s.output !== undefined) out.output = boundedJson(s.output, maxValueBytes);
+  if (s.error !== undefined) out.error = boundedJson(s.error, maxValueBytes);
+  return out;
+}
+
+function eventOf(value: unknown, maxValueBytes: number): JsonObject {
+  const json = boundedJson(value, maxValueBytes);
+  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+    const type = (value as { type?: unknown } | null)?.type;
+    return typeof type === 'string' ? { ...json, type } : json;
+  }
+  return { type: 'unknown' };
+}
+
+function taskIdFromRoot(event: InspectionEvent): string | undefined {
+  const ref = event.actorRef as unknown as RefLike;
+  const fromContext = (event.type === '@xstate.snapshot' ? event.snapshot : undefined) as
+    | { context?: { taskId?: unknown } }
+    | undefined;
+  const candidates = [
+    fromContext?.context?.taskId,
+    (ref.options?.input as { taskId?: unknown })?.taskId,
+  ];
+  return candidates.find((id): id is string => typeof id === 'string');
+}
+
+/** The recorder behind {@link createRunRecorder}. */
+class StoreRunRecorder implements RunRecorder {
+  readonly inspect: Observer<InspectionEvent>;
+  readonly #store: CheckpointStore;
+  readonly #maxEvents: number;
+  readonly #maxBytes: number;
+  readonly #maxValueBytes: number;
+  readonly #options: RunRecorderOptions;
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, Session>();
+  /** Sessions with writes in flight or buffered (ended ones included). */
+  readonly #active = new Set<Session>();
+  /** Events of roots whose task is not known yet, by root id. */
+  readonly #pending = new Map<string, InspectionEvent[]>();
+  readonly #roots = new Map<string, Session>();
+  #errors: unknown[] = [];
+
+  constructor(store: CheckpointStore, options: RunRecorderOptions) {
+    this.#store = store;
+    this.#options = options;
+    this.#maxEvents = options.maxEvents ?? 10_000;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+    this.#maxValueBytes = options.maxValueBytes ?? 16 * 1024;
+    this.#now = options.now ?? Date.now;
+    for (const [name, value] of [
+      ['maxEvents', this.#maxEvents],
+      ['maxBytes', this.#maxBytes],
+      ['maxValueBytes', this.#maxValueBytes],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new TypeError(`${name} must be an integer ≥ 1`);
+      }
+    }
+    this.inspect = { next: (event) => this.#attribute(event) };
+  }
+
+  forTask(taskId: string): Observer<InspectionEvent> {
+    assertValidId('taskId', taskId);
+    let session: Session | undefined;
+    return {
+      next: (event) => {
+        if (!KEPT.has(event.type)) return;
+        session ??= this.#open(taskId);
+        this.#record(session, event);
+      },
+    };
+  }
+
+  async end(taskId: string): Promise<void> {
+    const session = this.#sessions.get(taskId);
+    if (session === undefined) return;
+    this.#sessions.delete(taskId);
+    for (const [rootId, owner] of this.#roots) if (owner === session) this.#roots.delete(rootId);
+    session.ended = true;
+    if (session.lastRootSnapshot !== undefined) {
+      session.buffer.push(session.lastRootSnapshot);
+      session.lastRootSnapshot = undefined;
+    }
+    this.#push(session, {
+      kind: 'end',
+      session: session.id,
+      recorded: session.recorded,
+      dropped: session.dropped,
+    });
+    await this.#drain(session);
+  }
+
+  async flush(): Promise<void> {
+    while (this.#active.size > 0) {
+      await Promise.all([...this.#active].map((session) => this.#drain(session)));
+    }
+    const errors = this.#errors;
+    this.#errors = [];
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /** Routes an event of any actor to its root's task (waiting until the task is known). */
+  #attribute(event: InspectionEvent): void {
+    if (!KEPT.has(event.type)) return;
+    const known = this.#roots.get(event.rootId);
+    if (known !== undefined) {
+      this.#record(known, event);
+      return;
+    }
+    const isRoot = event.actorRef.sessionId === event.rootId;
+    const taskId = isRoot ? (this.#options.taskIdOf?.(event) ?? taskIdFromRoot(event)) : undefined;
+    const waiting = this.#pending.get(event.rootId) ?? [];
+    if (taskId === undefined) {
+      if (waiting.length < this.#maxEvents) waiting.push(event);
+      this.#pending.set(event.rootId, waiting);
+      return;
+    }
+    this.#pending.delete(event.rootId);
+    const session = this.#sessions.get(taskId) ?? this.#open(taskId);
+    this.#roots.set(event.rootId, session);
+    for (const earlier of waiting) this.#record(session, earlier);
+    this.#record(session, event);
+  }
+
+  #open(taskId: string): Session {
+    const existing = this.#sessions.get(taskId);
+    if (existing !== undefined) return existing;
+    const session: Session = {
+      id: createCheckpointId(this.#now()),
+      taskId,
+      buffer: [],
+      seq: 0,
+      bytes: 0,
+      recorded: 0,
+      dropped: 0,
+      truncated: false,
+      ended: false,
+      lastRootSnapshot: undefined,
+      scheduled: false,
+      writing: undefined,
+    };
+    this.#sessions.set(taskId, session);
+    this.#push(session, {
+      kind: 'session',
+      format: RECORDING_FORMAT,
+      session: session.id,
+      taskId,
+      startedAt: this.#now(),
+      maxEvents: this.#maxEvents,
+      maxBytes: this.#maxBytes,
+    });
+    return session;
+  }
+
+  /** Keeps the first events within the bounds; past them, only the root's latest snapshot. */
+  #record(session: Session, event: InspectionEvent): void {
+    if (session.ended) return;
+    const entry = this.#entry(session, event);
+    const line = JSON.stringify(entry);
+    const bytes = utf8Length(line);
+    const overEvents = session.recorded >= this.#maxEvents;
+    if (session.truncated || overEvents || session.bytes + bytes > this.#maxBytes) {
+      if (!session.truncated) {
+        session.truncated = true;
+        const reason = overEvents ? 'maxEvents' : 'maxBytes';
+        this.#push(session, { kind: 'truncated', session: session.id, reason, fromSeq: entry.seq });
+      }
+      session.dropped += 1;
+      if (entry.type === '@xstate.snapshot' && entry.actorId === entry.rootId) {
+        session.lastRootSnapshot = line;
+      }
+      return;
+    }
+    session.recorded += 1;
+    session.bytes += bytes;
+    session.buffer.push(line);
+    this.#schedule(session);
+  }
+
+  #entry(session: Session, event: InspectionEvent): RecordedEvent {
+    const ref = event.actorRef as unknown as RefLike;
+    const base = {
+      kind: 'event' as const,
+      session: session.id,
+      seq: session.seq++,
+      at: this.#now(),
+      actorId: ref.sessionId,
+      rootId: event.rootId,
+    };
+    if (event.type === '@xstate.actor') {
+      const parentId = ref._parent?.sessionId;
+      const config = ref.logic?.config;
+      const definition =
+        typeof config === 'object' && config !== null ? toSafeJson(config) : undefined;
+      return {
+        ...base,
+        type: event.type,
+        name: String(ref.id ?? ref.sessionId),
+        ...(typeof parentId === 'string' ? { parentId } : {}),
+        ...(typeof definition === 'object' && definition !== null && !Array.isArray(definition)
+          ? { definition }
+          : {}),
+      };
+    }
+    if (event.type === '@xstate.event') {
+      const sourceId = event.sourceRef?.sessionId;
+      return {
+        ...base,
+        type: event.type,
+        event: eventOf(event.event, this.#maxValueBytes),
+        ...(sourceId === undefined ? {} : { sourceId }),
+      };
+    }
+    const snapshotEvent = event as Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
+    return {
+      ...base,
+      type: '@xstate.snapshot',
+      event: eventOf(snapshotEvent.event, this.#maxValueBytes),
+      snapshot: snapshotOf(snapshotEvent.snapshot, this.#maxValueBytes),
+    };
+  }
+
+  #push(session: Session, entry: RecordingEntry): void {
+    session.buffer.push(JSON.stringify(entry));
+    this.#schedule(session);
+  }
+
+  /** Writes once the current burst of synchronous events is over. */
+  #schedule(session: Session): void {
+    this.#active.add(session);
+    if (session.scheduled) return;
+    session.scheduled = true;
+    queueMicrotask(() => {
+      session.scheduled = false;
+      void this.#drain(session);
+    });
+  }
+
+  /** Appends the buffer in order, one write at a time; later events wait for the next write. */
+  #drain(session: Session): Promise<void> {
+    if (session.writing !== undefined) return session.writing;
+    if (session.buffer.length === 0) {
+      this.#active.delete(session);
+      return Promise.resolve();
+    }
+    const writing = (async () => {
+      while (session.buffer.length > 0) {
+        const batch = session.buffer.splice(0);
+        try {
+          await this.#store.appendLog(session.taskId, INSPECTION_LOG, batch);
+        } catch (error) {
+          this.#errors.push(error);
+          try {
+            this.#options.onError?.(error);
+          } catch {
+            // A failing error handler must not stop the recorder.
+          }
+        }
+      }
+    })();
+    session.writing = writing.finally(() => {
+      session.writing = undefined;
+      if (session.buffer.length === 0) this.#active.delete(session);
+    });
+    return session.writing;
+  }
+}
+
+/**
+ * Records runs' inspection events beside their checkpoints, in each task's `inspection` log
+ * (`store.appendLog(taskId, 'inspection', …)`), so they can be replayed later into any
+ * inspector with {@link replayRecording}. Pass it to the runtime (`createRuntime({ record })`
+ * does this for you), or compose `recorder.inspect` with another inspector.
+ *
+ * - **Sessions.** Each run of a task in one process is a session (an id unique across
+ *   processes): a resumed run appends a new session to the same log.
+ * - **What is kept.** Actor, event and snapshot events (not microsteps or actions); snapshots as
+ *   `{ status, value, context, output, error }` in safe JSON (cycles, functions and actor refs
+ *   replaced), each value over `maxValueBytes` replaced by `{ $truncated }`; actors' machine
+ *   configs as their `definition`.
+ * - **Bounds and drop policy.** A session keeps its first events, up to `maxEvents` and
+ *   `maxBytes`. At the first event past a bound it writes a `truncated` marker and drops every
+ *   later event, except that the root actor's latest snapshot is kept and written when the
+ *   session ends (so a replay ends in the run's final state), followed by an `end` entry with
+ *   the counts. Dropped events leave gaps in `seq`.
+ * - **Writes** are batched (one append per burst of events, one at a time per task) and best
+ *   effort: a failed write is reported to `onError` and by `flush()`, never to the run.
+ *
+ * @example
+ * ```ts
+ * const recorder = createRunRecorder(store, { maxEvents: 5_000 });
+ * const runtime = createRuntime({ store, inspect: recorder.inspect });
+ * await (await runtime.start(workflow, input, { taskId: 'task_1' })).result;
+ * await recorder.end('task_1');
+ * replayRecording(await readRecording(store, 'task_1'), inspector.inspect);
+ * ```
+ */
+export function createRunRecorder(
+  store: CheckpointStore,
+  options: RunRecorderOptions = {},
+): RunRecorder {
+  return new StoreRunRecorder(store, options);
+}
