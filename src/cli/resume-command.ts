@@ -29,10 +29,12 @@ export const resumeCommand: Command = {
       store: opened.store,
       workflows: loaded === undefined ? [] : [loaded.workflow],
     });
-    if (!invocation.flag('json')) {
-      const step = latest.plan[latest.currentStepIndex]?.stepId ?? latest.currentStepIndex;
+    const finished = ['completed', 'error', 'cancelled'].includes(latest.status);
+    if (!(finished || invocation.flag('json'))) {
+      const done = latest.plan.filter((step) => step.isComplete).length;
+      const steps = latest.plan.length > 0 ? `; ${done}/${latest.plan.length} steps done` : '';
       writeLines(invocation.io, [
-        `Resuming task ${taskId} from checkpoint ${latest.checkpoint?.seq} (${latest.status}, at ${step})`,
+        `Resuming task ${taskId} from checkpoint ${latest.checkpoint?.seq} (${latest.status}${steps})`,
       ]);
     }
     const fileArgument = file === undefined ? '' : ` --file ${shellQuote(file)}`;

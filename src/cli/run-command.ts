@@ -1,4 +1,4 @@
-import { createCheckpointId, createRuntime } from 'mcp-orchestration';
+import { createCheckpointId, createRuntime, TaskExistsError } from 'mcp-orchestration';
 import { usageError } from './cli-error.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
@@ -40,6 +40,8 @@ export const runCommand: Command = {
     const { workflow } = loaded;
     const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
     const opened = await invocation.store();
+    // Refused before anything is printed (the runtime refuses it too, racing writers included).
+    if ((await opened.store.head(taskId)) > 0) throw new TaskExistsError(taskId, false);
     const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, makeCliDir, runCli } from './cli-harness.js';
+
+let dir = '';
+let remove = async () => {};
+const cli = (...args: string[]) =>
+  runCli([...args, '--store', `file:${join(dir, 'store')}`], { cwd: dir });
+
+beforeAll(async () => {
+  ({ dir, remove } = await makeCliDir());
+});
+afterAll(async () => {
+  await remove();
+});
+
+/** The error contract: nothing on stdout, exactly one `mcp-orch: … (CODE)` line on stderr. */
+function expectOneLineError(result: CliResult, exitCode: number, code: string): void {
+  expect(result.code).toBe(exitCode);
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toBe('');
+  expect(lines[0]).toMatch(new RegExp(`^mcp-orch: .+ \\(${code}\\)$`));
+}
+
+describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
+  timeout: 60_000,
+}, () => {
+  it('a bad task id is a usage error (2, INVALID_ID), for every command that takes one', async () => {
+    const results = await Promise.all(
+      [
+        ['status', '../etc'],
+        ['checkpoints', 'list', 'a b'],
+        ['lineage', '.hidden'],
+        ['run', 'words.mjs', '--task', 'no/slash'],
+      ].map((args) => cli(...args)),
+    );
+    for (const result of results) expectOneLineError(result, 2, 'INVALID_ID');
+  });
+
+  it('an unknown task is "not found" (3, TASK_NOT_FOUND)', async () => {
+    const results = await Promise.all(
+      [
+        ['status', 'nobody'],
+        ['checkpoints', 'list', 'nobody'],
+        ['lineage', 'nobody'],
+      ].map((args) => cli(...args)),
+    );
+    for (const result of results) {
+      expectOneLineError(result, 3, 'TASK_NOT_FOUND');
+      expect(result.stderr).toBe(
+        'mcp-orch: Task nobody is unknown: it has no checkpoint and is not running (TASK_NOT_FOUND)\n',
+      );
+    }
+  });
+
+  it('a wrong command line is a usage error (2)', async () => {
+    const cases: [string[], string][] = [
+      [['frobnicate', 'x'], 'USAGE'],
+      [['status', 'x', '--keep', '3'], 'USAGE'],
+      [['status'], 'USAGE'],
+      [['checkpoints', 'explode', 'x'], 'USAGE'],
+      [['checkpoints', 'prune', 'x', '--keep', 'many'], 'USAGE'],
+      [['run', 'words.mjs', '--input', '{nope'], 'BAD_JSON'],
+      [['run', 'missing.mjs'], 'FILE_NOT_FOUND'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(...args)));
+    for (const [i, result] of results.entries()) {
+      expectOneLineError(result, 2, cases[i]?.[1] as string);
+    }
+    const stores = await Promise.all(
+      ['memory', 'ftp://x'].map((store) => runCli(['status', 'x', '--store', store], { cwd: dir })),
+    );
+    for (const result of stores) expectOneLineError(result, 2, 'BAD_STORE');
+    expect(stores[0]?.stderr).toContain('--store memory keeps nothing once mcp-orch exits');
+  });
+
+  it('a failing workflow is a failure (1, WORKFLOW_FAILED) after its progress', async () => {
+    const result = await cli('run', 'fails.mjs', '--task', 'broken');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('step explode started');
+    expect(result.stderr).toBe(
+      'mcp-orch: Task broken failed at step explode: the tool is down (WORKFLOW_FAILED)\n',
+    );
+    const status = JSON.parse((await cli('status', 'broken', '--json')).stdout);
+    expect(status).toMatchObject({
+      status: 'error',
+      error: { stepId: 'explode', message: 'the tool is down' },
+    });
+  });
+
+  it('run refuses a task id that exists; resume needs the workflow module', async () => {
+    expect((await cli('run', 'words.mjs', '--task', 'taken')).code).toBe(0);
+    const again = await cli('run', 'words.mjs', '--task', 'taken');
+    expectOneLineError(again, 1, 'TASK_EXISTS');
+    expect(again.stderr).toContain('continue it with `mcp-orch resume`');
+    // Resuming a failed task gives its failure again, from its final checkpoint.
+    const resumed = await cli('resume', 'broken');
+    expectOneLineError(resumed, 1, 'WORKFLOW_FAILED');
+  });
+
+  it('--help is per command and exits 0; a bare mcp-orch prints the help on stderr and exits 2', async () => {
+    const help = await cli('checkpoints', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: mcp-orch checkpoints list|show|delete|prune TASK');
+    expect(help.stdout).toContain('--keep N');
+    const bare = await runCli([], { cwd: dir });
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('Commands:');
+  });
+});

@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliCommand, makeCliDir, runCli } from './cli-harness.js';
+
+let dir = '';
+let remove = async () => {};
+
+beforeAll(async () => {
+  ({ dir, remove } = await makeCliDir());
+});
+afterAll(async () => {
+  await remove();
+});
+
+describe('mcp-orch run, interrupted by Ctrl-C', { timeout: 90_000 }, () => {
+  it('leaves the task resumable, prints the resume command, and that command finishes it', async () => {
+    const store = `file:${join(dir, 'store')}`;
+    const [command, argv] = cliCommand(['run', 'words.mjs', '--task', 'int_1', '--store', store]);
+    const child = spawn(command, argv, { cwd: dir, env: { ...process.env, STEP_MS: '1500' } });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Press Ctrl-C once the first step's completion is checkpointed (the second step runs).
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('checkpoint 2 saved')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).not.toContain('step count completed');
+    const resumeLine = `mcp-orch resume int_1 --file words.mjs --store ${store}`;
+    expect(stderr).toBe(
+      `Interrupted. Task int_1 keeps its last checkpoint; resume it with:\n  ${resumeLine}\n`,
+    );
+
+    const status = JSON.parse(
+      (await runCli(['status', 'int_1', '--store', store, '--json'], { cwd: dir })).stdout,
+    );
+    expect(status.status).toBe('running');
+    expect(status.plan.map((s: { isComplete: boolean }) => s.isComplete)).toEqual([
+      true,
+      false,
+      false,
+    ]);
+
+    // Its workflow must be given to go on.
+    const blind = await runCli(['resume', 'int_1', '--store', store], { cwd: dir });
+    expect(blind.code).toBe(1);
+    expect(blind.stderr).toBe(
+      'mcp-orch: Task int_1: workflow words is not registered with the runtime; pass the workflow module with --file FILE (WORKFLOW_NOT_FOUND)\n',
+    );
+
+    const resumed = await runCli(resumeLine.split(' ').slice(1), { cwd: dir });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(
+      'Resuming task int_1 from checkpoint 2 (running; 1/3 steps done)',
+    );
+    expect(resumed.stdout).not.toContain('step split started');
+    expect(resumed.stdout).toContain(
+      'Task int_1 completed: Report int_1_report\n{\n  "report": "4 words"\n}',
+    );
+    // split ran once; count ran again after the interruption (steps are at least once).
+    const steps = (await readFile(join(dir, 'steps.log'), 'utf8')).trim().split('\n');
+    expect(steps).toEqual(['split', 'count', 'count', 'report']);
+  });
+});
