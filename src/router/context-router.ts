@@ -1,5 +1,6 @@
 import type { Context } from '../context/context.js';
 import { NoRouteError, RoutingRuleError } from '../errors.js';
+import type { JsonValue } from '../json.js';
 import {
   anyTargetKey,
   type CompiledRule,
@@ -60,13 +61,59 @@ interface CacheEntry {
 }
 
 const ALL_AVAILABLE = '\u0002';
-const NO_VALUE = '\u0003';
 const MAX_PLANS = 1000;
+
+/** Signatures of frozen `availableTargets` arrays (they cannot change, so one is enough). */
+const frozenSignatures = new WeakMap<readonly AvailableTarget[], string>();
 
 function availabilityKeys(targets: readonly AvailableTarget[]): string[] {
   return targets.map((t) =>
     typeof t === 'string' ? anyTargetKey(t) : exactTargetKey(t.targetType, t.targetId),
   );
+}
+
+/** The part of a cache key that stands for `availableTargets`. */
+function availabilitySignature(targets: readonly AvailableTarget[] | undefined): string {
+  if (targets === undefined) return ALL_AVAILABLE;
+  const known = frozenSignatures.get(targets);
+  if (known !== undefined) return known;
+  let signature = '';
+  for (const t of targets) {
+    // Length-prefixed, so no id (even one with control characters) can pass for two.
+    signature +=
+      typeof t === 'string'
+        ? `*${t.length}:${t}`
+        : `${t.targetType.length}:${t.targetType}${t.targetId.length}:${t.targetId}`;
+  }
+  if (
+    Object.isFrozen(targets) &&
+    targets.every((t) => typeof t === 'string' || Object.isFrozen(t))
+  ) {
+    frozenSignatures.set(targets, signature);
+  }
+  return signature;
+}
+
+/**
+ * A JSON value as a self-delimiting string: a run of these decodes one way only, so two keys
+ * are equal exactly when every value is (object key order aside, which only costs a miss).
+ */
+function encodeValue(value: JsonValue | undefined): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${value.length}:${value}`;
+    case 'number':
+      return `n${value};`;
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'undefined':
+      return 'u';
+    default: {
+      if (value === null) return 'z';
+      const text = JSON.stringify(value);
+      return `j${text.length}:${text}`;
+    }
+  }
 }
 
 function decision(rule: CompiledRule, cached: boolean): RouteDecision {
@@ -88,7 +135,7 @@ function decision(rule: CompiledRule, cached: boolean): RouteDecision {
  * A rule whose target is not among `availableTargets` falls through to the next one; so does the
  * fallback (then there is no route).
  *
- * **Cache.** Decisions are cached (LRU, `cacheSize`). Every rule change (a type rule set or
+ * **Cache.** Decisions are cached (least recently used go first, `cacheSize`). Every rule change (a type rule set or
  * deleted, `addRule`, `removeRule`, a new `fallback`) bumps `rulesVersion` and empties the cache.
  * A decision is keyed by what it depends on, and by the available targets: the context type when
  * only the type rule applies; the type and the values the declarative rules read otherwise; and,
@@ -333,18 +380,13 @@ export class ContextRouter {
     context: Context,
     availableTargets: readonly AvailableTarget[] | undefined,
   ): string {
-    const available =
-      availableTargets === undefined
-        ? ALL_AVAILABLE
-        : availabilityKeys(availableTargets).join('\u0001');
+    // Type names and context ids are valid ids, free of control characters, and the other
+    // parts are self-delimiting: no two different decisions can share a key.
+    const available = availabilitySignature(availableTargets);
     if (plan.keyBy === 'type') return `t\u0000${context.contextType}\u0000${available}`;
     if (plan.keyBy === 'context') return `c\u0000${context.contextId}\u0000${available}`;
     let values = '';
-    for (const keys of plan.paths) {
-      const value = valueAt(context, keys);
-      // JSON text never holds a raw control character, so the separators cannot be faked.
-      values += `${value === undefined ? NO_VALUE : JSON.stringify(value)}\u0001`;
-    }
+    for (const keys of plan.paths) values += encodeValue(valueAt(context, keys));
     return `p\u0000${context.contextType}\u0000${values}\u0000${available}`;
   }
 

@@ -81,7 +81,8 @@ export type AvailableTarget = string | TargetRef;
 export interface RouteOptions {
   /**
    * The targets that can take the context now; a rule whose target is not among them falls
-   * through to the next rule. Default: every target is available.
+   * through to the next rule. Part of the decision cache's key; a frozen array (of ids or frozen
+   * objects) is read once, not at every call. Default: every target is available.
    */
   readonly availableTargets?: readonly AvailableTarget[];
   /** Passed to predicate rules; when given, the decision is neither read from nor put in the cache. Default: none. */

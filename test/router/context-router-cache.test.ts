@@ -180,6 +180,25 @@ describe('ContextRouter: the decision cache', () => {
     });
   });
 
+  it('a changed availableTargets array is seen, even the same array object', () => {
+    const router = new ContextRouter({ typeBasedRules: { TaskContext: planner } });
+    const available: string[] = [];
+    expect(router.decide(task(), { availableTargets: available })).toBeUndefined();
+    available.push('planner');
+    expect(router.decide(task(), { availableTargets: available })?.target).toEqual(planner);
+    // Ids are compared whole: one odd id never stands for two.
+    const router2 = new ContextRouter({ typeBasedRules: { TaskContext: planner } });
+    expect(router2.decide(task(), { availableTargets: ['planner\u0001*x'] })).toBeUndefined();
+    expect(router2.decide(task(), { availableTargets: ['planner', 'x'] })?.cached).toBe(false);
+    // A frozen array is read once (it cannot change) and still answers right.
+    const frozen = Object.freeze(['planner']);
+    router.decide(task(), { availableTargets: frozen });
+    expect(router.decide(task(), { availableTargets: frozen })).toMatchObject({
+      target: planner,
+      cached: true,
+    });
+  });
+
   it('a call with currentSystemState neither reads nor fills the cache', () => {
     const router = new ContextRouter({ typeBasedRules: { TaskContext: planner } });
     router.decide(task(), { currentSystemState: { load: 1 } });
@@ -222,7 +241,8 @@ describe('ContextRouter: cached and uncached answers agree (fast-check)', () => 
     targetType: fc.constantFrom('agent_type' as const, 'tool' as const, 'worker_pool' as const),
     targetId: fc.constantFrom(...ids),
   });
-  const value = fc.constantFrom('x', 'y', 1, true, null);
+  // Strings that look like other values or like the key's own encoding, on purpose.
+  const value = fc.constantFrom('x', 'y', 1, '1', 'n1;', 'u', 'z', true, 'true', null, 'null');
   const when = fc.oneof(
     fc.record({ path: fc.constantFrom('data.k', 'data.m.n', 'metadata.s'), equals: value }),
     fc.record({
