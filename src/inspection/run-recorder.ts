@@ -279,7 +279,11 @@ class StoreRunRecorder implements RunRecorder {
       return {
         ...base,
         type: event.type,
-        name: String(ref.id ?? ref.sessionId),
+        // A root actor's id is its session id: it is named after its machine instead.
+        name:
+          ref.id === ref.sessionId || ref.id === undefined
+            ? String((config as { id?: unknown } | undefined)?.id ?? ref.sessionId)
+            : String(ref.id),
         ...(typeof parentId === 'string' ? { parentId } : {}),
         ...(typeof definition === 'object' && definition !== null && !Array.isArray(definition)
           ? { definition }
