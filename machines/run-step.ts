@@ -2,8 +2,9 @@ import { fromPromise } from 'xstate';
 import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
 import type { Context } from '../src/context/context.js';
 import { parseContext } from '../src/context/parse-context.js';
-import { StepTimeoutError } from '../src/errors.js';
-import type { StepHelpers, TaskStep } from './workflow-types.js';
+import { NoRouterError, StepTimeoutError } from '../src/errors.js';
+import type { RoutingTarget } from '../src/router/routing-target.js';
+import type { RoutedStep, StepHelpers, TaskStep } from './workflow-types.js';
 
 /**
  * Input of the `runStep` actor: small JSON, persisted with the snapshot while the attempt is in
@@ -16,12 +17,14 @@ export interface RunStepInput {
   readonly attempt: number;
   /** The lane's current context, handed to the step's `run`. */
   readonly context: Context;
+  /** For a routed step: the target decided when the step was entered. */
+  readonly route?: RoutingTarget;
 }
 
 /** Finds a task step (and its plan entry) by step id; `undefined` when there is none. */
 export type TaskStepLookup = (
   stepId: string,
-) => { readonly step: TaskStep; readonly planStep: WorkflowStep } | undefined;
+) => { readonly step: TaskStep | RoutedStep; readonly planStep: WorkflowStep } | undefined;
 
 /** The idempotency key of one attempt: `${taskId}:${stepId}:${attempt}`. */
 export function idempotencyKey(taskId: string, stepId: string, attempt: number): string {
@@ -36,7 +39,7 @@ export function idempotencyKey(taskId: string, stepId: string, attempt: number):
  * actor's own) aborts the helpers' signal too, e.g. when the workflow is stopped.
  */
 export async function runStepAttempt(
-  step: TaskStep,
+  step: Pick<TaskStep, 'run' | 'timeoutMs'>,
   planStep: WorkflowStep,
   input: RunStepInput,
   signal?: AbortSignal,
@@ -78,7 +81,8 @@ export async function runStepAttempt(
 
 /**
  * The `runStep` actor logic of a workflow: one promise actor, registered by name, that looks up
- * the step by id and runs one attempt ({@link runStepAttempt}). Unknown step ids reject.
+ * the step by id and runs one attempt ({@link runStepAttempt}). Unknown step ids reject; so
+ * does a routed step (`NoRouterError`) unless routing is provided (`withRouting`).
  */
 export function createRunStep(lookup: TaskStepLookup) {
   return fromPromise<Context, RunStepInput>(({ input, signal }) => {
@@ -86,6 +90,8 @@ export function createRunStep(lookup: TaskStepLookup) {
     if (found === undefined) {
       return Promise.reject(new Error(`No task step ${JSON.stringify(input.stepId)}`));
     }
-    return runStepAttempt(found.step, found.planStep, input, signal);
+    const { step } = found;
+    if (step.run === undefined) return Promise.reject(new NoRouterError(input.stepId));
+    return runStepAttempt(step, found.planStep, input, signal);
   });
 }

@@ -2,6 +2,7 @@ import type { JsonObject } from '../src/json.js';
 import { type IndexedStep, regionLane, type WorkflowIndex } from './workflow-plan.js';
 import type {
   ParallelStep,
+  RoutedStep,
   SleepStep,
   Step,
   TaskStep,
@@ -24,7 +25,7 @@ interface TransitionConfig {
 
 interface InvokeConfig {
   readonly id: string;
-  readonly src: 'runStep' | 'sleepUntil';
+  readonly src: 'runStep' | 'sleepUntil' | 'routeStep';
   readonly input: (args: { context: WorkflowMachineContext }) => unknown;
   readonly onDone: TransitionConfig;
   readonly onError?: readonly TransitionConfig[];
@@ -40,6 +41,7 @@ export interface WorkflowStateConfig {
   readonly initial?: string;
   readonly states?: Record<string, WorkflowStateConfig>;
   readonly entry?: NamedRef;
+  readonly exit?: NamedRef;
   readonly invoke?: InvokeConfig;
   readonly always?: readonly TransitionConfig[];
   readonly on?: Record<string, TransitionConfig>;
@@ -88,8 +90,36 @@ function describeStep(entry: IndexedStep): string {
   return description ? `${name}: ${description}` : name;
 }
 
+/**
+ * The states a routed step goes through before its first attempt: `routing` asks the router
+ * where the lane's context goes (`routeStep`), `routed` is a commit gate, so the decision is
+ * checkpointed before the target runs and a restored workflow never routes the context again.
+ */
+function routingStates(stepId: string, lane: string): Record<string, WorkflowStateConfig> {
+  return {
+    routing: {
+      description: 'Asks the router where the context goes (routeStep).',
+      invoke: {
+        id: `routeStep.${stepId}`,
+        src: 'routeStep',
+        input: ({ context }) => ({ taskId: context.taskId, stepId, context: context.lanes[lane] }),
+        onDone: { target: 'routed', actions: { type: 'recordRoute', params: { stepId, lane } } },
+        onError: [{ target: FAILED, actions: { type: 'failStep', params: { stepId } } }],
+      },
+    },
+    routed: {
+      description:
+        'Commit gate: the route is decided. When gated, waits for workflow.committed (the checkpoint holding the decision was saved).',
+      tags: ['checkpoint'],
+      always: [{ guard: 'isUngated', target: 'running' }],
+      on: { 'workflow.committed': { target: 'running' } },
+    },
+  };
+}
+
 function taskState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
-  const step = entry.step as TaskStep;
+  const step = entry.step as TaskStep | RoutedStep;
+  const routed = step.route !== undefined;
   const { stepId } = step;
   const { lane } = entry;
   const onError = step.onError ?? 'fail';
@@ -100,11 +130,14 @@ function taskState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
     onError === 'continue'
       ? { target: 'commit', actions: { type: 'continueAfterError', params: { stepId, lane } } }
       : { target: FAILED, actions: { type: 'failStep', params: { stepId } } };
+  if (routed) details.routed = true;
   return {
     description: describeStep(entry),
     meta: stepMeta(entry, details),
-    initial: 'running',
+    initial: routed ? 'routing' : 'running',
+    ...(routed ? { exit: { type: 'forgetRoute', params: { stepId } } } : {}),
     states: {
+      ...(routed ? routingStates(stepId, lane) : {}),
       running: {
         description: 'Runs one attempt (runStep), keyed taskId:stepId:attempt.',
         entry: { type: 'beginAttempt', params: { stepId } },
@@ -116,6 +149,7 @@ function taskState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
             stepId,
             attempt: context.attempts[stepId] ?? 1,
             context: context.lanes[lane],
+            ...(routed ? { route: context.routes?.[stepId]?.target } : {}),
           }),
           onDone: { target: 'commit', actions: { type: 'completeStep', params: { stepId, lane } } },
           onError: [

@@ -6,6 +6,7 @@ import { assertJson, cloneJson } from '../src/json.js';
 import { assertRetryPolicy } from './backoff.js';
 import type {
   ParallelStep,
+  RoutedStep,
   SleepStep,
   SleepUntilStep,
   Step,
@@ -51,13 +52,14 @@ export function regionLane(groupId: string, regionId: string): string {
 export function stepKind(step: Step): StepKind {
   const kinds: StepKind[] = [];
   if (step.run !== undefined) kinds.push('task');
+  if (step.route !== undefined) kinds.push('task'); // a routed task step
   if (step.parallel !== undefined) kinds.push('parallel');
   if (step.sleep !== undefined || step.sleepUntil !== undefined) kinds.push('sleep');
   if (step.waitFor !== undefined) kinds.push('waitFor');
   const [kind] = kinds;
   if (kind === undefined || kinds.length > 1 || (step.sleep && step.sleepUntil)) {
     throw new TypeError(
-      `Step ${step.stepId} must have exactly one of run, parallel, sleep, sleepUntil, waitFor`,
+      `Step ${step.stepId} must have exactly one of run, route, parallel, sleep, sleepUntil, waitFor`,
     );
   }
   return kind;
@@ -72,8 +74,12 @@ function assertKey(kind: string, id: unknown): asserts id is string {
 
 function checkStep(step: Step, kind: StepKind): void {
   if (kind === 'task') {
-    const task = step as TaskStep;
-    if (typeof task.run !== 'function')
+    const task = step as TaskStep | RoutedStep;
+    if (task.route !== undefined) {
+      if (task.route !== true && (typeof task.route !== 'object' || task.route === null)) {
+        throw new TypeError(`Step ${step.stepId}: route must be true or an options object`);
+      }
+    } else if (typeof task.run !== 'function')
       throw new TypeError(`Step ${step.stepId}: run must be a function`);
     assertRetryPolicy(step.stepId, task.retry);
     const timeout = task.timeoutMs;

@@ -8,11 +8,13 @@ import { isJson, type JsonObject, type JsonValue } from '../src/json.js';
 import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
 import { mergeContextData } from '../src/merger/merge-context-data.js';
 import { backoffDelay } from './backoff.js';
+import { type RouteStepOutput, routeStepWithoutRouter } from './router/route-step.js';
 import { createRunStep } from './run-step.js';
 import { sleepUntil } from './sleep-until.js';
 import type { IndexedStep, WorkflowIndex } from './workflow-plan.js';
 import type {
   ParallelStep,
+  RoutedStep,
   SleepStep,
   SleepUntilStep,
   StepFailure,
@@ -117,7 +119,7 @@ export function createWorkflowSetup(index: WorkflowIndex) {
   const runStep = createRunStep((stepId) => {
     const found = index.byId.get(stepId);
     if (found === undefined || found.kind !== 'task') return undefined;
-    return { step: found.step as TaskStep, planStep: found.planStep };
+    return { step: found.step as TaskStep | RoutedStep, planStep: found.planStep };
   });
 
   return setup({
@@ -128,7 +130,7 @@ export function createWorkflowSetup(index: WorkflowIndex) {
       output: {} as WorkflowOutput,
       tags: {} as WorkflowTag,
     },
-    actors: { runStep, sleepUntil },
+    actors: { runStep, sleepUntil, routeStep: routeStepWithoutRouter },
     guards: {
       /** Whether the failed attempt of a task step has attempts left. */
       canRetry: ({ context }, params: { stepId: string }) =>
@@ -155,6 +157,18 @@ export function createWorkflowSetup(index: WorkflowIndex) {
         attempts: without(context.attempts, params.stepId),
         deadlines: without(context.deadlines, params.stepId),
       })),
+      recordRoute: assign(({ context, event }, params: { stepId: string; lane: string }) => {
+        // Only routeStep ends the routing state, with a RouteStepOutput.
+        const { target, ruleId, reason } = eventField(event, 'output') as RouteStepOutput;
+        const contextId = laneContext(context, params.lane).contextId;
+        const route = { target: { ...target }, ruleId, reason, contextId };
+        return { routes: { ...context.routes, [params.stepId]: route } };
+      }),
+      forgetRoute: assign(({ context }, params: { stepId: string }) =>
+        context.routes?.[params.stepId] === undefined
+          ? {}
+          : { routes: without(context.routes, params.stepId) },
+      ),
       scheduleRetry: assign(({ context }, params: { stepId: string }) => {
         const failed = context.attempts[params.stepId] ?? 1;
         const delay = backoffDelay(task(params.stepId).retry?.backoff, failed);

@@ -3,6 +3,7 @@ import type { Context } from '../src/context/context.js';
 import type { StandardSchemaV1 } from '../src/context/standard-schema.js';
 import type { JsonObject } from '../src/json.js';
 import type { MergeContextDataOptions } from '../src/merger/merge-context-data.js';
+import type { RoutingTarget, RoutingTargetType } from '../src/router/routing-target.js';
 import type { RetryPolicy } from './backoff.js';
 
 /** What a task step's `run` receives beside the context and its plan entry. */
@@ -42,6 +43,7 @@ interface StepBase {
 /** Keys of the other step kinds, so a step object is exactly one kind. */
 interface NoKind {
   readonly run?: never;
+  readonly route?: never;
   readonly parallel?: never;
   readonly sleep?: never;
   readonly sleepUntil?: never;
@@ -65,6 +67,47 @@ export interface TaskStep extends StepBase, Omit<NoKind, 'run'> {
    * the lane's context with a `StepError` context and goes on. Default: `'fail'`.
    */
   readonly onError?: 'fail' | 'continue';
+}
+
+/** Options of a routed step (`route: { … }`). */
+export interface RouteStepOptions {
+  /**
+   * The targets this step may go to (ids, or type and id); a rule whose target is not among them
+   * falls through to the next. Default: every target the runtime has.
+   */
+  readonly availableTargets?: readonly (
+    | string
+    | { readonly targetType: RoutingTargetType; readonly targetId: string }
+  )[];
+}
+
+/**
+ * A task step with no implementation of its own: the runtime's router decides where the lane's
+ * context goes (an agent, a tool or a worker pool) and the target's result context becomes the
+ * step's result. The decision is made once when the step is entered, checkpointed before the
+ * target runs, kept across retries and restores, and logged in the lineage. A context with no
+ * route fails the workflow (`NoRouteError`, whatever `onError` says).
+ */
+export interface RoutedStep extends StepBase, Omit<NoKind, 'route'> {
+  /** `true`, or options. */
+  readonly route: true | RouteStepOptions;
+  /** Retries with backoff, on the same target. Default: one attempt. */
+  readonly retry?: RetryPolicy;
+  /** Longest an attempt may run, in ms; then the call is withdrawn and fails. Default: none. */
+  readonly timeoutMs?: number;
+  /** When the last attempt failed: as {@link TaskStep.onError}. Default: `'fail'`. */
+  readonly onError?: 'fail' | 'continue';
+}
+
+/** Where a routed step sends its context, and why. JSON, held in the workflow's context. */
+export interface StepRoute {
+  readonly target: RoutingTarget;
+  /** The rule that chose it (`type:<ContextType>`, a content rule's id, or `fallback`). */
+  readonly ruleId: string;
+  /** For people, e.g. `'type TaskContext'`. */
+  readonly reason: string;
+  /** The context that was routed. */
+  readonly contextId: string;
 }
 
 /** How a parallel group merges its regions' final contexts. */
@@ -111,7 +154,7 @@ export interface WaitForStep extends StepBase, Omit<NoKind, 'waitFor'> {
 }
 
 /** One step of a workflow. */
-export type Step = TaskStep | ParallelStep | SleepStep | SleepUntilStep | WaitForStep;
+export type Step = TaskStep | RoutedStep | ParallelStep | SleepStep | SleepUntilStep | WaitForStep;
 
 /** Why a step (or a group merge) failed for good. JSON. */
 export interface StepFailure {
@@ -142,6 +185,8 @@ export interface WorkflowMachineContext {
   readonly deadlines: Readonly<Record<string, number>>;
   /** Set when the workflow failed. */
   readonly error?: StepFailure;
+  /** The route decided for each routed step in progress (removed when the step is left). */
+  readonly routes?: Readonly<Record<string, StepRoute>>;
   /** Whether commit gates wait for `workflow.committed`. */
   readonly gated: boolean;
 }

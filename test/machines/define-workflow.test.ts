@@ -148,6 +148,7 @@ describe('defineWorkflow: a sequential workflow', () => {
     expect(config.states.failed.tags).toEqual(['error']);
     // Every actor the config names is registered, so persisted snapshots can be restored.
     expect(Object.keys(workflow.machine.implementations.actors).sort()).toEqual([
+      'routeStep',
       'runStep',
       'sleepUntil',
     ]);
