@@ -99,6 +99,17 @@ describe('examples', () => {
     expect(resumed).toContain('Origin of the report: research_demo_input');
   }, 60_000);
 
+  it('mcp-workflow calls the tools of the example MCP server over stdio, one of them routed', async () => {
+    const out = await runExample('mcp-workflow.ts');
+    expect(out).toContain('MCP server tools: word_count, extract_keywords, first_sentence');
+    expect(out).toContain('Lead: Durable workflows keep their state in checkpoints.');
+    expect(out).toContain('Size: 33 words, 224 characters, 3 sentences');
+    expect(out).toContain('Keywords: checkpoints (2), durable (2), mcp (2), tools (2)');
+    expect(out).toContain('[extract_keywords: routed tools/call]');
+    expect(out).toMatch(/ \+ .+ \+ .+ -> mcp_text_demo\.analyze\.merged/);
+    expect(out).toContain('MCP server closed');
+  }, 60_000);
+
   it("basic-workflow runs the seed's three steps with a checkpoint after each", async () => {
     const out = await runExample('basic-workflow.ts');
     expect(out).toContain('Result: the ×3, and ×2, bat ×1');
