@@ -71,6 +71,10 @@ function finished(events: readonly StatelyInspectionEvent[], rootId: string | un
   );
 }
 
+/** The snapshot events of actor `sessionId`, in order. */
+const snapshotsOf = (events: readonly StatelyInspectionEvent[], sessionId: string | undefined) =>
+  events.flatMap((e) => (e.type === '@xstate.snapshot' && e.sessionId === sessionId ? [e] : []));
+
 const rootOf = (events: readonly StatelyInspectionEvent[], name: string) =>
   events.find((e) => e.type === '@xstate.actor' && e.name === name && e.parentId === undefined)
     ?.sessionId;
@@ -130,9 +134,7 @@ describe("@statelyai/inspect's WebSocket inspector on the runtime's inspect opti
     const sent = events.flatMap((e) => (e.type === '@xstate.event' ? [e.event.type] : []));
     expect(sent).toContain('approval');
     expect(sent).toContain('workflow.committed');
-    const final = events
-      .filter((e) => e.type === '@xstate.snapshot' && e.sessionId === root)
-      .at(-1);
+    const final = snapshotsOf(events, root).at(-1);
     expect(final?.snapshot).toMatchObject({ status: 'done', value: 'done' });
     expect(final?.rootId).toBe(root);
 
@@ -163,9 +165,9 @@ describe("@statelyai/inspect's WebSocket inspector on the runtime's inspect opti
     await until(() => rootOf(relay.received, 'document') !== undefined, 'the workflow actor');
     const root = rootOf(relay.received, 'document');
     await until(() => finished(relay.received, root), 'the resumed run to finish');
-    const values = relay.received
-      .filter((e) => e.type === '@xstate.snapshot' && e.sessionId === root)
-      .map((e) => (e.snapshot as { value?: unknown }).value);
+    const values = snapshotsOf(relay.received, root).map(
+      (e) => (e.snapshot as { value?: unknown }).value,
+    );
     // Restored at the approval, then to the end: the earlier steps did not run again.
     expect(values[0]).toEqual({ approve: 'waiting' });
     expect(values.at(-1)).toBe('done');
@@ -181,7 +183,7 @@ describe("@statelyai/inspect's WebSocket inspector on the runtime's inspect opti
     const replayedRoot = replayed[0];
     expect(replayedRoot).toMatchObject({ type: '@xstate.actor', name: 'document' });
     expect(JSON.parse((replayedRoot as { definition: string }).definition).id).toBe('document');
-    const last = replayed.filter((e) => e.type === '@xstate.snapshot').at(-1);
+    const last = replayed.flatMap((e) => (e.type === '@xstate.snapshot' ? [e] : [])).at(-1);
     expect(last?.snapshot).toMatchObject({ value: { approve: 'waiting' } });
   });
 });
