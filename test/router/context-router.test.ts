@@ -8,8 +8,9 @@ import {
   NoRouteError,
   type RouteDecision,
   RoutingRuleError,
+  type RoutingTarget,
 } from 'mcp-orchestration';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 const task = (data: Record<string, string | number | boolean | null> = {}) =>
   createContext('TaskContext', data);
@@ -449,5 +450,30 @@ describe('ContextRouter: explain', () => {
     const made = router.decide(task() as Context);
     expect(JSON.parse(JSON.stringify(made))).toEqual(made);
     expect(Object.isFrozen(made)).toBe(true);
+  });
+});
+
+describe('ContextRouter: types', () => {
+  it('reads of typeBasedRules may be undefined; decide may be, route never is', () => {
+    const router = new ContextRouter();
+    expectTypeOf(router.typeBasedRules.TaskContext).toEqualTypeOf<RoutingTarget | undefined>();
+    expectTypeOf(router.decide).returns.toEqualTypeOf<RouteDecision | undefined>();
+    expectTypeOf(router.route).returns.toEqualTypeOf<RouteDecision>();
+    expectTypeOf(router.determineRoute).returns.resolves.toEqualTypeOf<RoutingTarget | undefined>();
+    const target = { targetType: 'tool', targetId: 't' } as const;
+    expect(() => {
+      // @ts-expect-error: not a target type
+      router.typeBasedRules.X = { targetType: 'robot', targetId: 'r', priority: 1 };
+    }).toThrow(RoutingRuleError);
+    expect(() => {
+      // @ts-expect-error: a type rule needs a priority
+      router.typeBasedRules.Y = { targetType: 'tool', targetId: 'r' };
+    }).toThrow(RoutingRuleError);
+    // @ts-expect-error: a match needs a path
+    expect(() => router.addRule({ id: 'a', when: { equals: 1 }, target })).toThrow(
+      RoutingRuleError,
+    );
+    // @ts-expect-error: a predicate answers a boolean
+    router.addRule({ id: 'b', when: () => 'yes', target });
   });
 });
