@@ -16,6 +16,7 @@ import {
   type Invocation,
   type OptionSpec,
 } from './command.js';
+import { exportCommand } from './export-command.js';
 import { lineageCommand } from './lineage-command.js';
 import { type OpenedStore, openStore } from './open-store.js';
 import { resumeCommand } from './resume-command.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   checkpointsCommand,
   lineageCommand,
+  exportCommand,
 ];
 
 const EXIT_CODES = [
