@@ -4,6 +4,12 @@ import {
   type McpToolSet,
 } from './connect-mcp-tools.js';
 
+/**
+ * The SDK's stdio transport (Node only: it spawns processes), imported through a variable so
+ * that bundlers building for the browser do not follow it; Node resolves it as usual.
+ */
+const STDIO_TRANSPORT_MODULE: string = '@modelcontextprotocol/sdk/client/stdio.js';
+
 /** Options of {@link connectMcpStdio}: how to start the server process. */
 export interface McpStdioOptions extends ConnectMcpToolsOptions {
   /** The program to run, e.g. `process.execPath` or `'npx'`. Required. */
@@ -27,8 +33,9 @@ export interface McpStdioOptions extends ConnectMcpToolsOptions {
  * closed, then `SIGTERM`, then `SIGKILL`). If the process dies, calls in flight fail with
  * `ToolCallError` (`reason: 'disconnected'`).
  *
- * Node only: the transport module is imported when this is called, so importing
- * `mcp-orchestration/mcp` in a browser is fine as long as this is not called.
+ * Node only. The transport module is imported when this is first called, through a variable
+ * that bundlers do not follow, so `mcp-orchestration/mcp` bundles for the browser (where
+ * `connectMcpHttp` and `connectMcpTools` work) without Node's `child_process`.
  *
  * @example
  * ```ts
@@ -42,7 +49,9 @@ export interface McpStdioOptions extends ConnectMcpToolsOptions {
  */
 export async function connectMcpStdio(options: McpStdioOptions): Promise<McpToolSet> {
   const { command, args, env, cwd, stderr, ...rest } = options;
-  const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const { StdioClientTransport } = (await import(
+    /* @vite-ignore */ STDIO_TRANSPORT_MODULE
+  )) as typeof import('@modelcontextprotocol/sdk/client/stdio.js');
   const transport = new StdioClientTransport({
     command,
     ...(args === undefined ? {} : { args: [...args] }),
