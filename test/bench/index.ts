@@ -13,7 +13,8 @@ import {
 /**
  * `npm run bench`: checkpoint-store latency and throughput per adapter, next to the raw floor of
  * the same backend measured in the same run. Adapters whose module (or server) is missing are
- * skipped with a message. Set REDIS_URL for another Redis.
+ * skipped with a message. Set REDIS_URL for another Redis. `BENCH_STORES=redis,file` (or the
+ * same names as arguments) measures only those adapters.
  */
 
 const SIZES = [
@@ -134,7 +135,11 @@ async function main(): Promise<void> {
   );
   const results: Results = { rows: [], goals: [] };
   const notes: string[] = [];
-  for (const create of TARGETS) {
+  const only = [...process.argv.slice(2), ...(process.env.BENCH_STORES ?? '').split(',')]
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const { name, create } of TARGETS) {
+    if (only.length > 0 && !only.includes(name)) continue;
     const target = await create();
     if (typeof target === 'string') {
       console.log(`skipped: ${target}`);

@@ -211,12 +211,12 @@ async function indexedDbTarget(): Promise<BenchTarget | string> {
   };
 }
 
-/** Every adapter, in table order. */
-export const TARGETS: readonly TargetFactory[] = [
-  memoryTarget,
-  fileTarget,
-  redisTarget,
-  indexedDbTarget,
+/** Every adapter, in table order, by the name its rows carry. */
+export const TARGETS: readonly { readonly name: string; readonly create: TargetFactory }[] = [
+  { name: 'memory', create: memoryTarget },
+  { name: 'file', create: fileTarget },
+  { name: 'redis', create: redisTarget },
+  { name: 'indexeddb', create: indexedDbTarget },
 ];
 
 /** How many workflows save at once in the concurrency measurement. */
