@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Command, type Redis } from 'ioredis';
 import {
   type CheckpointRecord,
   type CheckpointRecordMeta,
@@ -56,9 +57,6 @@ export const DEFAULT_REDIS_PREFIX = 'mcp:';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{0,100}$/;
 
-/** Bodies up to this many characters ride inside the save script's call; larger ones go ahead. */
-const INLINE_SAVE_CHARS = 8 * 1024;
-
 /**
  * How long a record value sent ahead of its save script may wait for it, in seconds. Set with
  * SETEX: on Redis 7.0, `SET … PX` of a 100 KB value measured 4× slower than SETEX. Also how long
@@ -110,12 +108,13 @@ interface TaskKeys {
   readonly logs: string;
   /** Key of one log, for commands and declared keys. */
   readonly log: (name: string) => string;
-  /** Record and log key prefixes as the scripts receive them (with the client's keyPrefix). */
+  /** The task's, record and log key prefixes as the scripts receive them (with the client's keyPrefix). */
+  readonly scriptBase: string;
   readonly recPrefix: string;
   readonly logPrefix: string;
 }
 
-/** A small save waiting in its lane: the arguments save-4 takes, and how to answer the caller. */
+/** A save waiting in its lane: the arguments save-4 takes, its value, and how to answer. */
 interface PendingSave {
   readonly taskId: string;
   readonly keys: TaskKeys;
@@ -125,7 +124,12 @@ interface PendingSave {
   readonly expiresAt: string;
   readonly expectedSeq: string;
   readonly nonce: string;
+  /** The record value, sent ahead of the script into `<base>tmp:<nonce>`. */
   readonly value: string;
+  /** The body's length in UTF-8 bytes. */
+  readonly bytes: string;
+  /** Why the value's SETEX failed, once it did. */
+  tempError?: unknown;
   /** Gets the save's own script answer (`{status, …}`), or a typed error. */
   readonly settle: (reply: unknown[] | undefined, error?: unknown) => void;
 }
@@ -208,13 +212,15 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
 
   function keysOf(taskId: string): TaskKeys {
     const base = `${prefix}{${taskId}}:`;
+    const scriptBase = `${clientPrefix}${base}`;
     return {
       base,
       task: [`${base}idx`, `${base}exp`, `${base}meta`],
       logs: `${base}logs`,
       log: (name) => `${base}log:${name}`,
-      recPrefix: `${clientPrefix}${base}r:`,
-      logPrefix: `${clientPrefix}${base}log:`,
+      scriptBase,
+      recPrefix: `${scriptBase}r:`,
+      logPrefix: `${scriptBase}log:`,
     };
   }
 
@@ -303,22 +309,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     }
   }
 
-  /** save-4's arguments but the value (recPrefix, now, id, createdAt, expiresAt, …, nonce). */
-  function saveArgs(k: TaskKeys, save: Omit<PendingSave, 'taskId' | 'keys' | 'value' | 'settle'>) {
-    return [
-      k.recPrefix,
-      save.now,
-      save.checkpointId,
-      save.createdAt,
-      save.expiresAt,
-      save.expectedSeq,
-      save.nonce,
-    ];
-  }
-
-  // Group commit. A lane holds the small saves waiting for their call and counts its calls in
-  // flight; it exists (in `lanes`) while busy. One lane for a single node (one connection: calls
-  // run in the order sent); one per task through a Cluster (a call's keys must share a slot).
+  // Group commit. A lane holds the saves waiting for their call and counts its calls in flight;
+  // it exists (in `lanes`) while busy. One lane for a single node (one connection: calls run in
+  // the order sent); one per task through a Cluster (a call's keys must share a slot).
   const cluster = client.isCluster === true;
   const maxInFlight = cluster ? 1 : LANE_CALLS;
   const lanes = new Map<string, Lane>();
@@ -374,10 +367,24 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     }
   }
 
-  /** Sends saves as one call of the lane; once it settled, what waits goes next. */
+  /**
+   * Sends saves as one call of the lane: each value with SETEX into its temp key, then the
+   * script, written to the connection together (one write); once it settled, what waits goes
+   * next.
+   */
   function send(lane: Lane, saves: readonly PendingSave[]): void {
     lane.inFlight++;
-    const call = saves.length === 1 ? saveOne(saves[0] as PendingSave) : saveMany(saves);
+    // A single node's socket gathers the commands into one write (not through a Cluster).
+    const stream = cluster ? undefined : (client as Redis).stream;
+    const corked = typeof stream?.cork === 'function' && stream.writable;
+    if (corked) stream.cork();
+    let call: Promise<void>;
+    try {
+      for (const save of saves) sendValue(save);
+      call = saves.length === 1 ? saveOne(saves[0] as PendingSave) : saveMany(saves);
+    } finally {
+      if (corked) stream.uncork();
+    }
     // saveOne and saveMany never reject.
     void call.then(() => {
       lane.inFlight--;
@@ -386,14 +393,44 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     });
   }
 
-  /** A lone save: one save-4 call, as without batching. */
+  /**
+   * Writes a save's value into its temp key (SETEX), straight to the connection (past ioredis'
+   * auto-pipelining, so it stays ahead of the script call sent next).
+   */
+  function sendValue(save: PendingSave): void {
+    const command = new Command(
+      'setex',
+      [`${save.keys.base}tmp:${save.nonce}`, TEMP_TTL_SECONDS, save.value],
+      { keyPrefix: clientPrefix === '' ? undefined : clientPrefix, replyEncoding: 'utf8' },
+    );
+    command.promise.catch((error: unknown) => {
+      save.tempError = error;
+    });
+    client.sendCommand(command);
+  }
+
+  /** A lone save: one save-4 call. */
   async function saveOne(save: PendingSave): Promise<void> {
     const k = save.keys;
-    const keys = [...k.task, `${k.base}tmp:${save.nonce}`];
+    const tempKey = `${k.base}tmp:${save.nonce}`;
+    const args = [
+      k.recPrefix,
+      save.now,
+      save.checkpointId,
+      save.createdAt,
+      save.expiresAt,
+      save.expectedSeq,
+      save.nonce,
+      save.bytes,
+    ];
     try {
-      const args = [...saveArgs(k, save), save.value];
+      const keys = [...k.task, tempKey];
       save.settle(await run('save', save.taskId, scripts.save, keys, args, sendLuaScript));
     } catch (error) {
+      // The script did not run (or failed): drop the value sent ahead, best effort (it also
+      // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
+      const dropped = client.del(tempKey).catch(() => 0);
+      if (isOrchestrationError(error, 'CORRUPT_RECORD')) await dropped;
       save.settle(undefined, error);
     }
   }
@@ -411,7 +448,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         group = groups.size + 1;
         groups.set(save.taskId, group);
         keys.push(...save.keys.task);
-        prefixes.push(save.keys.recPrefix);
+        prefixes.push(save.keys.scriptBase);
       }
       args.push(
         String(group),
@@ -421,7 +458,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         save.expiresAt,
         save.expectedSeq,
         save.nonce,
-        save.value,
+        save.bytes,
       );
     }
     let reply: unknown;
@@ -450,48 +487,26 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       assertSavable(record, saveOptions, maxRecordBytes);
       const { taskId, checkpointId, createdAt, expiresAt, body } = record;
       const expected = saveOptions?.expectedSeq;
-      const k = keysOf(taskId);
       const nonce = randomUUID();
-      const value = recordValue(nonce, checkpointId, body);
-      const fields = {
+      let settle: PendingSave['settle'] = () => {};
+      const answered = new Promise<unknown[]>((resolve, reject) => {
+        settle = (answer, error) => (answer ? resolve(answer) : reject(error));
+      });
+      const pending: PendingSave = {
+        taskId,
+        keys: keysOf(taskId),
         now: now(),
         checkpointId,
         createdAt: String(createdAt),
         expiresAt: expiresAt === undefined ? '' : String(expiresAt),
         expectedSeq: expected === undefined ? '' : String(expected),
         nonce,
+        value: recordValue(nonce, checkpointId, body),
+        bytes: String(Buffer.byteLength(body, 'utf8')),
+        settle,
       };
-      let reply: unknown[];
-      let stored: PromiseSettledResult<unknown> | undefined;
-      if (body.length <= INLINE_SAVE_CHARS) {
-        // A small value rides along as the script's last argument, in its lane's next call.
-        reply = await new Promise<unknown[]>((resolve, reject) => {
-          enqueue({
-            taskId,
-            keys: k,
-            ...fields,
-            value,
-            settle: (answer, error) => (answer ? resolve(answer) : reject(error)),
-          });
-        });
-      } else {
-        // A large value goes ahead with SETEX (same connection, same round trip) and the script
-        // moves it into place.
-        const tempKey = `${k.base}tmp:${nonce}`;
-        const sent = client.setex(tempKey, TEMP_TTL_SECONDS, value);
-        const saved = run('save', taskId, scripts.save, [...k.task, tempKey], saveArgs(k, fields));
-        const settled = await Promise.allSettled([sent, saved]);
-        stored = settled[0];
-        const ran = settled[1];
-        if (ran.status === 'rejected') {
-          // The script did not run (or failed): drop the value sent ahead, best effort (it also
-          // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
-          const dropped = client.del(tempKey).catch(() => 0);
-          if (isOrchestrationError(ran.reason, 'CORRUPT_RECORD')) await dropped;
-          throw ran.reason;
-        }
-        reply = ran.value;
-      }
+      enqueue(pending);
+      const reply = await answered;
       switch (reply[0]) {
         case Status.Ok:
           return { seq: numberOf(taskId, reply) };
@@ -499,15 +514,11 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
           throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply[1]));
         case Status.Exists:
           throw new CheckpointExistsError(taskId, checkpointId);
-        case Status.NoValue: {
-          const cause =
-            stored?.status === 'rejected'
-              ? stored.reason
-              : new Error('the value sent ahead was gone when the save script ran');
+        case Status.NoValue:
           throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
-            cause,
+            cause:
+              pending.tempError ?? new Error('the value sent ahead was gone when the save ran'),
           });
-        }
         default:
           throw replyFailure(taskId, reply, maxRecordBytes, checkpointId);
       }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { type Command, Redis } from 'ioredis';
 import { isOrchestrationError, type NewCheckpointRecord } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
 import { afterEach, expect, it } from 'vitest';
@@ -120,7 +120,9 @@ describeRedis('Redis store: keys and lifetimes', () => {
     expect(await client.hkeys(`${prefix}{task-1}:meta`)).toEqual(
       expect.arrayContaining(['keep', 'next']),
     );
-    expect((await client.hkeys(`${prefix}{task-1}:meta`)).length).toBe(4); // and :seq, :until
+    expect((await client.hkeys(`${prefix}{task-1}:meta`)).sort()).toEqual(
+      [':layout', ':next', ':seq', ':until', 'keep', 'next'].sort(),
+    );
     expect((await keysUnder(client, prefix)).sort()).toEqual(
       ['idx', 'meta', 'r:keep', 'r:next'].map((s) => `${prefix}{task-1}:${s}`),
     );
@@ -183,6 +185,53 @@ describeRedis('Redis store: keys and lifetimes', () => {
     }
   });
 
+  it('tracks the first expiry in :next and keeps the metadata hash a hash table', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    const meta = `${prefix}{task-1}:meta`;
+    await store.save(record('task-1', 'forever', time));
+    expect(await client.hget(meta, ':next')).toBe('inf');
+    // A hash table finds a field in O(1); a listpack of hundreds of fields is scanned.
+    expect(await client.object('ENCODING', meta)).toBe('hashtable');
+    await store.save(record('task-1', 'late', time, time + 5_000));
+    await store.save(record('task-1', 'early', time, time + 1_000));
+    expect(await client.hget(meta, ':next')).toBe(String(time + 1_000));
+    time += 1_000;
+    // Due: the next call scans the expiry index, drops 'early' and moves :next on.
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['late', 'forever']);
+    expect(await client.hget(meta, ':next')).toBe(String(time + 4_000));
+    expect(await client.exists(recordKey(prefix, 'task-1', 'early'))).toBe(0);
+  });
+
+  it('reads and extends tasks written by the previous layout (no :next), migrating them', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
+    const nonce = '00000000-0000-4000-8000-000000000000';
+    // What the adapter wrote before: metadata entries, no :next, no :layout.
+    await client.hset(key('meta'), {
+      a: `${time}||3`,
+      b: `${time}|${time + 1_000}|3`,
+      ':seq': '2',
+      ':until': 'inf',
+    });
+    await client.zadd(key('idx'), 1, 'a', 2, 'b');
+    await client.zadd(key('exp'), time + 1_000, 'b');
+    await client.set(recordKey(prefix, 'task-1', 'a'), `${nonce} a\nabc`);
+    await client.set(recordKey(prefix, 'task-1', 'b'), `${nonce} b\ndef`);
+    expect((await store.load('task-1', 'a'))?.body).toBe('abc');
+    expect(await store.latest('task-1')).toMatchObject({ checkpointId: 'b', seq: 2, body: 'def' });
+    expect(await client.hget(key('meta'), ':next')).toBe(String(time + 1_000));
+    time += 1_000;
+    expect(await store.save(record('task-1', 'c', time), { expectedSeq: 2 })).toEqual({ seq: 3 });
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['c', 'a']);
+    expect(await client.hget(key('meta'), ':next')).toBe('inf');
+    expect(await client.object('ENCODING', key('meta'))).toBe('hashtable');
+    expect((await keysUnder(client, prefix)).sort()).toEqual(
+      ['idx', 'meta', 'r:a', 'r:c'].map((suffix) => key(suffix)),
+    );
+  });
+
   it('isolates prefixes: same task id, different stores', async () => {
     const a = await open();
     const b = await open();
@@ -225,6 +274,29 @@ describeRedis('Redis store: integrity and failures', () => {
     const error = await errorOf(store.save(record('task-1', 'cp-1', Date.now())));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:idx`]);
+  });
+
+  it('refuses a save with a TTL into a task whose expiry key holds the wrong type, writing nothing', async () => {
+    const { store, client, prefix } = await open();
+    await client.set(`${prefix}{task-1}:exp`, 'oops');
+    const t = Date.now();
+    const error = await errorOf(store.save(record('task-1', 'cp-1', t, t + 60_000)));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:exp`]);
+  });
+
+  it('fails a save whose value never reached Redis with StorageError, writing nothing', async () => {
+    const { store, client, prefix } = await open();
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((command: Command, stream?: never) => {
+      if (command.name !== 'setex') return send(command, stream);
+      command.reject(new Error('lost on the way'));
+      return command.promise;
+    }) as typeof client.sendCommand;
+    const error = await errorOf(store.save(record('task-1', 'cp-1', Date.now())));
+    expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+    expect(((error as Error).cause as Error).message).toBe('lost on the way');
+    expect(await keysUnder(client, prefix)).toEqual([]);
   });
 
   it('maps a log key of the wrong type to CorruptRecordError', async () => {
