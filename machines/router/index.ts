@@ -12,6 +12,11 @@ export {
   workerPoolChildLogic,
 } from './define-worker-pool.js';
 export {
+  type RouteStepInput,
+  type RouteStepOutput,
+  routeStepWithoutRouter,
+} from './route-step.js';
+export {
   createRouterMachine,
   type PendingRequest,
   type RouterChildInfo,
@@ -50,3 +55,9 @@ export {
   targetKey,
   type WorkerPoolTarget,
 } from './target-types.js';
+export {
+  hasRoutedSteps,
+  type RouteDecider,
+  type RoutingOptions,
+  withRouting,
+} from './with-routing.js';

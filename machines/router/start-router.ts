@@ -59,6 +59,8 @@ export interface WorkerPoolHandle {
 export interface RouterHandle {
   /** The router actor (an XState actor of {@link createRouterMachine}'s machine). */
   readonly actor: Actor<RouterMachine>;
+  /** The targets it runs, by type and id. */
+  readonly targets: readonly TargetAddress[];
   /**
    * Runs `context` on `target` through the router's child for it; resolves with the result
    * context, rejects with the target's error (or `UnknownTargetError`, `PoolSaturatedError`).
@@ -187,6 +189,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
 
   return {
     actor,
+    targets: options.targets.map(({ targetType, targetId }) => ({ targetType, targetId })),
     call,
     getAgent: (targetId) => ({
       process: (context, callOptions) =>
