@@ -70,7 +70,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**', '**/node_modules/**'],
+          exclude: ['test/browser/**', 'test/e2e/**', '**/node_modules/**'],
           // Many tests do real I/O (fsync, Redis, child processes) on a 2-core machine running
           // test files in parallel: 5 s (vitest's default) is too tight under that load.
           testTimeout: 20_000,
@@ -82,6 +82,17 @@ export default defineConfig({
         },
       },
       ...(browser === undefined ? [] : [browser]),
+      {
+        extends: true,
+        test: {
+          // End-to-end: example pages served by vite and driven in headless Chromium with
+          // playwright-core (each test file skips loudly without Chromium, and fails under CI).
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });
