@@ -29,11 +29,24 @@ const RANDOM_CHARS = 16; // 80 bits
 
 let lastTime = -1;
 let lastRandom: number[] = [];
+/** The time part of ids made in millisecond `encodedTime`. */
+let encodedTime = -1;
+let encodedChars = '';
+
+/** Random bytes drawn 16 at a time from a pool refilled by one crypto call per 64 ids. */
+const POOL_BYTES = RANDOM_CHARS * 64;
+const pool = new Uint8Array(POOL_BYTES);
+let poolAt = POOL_BYTES;
 
 function randomDigits(): number[] {
-  const bytes = new Uint8Array(RANDOM_CHARS);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b & 31);
+  if (poolAt + RANDOM_CHARS > POOL_BYTES) {
+    globalThis.crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const digits = new Array<number>(RANDOM_CHARS);
+  for (let i = 0; i < RANDOM_CHARS; i++) digits[i] = (pool[poolAt + i] as number) & 31;
+  poolAt += RANDOM_CHARS;
+  return digits;
 }
 
 /** Adds one to a base-32 digit array in place; false when it overflowed. */
@@ -47,6 +60,16 @@ function increment(digits: number[]): boolean {
     digits[i] = 0;
   }
   return false;
+}
+
+function encodeTime(time: number): string {
+  let chars = '';
+  let t = time;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    chars = ALPHABET.charAt(t % 32) + chars;
+    t = Math.floor(t / 32);
+  }
+  return chars;
 }
 
 /**
@@ -64,13 +87,13 @@ export function createCheckpointId(now: number = Date.now()): string {
     lastTime += 1;
     lastRandom = randomDigits();
   }
-  let time = '';
-  let t = lastTime;
-  for (let i = 0; i < TIME_CHARS; i++) {
-    time = ALPHABET.charAt(t % 32) + time;
-    t = Math.floor(t / 32);
+  if (encodedTime !== lastTime) {
+    encodedTime = lastTime;
+    encodedChars = encodeTime(lastTime);
   }
-  return time + lastRandom.map((d) => ALPHABET.charAt(d)).join('');
+  let id = encodedChars;
+  for (let i = 0; i < RANDOM_CHARS; i++) id += ALPHABET.charAt(lastRandom[i] as number);
+  return id;
 }
 
 /** The creation time (ms since the epoch) encoded in an id made by {@link createCheckpointId}. */
