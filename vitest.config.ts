@@ -75,7 +75,8 @@ export default defineConfig({
           // test files in parallel: 5 s (vitest's default) is too tight under that load.
           testTimeout: 20_000,
           // eventsource-parser and eventsource (under the MCP SDK) export a `source` condition
-          // pointing at their .ts sources: inline them so that vite compiles what it resolves.
+          // pointing at their .ts sources, which Node cannot load once the SDK is externalized
+          // (its imports then resolve with our `source` condition): vite compiles all three.
           server: {
             deps: { inline: ['@modelcontextprotocol/sdk', 'eventsource-parser', 'eventsource'] },
           },
