@@ -57,6 +57,8 @@ const startButton = element<HTMLButtonElement>('#start');
 const resetButton = element<HTMLButtonElement>('#reset');
 element('#task').textContent = taskId;
 
+/** Whether this tab has asked to run the task (once per page load). */
+let claimed = false;
 /** Whether this tab waits for another tab that runs the task (and follows its checkpoints). */
 let following = false;
 /** Steps this tab saw complete (checkpoints say so too, a moment later). */
@@ -153,6 +155,8 @@ function showResult(status: WorkflowStatus, result: Context | undefined): void {
  * again once the lock is held.
  */
 async function own(intent: 'start' | 'resume'): Promise<void> {
+  if (claimed) return;
+  claimed = true;
   const poll = setInterval(scheduleRefresh, 400);
   try {
     await withWebLock(
@@ -169,7 +173,7 @@ async function own(intent: 'start' | 'resume'): Promise<void> {
         }
         const resumed = !FINAL.has(status.status);
         if (resumed) {
-          noteResume(status);
+          await noteResume(status);
           show('running', 'Running in this tab (resumed).');
         }
         const run = await runtime.resume(taskId);
@@ -192,10 +196,13 @@ async function own(intent: 'start' | 'resume'): Promise<void> {
   }
 }
 
-function noteResume(status: RunStatus): void {
+/** Says which checkpoint the run resumed from, and how much of the plan it had done. */
+async function noteResume(status: RunStatus): Promise<void> {
+  const latest = await manager.loadLatestCheckpoint(taskId);
+  const done = latest?.plan.filter((step) => step.isComplete).length ?? 0;
   const note = element('#note');
   note.dataset.resumedFrom = String(status.seq ?? 0);
-  note.textContent = `Resumed from checkpoint ${status.seq} (next: ${status.currentStepId ?? '—'}).`;
+  note.textContent = `Resumed from checkpoint ${status.seq}: ${done} of ${workflow.plan.length} steps were done.`;
 }
 
 startButton.addEventListener('click', () => void own('start'));
@@ -208,22 +215,18 @@ resetButton.addEventListener('click', () => {
 
 // ---- on load ----
 
-const initial = await runtime.status(taskId);
-if (initial === undefined) {
+// A task that exists is resumed, or shown if finished; otherwise wait for a start, here or in
+// another tab (followed through the store).
+if ((await runtime.status(taskId)) !== undefined) void own('resume');
+else {
   show('idle', 'Not started.');
-  // Another tab may start it: follow the store until then.
   const watch = setInterval(() => {
     void runtime.status(taskId).then((status) => {
       if (status === undefined) return;
       clearInterval(watch);
-      if (!FINAL.has(status.status)) void own('resume');
+      void own('resume');
     });
   }, 500);
   startButton.addEventListener('click', () => clearInterval(watch), { once: true });
-} else if (FINAL.has(initial.status)) {
-  const run = await runtime.resume(taskId);
-  showResult(initial.status, await run.result.catch(() => undefined));
-} else {
-  void own('resume');
 }
 scheduleRefresh();

@@ -1,0 +1,214 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  doneSteps,
+  type Outcome,
+  openTask,
+  outcome,
+  resumedFrom,
+  runsPerStep,
+  status,
+  waitForDoneSteps,
+  waitForLoaded,
+  waitForState,
+  workLog,
+} from './browser-agent-page.js';
+
+// The browser example (examples/browser-agent) served by vite and driven in headless Chromium:
+// a run survives a reload, and two tabs never both run it.
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Kept for the README (the resumed run, finished), and as a CI artifact. */
+const SCREENSHOTS = [join(repoRoot, 'docs', 'browser-agent.png')];
+const ARTIFACT = join(repoRoot, 'test', 'artifacts', 'browser-agent.png');
+const STEPS = ['intake', 'research', 'weather', 'sights', 'food', 'draft', 'review'];
+const AGENT_STEPS = ['intake', 'weather', 'sights', 'food', 'draft', 'review'];
+/**
+ * Long enough per step that a reload, a second tab loading or a tab closing lands mid-run on a
+ * loaded machine (the run takes about 4× this). Only the tab holding the run uses its `stepMs`.
+ */
+const SLOW_MS = 1500;
+
+function inCi(): boolean {
+  const ci = process.env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+const haveChromium = existsSync(chromiumPath);
+if (!haveChromium) {
+  const message = `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH, or install Debian's chromium): the browser example's end-to-end test cannot run`;
+  if (inCi()) throw new Error(message);
+  const line = '!'.repeat(100);
+  console.warn(
+    `\n${line}\n!!! WARNING: ${message}.\n!!! SKIPPING test/e2e/browser-agent.e2e.test.ts.\n${line}\n`,
+  );
+}
+
+describe.skipIf(!haveChromium)('the browser example (examples/browser-agent) in Chromium', () => {
+  let server: ViteDevServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let baseUrl = '';
+  /** The uninterrupted run every other run must match. */
+  let reference: Outcome;
+
+  beforeAll(async () => {
+    server = await createServer({
+      configFile: join(repoRoot, 'examples', 'browser-agent', 'vite.config.ts'),
+      cacheDir: join(repoRoot, 'node_modules', '.vite', 'browser-agent-e2e'),
+      logLevel: 'warn',
+      clearScreen: false,
+      // No file watching: others edit the tree while tests run, and a reload must be ours.
+      server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    });
+    await server.listen();
+    baseUrl = server.resolvedUrls?.local[0] ?? '';
+    expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('an uninterrupted run shows its steps, checkpoints and lineage, each step run once', async () => {
+    const page = await context.newPage();
+    await openTask(page, baseUrl, 'clean', 150);
+    expect(await status(page)).toEqual({ state: 'idle', text: 'Not started.' });
+    await page.click('#start');
+    await waitForState(page, 'completed');
+    reference = await outcome(page, 'clean');
+    expect(reference.result).toMatchObject({
+      request: { destination: 'Lisbon', days: 3 },
+      itinerary: [
+        'Day 1 in Lisbon: Old town walking tour; Market hall for lunch',
+        'Day 2 in Lisbon: Harbour and lighthouse; Fish soup at the harbour',
+        'Day 3 in Lisbon: Botanical garden; Pastry shop by the cathedral',
+      ],
+    });
+    expect(await doneSteps(page)).toEqual(STEPS);
+    // Input, intake, three agents, the merge, draft, review.
+    expect(reference.lineage).toHaveLength(8);
+    expect(reference.lineage).toContain(
+      'TASK.weather + TASK.sights + TASK.food → TASK.research.merged research',
+    );
+    expect(reference.checkpoints).toBeGreaterThanOrEqual(STEPS.length);
+    expect(runsPerStep(await workLog(page, 'clean'))).toEqual(
+      Object.fromEntries(AGENT_STEPS.map((stepId) => [stepId, 1])),
+    );
+    await page.close();
+  });
+
+  it('a reload mid-run resumes from the last checkpoint and ends as the uninterrupted run', async () => {
+    const page = await context.newPage();
+    await openTask(page, baseUrl, 'reloaded', SLOW_MS);
+    await page.click('#start');
+    const doneBefore = await waitForDoneSteps(page, 1);
+    const [firstLoad] = (await workLog(page, 'reloaded')).map((entry) => entry.load);
+    const seqBefore = Number(
+      await page.locator('#checkpoints tbody tr').first().getAttribute('data-seq'),
+    );
+
+    await page.reload();
+    await waitForLoaded(page);
+    // Resumed from a checkpoint at least as recent as the last one seen, never from scratch.
+    expect(await resumedFrom(page)).toBeGreaterThanOrEqual(Math.max(2, seqBefore));
+    await waitForState(page, 'completed');
+
+    const resumed = await outcome(page, 'reloaded');
+    expect(resumed.result).toEqual(reference.result);
+    expect(resumed.lineage).toEqual(reference.lineage);
+    const work = await workLog(page, 'reloaded');
+    expect(new Set(work.map((entry) => entry.load)).size).toBe(2);
+    // A step done before the reload never ran again; one in flight ran again with the same key.
+    for (const stepId of doneBefore.filter((id) => AGENT_STEPS.includes(id))) {
+      expect(work.filter((entry) => entry.stepId === stepId)).toEqual([
+        { stepId, key: `reloaded:${stepId}:1`, load: firstLoad },
+      ]);
+    }
+    for (const [stepId, runs] of Object.entries(runsPerStep(work))) {
+      expect(runs, stepId).toBeLessThanOrEqual(2);
+    }
+    expect(Object.keys(runsPerStep(work)).sort()).toEqual([...AGENT_STEPS].sort());
+
+    await page.locator('#note').scrollIntoViewIfNeeded();
+    await mkdir(dirname(ARTIFACT), { recursive: true });
+    await page.screenshot({ path: ARTIFACT, fullPage: true });
+    for (const path of SCREENSHOTS) {
+      await mkdir(dirname(path), { recursive: true });
+      await copyFile(ARTIFACT, path);
+    }
+    await page.close();
+  });
+
+  it('a second tab shows the run as elsewhere and waits; the steps run once', async () => {
+    const first = await context.newPage();
+    await openTask(first, baseUrl, 'tabs', SLOW_MS);
+    await first.click('#start');
+    await waitForState(first, 'running');
+
+    const second = await context.newPage();
+    await openTask(second, baseUrl, 'tabs', SLOW_MS);
+    await waitForState(second, 'elsewhere');
+    expect((await status(second)).text).toContain('Running in another tab');
+    expect(await second.locator('#start').isDisabled()).toBe(true);
+    // The waiting tab follows the running one's checkpoints.
+    await second.waitForSelector('#checkpoints tbody tr');
+
+    await waitForState(first, 'completed');
+    await waitForState(second, 'completed');
+    const [shownFirst, shownSecond] = [await outcome(first, 'tabs'), await outcome(second, 'tabs')];
+    expect(shownFirst).toMatchObject({ result: reference.result, lineage: reference.lineage });
+    // The second tab wrote nothing: it shows the first tab's checkpoints.
+    expect(shownSecond).toEqual(shownFirst);
+    const work = await workLog(second, 'tabs');
+    expect(runsPerStep(work)).toEqual(Object.fromEntries(AGENT_STEPS.map((stepId) => [stepId, 1])));
+    expect(new Set(work.map((entry) => entry.load)).size).toBe(1);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('when the running tab closes, the waiting tab takes over from the last checkpoint', async () => {
+    const first = await context.newPage();
+    await openTask(first, baseUrl, 'takeover', SLOW_MS);
+    await first.click('#start');
+    const second = await context.newPage();
+    await openTask(second, baseUrl, 'takeover', 300);
+    await waitForState(second, 'elsewhere');
+    const doneBefore = await waitForDoneSteps(first, 1);
+    const [firstLoad] = (await workLog(first, 'takeover')).map((entry) => entry.load);
+
+    await first.close();
+    expect(await resumedFrom(second)).toBeGreaterThanOrEqual(2);
+    await waitForState(second, 'completed');
+    expect(await outcome(second, 'takeover')).toMatchObject({
+      result: reference.result,
+      lineage: reference.lineage,
+    });
+    const work = await workLog(second, 'takeover');
+    for (const stepId of doneBefore.filter((id) => AGENT_STEPS.includes(id))) {
+      expect(work.filter((entry) => entry.stepId === stepId).map((entry) => entry.load)).toEqual([
+        firstLoad,
+      ]);
+    }
+    expect(new Set(work.map((entry) => entry.load)).size).toBe(2);
+    await second.close();
+  });
+});
