@@ -1,4 +1,7 @@
 import { toObserver } from 'xstate';
+import type { WorkflowMachine } from '../../machines/define-workflow.js';
+import { type RouterHandle, startRouter } from '../../machines/router/start-router.js';
+import { hasRoutedSteps, withRouting } from '../../machines/router/with-routing.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
@@ -22,6 +25,7 @@ import { MachineRun } from './machine-run.js';
 import { isMachineWorkflow } from './machine-workflow.js';
 import type {
   CheckpointPolicy,
+  DefinedRuntimeWorkflow,
   RunStatus,
   Runtime,
   RuntimeEvent,
@@ -81,6 +85,10 @@ class WorkflowRuntime implements Runtime {
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #manager: Promise<CheckpointManager> | undefined;
+  /** The router actor of routed steps, started at the first one. */
+  #targets: RouterHandle | undefined;
+  /** Workflow → its machine with routing provided (only workflows with routed steps). */
+  readonly #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
   #recorder: RunRecorder | undefined;
 
   constructor(options: RuntimeOptions) {
@@ -195,6 +203,8 @@ class WorkflowRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    this.#targets?.stop();
+    this.#targets = undefined;
     // Recording is best effort: failed writes went to the recorder's onError.
     await this.#recorder?.flush().catch(() => {});
   }
@@ -266,6 +276,25 @@ class WorkflowRuntime implements Runtime {
     };
   }
 
+  /**
+   * The machine a defined workflow runs as: with routing provided when it has routed steps and
+   * the runtime has a `router` (without one, its routed steps fail with `NoRouterError`).
+   */
+  #machineFor(workflow: DefinedRuntimeWorkflow): { machine?: WorkflowMachine } {
+    const { router } = this.#options;
+    if (router === undefined || !hasRoutedSteps(workflow)) return {};
+    let machine = this.#routed.get(workflow);
+    if (machine === undefined) {
+      this.#targets ??= startRouter({
+        targets: this.#options.targets ?? [],
+        ...this.#options.routerActor,
+      });
+      machine = withRouting(workflow, { router, targets: this.#targets });
+      this.#routed.set(workflow, machine);
+    }
+    return { machine };
+  }
+
   #common(manager: CheckpointManager, taskId: string) {
     return {
       manager,
@@ -299,7 +328,12 @@ class WorkflowRuntime implements Runtime {
     const first = inputContext(input, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.create({ ...common, workflow }, taskId, first, lineage)
-      : TaskRun.create({ ...common, workflow, index }, taskId, first, lineage);
+      : TaskRun.create(
+          { ...common, workflow, index, ...this.#machineFor(workflow) },
+          taskId,
+          first,
+          lineage,
+        );
     try {
       await run.begin();
     } catch (error) {
@@ -338,7 +372,11 @@ class WorkflowRuntime implements Runtime {
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.restore({ ...common, workflow }, state, lineage)
-      : TaskRun.restore({ ...common, workflow, index }, state, lineage);
+      : TaskRun.restore(
+          { ...common, workflow, index, ...this.#machineFor(workflow) },
+          state,
+          lineage,
+        );
     this.#runs.set(taskId, run);
     run.resume();
     return run;

@@ -1,3 +1,4 @@
+import type { StepRoute } from '../../machines/workflow-types.js';
 import type { Context, ContextRef } from '../context/context.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { type StepIndex, stepLane, type WorkflowProgress } from './workflow-progress.js';
@@ -6,12 +7,21 @@ function refOf(context: Context): ContextRef {
   return { contextId: context.contextId, contextType: context.contextType };
 }
 
+/** A route as lineage metadata (JSON). */
+function routeMetadata(route: StepRoute) {
+  const { targetType, targetId, priority } = route.target;
+  return { targetType, targetId, priority, ruleId: route.ruleId, reason: route.reason };
+}
+
 /**
  * Logs every new context that appears in a workflow's lanes into its `ContextFlowManager`, by
  * comparing each snapshot's lanes with the previous ones: a step's result comes from the lane's
  * previous context, a merge from every region context it names in `metadata.mergedFrom` (one
  * transition with several parents), the first main-lane context is an origin. A region lane
- * starts with the group's input, so its first step's result comes from that input.
+ * starts with the group's input, so its first step's result comes from that input. A routed
+ * step's result names its target as the component (`<targetType>_<targetId>`, as the seed logs
+ * it) and carries `metadata.route` (`targetType`, `targetId`, `priority`, `ruleId`, `reason`):
+ * why the context went there.
  */
 export class LaneLineage {
   readonly #flow: ContextFlowManager;
@@ -29,7 +39,11 @@ export class LaneLineage {
   }
 
   /** Logs the contexts that are new in `lanes`; `progress` says which step completed where. */
-  observe(lanes: Readonly<Record<string, Context>>, progress: WorkflowProgress): void {
+  observe(
+    lanes: Readonly<Record<string, Context>>,
+    progress: WorkflowProgress,
+    routes?: Readonly<Record<string, StepRoute>>,
+  ): void {
     const previous = this.#lanes;
     const known = new Map<string, ContextRef>();
     for (const ref of previous.values()) known.set(ref.contextId, ref);
@@ -40,7 +54,7 @@ export class LaneLineage {
       const before = previous.get(lane);
       if (before?.contextId === ref.contextId) continue;
       if (before === undefined && known.has(ref.contextId)) continue; // a region's group input
-      this.#log(lane, context, before, known, progress);
+      this.#log(lane, context, before, known, progress, routes);
       known.set(ref.contextId, ref);
     }
     this.#lanes = next;
@@ -52,6 +66,7 @@ export class LaneLineage {
     before: ContextRef | undefined,
     known: ReadonlyMap<string, ContextRef>,
     progress: WorkflowProgress,
+    routes: Readonly<Record<string, StepRoute>> | undefined,
   ): void {
     const step = this.#completedStepIn(lane, progress);
     if (step === undefined && before === undefined && lane === 'main') {
@@ -75,10 +90,17 @@ export class LaneLineage {
     } else {
       parents = before === undefined ? this.#groupInput(lane) : [before];
     }
-    const metadata = { lane, ...(plan ? { stepId: plan.stepId, stepIndex: plan.stepIndex } : {}) };
+    const route = step === undefined ? undefined : routes?.[step];
+    const metadata = {
+      lane,
+      ...(plan ? { stepId: plan.stepId, stepIndex: plan.stepIndex } : {}),
+      ...(route === undefined ? {} : { route: routeMetadata(route) }),
+    };
+    const routedTo =
+      route === undefined ? undefined : `${route.target.targetType}_${route.target.targetId}`;
     this.#flow.logTransition({
       toContext: context,
-      componentName: plan?.toolName ?? plan?.stepId ?? 'WorkflowRuntime',
+      componentName: routedTo ?? plan?.toolName ?? plan?.stepId ?? 'WorkflowRuntime',
       operation: isMerge ? 'merge' : (plan?.action ?? 'step'),
       fromContext: parents,
       metadata: isMerge

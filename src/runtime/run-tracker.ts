@@ -1,4 +1,5 @@
 import type { StateValue } from 'xstate';
+import type { StepRoute } from '../../machines/workflow-types.js';
 import type { Context } from '../context/context.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { LaneLineage } from './lane-lineage.js';
@@ -16,7 +17,10 @@ import {
 export interface TrackedSnapshot {
   readonly status: string;
   readonly value: StateValue;
-  readonly context: { readonly lanes: Readonly<Record<string, Context>> };
+  readonly context: {
+    readonly lanes: Readonly<Record<string, Context>>;
+    readonly routes?: Readonly<Record<string, StepRoute>>;
+  };
 }
 
 /**
@@ -71,7 +75,7 @@ export class RunTracker {
         this.#emit({ type: 'step.completed', taskId: this.#taskId, stepId, stepIndex });
       }
     }
-    this.#lanes.observe(snapshot.context.lanes, progress);
+    this.#lanes.observe(snapshot.context.lanes, progress, snapshot.context.routes);
     this.#setCurrent();
   }
 

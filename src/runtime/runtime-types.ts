@@ -1,5 +1,8 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Workflow } from '../../machines/define-workflow.js';
+import type { RouterMachineOptions } from '../../machines/router/router-machine.js';
+import type { RouterTarget } from '../../machines/router/target-types.js';
+import type { RouteDecider } from '../../machines/router/with-routing.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
@@ -62,6 +65,19 @@ export interface RuntimeOptions {
    * with the workflow (the others carry `plan: []` and `metadata.planOmitted`). Default: 100.
    */
   readonly planInCheckpoints?: number;
+  /**
+   * Decides where the context of a routed step (`{ stepId, route: true }`) goes: a
+   * `ContextRouter`. Default: none (a routed step fails with `NoRouterError`).
+   */
+  readonly router?: RouteDecider;
+  /**
+   * The agents, tools and worker pools routed steps run on. The runtime runs them under one
+   * router actor (`startRouter`), started at the first routed step and stopped by `close()`.
+   * Default: none.
+   */
+  readonly targets?: readonly RouterTarget[];
+  /** Idle timeout and child bound of that router actor. Default: 60 s, 32 children. */
+  readonly routerActor?: Pick<RouterMachineOptions, 'idleTimeoutMs' | 'maxChildren'>;
   /** Clock for lineage timestamps and `errorTime`, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
 }

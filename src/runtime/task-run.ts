@@ -29,6 +29,8 @@ type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
 export interface TaskRunDeps extends RunBaseDeps {
   readonly workflow: DefinedRuntimeWorkflow;
   readonly index: StepIndex;
+  /** The machine to run, when not the workflow's own (e.g. with routing provided). Default: it. */
+  readonly machine?: WorkflowMachine;
   /** Called once when the run ends (finished, cancelled, aborted or halted). */
   readonly onEnd: (run: TaskRun) => void;
 }
@@ -78,7 +80,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
 
   /** A new run: the actor is created gated, its initial snapshot saved (expecting seq 0). */
   static create(deps: TaskRunDeps, taskId: string, input: Context, lineage: ContextFlowManager) {
-    const actor = createActor(deps.workflow.machine, {
+    const actor = createActor(deps.machine ?? deps.workflow.machine, {
       input: { taskId, input, gated: true },
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
@@ -87,7 +89,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
 
   /** A run restored from a checkpoint's persisted snapshot. */
   static restore(deps: TaskRunDeps, state: WorkflowState, lineage: ContextFlowManager): TaskRun {
-    const actor = createActor(deps.workflow.machine, {
+    const actor = createActor(deps.machine ?? deps.workflow.machine, {
       snapshot: state.snapshot,
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });

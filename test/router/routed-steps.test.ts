@@ -1,0 +1,277 @@
+import {
+  type Context,
+  ContextRouter,
+  createContext,
+  createRuntime,
+  defineAgent,
+  defineTool,
+  defineWorkerPool,
+  defineWorkflow,
+  getCheckpointManager,
+  isOrchestrationError,
+  type Step,
+  type WorkflowMachineContext,
+} from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+
+let counter = 0;
+const newTaskId = (prefix: string) => `${prefix}-${++counter}`;
+
+/** The seed's basic workflow, every step routed by the type of the lane's context. */
+const basic = defineWorkflow({
+  id: 'routed-basic',
+  version: '1',
+  steps: [
+    { stepId: 'parse', route: true, action: 'parse' },
+    { stepId: 'process', route: true, action: 'process' },
+    { stepId: 'generate', route: true, action: 'generate' },
+  ],
+});
+
+const parser = defineTool({
+  id: 'input_parser',
+  call: (context) =>
+    createContext('ParsedContext', {
+      words: String((context.data as { text: string }).text).split(' '),
+    }),
+});
+const counter_pool = defineWorkerPool({
+  id: 'data_processor',
+  size: 2,
+  handler: (context) =>
+    createContext('ProcessedContext', {
+      count: (context.data as { words: string[] }).words.length,
+    }),
+});
+const writer = defineAgent({
+  id: 'result_generator',
+  initialState: { reports: 0 },
+  process: (context, state) => ({
+    result: createContext('ResultContext', {
+      summary: `${(context.data as { count: number }).count} words`,
+      report: state.reports + 1,
+    }),
+    state: { reports: state.reports + 1 },
+  }),
+});
+
+function basicRules(): ContextRouter {
+  return new ContextRouter({
+    typeBasedRules: {
+      InputContext: { targetType: 'tool', targetId: 'input_parser', priority: 1 },
+      ParsedContext: { targetType: 'worker_pool', targetId: 'data_processor', priority: 1 },
+      ProcessedContext: { targetType: 'agent_type', targetId: 'result_generator', priority: 1 },
+    },
+  });
+}
+
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+describe('routed steps', () => {
+  it('are typed as one kind: route instead of run, never both', () => {
+    expectTypeOf<{ stepId: 'a'; route: true }>().toExtend<Step>();
+    // @ts-expect-error a step is exactly one kind
+    const both: Step = { stepId: 'a', route: true, run: (context: Context) => context };
+    expect(() => defineWorkflow({ id: 'bad', version: '1', steps: [both] })).toThrow(
+      /exactly one of run, route/,
+    );
+  });
+
+  it('send the lane context to the target the router picks; its result is the step result', async () => {
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      router: basicRules(),
+      targets: [parser, counter_pool, writer],
+    });
+    const run = await runtime.start(basic, { text: 'the cat sat' }, { taskId: newTaskId('basic') });
+    const result = await run.result;
+    expect(result.contextType).toBe('ResultContext');
+    expect(result.data).toEqual({ summary: '3 words', report: 1 });
+    // The agent keeps its state across workflows of one runtime.
+    const second = await runtime.start(basic, { text: 'a b' }, { taskId: newTaskId('basic') });
+    expect((await second.result).data).toEqual({ summary: '2 words', report: 2 });
+    await runtime.close();
+  });
+
+  it('record why each context went where it went in the lineage', async () => {
+    const store = createMemoryStore();
+    const runtime = createRuntime({
+      store,
+      router: basicRules(),
+      targets: [parser, counter_pool, writer],
+    });
+    const taskId = newTaskId('lineage');
+    const run = await runtime.start(basic, { text: 'x y' }, { taskId });
+    const result = await run.result;
+    await runtime.close();
+    const lineage = await createRuntime({ store }).lineage(taskId); // read back from the store
+
+    const [made] = lineage.getContextHistory(result.contextId);
+    expect(made?.componentName).toBe('agent_type_result_generator');
+    expect(made?.operation).toBe('generate');
+    expect(made?.metadata.route).toEqual({
+      targetType: 'agent_type',
+      targetId: 'result_generator',
+      priority: 1,
+      ruleId: 'type:ProcessedContext',
+      reason: expect.stringContaining('ProcessedContext'),
+    });
+    const components = lineage.getFullTransitionLog().map((t) => t.componentName);
+    expect(components).toEqual([
+      'WorkflowRuntime',
+      'tool_input_parser',
+      'worker_pool_data_processor',
+      'agent_type_result_generator',
+    ]);
+  });
+
+  it('keep the decision in the checkpoint: a resumed workflow goes to the same target after the rules changed', async () => {
+    const store = createMemoryStore();
+    const held = gate();
+    const calls: string[] = [];
+    const slowTool = (id: string) =>
+      defineTool({
+        id,
+        call: async (context) => {
+          calls.push(id);
+          if (id === 'old_target') await held.opened;
+          return createContext('Done', { by: id, from: context.contextId });
+        },
+      });
+    const targets = [slowTool('old_target'), slowTool('new_target')];
+    const workflow = defineWorkflow({
+      id: 'sticky-route',
+      version: '1',
+      steps: [{ stepId: 'handle', route: true }],
+    });
+    const rulesTo = (targetId: string) =>
+      new ContextRouter({
+        typeBasedRules: { InputContext: { targetType: 'tool', targetId, priority: 1 } },
+      });
+
+    const first = createRuntime({
+      store,
+      router: rulesTo('old_target'),
+      targets,
+      workflows: [workflow],
+    });
+    const taskId = newTaskId('sticky');
+    const run = await first.start(workflow, { job: 1 }, { taskId });
+    run.result.catch(() => {});
+    await expect.poll(() => calls).toEqual(['old_target']); // decided, checkpointed, running
+    const manager = await getCheckpointManager(store);
+    const saved = await manager.loadLatestCheckpoint(taskId);
+    const routes = (saved?.snapshot as { context: WorkflowMachineContext }).context.routes;
+    expect(routes?.handle).toMatchObject({
+      target: { targetType: 'tool', targetId: 'old_target' },
+      ruleId: 'type:InputContext',
+    });
+    await first.close(); // the process dies with the call in flight
+
+    held.open();
+    const second = createRuntime({
+      store,
+      router: rulesTo('new_target'),
+      targets,
+      workflows: [workflow],
+    });
+    const resumed = await second.resume(taskId);
+    const output = await resumed.result;
+    expect(output.data).toMatchObject({ by: 'old_target' });
+    expect(calls).toEqual(['old_target', 'old_target']); // the step ran again, on the same target
+    const [made] = (await second.lineage(taskId)).getContextHistory(output.contextId);
+    expect(made?.metadata.route).toMatchObject({
+      targetId: 'old_target',
+      ruleId: 'type:InputContext',
+    });
+    await second.close();
+  });
+
+  it('fail the workflow with NoRouteError (as data) when no rule matches', async () => {
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      router: new ContextRouter(),
+      targets: [parser],
+    });
+    const run = await runtime.start(basic, { text: 'x' }, { taskId: newTaskId('noroute') });
+    const error = await run.result.catch((caught: unknown) => caught);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED')).toBe(true);
+    if (!isOrchestrationError(error, 'WORKFLOW_FAILED')) return;
+    expect(error.failure).toMatchObject({
+      stepId: 'parse',
+      code: 'NO_ROUTE',
+      name: 'NoRouteError',
+    });
+    expect(run.status().status).toBe('error');
+    await runtime.close();
+  });
+
+  it('fail with NoRouterError when the runtime has no router', async () => {
+    const runtime = createRuntime({ store: createMemoryStore() });
+    const run = await runtime.start(basic, { text: 'x' }, { taskId: newTaskId('norouter') });
+    const error = await run.result.catch((caught: unknown) => caught);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED') && error.failure.code).toBe('NO_ROUTER');
+    await runtime.close();
+  });
+
+  it('keep the step retry and timeout: a flaky target is retried, a slow one times out', async () => {
+    let tries = 0;
+    const flaky = defineTool({
+      id: 'flaky',
+      call: (context, helpers) => {
+        tries += 1;
+        if (helpers.attempt === 1) throw new Error('transient');
+        return createContext('Ok', { attempt: helpers.attempt, key: helpers.idempotencyKey });
+      },
+    });
+    let aborted = false;
+    const stuck = defineTool({
+      id: 'stuck',
+      call: (_context, { signal }) =>
+        new Promise<Context>(() => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+        }),
+    });
+    const router = new ContextRouter({
+      typeBasedRules: {
+        InputContext: { targetType: 'tool', targetId: 'flaky', priority: 1 },
+        Ok: { targetType: 'tool', targetId: 'stuck', priority: 1 },
+      },
+    });
+    const runtime = createRuntime({ store: createMemoryStore(), router, targets: [flaky, stuck] });
+    const retried = defineWorkflow({
+      id: 'routed-retry',
+      version: '1',
+      steps: [{ stepId: 'call', route: true, retry: { attempts: 2 } }],
+    });
+    const taskId = newTaskId('retry');
+    const output = await (await runtime.start(retried, { a: 1 }, { taskId })).result;
+    expect(output.data).toEqual({ attempt: 2, key: `${taskId}:call:2` });
+    expect(tries).toBe(2);
+
+    const timed = defineWorkflow({
+      id: 'routed-timeout',
+      version: '1',
+      steps: [
+        { stepId: 'first', route: true, retry: { attempts: 2 } },
+        { stepId: 'second', route: { availableTargets: ['stuck'] }, timeoutMs: 50 },
+      ],
+    });
+    const run = await runtime.start(timed, { a: 1 }, { taskId: newTaskId('timeout') });
+    const error = await run.result.catch((caught: unknown) => caught);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED') && error.failure.code).toBe(
+      'STEP_TIMEOUT',
+    );
+    await expect.poll(() => aborted).toBe(true); // the call was withdrawn from the tool
+    await runtime.close();
+  });
+});
