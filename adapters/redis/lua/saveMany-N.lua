@@ -13,23 +13,20 @@
   is not evaluated again, so it cannot land after saves issued after it) and drops the temp keys
   the re-sent SETEXs wrote again.
 
-  Input (G task groups, S saves; 1 + 3G keys):
+  Input (G task groups, S saves; 1 + G keys, 1 + S arguments):
     KEYS[1]      answers key  <prefix>{taskId of the first save}:ans:<nonce of the first save>
-    KEYS[3g-1]   index key     <prefix>{taskId}:idx    of task group g (1..G)
-    KEYS[3g]     expiry key    <prefix>{taskId}:exp
-    KEYS[3g+1]   metadata key  <prefix>{taskId}:meta
+    KEYS[1+g]    metadata key of task group g (1..G)  <prefix>{taskId}:meta; the task's other
+                 keys are derived from it (…idx, …exp, …r:<id>, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
-    ARGV[1+g]    key prefix of group g  <prefix>{taskId}:  (records: <…>r:<id>, temp values:
-                 <…>tmp:<nonce>)
-    then 8 arguments per save, in submission order:
-      group (1..G), now (ms since the epoch, when the save was issued), checkpointId,
-      createdAt, expiresAt ('' when it never expires), expectedSeq ('' for an unconditional
-      save), nonce (36 characters, unique per save), the body's length in bytes
+    ARGV[1+s]    save s, packed, in submission order:
+                 "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes" (see
+                 includes/saveRecord.lua; its value waits in the group's …tmp:<nonce>)
 
   Output: one answer per save, in order:
     {0, seq}         saved with this sequence number (or this very save was already applied)
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing of it written
     {2}              the task already has a live record with this id; nothing of it written
+    {3, reason}      the packed save does not parse; nothing of it written
     {6}              its temp value key is missing (its SETEX failed or expired); nothing written
     {8, error}       a Redis command failed for it (a task key of the wrong type: WRONGTYPE)
                      with nothing of it written
@@ -38,32 +35,31 @@
 --- @include "saveRecord"
 
 local ansKey = KEYS[1]
-local groups = (#KEYS - 1) / 3
-local first = groups + 2
+local tasks = {}
+for g = 2, #KEYS do tasks[g - 1] = taskOf(KEYS[g]) end
+
 local kept = redis.call('GET', ansKey)
 if kept then
-  for i = first, #ARGV, 8 do
-    redis.call('DEL', ARGV[1 + tonumber(ARGV[i])] .. 'tmp:' .. ARGV[i + 6])
+  for i = 2, #ARGV do
+    local g, nonce = string.match(ARGV[i], '^(%d+)|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
+    local task = tasks[tonumber(g)]
+    if task and nonce then redis.call('DEL', task.base .. 'tmp:' .. nonce) end
   end
   return cjson.decode(kept)
 end
 
-local recPrefixes = {}
-for g = 1, groups do recPrefixes[g] = ARGV[1 + g] .. 'r:' end
-
 local answers = {}
 local refused = false
-for i = first, #ARGV, 8 do
-  local g = tonumber(ARGV[i])
-  local tmpKey = ARGV[1 + g] .. 'tmp:' .. ARGV[i + 6]
-  local ok, answer = pcall(saveRecord, KEYS[3 * g - 1], KEYS[3 * g], KEYS[3 * g + 1], tmpKey,
-    recPrefixes[g], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
-    ARGV[i + 6], ARGV[i + 7])
+for i = 2, #ARGV do
+  local task = tasks[tonumber(string.match(ARGV[i], '^(%d+)|'))]
+  local ok, answer = false, 'the save names no task group'
+  if task then ok, answer = pcall(saveRecord, task, ARGV[i]) end
   if not ok then
     -- A command error arrives as a table {err = ...} or, from older servers, as a string.
     if type(answer) == 'table' then answer = answer.err end
     answer = {8, tostring(answer)}
-    pcall(redis.call, 'DEL', tmpKey)
+    local nonce = string.match(ARGV[i], '|([%x-]+)|%d+$')
+    if task and nonce then pcall(redis.call, 'DEL', task.base .. 'tmp:' .. nonce) end
   end
   if answer[1] ~= 0 then refused = true end
   answers[#answers + 1] = answer

@@ -13,16 +13,20 @@
   Writes: ZADD of the index first (a wrong-typed index raises before anything is written), then
   the expiry index, then RENAME; a failure after the first write is undone.
 
-  saveRecord(idxKey, expKey, metaKey, tmpKey, recPrefix, now, id, createdAt, expiresAt,
-             expectedSeq, nonce, bytes)
-    tmpKey   the temp value key holding "<nonce> <checkpointId>\n<body>"; RENAMEd into place, or
-             deleted by any answer but {0, seq} from a first run
-    bytes    the body's length in bytes (the value's length less its header)
+  taskOf(metaKey)   the keys of the task whose metadata key this is (all derived from it)
+  saveRecord(task, packed)
+    packed   one save: "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes"
+             (expiresAt and expectedSeq '' when absent; bytes: the body's length in bytes); one
+             argument per save, since every argument costs the client and the server
+    The value is in the task's temp key <…>tmp:<nonce>, holding
+    "<nonce> <checkpointId>\n<body>": RENAMEd into place, or deleted by any answer but {0, seq}
+    from a first run.
   Returns
     {0, seq}         saved with this sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
     {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save)
     {2}              the task already has a live record with this id
+    {3, reason}      the packed save does not parse; nothing written
     {6}              the temp value key is missing (its SETEX failed or expired)
 ]]
 
@@ -37,8 +41,20 @@ local function failed(reply)
   return type(reply) == 'table' and reply.err ~= nil
 end
 
-local function saveRecord(idxKey, expKey, metaKey, tmpKey, recPrefix, now, id, createdAt,
-                          expiresAt, expectedSeq, nonce, bytes)
+-- The keys of a task, from its metadata key "<base>meta".
+local function taskOf(metaKey)
+  local base = string.sub(metaKey, 1, -5)
+  return {base = base, idx = base .. 'idx', exp = base .. 'exp', meta = metaKey, rec = base .. 'r:'}
+end
+
+local SAVE_FIELDS = '^(%d+)|(-?%d+)|([%w_.-]+)|(-?%d+)|(-?%d*)|(%d*)|([%x-]+)|(%d+)$'
+
+local function saveRecord(task, packed)
+  local _, now, id, createdAt, expiresAt, expectedSeq, nonce, bytes =
+    string.match(packed, SAVE_FIELDS)
+  if not bytes then return {3, 'the save does not parse'} end
+  local idxKey, expKey, metaKey, recPrefix = task.idx, task.exp, task.meta, task.rec
+  local tmpKey = task.base .. 'tmp:' .. nonce
   local recKey = recPrefix .. id
   local head, lifetime, nextAt, entry, before =
     openTask(idxKey, expKey, metaKey, recPrefix, now, id)

@@ -7,24 +7,19 @@
   includes/saveRecord.lua).
 
   Input:
-    KEYS[1] index key        <prefix>{taskId}:idx
-    KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
-    KEYS[4] temp value key   <prefix>{taskId}:tmp:<nonce>, holding "<nonce> <checkpointId>\n<body>"
-    ARGV[1] record key prefix  <prefix>{taskId}:r:
-    ARGV[2] now, ms since the epoch
-    ARGV[3] checkpointId
-    ARGV[4] createdAt
-    ARGV[5] expiresAt ('' when it never expires)
-    ARGV[6] expectedSeq ('' for an unconditional save)
-    ARGV[7] nonce: 36 characters, unique per save call, so a save re-sent after a dropped reply
-            is recognized
-    ARGV[8] the body's length in bytes
+    KEYS[1] metadata key     <prefix>{taskId}:meta  (the task's other keys are derived from it:
+                             …idx, …exp, …r:<id>, and the temp value key …tmp:<nonce>, holding
+                             "<nonce> <checkpointId>\n<body>")
+    ARGV[1] the save, packed: "1|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes"
+            now and createdAt in ms since the epoch, expiresAt '' when it never expires,
+            expectedSeq '' for an unconditional save, nonce 36 characters unique per save call
+            (so a save re-sent after a dropped reply is recognized), bytes the body's length
 
   Output:
     {0, seq}         saved with this sequence number (or this very call was already applied)
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing written
     {2}              the task already has a live record with this id; nothing written
+    {3, reason}      the packed save does not parse; nothing written
     {6}              the temp value key is missing (its SETEX failed or expired); nothing written
   A task key of the wrong type fails the script (WRONGTYPE) with nothing written. Every answer
   but {0, seq} from a first run deletes the temp key.
@@ -32,5 +27,4 @@
 --- @include "taskKeys"
 --- @include "saveRecord"
 
-return saveRecord(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return saveRecord(taskOf(KEYS[1]), ARGV[1])
