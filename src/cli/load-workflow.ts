@@ -37,9 +37,9 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     const code = (error as { code?: unknown } | null)?.code;
     if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !TYPESCRIPT.test(path)) throw error;
   }
-  let register: () => unknown;
+  let api: typeof import('tsx/esm/api');
   try {
-    ({ register } = await import('tsx/esm/api'));
+    api = await import('tsx/esm/api');
   } catch (error) {
     throw new CliError(
       'MISSING_DEPENDENCY',
@@ -47,8 +47,8 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
       { cause: error },
     );
   }
-  register();
-  return (await import(url)) as Record<string, unknown>;
+  // A scoped import: Node keeps the failed attempt above cached under the plain URL.
+  return (await api.tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 
 /**
@@ -62,7 +62,14 @@ export async function loadWorkflowModule(file: string): Promise<LoadedWorkflow> 
   if (found === undefined || !found.isFile()) {
     throw new CliError('FILE_NOT_FOUND', `No workflow module at ${path}`);
   }
-  const module = await importModule(path);
+  const imported = await importModule(path);
+  // A module Node loaded as CommonJS (e.g. TypeScript outside a "type": "module" package) has
+  // its exports under `default`.
+  const nested = imported.default as Record<string, unknown> | null | undefined;
+  const module =
+    isWorkflow(imported.default) || isWorkflow(imported.workflow) || typeof nested !== 'object'
+      ? imported
+      : (nested ?? imported);
   const workflow = isWorkflow(module.default) ? module.default : module.workflow;
   if (!isWorkflow(workflow)) {
     throw new CliError(

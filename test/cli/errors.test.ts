@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, makeCliDir, runCli } from './cli-harness.js';
@@ -9,6 +10,7 @@ const cli = (...args: string[]) =>
 
 beforeAll(async () => {
   ({ dir, remove } = await makeCliDir());
+  await writeFile(join(dir, 'no-workflow.mjs'), 'export const answer = 42;\n');
 });
 afterAll(async () => {
   await remove();
@@ -64,6 +66,7 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
       [['checkpoints', 'prune', 'x', '--keep', 'many'], 'USAGE'],
       [['run', 'words.mjs', '--input', '{nope'], 'BAD_JSON'],
       [['run', 'missing.mjs'], 'FILE_NOT_FOUND'],
+      [['run', 'no-workflow.mjs'], 'BAD_WORKFLOW_FILE'],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(...args)));
     for (const [i, result] of results.entries()) {
