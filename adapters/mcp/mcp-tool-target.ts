@@ -6,7 +6,7 @@ import { ToolCallError, ToolInputError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import { isJson, type JsonObject, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
-import { compileToolInputCheck, type ToolInputCheck } from './tool-input-validator.js';
+import { compileJsonSchemaCheck, type JsonSchemaCheck } from './json-schema-check.js';
 
 /** Options of {@link mcpToolTarget} (and of each target of `connectMcpTools`). */
 export interface McpToolTargetOptions {
@@ -65,7 +65,7 @@ function callFailure(error: unknown, target: McpToolTarget, signal: AbortSignal)
 function argumentsOf(
   context: Context,
   options: McpToolTargetOptions,
-  check: ToolInputCheck | undefined,
+  check: JsonSchemaCheck | undefined,
   target: McpToolTarget,
 ): JsonObject {
   const prefix = options.toArguments ? '$.arguments' : '$.data';
@@ -80,21 +80,32 @@ function argumentsOf(
   return args as JsonObject;
 }
 
-/** The result context of a successful answer: its structured content, else its text. */
+/**
+ * The result context of a successful answer: its structured content (checked against the
+ * tool's output schema, if any), else its text.
+ */
 function resultContext(
   result: CallToolResult,
   context: Context,
   target: McpToolTarget,
   contextType: string,
+  outputCheck: JsonSchemaCheck | undefined,
 ): Context {
   const structured = result.structuredContent;
+  const fail = (message: string) =>
+    new ToolCallError(target.targetId, target.toolName, 'protocol', message);
   if (structured !== undefined && !isJson(structured)) {
-    throw new ToolCallError(
-      target.targetId,
-      target.toolName,
-      'protocol',
-      'the structured content is not JSON',
-    );
+    throw fail('the structured content is not JSON');
+  }
+  if (outputCheck !== undefined) {
+    // The SDK checks too, but only for tools on the last page it listed: check here as well.
+    if (structured === undefined)
+      throw fail('the tool has an output schema but no structured content');
+    const issue = outputCheck(structured, '$.structuredContent')[0];
+    if (issue)
+      throw fail(
+        `the structured content does not match the output schema: ${issue.path}: ${issue.message}`,
+      );
   }
   const data: JsonValue = structured ?? { text: textOf(result) };
   return createContext(contextType, data, {
@@ -121,7 +132,8 @@ export function toolTargetOf(
   const contextType = options.resultContextType ?? `${tool.name}.result`;
   assertValidId('context type', contextType);
   const check =
-    options.validateInput === false ? undefined : compileToolInputCheck(tool.inputSchema);
+    options.validateInput === false ? undefined : compileJsonSchemaCheck(tool.inputSchema);
+  const outputCheck = tool.outputSchema && compileJsonSchemaCheck(tool.outputSchema);
   const target: McpToolTarget = {
     targetType: 'tool',
     targetId,
@@ -152,7 +164,7 @@ export function toolTargetOf(
       if (result.isError === true) {
         throw new ToolCallError(targetId, tool.name, 'tool-error', textOf(result) || 'no message');
       }
-      return resultContext(result, context, target, contextType);
+      return resultContext(result, context, target, contextType, outputCheck);
     },
   };
   return target;

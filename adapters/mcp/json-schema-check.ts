@@ -7,10 +7,10 @@ import { issuePathToJsonPath } from '../../src/context/schema-validation.js';
 import type { ValidationIssue } from '../../src/errors.js';
 
 /**
- * Checks a tool's arguments against its input JSON Schema: `[]` when they pass, else one issue
- * per problem, with paths under the given prefix (e.g. `$.data.text`).
+ * Checks a value against a JSON Schema (a tool's input or output schema): `[]` when it passes,
+ * else one issue per problem, with paths under the given prefix (e.g. `$.data.text`).
  */
-export type ToolInputCheck = (args: unknown, prefix: string) => readonly ValidationIssue[];
+export type JsonSchemaCheck = (value: unknown, prefix: string) => readonly ValidationIssue[];
 
 type AnyAjv = Ajv | Ajv2019 | Ajv2020;
 
@@ -75,13 +75,13 @@ function toIssue(error: ErrorObject, prefix: string, value: unknown): Validation
 }
 
 /**
- * Compiles a tool's input schema once, with ajv (a dependency of the MCP SDK). Throws ajv's
- * error when the schema cannot be compiled (e.g. a `$ref` it cannot resolve).
+ * Compiles a tool's schema once, with ajv (a dependency of the MCP SDK). Throws ajv's error when
+ * the schema cannot be compiled (e.g. a `$ref` it cannot resolve).
  */
-export function compileToolInputCheck(schema: Readonly<Record<string, unknown>>): ToolInputCheck {
+export function compileJsonSchemaCheck(schema: Readonly<Record<string, unknown>>): JsonSchemaCheck {
   const validate: ValidateFunction = ajvFor(schema.$schema).compile(schema);
-  return (args, prefix) => {
-    if (validate(args)) return [];
-    return (validate.errors ?? []).map((error) => toIssue(error, prefix, args));
+  return (value, prefix) => {
+    if (validate(value)) return [];
+    return (validate.errors ?? []).map((error) => toIssue(error, prefix, value));
   };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compileToolInputCheck } from '../../adapters/mcp/tool-input-validator.js';
+import { compileJsonSchemaCheck } from '../../adapters/mcp/json-schema-check.js';
 
-describe("a tool's input schema, checked before the call", () => {
+describe("a tool's JSON Schema, checked before the call (input) and after it (output)", () => {
   it('reports every problem with a JSON path under the prefix', () => {
-    const check = compileToolInputCheck({
+    const check = compileJsonSchemaCheck({
       type: 'object',
       properties: {
         email: { type: 'string', format: 'email' },
@@ -24,7 +24,7 @@ describe("a tool's input schema, checked before the call", () => {
 
   it('reads the dialect from $schema: draft-07, 2019-09, 2020-12 (also the default)', () => {
     const tuple2020 = { type: 'array', prefixItems: [{ type: 'string' }], items: false };
-    const check2020 = compileToolInputCheck({
+    const check2020 = compileJsonSchemaCheck({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
       properties: { pair: tuple2020 },
@@ -32,15 +32,15 @@ describe("a tool's input schema, checked before the call", () => {
     expect(check2020({ pair: ['a', 'b'] }, '$')).toEqual([
       { path: '$.pair', message: 'must NOT have more than 1 items' },
     ]);
-    const noDialect = compileToolInputCheck({ type: 'object', properties: { pair: tuple2020 } });
+    const noDialect = compileJsonSchemaCheck({ type: 'object', properties: { pair: tuple2020 } });
     expect(noDialect({ pair: ['a'] }, '$')).toEqual([]);
-    const draft07 = compileToolInputCheck({
+    const draft07 = compileJsonSchemaCheck({
       $schema: 'http://json-schema.org/draft-07/schema#',
       type: 'object',
       properties: { pair: { type: 'array', items: [{ type: 'string' }], additionalItems: false } },
     });
     expect(draft07({ pair: [1] }, '$')).toEqual([{ path: '$.pair[0]', message: 'must be string' }]);
-    const draft2019 = compileToolInputCheck({
+    const draft2019 = compileJsonSchemaCheck({
       $schema: 'https://json-schema.org/draft/2019-09/schema',
       type: 'object',
       properties: { n: { type: 'number' } },

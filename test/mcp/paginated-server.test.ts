@@ -1,0 +1,74 @@
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { createContext } from 'mcp-orchestration';
+import { connectMcpTools } from 'mcp-orchestration/mcp';
+import { describe, expect, it } from 'vitest';
+import { helpers } from './text-tools-server.js';
+
+const objectOf = (properties: Record<string, object>) => ({
+  type: 'object' as const,
+  properties,
+  required: Object.keys(properties),
+});
+
+/** Two pages of tools; `broken` (page 1) answers with output its own schema refuses. */
+const pages: Tool[][] = [
+  [
+    {
+      name: 'broken',
+      inputSchema: objectOf({}),
+      outputSchema: objectOf({ total: { type: 'number' } }),
+    },
+  ],
+  [{ name: 'echo', inputSchema: objectOf({ say: { type: 'string' } }) }],
+];
+
+/** A low-level SDK server (no McpServer checks of its own) with paginated tools/list. */
+function paginatedServer(): Server {
+  const server = new Server(
+    { name: 'paginated', version: '1.0.0' },
+    { capabilities: { tools: {} } },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, (request) => {
+    const page = Number(request.params?.cursor ?? 0);
+    return { tools: pages[page] ?? [], ...(page === 0 ? { nextCursor: '1' } : {}) };
+  });
+  server.setRequestHandler(CallToolRequestSchema, (request) =>
+    request.params.name === 'broken'
+      ? { content: [], structuredContent: { total: 'many' } }
+      : { content: [{ type: 'text', text: String(request.params.arguments?.say) }] },
+  );
+  return server;
+}
+
+describe('a server with paginated tools/list', () => {
+  it('lists every page, and checks structured output against the schema on any page', async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await paginatedServer().connect(serverSide);
+    const tools = await connectMcpTools({ transport: clientSide });
+    try {
+      expect(tools.targets.map((target) => target.toolName)).toEqual(['broken', 'echo']);
+      const echoed = await tools
+        .target('echo')
+        .call(createContext('Say', { say: 'hi' }), helpers());
+      expect(echoed.data).toEqual({ text: 'hi' });
+      // The SDK keeps output validators of the last listed page only; the target checks itself.
+      const error = await tools
+        .target('broken')
+        .call(createContext('Empty', {}), helpers())
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'TOOL_CALL_FAILED',
+        reason: 'protocol',
+        serverMessage: expect.stringContaining('$.structuredContent.total: must be number'),
+      });
+    } finally {
+      await tools.close();
+    }
+  });
+});
