@@ -65,6 +65,18 @@ export function encodeEnvelope(envelope: CheckpointEnvelope): string {
   return JSON.stringify(envelope);
 }
 
+/**
+ * Serializes an envelope whose state is already JSON (`stateJson`, the JSON of a checked
+ * `StoredWorkflowState`): the same body as {@link encodeEnvelope} with that state.
+ */
+export function encodeEnvelopeWithState(
+  envelope: Omit<CheckpointEnvelope, 'state'>,
+  stateJson: string,
+): string {
+  const head = JSON.stringify(envelope);
+  return `${head.slice(0, -1)},"state":${stateJson}}`;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -7,10 +7,16 @@ import {
   type CheckpointMigrate,
   decodeRecord,
   encodeEnvelope,
+  encodeEnvelopeWithState,
   type StoredWorkflowState,
 } from './checkpoint-envelope.js';
 import type { CheckpointRecordMeta, CheckpointStore } from './checkpoint-store.js';
 import { type LineageSource, LineageWriter } from './lineage-writer.js';
+import {
+  planWithCompletion,
+  prepareRuntimeCheckpoint,
+  type RuntimeCheckpoint,
+} from './runtime-checkpoint.js';
 import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
 
 /** Options of {@link CheckpointManager}. */
@@ -49,6 +55,16 @@ export interface DeleteOldCheckpointsOptions {
   readonly keepLatest?: number;
 }
 
+/** How the runtime reaches a manager's internals (set once the class is defined). */
+let internals: {
+  save(
+    manager: CheckpointManager,
+    stored: StoredWorkflowState,
+    stateJson: string,
+    options: SaveCheckpointOptions,
+  ): Promise<string>;
+};
+
 /** Most tasks whose last saved checkpoint a manager remembers (for default parent ids). */
 const REMEMBERED_TASKS = 10_000;
 
@@ -84,6 +100,13 @@ export class CheckpointManager {
   /** The last checkpoint this manager saved per task, least recently saved first. */
   readonly #lastSaved = new Map<string, string>();
 
+  static {
+    internals = {
+      save: (manager, stored, stateJson, options) =>
+        manager.#save(stored, stateJson, undefined, options),
+    };
+  }
+
   constructor(store: CheckpointStore, options: CheckpointManagerOptions = {}) {
     const prefix = options.checkpointPrefix ?? 'checkpoint';
     if (prefix !== '') {
@@ -112,6 +135,16 @@ export class CheckpointManager {
     assertValidId('taskId', (state as Partial<WorkflowState> | null)?.taskId);
     const { checkpoint: loadedFrom, ...stored } = parseWorkflowState(state);
     assertStorableState(stored);
+    return this.#save(stored, undefined, loadedFrom?.checkpointId, options);
+  }
+
+  /** Writes a checked state (`stateJson`: its JSON, when already made) in a new envelope. */
+  async #save(
+    stored: StoredWorkflowState,
+    stateJson: string | undefined,
+    loadedFrom: string | undefined,
+    options: SaveCheckpointOptions,
+  ): Promise<string> {
     const { taskId } = stored;
     if (options.checkpointId !== undefined) assertValidId('checkpointId', options.checkpointId);
     if (options.parentId !== undefined) assertValidId('parentId', options.parentId);
@@ -124,8 +157,8 @@ export class CheckpointManager {
     const checkpointId = options.checkpointId ?? this.#newId(createdAt);
     const expiresAt =
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
-    const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom?.checkpointId;
-    const envelope: CheckpointEnvelope = {
+    const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
+    const envelope: Omit<CheckpointEnvelope, 'state'> = {
       v: CHECKPOINT_FORMAT_VERSION,
       checkpointId,
       taskId,
@@ -134,10 +167,13 @@ export class CheckpointManager {
       ...(parentId === undefined ? {} : { parentId }),
       status: stored.status,
       ...(stored.machine === undefined ? {} : { machine: stored.machine }),
-      state: stored satisfies StoredWorkflowState,
     };
+    const body =
+      stateJson === undefined
+        ? encodeEnvelope({ ...envelope, state: stored })
+        : encodeEnvelopeWithState(envelope, stateJson);
     await this.store.save(
-      { taskId, checkpointId, createdAt, expiresAt, body: encodeEnvelope(envelope) },
+      { taskId, checkpointId, createdAt, expiresAt, body },
       { expectedSeq: options.expectedSeq },
     );
     this.#remember(taskId, checkpointId);
@@ -228,4 +264,34 @@ export class CheckpointManager {
       if (!oldest.done) this.#lastSaved.delete(oldest.value);
     }
   }
+}
+
+/**
+ * Saves a checkpoint the runtime describes (internal, not exported by the package): the same
+ * checks, envelope and record as `saveCheckpoint` with the equivalent `WorkflowState`, but the
+ * workflow's plan is checked and serialized once per (deep-frozen) plan, not at every save.
+ */
+export function saveRuntimeCheckpoint(
+  manager: CheckpointManager,
+  checkpoint: RuntimeCheckpoint,
+  options: SaveCheckpointOptions,
+): Promise<string> {
+  let prepared: ReturnType<typeof prepareRuntimeCheckpoint>;
+  try {
+    prepared = prepareRuntimeCheckpoint(checkpoint);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (prepared === undefined) {
+    const { completed, plan, ...rest } = checkpoint;
+    return manager.saveCheckpoint(
+      {
+        ...rest,
+        plan: planWithCompletion(plan, completed),
+        ...(rest.snapshot === undefined ? {} : { snapshot: rest.snapshot }),
+      },
+      options,
+    );
+  }
+  return internals.save(manager, prepared.stored, prepared.json, options);
 }

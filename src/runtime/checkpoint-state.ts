@@ -1,6 +1,7 @@
 import type { Snapshot } from 'xstate';
 import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
-import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { RuntimeCheckpoint } from '../checkpoint/runtime-checkpoint.js';
+import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { WorkflowFailureInfo } from '../errors.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import type { JsonObject, JsonValue } from '../json.js';
@@ -43,28 +44,28 @@ export interface CheckpointStateInput {
 }
 
 /**
- * The seed's `WorkflowState` a run saves: the plan with `isComplete` (or none, for long plans
- * between the first and final checkpoints), status, current step, metadata (error details, the
- * awaited events, the current step id, and the lineage transitions the store's log may not have
- * yet, so that a resume can append them) and the persisted snapshot with its machine.
+ * The checkpoint a run saves (the seed's `WorkflowState`): the plan with `isComplete` (or none,
+ * for long plans between the first and final checkpoints), status, current step, metadata
+ * (error details, the awaited events, the current step id, and the lineage transitions the
+ * store's log may not have yet, so that a resume can append them) and the persisted snapshot
+ * with its machine. The plan is passed as the workflow's plan and the completed steps, so the
+ * manager serializes a checked plan once (see `saveRuntimeCheckpoint`).
  */
-export function buildCheckpointState(input: CheckpointStateInput): WorkflowState {
+export function buildRuntimeCheckpoint(input: CheckpointStateInput): RuntimeCheckpoint {
   const { workflow, completed, waitingFor, pendingLineage } = input;
+  const metadata: JsonObject = { ...input.extra };
+  if (completed === undefined) metadata.planOmitted = workflow.plan.length;
+  if (input.currentStepId !== undefined) metadata.currentStepId = input.currentStepId;
+  if (waitingFor.length > 0) metadata.waitingFor = [...waitingFor];
+  if (pendingLineage.length > 0) metadata.lineage = pendingLineage as unknown as JsonValue;
   return {
     taskId: input.taskId,
-    plan: completed
-      ? workflow.plan.map((step) => ({ ...step, isComplete: completed.has(step.stepId) }))
-      : [],
+    plan: workflow.plan,
+    completed,
     status: input.status,
     currentStepIndex: input.currentStepIndex,
-    metadata: {
-      ...input.extra,
-      ...(completed ? {} : { planOmitted: workflow.plan.length }),
-      ...(input.currentStepId === undefined ? {} : { currentStepId: input.currentStepId }),
-      ...(waitingFor.length > 0 ? { waitingFor: [...waitingFor] } : {}),
-      ...(pendingLineage.length > 0 ? { lineage: pendingLineage as unknown as JsonValue } : {}),
-    },
+    metadata,
     machine: { id: workflow.id, version: workflow.version },
-    ...(input.snapshot === undefined ? {} : { snapshot: input.snapshot }),
+    snapshot: input.snapshot,
   };
 }

@@ -1,7 +1,7 @@
-import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import { type CheckpointManager, saveRuntimeCheckpoint } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
-import { buildCheckpointState, type CheckpointStateInput } from './checkpoint-state.js';
+import { buildRuntimeCheckpoint, type CheckpointStateInput } from './checkpoint-state.js';
 import type { RuntimeEvent } from './runtime-types.js';
 
 /**
@@ -57,8 +57,10 @@ export class CheckpointWriter {
     const pending = this.#lineage
       .transitionsSince(this.#lineageSeq + 1)
       .filter((transition) => transition.seq < upto);
-    const state = buildCheckpointState({ ...input, pendingLineage: pending });
-    const checkpointId = await this.#manager.saveCheckpoint(state, { expectedSeq: this.seq });
+    const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
+    const checkpointId = await saveRuntimeCheckpoint(this.#manager, checkpoint, {
+      expectedSeq: this.seq,
+    });
     this.seq += 1;
     this.checkpointId = checkpointId;
     const status: WorkflowStatus = input.status;
