@@ -168,7 +168,8 @@ describe('routed steps', () => {
     await expect.poll(() => calls).toEqual(['old_target']); // decided, checkpointed, running
     const manager = await getCheckpointManager(store);
     const saved = await manager.loadLatestCheckpoint(taskId);
-    const routes = (saved?.snapshot as { context: WorkflowMachineContext }).context.routes;
+    const snapshot = saved?.snapshot as unknown as { context: WorkflowMachineContext };
+    const routes = snapshot.context.routes;
     expect(routes?.handle).toMatchObject({
       target: { targetType: 'tool', targetId: 'old_target' },
       ruleId: 'type:InputContext',
