@@ -76,7 +76,7 @@ export function createProgressDisplay(
   let finished = false;
 
   const block = (): string[] => {
-    const width = Math.max(20, (stream.columns ?? 100) - 1);
+    const width = Math.max(20, (stream.columns || 100) - 1); // a pty may report 0 columns
     const lines: string[] = [];
     const full = options.plan.length <= FULL_LIST_STEPS;
     for (const step of options.plan) {
