@@ -165,7 +165,10 @@ async function own(intent: 'start' | 'resume'): Promise<void> {
         following = false;
         clearInterval(poll);
         const status = await runtime.status(taskId);
-        if (status === undefined && intent === 'resume') return show('idle', 'Not started.');
+        if (status === undefined && intent === 'resume') {
+          claimed = false; // deleted meanwhile (Start over in another tab): startable again
+          return show('idle', 'Not started.');
+        }
         if (status === undefined) {
           show('running', 'Running in this tab.');
           const run = await runtime.start(workflow, request, { taskId });
