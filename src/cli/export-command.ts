@@ -47,14 +47,19 @@ export async function exportTarget(invocation: Invocation): Promise<ExportTarget
     const named = latest.machine === undefined ? '' : ` (workflow ${latest.machine.id})`;
     throw usageError(`${taskId} is a task${named}: pass the module it runs with --file FILE`);
   }
+  return { workflow: await taskWorkflow(latest, file), taskId, latest };
+}
+
+/** The workflow module `file` exports, checked to be the workflow the task's checkpoint names. */
+export async function taskWorkflow(latest: WorkflowState, file: string): Promise<RuntimeWorkflow> {
   const { workflow } = await loadWorkflowModule(file);
   if (latest.machine !== undefined && latest.machine.id !== workflow.id) {
     throw new CliError(
       'BAD_WORKFLOW_FILE',
-      `Task ${taskId} runs workflow ${latest.machine.id}, but ${file} exports ${workflow.id}`,
+      `Task ${latest.taskId} runs workflow ${latest.machine.id}, but ${file} exports ${workflow.id}`,
     );
   }
-  return { workflow, taskId, latest };
+  return workflow;
 }
 
 /** `mcp-orch export TASK|FILE`: a workflow's machine for Stately Studio. */
