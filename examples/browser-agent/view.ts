@@ -117,7 +117,11 @@ export function renderLineage(transitions: readonly ContextTransition[], mermaid
   element('#mermaid').textContent = mermaid;
 }
 
-/** The final result (JSON), or nothing yet. */
+/** The final result: the itinerary and review as text, and the whole context data as JSON. */
 export function renderResult(data: unknown): void {
+  const trip = (data ?? {}) as { itinerary?: unknown; review?: unknown };
+  const lines = Array.isArray(trip.itinerary) ? trip.itinerary.map(String) : [];
+  if (typeof trip.review === 'string') lines.push(`Review: ${trip.review}`);
+  element('#summary').replaceChildren(...lines.map((line) => node('li', line)));
   element('#result').textContent = data === undefined ? '' : JSON.stringify(data, null, 2);
 }

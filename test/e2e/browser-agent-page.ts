@@ -79,7 +79,7 @@ export function runsPerStep(entries: readonly WorkEntry[]): Record<string, numbe
 
 /** The result, lineage and checkpoint count the page shows. */
 export async function outcome(page: Page, task: string): Promise<Outcome> {
-  const result: unknown = JSON.parse(await page.locator('#result').innerText());
+  const result: unknown = JSON.parse((await page.locator('#result').textContent()) ?? '');
   const lines = await page.locator('#lineage li').allInnerTexts();
   const checkpoints = await page.locator('#checkpoints tbody tr').count();
   return {
