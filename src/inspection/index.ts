@@ -16,6 +16,7 @@ export {
   type RecordingSessionEntry,
   type RecordingTruncatedEntry,
 } from './recording-format.js';
+export { type InspectionHtmlOptions, renderInspectionHtml } from './render-inspection-html.js';
 export {
   type RecordedIdOrigin,
   type ReplayOptions,
