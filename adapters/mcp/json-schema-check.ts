@@ -75,11 +75,18 @@ function toIssue(error: ErrorObject, prefix: string, value: unknown): Validation
 }
 
 /**
- * Compiles a tool's schema once, with ajv (a dependency of the MCP SDK). Throws ajv's error when
- * the schema cannot be compiled (e.g. a `$ref` it cannot resolve).
+ * Compiles a tool's schema once, with ajv (a dependency of the MCP SDK); the schema is not kept
+ * in ajv's cache, so reconnecting does not grow it. Throws ajv's error when the schema cannot be
+ * compiled (e.g. a `$ref` it cannot resolve).
  */
 export function compileJsonSchemaCheck(schema: Readonly<Record<string, unknown>>): JsonSchemaCheck {
-  const validate: ValidateFunction = ajvFor(schema.$schema).compile(schema);
+  const ajv = ajvFor(schema.$schema);
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile(schema);
+  } finally {
+    ajv.removeSchema(schema);
+  }
   return (value, prefix) => {
     if (validate(value)) return [];
     return (validate.errors ?? []).map((error) => toIssue(error, prefix, value));

@@ -1,5 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from '../../src/context/context.js';
 import { createContext } from '../../src/context/create-context.js';
 import { ToolCallError, ToolInputError } from '../../src/errors.js';
@@ -41,8 +41,17 @@ function textOf(result: CallToolResult): string {
   return result.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
 }
 
-function isRpcError(error: unknown): error is Error & { code: number } {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number';
+/**
+ * Whether the SDK threw a JSON-RPC error (`McpError`, by class or by name should two copies of
+ * the SDK meet); its `StreamableHTTPError` also has a numeric `code`, an HTTP status.
+ */
+function isRpcError(error: unknown): error is McpError {
+  return (
+    error instanceof McpError ||
+    (error instanceof Error &&
+      error.name === 'McpError' &&
+      typeof (error as { code?: unknown }).code === 'number')
+  );
 }
 
 /** Turns what the SDK threw into a {@link ToolCallError}; the caller's abort passes through. */
@@ -99,13 +108,14 @@ function resultContext(
   }
   if (outputCheck !== undefined) {
     // The SDK checks too, but only for tools on the last page it listed: check here as well.
-    if (structured === undefined)
+    if (structured === undefined) {
       throw fail('the tool has an output schema but no structured content');
+    }
     const issue = outputCheck(structured, '$.structuredContent')[0];
-    if (issue)
-      throw fail(
-        `the structured content does not match the output schema: ${issue.path}: ${issue.message}`,
-      );
+    if (issue) {
+      const where = `${issue.path}: ${issue.message}`;
+      throw fail(`the structured content does not match the output schema: ${where}`);
+    }
   }
   const data: JsonValue = structured ?? { text: textOf(result) };
   return createContext(contextType, data, {
@@ -131,9 +141,23 @@ export function toolTargetOf(
   assertValidId('target', targetId);
   const contextType = options.resultContextType ?? `${tool.name}.result`;
   assertValidId('context type', contextType);
-  const check =
-    options.validateInput === false ? undefined : compileJsonSchemaCheck(tool.inputSchema);
-  const outputCheck = tool.outputSchema && compileJsonSchemaCheck(tool.outputSchema);
+  const compile = (which: 'input' | 'output', schema: Tool['inputSchema']): JsonSchemaCheck => {
+    try {
+      return compileJsonSchemaCheck(schema);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const hint = which === 'input' ? ' (pass validateInput: false to skip the check)' : '';
+      throw new ToolCallError(
+        targetId,
+        tool.name,
+        'protocol',
+        `its ${which} schema cannot be compiled: ${reason}${hint}`,
+        { cause: error },
+      );
+    }
+  };
+  const check = options.validateInput === false ? undefined : compile('input', tool.inputSchema);
+  const outputCheck = tool.outputSchema && compile('output', tool.outputSchema);
   const target: McpToolTarget = {
     targetType: 'tool',
     targetId,

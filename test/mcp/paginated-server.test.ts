@@ -16,7 +16,10 @@ const objectOf = (properties: Record<string, object>) => ({
   required: Object.keys(properties),
 });
 
-/** Two pages of tools; `broken` (page 1) answers with output its own schema refuses. */
+/**
+ * Two pages of tools: `broken` (page 1) answers with output its own schema refuses; the input
+ * schema of `odd` (page 2) points at a definition it does not have.
+ */
 const pages: Tool[][] = [
   [
     {
@@ -25,7 +28,10 @@ const pages: Tool[][] = [
       outputSchema: objectOf({ total: { type: 'number' } }),
     },
   ],
-  [{ name: 'echo', inputSchema: objectOf({ say: { type: 'string' } }) }],
+  [
+    { name: 'echo', inputSchema: objectOf({ say: { type: 'string' } }) },
+    { name: 'odd', inputSchema: objectOf({ x: { $ref: '#/$defs/missing' } }) },
+  ],
 ];
 
 /** A low-level SDK server (no McpServer checks of its own) with paginated tools/list. */
@@ -50,9 +56,12 @@ describe('a server with paginated tools/list', () => {
   it('lists every page, and checks structured output against the schema on any page', async () => {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await paginatedServer().connect(serverSide);
-    const tools = await connectMcpTools({ transport: clientSide });
+    const tools = await connectMcpTools(
+      { transport: clientSide },
+      { perTool: { odd: { validateInput: false } } },
+    );
     try {
-      expect(tools.targets.map((target) => target.toolName)).toEqual(['broken', 'echo']);
+      expect(tools.targets.map((target) => target.toolName)).toEqual(['broken', 'echo', 'odd']);
       const echoed = await tools
         .target('echo')
         .call(createContext('Say', { say: 'hi' }), helpers());
@@ -70,5 +79,17 @@ describe('a server with paginated tools/list', () => {
     } finally {
       await tools.close();
     }
+  });
+
+  it('an input schema that cannot be compiled is a typed error naming the way out', async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await paginatedServer().connect(serverSide);
+    const error = await connectMcpTools({ transport: clientSide }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'TOOL_CALL_FAILED',
+      reason: 'protocol',
+      toolName: 'odd',
+      serverMessage: expect.stringContaining('pass validateInput: false'),
+    });
   });
 });
