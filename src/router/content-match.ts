@@ -12,6 +12,20 @@ export interface CompiledMatch {
   readonly test: (value: JsonValue | undefined) => boolean;
   /** E.g. `data.priority equals "high"`. */
   readonly description: string;
+  /**
+   * For `equals` and `in` on scalars only: the values that match (so a router can look rules up
+   * by value instead of testing each); `undefined` otherwise.
+   */
+  readonly scalars: readonly Scalar[] | undefined;
+}
+
+/** A JSON value that is not an object or array: `Map` keys compare these as `===` does. */
+export type Scalar = string | number | boolean | null;
+
+function scalarsOf(values: readonly JsonValue[]): Scalar[] | undefined {
+  return values.every((v) => v === null || typeof v !== 'object')
+    ? (values as Scalar[])
+    : undefined;
 }
 
 const ROOTS = new Set(['data', 'metadata', 'contextType', 'contextId']);
@@ -80,6 +94,7 @@ export function compileMatch(ruleId: string, match: ContentMatch): CompiledMatch
       path,
       test: (value) => jsonEqual(value, expected),
       description: `${path} equals ${JSON.stringify(expected)}`,
+      scalars: scalarsOf([expected]),
     };
   }
   if ('in' in match) {
@@ -92,6 +107,7 @@ export function compileMatch(ruleId: string, match: ContentMatch): CompiledMatch
       path,
       test: (value) => options.some((option) => jsonEqual(value, option)),
       description: `${path} in ${JSON.stringify(options)}`,
+      scalars: scalarsOf(options),
     };
   }
   if ('exists' in match) {
@@ -102,6 +118,7 @@ export function compileMatch(ruleId: string, match: ContentMatch): CompiledMatch
       path,
       test: (value) => (value !== undefined) === wanted,
       description: wanted ? `${path} exists` : `${path} does not exist`,
+      scalars: undefined,
     };
   }
   const { matches, flags = '' } = match;
@@ -122,5 +139,6 @@ export function compileMatch(ruleId: string, match: ContentMatch): CompiledMatch
     path,
     test: (value) => typeof value === 'string' && pattern.test(value),
     description: `${path} matches ${String(pattern)}`,
+    scalars: undefined,
   };
 }

@@ -1,18 +1,21 @@
 import type { Context } from '../context/context.js';
 import { NoRouteError, RoutingRuleError } from '../errors.js';
-import type { JsonValue } from '../json.js';
 import {
-  anyTargetKey,
   type CompiledRule,
   compileContentRule,
   compileFallback,
-  exactTargetKey,
   ruleMatches,
 } from './compile-rule.js';
-import { valueAt } from './content-match.js';
 import { LruCache } from './lru-cache.js';
+import {
+  availability,
+  compilePlan,
+  decision,
+  evaluatePlan,
+  type Plan,
+  planCacheKey,
+} from './route-plan.js';
 import type {
-  AvailableTarget,
   ContentRule,
   RouteDecision,
   RouteExplanation,
@@ -22,6 +25,8 @@ import type {
 } from './routing-rule.js';
 import type { RoutingTarget } from './routing-target.js';
 import { createTypeBasedRules, type TypeBasedRules } from './type-based-rules.js';
+
+const MAX_PLANS = 1000;
 
 /** Options of {@link ContextRouter}. */
 export interface ContextRouterOptions {
@@ -42,82 +47,11 @@ export interface RouterCacheStats {
   readonly misses: number;
 }
 
-/** The rules that apply to one context type, in the order they are tried. */
-interface Plan {
-  readonly rules: readonly CompiledRule[];
-  /**
-   * What a cached decision depends on: the type only (no content rule applies), the values at
-   * `paths` (declarative content rules only), or the context itself (a predicate applies).
-   */
-  readonly keyBy: 'type' | 'paths' | 'context';
-  readonly paths: readonly (readonly string[])[];
-}
-
 interface CacheEntry {
   /** Frozen, with `cached: true`; `undefined`: no route. */
   readonly decision: RouteDecision | undefined;
   /** For decisions keyed by context id: the very context they were made for. */
   readonly context: Context | undefined;
-}
-
-const ALL_AVAILABLE = '\u0002';
-const MAX_PLANS = 1000;
-
-/** Signatures of frozen `availableTargets` arrays (they cannot change, so one is enough). */
-const frozenSignatures = new WeakMap<readonly AvailableTarget[], string>();
-
-function availabilityKeys(targets: readonly AvailableTarget[]): string[] {
-  return targets.map((t) =>
-    typeof t === 'string' ? anyTargetKey(t) : exactTargetKey(t.targetType, t.targetId),
-  );
-}
-
-/** The part of a cache key that stands for `availableTargets`. */
-function availabilitySignature(targets: readonly AvailableTarget[] | undefined): string {
-  if (targets === undefined) return ALL_AVAILABLE;
-  const known = frozenSignatures.get(targets);
-  if (known !== undefined) return known;
-  let signature = '';
-  for (const t of targets) {
-    // Length-prefixed, so no id (even one with control characters) can pass for two.
-    signature +=
-      typeof t === 'string'
-        ? `*${t.length}:${t}`
-        : `${t.targetType.length}:${t.targetType}${t.targetId.length}:${t.targetId}`;
-  }
-  if (
-    Object.isFrozen(targets) &&
-    targets.every((t) => typeof t === 'string' || Object.isFrozen(t))
-  ) {
-    frozenSignatures.set(targets, signature);
-  }
-  return signature;
-}
-
-/**
- * A JSON value as a self-delimiting string: a run of these decodes one way only, so two keys
- * are equal exactly when every value is (object key order aside, which only costs a miss).
- */
-function encodeValue(value: JsonValue | undefined): string {
-  switch (typeof value) {
-    case 'string':
-      return `s${value.length}:${value}`;
-    case 'number':
-      return `n${value};`;
-    case 'boolean':
-      return value ? 't' : 'f';
-    case 'undefined':
-      return 'u';
-    default: {
-      if (value === null) return 'z';
-      const text = JSON.stringify(value);
-      return `j${text.length}:${text}`;
-    }
-  }
-}
-
-function decision(rule: CompiledRule, cached: boolean): RouteDecision {
-  return Object.freeze({ target: rule.target, ruleId: rule.id, reason: rule.reason, cached });
 }
 
 /**
@@ -134,6 +68,10 @@ function decision(rule: CompiledRule, cached: boolean): RouteDecision {
  *
  * A rule whose target is not among `availableTargets` falls through to the next one; so does the
  * fallback (then there is no route).
+ *
+ * **Speed.** Content rules with one `equals` or `in` match on scalars are looked up by the value
+ * at their path (a hash lookup, however many such rules there are); the other rules are tested
+ * one by one, each path read once per decision.
  *
  * **Cache.** Decisions are cached (least recently used go first, `cacheSize`). Every rule change (a type rule set or
  * deleted, `addRule`, `removeRule`, a new `fallback`) bumps `rulesVersion` and empties the cache.
@@ -248,16 +186,16 @@ export class ContextRouter {
   decide(context: Context, options: RouteOptions = {}): RouteDecision | undefined {
     const plan = this.#planFor(context.contextType);
     if (options.currentSystemState !== undefined || this.#cacheSize === 0) {
-      return this.#evaluate(plan, context, options);
+      return evaluatePlan(plan, context, options, this.#fallback);
     }
-    const key = this.#cacheKey(plan, context, options.availableTargets);
+    const key = planCacheKey(plan, context, options.availableTargets);
     const hit = this.#cache.get(key);
     if (hit !== undefined && (hit.context === undefined || hit.context === context)) {
       this.#hits += 1;
       return hit.decision;
     }
     this.#misses += 1;
-    const made = this.#evaluate(plan, context, options);
+    const made = evaluatePlan(plan, context, options, this.#fallback);
     const cached = made && Object.freeze({ ...made, cached: true });
     this.#cache.set(key, {
       decision: cached,
@@ -284,7 +222,7 @@ export class ContextRouter {
    */
   explain(context: Context, options: RouteOptions = {}): RouteExplanation {
     const plan = this.#planFor(context.contextType);
-    const isAvailable = this.#availability(options.availableTargets);
+    const isAvailable = availability(options.availableTargets);
     const considered: RuleVerdict[] = [];
     let chosen: CompiledRule | undefined;
     const verdict = (rule: CompiledRule, outcome: RuleOutcome): RuleVerdict => ({
@@ -346,68 +284,10 @@ export class ContextRouter {
   #planFor(contextType: string): Plan {
     let plan = this.#plans.get(contextType);
     if (plan === undefined) {
-      plan = this.#compilePlan(contextType);
+      plan = compilePlan(contextType, this.#sortedRules(), this.#typeRules.compiled[contextType]);
       if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
       this.#plans.set(contextType, plan);
     }
     return plan;
-  }
-
-  #compilePlan(contextType: string): Plan {
-    const typeRule = this.#typeRules.compiled[contextType];
-    const rules: CompiledRule[] = [];
-    const paths = new Map<string, readonly string[]>();
-    let predicate = false;
-    let typeRulePlaced = typeRule === undefined;
-    for (const rule of this.#sortedRules()) {
-      if (rule.contextType !== undefined && rule.contextType !== contextType) continue;
-      // The type rule goes after every content rule of its priority or higher.
-      if (!typeRulePlaced && typeRule !== undefined && rule.priority < typeRule.priority) {
-        rules.push(typeRule);
-        typeRulePlaced = true;
-      }
-      rules.push(rule);
-      if (rule.predicate !== undefined) predicate = true;
-      for (const match of rule.matches ?? []) paths.set(match.path, match.keys);
-    }
-    if (!typeRulePlaced && typeRule !== undefined) rules.push(typeRule);
-    const keyBy = predicate ? 'context' : paths.size > 0 ? 'paths' : 'type';
-    return { rules, keyBy, paths: [...paths.values()] };
-  }
-
-  #cacheKey(
-    plan: Plan,
-    context: Context,
-    availableTargets: readonly AvailableTarget[] | undefined,
-  ): string {
-    // Type names and context ids are valid ids, free of control characters, and the other
-    // parts are self-delimiting: no two different decisions can share a key.
-    const available = availabilitySignature(availableTargets);
-    if (plan.keyBy === 'type') return `t\u0000${context.contextType}\u0000${available}`;
-    if (plan.keyBy === 'context') return `c\u0000${context.contextId}\u0000${available}`;
-    let values = '';
-    for (const keys of plan.paths) values += encodeValue(valueAt(context, keys));
-    return `p\u0000${context.contextType}\u0000${values}\u0000${available}`;
-  }
-
-  #availability(
-    availableTargets: readonly AvailableTarget[] | undefined,
-  ): (rule: CompiledRule) => boolean {
-    if (availableTargets === undefined) return () => true;
-    const keys = new Set(availabilityKeys(availableTargets));
-    return (rule) => keys.has(rule.anyKey) || keys.has(rule.exactKey);
-  }
-
-  #evaluate(plan: Plan, context: Context, options: RouteOptions): RouteDecision | undefined {
-    const isAvailable = this.#availability(options.availableTargets);
-    for (const rule of plan.rules) {
-      // Availability first: it is cheap, and a predicate is not called for a target that
-      // cannot be used anyway (the answer is the same either way).
-      if (isAvailable(rule) && ruleMatches(rule, context, options.currentSystemState)) {
-        return decision(rule, false);
-      }
-    }
-    const fallback = this.#fallback;
-    return fallback !== undefined && isAvailable(fallback) ? decision(fallback, false) : undefined;
   }
 }

@@ -5,6 +5,7 @@ import {
   getContextRouter,
   InvalidIdError,
   isOrchestrationError,
+  type JsonObject,
   NoRouteError,
   type RouteDecision,
   RoutingRuleError,
@@ -383,6 +384,102 @@ describe('ContextRouter: priorities, ties and the fallback', () => {
     expect(String((thrown as Error).message)).toBe(
       `No route for context ${context.contextId} of type TaskContext: 2 rules tried, none matched an available target, and there is no available fallback`,
     );
+  });
+});
+
+describe('ContextRouter: many rules', () => {
+  it('rules found by value (equals/in on scalars) keep the documented order with the others', () => {
+    const router = new ContextRouter();
+    const to = (targetId: string) => ({ targetType: 'tool' as const, targetId });
+    // Added low priority first, so the order tried is not the order added.
+    router.addRule({
+      id: 'by_region',
+      priority: 1,
+      when: { path: 'data.region', equals: 'eu' },
+      target: to('a'),
+    });
+    router.addRule({
+      id: 'by_kind',
+      priority: 2,
+      when: { path: 'data.kind', in: ['x', 'x', 1] },
+      target: to('b'),
+    });
+    router.addRule({
+      id: 'scan',
+      priority: 3,
+      when: { path: 'data.kind', matches: '^y' },
+      target: to('c'),
+    });
+    router.addRule({
+      id: 'by_kind_top',
+      priority: 4,
+      when: { path: 'data.kind', equals: 'yes' },
+      target: to('d'),
+    });
+    const ruleOf = (data: JsonObject, availableTargets?: string[]) =>
+      router.decide(createContext('C', data), { availableTargets })?.ruleId;
+
+    expect(ruleOf({ kind: 'x', region: 'eu' })).toBe('by_kind');
+    expect(ruleOf({ kind: 1, region: 'eu' })).toBe('by_kind');
+    expect(ruleOf({ kind: '1', region: 'eu' })).toBe('by_region'); // 1 and '1' differ
+    expect(ruleOf({ kind: 'yes', region: 'eu' })).toBe('by_kind_top');
+    expect(ruleOf({ kind: 'yes', region: 'eu' }, ['a', 'b', 'c'])).toBe('scan');
+    expect(ruleOf({ kind: 'yes', region: 'eu' }, ['a', 'b'])).toBe('by_region');
+    expect(ruleOf({ kind: { x: 1 }, region: 'eu' })).toBe('by_region');
+    // A rule found on one path before a rule found on another, though tried after it.
+    router.addRule({
+      id: 'mid_region',
+      priority: 3,
+      when: { path: 'data.region', equals: 'eu' },
+      target: to('e'),
+    });
+    expect(ruleOf({ kind: 'x', region: 'eu' })).toBe('mid_region');
+  });
+
+  it('with 300 mixed rules, decide agrees with explain, which tests every rule one by one', () => {
+    const router = new ContextRouter({ cacheSize: 0 });
+    const kinds = ['a', 'b', 'c', 'd', 'e', 1, 2, true, null] as const;
+    const pick = (i: number) => kinds[i % kinds.length] as string | number | boolean | null;
+    for (let i = 0; i < 300; i++) {
+      // Paths, kinds and priorities scrambled, so the rules of one path are not bunched together.
+      const path = ['data.kind', 'data.sub.kind', 'metadata.source'][
+        (i * 31 + (i >> 2)) % 3
+      ] as string;
+      const when =
+        i % 5 === 0
+          ? { path, in: [pick(i), pick(i * 7)] }
+          : i % 5 === 1
+            ? { path: 'data.extra', exists: true } // rare: a scan rule that seldom matches
+            : i % 5 === 2
+              ? [
+                  { path, equals: pick(i) },
+                  { path: 'data.n', equals: i % 4 },
+                ]
+              : { path, equals: pick(i) };
+      router.addRule({
+        id: `r${i}`,
+        priority: (i * 7919) % 11,
+        when,
+        target: { targetType: 'tool', targetId: `t${i % 9}` },
+      });
+    }
+    router.typeBasedRules.C = { targetType: 'agent_type', targetId: 'typed', priority: 2 };
+    for (let n = 0; n < 200; n++) {
+      const context = createContext(
+        'C',
+        {
+          kind: pick(n),
+          sub: { kind: pick(n * 3) },
+          n: n % 4,
+          ...(n % 7 === 0 ? { extra: 1 } : {}),
+        },
+        { metadata: { source: pick(n * 5) } },
+      );
+      const availableTargets = n % 3 === 0 ? undefined : [`t${n % 9}`, `t${(n * 2) % 9}`, 'typed'];
+      expect(router.decide(context, { availableTargets })).toEqual(
+        router.explain(context, { availableTargets }).decision,
+      );
+    }
   });
 });
 
