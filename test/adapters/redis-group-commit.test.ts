@@ -246,7 +246,7 @@ describeRedis('Redis store: group commit', () => {
     expect(await client.ttl(answers[0] as string)).toBeGreaterThan(0);
   });
 
-  it('large bodies are batched too (values never pass through Lua), through a keyPrefix client', async () => {
+  it('large bodies (sent ahead into temp keys) are batched too, through a keyPrefix client', async () => {
     const keyPrefix = randomPrefix();
     const client = createTestClient({ keyPrefix, enableAutoPipelining: true });
     const plain = createTestClient();

@@ -285,7 +285,7 @@ describeRedis('Redis store: integrity and failures', () => {
     expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:exp`]);
   });
 
-  it('fails a save whose value never reached Redis with StorageError, writing nothing', async () => {
+  it('fails a large save whose value never reached Redis with StorageError, writing nothing', async () => {
     const { store, client, prefix } = await open();
     const send = client.sendCommand.bind(client);
     client.sendCommand = ((command: Command, stream?: never) => {
@@ -293,7 +293,8 @@ describeRedis('Redis store: integrity and failures', () => {
       command.reject(new Error('lost on the way'));
       return command.promise;
     }) as typeof client.sendCommand;
-    const error = await errorOf(store.save(record('task-1', 'cp-1', Date.now())));
+    const big = { taskId: 'task-1', checkpointId: 'cp-1', createdAt: 1, body: 'b'.repeat(20_000) };
+    const error = await errorOf(store.save(big)); // sent ahead of the script, with SETEX
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect(((error as Error).cause as Error).message).toBe('lost on the way');
     expect(await keysUnder(client, prefix)).toEqual([]);

@@ -2,9 +2,9 @@
   Group commit: several checkpoint saves, possibly of different tasks, in one call. Each save is
   applied exactly as save-4 would apply it alone (includes/saveRecord.lua), in the order given,
   all or nothing per save: one save's conflict or failure never affects another. Saves of one
-  task see each other in order, so expectedSeq chains behave as if sent one by one. Each value
-  comes just ahead of the call in its own temp key (SETEX, same connection, same write). Every
-  task key is declared, so in a Redis Cluster all tasks of one call must share a slot (the client
+  task see each other in order, so expectedSeq chains behave as if sent one by one. A small
+  value comes inline; a large one just ahead of the call in its own temp key (SETEX, same
+  connection, same write). Every task's metadata key is declared, so in a Redis Cluster all tasks of one call must share a slot (the client
   batches per task there).
 
   A call re-sent after a dropped reply answers as the first run did: an applied save is
@@ -13,14 +13,15 @@
   is not evaluated again, so it cannot land after saves issued after it) and drops the temp keys
   the re-sent SETEXs wrote again.
 
-  Input (G task groups, S saves; 1 + G keys, 1 + S arguments):
+  Input (G task groups, S saves; 1 + G keys, 1 + 2S arguments):
     KEYS[1]      answers key  <prefix>{taskId of the first save}:ans:<nonce of the first save>
     KEYS[1+g]    metadata key of task group g (1..G)  <prefix>{taskId}:meta; the task's other
                  keys are derived from it (…idx, …exp, …r:<id>, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
-    ARGV[1+s]    save s, packed, in submission order:
-                 "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes" (see
-                 includes/saveRecord.lua; its value waits in the group's …tmp:<nonce>)
+    then 2 arguments per save, in submission order:
+                 the save, packed: "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|
+                 bytes" (see includes/saveRecord.lua), and the record value
+                 "<nonce> <checkpointId>\n<body>", or '' when it waits in the group's …tmp:<nonce>
 
   Output: one answer per save, in order:
     {0, seq}         saved with this sequence number (or this very save was already applied)
@@ -40,26 +41,28 @@ for g = 2, #KEYS do tasks[g - 1] = taskOf(KEYS[g]) end
 
 local kept = redis.call('GET', ansKey)
 if kept then
-  for i = 2, #ARGV do
+  for i = 2, #ARGV, 2 do
     local g, nonce = string.match(ARGV[i], '^(%d+)|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
     local task = tasks[tonumber(g)]
-    if task and nonce then redis.call('DEL', task.base .. 'tmp:' .. nonce) end
+    if task and nonce and ARGV[i + 1] == '' then redis.call('DEL', task.base .. 'tmp:' .. nonce) end
   end
   return cjson.decode(kept)
 end
 
 local answers = {}
 local refused = false
-for i = 2, #ARGV do
+for i = 2, #ARGV, 2 do
   local task = tasks[tonumber(string.match(ARGV[i], '^(%d+)|'))]
   local ok, answer = false, 'the save names no task group'
-  if task then ok, answer = pcall(saveRecord, task, ARGV[i]) end
+  if task then ok, answer = pcall(saveRecord, task, ARGV[i], ARGV[i + 1]) end
   if not ok then
     -- A command error arrives as a table {err = ...} or, from older servers, as a string.
     if type(answer) == 'table' then answer = answer.err end
     answer = {8, tostring(answer)}
     local nonce = string.match(ARGV[i], '|([%x-]+)|%d+$')
-    if task and nonce then pcall(redis.call, 'DEL', task.base .. 'tmp:' .. nonce) end
+    if task and nonce and ARGV[i + 1] == '' then
+      pcall(redis.call, 'DEL', task.base .. 'tmp:' .. nonce)
+    end
   end
   if answer[1] ~= 0 then refused = true end
   answers[#answers + 1] = answer

@@ -1,26 +1,26 @@
 --[[
-  One checkpoint save, shared by save-4 (one save per call) and saveMany-N (group commit): record,
+  One checkpoint save, shared by save-1 (one save per call) and saveMany-N (group commit): record,
   index entry, expiry entry, metadata, head and the keys' lifetimes all move together, or nothing
   of this save is written. Needs taskKeys.
 
-  The record value never passes through Lua (a value handed to redis.call costs far more than
-  the same SET sent by the client: measured about 12 µs more per 1 KB on Redis 7.0): the client
-  sends it just before the script, on the same connection in the same write, with
-  SETEX <temp key> <safety TTL> <value>, and the script RENAMEs it into place (O(1)).
+  A small record value comes inline, as the script's argument; a large one does not pass through
+  Lua (big strings are slow there): the client sends it just before the script, on the same
+  connection in the same write, with SETEX <temp key> <safety TTL> <value>, and the script
+  RENAMEs it into place (O(1)).
 
   A fast path: one HMGET of the task's metadata (head, lifetime, ':next', the id's entry) decides
   everything; the expiry index is scanned only when ':next' says a record may have expired.
   Writes: ZADD of the index first (a wrong-typed index raises before anything is written), then
-  the expiry index, then RENAME; a failure after the first write is undone.
+  the expiry index, then the value; a failure after the first write is undone.
 
   taskOf(metaKey)   the keys of the task whose metadata key this is (all derived from it)
-  saveRecord(task, packed)
+  saveRecord(task, packed, value)
     packed   one save: "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes"
-             (expiresAt and expectedSeq '' when absent; bytes: the body's length in bytes); one
-             argument per save, since every argument costs the client and the server
-    The value is in the task's temp key <…>tmp:<nonce>, holding
-    "<nonce> <checkpointId>\n<body>": RENAMEd into place, or deleted by any answer but {0, seq}
-    from a first run.
+             (expiresAt and expectedSeq '' when absent; bytes: the body's length in bytes): one
+             argument, since every argument of a call costs the client and the server
+    value    the record value "<nonce> <checkpointId>\n<body>", or '': then it is in the task's
+             temp key <…>tmp:<nonce>, RENAMEd into place, or deleted by any answer but {0, seq}
+             from a first run
   Returns
     {0, seq}         saved with this sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
@@ -30,9 +30,9 @@
     {6}              the temp value key is missing (its SETEX failed or expired)
 ]]
 
--- Drops the temp value key and returns the answer.
+-- Drops the temp value key (when the value came that way) and returns the answer.
 local function refuseSave(tmpKey, answer)
-  redis.call('DEL', tmpKey)
+  if tmpKey then redis.call('DEL', tmpKey) end
   return answer
 end
 
@@ -49,12 +49,13 @@ end
 
 local SAVE_FIELDS = '^(%d+)|(-?%d+)|([%w_.-]+)|(-?%d+)|(-?%d*)|(%d*)|([%x-]+)|(%d+)$'
 
-local function saveRecord(task, packed)
+local function saveRecord(task, packed, value)
   local _, now, id, createdAt, expiresAt, expectedSeq, nonce, bytes =
     string.match(packed, SAVE_FIELDS)
   if not bytes then return {3, 'the save does not parse'} end
   local idxKey, expKey, metaKey, recPrefix = task.idx, task.exp, task.meta, task.rec
-  local tmpKey = task.base .. 'tmp:' .. nonce
+  local tmpKey = nil
+  if value == '' then tmpKey = task.base .. 'tmp:' .. nonce end
   local recKey = recPrefix .. id
   local head, lifetime, nextAt, entry, before =
     openTask(idxKey, expKey, metaKey, recPrefix, now, id)
@@ -83,10 +84,21 @@ local function saveRecord(task, packed)
       error(added)
     end
   end
-  if failed(redis.pcall('RENAME', tmpKey, recKey)) then
-    redis.call('ZREM', idxKey, id)
-    if expiresAt ~= '' then redis.call('ZREM', expKey, id) end
-    return {6}
+  if tmpKey then
+    if failed(redis.pcall('RENAME', tmpKey, recKey)) then
+      redis.call('ZREM', idxKey, id)
+      if expiresAt ~= '' then redis.call('ZREM', expKey, id) end
+      return {6}
+    end
+    if expiresAt == '' then
+      redis.call('PERSIST', recKey)
+    else
+      redis.call('PEXPIREAT', recKey, expiresAt)
+    end
+  elseif expiresAt == '' then
+    redis.call('SET', recKey, value)
+  else
+    redis.call('SET', recKey, value, 'PXAT', expiresAt)
   end
 
   local fields = {id, createdAt .. '|' .. expiresAt .. '|' .. bytes, ':seq', seq}
@@ -94,7 +106,6 @@ local function saveRecord(task, packed)
   -- they persist while a record never expires, else expire together with the last one.
   local keysUntil = nil
   if expiresAt == '' then
-    redis.call('PERSIST', recKey)
     if lifetime ~= 'inf' then
       fields[#fields + 1] = ':until'
       fields[#fields + 1] = 'inf'
@@ -105,7 +116,6 @@ local function saveRecord(task, packed)
       fields[#fields + 1] = 'inf'
     end
   else
-    redis.call('PEXPIREAT', recKey, expiresAt)
     if not nextAt or nextAt == 'inf' or tonumber(expiresAt) < tonumber(nextAt) then
       fields[#fields + 1] = ':next'
       fields[#fields + 1] = expiresAt
