@@ -13,7 +13,7 @@ import { type Row, renderTable } from './table.js';
 /**
  * Issue 5, "Scale and speed": routing decisions per second of `ContextRouter.decide` with 10 and
  * 1,000 content rules, answered from the decision cache and worked out afresh (a router with
- * `cacheSize: 0`). The rules are declarative matches on three paths; the contexts match rules
+ * `cacheSize: 0`). The rules are declarative matches on three paths (see `makeRules`); the contexts match rules
  * spread over the whole list, and a quarter of them match none (every rule is tried, then the
  * type rule). Every call passes four available targets, as the runtime does. One tinybench
  * iteration makes a batch of decisions over a pool of contexts, so the timer's own cost is
@@ -26,6 +26,8 @@ import { type Row, renderTable } from './table.js';
 export interface RouterBenchOptions {
   /** Numbers of content rules. Default: 10 and 1,000. */
   readonly ruleCounts?: readonly number[];
+  /** Rule sets at the largest count. Default: both (the smaller counts: indexed only). */
+  readonly styles?: readonly RuleStyle[];
   /** Time per measured cell, ms. Default: 1,500. */
   readonly timeMs?: number;
   /** Where the table goes, line by line. Default: `console.log`. */
@@ -35,6 +37,7 @@ export interface RouterBenchOptions {
 /** One measured cell. */
 export interface RouterBenchCell {
   readonly rules: number;
+  readonly style: RuleStyle;
   readonly cached: boolean;
   /** Median time of one decision, µs. */
   readonly microsPerDecision: number;
@@ -51,19 +54,31 @@ const KINDS = ['invoice', 'memo', 'order', 'report', 'ticket'] as const;
 const TARGET_TYPES: readonly RoutingTargetType[] = ['agent_type', 'tool', 'worker_pool'];
 const AVAILABLE = ['planner', 'pool_0', 'pool_1', 'tool_2'];
 
-/** `count` declarative rules over `data.kind`, `data.region` and `metadata.source`. */
-function makeRules(count: number): ContentRule[] {
+/** The kinds of rule set measured. */
+export type RuleStyle = 'indexed' | 'scanned';
+
+/**
+ * `count` declarative rules over `data.kind`, `data.region` and `metadata.source`: `equals`/`in`
+ * on scalars (`indexed`: the router looks them up by value), or the same tests as anchored
+ * regular expressions (`scanned`: tested one by one).
+ */
+function makeRules(count: number, style: RuleStyle): ContentRule[] {
   return Array.from({ length: count }, (_, i) => {
     const target = {
       targetType: TARGET_TYPES[i % 3] as RoutingTargetType,
       targetId: `pool_${i % 4}`,
     };
     const when =
-      i % 3 === 0
-        ? { path: 'data.kind', equals: `${KINDS[i % KINDS.length]}_${i}` }
-        : i % 3 === 1
-          ? { path: 'data.region', in: [`r${i}`, `r${i + 1}`] }
-          : { path: 'metadata.source', equals: `s${i}` };
+      style === 'scanned'
+        ? {
+            path: ['data.kind', 'data.region', 'metadata.source'][i % 3] as string,
+            matches: `^(${KINDS[i % KINDS.length]}_${i}|r${i}|s${i})$`,
+          }
+        : i % 3 === 0
+          ? { path: 'data.kind', equals: `${KINDS[i % KINDS.length]}_${i}` }
+          : i % 3 === 1
+            ? { path: 'data.region', in: [`r${i}`, `r${i + 1}`] }
+            : { path: 'metadata.source', equals: `s${i}` };
     return { id: `rule_${i}`, priority: i % 7, when, target };
   });
 }
@@ -83,11 +98,11 @@ function makeContexts(ruleCount: number): Context[] {
   });
 }
 
-function makeRouter(ruleCount: number, cached: boolean): ContextRouter {
+function makeRouter(ruleCount: number, style: RuleStyle, cached: boolean): ContextRouter {
   return new ContextRouter({
     cacheSize: cached ? 10_000 : 0,
     typeBasedRules: { TaskContext: { targetType: 'agent_type', targetId: 'planner', priority: 3 } },
-    rules: makeRules(ruleCount),
+    rules: makeRules(ruleCount, style),
     fallback: { targetType: 'worker_pool', targetId: 'pool_0', priority: 0 },
   });
 }
@@ -97,17 +112,22 @@ const num = (n: number) => Math.round(n).toLocaleString('en-US');
 /** Measures decisions per second and prints the table; returns the cells. */
 export async function runRouterBench(options: RouterBenchOptions = {}): Promise<RouterBenchCell[]> {
   const ruleCounts = options.ruleCounts ?? [10, 1000];
+  const styles = options.styles ?? ['indexed', 'scanned'];
+  const largest = Math.max(...ruleCounts);
+  const runs = ruleCounts.flatMap((rules) =>
+    (rules === largest ? styles : styles.slice(0, 1)).map((style) => ({ rules, style })),
+  );
   const time = options.timeMs ?? 1500;
   const log = options.log ?? console.log;
   const loadAtStart = loadavg()
     .map((l) => l.toFixed(2))
     .join(' / ');
   const cells: RouterBenchCell[] = [];
-  for (const rules of ruleCounts) {
+  for (const { rules, style } of runs) {
     for (const cached of [true, false]) {
-      const router = makeRouter(rules, cached);
+      const router = makeRouter(rules, style, cached);
       const contexts = makeContexts(rules);
-      const batch = cached || rules <= 100 ? CONTEXTS : 16;
+      const batch = cached || rules <= 100 || style === 'indexed' ? CONTEXTS : 16;
       let next = 0;
       let sink = 0;
       const decideBatch = () => {
@@ -131,6 +151,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       const total = hits + after.misses - before.misses;
       cells.push({
         rules,
+        style,
         cached,
         microsPerDecision: micros,
         decisionsPerSecond: 1e6 / micros,
@@ -141,6 +162,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
   }
   const rows: Row[] = cells.map((c) => [
     num(c.rules),
+    c.style,
     c.cached ? 'cached' : 'uncached (cacheSize 0)',
     c.microsPerDecision.toFixed(c.microsPerDecision < 10 ? 2 : 1),
     num(c.decisionsPerSecond),
@@ -149,13 +171,13 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
   log('ContextRouter.decide: one decision (4 available targets, 256 contexts taking turns)');
   log(
     renderTable(
-      ['content rules', 'cache', 'µs/decision (median)', 'decisions/s', 'cache hits'],
+      ['content rules', 'kind', 'cache', 'µs/decision (median)', 'decisions/s', 'cache hits'],
       rows,
     ),
   );
   log('');
   log(
-    '- rules: declarative equals/in matches on data.kind, data.region, metadata.source, priorities 0..6, plus a type rule and a fallback; a quarter of the contexts match no content rule.',
+    '- rules: declarative matches on data.kind, data.region, metadata.source (indexed: equals/in on scalars, looked up by value; scanned: the same as regular expressions, tested one by one), priorities 0..6, plus a type rule and a fallback; a quarter of the contexts match no content rule.',
   );
   log(
     `- load average (1/5/15 min) at start ${loadAtStart}, at end ${loadavg()
