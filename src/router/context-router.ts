@@ -73,8 +73,9 @@ interface CacheEntry {
  * at their path (a hash lookup, however many such rules there are); the other rules are tested
  * one by one, each path read once per decision.
  *
- * **Cache.** Decisions are cached (least recently used go first, `cacheSize`). Every rule change (a type rule set or
- * deleted, `addRule`, `removeRule`, a new `fallback`) bumps `rulesVersion` and empties the cache.
+ * **Cache.** Decisions are cached (least recently used go first, `cacheSize`). Every rule
+ * change (a type rule set or deleted, `addRule`, `removeRule`, a new `fallback`) bumps
+ * `rulesVersion` and empties the cache.
  * A decision is keyed by what it depends on, and by the available targets: the context type when
  * only the type rule applies; the type and the values the declarative rules read otherwise; and,
  * when a predicate rule applies to the type, the context id, answered from the cache only for the
