@@ -60,8 +60,13 @@ export interface PendingRequest {
 export interface RouterMachineContext {
   /** Child id → what the router knows of it. */
   readonly children: Readonly<Record<string, RouterChildInfo>>;
-  /** Request id → the request, until answered or cancelled. */
-  readonly pending: Readonly<Record<string, PendingRequest>>;
+  /**
+   * Request id → the request, until answered or cancelled. Updated in place (O(1) per request
+   * whatever the number in flight; copying it per request made 256 in flight quadratic), so
+   * serialize a persisted snapshot before the router goes on (`startRouter` hands out JSON
+   * copies).
+   */
+  readonly pending: Record<string, PendingRequest>;
   /** Child id → the state of an agent that was stopped (idle or evicted), for its next start. */
   readonly memory: Readonly<Record<string, JsonValue>>;
   /** When the idle sweep is due, ms since the epoch; `null` when none is scheduled. */
@@ -82,7 +87,8 @@ export type RouterEvent =
 const ERROR_PREFIX = 'xstate.error.actor.';
 
 function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
-  const { [key]: _removed, ...rest } = record;
+  const rest: Record<string, T> = {};
+  for (const other in record) if (other !== key) rest[other] = record[other] as T;
   return rest;
 }
 
@@ -167,7 +173,7 @@ export function createRouterMachine(options: RouterMachineOptions) {
     actors: logics,
   }).createMachine({
     id: options.id ?? 'router',
-    context: { children: {}, pending: {}, memory: {}, sweepAt: null, uses: 0 },
+    context: () => ({ children: {}, pending: {}, memory: {}, sweepAt: null, uses: 0 }),
     on: {
       'route.request': {
         actions: enqueueActions(({ context, event, enqueue, self }) => {
@@ -181,12 +187,13 @@ export function createRouterMachine(options: RouterMachineOptions) {
           }
           const childId = targetChildId(target);
           const now = Date.now();
-          const pending = { ...context.pending, [requestId]: { childId, context: input, meta } };
+          const { pending } = context;
           const info = context.children[childId];
+          pending[requestId] = { childId, context: input, meta };
           if (info !== undefined) {
             const uses = context.uses + 1;
             const next = { ...info, lastUsed: now, order: uses, inFlight: info.inFlight + 1 };
-            enqueue.assign({ pending, uses, children: { ...context.children, [childId]: next } });
+            enqueue.assign({ uses, children: { ...context.children, [childId]: next } });
             if (info.ready) {
               enqueue.sendTo(childId, { type: 'target.call', requestId, context: input, meta });
             }
@@ -212,7 +219,7 @@ export function createRouterMachine(options: RouterMachineOptions) {
           });
           const uses = context.uses + 1;
           children[childId] = { key, lastUsed: now, order: uses, inFlight: 1, ready: false };
-          enqueue.assign({ pending, children, memory, uses });
+          enqueue.assign({ children, memory, uses });
         }),
       },
       'target.ready': {
@@ -234,6 +241,7 @@ export function createRouterMachine(options: RouterMachineOptions) {
         actions: enqueueActions(({ context, event, enqueue, self }) => {
           const request = context.pending[event.requestId];
           if (request === undefined) return; // cancelled, or answered before a restore
+          delete context.pending[event.requestId];
           const { childId } = request;
           const now = Date.now();
           let children: Record<string, RouterChildInfo> = context.children;
@@ -264,7 +272,6 @@ export function createRouterMachine(options: RouterMachineOptions) {
             enqueue.raise({ type: 'router.sweep' }, { delay: idleTimeoutMs, id: 'router.sweep' });
           }
           enqueue.assign({
-            pending: without(context.pending, event.requestId),
             children,
             memory,
             sweepAt,
@@ -291,7 +298,8 @@ export function createRouterMachine(options: RouterMachineOptions) {
                   ...context.children,
                   [childId]: { ...info, inFlight: Math.max(0, info.inFlight - 1) },
                 };
-          enqueue.assign({ pending: without(context.pending, event.requestId), children });
+          delete context.pending[event.requestId];
+          enqueue.assign({ children });
           if (info?.ready)
             enqueue.sendTo(childId, { type: 'target.cancel', requestId: event.requestId });
         }),
@@ -329,14 +337,13 @@ export function createRouterMachine(options: RouterMachineOptions) {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const childId = event.type.slice(ERROR_PREFIX.length);
           const { error } = event as { readonly error: unknown };
-          let pending = context.pending;
           for (const [requestId, request] of Object.entries(context.pending)) {
             if (request.childId !== childId) continue;
-            pending = without(pending, requestId);
+            delete context.pending[requestId];
             enqueue.emit({ type: 'route.response', requestId, ok: false, error });
           }
           enqueue.stopChild(childId);
-          enqueue.assign({ pending, children: without(context.children, childId) });
+          enqueue.assign({ children: without(context.children, childId) });
         }),
       },
     },

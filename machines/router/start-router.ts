@@ -72,7 +72,10 @@ export interface RouterHandle {
   getTool(toolId: string): ToolHandle;
   /** The seed's `get_worker_pool(id)`: `submit(context)` queues the context on the pool. */
   getWorkerPool(poolId: string): WorkerPoolHandle;
-  /** The router's persisted snapshot, children included (agents' states, pools' queues). JSON. */
+  /**
+   * The router's persisted snapshot, children included (agents' states, pools' queues): a JSON
+   * copy, taken now.
+   */
   getPersistedSnapshot(): Snapshot<unknown>;
   /** Stops the router and every child; calls still waiting reject. */
   stop(): void;
@@ -89,6 +92,11 @@ const UNCLAIMED_LIMIT = 256;
 
 let routerCount = 0;
 
+/** A deep copy through JSON (a router snapshot is JSON: contexts, agent states, bookkeeping). */
+function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 /**
  * Starts a router actor for `targets` (see {@link createRouterMachine}) and returns a promise
  * API over it: `call`, and the seed's `getAgent(id).process`, `getTool(id).run`,
@@ -104,8 +112,10 @@ let routerCount = 0;
  */
 export function startRouter(options: StartRouterOptions): RouterHandle {
   const machine = createRouterMachine(options);
+  // A copy: the router updates its pending table in place.
+  const snapshot = options.snapshot === undefined ? undefined : jsonCopy(options.snapshot);
   const actor = createActor(machine, {
-    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+    ...(snapshot === undefined ? {} : { snapshot }),
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
   const waiting = new Map<string, Waiter>();
@@ -202,7 +212,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
       submit: (context, callOptions) =>
         call({ targetType: 'worker_pool', targetId }, context, callOptions),
     }),
-    getPersistedSnapshot: () => actor.getPersistedSnapshot() as Snapshot<unknown>,
+    getPersistedSnapshot: () => jsonCopy(actor.getPersistedSnapshot() as Snapshot<unknown>),
     stop: () => {
       if (stopped) return;
       stopped = true;

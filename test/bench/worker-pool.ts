@@ -75,7 +75,8 @@ export async function runWorkerPoolBench(
   const loadAtStart = loadavg()
     .map((l) => l.toFixed(2))
     .join(' / ');
-  const pool = defineWorkerPool({ id: 'bench_pool', size: 4, queueLimit: batch, handler });
+  // Room for more than one batch: tinybench may start a call before the previous one settled.
+  const pool = defineWorkerPool({ id: 'bench_pool', size: 4, queueLimit: batch * 4, handler });
   const router: RouterHandle = startRouter({ targets: [pool] });
   const { submit } = router.getWorkerPool('bench_pool');
   const contexts = Array.from({ length: batch }, (_, n) =>
