@@ -17,7 +17,10 @@ export interface ConnectMcpToolsOptions {
   readonly targetOptions?: Omit<McpToolTargetOptions, 'targetId'>;
   /** Options of one tool's target, by tool name; they win over `targetOptions`. Default: none. */
   readonly perTool?: Readonly<Record<string, McpToolTargetOptions>>;
-  /** Who the client says it is, when the set makes the client. Default: `{ name: 'mcp-orchestration', version: '0.1.0' }`. */
+  /**
+   * Who the client says it is, when the set makes the client. Default:
+   * {@link DEFAULT_MCP_CLIENT_INFO} (`{ name: 'mcp-orchestration', version: '0.1.0' }`).
+   */
   readonly clientInfo?: Implementation;
   /** Aborts connecting and listing. Default: none. */
   readonly signal?: AbortSignal;
@@ -34,7 +37,7 @@ export type McpConnection =
 export interface McpToolSet {
   /** The SDK client the targets call through. */
   readonly client: Client;
-  /** One target per tool, in the server's order. */
+  /** One target per tool, in the server's order (or in the order of the `tools` option). */
   readonly targets: readonly McpToolTarget[];
   /** The target of a tool; throws `ToolCallError` (`reason: 'unknown-tool'`) when there is none. */
   target(toolName: string): McpToolTarget;
