@@ -226,7 +226,7 @@ describe('routed steps', () => {
     let tries = 0;
     const flaky = defineTool({
       id: 'flaky',
-      call: (context, helpers) => {
+      call: (_context, helpers) => {
         tries += 1;
         if (helpers.attempt === 1) throw new Error('transient');
         return createContext('Ok', { attempt: helpers.attempt, key: helpers.idempotencyKey });
