@@ -49,7 +49,7 @@ describe('a worker pool under the router', () => {
     const router = startRouter({ targets: [pool] });
     await router.getWorkerPool('two').submit(job(1));
     const child = router.actor.getSnapshot().children['target:worker_pool:two'];
-    const workers = Object.keys((child?.getSnapshot() as { children: object }).children);
+    const workers = Object.keys((child?.getSnapshot() as { children?: object })?.children ?? {});
     expect(workers.sort()).toEqual(['worker-0', 'worker-1']);
     router.stop();
   });
