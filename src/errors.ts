@@ -475,6 +475,21 @@ export class NoRouterError extends OrchestrationError {
   }
 }
 
+/** A call through a router actor that was stopped (`router.stop()`, or the runtime closed). */
+export class RouterStoppedError extends OrchestrationError {
+  /** The call's request id; `undefined` for a call made after the stop. */
+  readonly requestId: string | undefined;
+  constructor(requestId?: string) {
+    super(
+      'ROUTER_STOPPED',
+      requestId === undefined
+        ? 'The router is stopped'
+        : `The router stopped before answering ${requestId}`,
+    );
+    this.requestId = requestId;
+  }
+}
+
 /** Maps each code to the class that carries it. */
 export interface OrchestrationErrorByCode {
   NON_JSON_VALUE: NonJsonValueError;
@@ -503,6 +518,7 @@ export interface OrchestrationErrorByCode {
   TARGET_NOT_FOUND: UnknownTargetError;
   POOL_SATURATED: PoolSaturatedError;
   NO_ROUTER: NoRouterError;
+  ROUTER_STOPPED: RouterStoppedError;
   TOOL_INPUT_INVALID: ToolInputError;
   TOOL_CALL_FAILED: ToolCallError;
 }
