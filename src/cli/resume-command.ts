@@ -1,8 +1,7 @@
 import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
 import { type Command, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
-import { storeArgument } from './run-command.js';
-import { shellQuote, watchRun } from './watch-run.js';
+import { watchRun } from './watch-run.js';
 
 /** `mcp-orch resume TASK`: continues a task from its latest checkpoint. */
 export const resumeCommand: Command = {
@@ -37,13 +36,13 @@ export const resumeCommand: Command = {
         `Resuming task ${taskId} from checkpoint ${latest.checkpoint?.seq} (${latest.status}${steps})`,
       ]);
     }
-    const fileArgument = file === undefined ? '' : ` --file ${shellQuote(file)}`;
     return watchRun(invocation, {
       runtime,
       taskId,
       plan: latest.plan.length > 0 ? latest.plan : (loaded?.workflow.plan ?? []),
       begin: () => runtime.resume(taskId),
-      resumeCommand: `mcp-orch resume ${taskId}${fileArgument}${storeArgument(opened.spec, opened.isDefault)}`,
+      file: file,
+      store: opened,
     });
   },
 };

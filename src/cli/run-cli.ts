@@ -17,20 +17,24 @@ import {
   type OptionSpec,
 } from './command.js';
 import { exportCommand } from './export-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { lineageCommand } from './lineage-command.js';
 import { type OpenedStore, openStore } from './open-store.js';
 import { resumeCommand } from './resume-command.js';
 import { runCommand } from './run-command.js';
+import { sendCommand } from './send-command.js';
 import { statusCommand } from './status-command.js';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: readonly Command[] = [
   runCommand,
   resumeCommand,
+  sendCommand,
   statusCommand,
   checkpointsCommand,
   lineageCommand,
   exportCommand,
+  inspectCommand,
 ];
 
 const EXIT_CODES = [

@@ -2,12 +2,7 @@ import { createCheckpointId, createRuntime, TaskExistsError } from 'mcp-orchestr
 import { usageError } from './cli-error.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
-import { shellQuote, watchRun } from './watch-run.js';
-
-/** The `--store` part of a printed command, empty for the default store. */
-export function storeArgument(spec: string, isDefault: boolean): string {
-  return isDefault ? '' : ` --store ${shellQuote(spec)}`;
-}
+import { watchRun } from './watch-run.js';
 
 /** `mcp-orch run FILE`: runs a workflow module under the durable runtime. */
 export const runCommand: Command = {
@@ -53,7 +48,8 @@ export const runCommand: Command = {
       taskId,
       plan: workflow.plan,
       begin: () => runtime.start(workflow, input ?? loaded.input ?? {}, { taskId }),
-      resumeCommand: `mcp-orch resume ${taskId} --file ${shellQuote(file)}${storeArgument(opened.spec, opened.isDefault)}`,
+      file: file,
+      store: opened,
     });
   },
 };

@@ -1,6 +1,7 @@
 import type { Context, Runtime, WorkflowRun, WorkflowStep } from 'mcp-orchestration';
 import { ExitCode } from './cli-error.js';
 import { type Invocation, writeJson, writeLines } from './command.js';
+import type { OpenedStore } from './open-store.js';
 import { createProgressDisplay } from './progress-display.js';
 
 /** What {@link watchRun} watches. */
@@ -11,8 +12,10 @@ export interface WatchRunOptions {
   readonly plan: readonly WorkflowStep[];
   /** Starts or resumes the run. */
   readonly begin: () => Promise<WorkflowRun>;
-  /** The command that resumes the task, printed after Ctrl-C. */
-  readonly resumeCommand: string;
+  /** The workflow module, for the commands printed after Ctrl-C and on suspend. */
+  readonly file: string | undefined;
+  /** The store, for the same commands. */
+  readonly store: Pick<OpenedStore, 'spec' | 'isDefault'>;
 }
 
 type Outcome =
@@ -23,6 +26,13 @@ type Outcome =
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(argument: string): string {
   return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The arguments after the task in a printed follow-up command: `--file` and `--store`. */
+function followUpArguments(options: WatchRunOptions): string {
+  const file = options.file === undefined ? '' : ` --file ${shellQuote(options.file)}`;
+  const store = options.store.isDefault ? '' : ` --store ${shellQuote(options.store.spec)}`;
+  return `${file}${store}`;
 }
 
 /**
@@ -90,7 +100,7 @@ export async function watchRun(
   if (outcome.kind === 'interrupted') {
     await runtime.close();
     io.stderr.write(
-      `Interrupted. Task ${taskId} keeps its last checkpoint; resume it with:\n  ${options.resumeCommand}\n`,
+      `Interrupted. Task ${taskId} keeps its last checkpoint; resume it with:\n  mcp-orch resume ${taskId}${followUpArguments(options)}\n`,
     );
     return ExitCode.Interrupted;
   }
@@ -101,7 +111,11 @@ export async function watchRun(
     if (json) writeJson(io, { taskId, status: 'suspended', waitingFor });
     else {
       const events = waitingFor.length > 0 ? waitingFor.join(', ') : 'an event';
-      writeLines(io, [`Task ${taskId} is suspended, waiting for ${events}.`]);
+      const event = waitingFor.length === 1 ? shellQuote(waitingFor[0] as string) : 'EVENT';
+      writeLines(io, [
+        `Task ${taskId} is suspended, waiting for ${events}. Go on with:`,
+        `  mcp-orch send ${taskId} ${event}${followUpArguments(options)} [--data JSON]`,
+      ]);
     }
     return ExitCode.Ok;
   }

@@ -46,8 +46,8 @@ export function runCli(
 
 /**
  * Workflow modules a user would write, importing the package by name: `words.mjs` (split →
- * count → report, each step appending its id to `steps.log` and waiting `STEP_MS`), and
- * `fails.mjs` (a step that always throws).
+ * count → report, each step appending its id to `steps.log` and waiting `STEP_MS`),
+ * `fails.mjs` (a step that always throws) and `approval.mjs` (draft, wait for `approve`, publish).
  */
 const WORDS = `
 import { appendFileSync } from 'node:fs';
@@ -95,6 +95,24 @@ export const workflow = defineWorkflow({
 });
 `;
 
+const APPROVAL = `
+import { createContext, defineWorkflow } from 'mcp-orchestration';
+
+export default defineWorkflow({
+  id: 'approval',
+  version: '1',
+  steps: [
+    { stepId: 'draft', name: 'Draft', run: (context, _step, { taskId }) =>
+      createContext('Draft', { text: 'v1 of ' + context.data.topic }, { contextId: taskId + '_draft' }) },
+    { stepId: 'review', name: 'Wait for approval', waitFor: { event: 'approve' } },
+    { stepId: 'publish', name: 'Publish', run: (context, _step, { taskId }) =>
+      createContext('Published', { by: context.data.by }, { contextId: taskId + '_published' }) },
+  ],
+});
+
+export const input = { topic: 'checkpoints' };
+`;
+
 /** A temp folder holding the workflow modules, `node_modules/mcp-orchestration` → this repo. */
 export async function makeCliDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-orch-cli-'));
@@ -102,5 +120,6 @@ export async function makeCliDir(): Promise<{ dir: string; remove(): Promise<voi
   await symlink(repo, join(dir, 'node_modules', 'mcp-orchestration'), 'dir');
   await writeFile(join(dir, 'words.mjs'), WORDS);
   await writeFile(join(dir, 'fails.mjs'), FAILS);
+  await writeFile(join(dir, 'approval.mjs'), APPROVAL);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,0 +1,52 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  createRuntime,
+  getCheckpointManager,
+  renderInspectionHtml,
+  UnknownTaskError,
+} from 'mcp-orchestration';
+import { ExitCode } from './cli-error.js';
+import { type Command, taskIdArgument, writeJson, writeLines } from './command.js';
+import { taskWorkflow } from './export-command.js';
+
+/** `mcp-orch inspect TASK`: a self-contained HTML page of a task. */
+export const inspectCommand: Command = {
+  name: 'inspect',
+  usage: 'inspect TASK [--file FILE] [--out PATH]',
+  summary: 'write an HTML page of a task (status, plan, state chart, lineage) and print its path',
+  details: [
+    'The page is self-contained (inline SVG, no network): open it in any browser. It shows the',
+    "task's latest checkpoint (status, plan) and its context lineage; with --file (the task's",
+    "workflow module) also the workflow's state chart with the task's current state highlighted.",
+  ].join('\n'),
+  options: {
+    file: { type: 'string', value: 'FILE', description: "the task's workflow module" },
+    out: {
+      type: 'string',
+      value: 'PATH',
+      description: 'where to write the page (default: ./mcp-orch-inspect-TASK.html)',
+    },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(invocation) {
+    const taskId = taskIdArgument(invocation.positionals[0]);
+    const file = invocation.string('file');
+    const { store } = await invocation.store();
+    const checkpoint = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
+    if (checkpoint === undefined) throw new UnknownTaskError(taskId);
+    const workflow = file === undefined ? undefined : await taskWorkflow(checkpoint, file);
+    const lineage = await createRuntime({ store }).lineage(taskId);
+    const html = renderInspectionHtml({
+      title: `Task ${taskId}`,
+      checkpoint,
+      lineage,
+      ...(workflow === undefined ? {} : { workflow }),
+    });
+    const path = resolve(invocation.string('out') ?? `mcp-orch-inspect-${taskId}.html`);
+    await writeFile(path, html);
+    if (invocation.flag('json')) writeJson(invocation.io, { taskId, path });
+    else writeLines(invocation.io, [path]);
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,49 @@
+import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { usageError } from './cli-error.js';
+import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
+import { taskWorkflow } from './export-command.js';
+import { watchRun } from './watch-run.js';
+
+/** `mcp-orch send TASK EVENT`: gives a suspended task the event it waits for, and runs it on. */
+export const sendCommand: Command = {
+  name: 'send',
+  usage: 'send TASK EVENT --file FILE [--data JSON]',
+  summary: 'send a suspended task the event it waits for, then run it on with live progress',
+  details: [
+    'The task is resumed from its latest checkpoint (its workflow module comes from --file), the',
+    'event { type: EVENT, data } is sent to it, and it runs until it finishes or waits again.',
+    'An event it does not wait for, or data its schema refuses, changes nothing (EVENT_NOT_ACCEPTED).',
+  ].join('\n'),
+  options: {
+    file: { type: 'string', value: 'FILE', description: "the task's workflow module (required)" },
+    data: { type: 'string', value: 'JSON', description: "the event's data (default: none)" },
+  },
+  positionals: { min: 2, max: 2 },
+  async run(invocation) {
+    const [task, type] = invocation.positionals;
+    const taskId = taskIdArgument(task);
+    if (type === undefined || type === '') throw usageError('send needs an event type');
+    const file = invocation.string('file');
+    if (file === undefined) throw usageError('send needs the workflow module: --file FILE');
+    const dataText = invocation.string('data');
+    const data = dataText === undefined ? undefined : jsonArgument('data', dataText);
+    const opened = await invocation.store();
+    const latest = await (await getCheckpointManager(opened.store)).loadLatestCheckpoint(taskId);
+    if (latest === undefined) throw new UnknownTaskError(taskId);
+    const workflow = await taskWorkflow(latest, file);
+    const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
+    if (!invocation.flag('json')) writeLines(invocation.io, [`Sending ${type} to task ${taskId}`]);
+    return watchRun(invocation, {
+      runtime,
+      taskId,
+      plan: latest.plan.length > 0 ? latest.plan : workflow.plan,
+      begin: async () => {
+        const run = await runtime.resume(taskId);
+        await runtime.send(taskId, data === undefined ? { type } : { type, data });
+        return run;
+      },
+      file: file,
+      store: opened,
+    });
+  },
+};
