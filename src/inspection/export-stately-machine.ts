@@ -93,6 +93,15 @@ function statesJson(
   return out;
 }
 
+/**
+ * A machine config as JSON (internal): guards, actions and actors by name, data functions left
+ * out, states keyed by a plan step id named after the step.
+ */
+export function machineConfigJson(config: unknown, plan: readonly WorkflowStep[] = []): JsonObject {
+  const json = toJson(config, new Map(plan.map((step) => [step.stepId, step])), '', new Set());
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {};
+}
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** JSON as a JS object literal: identifier keys unquoted, 2-space indent. */
@@ -131,10 +140,7 @@ function oneLine(text: string): string {
  * ```
  */
 export function exportStatelyMachine(workflow: InspectableWorkflow): StatelyMachineExport {
-  const plan = new Map((workflow.plan ?? []).map((step) => [step.stepId, step]));
-  const json = toJson(workflow.machine.config, plan, '', new Set());
-  const config: JsonObject =
-    typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {};
+  const config = machineConfigJson(workflow.machine.config, workflow.plan);
   const { id: _id, description: configured, ...rest } = config;
   const description = configured ?? workflow.description ?? workflow.name;
   const ordered: JsonObject = {

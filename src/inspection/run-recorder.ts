@@ -3,6 +3,7 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
 import type { JsonObject } from '../json.js';
 import { utf8Length } from '../utf8.js';
+import { machineConfigJson } from './export-stately-machine.js';
 import {
   boundedJson,
   INSPECTION_LOG,
@@ -93,6 +94,18 @@ function eventOf(value: unknown, maxValueBytes: number): JsonObject {
     return typeof type === 'string' ? { ...json, type } : json;
   }
   return { type: 'unknown' };
+}
+
+/** Machine configs as JSON, computed once per config object. */
+const definitions = new WeakMap<object, JsonObject>();
+
+function definitionOf(config: object): JsonObject {
+  let json = definitions.get(config);
+  if (json === undefined) {
+    json = machineConfigJson(config);
+    definitions.set(config, json);
+  }
+  return json;
 }
 
 function taskIdFromRoot(event: InspectionEvent): string | undefined {
@@ -275,7 +288,7 @@ class StoreRunRecorder implements RunRecorder {
       const parentId = ref._parent?.sessionId;
       const config = ref.logic?.config;
       const definition =
-        typeof config === 'object' && config !== null ? toSafeJson(config) : undefined;
+        typeof config === 'object' && config !== null ? definitionOf(config) : undefined;
       return {
         ...base,
         type: event.type,
@@ -285,9 +298,7 @@ class StoreRunRecorder implements RunRecorder {
             ? String((config as { id?: unknown } | undefined)?.id ?? ref.sessionId)
             : String(ref.id),
         ...(typeof parentId === 'string' ? { parentId } : {}),
-        ...(typeof definition === 'object' && definition !== null && !Array.isArray(definition)
-          ? { definition }
-          : {}),
+        ...(definition === undefined ? {} : { definition }),
       };
     }
     if (event.type === '@xstate.event') {

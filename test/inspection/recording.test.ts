@@ -1,6 +1,7 @@
 import {
   createRunRecorder,
   createRuntime,
+  exportStatelyMachine,
   INSPECTION_LOG,
   type RunRecorderOptions,
   type Runtime,
@@ -69,6 +70,10 @@ describe('recording a run (createRuntime({ record }))', () => {
       typeof v === 'string' ? v : Object.keys(v as object)[0],
     );
     expect([...new Set(steps)]).toEqual(['parse', 'analyze', 'approve', 'done']);
+    // The workflow actor carries its machine config, as exportStatelyMachine writes it.
+    const root = replayed[0]?.actorRef as unknown as { logic: { config: unknown } };
+    const { machine } = documentWorkflow();
+    expect(root.logic.config).toEqual(exportStatelyMachine({ id: 'document', machine }).config);
     // Step actors (runStep) are children of the workflow actor.
     const children = replayed.filter(
       (e) => e.type === '@xstate.actor' && e.actorRef.sessionId !== e.rootId,
