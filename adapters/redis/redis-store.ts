@@ -143,7 +143,7 @@ interface PendingSave {
   readonly settle: (reply: unknown[] | undefined, error?: unknown) => void;
 }
 
-/** Small saves waiting to be sent together, and the calls in flight that hold them back. */
+/** Saves waiting to be sent together, and the calls in flight that hold them back. */
 interface Lane {
   readonly name: string;
   queue: PendingSave[];
@@ -154,48 +154,52 @@ interface Lane {
 
 /**
  * A {@link CheckpointStore} in Redis, through an ioredis client you own. Every operation is one
- * round trip and one Lua script, atomic on the server: a save writes the record value into a temp
- * key (`SETEX`, in the same write to the connection) and its script checks `expectedSeq` and
- * moves record (`RENAME`), index entry, expiry, head and the keys' lifetimes together, or nothing.
- * A task's keys are `<prefix>{<taskId>}:…`, so in a Redis Cluster they share one slot. Records
- * with an `expiresAt` get `PEXPIREAT`; the task's index and head expire with its longest-lived
- * record, so a fully expired task leaves no keys behind (logs have no TTL and stay until
- * `deleteTask`). Reads check the size bound in Redis before fetching; values over 64 KiB are
- * fetched with a bounded `GETRANGE` (a second round trip) rather than through Lua.
+ * round trip and one Lua script, atomic on the server: a save's script checks `expectedSeq` and
+ * moves record, index entry, expiry, head and the keys' lifetimes together, or nothing. A value
+ * up to 8 Ki characters rides inline as the script's argument; a larger one is written ahead into
+ * a temp key (`SETEX`, in the same write to the connection) and `RENAME`d into place, since big
+ * strings are slow through Lua. A task's keys are `<prefix>{<taskId>}:…`, so in a Redis Cluster
+ * they share one slot. Records with an `expiresAt` get `PEXPIREAT`; the task's index and head
+ * expire with its longest-lived record, so a fully expired task leaves no keys behind (logs have
+ * no TTL and stay until `deleteTask`). Reads check the size bound in Redis before fetching;
+ * values over 64 KiB are fetched with a bounded `GETRANGE` (a second round trip) rather than
+ * through Lua.
  *
- * Why a save costs what it costs (Redis 7.0, measured): a record value handed to `redis.call`
- * inside Lua costs about 12 µs more per KB than the same `SET` from the client, so values never
- * pass through Lua. The task's metadata hash keeps the head, its lifetime and `:next` (the first
- * expiry), so a save reads one hash and scans the expiry index only when something can have
- * expired; a long `:layout` field keeps that hash a hash table, since a listpack of hundreds of
- * fields is scanned on every lookup (an HMGET of 4 fields in 300: 22 µs). Tasks written by the
- * previous layout (no `:next`, no `:layout`) are read as they are and migrated by the first
- * script that touches them; records and key names did not change. Do not run adapter versions
- * from before and after this change against one prefix at once: the old one does not keep
- * `:next`.
+ * Layout (`lua/includes/taskKeys.lua` has the full list): `idx` (zset id → seq), `exp` (zset
+ * id → expiresAt), `meta` (hash: id → "createdAt|expiresAt|bytes", and the task's `:seq` head,
+ * `:until` lifetime, `:next` first expiry, `:layout`), `r:<id>` (the record value). A save reads
+ * one hash (`HMGET` of head, lifetime, `:next` and the id) and scans the expiry index only when
+ * `:next` says something can have expired; its eight fields travel as one packed argument and it
+ * declares one key per task (the others are derived in Lua), because every argument of a batch
+ * costs both sides. The long `:layout` field keeps `meta` a hash table: as a listpack (up to
+ * hash-max-listpack-entries fields) every lookup scans it (an HMGET of 4 fields in 300 measured
+ * 22 µs on Redis 7.0, against 0.5 µs in a hash table). Tasks written by the previous layout
+ * (no `:next`, no `:layout`; same keys and record values) are read as they are and migrated by
+ * the first script that touches them. Do not run adapter versions from before and after this
+ * change against one prefix at once: the old one does not keep `:next`.
  *
  * A save re-sent by ioredis after a dropped connection is recognized (each call carries a nonce)
  * and answers with the original sequence number, so keep ioredis' default
  * `autoResendUnfulfilledCommands: true` (with `false`, ioredis 6.0.0 never settles a command in
  * flight when the connection drops: redis/ioredis#2193). A failure whose outcome is unknown
- * (connection lost mid-call) is a `StorageError`: the save happened whole or not at all; a value
- * whose script never ran stays in its temp key until its 5-minute TTL. `close()` does nothing:
- * the client belongs to the caller. Enable `enableAutoPipelining` on the client for throughput
- * with many concurrent workflows. Redis ≥ 7.0.
+ * (connection lost mid-call) is a `StorageError`: the save happened whole or not at all; a
+ * large value whose script never ran stays in its temp key until its 5-minute TTL. `close()`
+ * does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the client
+ * for throughput with many concurrent workflows. Redis ≥ 7.0.
  *
  * Group commit: a save into an idle store goes at once as one `save` call, as without batching;
  * saves issued while its calls are in flight wait and go together as one `saveMany` call, with
  * those issued in the same tick (flushed by `process.nextTick`, no timer). A queue waits while
  * two calls are in flight, and a long one goes as two calls, so the client prepares one while
- * Redis runs the other; a call's `SETEX`s and script are written to the connection directly
- * (past ioredis' auto-pipelining), in order, corked into one write. Each save of a call keeps its
- * own all-or-nothing semantics, nonce and answer (a conflict or a corrupt task fails only that
- * save), and saves of one task apply in the order they were issued. A call re-sent after a lost
- * reply answers as its first run did: applied saves by their nonces, refused ones from the
- * answers the first run kept (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster` (keys of
- * different tasks may live in different slots) only saves of one task are batched, one call in
- * flight per task; a single node has one lane for all tasks. A call carries at most 256 saves
- * and 1 MiB of values (a larger value goes alone).
+ * Redis runs the other; a call (with the `SETEX`s of its large values) is written to the
+ * connection directly (past ioredis' auto-pipelining), in order, corked into one write. Each
+ * save of a call keeps its own all-or-nothing semantics, nonce and answer (a conflict or a
+ * corrupt task fails only that save), and saves of one task apply in the order they were issued. A
+ * call re-sent after a lost reply answers as its first run did: applied saves by their nonces,
+ * refused ones from the answers the first run kept (`…:ans:<nonce>`, 5 minutes). Through a Redis
+ * `Cluster` (keys of different tasks may live in different slots) only saves of one task are
+ * batched, one call in flight per task; a single node has one lane for all tasks. A call carries
+ * at most 256 saves and 1 MiB of values (a larger value goes alone).
  *
  * @example
  * ```ts

@@ -4,8 +4,8 @@
   all or nothing per save: one save's conflict or failure never affects another. Saves of one
   task see each other in order, so expectedSeq chains behave as if sent one by one. A small
   value comes inline; a large one just ahead of the call in its own temp key (SETEX, same
-  connection, same write). Every task's metadata key is declared, so in a Redis Cluster all tasks of one call must share a slot (the client
-  batches per task there).
+  connection, same write). Every task's metadata key is declared, so in a Redis Cluster all tasks
+  of one call must share a slot (the client batches per task there).
 
   A call re-sent after a dropped reply answers as the first run did: an applied save is
   recognized by its nonce; when some save was refused, the first run keeps every answer in
@@ -44,7 +44,9 @@ if kept then
   for i = 2, #ARGV, 2 do
     local g, nonce = string.match(ARGV[i], '^(%d+)|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
     local task = tasks[tonumber(g)]
-    if task and nonce and ARGV[i + 1] == '' then redis.call('DEL', task.base .. 'tmp:' .. nonce) end
+    if task and nonce and ARGV[i + 1] == '' then
+      redis.call('DEL', task.base .. 'tmp:' .. nonce)
+    end
   end
   return cjson.decode(kept)
 end
