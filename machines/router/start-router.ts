@@ -7,6 +7,7 @@ import {
 } from 'xstate';
 import type { Context } from '../../src/context/context.js';
 import { parseContext } from '../../src/context/parse-context.js';
+import { RouterStoppedError } from '../../src/errors.js';
 import { idempotencyKey } from '../run-step.js';
 import {
   createRouterMachine,
@@ -77,7 +78,7 @@ export interface RouterHandle {
    * copy, taken now.
    */
   getPersistedSnapshot(): Snapshot<unknown>;
-  /** Stops the router and every child; calls still waiting reject. */
+  /** Stops the router and every child; calls still waiting reject with `RouterStoppedError`. */
   stop(): void;
 }
 
@@ -144,7 +145,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
   actor.start();
 
   const call = (target: TargetAddress, input: Context, callOptions: RouterCallOptions = {}) => {
-    if (stopped) return Promise.reject(new Error('The router is stopped'));
+    if (stopped) return Promise.reject(new RouterStoppedError());
     let context: Context;
     try {
       context = parseContext(input);
@@ -219,7 +220,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
       actor.stop();
       for (const [requestId, waiter] of waiting) {
         waiting.delete(requestId);
-        waiter.reject(new Error(`The router stopped before answering ${requestId}`));
+        waiter.reject(new RouterStoppedError(requestId));
       }
     },
   };

@@ -249,4 +249,17 @@ describe('the router actor', () => {
     expect(routerContext(router).pending).toEqual({});
     router.stop();
   });
+
+  it('rejects waiting and later calls with RouterStoppedError once stopped', async () => {
+    const never = defineTool({ id: 'never', call: () => new Promise<Context>(() => {}) });
+    const router = startRouter({ targets: [never] });
+    const waiting = router.getTool('never').run(ctx('In', 1), { requestId: 'waiting-1' });
+    router.stop();
+    await expect(waiting).rejects.toSatisfy(
+      (error) => isOrchestrationError(error, 'ROUTER_STOPPED') && error.requestId === 'waiting-1',
+    );
+    await expect(router.getTool('never').run(ctx('In', 2))).rejects.toSatisfy((error) =>
+      isOrchestrationError(error, 'ROUTER_STOPPED'),
+    );
+  });
 });
