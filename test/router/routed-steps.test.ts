@@ -275,4 +275,53 @@ describe('routed steps', () => {
     await expect.poll(() => aborted).toBe(true); // the call was withdrawn from the tool
     await runtime.close();
   });
+
+  it('route the steps of parallel regions too, each region to the target its context picks', async () => {
+    let peak = 0;
+    let running = 0;
+    const chunks = defineWorkerPool({
+      id: 'chunks',
+      size: 2,
+      handler: async (context) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        running -= 1;
+        return createContext('ChunkDone', { [context.contextId]: true });
+      },
+    });
+    const router = new ContextRouter({
+      typeBasedRules: {
+        InputContext: { targetType: 'worker_pool', targetId: 'chunks', priority: 1 },
+      },
+    });
+    const fanOut = defineWorkflow({
+      id: 'routed-fan-out',
+      version: '1',
+      steps: [
+        {
+          stepId: 'split',
+          parallel: {
+            a: [{ stepId: 'chunk_a', route: true }],
+            b: [{ stepId: 'chunk_b', route: true }],
+            c: [{ stepId: 'chunk_c', route: true }],
+          },
+        },
+      ],
+    });
+    const runtime = createRuntime({ store: createMemoryStore(), router, targets: [chunks] });
+    const run = await runtime.start(fanOut, { n: 3 }, { taskId: newTaskId('fan') });
+    const merged = await run.result;
+    expect(Object.keys(merged.data as object)).toHaveLength(1); // all regions had the same input
+    expect(peak).toBeLessThanOrEqual(2);
+    const routed = run.lineage
+      .getFullTransitionLog()
+      .filter((transition) => transition.componentName === 'worker_pool_chunks');
+    expect(routed.map((transition) => transition.metadata.stepId).sort()).toEqual([
+      'chunk_a',
+      'chunk_b',
+      'chunk_c',
+    ]);
+    await runtime.close();
+  });
 });
