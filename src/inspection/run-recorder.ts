@@ -1,18 +1,9 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
-import type { JsonObject } from '../json.js';
 import { utf8Length } from '../utf8.js';
-import { machineConfigJson } from './export-stately-machine.js';
-import {
-  boundedJson,
-  INSPECTION_LOG,
-  RECORDING_FORMAT,
-  type RecordedEvent,
-  type RecordedSnapshot,
-  type RecordingEntry,
-  toSafeJson,
-} from './recording-format.js';
+import { toRecordedEvent } from './recorded-event.js';
+import { INSPECTION_LOG, RECORDING_FORMAT, type RecordingEntry } from './recording-format.js';
 
 /** Options of {@link createRunRecorder} (and of the runtime's `record` option). */
 export interface RunRecorderOptions {
@@ -67,45 +58,7 @@ interface Session {
 }
 
 interface RefLike {
-  readonly sessionId: string;
-  readonly id?: unknown;
-  readonly _parent?: { readonly sessionId?: unknown };
-  readonly logic?: { readonly config?: unknown };
   readonly options?: { readonly input?: unknown };
-  getSnapshot(): unknown;
-}
-
-function snapshotOf(value: unknown, maxValueBytes: number): RecordedSnapshot {
-  const s = (value ?? {}) as Record<string, unknown>;
-  const out: { -readonly [K in keyof RecordedSnapshot]: RecordedSnapshot[K] } = {
-    status: typeof s.status === 'string' ? s.status : 'active',
-  };
-  if (s.value !== undefined) out.value = toSafeJson(s.value);
-  if (s.context !== undefined) out.context = boundedJson(s.context, maxValueBytes);
-  if (s.output !== undefined) out.output = boundedJson(s.output, maxValueBytes);
-  if (s.error !== undefined) out.error = boundedJson(s.error, maxValueBytes);
-  return out;
-}
-
-function eventOf(value: unknown, maxValueBytes: number): JsonObject {
-  const json = boundedJson(value, maxValueBytes);
-  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
-    const type = (value as { type?: unknown } | null)?.type;
-    return typeof type === 'string' ? { ...json, type } : json;
-  }
-  return { type: 'unknown' };
-}
-
-/** Machine configs as JSON, computed once per config object. */
-const definitions = new WeakMap<object, JsonObject>();
-
-function definitionOf(config: object): JsonObject {
-  let json = definitions.get(config);
-  if (json === undefined) {
-    json = machineConfigJson(config);
-    definitions.set(config, json);
-  }
-  return json;
 }
 
 function taskIdFromRoot(event: InspectionEvent): string | undefined {
@@ -252,7 +205,8 @@ class StoreRunRecorder implements RunRecorder {
   /** Keeps the first events within the bounds; past them, only the root's latest snapshot. */
   #record(session: Session, event: InspectionEvent): void {
     if (session.ended) return;
-    const entry = this.#entry(session, event);
+    const base = { session: session.id, seq: session.seq++, at: this.#now() };
+    const entry = toRecordedEvent(event, base, this.#maxValueBytes);
     const line = JSON.stringify(entry);
     const bytes = utf8Length(line);
     const overEvents = session.recorded >= this.#maxEvents;
@@ -272,51 +226,6 @@ class StoreRunRecorder implements RunRecorder {
     session.bytes += bytes;
     session.buffer.push(line);
     this.#schedule(session);
-  }
-
-  #entry(session: Session, event: InspectionEvent): RecordedEvent {
-    const ref = event.actorRef as unknown as RefLike;
-    const base = {
-      kind: 'event' as const,
-      session: session.id,
-      seq: session.seq++,
-      at: this.#now(),
-      actorId: ref.sessionId,
-      rootId: event.rootId,
-    };
-    if (event.type === '@xstate.actor') {
-      const parentId = ref._parent?.sessionId;
-      const config = ref.logic?.config;
-      const definition =
-        typeof config === 'object' && config !== null ? definitionOf(config) : undefined;
-      return {
-        ...base,
-        type: event.type,
-        // A root actor's id is its session id: it is named after its machine instead.
-        name:
-          ref.id === ref.sessionId || ref.id === undefined
-            ? String((config as { id?: unknown } | undefined)?.id ?? ref.sessionId)
-            : String(ref.id),
-        ...(typeof parentId === 'string' ? { parentId } : {}),
-        ...(definition === undefined ? {} : { definition }),
-      };
-    }
-    if (event.type === '@xstate.event') {
-      const sourceId = event.sourceRef?.sessionId;
-      return {
-        ...base,
-        type: event.type,
-        event: eventOf(event.event, this.#maxValueBytes),
-        ...(sourceId === undefined ? {} : { sourceId }),
-      };
-    }
-    const snapshotEvent = event as Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
-    return {
-      ...base,
-      type: '@xstate.snapshot',
-      event: eventOf(snapshotEvent.event, this.#maxValueBytes),
-      snapshot: snapshotOf(snapshotEvent.snapshot, this.#maxValueBytes),
-    };
   }
 
   #push(session: Session, entry: RecordingEntry): void {
