@@ -1,3 +1,4 @@
+import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import { assertValidId, createCheckpointId, MAX_ID_LENGTH } from '../ids.js';
 import {
@@ -11,7 +12,7 @@ import {
   type StoredWorkflowState,
 } from './checkpoint-envelope.js';
 import type { CheckpointRecordMeta, CheckpointStore } from './checkpoint-store.js';
-import { type LineageSource, LineageWriter } from './lineage-writer.js';
+import { type LineageSource, LineageWriter, type SaveLineageOptions } from './lineage-writer.js';
 import {
   planWithCompletion,
   prepareRuntimeCheckpoint,
@@ -63,6 +64,12 @@ let internals: {
     stateJson: string,
     options: SaveCheckpointOptions,
   ): Promise<string>;
+  saveLineage(
+    manager: CheckpointManager,
+    taskId: string,
+    source: LineageSource,
+    options: SaveLineageOptions,
+  ): Promise<number>;
 };
 
 /** Most tasks whose last saved checkpoint a manager remembers (for default parent ids). */
@@ -104,6 +111,8 @@ export class CheckpointManager {
     internals = {
       save: (manager, stored, stateJson, options) =>
         manager.#save(stored, stateJson, undefined, options),
+      saveLineage: (manager, taskId, source, options) =>
+        manager.#lineage.save(taskId, source, options),
     };
   }
 
@@ -294,4 +303,21 @@ export function saveRuntimeCheckpoint(
     );
   }
   return internals.save(manager, prepared.stored, prepared.json, options);
+}
+
+/**
+ * Appends to the task's lineage log the transitions of the runtime's `ContextFlowManager` that
+ * are not persisted yet and have a `seq` below `below` (internal). The log of a genuine
+ * `ContextFlowManager` holds only transitions it checked and froze when they were logged or
+ * restored, so they are not parsed again (only their task and order are checked); those of
+ * anything else (a subclass, say) are parsed as `saveLineage` parses them.
+ */
+export function saveRuntimeLineage(
+  manager: CheckpointManager,
+  taskId: string,
+  flow: ContextFlowManager,
+  below: number,
+): Promise<number> {
+  const logged = Object.getPrototypeOf(flow) === ContextFlowManager.prototype;
+  return internals.saveLineage(manager, taskId, flow, { logged, below });
 }

@@ -34,13 +34,18 @@ export class LineageWriter {
     this.#log = log;
   }
 
-  /** Appends the transitions not yet persisted; returns how many. */
-  save(taskId: string, source: LineageSource): Promise<number> {
+  /**
+   * Appends the transitions not yet persisted; returns how many. With `logged`, `source` is a
+   * genuine `ContextFlowManager` (its caller checked): its frozen transitions were checked when
+   * they were logged or restored, so only their task and order are checked again; `below`
+   * leaves out transitions from that `seq` on.
+   */
+  save(taskId: string, source: LineageSource, options: SaveLineageOptions = {}): Promise<number> {
     assertValidId('taskId', taskId);
     const previous = this.#queues.get(taskId) ?? Promise.resolve();
     const run = previous.then(
-      () => this.#save(taskId, source),
-      () => this.#save(taskId, source),
+      () => this.#save(taskId, source, options),
+      () => this.#save(taskId, source, options),
     );
     const tail = run.catch(() => undefined);
     this.#queues.set(taskId, tail);
@@ -66,14 +71,20 @@ export class LineageWriter {
     return transitions;
   }
 
-  async #save(taskId: string, source: LineageSource): Promise<number> {
+  async #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
     const last = await this.#lastPersisted(taskId);
     const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
-    const fresh = candidates.filter((transition) => transition.seq > last);
+    const below = options.below ?? Number.POSITIVE_INFINITY;
+    const fresh = candidates.filter(
+      (transition) => transition.seq > last && transition.seq < below,
+    );
     if (fresh.length === 0) return 0;
-    let valid: ContextTransition[];
+    let valid: readonly ContextTransition[];
     try {
-      valid = parseContextTransitions(taskId, fresh);
+      valid =
+        options.logged === true && isLoggedBy(taskId, fresh)
+          ? fresh
+          : parseContextTransitions(taskId, fresh);
     } catch (error) {
       if (!isOrchestrationError(error, 'CORRUPT_RECORD')) throw error;
       throw new ContextValidationError(
@@ -132,6 +143,28 @@ export class LineageWriter {
       if (!oldest.done) this.#persisted.delete(oldest.value);
     }
   }
+}
+
+/** Options of {@link LineageWriter.save}. */
+export interface SaveLineageOptions {
+  /** `source` is a genuine `ContextFlowManager`. Default: false (every transition is parsed). */
+  readonly logged?: boolean;
+  /** Leave out transitions with this `seq` or higher. Default: none are left out. */
+  readonly below?: number;
+}
+
+/**
+ * Whether transitions read from a genuine `ContextFlowManager` of `taskId` are as it logged them:
+ * frozen (it freezes what it logs and restores, after checking it), of the task, in `seq` order.
+ */
+function isLoggedBy(taskId: string, transitions: readonly ContextTransition[]): boolean {
+  let previous = -1;
+  for (const transition of transitions) {
+    if (!Object.isFrozen(transition) || transition.workflowId !== taskId) return false;
+    if (!(transition.seq > previous)) return false;
+    previous = transition.seq;
+  }
+  return true;
 }
 
 function isTransitionArray(source: LineageSource): source is readonly ContextTransition[] {

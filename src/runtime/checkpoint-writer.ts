@@ -1,4 +1,8 @@
-import { type CheckpointManager, saveRuntimeCheckpoint } from '../checkpoint/checkpoint-manager.js';
+import {
+  type CheckpointManager,
+  saveRuntimeCheckpoint,
+  saveRuntimeLineage,
+} from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { buildRuntimeCheckpoint, type CheckpointStateInput } from './checkpoint-state.js';
@@ -75,7 +79,7 @@ export class CheckpointWriter {
     if (last !== undefined) {
       // A failed append is retried with the next checkpoint (the transitions stay pending).
       this.#lineageWrites = this.#lineageWrites.then(() =>
-        this.#manager.saveLineage(this.#taskId, pending).then(
+        saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, last.seq + 1).then(
           () => {
             this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
           },

@@ -1,12 +1,18 @@
 import {
   CheckpointManager,
+  ContextFlowManager,
+  type ContextTransition,
+  createContext,
   isOrchestrationError,
   type WorkflowState,
   type WorkflowStep,
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
-import { saveRuntimeCheckpoint } from '../../src/checkpoint/checkpoint-manager.js';
+import {
+  saveRuntimeCheckpoint,
+  saveRuntimeLineage,
+} from '../../src/checkpoint/checkpoint-manager.js';
 import type { RuntimeCheckpoint } from '../../src/checkpoint/runtime-checkpoint.js';
 import type { JsonObject } from '../../src/json.js';
 
@@ -146,5 +152,32 @@ describe('saveRuntimeCheckpoint (the runtime path of saveCheckpoint)', () => {
       );
     }
     expect(await manager.store.head('task_1')).toBe(0);
+  });
+});
+
+describe('saveRuntimeLineage (the runtime path of saveLineage)', () => {
+  it("appends a genuine ContextFlowManager's transitions below a seq, as saveLineage would", async () => {
+    const manager = new CheckpointManager(createMemoryStore());
+    const flow = new ContextFlowManager({ workflowId: 'task_1' });
+    const a = createContext('Item', { i: 0 });
+    const b = createContext('Item', { i: 1 });
+    flow.logTransition({ toContext: a, componentName: 'load' });
+    flow.logTransition({ toContext: b, componentName: 'step', fromContext: a });
+    flow.logTransition({ toContext: a, componentName: 'again', fromContext: b });
+    expect(await saveRuntimeLineage(manager, 'task_1', flow, 2)).toBe(2);
+    expect(await saveRuntimeLineage(manager, 'task_1', flow, 3)).toBe(1);
+    expect(await manager.loadLineage('task_1')).toEqual(flow.getFullTransitionLog());
+  });
+
+  it('parses what a subclass hands out, like saveLineage', async () => {
+    class Forged extends ContextFlowManager {
+      override transitionsSince(): ContextTransition[] {
+        return [{ seq: 0, workflowId: 'task_1', metadata: { at: new Date() } } as never];
+      }
+    }
+    const manager = new CheckpointManager(createMemoryStore());
+    const forged = new Forged({ workflowId: 'task_1' });
+    expect(await code(saveRuntimeLineage(manager, 'task_1', forged, 5))).toBe('CONTEXT_VALIDATION');
+    expect(await manager.loadLineage('task_1')).toEqual([]);
   });
 });
