@@ -10,7 +10,7 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
-import type { InspectionEvent } from 'xstate';
+import { createActor, type InspectionEvent, setup } from 'xstate';
 import { documentWorkflow } from './helpers.js';
 
 /** The state values of the root actor's snapshots, in order, without repeats. */
@@ -179,5 +179,40 @@ describe('recording a run (createRuntime({ record }))', () => {
     expect(contexts.length).toBeGreaterThan(0);
     for (const context of contexts)
       expect(context).toEqual({ $truncated: expect.stringMatching(/bytes, over 64$/) });
+  });
+
+  it('records any XState actor safely: cycles, functions, errors and actor refs become JSON', async () => {
+    const store = createMemoryStore();
+    const recorder = createRunRecorder(store);
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    const machine = setup({}).createMachine({
+      id: 'odd',
+      initial: 'idle',
+      context: { loop, fn: function shout() {}, error: new TypeError('bad'), big: 10n },
+      states: { idle: { on: { go: 'gone' } }, gone: { type: 'final' } },
+    });
+    const actor = createActor(machine, { inspect: recorder.forTask('odd_1') }).start();
+    actor.send({ type: 'go', at: new Date(0), child: actor });
+    await recorder.end('odd_1');
+    await recorder.flush();
+    const [session] = (await readRecording(store, 'odd_1')).sessions;
+    const snapshots = session?.events.filter((e) => e.type === '@xstate.snapshot') ?? [];
+    expect(snapshots.at(-1)?.snapshot).toEqual({
+      status: 'done',
+      value: 'gone',
+      context: {
+        loop: { name: 'loop', self: '[Circular]' },
+        fn: '[Function shout]',
+        error: { name: 'TypeError', message: 'bad' },
+        big: '10',
+      },
+    });
+    expect(snapshots.at(-1)?.event).toEqual({
+      type: 'go',
+      at: '1970-01-01T00:00:00.000Z',
+      child: { actorRef: actor.sessionId },
+    });
+    expect(session?.end).toEqual({ recorded: session?.events.length, dropped: 0 });
   });
 });
