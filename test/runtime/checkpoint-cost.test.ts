@@ -39,4 +39,38 @@ describe('checkpoint cost', () => {
     expect(run.lineage.size).toBe(401);
     expect(await (await getCheckpointManager(store)).loadLineage('long-run')).toHaveLength(401);
   });
+
+  it('writes a short plan into every checkpoint, a long one only into the first and last; all load', async () => {
+    const stepsOf = (n: number): Step[] =>
+      Array.from({ length: n }, (_, i) => ({
+        stepId: `s${i}`,
+        run: (c) => createContext('Item', { i, prev: c.contextId }),
+      }));
+    const store = createMemoryStore();
+    const manager = await getCheckpointManager(store);
+    const runtime = createRuntime({ store, planInCheckpoints: 5 });
+    for (const n of [4, 8]) {
+      const workflow = defineWorkflow({ id: `plan-${n}`, version: '1', steps: stepsOf(n) });
+      const taskId = `plan-${n}`;
+      await (await runtime.start(workflow, 0, { taskId })).result;
+      const ids = (await manager.listCheckpoints(taskId)).reverse(); // oldest first
+      expect(ids).toHaveLength(n + 2);
+      for (const [k, id] of ids.entries()) {
+        const state = await manager.loadCheckpoint(taskId, id);
+        const withPlan = n <= 5 || k === 0 || k === ids.length - 1;
+        expect(state?.plan).toHaveLength(withPlan ? n : 0);
+        if (!withPlan) expect(state?.metadata.planOmitted).toBe(n);
+        // A prefix of the steps is complete: up to the current one (done once it is at its
+        // commit gate), growing from checkpoint to checkpoint, all of them at the end.
+        const plan = state?.plan ?? [];
+        const count = plan.filter((step) => step.isComplete).length;
+        for (const step of plan) expect(step.isComplete).toBe(step.stepIndex < count);
+        if (withPlan && k > 0 && k < ids.length - 1) {
+          expect(count - (state?.currentStepIndex ?? 0)).toBe(1);
+        }
+        if (k === ids.length - 1) expect(count).toBe(n);
+      }
+    }
+    await runtime.close();
+  });
 });
