@@ -42,8 +42,6 @@ export interface Command {
   readonly details?: string;
   /** Options beside `--store`, `--json` and `--help`, by long name. */
   readonly options: Readonly<Record<string, OptionSpec>>;
-  /** Whether it takes `--store` (every command but `export FILE`). Default: true. */
-  readonly usesStore?: boolean;
   /** How many positional arguments it takes after its name. */
   readonly positionals: { readonly min: number; readonly max: number };
   run(invocation: Invocation): Promise<ExitCode>;

@@ -1,4 +1,5 @@
 /** The commands of `mcp-orch` and their dispatch; `main.ts` is the executable entry. */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { checkpointsCommand } from './checkpoints-command.js';
 import {
@@ -60,6 +61,7 @@ function generalHelp(): string {
     '',
     'Options of every command:',
     ...Object.entries(COMMON_OPTIONS).map(([name, spec]) => optionLine(name, spec)),
+    optionLine('version', { type: 'boolean', description: 'print the version of mcp-orch' }),
     '',
     'Run `mcp-orch <command> --help` for a command’s details.',
     EXIT_CODES,
@@ -67,9 +69,7 @@ function generalHelp(): string {
 }
 
 function commandHelp(command: Command): string {
-  const common = Object.entries(COMMON_OPTIONS).filter(
-    ([name]) => name !== 'store' || command.usesStore !== false,
-  );
+  const common = Object.entries(COMMON_OPTIONS);
   return [
     `Usage: mcp-orch ${command.usage}`,
     '',
@@ -137,7 +137,7 @@ export async function runCli(argv: readonly string[], io: CommandIO): Promise<Ex
     }
     for (const option of Object.keys(values)) {
       const known = option in COMMON_OPTIONS || option in command.options;
-      if (!known || (option === 'store' && command.usesStore === false)) {
+      if (!known) {
         throw usageError(`${command.name} takes no --${option}; see mcp-orch ${name} --help`);
       }
     }
@@ -163,20 +163,15 @@ export async function runCli(argv: readonly string[], io: CommandIO): Promise<Ex
     io.stderr.write(`${formatError(error)}\n`);
     return exitCodeOf(error);
   } finally {
-    if (opened !== undefined) {
-      await opened.then(
-        (store) => store.close(),
-        () => {},
-      );
-    }
+    // The command's outcome is decided; a store that fails to close changes nothing of it.
+    await opened?.then((store) => store.close()).catch(() => {});
   }
 }
 
+/** The package's version, from its package.json (`src/cli/` in source, `dist/src/cli/` built). */
 async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const url = new URL('../../package.json', import.meta.url);
-  // From dist/src/cli/ the package.json is one level further up.
-  for (const candidate of [url, new URL('../../../package.json', import.meta.url)]) {
+  for (const relative of ['../../package.json', '../../../package.json']) {
+    const candidate = new URL(relative, import.meta.url);
     const text = await readFile(candidate, 'utf8').catch(() => undefined);
     const parsed =
       text === undefined ? undefined : (JSON.parse(text) as { name?: string; version?: string });

@@ -108,6 +108,8 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: mcp-orch checkpoints list|show|delete|prune TASK');
     expect(help.stdout).toContain('--keep N');
+    const version = await runCli(['--version'], { cwd: dir });
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const bare = await runCli([], { cwd: dir });
     expect(bare.code).toBe(2);
     expect(bare.stdout).toBe('');
