@@ -86,10 +86,14 @@ if (existsSync(executablePath)) {
   const browser = await chromium.launch({
     executablePath,
     args: ['--no-sandbox', '--disable-gpu'],
-    offline: true,
-  } as Parameters<typeof chromium.launch>[0]);
+  });
   try {
-    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Offline: the page must render with no network at all.
+    const offline = await browser.newContext({
+      offline: true,
+      viewport: { width: 1280, height: 900 },
+    });
+    const tab = await offline.newPage();
     await tab.goto(`file://${page}`);
     await tab.screenshot({ path: resolve(docs, 'inspection.png'), fullPage: true });
     await tab.locator('#lineage .picture svg').screenshot({ path: resolve(docs, 'lineage.png') });
