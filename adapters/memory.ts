@@ -157,8 +157,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       }
       if (task.meta.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
       const seq = task.head + 1;
-      const header: RecordHeader = { checkpointId, seq };
-      records.set(recordKey(taskId, checkpointId), `${JSON.stringify(header)}\n${body}`);
+      // The JSON of a RecordHeader: ids are checked above and need no escaping.
+      records.set(
+        recordKey(taskId, checkpointId),
+        `{"checkpointId":"${checkpointId}","seq":${seq}}\n${body}`,
+      );
       // Frozen: `list` hands these out without copying them.
       const meta: CheckpointRecordMeta = Object.freeze(
         expiresAt === undefined
