@@ -43,7 +43,7 @@ export function progressLine(event: RuntimeEvent): string | undefined {
     case 'checkpoint.saved':
       return `checkpoint ${event.seq} saved (${event.status}) ${event.checkpointId}`;
     case 'status.changed':
-      return `status ${event.status}`;
+      return undefined; // every status a run reaches is in the checkpoint line that records it
     case 'run.aborted':
       return `run aborted: ${event.error.message}`;
   }

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 // Each test starts real Node processes (1-3 s each on a loaded 2-core machine).
 describe('mcp-orch over a file store', { timeout: 60_000 }, () => {
-  it('run prints progress lines (stdout is not a TTY) and the result', async () => {
+  it('run prints one plain line per step and checkpoint (stdout is not a TTY), then the result', async () => {
     const { code, stdout } = await cli(
       'run',
       'words.mjs',
@@ -37,14 +37,27 @@ describe('mcp-orch over a file store', { timeout: 60_000 }, () => {
       '{"text":"a b"}',
     );
     expect(code).toBe(0);
-    const lines = stdout.trim().split('\n');
-    expect(lines[0]).toBe(`Running words@1 as task doc_2 (file:${storeDir})`);
-    expect(lines).toContain('step split started');
-    expect(lines).toContain('step report completed');
-    expect(lines.filter((l) => /^checkpoint \d+ saved \(running\) /.test(l)).length).toBe(4);
-    expect(stdout).toMatch(/checkpoint 5 saved \(completed\) checkpoint-/);
-    expect(stdout).toContain(
-      'Task doc_2 completed: Report doc_2_report\n{\n  "report": "2 words"\n}',
+    // Each step boundary is checkpointed before the next step starts.
+    expect(stdout.replace(/ checkpoint-[0-9A-Z]{26}$/gm, ' <id>')).toBe(
+      [
+        `Running words@1 as task doc_2 (file:${storeDir})`,
+        'checkpoint 1 saved (running) <id>',
+        'step split started',
+        'step split completed',
+        'checkpoint 2 saved (running) <id>',
+        'step count started',
+        'step count completed',
+        'checkpoint 3 saved (running) <id>',
+        'step report started',
+        'step report completed',
+        'checkpoint 4 saved (running) <id>',
+        'checkpoint 5 saved (completed) <id>',
+        'Task doc_2 completed: Report doc_2_report',
+        '{',
+        '  "report": "2 words"',
+        '}',
+        '',
+      ].join('\n'),
     );
   });
 
