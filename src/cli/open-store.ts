@@ -7,6 +7,8 @@ export interface OpenedStore {
   readonly store: CheckpointStore;
   /** The `--store` value that opens the same store again (for the resume hint). */
   readonly spec: string;
+  /** `spec` for display, with any Redis password masked. */
+  readonly label: string;
   /** Whether the store was chosen by default (no `--store`). */
   readonly isDefault: boolean;
   /** Closes the store and the client the command line opened for it. */
@@ -50,7 +52,8 @@ export async function openStore(
 async function openFileStore(dir: string, isDefault: boolean): Promise<OpenedStore> {
   const { createFileStore } = await import('mcp-orchestration/file');
   const store = createFileStore({ directory: resolve(dir) });
-  return { store, spec: `file:${dir}`, isDefault, close: () => store.close() };
+  const spec = `file:${dir}`;
+  return { store, spec, label: spec, isDefault, close: () => store.close() };
 }
 
 async function openRedisStore(spec: string): Promise<OpenedStore> {
@@ -90,9 +93,12 @@ async function openRedisStore(spec: string): Promise<OpenedStore> {
     client.disconnect();
     throw error;
   }
+  const shown = new URL(spec);
+  if (shown.password !== '') shown.password = '***';
   return {
     store,
     spec,
+    label: shown.toString(),
     isDefault: false,
     async close() {
       await store.close();

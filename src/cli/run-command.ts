@@ -40,7 +40,7 @@ export const runCommand: Command = {
     const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [
-        `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.spec})`,
+        `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.label})`,
       ]);
     }
     return watchRun(invocation, {
