@@ -12,6 +12,11 @@ export {
   workerPoolChildLogic,
 } from './define-worker-pool.js';
 export {
+  type PersistedRouterHandle,
+  type PersistedRouterOptions,
+  startPersistedRouter,
+} from './persist-router.js';
+export {
   type RouteStepInput,
   type RouteStepOutput,
   routeStepWithoutRouter,

@@ -1,6 +1,10 @@
 import { toObserver } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
-import { type RouterHandle, startRouter } from '../../machines/router/start-router.js';
+import {
+  type PersistedRouterHandle,
+  startPersistedRouter,
+} from '../../machines/router/persist-router.js';
+import { startRouter } from '../../machines/router/start-router.js';
 import { hasRoutedSteps, withRouting } from '../../machines/router/with-routing.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
@@ -85,8 +89,8 @@ class WorkflowRuntime implements Runtime {
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #manager: Promise<CheckpointManager> | undefined;
-  /** The router actor of routed steps, started at the first one. */
-  #targets: RouterHandle | undefined;
+  /** The router actor of routed steps, started (restored from the store) at the first one. */
+  #targets: Promise<PersistedRouterHandle> | undefined;
   /** Workflow → its machine with routing provided (only workflows with routed steps). */
   readonly #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
   #recorder: RunRecorder | undefined;
@@ -203,8 +207,9 @@ class WorkflowRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
-    this.#targets?.stop();
+    const targets = this.#targets;
     this.#targets = undefined;
+    await (await targets?.catch(() => undefined))?.close();
     // Recording is best effort: failed writes went to the recorder's onError.
     await this.#recorder?.flush().catch(() => {});
   }
@@ -280,19 +285,43 @@ class WorkflowRuntime implements Runtime {
    * The machine a defined workflow runs as: with routing provided when it has routed steps and
    * the runtime has a `router` (without one, its routed steps fail with `NoRouterError`).
    */
-  #machineFor(workflow: DefinedRuntimeWorkflow): { machine?: WorkflowMachine } {
+  async #machineFor(
+    workflow: DefinedRuntimeWorkflow,
+    manager: CheckpointManager,
+  ): Promise<{ machine?: WorkflowMachine }> {
     const { router } = this.#options;
     if (router === undefined || !hasRoutedSteps(workflow)) return {};
     let machine = this.#routed.get(workflow);
     if (machine === undefined) {
-      this.#targets ??= startRouter({
-        targets: this.#options.targets ?? [],
-        ...this.#options.routerActor,
-      });
-      machine = withRouting(workflow, { router, targets: this.#targets });
+      const targets = await this.#router(manager);
+      machine = this.#routed.get(workflow) ?? withRouting(workflow, { router, targets });
       this.#routed.set(workflow, machine);
     }
     return { machine };
+  }
+
+  /**
+   * The router actor, started once; restored from the store unless `routerActor.persist` is
+   * false. A start that failed (e.g. a corrupt router record) is tried again at the next one.
+   */
+  #router(manager: CheckpointManager): Promise<PersistedRouterHandle> {
+    if (this.#targets === undefined) {
+      const { persist = true, ...actor } = this.#options.routerActor ?? {};
+      const options = { targets: this.#options.targets ?? [], ...actor };
+      let starting: Promise<PersistedRouterHandle>;
+      if (persist) {
+        starting = startPersistedRouter({ ...options, manager });
+      } else {
+        const handle = startRouter(options);
+        const close = async () => handle.stop();
+        starting = Promise.resolve({ ...handle, taskId: '', flush: async () => {}, close });
+      }
+      this.#targets = starting;
+      starting.catch(() => {
+        if (this.#targets === starting) this.#targets = undefined;
+      });
+    }
+    return this.#targets;
   }
 
   #common(manager: CheckpointManager, taskId: string) {
@@ -324,16 +353,12 @@ class WorkflowRuntime implements Runtime {
     const entry = this.#workflows.get(workflow.id);
     const index = entry?.workflow === workflow ? entry.index : indexOf(workflow);
     const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#now });
+    const routed = isMachineWorkflow(workflow) ? {} : await this.#machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const first = inputContext(input, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.create({ ...common, workflow }, taskId, first, lineage)
-      : TaskRun.create(
-          { ...common, workflow, index, ...this.#machineFor(workflow) },
-          taskId,
-          first,
-          lineage,
-        );
+      : TaskRun.create({ ...common, workflow, index, ...routed }, taskId, first, lineage);
     try {
       await run.begin();
     } catch (error) {
@@ -369,14 +394,11 @@ class WorkflowRuntime implements Runtime {
       const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
     }
+    const routed = isMachineWorkflow(workflow) ? {} : await this.#machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.restore({ ...common, workflow }, state, lineage)
-      : TaskRun.restore(
-          { ...common, workflow, index, ...this.#machineFor(workflow) },
-          state,
-          lineage,
-        );
+      : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage);
     this.#runs.set(taskId, run);
     run.resume();
     return run;

@@ -76,8 +76,18 @@ export interface RuntimeOptions {
    * Default: none.
    */
   readonly targets?: readonly RouterTarget[];
-  /** Idle timeout and child bound of that router actor. Default: 60 s, 32 children. */
-  readonly routerActor?: Pick<RouterMachineOptions, 'idleTimeoutMs' | 'maxChildren'>;
+  /**
+   * That router actor: its idle timeout and child bound (default 60 s, 32 children), its `id`
+   * (default `'router'`) and `persist` (default `true`): the router's snapshot (agents' states,
+   * e.g. a conversation memory) is restored from the runtime's store when the router starts and
+   * saved there after each agent call (coalesced, conditional writes), as checkpoints of the
+   * reserved task id `'router.<id>'`, so a runtime on the same store continues the agents'
+   * state. Give runtimes that share a store at the same time different ids.
+   */
+  readonly routerActor?: Pick<RouterMachineOptions, 'idleTimeoutMs' | 'maxChildren' | 'id'> & {
+    /** Whether the router actor is saved to and restored from the store. Default: `true`. */
+    readonly persist?: boolean;
+  };
   /** Clock for lineage timestamps and `errorTime`, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
 }
