@@ -110,11 +110,25 @@ describe('examples', () => {
     expect(out).toContain('MCP server closed');
   }, 60_000);
 
-  it("basic-workflow runs the seed's three steps with a checkpoint after each", async () => {
+  it("basic-workflow routes the seed's three steps to a tool, a worker pool and an agent", async () => {
     const out = await runExample('basic-workflow.ts');
-    expect(out).toContain('Result: the ×3, and ×2, bat ×1');
-    expect(out).toContain('2. running, step 0, [parse]');
-    expect(out).toContain('5. completed, step 2, [parse, process, generate]');
-    expect(out).toContain('task_123_step_1 -> task_123_step_2 (result_generator)');
+    expect(out).toContain("Result: the ×3, and ×2, bat ×1 (the planner's task 1)");
+    // Each target kind made one context; the lineage names it and says why it was chosen.
+    expect(out).toContain('task_123_input -> task_123_parse (tool_input_parser): fallback');
+    expect(out).toContain(
+      'task_123_parse -> task_123_process (worker_pool_data_processor): content rule count_words',
+    );
+    expect(out).toContain(
+      'task_123_process -> task_123_generate (agent_type_planner): type TaskContext',
+    );
+    // A checkpoint holds each decision before its target runs, another one the step's result.
+    expect(out).toContain('2. running, step 0, [], tool input_parser');
+    expect(out).toContain('5. running, step 1, [parse, process], worker_pool data_processor');
+    expect(out).toContain('8. completed, step 2, [parse, process, generate]');
+    // By hand: the content rule outranks the type rule; the planner remembers the first task.
+    expect(out).toContain(
+      'process -> worker_pool data_processor [count_words chosen, type:TaskContext outranked',
+    );
+    expect(out).toContain('the ×2, cat ×1, hat ×1; planner task 2, new words: hat, on');
   });
 });
