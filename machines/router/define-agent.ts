@@ -1,10 +1,10 @@
 import { assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import type { Context } from '../../src/context/context.js';
-import { parseContext } from '../../src/context/parse-context.js';
 import { assertValidId } from '../../src/ids.js';
 import { assertJson, cloneJson, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
 import {
+  acceptContext,
   type CallMeta,
   callHelpers,
   type TargetCallEvent,
@@ -98,7 +98,7 @@ export function agentChildLogic(agent: AgentTarget) {
     const { call, state } = input;
     const step = await agent.process(call.context, state, callHelpers(call.meta, signal));
     assertJson(step?.state, { path: `${agent.targetId}.state` });
-    return { result: parseContext(step.result), state: cloneJson(step.state) };
+    return { result: acceptContext(step.result), state: cloneJson(step.state) };
   });
   return setup({
     types: {

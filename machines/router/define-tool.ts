@@ -1,9 +1,9 @@
 import { fromCallback } from 'xstate';
 import type { Context } from '../../src/context/context.js';
-import { parseContext } from '../../src/context/parse-context.js';
 import { assertValidId } from '../../src/ids.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
 import {
+  acceptContext,
   callHelpers,
   type TargetChildEvent,
   type TargetChildInput,
@@ -68,7 +68,7 @@ export function toolChildLogic(tool: ToolTarget) {
       const helpers = callHelpers(event.meta, controller.signal);
       Promise.resolve()
         .then(() => tool.call(event.context, helpers))
-        .then(parseContext)
+        .then(acceptContext)
         .then(
           (result): TargetResultEvent => ({
             type: 'target.result',

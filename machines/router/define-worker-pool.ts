@@ -1,13 +1,14 @@
 import { enqueueActions, fromCallback, setup } from 'xstate';
 import type { Context } from '../../src/context/context.js';
-import { parseContext } from '../../src/context/parse-context.js';
 import { PoolSaturatedError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
 import { assertRetryPolicy, backoffDelay, type RetryPolicy } from '../backoff.js';
 import {
+  acceptContext,
   type CallMeta,
-  callHelpers,
+  type LazyCall,
+  lazyCallHelpers,
   type TargetChildEvent,
   type TargetChildInput,
 } from './router-protocol.js';
@@ -108,18 +109,21 @@ type WorkerReport =
 /** The pool child's machine context. */
 export interface PoolChildContext {
   readonly childId: string;
-  /** Jobs waiting for a worker, oldest first. */
-  readonly queue: readonly Job[];
+  /**
+   * Jobs waiting for a worker, oldest first. Like `running` and `ready`, updated in place (O(1)
+   * per job whatever the queue's length; copying it per job made a long queue quadratic), so
+   * serialize a persisted snapshot before the pool goes on (`startRouter` hands out JSON copies).
+   */
+  readonly queue: Job[];
   /** The job on each worker (by slot), `null` when the worker is free. */
-  readonly running: readonly (Job | null)[];
+  readonly running: (Job | null)[];
   /** Whether each worker has started (said `worker.ready`) since the pool (re)started. */
-  readonly ready: readonly boolean[];
+  readonly ready: boolean[];
 }
 
 const workerId = (slot: number) => `worker-${slot}`;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     const onAbort = () => {
@@ -141,34 +145,34 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
   const worker = fromCallback<WorkerEvent, { readonly slot: number }>(
     ({ input, receive, sendBack }) => {
       const { slot } = input;
-      let current: { requestId: string; controller: AbortController } | undefined;
+      let current: { requestId: string; call: LazyCall } | undefined;
       let stopped = false;
       receive((event) => {
         if (event.type === 'job.cancel') {
-          if (current?.requestId === event.requestId) current.controller.abort();
+          if (current?.requestId === event.requestId) current.call.abort();
           return;
         }
         const { job, delayMs } = event;
-        const controller = new AbortController();
-        current = { requestId: job.requestId, controller };
         // A pool retry is the same call again: same helpers (attempt, idempotency key).
-        const helpers = callHelpers(job.meta, controller.signal);
-        sleep(delayMs, controller.signal)
-          .then(() => pool.handler(job.context, helpers))
-          .then(parseContext)
-          .then(
-            (result): WorkerReport => ({ type: 'job.done', slot, job, result }),
-            (error: unknown): WorkerReport => ({ type: 'job.failed', slot, job, error }),
-          )
-          .then((report) => {
-            if (current?.controller === controller) current = undefined;
-            if (!stopped) sendBack(report);
-          });
+        const call = lazyCallHelpers(job.meta);
+        current = { requestId: job.requestId, call };
+        const run = async (): Promise<Context> => {
+          if (delayMs > 0) await sleep(delayMs, call.helpers.signal);
+          return acceptContext(await pool.handler(job.context, call.helpers));
+        };
+        const report = (made: WorkerReport) => {
+          if (current?.call === call) current = undefined;
+          if (!stopped) sendBack(made);
+        };
+        run().then(
+          (result) => report({ type: 'job.done', slot, job, result }),
+          (error: unknown) => report({ type: 'job.failed', slot, job, error }),
+        );
       });
       sendBack({ type: 'worker.ready', slot });
       return () => {
         stopped = true;
-        current?.controller.abort();
+        current?.call.abort();
       };
     },
   );
@@ -198,12 +202,14 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
       'target.call': {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const job: Job = { ...pick(event), attempt: 1 };
-          const slot = context.running.findIndex((held, at) => held === null && context.ready[at]);
+          const { running, ready, queue } = context;
+          // Jobs wait only while every ready worker is busy: a free one is found in O(size).
+          const slot = queue.length > 0 ? -1 : freeSlot(running, ready);
           if (slot >= 0) {
-            enqueue.assign({ running: replaced(context.running, slot, job) });
+            running[slot] = job;
             enqueue.sendTo(workerId(slot), { type: 'job.run', job, delayMs: 0 });
-          } else if (context.queue.length < pool.queueLimit) {
-            enqueue.assign({ queue: [...context.queue, job] });
+          } else if (queue.length < pool.queueLimit) {
+            queue.push(job);
           } else {
             enqueue.sendParent({
               type: 'target.result',
@@ -219,28 +225,23 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const { requestId } = event;
           const slot = context.running.findIndex((job) => job?.requestId === requestId);
-          if (slot >= 0) enqueue.sendTo(workerId(slot), { type: 'job.cancel', requestId });
-          else
-            enqueue.assign({ queue: context.queue.filter((job) => job.requestId !== requestId) });
+          if (slot >= 0) {
+            enqueue.sendTo(workerId(slot), { type: 'job.cancel', requestId });
+            return;
+          }
+          const at = context.queue.findIndex((job) => job.requestId === requestId);
+          if (at >= 0) context.queue.splice(at, 1);
         }),
       },
       'worker.ready': {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const { slot } = event;
-          const ready = replaced(context.ready, slot, true);
+          context.ready[slot] = true;
           const held = context.running[slot];
-          if (held) {
-            // Restored: the worker lost the job it had; it runs it again.
-            enqueue.assign({ ready });
-            enqueue.sendTo(workerId(slot), { type: 'job.run', job: held, delayMs: 0 });
-            return;
-          }
-          const [next, ...queue] = context.queue;
-          if (next === undefined) {
-            enqueue.assign({ ready });
-            return;
-          }
-          enqueue.assign({ ready, queue, running: replaced(context.running, slot, next) });
+          // Restored: the worker lost the job it had; it runs it again.
+          const next = held ?? context.queue.shift();
+          if (next === undefined) return;
+          context.running[slot] = next;
           enqueue.sendTo(workerId(slot), { type: 'job.run', job: next, delayMs: 0 });
         }),
       },
@@ -255,13 +256,7 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
             ok: true,
             context: result,
           });
-          const [next, ...queue] = context.queue;
-          if (next === undefined) {
-            enqueue.assign({ running: replaced(context.running, slot, null) });
-            return;
-          }
-          enqueue.assign({ queue, running: replaced(context.running, slot, next) });
-          enqueue.sendTo(workerId(slot), { type: 'job.run', job: next, delayMs: 0 });
+          runNext(context, slot, enqueue);
         }),
       },
       'job.failed': {
@@ -271,7 +266,7 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
           if (job.attempt < attempts) {
             const retry: Job = { ...job, attempt: job.attempt + 1 };
             const delayMs = backoffDelay(pool.retry.backoff, job.attempt);
-            enqueue.assign({ running: replaced(context.running, slot, retry) });
+            context.running[slot] = retry;
             enqueue.sendTo(workerId(slot), { type: 'job.run', job: retry, delayMs });
             return;
           }
@@ -282,26 +277,34 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
             ok: false,
             error,
           });
-          const [next, ...queue] = context.queue;
-          if (next === undefined) {
-            enqueue.assign({ running: replaced(context.running, slot, null) });
-            return;
-          }
-          enqueue.assign({ queue, running: replaced(context.running, slot, next) });
-          enqueue.sendTo(workerId(slot), { type: 'job.run', job: next, delayMs: 0 });
+          runNext(context, slot, enqueue);
         }),
       },
     },
   });
 }
 
+/** The first free worker that has started, or -1. */
+function freeSlot(running: readonly (Job | null)[], ready: readonly boolean[]): number {
+  for (let slot = 0; slot < running.length; slot++) {
+    if (running[slot] === null && ready[slot] === true) return slot;
+  }
+  return -1;
+}
+
+/** Gives the worker at `slot` the oldest waiting job, or marks it free. */
+function runNext(
+  context: PoolChildContext,
+  slot: number,
+  enqueue: { sendTo(id: string, event: WorkerEvent): void },
+): void {
+  const next = context.queue.shift();
+  context.running[slot] = next ?? null;
+  if (next !== undefined)
+    enqueue.sendTo(workerId(slot), { type: 'job.run', job: next, delayMs: 0 });
+}
+
 function pick(event: TargetChildEvent): Omit<Job, 'attempt'> {
   if (event.type !== 'target.call') throw new TypeError('Not a call');
   return { requestId: event.requestId, context: event.context, meta: event.meta };
-}
-
-function replaced<T>(list: readonly T[], at: number, value: T): T[] {
-  const copy = list.slice();
-  copy[at] = value;
-  return copy;
 }

@@ -58,8 +58,11 @@ export interface PendingRequest {
 
 /** The router machine's context: small bookkeeping, persisted with its snapshot. */
 export interface RouterMachineContext {
-  /** Child id → what the router knows of it. */
-  readonly children: Readonly<Record<string, RouterChildInfo>>;
+  /**
+   * Child id → what the router knows of it. Like `pending`, `uses` and `sweepAt`, updated in
+   * place on the path of every call (no copy of the router's context per request or answer).
+   */
+  readonly children: Record<string, RouterChildInfo>;
   /**
    * Request id → the request, until answered or cancelled. Updated in place (O(1) per request
    * whatever the number in flight; copying it per request made 256 in flight quadratic), so
@@ -70,9 +73,9 @@ export interface RouterMachineContext {
   /** Child id → the state of an agent that was stopped (idle or evicted), for its next start. */
   readonly memory: Readonly<Record<string, JsonValue>>;
   /** When the idle sweep is due, ms since the epoch; `null` when none is scheduled. */
-  readonly sweepAt: number | null;
+  sweepAt: number | null;
   /** Counts uses of children (requests and answers), for {@link RouterChildInfo.order}. */
-  readonly uses: number;
+  uses: number;
 }
 
 /** Every event the router machine takes. */
@@ -191,9 +194,9 @@ export function createRouterMachine(options: RouterMachineOptions) {
           const info = context.children[childId];
           pending[requestId] = { childId, context: input, meta };
           if (info !== undefined) {
-            const uses = context.uses + 1;
+            const uses = ++context.uses;
             const next = { ...info, lastUsed: now, order: uses, inFlight: info.inFlight + 1 };
-            enqueue.assign({ uses, children: { ...context.children, [childId]: next } });
+            context.children[childId] = next;
             if (info.ready) {
               enqueue.sendTo(childId, { type: 'target.call', requestId, context: input, meta });
             }
@@ -244,39 +247,29 @@ export function createRouterMachine(options: RouterMachineOptions) {
           delete context.pending[event.requestId];
           const { childId } = request;
           const now = Date.now();
-          let children: Record<string, RouterChildInfo> = context.children;
-          const uses = context.uses + 1;
+          const { children } = context;
+          const uses = ++context.uses;
           const info = children[childId];
           if (info !== undefined) {
             const inFlight = Math.max(0, info.inFlight - 1);
-            children = {
-              ...children,
-              [childId]: { ...info, lastUsed: now, order: uses, inFlight },
-            };
+            children[childId] = { ...info, lastUsed: now, order: uses, inFlight };
           }
-          let memory = context.memory;
           if (Object.keys(children).length > maxChildren) {
             const victim = lruIdle(children);
             const victimInfo = victim === undefined ? undefined : children[victim];
             if (victim !== undefined && victimInfo !== undefined) {
               const state = agentState(self, victim, victimInfo.key);
-              if (state !== undefined) memory = { ...memory, [victim]: state };
+              const memory =
+                state === undefined ? context.memory : { ...context.memory, [victim]: state };
               enqueue.stopChild(victim);
-              children = without(children, victim);
+              enqueue.assign({ children: without(children, victim), memory });
             }
           }
-          let sweepAt = context.sweepAt;
           // A sweep long overdue was lost in a restore (delayed events are not persisted).
-          if (sweeps && (sweepAt === null || sweepAt < now - 1000)) {
-            sweepAt = now + idleTimeoutMs;
+          if (sweeps && (context.sweepAt === null || context.sweepAt < now - 1000)) {
+            context.sweepAt = now + idleTimeoutMs;
             enqueue.raise({ type: 'router.sweep' }, { delay: idleTimeoutMs, id: 'router.sweep' });
           }
-          enqueue.assign({
-            children,
-            memory,
-            sweepAt,
-            uses,
-          });
           const { requestId } = event;
           enqueue.emit(
             event.ok

@@ -1,4 +1,6 @@
 import type { Context } from '../../src/context/context.js';
+import { contextShapeIssues, parseContext } from '../../src/context/parse-context.js';
+import { isJsonOnce } from '../../src/context/validated-json.js';
 import type { JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
 import type { TargetAddress } from './target-types.js';
@@ -99,4 +101,65 @@ export function callHelpers(meta: CallMeta, signal: AbortSignal): TargetCallHelp
     idempotencyKey: meta.idempotencyKey,
     signal,
   };
+}
+
+/** The helpers of one call, with its abort signal made on first read, and the call's abort. */
+export interface LazyCall {
+  readonly helpers: TargetCallHelpers;
+  /** Aborts the call's signal (now if it was read, else when it is). */
+  abort(): void;
+}
+
+/**
+ * {@link callHelpers} whose `signal` (an `AbortController`) is only made when a handler reads
+ * it: most handlers never do, and one controller per call is a measurable share of a trivial
+ * pool job.
+ */
+export function lazyCallHelpers(meta: CallMeta): LazyCall {
+  let controller: AbortController | undefined;
+  let aborted = false;
+  const helpers: TargetCallHelpers = {
+    taskId: meta.taskId,
+    stepId: meta.stepId,
+    attempt: meta.attempt,
+    idempotencyKey: meta.idempotencyKey,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (aborted) controller.abort();
+      }
+      return controller.signal;
+    },
+  };
+  return {
+    helpers,
+    abort: () => {
+      aborted = true;
+      controller?.abort();
+    },
+  };
+}
+
+/** Whether `value` is JSON that cannot change any more: a primitive, or frozen and checked. */
+function settledJson(value: unknown): boolean {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) return false;
+  return isJsonOnce(value);
+}
+
+/**
+ * `parseContext`, without its deep copy when `value` already is a context made by
+ * `createContext`/`parseContext` (frozen, its data and metadata frozen and checked): such a
+ * context cannot change, so it is passed on as it is. Anything else is parsed (and copied).
+ */
+export function acceptContext(value: unknown): Context {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.isFrozen(value) &&
+    contextShapeIssues(value).length === 0
+  ) {
+    const { data, metadata } = value as Context;
+    if (settledJson(data) && settledJson(metadata)) return value as Context;
+  }
+  return parseContext(value);
 }

@@ -6,7 +6,6 @@ import {
   type Snapshot,
 } from 'xstate';
 import type { Context } from '../../src/context/context.js';
-import { parseContext } from '../../src/context/parse-context.js';
 import { RouterStoppedError } from '../../src/errors.js';
 import { idempotencyKey } from '../run-step.js';
 import {
@@ -14,7 +13,7 @@ import {
   type RouterMachine,
   type RouterMachineOptions,
 } from './router-machine.js';
-import type { RouteResponseEvent } from './router-protocol.js';
+import { acceptContext, type RouteResponseEvent } from './router-protocol.js';
 import type { TargetAddress } from './target-types.js';
 
 /** Options of {@link startRouter}. */
@@ -148,7 +147,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
     if (stopped) return Promise.reject(new RouterStoppedError());
     let context: Context;
     try {
-      context = parseContext(input);
+      context = acceptContext(input);
     } catch (error) {
       return Promise.reject(error);
     }
