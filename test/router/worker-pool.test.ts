@@ -157,4 +157,86 @@ describe('a worker pool under the router', () => {
     expect(ran).toEqual([1, 1, 2]); // job 1 ran again (at least once), job 2 once
     restored.stop();
   });
+
+  it('keeps a persisted snapshot as it was while the jobs it held run on (the queue is updated in place)', async () => {
+    const held = gate();
+    const ran: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'fifo',
+      size: 1,
+      handler: async (context: Context) => {
+        ran.push((context.data as { n: number }).n);
+        await held.opened;
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('fifo').submit;
+    const answers = Array.from({ length: 300 }, (_, n) => submit(job(n)));
+    await expect.poll(() => ran).toEqual([0]);
+    const saved = router.getPersistedSnapshot() as unknown as {
+      children: Record<string, { snapshot: { context: PoolChildContext } }>;
+    };
+    held.open();
+    await Promise.all(answers);
+    expect(ran).toEqual(Array.from({ length: 300 }, (_, n) => n)); // first in, first out
+    const held0 = saved.children['target:worker_pool:fifo']?.snapshot.context;
+    expect(held0?.running.map((entry) => entry?.requestId ?? null)).toHaveLength(1);
+    expect(held0?.queue).toHaveLength(299); // taken before the jobs ran: unchanged by them
+    router.stop();
+  });
+
+  it('withdraws a waiting job without running it, and aborts the signal a running job reads late', async () => {
+    const held = gate();
+    const ran: number[] = [];
+    const aborted: Record<number, boolean> = {};
+    const pool = defineWorkerPool({
+      id: 'cancels',
+      size: 1,
+      handler: async (context: Context, helpers) => {
+        const { n } = context.data as { n: number };
+        ran.push(n);
+        await held.opened;
+        aborted[n] = helpers.signal.aborted; // read after the cancel: made already aborted
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('cancels').submit;
+    const running = new AbortController();
+    const waiting = new AbortController();
+    const first = submit(job(1), { signal: running.signal });
+    const second = submit(job(2), { signal: waiting.signal });
+    const third = submit(job(3));
+    await expect.poll(() => ran).toEqual([1]);
+    waiting.abort(new Error('not needed'));
+    running.abort(new Error('too late'));
+    await expect(second).rejects.toThrow('not needed');
+    await expect(first).rejects.toThrow('too late');
+    held.open();
+    await expect(third).resolves.toMatchObject({ data: { n: 3 } });
+    expect(ran).toEqual([1, 3]); // job 2 never ran
+    expect(aborted).toEqual({ 1: true, 3: false });
+    router.stop();
+  });
+
+  it('passes a context made by createContext on as it is, and copies and freezes any other result', async () => {
+    const made = createContext('Made', { n: 1 });
+    const plain = { contextId: 'plain_1', contextType: 'Plain', data: { list: [1] }, metadata: {} };
+    const pool = defineWorkerPool({
+      id: 'results',
+      size: 2,
+      handler: (context) => ((context.data as { n: number }).n === 1 ? made : (plain as Context)),
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('results').submit;
+    expect(await submit(job(1))).toBe(made);
+    const copied = await submit(job(2));
+    expect(copied).not.toBe(plain);
+    expect(copied).toEqual(plain);
+    expect(Object.isFrozen(copied.data)).toBe(true);
+    plain.data.list.push(2); // the caller's object changes; the result does not
+    expect(copied.data).toEqual({ list: [1] });
+    router.stop();
+  });
 });
