@@ -152,6 +152,16 @@ function settledJson(value: unknown): boolean {
  * context cannot change, so it is passed on as it is. Anything else is parsed (and copied).
  */
 export function acceptContext(value: unknown): Context {
+  if (typeof value === 'object' && value !== null && accepted.has(value)) return value as Context;
+  const context = checkedContext(value);
+  accepted.add(context);
+  return context;
+}
+
+/** Contexts {@link acceptContext} returned: frozen and checked, so passed on at once. */
+const accepted = new WeakSet<object>();
+
+function checkedContext(value: unknown): Context {
   if (
     typeof value === 'object' &&
     value !== null &&

@@ -141,6 +141,13 @@ export async function runWorkerPoolBench(
   log(
     `goal: pool overhead under ${POOL_OVERHEAD_GOAL_MICROS} µs per context (pool kept busy, 16 in flight): ${overhead < POOL_OVERHEAD_GOAL_MICROS ? 'met' : 'MISSED'} (${overheads.join('; ')})`,
   );
+  const large = cells.find((c) => c.inFlight === batch && c !== busy);
+  if (large !== undefined) {
+    const growth = (large.poolMicros - large.directMicros) / overhead;
+    log(
+      `growth: the overhead per context at ${num(batch)} in flight is ${growth.toFixed(2)}× the one at 16 in flight (no per-request copies: it should stay near 1×)`,
+    );
+  }
   return cells;
 }
 
