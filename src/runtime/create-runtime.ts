@@ -307,7 +307,12 @@ class WorkflowRuntime implements Runtime {
   #router(manager: CheckpointManager): Promise<PersistedRouterHandle> {
     if (this.#targets === undefined) {
       const { persist = true, ...actor } = this.#options.routerActor ?? {};
-      const options = { targets: this.#options.targets ?? [], ...actor };
+      const { inspect } = this.#options;
+      const options = {
+        targets: this.#options.targets ?? [],
+        ...actor,
+        ...(inspect === undefined ? {} : { inspect }),
+      };
       let starting: Promise<PersistedRouterHandle>;
       if (persist) {
         starting = startPersistedRouter({ ...options, manager });

@@ -1,4 +1,11 @@
-import { createContext, createRuntime, defineMachineWorkflow } from 'mcp-orchestration';
+import {
+  ContextRouter,
+  createContext,
+  createRuntime,
+  defineMachineWorkflow,
+  defineTool,
+  defineWorkflow,
+} from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
 import { assign, fromPromise, type InspectionEvent, setup } from 'xstate';
@@ -62,5 +69,39 @@ describe('the runtime’s inspect option on a hand-written machine (defineMachin
     const received = events.flatMap((e) => (e.type === '@xstate.event' ? [e.event.type] : []));
     expect(received).toContain('approve');
     expect(received.some((type) => type.startsWith('xstate.done.actor.'))).toBe(true);
+  });
+});
+
+describe('the runtime’s inspect option with routed steps', () => {
+  it('reaches the router actor and the target it spawns', async () => {
+    const events: InspectionEvent[] = [];
+    const echo = defineTool({
+      id: 'echo',
+      call: async (context) => createContext('Echoed', { echoed: context.data }),
+    });
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'echo', priority: 0 },
+    });
+    const workflow = defineWorkflow({
+      id: 'routed-inspect',
+      version: '1',
+      steps: [{ stepId: 'echo', route: true }],
+    });
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      router,
+      targets: [echo],
+      inspect: (e) => events.push(e),
+    });
+    const run = await runtime.start(workflow, { text: 'hi' }, { taskId: 'ri_1' });
+    expect((await run.result).data).toEqual({ echoed: { text: 'hi' } });
+    await runtime.close();
+
+    const ids = events.flatMap((e) => (e.type === '@xstate.actor' ? [e.actorRef.id] : []));
+    expect(ids).toContain('target:tool:echo');
+    const routerRoots = events.filter(
+      (e) => e.type === '@xstate.event' && e.event.type === 'route.request',
+    );
+    expect(routerRoots.length).toBeGreaterThan(0);
   });
 });
