@@ -15,6 +15,7 @@ import {
   createRuntime,
   defineWorkflow,
   getCheckpointManager,
+  isOrchestrationError,
   type TaskStep,
 } from 'mcp-orchestration';
 
@@ -154,7 +155,12 @@ const run = await runtime.start(
   { question: 'How do durable workflows survive crashes?' },
   { taskId, ifExists: 'resume' },
 );
-const result = await run.result;
+// Ctrl-C closes the runtime, which rejects the result with TASK_NOT_RUNNING: the SIGINT handler
+// then reports and exits, so wait for it instead of failing here.
+const result = await run.result.catch((error: unknown) => {
+  if (isOrchestrationError(error, 'TASK_NOT_RUNNING')) return new Promise<never>(() => {});
+  throw error;
+});
 
 console.log(`\n${(result.data as Research).report}\n`);
 console.log('Checkpoints, newest first:');

@@ -97,11 +97,13 @@ describe('the runtime’s inspect option with routed steps', () => {
     expect((await run.result).data).toEqual({ echoed: { text: 'hi' } });
     await runtime.close();
 
-    const ids = events.flatMap((e) => (e.type === '@xstate.actor' ? [e.actorRef.id] : []));
+    const ids = events.flatMap((e) =>
+      e.type === '@xstate.actor' ? [(e.actorRef as unknown as { id: string }).id] : [],
+    );
     expect(ids).toContain('target:tool:echo');
-    const routerRoots = events.filter(
+    const routeRequests = events.filter(
       (e) => e.type === '@xstate.event' && e.event.type === 'route.request',
     );
-    expect(routerRoots.length).toBeGreaterThan(0);
+    expect(routeRequests.length).toBeGreaterThan(0);
   });
 });
