@@ -7,6 +7,7 @@ import {
   type RouterCallOptions,
   type RouterHandle,
   type StartRouterOptions,
+  seedHandles,
   startRouter,
 } from './start-router.js';
 import type { TargetAddress } from './target-types.js';
@@ -164,17 +165,7 @@ export async function startPersistedRouter(
     targets: router.targets,
     taskId,
     call,
-    getAgent: (targetId) => ({
-      process: (context, callOptions) =>
-        call({ targetType: 'agent_type', targetId }, context, callOptions),
-    }),
-    getTool: (targetId) => ({
-      run: (context, callOptions) => call({ targetType: 'tool', targetId }, context, callOptions),
-    }),
-    getWorkerPool: (targetId) => ({
-      submit: (context, callOptions) =>
-        call({ targetType: 'worker_pool', targetId }, context, callOptions),
-    }),
+    ...seedHandles(call),
     getPersistedSnapshot: () => router.getPersistedSnapshot(),
     stop: () => router.stop(),
     flush,

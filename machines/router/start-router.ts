@@ -201,17 +201,7 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
     actor,
     targets: options.targets.map(({ targetType, targetId }) => ({ targetType, targetId })),
     call,
-    getAgent: (targetId) => ({
-      process: (context, callOptions) =>
-        call({ targetType: 'agent_type', targetId }, context, callOptions),
-    }),
-    getTool: (targetId) => ({
-      run: (context, callOptions) => call({ targetType: 'tool', targetId }, context, callOptions),
-    }),
-    getWorkerPool: (targetId) => ({
-      submit: (context, callOptions) =>
-        call({ targetType: 'worker_pool', targetId }, context, callOptions),
-    }),
+    ...seedHandles(call),
     getPersistedSnapshot: () => jsonCopy(actor.getPersistedSnapshot() as Snapshot<unknown>),
     stop: () => {
       if (stopped) return;
@@ -222,5 +212,22 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
         waiter.reject(new RouterStoppedError(requestId));
       }
     },
+  };
+}
+
+/** The seed's `getAgent(id).process`, `getTool(id).run`, `getWorkerPool(id).submit` over `call`. */
+export function seedHandles(
+  call: RouterHandle['call'],
+): Pick<RouterHandle, 'getAgent' | 'getTool' | 'getWorkerPool'> {
+  return {
+    getAgent: (targetId) => ({
+      process: (context, options) => call({ targetType: 'agent_type', targetId }, context, options),
+    }),
+    getTool: (targetId) => ({
+      run: (context, options) => call({ targetType: 'tool', targetId }, context, options),
+    }),
+    getWorkerPool: (targetId) => ({
+      submit: (context, options) => call({ targetType: 'worker_pool', targetId }, context, options),
+    }),
   };
 }
