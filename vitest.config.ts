@@ -31,7 +31,7 @@ function browserProject(): TestProjectInlineConfiguration | undefined {
   return {
     extends: true,
     // Pre-bundled up front: optimizing a dependency mid-run reloads the page under test.
-    optimizeDeps: { include: ['idb-keyval', 'xstate', '@xstate/store'] },
+    optimizeDeps: { include: ['idb-keyval', 'xstate', '@xstate/store', '@statelyai/inspect'] },
     test: {
       name: 'browser',
       include: ['test/browser/**/*.test.ts'],
