@@ -26,7 +26,19 @@ import { type Row, renderTable } from './table.js';
  * store. Lengths up to 1,000 always run; a longer run whose time or bytes, estimated from the
  * shorter ones, exceed the budget is not made, and the output says so (the mode is capped).
  *
+ * Timing: a cell's time per step is the median over *samples*, a sample being consecutive runs of
+ * one mode lasting at least {@link SAMPLE_MS} (wall time ÷ steps of those runs). A run of 100 steps
+ * takes a few milliseconds, less than the time between two young-generation garbage collections;
+ * the median of single runs then picks a run without a collection, while a run of 5,000 steps
+ * always pays its share. Samples of ≥ 100 ms contain collections in proportion at every N, so
+ * the ratios compare like with like (the median of single runs made the bare machine look
+ * 1.6–2.1× slower per step at 5,000 than at 100; by samples it is 1.1–1.4×, about what a plain
+ * XState machine of N states shows: the machine holds ~12 KB of state nodes per step, and a
+ * larger heap makes each collection cost a little more).
+ *
  * Standalone: `npx tsx --conditions=source test/bench/runtime-steps.ts` (REDIS_URL for Redis).
+ * `BENCH_MODES=none,memory`, `BENCH_VARIANTS=refs` and `BENCH_SIZES=100,1000,5000` measure only
+ * those.
  */
 
 /** The persistence modes, in table order. */
@@ -65,13 +77,16 @@ export interface StepsCell {
   readonly variant: Variant;
   readonly mode: Mode;
   readonly steps: number;
-  /** Median wall time per step over the repetitions, ms. */
+  /** Median over the samples of wall time per step, ms (a sample: runs lasting ≥ {@link SAMPLE_MS}). */
   readonly msPerStep: number;
   /** Bytes written per step (checkpoint bodies + lineage entries); 0 without persistence. */
   readonly bytesPerStep: number;
   /** Time spent inside `store.save` per step, ms (on the critical path: steps wait for it). */
   readonly saveMsPerStep: number;
+  /** Runs made. */
   readonly repetitions: number;
+  /** Timed samples (each one or more consecutive runs). */
+  readonly samples: number;
 }
 
 /** What {@link runRuntimeStepsBench} measured. */
@@ -86,10 +101,15 @@ export interface RuntimeStepsResult {
 }
 
 const ITEM_BYTES = 200;
-/** Fewest steps timed per cell at small N (repetitions are added up to this). */
+/** Fewest steps timed per cell at small N (samples are added up to this). */
 const MIN_STEPS_PER_CELL = 2_000;
-const MIN_REPETITIONS = 3;
-const MAX_REPETITIONS = 50;
+/**
+ * A sample is consecutive runs of one mode lasting at least this long (ms), so that it holds the
+ * garbage collections its steps cause (a young-generation collection comes every few tens of ms).
+ */
+export const SAMPLE_MS = 100;
+const MIN_SAMPLES = 3;
+const MAX_SAMPLES = 50;
 /** Lengths up to this are run in every mode, whatever the budget. */
 const ALWAYS_RUN_UP_TO = 1_000;
 /** Most time a cell repeats for (it always runs once). */
@@ -298,9 +318,9 @@ function shuffle<T>(items: T[]): T[] {
 }
 
 /**
- * Times length `n` in every lane, one run at a time, taking turns in a new random order each
- * round (so load changes hit all modes alike). A lane repeats until it has timed
- * {@link MIN_STEPS_PER_CELL} steps in {@link MIN_REPETITIONS} runs, or spent
+ * Times length `n` in every lane, one sample (runs lasting ≥ {@link SAMPLE_MS}) at a time, taking
+ * turns in a new random order each round (so load changes hit all modes alike). A lane repeats
+ * until it has timed {@link MIN_STEPS_PER_CELL} steps in {@link MIN_SAMPLES} samples, or spent
  * {@link CELL_TIME_MS}; it runs at least once.
  */
 async function measureLength(
@@ -309,13 +329,20 @@ async function measureLength(
   lanes: readonly Lane[],
 ): Promise<StepsCell[]> {
   const workflow = workflowOf(variant, n);
-  const acc = lanes.map(() => ({ perStep: [] as number[], bytes: 0, saveNs: 0n, spentNs: 0n }));
+  const acc = lanes.map(() => ({
+    perStep: [] as number[],
+    runs: 0,
+    bytes: 0,
+    saveNs: 0n,
+    spentNs: 0n,
+  }));
+  const sampleNs = BigInt(SAMPLE_MS * 1e6);
   const wants = (k: number) => {
     const a = acc[k]!;
-    const reps = a.perStep.length;
-    if (reps === 0) return true;
-    const enough = reps * n >= MIN_STEPS_PER_CELL && reps >= MIN_REPETITIONS;
-    return reps < MAX_REPETITIONS && !enough && a.spentNs < BigInt(CELL_TIME_MS * 1e6);
+    const samples = a.perStep.length;
+    if (samples === 0) return true;
+    const enough = a.runs * n >= MIN_STEPS_PER_CELL && samples >= MIN_SAMPLES;
+    return samples < MAX_SAMPLES && !enough && a.spentNs < BigInt(CELL_TIME_MS * 1e6);
   };
   for (;;) {
     const order = shuffle(lanes.map((_, k) => k).filter(wants));
@@ -323,24 +350,30 @@ async function measureLength(
     for (const k of order) {
       const lane = lanes[k]!;
       const a = acc[k]!;
-      const ns = await runOnce(workflow, variant, n, lane);
-      a.perStep.push(Number(ns) / 1e6 / n);
-      a.spentNs += ns;
-      a.bytes += lane.meter?.bytes ?? 0;
-      a.saveNs += lane.meter?.saveNs ?? 0n;
+      let sample = 0n;
+      let runs = 0;
+      do {
+        sample += await runOnce(workflow, variant, n, lane);
+        runs += 1;
+        a.bytes += lane.meter?.bytes ?? 0;
+        a.saveNs += lane.meter?.saveNs ?? 0n;
+      } while (sample < sampleNs);
+      a.perStep.push(Number(sample) / 1e6 / (runs * n));
+      a.runs += runs;
+      a.spentNs += sample;
     }
   }
   return lanes.map((lane, k) => {
     const a = acc[k]!;
-    const repetitions = a.perStep.length;
     return {
       variant,
       mode: lane.mode,
       steps: n,
       msPerStep: median(a.perStep),
-      bytesPerStep: a.bytes / repetitions / n,
-      saveMsPerStep: Number(a.saveNs) / 1e6 / repetitions / n,
-      repetitions,
+      bytesPerStep: a.bytes / a.runs / n,
+      saveMsPerStep: Number(a.saveNs) / 1e6 / a.runs / n,
+      repetitions: a.runs,
+      samples: a.perStep.length,
     };
   });
 }
@@ -519,7 +552,9 @@ export async function runRuntimeStepsBench(
     }
   }
   log('');
-  log('per-step time, ms (median over repetitions; wall time of the whole run ÷ N)');
+  log(
+    `per-step time, ms (median over samples of wall time ÷ steps; a sample: consecutive runs lasting ≥ ${SAMPLE_MS} ms)`,
+  );
   log(
     renderTable(
       [
@@ -544,7 +579,7 @@ export async function runRuntimeStepsBench(
     `- none: createActor(workflow.machine, { input: { taskId, input, gated: false } }); the others: createRuntime({ store }) with checkpoints at every step.`,
   );
   log(
-    `- a cell repeats (modes taking turns) until ${num(MIN_STEPS_PER_CELL)} steps in ≥ ${MIN_REPETITIONS} runs or ${CELL_TIME_MS / 1000} s; N = 10 includes the start and final checkpoints.`,
+    `- time per step: median over samples, a sample being consecutive runs lasting ≥ ${SAMPLE_MS} ms (so it holds the garbage collections its steps cause, at every N); a cell takes samples (modes taking turns) until ${num(MIN_STEPS_PER_CELL)} steps in ≥ ${MIN_SAMPLES} samples or ${CELL_TIME_MS / 1000} s; N = 10 includes the start and final checkpoints.`,
   );
   log(
     '- plans of ≤ 100 steps are written whole (with isComplete) in every checkpoint (createRuntime planInCheckpoints, default 100); longer ones only in the first and last: hence N = 100 writes more per step than N = 1,000.',
@@ -558,6 +593,29 @@ export async function runRuntimeStepsBench(
   return { cells, skipped, goals, met };
 }
 
+/** A comma-separated list from the environment, restricted to `allowed`; undefined when unset. */
+function listFromEnv<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const items = raw.split(',').map((item) => item.trim());
+  const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (bad.length > 0)
+    throw new Error(`${name}: unknown ${bad.join(', ')} (one of ${allowed.join(', ')})`);
+  return items as T[];
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runRuntimeStepsBench();
+  const sizes = process.env.BENCH_SIZES?.split(',').map((size) => Number(size.trim()));
+  if (sizes?.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new Error(
+      `BENCH_SIZES: positive integers, comma-separated (got ${process.env.BENCH_SIZES})`,
+    );
+  }
+  const modes = listFromEnv('BENCH_MODES', MODES);
+  const variants = listFromEnv('BENCH_VARIANTS', VARIANTS);
+  await runRuntimeStepsBench({
+    ...(sizes !== undefined ? { sizes } : {}),
+    ...(modes !== undefined ? { modes } : {}),
+    ...(variants !== undefined ? { variants } : {}),
+  });
 }
