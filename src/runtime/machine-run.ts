@@ -2,16 +2,11 @@ import { type Actor, type AnyStateMachine, createActor, type SnapshotFrom } from
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
-import {
-  EventNotAcceptedError,
-  TaskNotRunningError,
-  WorkflowFailedError,
-  type WorkflowFailureInfo,
-} from '../errors.js';
+import { EventNotAcceptedError, TaskNotRunningError } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { MAX_ID_LENGTH } from '../ids.js';
 import type { JsonObject, JsonValue } from '../json.js';
-import { FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
+import { FINAL_STATUSES } from './checkpoint-state.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
 import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
@@ -41,7 +36,6 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   readonly #contexts: MachineLineage;
   /** Whether the current suspension (if any) is checkpointed. */
   #suspendSaved = false;
-  #failure: WorkflowFailureInfo | undefined;
   #savedSnapshot: MachineSnapshot | undefined;
   #drainQueued = false;
   /** Snapshot changes since the last save (for `{ every: N }`). */
@@ -120,7 +114,8 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   #startActor(): void {
     this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) => this.#onActorError(error),
+      error: (error) =>
+        this.failOnActorError(error, this.#currentId ?? 'machine', this.actor.getSnapshot()),
     });
     this.actor.start();
     // A snapshot that changed while starting (restored children) is saved like any other.
@@ -140,7 +135,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       checkpointId: this.writer.checkpointId,
       seq: this.writer.seq === 0 ? undefined : this.writer.seq,
       waitingFor: this.ended ? [] : handledEvents(this.actor.getSnapshot()),
-      ...(this.#failure === undefined ? {} : { error: this.#failure }),
+      ...(this.failure === undefined ? {} : { error: this.failure }),
     };
   }
 
@@ -230,28 +225,6 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     this.ended = true;
     this.setStatus('completed');
     this.end(() => this.settle.resolve(result));
-  }
-
-  #onActorError(error: unknown): void {
-    if (this.ended) return;
-    const failure: WorkflowFailureInfo = {
-      stepId: this.#currentId ?? 'machine',
-      message: error instanceof Error ? error.message : String(error),
-      name: error instanceof Error ? error.name : 'Error',
-      attempts: 1,
-    };
-    this.#failure = failure;
-    this.ended = true;
-    const snapshot = this.actor.getSnapshot();
-    void this.enqueue(async () => {
-      try {
-        // An errored snapshot carries the thrown value: the checkpoint keeps none.
-        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
-      } finally {
-        this.setStatus('error');
-        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
-      }
-    });
   }
 
   #persist(): Persisted {

@@ -2,10 +2,15 @@ import type { AnyActorRef } from 'xstate';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
-import { TaskNotRunningError, WorkflowCancelledError } from '../errors.js';
+import {
+  TaskNotRunningError,
+  WorkflowCancelledError,
+  WorkflowFailedError,
+  type WorkflowFailureInfo,
+} from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
-import { FINAL_STATUSES } from './checkpoint-state.js';
+import { FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import type {
   CheckpointPolicy,
@@ -56,6 +61,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   protected readonly writer: CheckpointWriter;
   protected runStatus: WorkflowStatus | undefined;
   protected ended = false;
+  /** Why the run failed, once it has. */
+  protected failure: WorkflowFailureInfo | undefined;
   protected queue: Promise<void> = Promise.resolve();
   readonly #base: RunBaseDeps;
 
@@ -126,6 +133,31 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.end(() =>
       this.settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
     );
+  }
+
+  /**
+   * Ends the run when its actor errors (a throw outside any step's handling): a final `error`
+   * checkpoint of `snapshot` with no persisted snapshot (an errored one carries the thrown value),
+   * blamed on `stepId`.
+   */
+  protected failOnActorError(error: unknown, stepId: string, snapshot: TSnapshot): void {
+    if (this.ended) return;
+    const failure: WorkflowFailureInfo = {
+      stepId,
+      message: error instanceof Error ? error.message : String(error),
+      name: error instanceof Error ? error.name : 'Error',
+      attempts: 1,
+    };
+    this.failure = failure;
+    this.ended = true;
+    void this.enqueue(async () => {
+      try {
+        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#base.now()));
+      } finally {
+        this.setStatus('error');
+        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
+      }
+    });
   }
 
   protected setStatus(status: WorkflowStatus): void {

@@ -3,12 +3,7 @@ import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import type { WorkflowOutput } from '../../machines/workflow-types.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
-import {
-  EventNotAcceptedError,
-  TaskNotRunningError,
-  WorkflowFailedError,
-  type WorkflowFailureInfo,
-} from '../errors.js';
+import { EventNotAcceptedError, TaskNotRunningError, WorkflowFailedError } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
@@ -45,7 +40,6 @@ export interface TaskRunDeps extends RunBaseDeps {
 export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   readonly #deps: TaskRunDeps;
   readonly #tracker: RunTracker;
-  #failure: WorkflowFailureInfo | undefined;
   /** The snapshot object the last checkpoint holds (durable). */
   #savedSnapshot: WorkflowSnapshot | undefined;
   #drainQueued = false;
@@ -131,7 +125,12 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   #startActor(): void {
     this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) => this.#onActorError(error),
+      error: (error) =>
+        this.failOnActorError(
+          error,
+          this.#tracker.currentId ?? 'workflow',
+          this.actor.getSnapshot(),
+        ),
     });
     this.actor.start();
   }
@@ -149,7 +148,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       checkpointId: this.writer.checkpointId,
       seq: this.writer.seq === 0 ? undefined : this.writer.seq,
       waitingFor: this.ended ? [] : this.#tracker.waitingFor(),
-      ...(this.#failure === undefined ? {} : { error: this.#failure }),
+      ...(this.failure === undefined ? {} : { error: this.failure }),
     };
   }
 
@@ -227,7 +226,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     const failure = isFailureOutput(output) ? output.error : undefined;
     const status: WorkflowStatus = failure === undefined ? 'completed' : 'error';
     if (failure !== undefined) {
-      this.#failure = failure;
+      this.failure = failure;
       this.#tracker.failedAt(failure.stepId);
     }
     const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
@@ -238,28 +237,6 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     this.end(() => {
       if (failure === undefined) this.settle.resolve(output as Context);
       else this.settle.reject(new WorkflowFailedError(this.taskId, failure));
-    });
-  }
-
-  #onActorError(error: unknown): void {
-    if (this.ended) return;
-    const failure: WorkflowFailureInfo = {
-      stepId: this.#tracker.currentId ?? 'workflow',
-      message: error instanceof Error ? error.message : String(error),
-      name: error instanceof Error ? error.name : 'Error',
-      attempts: 1,
-    };
-    this.#failure = failure;
-    this.ended = true;
-    const snapshot = this.actor.getSnapshot();
-    void this.enqueue(async () => {
-      try {
-        // An errored snapshot carries the thrown value: the checkpoint keeps none.
-        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#deps.now()));
-      } finally {
-        this.setStatus('error');
-        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
-      }
     });
   }
 
