@@ -28,9 +28,20 @@ export const Status = {
 /** Length of `randomUUID()`, the nonce that starts every stored record value. */
 export const NONCE_LENGTH = 36;
 
-/** A stored record value: `"<nonce> <checkpointId>\n<body>"`. */
-export function recordValue(nonce: string, checkpointId: string, body: string): string {
-  return `${nonce} ${checkpointId}\n${body}`;
+/**
+ * A stored record value (layout v3): `"<nonce> <checkpointId> <createdAt>|<expiresAt>|<bytes>\n<body>"`,
+ * `expiresAt` `''` when it never expires, `bytes` the body's length in UTF-8 bytes. Values written
+ * by layout v2 are `"<nonce> <checkpointId>\n<body>"` (their metadata lives elsewhere).
+ */
+export function recordValue(
+  nonce: string,
+  checkpointId: string,
+  createdAt: number,
+  expiresAt: number | undefined,
+  bytes: number,
+  body: string,
+): string {
+  return `${nonce} ${checkpointId} ${createdAt}|${expiresAt ?? ''}|${bytes}\n${body}`;
 }
 
 /** An integer from a Redis reply (a number or a decimal string); `undefined` otherwise. */
@@ -64,19 +75,29 @@ export function metaOf(
     : { taskId, checkpointId, seq: seqNumber, createdAt: created, expiresAt: expires };
 }
 
+/**
+ * Where the body starts in a record value (v3 or v2 header) whose header names `id`, or -1 when
+ * its header does not.
+ */
+function bodyStart(id: string, value: string): number {
+  const end = NONCE_LENGTH + 1 + id.length;
+  if (value.charCodeAt(NONCE_LENGTH) !== 0x20 || !value.startsWith(id, NONCE_LENGTH + 1)) return -1;
+  const next = value.charCodeAt(end);
+  if (next === 0x0a) return end + 1; // v2: "<nonce> <id>\n"
+  if (next !== 0x20) return -1;
+  const newline = value.indexOf('\n', end);
+  return newline < 0 ? -1 : newline + 1;
+}
+
 /** The body of a record value returned inline by a script; its header must name `id`. */
 export function bodyOfValue(taskId: string, id: string, value: unknown): string {
-  const start = NONCE_LENGTH + id.length + 2;
-  if (
-    typeof value !== 'string' ||
-    value.charCodeAt(NONCE_LENGTH) !== 0x20 ||
-    value.charCodeAt(start - 1) !== 0x0a ||
-    !value.startsWith(id, NONCE_LENGTH + 1)
-  ) {
-    throw new CorruptRecordError(taskId, id, 'its stored header does not match');
-  }
-  return value.slice(start);
+  const start = typeof value === 'string' ? bodyStart(id, value) : -1;
+  if (start < 0) throw new CorruptRecordError(taskId, id, 'its stored header does not match');
+  return (value as string).slice(start);
 }
+
+/** Most characters of a v3 header after "<nonce> <id> " (see includes/taskKeys.lua). */
+const META_CHARS = 64;
 
 /**
  * The body of a record value fetched with GETRANGE after the script vouched for it, or
@@ -88,11 +109,15 @@ export function bodyOfFetched(
   size: number,
   value: Buffer,
 ): string | undefined {
-  const header = `${nonce} ${id}\n`;
-  if (value.length !== size || value.toString('latin1', 0, header.length) !== header) {
-    return undefined;
-  }
-  return value.toString('utf8', header.length);
+  if (value.length !== size) return undefined;
+  // The header is ASCII: nonce, id and digits.
+  const head = value.toString(
+    'latin1',
+    0,
+    Math.min(size, NONCE_LENGTH + id.length + 2 + META_CHARS),
+  );
+  const start = head.startsWith(nonce) ? bodyStart(id, head) : -1;
+  return start < 0 ? undefined : value.toString('utf8', start);
 }
 
 /** A storage failure, unless `error` is already one of ours. */

@@ -127,16 +127,16 @@ interface PendingSave {
   readonly keys: TaskKeys;
   readonly now: string;
   readonly checkpointId: string;
-  readonly createdAt: string;
   readonly expiresAt: string;
   readonly expectedSeq: string;
   readonly nonce: string;
-  /** The record value: an argument of the call, or sent ahead into `<base>tmp:<nonce>`. */
+  /**
+   * The record value (with its header: nonce, id, createdAt, expiresAt, the body's size): an
+   * argument of the call, or sent ahead into `<base>tmp:<nonce>`.
+   */
   readonly value: string;
   /** Whether the value rides inline (up to {@link INLINE_SAVE_CHARS}). */
   readonly inline: boolean;
-  /** The body's length in UTF-8 bytes. */
-  readonly bytes: string;
   /** Why the value's SETEX failed, once it did. */
   tempError?: unknown;
   /** Gets the save's own script answer (`{status, …}`), or a typed error. */
@@ -165,18 +165,21 @@ interface Lane {
  * values over 64 KiB are fetched with a bounded `GETRANGE` (a second round trip) rather than
  * through Lua.
  *
- * Layout (`lua/includes/taskKeys.lua` has the full list): `idx` (zset id → seq), `exp` (zset
- * id → expiresAt), `meta` (hash: id → "createdAt|expiresAt|bytes", and the task's `:seq` head,
- * `:until` lifetime, `:next` first expiry, `:layout`), `r:<id>` (the record value). A save reads
- * one hash (`HMGET` of head, lifetime, `:next` and the id) and scans the expiry index only when
- * `:next` says something can have expired; its eight fields travel as one packed argument and it
- * declares one key per task (the others are derived in Lua), because every argument of a batch
- * costs both sides. The long `:layout` field keeps `meta` a hash table: as a listpack (up to
- * hash-max-listpack-entries fields) every lookup scans it (an HMGET of 4 fields in 300 measured
- * 22 µs on Redis 7.0, against 0.5 µs in a hash table). Tasks written by the previous layout
- * (no `:next`, no `:layout`; same keys and record values) are read as they are and migrated by
- * the first script that touches them. Do not run adapter versions from before and after this
- * change against one prefix at once: the old one does not keep `:next`.
+ * Layout v3 (`lua/includes/taskKeys.lua` has the full list): `idx` (zset: id → seq ≥ 1 for
+ * every live record, plus reserved members scoring ≤ 0: `:head` −head, `:until` −lifetime or
+ * −inf, `:next` −first expiry or −inf, and a long `:layout …` member that keeps the zset a
+ * skiplist), `exp` (zset id → expiresAt), `r:<id>` (the record value, with its metadata in the
+ * header: `"<nonce> <id> <createdAt>|<expiresAt>|<bytes>\n<body>"`). A save is three commands
+ * on the fast path: one `ZMSCORE` of `:head`, `:until`, `:next` and the id, one `ZADD` of the
+ * record and the new head, one `SET`; a TTL adds the `exp` entry (and `PEXPIREAT` of the task
+ * keys when it extends their lifetime), and the expiry index is scanned only when `:next` says
+ * something can have expired. Its five fields travel as one packed argument and it declares one
+ * key per task (the others are derived in Lua), because every argument of a batch costs both
+ * sides. Tasks written by layout v2 (a `meta` hash with `:seq`, `:until`, `:next`, `:layout` and
+ * an entry per record; values `"<nonce> <id>\n<body>"`) are migrated by the first script that
+ * touches them: head, lifetime and `:next` move into `idx`, their old records stay and are read
+ * with their metadata from `meta`, which goes away with the last of them. Do not run adapter
+ * versions from before and after layout v3 against one prefix at once.
  *
  * A save re-sent by ioredis after a dropped connection is recognized (each call carries a nonce)
  * and answers with the original sequence number, so keep ioredis' default
@@ -292,7 +295,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     args: readonly string[],
   ): Promise<CheckpointRecord | undefined> {
     const k = keysOf(taskId);
-    // Second pass: everything inline (a value is its body plus a header of at most 238 bytes).
+    // Second pass: everything inline (a value is its body plus a header of at most 36 + 2 + 200 + 64 bytes).
     for (const inline of [INLINE_BYTES, maxRecordBytes + 1024]) {
       const scriptArgs = [k.recPrefix, now(), ...args, String(maxRecordBytes), String(inline)];
       const reply = await run(operation, taskId, script, k.task, scriptArgs);
@@ -434,11 +437,12 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   }
 
   /**
-   * A save's arguments in one (`group|now|id|createdAt|expiresAt|expectedSeq|nonce|bytes`):
-   * every argument of a call costs the client and the server, a save's eight as one cost less.
+   * A save's arguments in one (`group|now|expiresAt|expectedSeq|checkpointId`): every argument
+   * of a call costs the client and the server, a save's five as one cost less. createdAt and
+   * the body's size travel in the value's header, which the script does not read.
    */
   function packed(save: PendingSave, group: number): string {
-    return `${group}|${save.now}|${save.checkpointId}|${save.createdAt}|${save.expiresAt}|${save.expectedSeq}|${save.nonce}|${save.bytes}`;
+    return `${group}|${save.now}|${save.expiresAt}|${save.expectedSeq}|${save.checkpointId}`;
   }
 
   /** A lone save: one save-1 call. */
@@ -450,8 +454,8 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         'save',
         save.taskId,
         scripts.save,
-        [k.task[2]],
-        [packed(save, 1), save.inline ? save.value : ''],
+        [k.task[0]],
+        [packed(save, 1), save.inline ? save.value : save.nonce],
         sendLuaScript,
       );
       save.settle(reply);
@@ -477,9 +481,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       if (group === undefined) {
         group = groups.size + 1;
         groups.set(save.taskId, group);
-        keys.push(save.keys.task[2]);
+        keys.push(save.keys.task[0]);
       }
-      args.push(packed(save, group), save.inline ? save.value : '');
+      args.push(packed(save, group), save.inline ? save.value : save.nonce);
     }
     let reply: unknown;
     try {
@@ -493,9 +497,6 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const answer = Array.isArray(reply) && reply.length === batch.length ? reply[i] : undefined;
       if (!Array.isArray(answer) || typeof answer[0] !== 'number') {
         save.settle(undefined, new StorageError('redis', 'save: unexpected reply from Redis'));
-      } else if (answer[0] === Status.Failed) {
-        const error = new Error(String(answer[1]));
-        save.settle(undefined, failure('save', save.taskId, 'index', error));
       } else save.settle(answer);
     }
   }
@@ -517,13 +518,18 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         keys: keysOf(taskId),
         now: now(),
         checkpointId,
-        createdAt: String(createdAt),
         expiresAt: expiresAt === undefined ? '' : String(expiresAt),
         expectedSeq: expected === undefined ? '' : String(expected),
         nonce,
-        value: recordValue(nonce, checkpointId, body),
+        value: recordValue(
+          nonce,
+          checkpointId,
+          createdAt,
+          expiresAt,
+          Buffer.byteLength(body, 'utf8'),
+          body,
+        ),
         inline: body.length <= INLINE_SAVE_CHARS,
-        bytes: String(Buffer.byteLength(body, 'utf8')),
         settle,
       };
       enqueue(pending);
@@ -535,6 +541,9 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
           throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply[1]));
         case Status.Exists:
           throw new CheckpointExistsError(taskId, checkpointId);
+        case Status.Failed:
+          // A Redis command failed for this save (WRONGTYPE: corrupt), with nothing written.
+          throw failure('save', taskId, 'index', new Error(String(reply[1])));
         case Status.NoValue:
           throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
             cause:
@@ -568,8 +577,10 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         if (typeof id !== 'string') throw new StorageError('redis', 'unexpected reply from Redis');
         // "createdAt|expiresAt|bodyBytes"
         const fields = typeof packed === 'string' ? packed.split('|') : [];
-        if (fields.length !== 3)
-          throw new CorruptRecordError(taskId, id, 'its metadata is missing');
+        if (fields.length !== 3) {
+          const reason = 'its stored header or metadata is missing or does not parse';
+          throw new CorruptRecordError(taskId, id, reason);
+        }
         metas.push(metaOf(taskId, id, reply[i + 1], fields[0], fields[1]));
       }
       return metas;

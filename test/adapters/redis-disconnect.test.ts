@@ -173,6 +173,12 @@ async function runBurst(
   );
 }
 
+/** A task's head as stored (layout v3: the index's reserved member ':head' scores -head). */
+async function storedHead(admin: Redis, base: string): Promise<string> {
+  const score = await admin.zscore(`${base}idx`, ':head');
+  return score === null ? '0' : String(-Number(score));
+}
+
 /** Checks one task directly in Redis: index, records, metadata and head agree, seqs are 1..head. */
 async function expectConsistent(
   store: CheckpointStore,
@@ -181,14 +187,15 @@ async function expectConsistent(
   taskId: string,
 ): Promise<number> {
   const base = `${prefix}{${taskId}}:`;
-  const indexed = await admin.zrange(`${base}idx`, '0', '-1', 'WITHSCORES');
+  // Records score 1..+inf; the reserved members (':head', ':until', ':next') at most 0.
+  const indexed = await admin.zrange(`${base}idx`, '1', '+inf', 'BYSCORE', 'WITHSCORES');
   const ids: string[] = [];
   const seqs: number[] = [];
   for (let i = 0; i < indexed.length; i += 2) {
     ids.push(indexed[i] as string);
     seqs.push(Number(indexed[i + 1]));
   }
-  const head = Number((await admin.hget(`${base}meta`, ':seq')) ?? '0');
+  const head = Number(await storedHead(admin, base));
   expect(seqs).toEqual(Array.from({ length: head }, (_, i) => i + 1));
   const recordKeys = (await keysUnder(admin, `${base}r:`)).map((key) => key.slice(base.length + 2));
   expect(recordKeys.sort()).toEqual([...ids].sort());
@@ -196,8 +203,12 @@ async function expectConsistent(
   for (const key of await keysUnder(admin, `${base}tmp:`)) {
     expect(await admin.pttl(key)).toBeGreaterThan(0);
   }
-  const metaIds = (await admin.hkeys(`${base}meta`)).filter((field) => !field.startsWith(':'));
-  expect(metaIds.sort()).toEqual([...ids].sort());
+  // Layout v3 keeps each record's metadata in its value's header, and no metadata hash.
+  expect(await admin.exists(`${base}meta`)).toBe(0);
+  for (const id of ids) {
+    const header = await admin.getrange(`${base}r:${id}`, 0, 36 + id.length + 64);
+    expect(header).toMatch(new RegExp(`^[0-9a-f-]{36} ${id} -?\\d+\\|-?\\d*\\|\\d+\\n`));
+  }
   // Every indexed record reads back whole, with the seq of its index entry.
   for (let i = 0; i < ids.length; i++) {
     expect((await store.load(taskId, ids[i] as string))?.seq).toBe(seqs[i]);
@@ -407,7 +418,7 @@ describeRedis('Redis store: connection drops mid-run', () => {
         { expectedSeq: 1 },
       );
       // Wait until Redis has applied it, then drop the connection before the reply comes back.
-      while ((await admin.hget(`${prefix}{wf}:meta`, ':seq')) !== '2') await sleep(2);
+      while ((await storedHead(admin, `${prefix}{wf}:`)) !== '2') await sleep(2);
       proxy?.swallowReplies(false);
       proxy?.cut();
       expect(await pending).toEqual({ seq: 2 });
@@ -456,7 +467,7 @@ describeRedis('Redis store: connection drops mid-run', () => {
     );
     // Wait until Redis has applied the call, then drop the connection before the reply comes back.
     const heads = async () =>
-      Promise.all(tasks.map((taskId) => admin.hget(`${prefix}{${taskId}}:meta`, ':seq')));
+      Promise.all(tasks.map((taskId) => storedHead(admin, `${prefix}{${taskId}}:`)));
     while ((await heads()).join() !== '4,2,2') await sleep(2);
     proxy?.swallowReplies(false);
     proxy?.cut();

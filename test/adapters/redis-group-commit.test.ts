@@ -201,7 +201,7 @@ describeRedis('Redis store: group commit', () => {
     );
     expect(seqs).toEqual([{ seq: 2 }, { seq: 3 }, { seq: 4 }, { seq: 5 }]);
     expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany']);
-    expect(calls[2]?.keys.length).toBe(2); // the answers key, then the task's metadata key
+    expect(calls[2]?.keys.length).toBe(2); // the answers key, then the task's index key
     // Sequential saves each go alone.
     for (const id of ['f', 'g']) await store.save(record('task-1', id));
     expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany', 'save', 'save']);

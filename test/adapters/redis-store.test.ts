@@ -16,6 +16,9 @@ import {
 
 /** What the Redis adapter does beyond the shared conformance suite: its keys, TTLs and failures. */
 
+/** The index's reserved member naming the layout (includes/taskKeys.lua). */
+const LAYOUT = ':layout v3 idx(records 1..+inf; :head :until :next <= 0) exp r:<id> tmp: ans:';
+
 let opened: RedisStoreUnderTest[] = [];
 afterEach(async () => {
   await Promise.all(opened.map((under) => under.cleanup()));
@@ -57,7 +60,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
     await store.appendLog('task-1', 'lineage', ['a']);
     const keys = (await keysUnder(client, prefix)).sort();
     expect(keys).toEqual(
-      ['exp', 'idx', 'log:lineage', 'logs', 'meta', 'r:cp-1', 'r:cp-2'].map(
+      ['exp', 'idx', 'log:lineage', 'logs', 'r:cp-1', 'r:cp-2'].map(
         (suffix) => `${prefix}{task-1}:${suffix}`,
       ),
     );
@@ -71,20 +74,19 @@ describeRedis('Redis store: keys and lifetimes', () => {
     await store.save(record('task-1', 'long', t, t + 120_000));
     expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'short'))).toBe(t + 60_000);
     expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'long'))).toBe(t + 120_000);
-    for (const suffix of ['idx', 'exp', 'meta']) {
+    for (const suffix of ['idx', 'exp']) {
       expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
     }
     // A record that never expires makes the task keys persist.
     await store.save(record('task-1', 'forever', t));
     expect(await client.pexpiretime(recordKey(prefix, 'task-1', 'forever'))).toBe(-1);
-    for (const suffix of ['idx', 'exp', 'meta'])
-      expect(await client.pexpiretime(key(suffix))).toBe(-1);
+    for (const suffix of ['idx', 'exp']) expect(await client.pexpiretime(key(suffix))).toBe(-1);
     // A shorter-lived record later changes nothing; deleting the immortal one gives the keys back
     // the lifetime of what is left.
     await store.save(record('task-1', 'brief', t, t + 30_000));
     expect(await client.pexpiretime(key('idx'))).toBe(-1);
     expect(await store.delete('task-1', 'forever')).toBe(true);
-    for (const suffix of ['idx', 'exp', 'meta']) {
+    for (const suffix of ['idx', 'exp']) {
       expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
     }
   });
@@ -102,7 +104,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
     const { store, client, prefix } = await open();
     const t = Date.now();
     for (let i = 0; i < 3; i++) await store.save(record('task-1', `cp-${i}`, t, t + 150));
-    expect((await keysUnder(client, prefix)).length).toBe(6); // 3 records, idx, exp, meta
+    expect((await keysUnder(client, prefix)).length).toBe(5); // 3 records, idx, exp
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await keysUnder(client, prefix)).toEqual([]);
     expect(await store.head('task-1')).toBe(0);
@@ -115,16 +117,24 @@ describeRedis('Redis store: keys and lifetimes', () => {
     for (let i = 0; i < 10; i++) await store.save(record('task-1', `tmp-${i}`, time, time + 10));
     time += 10;
     await store.save(record('task-1', 'next', time));
-    expect(await client.zrange(`${prefix}{task-1}:idx`, '0', '-1')).toEqual(['keep', 'next']);
+    // The index: the records (seq >= 1) and the reserved members (head, lifetime, next expiry).
+    expect(await client.zrange(`${prefix}{task-1}:idx`, '0', '-1', 'WITHSCORES')).toEqual([
+      ':next',
+      '-inf',
+      ':until',
+      '-inf',
+      ':head',
+      '-12',
+      LAYOUT,
+      '0',
+      'keep',
+      '1',
+      'next',
+      '12',
+    ]);
     expect(await client.exists(`${prefix}{task-1}:exp`)).toBe(0);
-    expect(await client.hkeys(`${prefix}{task-1}:meta`)).toEqual(
-      expect.arrayContaining(['keep', 'next']),
-    );
-    expect((await client.hkeys(`${prefix}{task-1}:meta`)).sort()).toEqual(
-      [':layout', ':next', ':seq', ':until', 'keep', 'next'].sort(),
-    );
     expect((await keysUnder(client, prefix)).sort()).toEqual(
-      ['idx', 'meta', 'r:keep', 'r:next'].map((s) => `${prefix}{task-1}:${s}`),
+      ['idx', 'r:keep', 'r:next'].map((s) => `${prefix}{task-1}:${s}`),
     );
   });
 
@@ -151,7 +161,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
     }
     expect(await store.deleteTask('task-1')).toBe(true);
     const left = await keysUnder(client, prefix);
-    expect(left.length).toBe(8);
+    expect(left.length).toBe(7); // idx, exp, 2 records, 2 logs, logs
     expect(left.every((key) => key.startsWith(`${prefix}{task-2}:`))).toBe(true);
     expect(await store.deleteTask('task-1')).toBe(false);
   });
@@ -172,7 +182,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
       expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
       const keys = (await keysUnder(plain, keyPrefix)).sort();
       expect(keys).toEqual(
-        ['idx', 'log:lineage', 'logs', 'meta', 'r:cp-1', 'r:cp-2'].map(
+        ['idx', 'log:lineage', 'logs', 'r:cp-1', 'r:cp-2'].map(
           (suffix) => `${keyPrefix}app:{task-1}:${suffix}`,
         ),
       );
@@ -185,51 +195,106 @@ describeRedis('Redis store: keys and lifetimes', () => {
     }
   });
 
-  it('tracks the first expiry in :next and keeps the metadata hash a hash table', async () => {
+  it('tracks the head, the lifetime and the first expiry in reserved members of the index', async () => {
     let time = Date.now();
     const { store, client, prefix } = await open({ now: () => time });
-    const meta = `${prefix}{task-1}:meta`;
+    const idx = `${prefix}{task-1}:idx`;
+    const reserved = () => client.zmscore(idx, ':head', ':until', ':next');
     await store.save(record('task-1', 'forever', time));
-    expect(await client.hget(meta, ':next')).toBe('inf');
-    // A hash table finds a field in O(1); a listpack of hundreds of fields is scanned.
-    expect(await client.object('ENCODING', meta)).toBe('hashtable');
+    expect(await reserved()).toEqual(['-1', '-inf', '-inf']);
     await store.save(record('task-1', 'late', time, time + 5_000));
     await store.save(record('task-1', 'early', time, time + 1_000));
-    expect(await client.hget(meta, ':next')).toBe(String(time + 1_000));
+    expect(await reserved()).toEqual(['-3', '-inf', String(-(time + 1_000))]);
     time += 1_000;
     // Due: the next call scans the expiry index, drops 'early' and moves :next on.
     expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['late', 'forever']);
-    expect(await client.hget(meta, ':next')).toBe(String(time + 4_000));
+    expect(await reserved()).toEqual(['-3', '-inf', String(-(time + 4_000))]);
     expect(await client.exists(recordKey(prefix, 'task-1', 'early'))).toBe(0);
+    // A skiplist finds a member in O(1); a listpack of up to 128 members is scanned.
+    expect(await client.object('ENCODING', idx)).toBe('skiplist');
+    // Without the immortal record, the task lives as long as 'late'.
+    expect(await store.delete('task-1', 'forever')).toBe(true);
+    expect(await reserved()).toEqual(['-3', String(-(time + 4_000)), String(-(time + 4_000))]);
+    expect(await store.latest('task-1')).toMatchObject({ checkpointId: 'late', seq: 2 });
+    expect(await store.deleteOld('task-1', 0)).toBe(1);
+    expect(await store.head('task-1')).toBe(3);
+    expect(await client.zrange(idx, '0', '-1')).toEqual([':next', ':until', ':head', LAYOUT]);
   });
 
-  it('reads and extends tasks written by the previous layout (no :next), migrating them', async () => {
+  it('reads and extends tasks written by layout v2 (metadata hash), migrating them on first touch', async () => {
     let time = Date.now();
     const { store, client, prefix } = await open({ now: () => time });
     const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
     const nonce = '00000000-0000-4000-8000-000000000000';
-    // What the adapter wrote before: metadata entries, no :next, no :layout.
+    // What layout v2 wrote: head, lifetime, first expiry and per-record metadata in a hash;
+    // values "<nonce> <id>\n<body>".
     await client.hset(key('meta'), {
-      a: `${time}||3`,
+      a: `${time - 5}||3`,
       b: `${time}|${time + 1_000}|3`,
-      ':seq': '2',
+      d: `${time}||4`,
+      ':seq': '4',
       ':until': 'inf',
+      ':next': String(time + 1_000),
+      ':layout': 'v2: idx exp meta r:<id> tmp:<nonce> ans:<nonce>; long on purpose (a hash table)',
     });
-    await client.zadd(key('idx'), 1, 'a', 2, 'b');
+    await client.zadd(key('idx'), 1, 'a', 2, 'b', 4, 'd');
     await client.zadd(key('exp'), time + 1_000, 'b');
     await client.set(recordKey(prefix, 'task-1', 'a'), `${nonce} a\nabc`);
-    await client.set(recordKey(prefix, 'task-1', 'b'), `${nonce} b\ndef`);
-    expect((await store.load('task-1', 'a'))?.body).toBe('abc');
-    expect(await store.latest('task-1')).toMatchObject({ checkpointId: 'b', seq: 2, body: 'def' });
-    expect(await client.hget(key('meta'), ':next')).toBe(String(time + 1_000));
+    await client.set(recordKey(prefix, 'task-1', 'b'), `${nonce} b\ndef`, 'PXAT', time + 1_000);
+    await client.set(recordKey(prefix, 'task-1', 'd'), `${nonce} d\nghij`);
+    expect(await store.load('task-1', 'a')).toEqual({
+      taskId: 'task-1',
+      checkpointId: 'a',
+      seq: 1,
+      createdAt: time - 5,
+      body: 'abc',
+    });
+    // The first touch moved the head, lifetime and first expiry into the index.
+    expect(await client.zmscore(key('idx'), ':head', ':until', ':next')).toEqual([
+      '-4',
+      '-inf',
+      String(-(time + 1_000)),
+    ]);
+    expect((await client.hkeys(key('meta'))).sort()).toEqual(['a', 'b', 'd']);
+    expect(await client.object('ENCODING', key('idx'))).toBe('skiplist');
+    expect(await store.latest('task-1')).toMatchObject({ checkpointId: 'd', seq: 4, body: 'ghij' });
+    expect((await store.list('task-1')).map((m) => [m.checkpointId, m.seq, m.expiresAt])).toEqual([
+      ['d', 4, undefined],
+      ['b', 2, time + 1_000],
+      ['a', 1, undefined],
+    ]);
+    await expect(store.save(record('task-1', 'a', time))).rejects.toMatchObject({
+      code: 'CHECKPOINT_EXISTS',
+    });
     time += 1_000;
-    expect(await store.save(record('task-1', 'c', time), { expectedSeq: 2 })).toEqual({ seq: 3 });
-    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['c', 'a']);
-    expect(await client.hget(key('meta'), ':next')).toBe('inf');
-    expect(await client.object('ENCODING', key('meta'))).toBe('hashtable');
-    expect((await keysUnder(client, prefix)).sort()).toEqual(
-      ['idx', 'meta', 'r:a', 'r:c'].map((suffix) => key(suffix)),
-    );
+    // b expired (and its metadata entry went with it); a v3 record joins the v2 ones.
+    expect(await store.save(record('task-1', 'c', time), { expectedSeq: 4 })).toEqual({ seq: 5 });
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['c', 'd', 'a']);
+    expect((await client.hkeys(key('meta'))).sort()).toEqual(['a', 'd']);
+    expect(await client.zscore(key('idx'), ':next')).toBe('-inf');
+    expect((await store.load('task-1', 'c'))?.body).toBe('{"id":"c"}');
+    // Dropping the last v2 records drops the hash.
+    expect(await store.delete('task-1', 'a')).toBe(true);
+    expect(await store.deleteOld('task-1', 1)).toBe(1);
+    expect((await keysUnder(client, prefix)).sort()).toEqual(['idx', 'r:c'].map(key));
+    expect(await store.head('task-1')).toBe(5);
+  });
+
+  it('migrates a v2 task whose records are all gone but whose head lives on', async () => {
+    const time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
+    await client.hset(key('meta'), {
+      ':seq': '7',
+      ':until': String(time + 60_000),
+      ':next': 'inf',
+    });
+    await client.pexpireat(key('meta'), time + 60_000);
+    expect(await store.head('task-1')).toBe(7);
+    expect(await client.exists(key('meta'))).toBe(0);
+    expect(await client.pexpiretime(key('idx'))).toBe(time + 60_000);
+    expect(await store.save(record('task-1', 'x', time), { expectedSeq: 7 })).toEqual({ seq: 8 });
+    expect(await client.pexpiretime(key('idx'))).toBe(-1);
   });
 
   it('isolates prefixes: same task id, different stores', async () => {
@@ -245,7 +310,7 @@ describeRedis('Redis store: keys and lifetimes', () => {
 });
 
 describeRedis('Redis store: integrity and failures', () => {
-  it('detects a truncated value, a swapped record, lost metadata and a lost record as corrupt', async () => {
+  it('detects a truncated value, a swapped record, a broken header and a lost record as corrupt', async () => {
     const { store, client, prefix } = await open();
     const t = Date.now();
     for (const id of ['a', 'b', 'c', 'd']) await store.save(record('task-1', id, t));
@@ -253,7 +318,8 @@ describeRedis('Redis store: integrity and failures', () => {
     const valueOfA = (await client.get(key('a'))) as string;
     await client.set(key('a'), valueOfA.slice(0, -3)); // truncated
     await client.set(key('b'), valueOfA); // same length, but it is a's record
-    await client.hset(`${prefix}{task-1}:meta`, 'c', 'not|metadata');
+    const valueOfC = (await client.get(key('c'))) as string;
+    await client.set(key('c'), valueOfC.replace(/ c [^\n]*\n/, ' c not|metadata\n')); // header
     await client.del(key('d')); // never expires: its loss is corruption, not expiry
     for (const id of ['a', 'b', 'c', 'd']) {
       const error = await errorOf(store.load('task-1', id));
@@ -263,9 +329,15 @@ describeRedis('Redis store: integrity and failures', () => {
     expect(isOrchestrationError(await errorOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
       true,
     );
-    expect(isOrchestrationError(await errorOf(store.list('task-1')), 'CORRUPT_RECORD')).toBe(true);
-    await store.delete('task-1', 'c');
-    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['d', 'b', 'a']);
+    // list reads each record's header, not its body: a broken header, a header naming another
+    // record and a lost record fail it; a truncated body does not.
+    for (const id of ['d', 'c', 'b']) {
+      const error = await errorOf(store.list('task-1'));
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+      expect(error).toMatchObject({ recordId: id });
+      expect(await store.delete('task-1', id)).toBe(true);
+    }
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['a']);
   });
 
   it('refuses to save into a task whose index key holds the wrong type, writing nothing', async () => {

@@ -4,7 +4,7 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
     ARGV[3] checkpointId
@@ -16,11 +16,11 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, id = ARGV[1], ARGV[2], ARGV[3]
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local now, id = ARGV[2], ARGV[3]
 
-openTask(idxKey, expKey, metaKey, recPrefix, now)
-if not redis.call('ZSCORE', idxKey, id) then return {0, 0} end
-dropRecord(idxKey, expKey, metaKey, recPrefix, id)
-refreshLifetime(idxKey, expKey, metaKey)
+local _, _, _, entry = openTask(task, now, id)
+if not entry then return {0, 0} end
+dropRecords(task, {id})
+refreshLifetime(task)
 return {0, 1}

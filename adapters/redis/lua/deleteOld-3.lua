@@ -4,7 +4,7 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
     ARGV[3] keepLatest, an integer >= 0
@@ -15,16 +15,14 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local now, keep = ARGV[2], tonumber(ARGV[3])
 
-openTask(idxKey, expKey, metaKey, recPrefix, now)
-local excess = redis.call('ZCARD', idxKey) - keep
+openTask(task, now)
+local excess = liveCount(task) - keep
 if excess <= 0 then return {0, 0} end
--- Oldest (lowest seq) first.
-local doomed = redis.call('ZRANGE', idxKey, 0, excess - 1)
-for _, id in ipairs(doomed) do
-  dropRecord(idxKey, expKey, metaKey, recPrefix, id)
-end
-refreshLifetime(idxKey, expKey, metaKey)
+-- Oldest (lowest seq) first; the reserved members score at most 0.
+local doomed = redis.call('ZRANGE', task.idx, 1, '+inf', 'BYSCORE', 'LIMIT', 0, excess)
+dropRecords(task, doomed)
+refreshLifetime(task)
 return {0, #doomed}

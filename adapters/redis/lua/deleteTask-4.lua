@@ -4,7 +4,7 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     KEYS[4] log names key    <prefix>{taskId}:logs
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] log key prefix     <prefix>{taskId}:log:
@@ -18,25 +18,27 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey, namesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local recPrefix, logPrefix, now = ARGV[1], ARGV[2], ARGV[3]
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local namesKey = KEYS[4]
+local logPrefix, now = ARGV[2], ARGV[3]
 
 local t = redis.call('TYPE', namesKey)['ok']
 if t ~= 'none' and t ~= 'set' then return {3, 'its log names key holds a ' .. t} end
-openTask(idxKey, expKey, metaKey, recPrefix, now)
+openTask(task, now)
 
 local existed = 0
--- Every record the metadata knows about (a superset of the index).
-for _, field in ipairs(redis.call('HKEYS', metaKey)) do
-  if string.sub(field, 1, 1) ~= ':' then redis.call('DEL', recPrefix .. field) end
+-- Every record the v2 metadata knows about (its hash is gone once they are).
+for _, field in ipairs(redis.call('HKEYS', task.meta)) do
+  if string.sub(field, 1, 1) ~= ':' then redis.call('DEL', task.rec .. field) end
   existed = 1
 end
-for _, id in ipairs(redis.call('ZRANGE', idxKey, 0, -1)) do
-  redis.call('DEL', recPrefix .. id)
+-- Every record of the index, and its reserved members (a head counts as something live).
+for _, id in ipairs(redis.call('ZRANGE', task.idx, 0, -1)) do
+  if string.sub(id, 1, 1) ~= ':' then redis.call('DEL', task.rec .. id) end
   existed = 1
 end
 for _, name in ipairs(redis.call('SMEMBERS', namesKey)) do
   if redis.call('DEL', logPrefix .. name) > 0 then existed = 1 end
 end
-redis.call('DEL', idxKey, expKey, metaKey, namesKey)
+redis.call('DEL', task.idx, task.exp, task.meta, namesKey)
 return {0, existed}

@@ -4,7 +4,7 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
 
@@ -14,7 +14,6 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-
-local head = openTask(idxKey, expKey, metaKey, ARGV[1], ARGV[2])
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local head = openTask(task, ARGV[2])
 return {0, head}

@@ -4,14 +4,14 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
     ARGV[3] largest body to return, in bytes
     ARGV[4] largest value to return inline, in bytes (larger ones: status 7)
 
   Output:
-    {0, id, seq, createdAt, expiresAt, value}  the record: value is "<nonce> <id>\n<body>"
+    {0, id, seq, createdAt, expiresAt, value}  the record: value is the stored value
     {7, id, seq, createdAt, expiresAt, nonce, size}
                                                the record is larger than ARGV[4]: the client
                                                reads its value (size bytes) with GETRANGE
@@ -22,17 +22,18 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, maxBytes, inlineBytes = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local now, maxBytes, inlineBytes = ARGV[2], ARGV[3], ARGV[4]
 
-openTask(idxKey, expKey, metaKey, recPrefix, now)
+openTask(task, now)
 
 while true do
-  local top = redis.call('ZREVRANGE', idxKey, 0, 0, 'WITHSCORES')
-  if #top == 0 then return {5} end
-  local record = readRecord(metaKey, recPrefix, top[1], top[2], maxBytes, inlineBytes)
+  -- The highest score: a record's seq (>= 1), or a reserved member's (<= 0) when none is left.
+  local top = redis.call('ZREVRANGE', task.idx, 0, 0, 'WITHSCORES')
+  if #top == 0 or tonumber(top[2]) < 1 then return {5} end
+  local record = readRecord(task, top[1], top[2], maxBytes, inlineBytes)
   if record then return record end
   -- Redis expired it before our clock did: forget it and look at the next one.
-  dropRecord(idxKey, expKey, metaKey, recPrefix, top[1])
-  refreshLifetime(idxKey, expKey, metaKey)
+  dropRecords(task, {top[1]})
+  refreshLifetime(task)
 end

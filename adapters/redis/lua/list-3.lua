@@ -1,41 +1,44 @@
 --[[
-  Lists the metadata of a task's live records, newest (highest seq) first. Reads no bodies.
+  Lists the metadata of a task's live records, newest (highest seq) first. Reads each record's header, not its body.
 
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
 
   Output:
-    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes" (nil if
-                                                   missing)
+    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes" (nil when
+                                                   the record's header or metadata is
+                                                   missing or does not parse)
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now = ARGV[1], ARGV[2]
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local now = ARGV[2]
 
-openTask(idxKey, expKey, metaKey, recPrefix, now)
+openTask(task, now)
 
-local entries = redis.call('ZREVRANGE', idxKey, 0, -1, 'WITHSCORES')
+local entries = redis.call('ZRANGE', task.idx, '+inf', 1, 'BYSCORE', 'REV', 'WITHSCORES')
 local out = {0}
-local dropped = false
+local expired = {}
 for i = 1, #entries, 2 do
   local id = entries[i]
-  local meta = redis.call('HGET', metaKey, id)
-  local _, expiresAt = parseMeta(meta)
-  if expiresAt and expiresAt ~= '' and redis.call('EXISTS', recPrefix .. id) == 0 then
+  local header = headerOf(task, id)
+  if header == '' and redis.call('ZSCORE', task.exp, id) then
     -- Redis expired it before our clock did.
-    dropRecord(idxKey, expKey, metaKey, recPrefix, id)
-    dropped = true
+    expired[#expired + 1] = id
   else
+    local createdAt, expiresAt, bytes = parseHeader(task, header, id)
     out[#out + 1] = id
     out[#out + 1] = entries[i + 1]
-    out[#out + 1] = meta
+    out[#out + 1] = bytes and (createdAt .. '|' .. expiresAt .. '|' .. bytes) or false
   end
 end
-if dropped then refreshLifetime(idxKey, expKey, metaKey) end
+if #expired > 0 then
+  dropRecords(task, expired)
+  refreshLifetime(task)
+end
 return out

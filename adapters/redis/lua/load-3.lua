@@ -4,7 +4,7 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
-    KEYS[3] metadata key     <prefix>{taskId}:meta
+    KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] now, ms since the epoch
     ARGV[3] checkpointId
@@ -12,7 +12,7 @@
     ARGV[5] largest value to return inline, in bytes (larger ones: status 7)
 
   Output:
-    {0, id, seq, createdAt, expiresAt, value}  the record: value is "<nonce> <id>\n<body>"
+    {0, id, seq, createdAt, expiresAt, value}  the record: value is the stored value
     {7, id, seq, createdAt, expiresAt, nonce, size}
                                                the record is larger than ARGV[5]: the client
                                                reads its value (size bytes) with GETRANGE
@@ -23,15 +23,13 @@
 ]]
 --- @include "taskKeys"
 
-local idxKey, expKey, metaKey = KEYS[1], KEYS[2], KEYS[3]
-local recPrefix, now, id, maxBytes, inlineBytes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
+local now, id, maxBytes, inlineBytes = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-openTask(idxKey, expKey, metaKey, recPrefix, now)
-
-local seq = redis.call('ZSCORE', idxKey, id)
+local _, _, _, seq = openTask(task, now, id)
 if not seq then return {5} end
-local record = readRecord(metaKey, recPrefix, id, seq, maxBytes, inlineBytes)
+local record = readRecord(task, id, seq, maxBytes, inlineBytes)
 if record then return record end
-dropRecord(idxKey, expKey, metaKey, recPrefix, id)
-refreshLifetime(idxKey, expKey, metaKey)
+dropRecords(task, {id})
+refreshLifetime(task)
 return {5}

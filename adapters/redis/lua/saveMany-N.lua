@@ -1,7 +1,8 @@
 --[[
   Group commit: several checkpoint saves, possibly of different tasks, in one call. Each save is
-  applied exactly as save-4 would apply it alone (includes/saveRecord.lua), in the order given,
-  all or nothing per save: one save's conflict or failure never affects another. Saves of one
+  applied exactly as save-1 would apply it alone (includes/saveRecord.lua), in the order given,
+  all or nothing per save: one save's conflict or failure never affects another (saveRecord
+  answers a failed command with {8, error}, it raises none). Saves of one
   task see each other in order, so expectedSeq chains behave as if sent one by one. A small
   value comes inline; a large one just ahead of the call in its own temp key (SETEX, same
   connection, same write). Every task's metadata key is declared, so in a Redis Cluster all tasks
@@ -15,13 +16,14 @@
 
   Input (G task groups, S saves; 1 + G keys, 1 + 2S arguments):
     KEYS[1]      answers key  <prefix>{taskId of the first save}:ans:<nonce of the first save>
-    KEYS[1+g]    metadata key of task group g (1..G)  <prefix>{taskId}:meta; the task's other
-                 keys are derived from it (…idx, …exp, …r:<id>, …tmp:<nonce>)
+    KEYS[1+g]    index key of task group g (1..G)  <prefix>{taskId}:idx; the task's other keys
+                 are derived from it (…exp, …r:<id>, …meta, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
     then 2 arguments per save, in submission order:
-                 the save, packed: "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|
-                 bytes" (see includes/saveRecord.lua), and the record value
-                 "<nonce> <checkpointId>\n<body>", or '' when it waits in the group's …tmp:<nonce>
+                 the save, packed: "group|now|expiresAt|expectedSeq|checkpointId" (see
+                 includes/saveRecord.lua), and the record value "<nonce> <checkpointId>
+                 <createdAt>|<expiresAt>|<bodyBytes>\n<body>", or the nonce alone (36
+                 characters) when the value waits in the group's …tmp:<nonce>
 
   Output: one answer per save, in order:
     {0, seq}         saved with this sequence number (or this very save was already applied)
@@ -36,17 +38,23 @@
 --- @include "saveRecord"
 
 local ansKey = KEYS[1]
-local tasks = {}
-for g = 2, #KEYS do tasks[g - 1] = taskOf(KEYS[g]) end
+-- The base of each group's keys ("<prefix>{taskId}:"), computed once per group.
+local bases = {}
+local function baseOf(g)
+  local base = bases[g]
+  if not base and KEYS[g + 1] and g > 0 then
+    base = string.sub(KEYS[g + 1], 1, -4)
+    bases[g] = base
+  end
+  return base
+end
 
 local kept = redis.call('GET', ansKey)
 if kept then
   for i = 2, #ARGV, 2 do
-    local g, nonce = string.match(ARGV[i], '^(%d+)|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
-    local task = tasks[tonumber(g)]
-    if task and nonce and ARGV[i + 1] == '' then
-      redis.call('DEL', task.base .. 'tmp:' .. nonce)
-    end
+    local base = baseOf(tonumber(string.match(ARGV[i], '^(%d+)|')))
+    local value = ARGV[i + 1]
+    if base and #value == NONCE_LENGTH then redis.call('DEL', base .. 'tmp:' .. value) end
   end
   return cjson.decode(kept)
 end
@@ -54,21 +62,19 @@ end
 local answers = {}
 local refused = false
 for i = 2, #ARGV, 2 do
-  local task = tasks[tonumber(string.match(ARGV[i], '^(%d+)|'))]
-  local ok, answer = false, 'the save names no task group'
-  if task then ok, answer = pcall(saveRecord, task, ARGV[i], ARGV[i + 1]) end
-  if not ok then
-    -- A command error arrives as a table {err = ...} or, from older servers, as a string.
-    if type(answer) == 'table' then answer = answer.err end
-    answer = {8, tostring(answer)}
-    local nonce = string.match(ARGV[i], '|([%x-]+)|%d+$')
-    if task and nonce and ARGV[i + 1] == '' then
-      pcall(redis.call, 'DEL', task.base .. 'tmp:' .. nonce)
-    end
+  local value = ARGV[i + 1]
+  local g, now, expiresAt, expectedSeq, id = string.match(ARGV[i], SAVE_FIELDS)
+  g = tonumber(g)
+  local base = g and baseOf(g)
+  local answer
+  if base then
+    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value)
+  else
+    answer = {3, 'the save names no task group'}
   end
   if answer[1] ~= 0 then refused = true end
-  answers[#answers + 1] = answer
+  answers[i / 2] = answer
 end
 -- Best effort: without it (e.g. OOM before any write), a re-send evaluates the refused again.
-if refused then pcall(redis.call, 'SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
+if refused then redis.pcall('SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
 return answers

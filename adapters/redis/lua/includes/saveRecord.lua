@@ -1,26 +1,31 @@
 --[[
   One checkpoint save, shared by save-1 (one save per call) and saveMany-N (group commit): record,
-  index entry, expiry entry, metadata, head and the keys' lifetimes all move together, or nothing
-  of this save is written. Needs taskKeys.
+  index entry, expiry entry, head and the keys' lifetimes all move together, or nothing of this
+  save is written. Needs taskKeys.
 
   A small record value comes inline, as the script's argument; a large one does not pass through
   Lua (big strings are slow there): the client sends it just before the script, on the same
   connection in the same write, with SETEX <temp key> <safety TTL> <value>, and the script
   RENAMEs it into place (O(1)).
 
-  A fast path: one HMGET of the task's metadata (head, lifetime, ':next', the id's entry) decides
-  everything; the expiry index is scanned only when ':next' says a record may have expired.
-  Writes: ZADD of the index first (a wrong-typed index raises before anything is written), then
-  the expiry index, then the value; a failure after the first write is undone.
+  The fast path (a no-TTL save into a task with nothing due to expire) is three commands: one
+  ZMSCORE of the index (':head', ':until', ':next' and the id) decides everything, one ZADD writes
+  the record's index entry and the new head, one SET writes the value. A save with a TTL adds the
+  expiry index entry (written first: a wrong-typed expiry key fails before anything is written)
+  and, when it extends the task's lifetime, PEXPIREAT of the task keys. The expiry index is
+  scanned, and a v2 task migrated, only when ZMSCORE says so (openTask). The index is read before
+  anything is written, and the temp key is checked before: no write can fail after the first.
 
-  taskOf(metaKey)   the keys of the task whose metadata key this is (all derived from it)
-  saveRecord(task, packed, value)
-    packed   one save: "group|now|checkpointId|createdAt|expiresAt|expectedSeq|nonce|bytes"
-             (expiresAt and expectedSeq '' when absent; bytes: the body's length in bytes): one
-             argument, since every argument of a call costs the client and the server
-    value    the record value "<nonce> <checkpointId>\n<body>", or '': then it is in the task's
-             temp key <…>tmp:<nonce>, RENAMEd into place, or deleted by any answer but {0, seq}
-             from a first run
+  SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId" (expiresAt
+                and expectedSeq '' when absent; one argument, since every argument of a call
+                costs both sides) into its five fields
+  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
+    idxKey   the task's index key "<base>idx" (the other keys are derived from base)
+    now, expiresAt, expectedSeq, id   the packed save's fields (id nil: it did not parse)
+    value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
+             (built by the client), or the save's nonce alone (36 characters: shorter than any
+             value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
+             place, or deleted by any answer but {0, seq} from a first run
   Returns
     {0, seq}         saved with this sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
@@ -28,6 +33,11 @@
     {2}              the task already has a live record with this id
     {3, reason}      the packed save does not parse; nothing written
     {6}              the temp value key is missing (its SETEX failed or expired)
+    {8, error}       a Redis command failed (a task key of the wrong type: WRONGTYPE); nothing
+                     of this save written
+  It raises no error of its own: the commands that can fail (a read of a wrong-typed key, the
+  first write of the script under OOM) go through redis.pcall, the rare slow path (openTask)
+  through pcall. Lua's pcall is not used per save: it costs microseconds each (setjmp).
 ]]
 
 -- Drops the temp value key (when the value came that way) and returns the answer.
@@ -36,116 +46,111 @@ local function refuseSave(tmpKey, answer)
   return answer
 end
 
--- Whether a redis.pcall reply is an error.
-local function failed(reply)
-  return type(reply) == 'table' and reply.err ~= nil
+local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]+)$'
+
+-- The message of a failed command (a redis.pcall reply, or what pcall caught).
+local function errorText(reply)
+  if type(reply) == 'table' then return tostring(reply.err) end
+  return tostring(reply)
 end
 
--- The keys of a task, from its metadata key "<base>meta".
-local function taskOf(metaKey)
-  local base = string.sub(metaKey, 1, -5)
-  return {base = base, idx = base .. 'idx', exp = base .. 'exp', meta = metaKey, rec = base .. 'r:'}
-end
+local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
+  local tmpKey = false
+  if #value == NONCE_LENGTH then tmpKey = base .. 'tmp:' .. value end
+  if not id then return refuseSave(tmpKey, {3, 'the save does not parse'}) end
 
-local SAVE_FIELDS = '^(%d+)|(-?%d+)|([%w_.-]+)|(-?%d+)|(-?%d*)|(%d*)|([%x-]+)|(%d+)$'
+  local s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
+  if s.err then return refuseSave(tmpKey, {8, s.err}) end
+  local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
+  if head and nextAt == '-inf' and lifetime == '-inf' then
+    head = -tonumber(head)
+  elseif not head or (nextAt ~= '-inf' and (not nextAt or -tonumber(nextAt) <= tonumber(now)))
+      or (lifetime ~= '-inf' and (not lifetime or -tonumber(lifetime) <= tonumber(now))) then
+    -- A new or v2 task, a record due to expire, or a lifetime that passed.
+    local ok
+    ok, head, lifetime, nextAt, entry = pcall(openTask, taskOf(idxKey, base), now, id)
+    if not ok then return refuseSave(tmpKey, {8, errorText(head)}) end
+  else
+    head = -tonumber(head)
+  end
 
-local function saveRecord(task, packed, value)
-  local _, now, id, createdAt, expiresAt, expectedSeq, nonce, bytes =
-    string.match(packed, SAVE_FIELDS)
-  if not bytes then return {3, 'the save does not parse'} end
-  local idxKey, expKey, metaKey, recPrefix = task.idx, task.exp, task.meta, task.rec
-  local tmpKey = nil
-  if value == '' then tmpKey = task.base .. 'tmp:' .. nonce end
-  local recKey = recPrefix .. id
-  local head, lifetime, nextAt, entry, before =
-    openTask(idxKey, expKey, metaKey, recPrefix, now, id)
-
-  -- This very save may have been applied already: ioredis re-sends a command whose reply was
-  -- lost (checked on the state before expired records were removed).
-  if before then
-    local applied = redis.call('ZSCORE', idxKey, id)
-    if applied and redis.call('TYPE', recKey)['ok'] == 'string'
+  local recKey = base .. 'r:' .. id
+  if entry then
+    -- This very save may have been applied already: ioredis re-sends a command whose reply was
+    -- lost.
+    local nonce = value
+    if not tmpKey then nonce = string.sub(value, 1, NONCE_LENGTH) end
+    if redis.call('TYPE', recKey)['ok'] == 'string'
         and redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1) == nonce then
-      return refuseSave(tmpKey, {0, tonumber(applied)})
+      return refuseSave(tmpKey, {0, tonumber(entry)})
     end
   end
   if expectedSeq ~= '' and tonumber(expectedSeq) ~= head then
     return refuseSave(tmpKey, {1, head})
   end
   if entry then return refuseSave(tmpKey, {2}) end
+  if tmpKey and redis.call('EXISTS', tmpKey) == 0 then return {6} end
 
   local seq = head + 1
-  -- An index entry without metadata (never written so) counts as existing.
-  if redis.call('ZADD', idxKey, 'NX', seq, id) == 0 then return refuseSave(tmpKey, {2}) end
-  if expiresAt ~= '' then
-    local added = redis.pcall('ZADD', expKey, expiresAt, id)
-    if failed(added) then
-      redis.call('ZREM', idxKey, id)
-      error(added)
+  local added
+  if expiresAt == '' then
+    -- Never expires: the task keys persist from now on. The ZADD may be the script's first
+    -- write: under OOM it fails, with nothing of this save written.
+    if lifetime == '-inf' then
+      added = redis.pcall('ZADD', idxKey, seq, id, -seq, ':head')
+    elseif nextAt then
+      added = redis.pcall('ZADD', idxKey, seq, id, -seq, ':head', '-inf', ':until')
+    else
+      -- A new task.
+      added = redis.pcall('ZADD', idxKey, seq, id, -seq, ':head', '-inf', ':until', '-inf', ':next',
+        0, LAYOUT)
     end
-  end
-  if tmpKey then
-    if failed(redis.pcall('RENAME', tmpKey, recKey)) then
-      redis.call('ZREM', idxKey, id)
-      if expiresAt ~= '' then redis.call('ZREM', expKey, id) end
-      return {6}
+    if type(added) == 'table' then return refuseSave(tmpKey, {8, added.err}) end
+    if lifetime and lifetime ~= '-inf' then
+      redis.call('PERSIST', idxKey)
+      redis.call('PERSIST', base .. 'exp')
     end
-    if expiresAt == '' then
+    if tmpKey then
+      redis.call('RENAME', tmpKey, recKey)
       redis.call('PERSIST', recKey)
     else
-      redis.call('PEXPIREAT', recKey, expiresAt)
+      redis.call('SET', recKey, value)
     end
-  elseif expiresAt == '' then
-    redis.call('SET', recKey, value)
+    return {0, seq}
+  end
+
+  local expKey = base .. 'exp'
+  -- The first write: a wrong-typed expiry key (or OOM) fails here with nothing written.
+  added = redis.pcall('ZADD', expKey, expiresAt, id)
+  if type(added) == 'table' then return refuseSave(tmpKey, {8, added.err}) end
+  local expires = tonumber(expiresAt)
+  -- The task keys live as long as their longest-lived record (a save only ever extends that).
+  local keysUntil = false
+  if lifetime ~= '-inf' and (not lifetime or expires > -tonumber(lifetime)) then
+    keysUntil = expiresAt
+  end
+  if not nextAt or nextAt == '-inf' or expires < -tonumber(nextAt) then
+    if keysUntil then
+      redis.call('ZADD', idxKey, seq, id, -seq, ':head', timeScore(expiresAt), ':until',
+        timeScore(expiresAt), ':next')
+    else
+      redis.call('ZADD', idxKey, seq, id, -seq, ':head', timeScore(expiresAt), ':next')
+    end
+  elseif keysUntil then
+    redis.call('ZADD', idxKey, seq, id, -seq, ':head', timeScore(expiresAt), ':until')
+  else
+    redis.call('ZADD', idxKey, seq, id, -seq, ':head')
+  end
+  -- A new task.
+  if not lifetime then redis.call('ZADD', idxKey, 0, LAYOUT) end
+  if tmpKey then
+    redis.call('RENAME', tmpKey, recKey)
+    redis.call('PEXPIREAT', recKey, expiresAt)
   else
     redis.call('SET', recKey, value, 'PXAT', expiresAt)
   end
-
-  local fields = {id, createdAt .. '|' .. expiresAt .. '|' .. bytes, ':seq', seq}
-  -- The task keys live as long as their longest-lived record (a save only ever extends that):
-  -- they persist while a record never expires, else expire together with the last one.
-  local keysUntil = nil
-  if expiresAt == '' then
-    if lifetime ~= 'inf' then
-      fields[#fields + 1] = ':until'
-      fields[#fields + 1] = 'inf'
-      keysUntil = 'inf'
-    end
-    if not nextAt then
-      fields[#fields + 1] = ':next'
-      fields[#fields + 1] = 'inf'
-    end
-  else
-    if not nextAt or nextAt == 'inf' or tonumber(expiresAt) < tonumber(nextAt) then
-      fields[#fields + 1] = ':next'
-      fields[#fields + 1] = expiresAt
-    end
-    if lifetime ~= 'inf' then
-      local last = expiresAt
-      if lifetime and tonumber(lifetime) > tonumber(expiresAt) then last = lifetime end
-      if last ~= lifetime then
-        fields[#fields + 1] = ':until'
-        fields[#fields + 1] = last
-        keysUntil = last
-      end
-    end
-  end
-  if not nextAt then
-    -- A new task: its metadata hash becomes a hash table (see LAYOUT).
-    fields[#fields + 1] = ':layout'
-    fields[#fields + 1] = LAYOUT
-  end
-  redis.call('HSET', metaKey, unpack(fields))
-  if keysUntil == 'inf' then
-    -- Only keys that had a lifetime need PERSIST (a new task's keys were just created).
-    if lifetime then
-      redis.call('PERSIST', idxKey)
-      redis.call('PERSIST', metaKey)
-      redis.call('PERSIST', expKey)
-    end
-  elseif keysUntil then
+  if keysUntil then
     redis.call('PEXPIREAT', idxKey, keysUntil)
-    redis.call('PEXPIREAT', metaKey, keysUntil)
     redis.call('PEXPIREAT', expKey, keysUntil)
   end
   return {0, seq}

@@ -1,131 +1,223 @@
 --[[
-  Helpers shared by the checkpoint scripts. A task's keys, all under one hash tag:
-    <prefix>{taskId}:idx     zset    checkpointId -> seq (every live record)
+  Helpers shared by the checkpoint scripts. LAYOUT v3 of a task's keys, all under one hash tag:
+    <prefix>{taskId}:idx     zset    the task's index and head: every live record as
+                                     checkpointId -> seq (seq >= 1), and three reserved members
+                                     (ids cannot contain ':') whose scores are never above 0:
+                                       ':head'   -(head sequence number)
+                                       ':until'  -(ms when the task's last record expires), or
+                                                 -inf: never
+                                       ':next'   -(ms when its first record expires; may be
+                                                 early, never late), or -inf: none does
+                                     (a time at or before the epoch is stored as 0), and
+                                       LAYOUT    score 0: the layout's name, longer than
+                                                 zset-max-listpack-value (64 by default), so
+                                                 Redis keeps the index a skiplist (see LAYOUT)
+                                     So records are exactly the scores 1..+inf, and one ZMSCORE of
+                                     ':head' ':until' ':next' <id> reads everything a save needs.
     <prefix>{taskId}:exp     zset    checkpointId -> expiresAt (the live records that expire)
-    <prefix>{taskId}:meta    hash    checkpointId -> "createdAt|expiresAt|bodyBytes" (expiresAt ''
-                                     when it never expires), ':seq' -> head sequence number,
-                                     ':until' -> when the task's last record expires ('inf': never),
-                                     ':next' -> when its first record expires ('inf': none does; may
-                                     be early, never late), ':layout' -> LAYOUT below. Tasks
-                                     written before ':next' existed lack both: their expiry
-                                     index is scanned once and they are set.
-    <prefix>{taskId}:r:<id>  string  "<nonce> <checkpointId>\n<body>": the nonce (36 characters) of
-                                     the save call that wrote it, then the body
+    <prefix>{taskId}:r:<id>  string  "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n
+                                     <body>" (no line break after the \n; expiresAt '' when it
+                                     never expires): the nonce (36 characters) of the save call
+                                     that wrote it, the record's metadata, then the body
     <prefix>{taskId}:tmp:<nonce>  string  a record value on its way in (sent with SETEX just before
                                   the save script, which RENAMEs it into place), with a safety TTL
     <prefix>{taskId}:ans:<nonce>  string  the answers (JSON) of a saveMany call that refused a
                                   save, kept for a re-send, with a TTL
+    <prefix>{taskId}:meta    hash    only in tasks written by layout v2, see below
+  The task keys (idx, exp, meta) live as long as the task's longest-lived record: they persist
+  while a record never expires, else expire (PEXPIREAT) together with the last one.
+
+  Layout v2 (before): no reserved members; a ':meta' hash held ':seq' (head), ':until' and ':next'
+  ('inf': never/none, else ms), ':layout', and per record id -> "createdAt|expiresAt|bodyBytes";
+  values were "<nonce> <checkpointId>\n<body>". (Before v2, ':next' was missing.) The first
+  script that touches such a task (its idx has no ':head' but its meta hash has ':seq') moves
+  ':seq', ':until' and ':next' into the index and deletes them and ':layout' from the hash
+  (migrateTask). Its records stay as they are: a value whose header ends right after the id is a
+  v2 value, read with its metadata from the hash; dropping a record also deletes its hash entry,
+  so the hash goes away (Redis deletes an empty hash) with the last v2 record. Records written
+  since are v3. Do not run adapter versions from before and after v3 against one prefix at once.
+
   Record keys are built here from the record key prefix (same hash tag, so same cluster slot).
 ]]
+
+-- The index's fourth reserved member (score 0), set with its head. Longer than Redis's
+-- zset-max-listpack-value (64 bytes by default), so Redis keeps the index as a skiplist with a
+-- dict: a member is found in O(1), where a listpack of up to zset-max-listpack-entries (128)
+-- members is scanned on every ZMSCORE and rewritten on every ZADD (measured on Redis 7.0 near
+-- 128 records: a save's ZADD 3.5-7 µs in a listpack, 0.9-1.1 µs in a skiplist).
+local LAYOUT = ':layout v3 idx(records 1..+inf; :head :until :next <= 0) exp r:<id> tmp: ans:'
 
 -- Length of the nonce at the start of every record value.
 local NONCE_LENGTH = 36
 
--- The metadata hash's ':layout' field. It is longer than Redis's hash-max-listpack-value (64
--- bytes by default), so Redis keeps the hash as a hash table: a field is found in O(1), where a
--- listpack of up to hash-max-listpack-entries fields is scanned (measured on Redis 7.0: an HMGET
--- of 4 fields in a 300-field listpack took 22 µs, in a hash table 0.5 µs).
-local LAYOUT = 'v2: idx exp meta r:<id> tmp:<nonce> ans:<nonce>; long on purpose (a hash table)'
+-- Most characters of "<createdAt>|<expiresAt>|<bodyBytes>\n" after "<nonce> <checkpointId> "
+-- (two safe integers of at most 17 characters with their sign, a byte count, two bars, \n).
+local META_CHARS = 64
 
--- Forgets one record: its key, index, expiry and metadata entries.
-local function dropRecord(idxKey, expKey, metaKey, recPrefix, id)
-  redis.call('DEL', recPrefix .. id)
-  redis.call('ZREM', idxKey, id)
-  redis.call('ZREM', expKey, id)
-  redis.call('HDEL', metaKey, id)
+-- The score of a reserved member for the time `ms` (a string of digits): -ms, 0 at or before the
+-- epoch (scores of reserved members are never above 0).
+local function timeScore(ms)
+  if tonumber(ms) > 0 then return '-' .. ms end
+  return '0'
 end
 
--- Sets ':next' and the task keys' lifetime to that of the longest-lived record: they persist
--- while a record never expires, else expire (PEXPIREAT) together with the last one. Keeps the
+-- The keys of a task: index, expiry, v2 metadata, and the record key prefix.
+local function taskOf(idxKey, base)
+  return {idx = idxKey, exp = base .. 'exp', meta = base .. 'meta', rec = base .. 'r:'}
+end
+
+-- Forgets records: their keys, index, expiry and (v2) metadata entries. The expiry index is
+-- written first: a wrong-typed one fails before anything is written.
+local function dropRecords(task, ids)
+  for i = 1, #ids, 1000 do
+    local j = math.min(i + 999, #ids)
+    redis.call('ZREM', task.exp, unpack(ids, i, j))
+    redis.call('HDEL', task.meta, unpack(ids, i, j))
+    redis.call('ZREM', task.idx, unpack(ids, i, j))
+    local keys = {}
+    for k = i, j do keys[#keys + 1] = task.rec .. ids[k] end
+    redis.call('DEL', unpack(keys))
+  end
+end
+
+-- The number of live records (the index less its reserved members).
+local function liveCount(task)
+  return redis.call('ZCOUNT', task.idx, 1, '+inf')
+end
+
+-- Sets ':next' and the task keys' lifetime to that of the longest-lived record. Keeps the
 -- lifetime when no record is left, so the head survives explicit deletes until the time the task
 -- would have expired anyway.
-local function refreshLifetime(idxKey, expKey, metaKey)
-  local live = redis.call('ZCARD', idxKey)
+local function refreshLifetime(task)
+  local live = liveCount(task)
   if live == 0 then
-    redis.call('HSET', metaKey, ':next', 'inf')
+    redis.call('ZADD', task.idx, '-inf', ':next')
     return
   end
-  local expiring = redis.call('ZCARD', expKey)
-  local nextAt = 'inf'
-  if expiring > 0 then nextAt = redis.call('ZRANGE', expKey, 0, 0, 'WITHSCORES')[2] end
+  local expiring = redis.call('ZCARD', task.exp)
+  local nextScore = '-inf'
+  if expiring > 0 then
+    nextScore = timeScore(redis.call('ZRANGE', task.exp, 0, 0, 'WITHSCORES')[2])
+  end
   if expiring == live then
-    local last = redis.call('ZRANGE', expKey, -1, -1, 'WITHSCORES')[2]
-    redis.call('HSET', metaKey, ':until', last, ':next', nextAt, ':layout', LAYOUT)
-    redis.call('PEXPIREAT', idxKey, last)
-    redis.call('PEXPIREAT', metaKey, last)
-    redis.call('PEXPIREAT', expKey, last)
+    local last = redis.call('ZRANGE', task.exp, -1, -1, 'WITHSCORES')[2]
+    redis.call('ZADD', task.idx, timeScore(last), ':until', nextScore, ':next')
+    redis.call('PEXPIREAT', task.idx, last)
+    redis.call('PEXPIREAT', task.exp, last)
+    redis.call('PEXPIREAT', task.meta, last)
   else
-    redis.call('HSET', metaKey, ':until', 'inf', ':next', nextAt, ':layout', LAYOUT)
-    redis.call('PERSIST', idxKey)
-    redis.call('PERSIST', metaKey)
-    redis.call('PERSIST', expKey)
+    redis.call('ZADD', task.idx, '-inf', ':until', nextScore, ':next')
+    redis.call('PERSIST', task.idx)
+    redis.call('PERSIST', task.exp)
+    redis.call('PERSIST', task.meta)
   end
 end
 
--- Opens a task for a script: reads its head, lifetime and ':next' in one HMGET (with the
--- metadata entry of `id`, when given), and, only when ':next' says a record may have expired at
--- `now` (expiresAt <= now), removes the expired records; once no record is left and the task's
--- lifetime has passed, forgets the head too. The metadata key is read before anything is
--- written (a key of the wrong type fails the script with nothing written); callers read or
--- write-first the index before any other write.
--- Returns head, lifetime (nil, 'inf' or ms), nextAt (nil, 'inf' or ms), the metadata entry of
--- `id` now, and the one it had before expired records were removed.
-local function openTask(idxKey, expKey, metaKey, recPrefix, now, id)
-  local state = redis.call('HMGET', metaKey, ':seq', ':until', ':next', id or ':seq')
-  local head, lifetime, nextAt = state[1], state[2], state[3]
-  local entry = nil
-  if id then entry = state[4] end
-  local before = entry
-  if head and (not nextAt or (nextAt ~= 'inf' and tonumber(nextAt) <= tonumber(now))) then
-    local expired = redis.call('ZRANGEBYSCORE', expKey, '-inf', now)
-    for _, x in ipairs(expired) do
-      dropRecord(idxKey, expKey, metaKey, recPrefix, x)
+-- Moves a v2 task's head, lifetime and ':next' from its meta hash into the index (see the
+-- LAYOUT). Returns the new scores of ':head', ':until' and ':next', or nil when the meta hash
+-- has no head (no v2 task: a new one). A wrong-typed meta key fails before anything is written.
+local function migrateTask(task)
+  local m = redis.call('HMGET', task.meta, ':seq', ':until', ':next')
+  if not m[1] then return nil end
+  local head, lifetime, nextAt = '-' .. m[1], '-inf', '0'
+  if m[2] and m[2] ~= 'inf' then lifetime = timeScore(m[2]) end
+  -- No ':next' (the layout before v2): 0 makes the caller sweep now, which sets it.
+  if m[3] == 'inf' then nextAt = '-inf' elseif m[3] then nextAt = timeScore(m[3]) end
+  redis.call('ZADD', task.idx, head, ':head', lifetime, ':until', nextAt, ':next', 0, LAYOUT)
+  redis.call('HDEL', task.meta, ':seq', ':until', ':next', ':layout')
+  -- The index may have been created just now (a v2 task whose records were all deleted).
+  if m[2] and m[2] ~= 'inf' then redis.call('PEXPIREAT', task.idx, m[2]) end
+  return head, lifetime, nextAt
+end
+
+-- Opens a task for a script: reads its head, lifetime, ':next' (and the index entry of `id`,
+-- when given) in one ZMSCORE, migrates a v2 task, and, only when ':next' says a record may have
+-- expired at `now` (expiresAt <= now), removes the expired records; once no record is left and
+-- the task's lifetime has passed, forgets the head too. The index is read before anything is
+-- written (a key of the wrong type fails the script with nothing written).
+-- Returns head (a number), the scores of ':until' and ':next' (nil for a new task), and the seq
+-- of `id` (a string; false when it has no live record).
+local function openTask(task, now, id)
+  local s = redis.call('ZMSCORE', task.idx, ':head', ':until', ':next', id or ':head')
+  local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
+  if not id then entry = false end
+  if not head then head, lifetime, nextAt = migrateTask(task) end
+  if head and (not nextAt or (nextAt ~= '-inf' and -tonumber(nextAt) <= tonumber(now))) then
+    local expired = redis.call('ZRANGEBYSCORE', task.exp, '-inf', now)
+    if #expired > 0 then dropRecords(task, expired) end
+    refreshLifetime(task)
+    s = redis.call('ZMSCORE', task.idx, ':until', ':next', id or ':head')
+    lifetime, nextAt = s[1], s[2]
+    if id then entry = s[3] end
+  end
+  if lifetime and lifetime ~= '-inf' and -tonumber(lifetime) <= tonumber(now)
+      and liveCount(task) == 0 then
+    redis.call('DEL', task.idx, task.exp, task.meta)
+    return 0, nil, nil, false
+  end
+  if not head then return 0, nil, nil, entry end
+  return -tonumber(head), lifetime, nextAt, entry
+end
+
+-- Parses the header of a record value (or of its first characters), which must name `id`.
+-- Returns createdAt, expiresAt, bodyBytes and the header's length, or the reason it is corrupt.
+-- A v2 value (see the LAYOUT) gets its metadata from the v2 hash.
+local function parseHeader(task, value, id)
+  local p = NONCE_LENGTH + 2 + #id -- the character after "<nonce> <id>"
+  if string.byte(value, NONCE_LENGTH + 1) ~= 32
+      or string.sub(value, NONCE_LENGTH + 2, p - 1) ~= id then
+    return 'its stored header does not match'
+  end
+  local c = string.byte(value, p)
+  if c == 32 then
+    local createdAt, expiresAt, bytes, body =
+      string.match(value, '^(-?%d+)|(-?%d*)|(%d+)\n()', p + 1)
+    if body then return createdAt, expiresAt, bytes, body - 1 end
+  elseif c == 10 then
+    local meta = redis.call('HGET', task.meta, id)
+    if meta then
+      local createdAt, expiresAt, bytes = string.match(meta, '^(-?%d+)|(-?%d*)|(%d+)$')
+      if bytes then return createdAt, expiresAt, bytes, p end
     end
-    refreshLifetime(idxKey, expKey, metaKey)
-    state = redis.call('HMGET', metaKey, ':until', ':next', id or ':seq')
-    lifetime, nextAt = state[1], state[2]
-    if id then entry = state[3] end
+    return 'its metadata is missing or does not parse'
   end
-  if lifetime and lifetime ~= 'inf' and tonumber(lifetime) <= tonumber(now)
-      and redis.call('ZCARD', idxKey) == 0 then
-    redis.call('DEL', idxKey, expKey, metaKey)
-    return 0, nil, nil, nil, before
-  end
-  return tonumber(head or '0'), lifetime, nextAt, entry, before
+  return 'its stored header does not parse'
 end
 
--- "createdAt|expiresAt|bodyBytes" of a metadata entry, or nil when it does not parse.
-local function parseMeta(meta)
-  if not meta then return nil end
-  return string.match(meta, '^(-?%d+)|(-?%d*)|(%d+)$')
+-- The first characters of a record value: enough for its header.
+local function headerOf(task, id)
+  return redis.call('GETRANGE', task.rec .. id, 0, NONCE_LENGTH + #id + META_CHARS)
 end
 
 -- Reads one indexed record, bounded. Returns
---   {0, id, seq, createdAt, expiresAt, value}        readable; value is "<nonce> <id>\n<body>"
+--   {0, id, seq, createdAt, expiresAt, value}        readable; value is the stored value
 --   {7, id, seq, createdAt, expiresAt, nonce, size}  readable, but over inlineBytes: the client
 --                                                    fetches it (big strings are slow in Lua)
 --   {3, id, reason}                                  corrupt
 --   {4, id, bytes}                                   body over maxBytes; not read
 --   nil                                              its key is gone: Redis expired it (the
 --                                                    server's clock passed its expiresAt first)
-local function readRecord(metaKey, recPrefix, id, seq, maxBytes, inlineBytes)
-  local recKey = recPrefix .. id
-  local createdAt, expiresAt, bytes = parseMeta(redis.call('HGET', metaKey, id))
-  if not bytes then return {3, id, 'its metadata is missing or does not parse'} end
+local function readRecord(task, id, seq, maxBytes, inlineBytes)
+  local recKey = task.rec .. id
   local t = redis.call('TYPE', recKey)['ok']
   if t == 'none' then
-    if expiresAt ~= '' then return nil end
+    if redis.call('ZSCORE', task.exp, id) then return nil end
     return {3, id, 'its record key is missing'}
   end
   if t ~= 'string' then return {3, id, 'its record key holds a ' .. t} end
   local size = redis.call('STRLEN', recKey)
-  if size ~= NONCE_LENGTH + 2 + string.len(id) + tonumber(bytes) then
+  local inline = size <= tonumber(inlineBytes)
+  local value
+  if inline then value = redis.call('GET', recKey) else value = headerOf(task, id) end
+  local createdAt, expiresAt, bytes, headerLength = parseHeader(task, value, id)
+  if not bytes then return {3, id, createdAt} end
+  bytes = tonumber(bytes)
+  if size ~= headerLength + bytes then
     return {3, id, 'its stored length is ' .. size .. ' bytes, not what was written'}
   end
-  if tonumber(bytes) > tonumber(maxBytes) then return {4, id, tonumber(bytes)} end
-  if size > tonumber(inlineBytes) then
-    local nonce = redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1)
-    return {7, id, seq, createdAt, expiresAt, nonce, size}
+  if bytes > tonumber(maxBytes) then return {4, id, bytes} end
+  if not inline then
+    return {7, id, seq, createdAt, expiresAt, string.sub(value, 1, NONCE_LENGTH), size}
   end
-  return {0, id, seq, createdAt, expiresAt, redis.call('GET', recKey)}
+  return {0, id, seq, createdAt, expiresAt, value}
 end
