@@ -25,6 +25,12 @@ export interface AssertJsonOptions {
    * `undefined`. Default: `false`.
    */
   allowUndefinedProperties?: boolean;
+  /**
+   * Containers not to walk into, e.g. deep-frozen values that passed this check before (they
+   * cannot have changed, nor refer to anything made after them). Default: none.
+   * @internal
+   */
+  skip?: (container: object) => boolean;
 }
 
 function describe(value: unknown): string | undefined {
@@ -69,6 +75,7 @@ export function assertJson(
 ): asserts value is JsonValue {
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefinedProperties ?? false;
+  const skip = options.skip;
   const root: PathNode = { parent: undefined, key: options.path ?? '$' };
   // Iterative depth-first walk over containers only (primitives are checked in place, and paths
   // are built only for an error). `ancestors` holds the containers on the current path (cycle
@@ -82,6 +89,7 @@ export function assertJson(
     if (type === 'number') {
       if (Number.isFinite(child)) return;
     } else if (type === 'object') {
+      if (skip?.(child as object)) return;
       const bad = describe(child);
       if (bad !== undefined) throw new NonJsonValueError(pathOf({ parent, key }), bad);
       const container = child as object;

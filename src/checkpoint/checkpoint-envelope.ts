@@ -1,4 +1,5 @@
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
+import { isValidatedJson } from '../context/validated-json.js';
 import { assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
 import {
@@ -50,13 +51,20 @@ export type CheckpointMigrate = (
 /**
  * Checks that a state can be stored exactly as JSON: everything must be JSON except the XState
  * snapshot, which may carry `undefined` properties (JSON drops them, and XState restores them).
- * Throws `NonJsonValueError` or `DepthLimitError` naming the path.
+ * Deep-frozen values checked when they were made (context data and metadata, lineage
+ * transitions) are not walked again. Throws `NonJsonValueError` or `DepthLimitError` naming the
+ * path.
  */
 export function assertStorableState(state: StoredWorkflowState): void {
   const { snapshot, ...rest } = state;
-  assertJson(rest, { path: '$' });
+  // Contexts' data and lineage transitions were checked when made (and are deep-frozen).
+  assertJson(rest, { path: '$', skip: isValidatedJson });
   if (snapshot !== undefined) {
-    assertJson(snapshot, { path: '$.snapshot', allowUndefinedProperties: true });
+    assertJson(snapshot, {
+      path: '$.snapshot',
+      allowUndefinedProperties: true,
+      skip: isValidatedJson,
+    });
   }
 }
 

@@ -9,6 +9,11 @@ export function markValidatedJson(value: JsonValue): void {
   if (value !== null && typeof value === 'object' && Object.isFrozen(value)) validated.add(value);
 }
 
+/** Whether `value` is remembered by {@link markValidatedJson} (`assertJson`'s `skip`). @internal */
+export function isValidatedJson(value: object): boolean {
+  return validated.has(value);
+}
+
 /** `assertJson`, skipped for a value remembered by {@link markValidatedJson}. @internal */
 export function assertJsonOnce(
   value: unknown,

@@ -1,4 +1,5 @@
 import type { ContextRef } from '../context/context.js';
+import { isValidatedJson, markValidatedJson } from '../context/validated-json.js';
 import { ContextValidationError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import type { JsonObject } from '../json.js';
@@ -64,13 +65,14 @@ export function buildContextTransition(
   let frozenMetadata = NO_METADATA;
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) invalid('$.metadata', 'is not a plain object');
-    frozenMetadata = frozenJsonCopy(metadata, '$.metadata');
+    // Metadata checked and deep-frozen before (e.g. by the runtime) is taken as it is.
+    frozenMetadata = isValidatedJson(metadata) ? metadata : frozenJsonCopy(metadata, '$.metadata');
   }
   const timestamp = at.now();
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
     invalid('$.timestamp', 'is not a finite number (from the clock)');
   }
-  return Object.freeze({
+  const transition: ContextTransition = Object.freeze({
     seq: at.seq,
     workflowId: at.workflowId,
     toContextId: to.contextId,
@@ -84,4 +86,7 @@ export function buildContextTransition(
     timestamp,
     metadata: frozenMetadata,
   });
+  // Deep-frozen JSON: a checkpoint carrying it (pending lineage) need not check it again.
+  markValidatedJson(transition as unknown as JsonObject);
+  return transition;
 }

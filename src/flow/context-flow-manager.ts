@@ -84,13 +84,16 @@ export class ContextFlowManager {
   private log: ContextTransition[] = [];
   private readonly graph = new LineageGraph();
   private next = 0;
-  private flowStore: ContextFlowStore;
+  /**
+   * Created on first use (`store`, `subscribe`), from the summary of the log then: until somebody
+   * can listen, an append does not pay for a store update.
+   */
+  private flowStore: ContextFlowStore | undefined;
 
   constructor(options: ContextFlowManagerOptions) {
     assertValidId('workflow id', options?.workflowId);
     this.workflowId = options.workflowId;
     this.now = options.now ?? Date.now;
-    this.flowStore = this.createStore();
   }
 
   /**
@@ -99,6 +102,7 @@ export class ContextFlowManager {
    * callers: sending it events does not change the log.
    */
   get store(): ContextFlowStore {
+    this.flowStore ??= this.createStore();
     return this.flowStore;
   }
 
@@ -142,7 +146,7 @@ export class ContextFlowManager {
     this.log.push(transition);
     this.graph.add(transition);
     this.next = transition.seq + 1;
-    this.flowStore.trigger.logged({ transition });
+    this.flowStore?.trigger.logged({ transition });
   }
 
   /**
@@ -241,13 +245,13 @@ export class ContextFlowManager {
     const retained = this.log.slice(count);
     this.graph.prune(dropped, retained);
     this.log = retained;
-    this.flowStore.trigger.pruned({ removed: count, firstSeq: retained[0]?.seq ?? this.next });
+    this.flowStore?.trigger.pruned({ removed: count, firstSeq: retained[0]?.seq ?? this.next });
     return count;
   }
 
   /** Calls `listener` with each transition logged from now on; returns the unsubscribe. */
   subscribe(listener: (transition: ContextTransition) => void): () => void {
-    const subscription = this.flowStore.on('logged', (event) => listener(event.transition));
+    const subscription = this.store.on('logged', (event) => listener(event.transition));
     return () => subscription.unsubscribe();
   }
 
@@ -341,7 +345,6 @@ export class ContextFlowManager {
     }
     manager.log = [...transitions];
     manager.next = nextSeq;
-    manager.flowStore = manager.createStore();
     return manager;
   }
 }

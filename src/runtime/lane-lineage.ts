@@ -1,6 +1,8 @@
 import type { StepRoute } from '../../machines/workflow-types.js';
 import type { Context, ContextRef } from '../context/context.js';
+import { markValidatedJson } from '../context/validated-json.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { JsonObject } from '../json.js';
 import { type StepIndex, stepLane, type WorkflowProgress } from './workflow-progress.js';
 
 function refOf(context: Context): ContextRef {
@@ -27,6 +29,8 @@ export class LaneLineage {
   readonly #flow: ContextFlowManager;
   readonly #index: StepIndex;
   #lanes = new Map<string, ContextRef>();
+  /** The lanes object last observed: an unchanged one (most snapshots) has nothing new. */
+  #seen: Readonly<Record<string, Context>> | undefined;
 
   constructor(flow: ContextFlowManager, index: StepIndex) {
     this.#flow = flow;
@@ -36,6 +40,7 @@ export class LaneLineage {
   /** Takes the lanes as they are without logging anything (a restored snapshot). */
   seed(lanes: Readonly<Record<string, Context>>): void {
     this.#lanes = new Map(Object.entries(lanes).map(([lane, context]) => [lane, refOf(context)]));
+    this.#seen = lanes;
   }
 
   /** Logs the contexts that are new in `lanes`; `progress` says which step completed where. */
@@ -44,6 +49,9 @@ export class LaneLineage {
     progress: WorkflowProgress,
     routes?: Readonly<Record<string, StepRoute>>,
   ): void {
+    // XState keeps the context's `lanes` object unless an action assigned new lanes.
+    if (lanes === this.#seen) return;
+    this.#seen = lanes;
     const previous = this.#lanes;
     const known = new Map<string, ContextRef>();
     for (const ref of previous.values()) known.set(ref.contextId, ref);
@@ -98,14 +106,19 @@ export class LaneLineage {
     };
     const routedTo =
       route === undefined ? undefined : `${route.target.targetType}_${route.target.targetId}`;
+    const logged: JsonObject = isMerge
+      ? { ...metadata, strategy: String(context.metadata.mergeStrategy) }
+      : metadata;
+    if (route === undefined) {
+      // Strings and a plan index only: JSON by construction, so the log takes it as it is.
+      markValidatedJson(Object.freeze(logged));
+    }
     this.#flow.logTransition({
       toContext: context,
       componentName: routedTo ?? plan?.toolName ?? plan?.stepId ?? 'WorkflowRuntime',
       operation: isMerge ? 'merge' : (plan?.action ?? 'step'),
       fromContext: parents,
-      metadata: isMerge
-        ? { ...metadata, strategy: String(context.metadata.mergeStrategy) }
-        : metadata,
+      metadata: logged,
     });
   }
 

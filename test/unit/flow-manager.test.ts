@@ -320,4 +320,18 @@ describe('ContextFlowManager: store', () => {
     onLogged.unsubscribe();
     sub.unsubscribe();
   });
+
+  it('gives a store first asked for after transitions were logged the summary of the log so far', () => {
+    const flow = new ContextFlowManager({ workflowId: 'wf', now: clock() });
+    flow.logTransition({ toContext: ctx('a'), componentName: 'C' });
+    flow.logTransition({ toContext: ctx('b'), componentName: 'C', fromContext: ctx('a') });
+    expect(flow.store.getSnapshot().context).toMatchObject({
+      size: 2,
+      firstSeq: 0,
+      nextSeq: 2,
+      last: { seq: 1, toContextId: 'b' },
+    });
+    const restored = ContextFlowManager.fromJSON(flow.toJSON());
+    expect(restored.store.getSnapshot().context).toMatchObject({ size: 2, nextSeq: 2 });
+  });
 });

@@ -88,6 +88,16 @@ describe('assertJson', () => {
     expect(() => assertJson(nested(11), { maxDepth: 10 })).toThrow(DepthLimitError);
   });
 
+  it('does not walk into containers `skip` vouches for (internal: values checked before)', () => {
+    const checked = Object.freeze({ when: new Date(0) });
+    const value = { a: checked, b: { c: 1 } };
+    expect(() => assertJson(value)).toThrow(NonJsonValueError);
+    expect(() => assertJson(value, { skip: (container) => container === checked })).not.toThrow();
+    expect(() => assertJson({ ...value, d: Number.NaN }, { skip: () => false })).toThrow(
+      NonJsonValueError,
+    );
+  });
+
   it('isJson is the boolean form', () => {
     expect(isJson({ a: [1] })).toBe(true);
     expect(isJson({ a: new Date() })).toBe(false);
