@@ -1,5 +1,5 @@
-import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { isValidatedJson } from '../context/validated-json.js';
+import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
 import {
