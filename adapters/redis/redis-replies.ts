@@ -11,7 +11,10 @@ import {
  * metadata, and how failures map to typed errors. Internal to the adapter.
  */
 
-/** Status codes the scripts answer with (first element of every reply). */
+/**
+ * Status codes the scripts answer with (first element of every reply; a save that succeeded
+ * answers its seq alone, an integer).
+ */
 export const Status = {
   Ok: 0,
   Conflict: 1,

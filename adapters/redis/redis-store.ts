@@ -121,14 +121,18 @@ interface TaskKeys {
   readonly logPrefix: string;
 }
 
-/** A save waiting in its lane: its packed arguments, its value, and how to answer. */
+/**
+ * A save waiting in its lane: what its packed argument needs, its value, and how to answer. One
+ * object per save, no closures of its own (a save's Node-side cost counts: see createRedisStore).
+ */
 interface PendingSave {
   readonly taskId: string;
-  readonly keys: TaskKeys;
-  readonly now: string;
+  /** `<prefix>{taskId}:`, the base of the task's keys (without the client's keyPrefix). */
+  readonly base: string;
+  readonly now: number;
   readonly checkpointId: string;
-  readonly expiresAt: string;
-  readonly expectedSeq: string;
+  readonly expiresAt: number | undefined;
+  readonly expectedSeq: number | undefined;
   readonly nonce: string;
   /**
    * The record value (with its header: nonce, id, createdAt, expiresAt, the body's size): an
@@ -139,8 +143,9 @@ interface PendingSave {
   readonly inline: boolean;
   /** Why the value's SETEX failed, once it did. */
   tempError?: unknown;
-  /** Gets the save's own script answer (`{status, …}`), or a typed error. */
-  readonly settle: (reply: unknown[] | undefined, error?: unknown) => void;
+  /** The caller's promise: settled by {@link answerSave} or with a typed error. */
+  readonly resolve: (saved: SavedRecord) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** Saves waiting to be sent together, and the calls in flight that hold them back. */
@@ -405,19 +410,25 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     const stream = cluster ? undefined : (client as Redis).stream;
     const corked = typeof stream?.cork === 'function' && stream.writable;
     if (corked) stream.cork();
-    let call: Promise<void>;
     try {
       for (const save of saves) if (!save.inline) sendValue(save);
-      call = saves.length === 1 ? saveOne(saves[0] as PendingSave) : saveMany(saves);
+      // Both never reject, and release the lane before they answer.
+      if (saves.length === 1) void saveOne(lane, saves[0] as PendingSave);
+      else void saveMany(lane, saves);
     } finally {
       if (corked) stream.uncork();
     }
-    // saveOne and saveMany never reject.
-    void call.then(() => {
-      lane.inFlight--;
-      if (lane.queue.length > 0) schedule(lane);
-      else if (lane.inFlight === 0 && !lane.scheduled) lanes.delete(lane.name);
-    });
+  }
+
+  /**
+   * One call of the lane settled: what waits goes next. Runs before the call's saves are
+   * answered, so a caller that saves again on its answer finds the lane as it now is (idle:
+   * its save goes at once).
+   */
+  function release(lane: Lane): void {
+    lane.inFlight--;
+    if (lane.queue.length > 0) schedule(lane);
+    else if (lane.inFlight === 0 && !lane.scheduled) lanes.delete(lane.name);
   }
 
   /**
@@ -427,7 +438,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   function sendValue(save: PendingSave): void {
     const command = new Command(
       'setex',
-      [`${save.keys.base}tmp:${save.nonce}`, TEMP_TTL_SECONDS, save.value],
+      [`${save.base}tmp:${save.nonce}`, TEMP_TTL_SECONDS, save.value],
       { keyPrefix: clientPrefix === '' ? undefined : clientPrefix, replyEncoding: 'utf8' },
     );
     command.promise.catch((error: unknown) => {
@@ -442,46 +453,48 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
    * the body's size travel in the value's header, which the script does not read.
    */
   function packed(save: PendingSave, group: number): string {
-    return `${group}|${save.now}|${save.expiresAt}|${save.expectedSeq}|${save.checkpointId}`;
+    const { now, expiresAt, expectedSeq, checkpointId } = save;
+    return `${group}|${now}|${expiresAt ?? ''}|${expectedSeq ?? ''}|${checkpointId}`;
   }
 
   /** A lone save: one save-1 call. */
-  async function saveOne(save: PendingSave): Promise<void> {
-    const k = save.keys;
-    const tempKey = `${k.base}tmp:${save.nonce}`;
+  async function saveOne(lane: Lane, save: PendingSave): Promise<void> {
+    let reply: unknown;
     try {
-      const reply = await run(
-        'save',
-        save.taskId,
-        scripts.save,
-        [k.task[0]],
-        [packed(save, 1), save.inline ? save.value : save.nonce],
-        sendLuaScript,
-      );
-      save.settle(reply);
+      const keys = [`${save.base}idx`];
+      const args = [packed(save, 1), save.inline ? save.value : save.nonce];
+      try {
+        reply = await sendLuaScript(client, scripts.save, keys, args);
+      } catch (error) {
+        throw failure('save', save.taskId, 'index', error);
+      }
     } catch (error) {
+      release(lane);
       if (!save.inline) {
         // The script did not run (or failed): drop the value sent ahead, best effort (it also
         // expires by itself). Wait for it only when Redis answered, i.e. it is reachable.
-        const dropped = client.del(tempKey).catch(() => 0);
+        const dropped = client.del(`${save.base}tmp:${save.nonce}`).catch(() => 0);
         if (isOrchestrationError(error, 'CORRUPT_RECORD')) await dropped;
       }
-      save.settle(undefined, error);
+      save.reject(error);
+      return;
     }
+    release(lane);
+    answerSave(save, reply);
   }
 
   /** Several saves in one saveMany call; each caller gets its own answer. */
-  async function saveMany(batch: readonly PendingSave[]): Promise<void> {
+  async function saveMany(lane: Lane, batch: readonly PendingSave[]): Promise<void> {
     const first = batch[0] as PendingSave;
     const groups = new Map<string, number>();
-    const keys = [`${first.keys.base}ans:${first.nonce}`];
-    const args = [String(TEMP_TTL_SECONDS)];
+    const keys = [`${first.base}ans:${first.nonce}`];
+    const args: string[] = [String(TEMP_TTL_SECONDS)];
     for (const save of batch) {
-      let group = groups.get(save.taskId);
+      let group = groups.get(save.base);
       if (group === undefined) {
         group = groups.size + 1;
-        groups.set(save.taskId, group);
-        keys.push(save.keys.task[0]);
+        groups.set(save.base, group);
+        keys.push(`${save.base}idx`);
       }
       args.push(packed(save, group), save.inline ? save.value : save.nonce);
     }
@@ -489,69 +502,81 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     try {
       reply = await sendLuaScript(client, scripts.saveMany, keys, args);
     } catch (error) {
-      for (const save of batch)
-        save.settle(undefined, failure('save', save.taskId, 'index', error));
+      release(lane);
+      for (const save of batch) save.reject(failure('save', save.taskId, 'index', error));
       return;
     }
-    for (const [i, save] of batch.entries()) {
-      const answer = Array.isArray(reply) && reply.length === batch.length ? reply[i] : undefined;
-      if (!Array.isArray(answer) || typeof answer[0] !== 'number') {
-        save.settle(undefined, new StorageError('redis', 'save: unexpected reply from Redis'));
-      } else save.settle(answer);
+    release(lane);
+    const answers = Array.isArray(reply) && reply.length === batch.length ? reply : undefined;
+    for (let i = 0; i < batch.length; i++) answerSave(batch[i] as PendingSave, answers?.[i]);
+  }
+
+  /** Settles a save's promise from its script answer: its seq, or `{status, …}`. */
+  function answerSave(save: PendingSave, answer: unknown): void {
+    if (typeof answer === 'number' && Number.isSafeInteger(answer) && answer > 0) {
+      save.resolve({ seq: answer });
+      return;
+    }
+    if (!Array.isArray(answer) || typeof answer[0] !== 'number') {
+      save.reject(new StorageError('redis', 'save: unexpected reply from Redis'));
+      return;
+    }
+    const { taskId, checkpointId } = save;
+    try {
+      switch (answer[0]) {
+        case Status.Conflict:
+          throw new CheckpointConflictError(taskId, save.expectedSeq ?? 0, Number(answer[1]));
+        case Status.Exists:
+          throw new CheckpointExistsError(taskId, checkpointId);
+        case Status.Failed:
+          // A Redis command failed for this save (WRONGTYPE: corrupt), with nothing written.
+          throw failure('save', taskId, 'index', new Error(String(answer[1])));
+        case Status.NoValue:
+          throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
+            cause: save.tempError ?? new Error('the value sent ahead was gone when the save ran'),
+          });
+        default:
+          throw replyFailure(taskId, answer, maxRecordBytes, checkpointId);
+      }
+    } catch (error) {
+      save.reject(error);
     }
   }
 
   return {
     name: 'redis',
 
-    async save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
-      assertSavable(record, saveOptions, maxRecordBytes);
-      const { taskId, checkpointId, createdAt, expiresAt, body } = record;
-      const expected = saveOptions?.expectedSeq;
-      const nonce = randomUUID();
-      let settle: PendingSave['settle'] = () => {};
-      const answered = new Promise<unknown[]>((resolve, reject) => {
-        settle = (answer, error) => (answer ? resolve(answer) : reject(error));
-      });
-      const pending: PendingSave = {
-        taskId,
-        keys: keysOf(taskId),
-        now: now(),
-        checkpointId,
-        expiresAt: expiresAt === undefined ? '' : String(expiresAt),
-        expectedSeq: expected === undefined ? '' : String(expected),
-        nonce,
-        value: recordValue(
-          nonce,
-          checkpointId,
-          createdAt,
-          expiresAt,
-          Buffer.byteLength(body, 'utf8'),
-          body,
-        ),
-        inline: body.length <= INLINE_SAVE_CHARS,
-        settle,
-      };
-      enqueue(pending);
-      const reply = await answered;
-      switch (reply[0]) {
-        case Status.Ok:
-          return { seq: numberOf(taskId, reply) };
-        case Status.Conflict:
-          throw new CheckpointConflictError(taskId, expected ?? 0, Number(reply[1]));
-        case Status.Exists:
-          throw new CheckpointExistsError(taskId, checkpointId);
-        case Status.Failed:
-          // A Redis command failed for this save (WRONGTYPE: corrupt), with nothing written.
-          throw failure('save', taskId, 'index', new Error(String(reply[1])));
-        case Status.NoValue:
-          throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
-            cause:
-              pending.tempError ?? new Error('the value sent ahead was gone when the save ran'),
-          });
-        default:
-          throw replyFailure(taskId, reply, maxRecordBytes, checkpointId);
+    save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
+      try {
+        assertSavable(record, saveOptions, maxRecordBytes);
+      } catch (error) {
+        return Promise.reject(error);
       }
+      const { taskId, checkpointId, createdAt, expiresAt, body } = record;
+      const nonce = randomUUID();
+      const value = recordValue(
+        nonce,
+        checkpointId,
+        createdAt,
+        expiresAt,
+        Buffer.byteLength(body, 'utf8'),
+        body,
+      );
+      return new Promise<SavedRecord>((resolve, reject) => {
+        enqueue({
+          taskId,
+          base: `${prefix}{${taskId}}:`,
+          now: Math.floor(clock()),
+          checkpointId,
+          expiresAt,
+          expectedSeq: saveOptions?.expectedSeq,
+          nonce,
+          value,
+          inline: body.length <= INLINE_SAVE_CHARS,
+          resolve,
+          reject,
+        });
+      });
     },
 
     async load(taskId: string, checkpointId: string): Promise<CheckpointRecord | undefined> {

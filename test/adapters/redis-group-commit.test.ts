@@ -246,6 +246,37 @@ describeRedis('Redis store: group commit', () => {
     expect(await client.ttl(answers[0] as string)).toBeGreaterThan(0);
   });
 
+  it('a save with a TTL into a task whose expiry key is corrupt fails alone, large or small', async () => {
+    const { store, client, prefix } = await open();
+    await store.save(record('bad', 'a')); // the task exists: its saves take the fast path
+    await client.set(`${prefix}{bad}:exp`, 'oops');
+    const calls = watchSaves(client);
+    const t = Date.now() + 60_000;
+    const big = 'b'.repeat(20_000); // sent ahead into a temp key
+    const results = await Promise.allSettled([
+      store.save(record('good-1', 'a')), // goes at once; the others wait and go together
+      store.save({ ...record('bad', 'b'), expiresAt: t }),
+      store.save({ ...record('bad', 'c', big), expiresAt: t }),
+      store.save(record('bad', 'd'), { expectedSeq: 1 }), // no TTL: the expiry key is not used
+      store.save({ ...record('good-2', 'a'), expiresAt: t }, { expectedSeq: 0 }),
+    ]);
+    expect(calls.map((call) => call.script)).toEqual(['save', 'saveMany']);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { seq: 1 } });
+    for (const result of results.slice(1, 3)) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason;
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    }
+    expect(results[3]).toEqual({ status: 'fulfilled', value: { seq: 2 } });
+    expect(results[4]).toEqual({ status: 'fulfilled', value: { seq: 1 } });
+    // Nothing of the refused saves, temp key included.
+    expect((await store.list('bad')).map((meta) => meta.checkpointId)).toEqual(['d', 'a']);
+    const keys = (await keysUnder(client, `${prefix}{bad}`)).filter(
+      (key) => !key.includes(':ans:'),
+    );
+    expect(keys.sort()).toEqual(['exp', 'idx', 'r:a', 'r:d'].map((s) => `${prefix}{bad}:${s}`));
+  });
+
   it('large bodies (sent ahead into temp keys) are batched too, through a keyPrefix client', async () => {
     const keyPrefix = randomPrefix();
     const client = createTestClient({ keyPrefix, enableAutoPipelining: true });

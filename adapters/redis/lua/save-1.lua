@@ -18,7 +18,8 @@
             before (same write) into the temp value key with SETEX
 
   Output:
-    {0, seq}         saved with this sequence number (or this very call was already applied)
+    seq              (an integer, no table: the common answer costs least) saved with this
+                     sequence number (or this very call was already applied)
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing written
     {2}              the task already has a live record with this id; nothing written
     {3, reason}      the packed save does not parse; nothing written
@@ -26,7 +27,7 @@
     {8, error}       a Redis command failed (a task key of the wrong type: WRONGTYPE); nothing
                      written
   Every answer
-  but {0, seq} from a first run deletes the temp key.
+  but seq from a first run deletes the temp key.
 ]]
 --- @include "taskKeys"
 --- @include "saveRecord"

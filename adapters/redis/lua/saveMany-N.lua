@@ -26,7 +26,8 @@
                  characters) when the value waits in the group's …tmp:<nonce>
 
   Output: one answer per save, in order:
-    {0, seq}         saved with this sequence number (or this very save was already applied)
+    seq              (an integer, no table: the common answer costs least) saved with this
+                     sequence number (or this very save was already applied)
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing of it written
     {2}              the task already has a live record with this id; nothing of it written
     {3, reason}      the packed save does not parse; nothing of it written
@@ -72,7 +73,7 @@ for i = 2, #ARGV, 2 do
   else
     answer = {3, 'the save names no task group'}
   end
-  if answer[1] ~= 0 then refused = true end
+  if type(answer) == 'table' then refused = true end
   answers[i / 2] = answer
 end
 -- Best effort: without it (e.g. OOM before any write), a re-send evaluates the refused again.

@@ -25,9 +25,10 @@
     value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
              (built by the client), or the save's nonce alone (36 characters: shorter than any
              value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
-             place, or deleted by any answer but {0, seq} from a first run
+             place, or deleted by any answer but seq from a first run
   Returns
-    {0, seq}         saved with this sequence number (or this very save was already applied:
+    seq              (an integer, no table: the common answer costs least) saved with this
+                     sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
     {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save)
     {2}              the task already has a live record with this id
@@ -82,7 +83,7 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
     if not tmpKey then nonce = string.sub(value, 1, NONCE_LENGTH) end
     if redis.call('TYPE', recKey)['ok'] == 'string'
         and redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1) == nonce then
-      return refuseSave(tmpKey, {0, tonumber(entry)})
+      return refuseSave(tmpKey, tonumber(entry))
     end
   end
   if expectedSeq ~= '' and tonumber(expectedSeq) ~= head then
@@ -116,7 +117,7 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
     else
       redis.call('SET', recKey, value)
     end
-    return {0, seq}
+    return seq
   end
 
   local expKey = base .. 'exp'
@@ -153,5 +154,5 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
     redis.call('PEXPIREAT', idxKey, keysUntil)
     redis.call('PEXPIREAT', expKey, keysUntil)
   end
-  return {0, seq}
+  return seq
 end
