@@ -42,11 +42,15 @@ export class LineageWriter {
    */
   save(taskId: string, source: LineageSource, options: SaveLineageOptions = {}): Promise<number> {
     assertValidId('taskId', taskId);
-    const previous = this.#queues.get(taskId) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.#save(taskId, source, options),
-      () => this.#save(taskId, source, options),
-    );
+    const previous = this.#queues.get(taskId);
+    // Nothing of this task in flight (the runtime's case: it waits for its last write): go now.
+    const run =
+      previous === undefined
+        ? this.#save(taskId, source, options)
+        : previous.then(
+            () => this.#save(taskId, source, options),
+            () => this.#save(taskId, source, options),
+          );
     const tail = run.catch(() => undefined);
     this.#queues.set(taskId, tail);
     void tail.then(() => {
@@ -72,7 +76,7 @@ export class LineageWriter {
   }
 
   async #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
-    const last = await this.#lastPersisted(taskId);
+    const last = this.#persisted.get(taskId) ?? (await this.#lastPersisted(taskId));
     const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
     const below = options.below ?? Number.POSITIVE_INFINITY;
     const fresh = candidates.filter(
