@@ -348,4 +348,39 @@ describeRedis('Redis store: group commit', () => {
     expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['next', 'long']);
     expect((await store.list('task-2')).map((m) => m.checkpointId)).toEqual(['next', 'forever']);
   });
+
+  it('recognizes a save repeated in one call against its value held back for the MSET', async () => {
+    const { store, client, prefix } = await open();
+    const script = loadLuaScript('saveMany', 'N');
+    const nonce = '00000000-0000-4000-8000-000000000001';
+    const other = '00000000-0000-4000-8000-000000000002';
+    const value = (n: string, id: string) => `${n} ${id} 5||3\nabc`;
+    const now = Date.now();
+    // Two tasks (groups 1 and 2); the same save twice, then the same id with another nonce.
+    const reply = await client.eval(
+      script.source,
+      3,
+      `${prefix}{t}:ans:${nonce}`,
+      `${prefix}{t}:idx`,
+      `${prefix}{u}:idx`,
+      '300',
+      `1|${now}||0|x`,
+      value(nonce, 'x'),
+      `2|${now}|||y`,
+      value(other, 'y'),
+      `1|${now}||0|x`,
+      value(nonce, 'x'),
+      `1|${now}|||x`,
+      value(other, 'x'),
+    );
+    expect(reply).toEqual([1, 1, 1, [2]]);
+    expect(await store.load('t', 'x')).toEqual({
+      taskId: 't',
+      checkpointId: 'x',
+      seq: 1,
+      createdAt: 5,
+      body: 'abc',
+    });
+    expect((await store.load('u', 'y'))?.body).toBe('abc');
+  });
 });

@@ -62,6 +62,9 @@ end
 
 local answers = {}
 local refused = false
+-- Values of saves without a TTL, written by one MSET at the end (one command instead of one per
+-- save; the call is atomic all the same).
+local deferred = {list = {}}
 for i = 2, #ARGV, 2 do
   local value = ARGV[i + 1]
   local g, now, expiresAt, expectedSeq, id = string.match(ARGV[i], SAVE_FIELDS)
@@ -69,13 +72,17 @@ for i = 2, #ARGV, 2 do
   local base = g and baseOf(g)
   local answer
   if base then
-    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value)
+    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value, deferred)
   else
     answer = {3, 'the save names no task group'}
   end
   if type(answer) == 'table' then refused = true end
   answers[i / 2] = answer
 end
+-- Every held-back save already wrote its index entry, so this is not the script's first write
+-- (no OOM refusal), and MSET fails on no key type.
+local list = deferred.list
+for i = 1, #list, 1000 do redis.call('MSET', unpack(list, i, math.min(i + 999, #list))) end
 -- Best effort: without it (e.g. OOM before any write), a re-send evaluates the refused again.
 if refused then redis.pcall('SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
 return answers

@@ -19,13 +19,18 @@
   SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId" (expiresAt
                 and expectedSeq '' when absent; one argument, since every argument of a call
                 costs both sides) into its five fields
-  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
+  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred)
     idxKey   the task's index key "<base>idx" (the other keys are derived from base)
     now, expiresAt, expectedSeq, id   the packed save's fields (id nil: it did not parse)
     value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
              (built by the client), or the save's nonce alone (36 characters: shorter than any
              value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
              place, or deleted by any answer but seq from a first run
+    deferred nil (save-1), or the call's record values held back for one MSET at its end
+             (saveMany, see saveMany-N.lua): {[recKey] = value} and, in deferred.list, the MSET
+             arguments. Only inline values of saves without a TTL are held back (nothing in the
+             call can delete such a record key before the MSET: sweeps drop expiring records
+             only), and a re-sent save is recognized against them as against a stored value.
   Returns
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied:
@@ -55,7 +60,7 @@ local function errorText(reply)
   return tostring(reply)
 end
 
-local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
+local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred)
   local tmpKey = false
   if #value == NONCE_LENGTH then tmpKey = base .. 'tmp:' .. value end
   if not id then return refuseSave(tmpKey, {3, 'the save does not parse'}) end
@@ -81,10 +86,14 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
     -- lost.
     local nonce = value
     if not tmpKey then nonce = string.sub(value, 1, NONCE_LENGTH) end
-    if redis.call('TYPE', recKey)['ok'] == 'string'
-        and redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1) == nonce then
-      return refuseSave(tmpKey, tonumber(entry))
+    local held = deferred and deferred[recKey]
+    local stored
+    if held then
+      stored = string.sub(held, 1, NONCE_LENGTH)
+    elseif redis.call('TYPE', recKey)['ok'] == 'string' then
+      stored = redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1)
     end
+    if stored == nonce then return refuseSave(tmpKey, tonumber(entry)) end
   end
   if expectedSeq ~= '' and tonumber(expectedSeq) ~= head then
     return refuseSave(tmpKey, {1, head})
@@ -114,6 +123,11 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value)
     if tmpKey then
       redis.call('RENAME', tmpKey, recKey)
       redis.call('PERSIST', recKey)
+    elseif deferred then
+      deferred[recKey] = value
+      local list = deferred.list
+      list[#list + 1] = recKey
+      list[#list + 1] = value
     else
       redis.call('SET', recKey, value)
     end
