@@ -28,7 +28,7 @@ export const Status = {
   Failed: 8,
 } as const;
 
-/** Length of `randomUUID()`, the nonce that starts every stored record value. */
+/** Length of the nonce (shaped like a UUID) that starts every stored record value. */
 export const NONCE_LENGTH = 36;
 
 /**

@@ -241,6 +241,12 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
   // prefixes the scripts receive as arguments: those get it here.
   const clientPrefix = client.options?.keyPrefix ?? '';
   const clock = options.now ?? Date.now;
+  // Nonces: a random UUID's first 23 characters (92 random bits), drawn once per store, then a
+  // 12-hex-digit counter: unique per save call like a random UUID each (same shape, 36
+  // characters), for a fraction of the cost.
+  const noncePrefix = `${randomUUID().slice(0, 23)}-`;
+  let nonceCount = 0;
+  const nextNonce = () => noncePrefix + (nonceCount++).toString(16).padStart(12, '0');
   const now = () => String(Math.floor(clock()));
 
   function keysOf(taskId: string): TaskKeys {
@@ -553,7 +559,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         return Promise.reject(error);
       }
       const { taskId, checkpointId, createdAt, expiresAt, body } = record;
-      const nonce = randomUUID();
+      const nonce = nextNonce();
       const value = recordValue(
         nonce,
         checkpointId,
