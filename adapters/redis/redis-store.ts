@@ -412,12 +412,14 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
    */
   function send(lane: Lane, saves: readonly PendingSave[]): void {
     lane.inFlight++;
-    // A single node's socket gathers the commands into one write (not through a Cluster).
-    const stream = cluster ? undefined : (client as Redis).stream;
+    // A single node's socket gathers the commands into one write (not through a Cluster); the
+    // script call alone is one write already.
+    const ahead = saves.some((save) => !save.inline);
+    const stream = cluster || !ahead ? undefined : (client as Redis).stream;
     const corked = typeof stream?.cork === 'function' && stream.writable;
     if (corked) stream.cork();
     try {
-      for (const save of saves) if (!save.inline) sendValue(save);
+      if (ahead) for (const save of saves) if (!save.inline) sendValue(save);
       // Both never reject, and release the lane before they answer.
       if (saves.length === 1) void saveOne(lane, saves[0] as PendingSave);
       else void saveMany(lane, saves);
