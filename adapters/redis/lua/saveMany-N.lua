@@ -64,7 +64,7 @@ local answers = {}
 local refused = false
 -- Values of saves without a TTL, written by one MSET at the end (one command instead of one per
 -- save; the call is atomic all the same).
-local deferred = {list = {}}
+local deferred = {}
 for i = 2, #ARGV, 2 do
   local value = ARGV[i + 1]
   local g, now, expiresAt, expectedSeq, id = string.match(ARGV[i], SAVE_FIELDS)
@@ -81,8 +81,9 @@ for i = 2, #ARGV, 2 do
 end
 -- Every held-back save already wrote its index entry, so this is not the script's first write
 -- (no OOM refusal), and MSET fails on no key type.
-local list = deferred.list
-for i = 1, #list, 1000 do redis.call('MSET', unpack(list, i, math.min(i + 999, #list))) end
+for i = 1, #deferred, 1000 do
+  redis.call('MSET', unpack(deferred, i, math.min(i + 999, #deferred)))
+end
 -- Best effort: without it (e.g. OOM before any write), a re-send evaluates the refused again.
 if refused then redis.pcall('SET', ansKey, cjson.encode(answers), 'EX', ARGV[1]) end
 return answers

@@ -27,10 +27,10 @@
              value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
              place, or deleted by any answer but seq from a first run
     deferred nil (save-1), or the call's record values held back for one MSET at its end
-             (saveMany, see saveMany-N.lua): {[recKey] = value} and, in deferred.list, the MSET
-             arguments. Only inline values of saves without a TTL are held back (nothing in the
-             call can delete such a record key before the MSET: sweeps drop expiring records
-             only), and a re-sent save is recognized against them as against a stored value.
+             (saveMany, see saveMany-N.lua): the MSET arguments {recKey, value, ...}. Only
+             inline values of saves without a TTL are held back (nothing in the call can delete
+             such a record key before the MSET: sweeps drop expiring records only), and a
+             re-sent save is recognized against them as against a stored value.
   Returns
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied:
@@ -86,11 +86,12 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
     -- lost.
     local nonce = value
     if not tmpKey then nonce = string.sub(value, 1, NONCE_LENGTH) end
-    local held = deferred and deferred[recKey]
     local stored
-    if held then
-      stored = string.sub(held, 1, NONCE_LENGTH)
-    elseif redis.call('TYPE', recKey)['ok'] == 'string' then
+    -- Held back in this call? (A rare path: scanned, so the common one builds no map.)
+    for i = 1, deferred and #deferred or 0, 2 do
+      if deferred[i] == recKey then stored = string.sub(deferred[i + 1], 1, NONCE_LENGTH) end
+    end
+    if not stored and redis.call('TYPE', recKey)['ok'] == 'string' then
       stored = redis.call('GETRANGE', recKey, 0, NONCE_LENGTH - 1)
     end
     if stored == nonce then return refuseSave(tmpKey, tonumber(entry)) end
@@ -124,10 +125,9 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
       redis.call('RENAME', tmpKey, recKey)
       redis.call('PERSIST', recKey)
     elseif deferred then
-      deferred[recKey] = value
-      local list = deferred.list
-      list[#list + 1] = recKey
-      list[#list + 1] = value
+      local n = #deferred
+      deferred[n + 1] = recKey
+      deferred[n + 2] = value
     else
       redis.call('SET', recKey, value)
     end
