@@ -280,6 +280,29 @@ describeRedis('Redis store: keys and lifetimes', () => {
     expect(await store.head('task-1')).toBe(5);
   });
 
+  it('migrates a task of the layout before v2 (no :next, no :layout): its expiries are swept once', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
+    const nonce = '00000000-0000-4000-8000-000000000000';
+    await client.hset(key('meta'), {
+      a: `${time}||1`,
+      b: `${time}|${time + 1_000}|1`,
+      ':seq': '2',
+      ':until': 'inf',
+    });
+    await client.zadd(key('idx'), 1, 'a', 2, 'b');
+    await client.zadd(key('exp'), time + 1_000, 'b');
+    await client.set(recordKey(prefix, 'task-1', 'a'), `${nonce} a\nA`);
+    await client.set(recordKey(prefix, 'task-1', 'b'), `${nonce} b\nB`, 'PXAT', time + 1_000);
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['b', 'a']);
+    expect(await client.zscore(key('idx'), ':next')).toBe(String(-(time + 1_000)));
+    time += 1_000;
+    expect(await store.save(record('task-1', 'c', time), { expectedSeq: 2 })).toEqual({ seq: 3 });
+    expect((await store.list('task-1')).map((m) => m.checkpointId)).toEqual(['c', 'a']);
+    expect(await client.hkeys(key('meta'))).toEqual(['a']);
+  });
+
   it('migrates a v2 task whose records are all gone but whose head lives on', async () => {
     const time = Date.now();
     const { store, client, prefix } = await open({ now: () => time });
