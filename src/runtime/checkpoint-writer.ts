@@ -12,9 +12,10 @@ import type { RuntimeEvent } from './runtime-types.js';
  * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
  * on the last sequence number written or loaded, so a second writer on the task loses with
  * `CheckpointConflictError` instead of forking it. Beside each checkpoint it appends the lineage
- * transitions the store's log does not have yet, with at most one lineage write in flight; until
- * a write lands, those transitions also travel in the checkpoint's metadata (a resume appends
- * them), so a crash between the two writes loses nothing. Callers serialize their saves.
+ * transitions the store's log does not have yet, with at most one lineage write in flight, which
+ * the next checkpoint does not wait for: until a write lands, those transitions also travel in
+ * the checkpoints' metadata (a resume appends them), so a crash between the writes loses
+ * nothing. Callers serialize their saves.
  */
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
@@ -28,6 +29,10 @@ export class CheckpointWriter {
   /** The highest lineage seq known to be in the store's log. */
   #lineageSeq: number;
   #lineageWrites: Promise<void> = Promise.resolve();
+  /** The highest lineage seq a saved checkpoint asked to append. */
+  #appendUpTo = -1;
+  /** Whether an append is in flight. */
+  #appending = false;
 
   constructor(
     manager: CheckpointManager,
@@ -57,7 +62,8 @@ export class CheckpointWriter {
    */
   async write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
     const upto = this.#lineage.nextSeq;
-    await this.#lineageWrites;
+    // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
+    // checkpoint too (pending), so the checkpoint and the append overlap.
     const pending = this.#lineage
       .transitionsSince(this.#lineageSeq + 1)
       .filter((transition) => transition.seq < upto);
@@ -76,17 +82,33 @@ export class CheckpointWriter {
       status,
     });
     const last = pending.at(-1);
-    if (last !== undefined) {
-      // A failed append is retried with the next checkpoint (the transitions stay pending).
-      this.#lineageWrites = this.#lineageWrites.then(() =>
-        saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, last.seq + 1).then(
-          () => {
-            this.#lineageSeq = Math.max(this.#lineageSeq, last.seq);
-          },
-          () => {},
-        ),
-      );
-    }
+    if (last !== undefined) this.#appendLineage(last.seq);
     return checkpointId;
+  }
+
+  /**
+   * Appends the lineage up to `upTo` (a saved checkpoint carries it): one append in flight at
+   * most; one asked for meanwhile is made when it lands, up to the highest seq asked. A failed
+   * append is retried with the next checkpoint (its transitions stay pending in checkpoints).
+   */
+  #appendLineage(upTo: number): void {
+    this.#appendUpTo = Math.max(this.#appendUpTo, upTo);
+    if (this.#appending) return;
+    this.#appending = true;
+    this.#lineageWrites = (async () => {
+      try {
+        while (this.#lineageSeq < this.#appendUpTo) {
+          const target = this.#appendUpTo;
+          try {
+            await saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, target + 1);
+          } catch {
+            return;
+          }
+          this.#lineageSeq = Math.max(this.#lineageSeq, target);
+        }
+      } finally {
+        this.#appending = false;
+      }
+    })();
   }
 }
