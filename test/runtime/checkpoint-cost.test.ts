@@ -74,3 +74,45 @@ describe('checkpoint cost', () => {
     await runtime.close();
   });
 });
+
+describe('lineage appends beside checkpoints', () => {
+  it('do not hold checkpoints back: one append in flight, later ones coalesced, the log whole and in order', async () => {
+    const inner = createMemoryStore();
+    let inFlight = 0;
+    let most = 0;
+    let appends = 0;
+    let release: () => void = () => {};
+    let held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Appends wait until released; checkpoints go through at once.
+    const store = Object.assign(Object.create(inner), {
+      async appendLog(taskId: string, name: string, entries: readonly string[]) {
+        if (entries.length > 0) {
+          appends += 1;
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await held;
+          inFlight -= 1;
+        }
+        return inner.appendLog(taskId, name, entries);
+      },
+    }) as typeof inner;
+    const steps: Step[] = Array.from({ length: 12 }, (_, i) => ({
+      stepId: `s${i}`,
+      run: (c) => createContext('Item', { i, prev: c.contextId }),
+    }));
+    const workflow = defineWorkflow({ id: 'slow-log', version: '1', steps });
+    const run = await createRuntime({ store }).start(workflow, 0, { taskId: 'slow-log' });
+    // Every step completes and is checkpointed while the first append is still held.
+    await expect.poll(async () => (await inner.list('slow-log')).length).toBe(14);
+    expect(appends).toBe(1);
+    release();
+    held = Promise.resolve();
+    await run.result;
+    expect(most).toBe(1);
+    expect(appends).toBeLessThan(14);
+    const logged = await (await getCheckpointManager(store)).loadLineage('slow-log');
+    expect(logged.map((t) => t.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+  });
+});
