@@ -1,7 +1,7 @@
 --[[
   Helpers shared by the checkpoint scripts. LAYOUT v3 of a task's keys, all under one hash tag:
     <prefix>{taskId}:idx     zset    the task's index and head: every live record as
-                                     checkpointId -> seq (seq >= 1), and three reserved members
+                                     checkpointId -> seq (seq >= 1), and four reserved members
                                      (ids cannot contain ':') whose scores are never above 0:
                                        ':head'   -(head sequence number)
                                        ':until'  -(ms when the task's last record expires), or
