@@ -100,7 +100,7 @@ class WorkflowRuntime implements Runtime {
     this.#policy = options.checkpointPolicy ?? 'every-step';
     assertPolicy(this.#policy);
     this.#now = options.now ?? Date.now;
-    this.#planLimit = options.planInCheckpoints ?? 100;
+    this.#planLimit = options.planInCheckpoints ?? 20;
     if (!(Number.isSafeInteger(this.#planLimit) && this.#planLimit >= 0)) {
       throw new TypeError('planInCheckpoints must be an integer ≥ 0');
     }

@@ -62,7 +62,8 @@ export interface RuntimeOptions {
   /**
    * Plans with at most this many steps are written (with `isComplete`) in every checkpoint;
    * longer ones only in the first and the final checkpoint, so a checkpoint's size does not grow
-   * with the workflow (the others carry `plan: []` and `metadata.planOmitted`). Default: 100.
+   * with the workflow (the others carry `plan: []` and `metadata.planOmitted`). Default: 20 (a
+   * plan entry is about 150 bytes: 20 of them already outweigh the rest of a small checkpoint).
    */
   readonly planInCheckpoints?: number;
   /**

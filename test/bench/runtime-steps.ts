@@ -582,7 +582,7 @@ export async function runRuntimeStepsBench(
     `- time per step: median over samples, a sample being consecutive runs lasting ≥ ${SAMPLE_MS} ms (so it holds the garbage collections its steps cause, at every N); a cell takes samples (modes taking turns) until ${num(MIN_STEPS_PER_CELL)} steps in ≥ ${MIN_SAMPLES} samples or ${CELL_TIME_MS / 1000} s; N = 10 includes the start and final checkpoints.`,
   );
   log(
-    '- plans of ≤ 100 steps are written whole (with isComplete) in every checkpoint (createRuntime planInCheckpoints, default 100); longer ones only in the first and last: hence N = 100 writes more per step than N = 1,000.',
+    '- plans of ≤ 20 steps are written whole (with isComplete) in every checkpoint (createRuntime planInCheckpoints, default 20); longer ones only in the first and last: hence N = 10 writes more per step than N = 100.',
   );
   log(`- load average (1/5/15 min) at start ${loadAtStart}, at end ${load()}`);
   for (const note of notes) log(`- ${note}`);
