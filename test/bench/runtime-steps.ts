@@ -87,6 +87,8 @@ export interface StepsCell {
   readonly repetitions: number;
   /** Timed samples (each one or more consecutive runs). */
   readonly samples: number;
+  /** Each sample's time per step (ms) by the round it was taken in (modes take turns by round). */
+  readonly byRound: ReadonlyMap<number, number>;
 }
 
 /** What {@link runRuntimeStepsBench} measured. */
@@ -101,6 +103,8 @@ export interface RuntimeStepsResult {
 }
 
 const ITEM_BYTES = 200;
+/** `gc` when Node runs with `--expose-gc`. */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
 /** Fewest steps timed per cell at small N (samples are added up to this). */
 const MIN_STEPS_PER_CELL = 2_000;
 /**
@@ -331,6 +335,7 @@ async function measureLength(
   const workflow = workflowOf(variant, n);
   const acc = lanes.map(() => ({
     perStep: [] as number[],
+    byRound: new Map<number, number>(),
     runs: 0,
     bytes: 0,
     saveNs: 0n,
@@ -344,12 +349,15 @@ async function measureLength(
     const enough = a.runs * n >= MIN_STEPS_PER_CELL && samples >= MIN_SAMPLES;
     return samples < MAX_SAMPLES && !enough && a.spentNs < BigInt(CELL_TIME_MS * 1e6);
   };
-  for (;;) {
+  for (let round = 0; ; round++) {
     const order = shuffle(lanes.map((_, k) => k).filter(wants));
     if (order.length === 0) break;
     for (const k of order) {
       const lane = lanes[k]!;
       const a = acc[k]!;
+      // Each sample starts on a collected heap (with --expose-gc, as `npm run bench` runs it), so
+      // it pays for the garbage its own runs make, not for what the mode before it left behind.
+      collectGarbage?.();
       let sample = 0n;
       let runs = 0;
       do {
@@ -359,6 +367,7 @@ async function measureLength(
         a.saveNs += lane.meter?.saveNs ?? 0n;
       } while (sample < sampleNs);
       a.perStep.push(Number(sample) / 1e6 / (runs * n));
+      a.byRound.set(round, Number(sample) / 1e6 / (runs * n));
       a.runs += runs;
       a.spentNs += sample;
     }
@@ -374,8 +383,23 @@ async function measureLength(
       saveMsPerStep: Number(a.saveNs) / 1e6 / a.runs / n,
       repetitions: a.runs,
       samples: a.perStep.length,
+      byRound: a.byRound,
     };
   });
+}
+
+/**
+ * The median over rounds of `a`'s time per step ÷ `b`'s, from samples taken in the same round
+ * (back to back): a slow spell of the machine hits both sides of each ratio. Falls back to the
+ * ratio of the medians when no round has both.
+ */
+function pairedRatio(a: StepsCell, b: StepsCell): number {
+  const ratios: number[] = [];
+  for (const [round, perStep] of a.byRound) {
+    const other = b.byRound.get(round);
+    if (other !== undefined) ratios.push(perStep / other);
+  }
+  return ratios.length > 0 ? median(ratios) : a.msPerStep / b.msPerStep;
 }
 
 /** Per-decade growth of `key` over the last two cells, at least 1 (to estimate the next one). */
@@ -539,7 +563,7 @@ export async function runRuntimeStepsBench(
       const bare = find(variant, 'none', n);
       const memory = find(variant, 'memory', n);
       if (bare === undefined || memory === undefined) continue;
-      const overhead = memory.msPerStep / bare.msPerStep - 1;
+      const overhead = pairedRatio(memory, bare) - 1;
       worst = Math.max(worst, overhead);
       overheads.push(`${num(n)}: +${(overhead * 100).toFixed(0)}%`);
     }
@@ -580,6 +604,9 @@ export async function runRuntimeStepsBench(
   );
   log(
     `- time per step: median over samples, a sample being consecutive runs lasting ≥ ${SAMPLE_MS} ms (so it holds the garbage collections its steps cause, at every N); a cell takes samples (modes taking turns) until ${num(MIN_STEPS_PER_CELL)} steps in ≥ ${MIN_SAMPLES} samples or ${CELL_TIME_MS / 1000} s; N = 10 includes the start and final checkpoints.`,
+  );
+  log(
+    '- checkpointing over no persistence: the median over rounds of memory ÷ none per-step time, both samples of a ratio taken in the same round (back to back), so a slow spell of the machine hits both.',
   );
   log(
     '- plans of ≤ 20 steps are written whole (with isComplete) in every checkpoint (createRuntime planInCheckpoints, default 20); longer ones only in the first and last: hence N = 10 writes more per step than N = 100.',
