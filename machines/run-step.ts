@@ -31,12 +31,23 @@ export function idempotencyKey(taskId: string, stepId: string, attempt: number):
   return `${taskId}:${stepId}:${attempt}`;
 }
 
+function helpersOf(input: RunStepInput, signal: AbortSignal): StepHelpers {
+  return {
+    taskId: input.taskId,
+    stepId: input.stepId,
+    attempt: input.attempt,
+    idempotencyKey: idempotencyKey(input.taskId, input.stepId, input.attempt),
+    signal,
+  };
+}
+
 /**
  * Runs one attempt of a task step: calls `step.run` with the helpers, enforces `timeoutMs` (the
  * helpers' signal is aborted and the attempt rejects with `StepTimeoutError`), and checks that
  * the result is a well-formed context with JSON data (`parseContext`: a frozen copy is returned,
  * a bad value rejects with `ContextValidationError` or `NonJsonValueError`). `signal` (the
- * actor's own) aborts the helpers' signal too, e.g. when the workflow is stopped.
+ * actor's own) aborts the helpers' signal too, e.g. when the workflow is stopped; a step without
+ * a timeout gets `signal` itself as the helpers' signal.
  */
 export async function runStepAttempt(
   step: Pick<TaskStep, 'run' | 'timeoutMs'>,
@@ -44,21 +55,22 @@ export async function runStepAttempt(
   input: RunStepInput,
   signal?: AbortSignal,
 ): Promise<Context> {
+  const timeoutMs = step.timeoutMs;
+  if (timeoutMs === undefined && signal !== undefined) {
+    // Nothing of its own to abort: the step gets the actor's signal (no controller, no listener).
+    const helpers = helpersOf(input, signal);
+    return parseContext(
+      await Promise.resolve().then(() => step.run(input.context, planStep, helpers)),
+    );
+  }
   const controller = new AbortController();
   const forward = () => controller.abort(signal?.reason);
   if (signal?.aborted) forward();
   else signal?.addEventListener('abort', forward, { once: true });
-  const helpers: StepHelpers = {
-    taskId: input.taskId,
-    stepId: input.stepId,
-    attempt: input.attempt,
-    idempotencyKey: idempotencyKey(input.taskId, input.stepId, input.attempt),
-    signal: controller.signal,
-  };
+  const helpers = helpersOf(input, controller.signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const work = Promise.resolve().then(() => step.run(input.context, planStep, helpers));
-    const timeoutMs = step.timeoutMs;
     const result =
       timeoutMs === undefined
         ? await work
