@@ -76,6 +76,9 @@ export function assertJson(
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
   const allowUndefined = options.allowUndefinedProperties ?? false;
   const skip = options.skip;
+  // Most values are plain JSON: a walk that allocates nothing says so. Anything it is not sure
+  // of (and every error, with its path) goes through the walk below.
+  if (isPlainJson(value, 0, maxDepth, allowUndefined, skip)) return;
   const root: PathNode = { parent: undefined, key: options.path ?? '$' };
   // Iterative depth-first walk over containers only (primitives are checked in place, and paths
   // are built only for an error). `ancestors` holds the containers on the current path (cycle
@@ -140,6 +143,51 @@ export function assertJson(
       visit(child, frame, key, frame.depth + 1);
     }
   }
+}
+
+/**
+ * Whether `value` passes {@link assertJson} for certain, found without allocating (recursive; a
+ * cycle runs into `maxDepth`). `false` means "not sure": the caller checks the slow way.
+ */
+function isPlainJson(
+  value: unknown,
+  depth: number,
+  maxDepth: number,
+  allowUndefined: boolean,
+  skip: ((container: object) => boolean) | undefined,
+): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  const container = value as object;
+  if (skip?.(container)) return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i++) {
+      if (!(i in container)) return false;
+      if (!isPlainJson(container[i], depth + 1, maxDepth, allowUndefined, skip)) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(container);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(container).length > 0) return false;
+  // for…in also visits inherited enumerable keys: checking those too only makes this stricter.
+  for (const key in container) {
+    const child = (container as Record<string, unknown>)[key];
+    if (child === undefined && allowUndefined) continue;
+    if (!isPlainJson(child, depth + 1, maxDepth, allowUndefined, skip)) return false;
+  }
+  return true;
 }
 
 /** A step of a path, linked to its parent; turned into a string only for an error message. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   assertJson,
   cloneJson,
@@ -50,6 +51,8 @@ describe('assertJson', () => {
     // biome-ignore lint/suspicious/noSparseArray: the point of the test
     ['a hole in a sparse array', [1, , 3], '$[1]'],
     ['an odd key', { 'a b': { c: () => 0 } }, '$["a b"].c'],
+    ['a symbol key', { inner: { [Symbol('s')]: 1 } }, '$.inner'],
+    ['an array subclass element', { list: [Object.create(Array.prototype)] }, '$.list[0]'],
   ])('rejects %s and names its path', (_what, value, path) => {
     try {
       assertJson(value);
@@ -112,5 +115,53 @@ describe('cloneJson', () => {
     expect(copy.list).not.toBe(hostile.list);
     expect(Object.keys(copy)).toContain('__proto__');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('assertJson agrees with the definition of JSON it checks (property)', () => {
+  /** The rules, written plainly: what assertJson accepts. */
+  function reference(value: unknown, ancestors: object[] = []): boolean {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+    if (typeof value === 'number') return Number.isFinite(value);
+    if (typeof value !== 'object') return false;
+    if (ancestors.includes(value) || ancestors.length >= MAX_JSON_DEPTH) return false;
+    const inside = [...ancestors, value];
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value) || !reference(value[i], inside)) return false;
+      }
+      return true;
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    if (Object.getOwnPropertySymbols(value).length > 0) return false;
+    return Object.keys(value).every((key) =>
+      reference((value as Record<string, unknown>)[key], inside),
+    );
+  }
+
+  it('accepts exactly the values the rules accept', () => {
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withSparseArray: true,
+          withNullPrototype: true,
+          withBoxedValues: true,
+          withMap: true,
+          withSet: true,
+          withDate: true,
+          withTypedArray: true,
+          withBigInt: true,
+        }),
+        (value) => {
+          expect(isJson(value)).toBe(reference(value));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('accepts any JSON value', () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => isJson(value)));
   });
 });
