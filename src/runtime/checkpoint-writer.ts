@@ -61,12 +61,9 @@ export class CheckpointWriter {
    * Returns the new checkpoint's id.
    */
   async write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
-    const upto = this.#lineage.nextSeq;
     // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
     // checkpoint too (pending), so the checkpoint and the append overlap.
-    const pending = this.#lineage
-      .transitionsSince(this.#lineageSeq + 1)
-      .filter((transition) => transition.seq < upto);
+    const pending = this.#lineage.transitionsSince(this.#lineageSeq + 1);
     const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
     const checkpointId = await saveRuntimeCheckpoint(this.#manager, checkpoint, {
       expectedSeq: this.seq,
