@@ -76,7 +76,7 @@ export class LineageWriter {
   }
 
   async #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
-    const last = this.#persisted.get(taskId) ?? (await this.#lastPersisted(taskId));
+    const last = this.#persisted.get(taskId) ?? (await this.#readLastPersisted(taskId));
     const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
     const below = options.below ?? Number.POSITIVE_INFINITY;
     const fresh = candidates.filter(
@@ -112,9 +112,8 @@ export class LineageWriter {
     return valid.length;
   }
 
-  async #lastPersisted(taskId: string): Promise<number> {
-    const known = this.#persisted.get(taskId);
-    if (known !== undefined) return known;
+  /** The last persisted `seq` of a task this writer does not remember, read from its log. */
+  async #readLastPersisted(taskId: string): Promise<number> {
     // Appending nothing returns the log's length without writing.
     const length = await this.#store.appendLog(taskId, this.#log, []);
     if (length === 0) return -1;
