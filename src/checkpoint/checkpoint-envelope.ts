@@ -57,7 +57,6 @@ export type CheckpointMigrate = (
  */
 export function assertStorableState(state: StoredWorkflowState): void {
   const { snapshot, ...rest } = state;
-  // Contexts' data and lineage transitions were checked when made (and are deep-frozen).
   assertJson(rest, { path: '$', skip: isValidatedJson });
   if (snapshot !== undefined) {
     assertJson(snapshot, {
