@@ -43,6 +43,8 @@ interface TaskData {
   readonly meta: Map<string, CheckpointRecordMeta>;
   /** The earliest `expiresAt` among the records, `Infinity` when none expires. */
   nextExpiry: number;
+  /** The newest live record's metadata (`latest` in O(1)); `undefined`: to be looked up. */
+  newest: CheckpointRecordMeta | undefined;
   readonly logs: Map<string, string[]>;
 }
 
@@ -76,6 +78,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
   const recordKey = (taskId: string, checkpointId: string) => `${taskId}/${checkpointId}`;
 
   function removeRecord(task: TaskData, taskId: string, checkpointId: string): void {
+    if (task.newest?.checkpointId === checkpointId) task.newest = undefined;
     task.meta.delete(checkpointId);
     records.delete(recordKey(taskId, checkpointId));
   }
@@ -109,6 +112,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       head: 0,
       meta: new Map(),
       nextExpiry: Number.POSITIVE_INFINITY,
+      newest: undefined,
       logs: new Map(),
     };
     tasks.set(taskId, task);
@@ -138,10 +142,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
     return { ...meta, body };
   }
 
+  /** The newest record's metadata: remembered, or found again (O(records)) after it was removed. */
   function lastMeta(task: TaskData): CheckpointRecordMeta | undefined {
-    let last: CheckpointRecordMeta | undefined;
-    for (const meta of task.meta.values()) last = meta;
-    return last;
+    if (task.newest === undefined) {
+      for (const meta of task.meta.values()) task.newest = meta;
+    }
+    return task.newest;
   }
 
   return {
@@ -169,6 +175,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
           : { taskId, checkpointId, seq, createdAt, expiresAt },
       );
       task.meta.set(checkpointId, meta);
+      task.newest = meta;
       if (expiresAt !== undefined && expiresAt < task.nextExpiry) task.nextExpiry = expiresAt;
       task.head = seq;
       return { seq };
