@@ -108,7 +108,11 @@ async function benchTarget(
       batch: floor.batch,
     });
   }
-  const [saves, rawSaves] = await measureThroughputs(workloads);
+  const rewrite = floor?.rewrite;
+  if (rewrite) {
+    workloads.push({ op: () => rewrite.once(body), workers: 1, batch: floor.batch });
+  }
+  const [saves, rawSaves, rewriteSaves] = await measureThroughputs(workloads);
   results.rows.push([
     target.name,
     `saves/s, ${CONCURRENT_WORKFLOWS} workflows, 1 KB`,
@@ -116,6 +120,15 @@ async function benchTarget(
     rawSaves === undefined ? '—' : `${floor?.concurrent}: ${perSecond(rawSaves)}/s`,
     rawSaves === undefined ? '—' : ratio(rawSaves / saves!),
   ]);
+  if (rewrite && rewriteSaves !== undefined) {
+    results.rows.push([
+      target.name,
+      '(reference) the same, floor rewriting keys',
+      perSecond(saves!),
+      `${rewrite.name}: ${perSecond(rewriteSaves)}/s`,
+      ratio(rewriteSaves / saves!),
+    ]);
+  }
 
   if (target.name === 'redis' && redisSave1k && rawSaves !== undefined) {
     const [mine, raw] = redisSave1k;
