@@ -51,11 +51,12 @@ export class LineageWriter {
             () => this.#save(taskId, source, options),
             () => this.#save(taskId, source, options),
           );
-    const tail = run.catch(() => undefined);
-    this.#queues.set(taskId, tail);
-    void tail.then(() => {
-      if (this.#queues.get(taskId) === tail) this.#queues.delete(taskId);
-    });
+    // The queue holds the run itself: a save queued behind it runs whether it lands or fails.
+    this.#queues.set(taskId, run);
+    const done = () => {
+      if (this.#queues.get(taskId) === run) this.#queues.delete(taskId);
+    };
+    run.then(done, done);
     return run;
   }
 
@@ -75,14 +76,37 @@ export class LineageWriter {
     return transitions;
   }
 
-  async #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
-    const last = this.#persisted.get(taskId) ?? (await this.#readLastPersisted(taskId));
+  /**
+   * One save, started at once: a promise chain rather than an async function, since the runtime
+   * saves once per step and every promise it makes counts there.
+   */
+  #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
+    const last = this.#persisted.get(taskId);
+    if (last === undefined) {
+      return this.#readLastPersisted(taskId).then((read) =>
+        this.#append(taskId, source, options, read),
+      );
+    }
+    try {
+      return this.#append(taskId, source, options, last);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Appends the transitions of `source` after `last` (checked here; may throw). */
+  #append(
+    taskId: string,
+    source: LineageSource,
+    options: SaveLineageOptions,
+    last: number,
+  ): Promise<number> {
     const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
     const below = options.below ?? Number.POSITIVE_INFINITY;
     const fresh = candidates.filter(
       (transition) => transition.seq > last && transition.seq < below,
     );
-    if (fresh.length === 0) return 0;
+    if (fresh.length === 0) return Promise.resolve(0);
     let valid: readonly ContextTransition[];
     try {
       valid =
@@ -97,19 +121,18 @@ export class LineageWriter {
         { cause: error },
       );
     }
-    try {
-      await this.#store.appendLog(
-        taskId,
-        this.#log,
-        valid.map((transition) => JSON.stringify(transition)),
-      );
-    } catch (error) {
-      // The append may have happened (a lost reply): read the log's tail again next time.
-      this.#persisted.delete(taskId);
-      throw error;
-    }
-    this.#remember(taskId, valid.at(-1)?.seq ?? last);
-    return valid.length;
+    const entries = valid.map((transition) => JSON.stringify(transition));
+    return this.#store.appendLog(taskId, this.#log, entries).then(
+      () => {
+        this.#remember(taskId, (valid.at(-1) as ContextTransition).seq);
+        return valid.length;
+      },
+      (error: unknown) => {
+        // The append may have happened (a lost reply): read the log's tail again next time.
+        this.#persisted.delete(taskId);
+        throw error;
+      },
+    );
   }
 
   /** The last persisted `seq` of a task this writer does not remember, read from its log. */

@@ -28,7 +28,8 @@ export class CheckpointWriter {
   readonly #emit: (event: RuntimeEvent) => void;
   /** The highest lineage seq known to be in the store's log. */
   #lineageSeq: number;
-  #lineageWrites: Promise<void> = Promise.resolve();
+  /** Who waits for the appends in flight to end ({@link lineageWritten}). */
+  #waiting: (() => void)[] = [];
   /** The highest lineage seq a saved checkpoint asked to append. */
   #appendUpTo = -1;
   /** Whether an append is in flight. */
@@ -52,7 +53,8 @@ export class CheckpointWriter {
 
   /** Settles once every lineage write started so far has landed or failed. */
   lineageWritten(): Promise<void> {
-    return this.#lineageWrites;
+    if (!this.#appending) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   /**
@@ -92,20 +94,37 @@ export class CheckpointWriter {
     this.#appendUpTo = Math.max(this.#appendUpTo, upTo);
     if (this.#appending) return;
     this.#appending = true;
-    this.#lineageWrites = (async () => {
-      try {
-        while (this.#lineageSeq < this.#appendUpTo) {
-          const target = this.#appendUpTo;
-          try {
-            await saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, target + 1);
-          } catch {
-            return;
-          }
-          this.#lineageSeq = Math.max(this.#lineageSeq, target);
-        }
-      } finally {
-        this.#appending = false;
-      }
-    })();
+    this.#appendNext();
+  }
+
+  /** Makes the next append, or ends the appending (a promise chain: one append per step). */
+  #appendNext(): void {
+    if (this.#lineageSeq >= this.#appendUpTo) {
+      this.#appendsEnded();
+      return;
+    }
+    const target = this.#appendUpTo;
+    let append: Promise<number>;
+    try {
+      append = saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, target + 1);
+    } catch {
+      this.#appendsEnded();
+      return;
+    }
+    append.then(
+      () => {
+        this.#lineageSeq = Math.max(this.#lineageSeq, target);
+        this.#appendNext();
+      },
+      () => this.#appendsEnded(),
+    );
+  }
+
+  #appendsEnded(): void {
+    this.#appending = false;
+    const waiting = this.#waiting;
+    if (waiting.length === 0) return;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
   }
 }
