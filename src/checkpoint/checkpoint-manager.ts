@@ -147,8 +147,24 @@ export class CheckpointManager {
     return this.#save(stored, undefined, loadedFrom?.checkpointId, options);
   }
 
-  /** Writes a checked state (`stateJson`: its JSON, when already made) in a new envelope. */
-  async #save(
+  /**
+   * Writes a checked state (`stateJson`: its JSON, when already made) in a new envelope. Bad
+   * options reject. A promise chain, not an async function: the runtime saves once per step.
+   */
+  #save(
+    stored: StoredWorkflowState,
+    stateJson: string | undefined,
+    loadedFrom: string | undefined,
+    options: SaveCheckpointOptions,
+  ): Promise<string> {
+    try {
+      return this.#write(stored, stateJson, loadedFrom, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #write(
     stored: StoredWorkflowState,
     stateJson: string | undefined,
     loadedFrom: string | undefined,
@@ -181,12 +197,15 @@ export class CheckpointManager {
       stateJson === undefined
         ? encodeEnvelope({ ...envelope, state: stored })
         : encodeEnvelopeWithState(envelope, stateJson);
-    await this.store.save(
-      { taskId, checkpointId, createdAt, expiresAt, body },
-      { expectedSeq: options.expectedSeq },
-    );
-    this.#remember(taskId, checkpointId);
-    return checkpointId;
+    return this.store
+      .save(
+        { taskId, checkpointId, createdAt, expiresAt, body },
+        { expectedSeq: options.expectedSeq },
+      )
+      .then(() => {
+        this.#remember(taskId, checkpointId);
+        return checkpointId;
+      });
   }
 
   /**

@@ -3,7 +3,6 @@ import {
   saveRuntimeCheckpoint,
   saveRuntimeLineage,
 } from '../checkpoint/checkpoint-manager.js';
-import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { buildRuntimeCheckpoint, type CheckpointStateInput } from './checkpoint-state.js';
 import type { RuntimeEvent } from './runtime-types.js';
@@ -62,27 +61,31 @@ export class CheckpointWriter {
    * lineage is taken up to now, too), emits `checkpoint.saved` and starts the lineage append.
    * Returns the new checkpoint's id.
    */
-  async write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+  write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
     // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
     // checkpoint too (pending), so the checkpoint and the append overlap.
     const pending = this.#lineage.transitionsSince(this.#lineageSeq + 1);
-    const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
-    const checkpointId = await saveRuntimeCheckpoint(this.#manager, checkpoint, {
-      expectedSeq: this.seq,
+    let saved: Promise<string>;
+    try {
+      const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
+      saved = saveRuntimeCheckpoint(this.#manager, checkpoint, { expectedSeq: this.seq });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return saved.then((checkpointId) => {
+      this.seq += 1;
+      this.checkpointId = checkpointId;
+      this.#emit({
+        type: 'checkpoint.saved',
+        taskId: this.#taskId,
+        checkpointId,
+        seq: this.seq,
+        status: input.status,
+      });
+      const last = pending.at(-1);
+      if (last !== undefined) this.#appendLineage(last.seq);
+      return checkpointId;
     });
-    this.seq += 1;
-    this.checkpointId = checkpointId;
-    const status: WorkflowStatus = input.status;
-    this.#emit({
-      type: 'checkpoint.saved',
-      taskId: this.#taskId,
-      checkpointId,
-      seq: this.seq,
-      status,
-    });
-    const last = pending.at(-1);
-    if (last !== undefined) this.#appendLineage(last.seq);
-    return checkpointId;
   }
 
   /**

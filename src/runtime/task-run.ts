@@ -241,31 +241,38 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   }
 
   /** Writes a checkpoint of `snapshot` (`persisted` is its persisted form); see {@link CheckpointWriter}. */
-  protected async save(
+  protected save(
     snapshot: WorkflowSnapshot,
     persisted: ReturnType<WorkflowActor['getPersistedSnapshot']> | undefined,
     status: WorkflowStatus,
     extra: JsonObject = {},
   ): Promise<void> {
     const { workflow } = this.#deps;
-    // Everything is read now, as of `snapshot` (the writer takes the lineage up to now too).
-    // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
-    const withPlan =
-      workflow.plan.length <= this.#deps.planInCheckpoints ||
-      this.writer.seq === 0 ||
-      FINAL_STATUSES.has(status);
-    await this.writer.write({
-      taskId: this.taskId,
-      workflow,
-      status,
-      currentStepIndex: this.#tracker.currentIndex,
-      currentStepId: this.#tracker.currentId,
-      completed: withPlan ? this.#tracker.completed() : undefined,
-      waitingFor: status === 'suspended' ? this.#tracker.waitingFor() : [],
-      extra,
-      snapshot: persisted,
+    let written: Promise<string>;
+    try {
+      // Everything is read now, as of `snapshot` (the writer takes the lineage up to now too).
+      // The plan costs O(steps) per checkpoint: a long one is written only at the start and end.
+      const withPlan =
+        workflow.plan.length <= this.#deps.planInCheckpoints ||
+        this.writer.seq === 0 ||
+        FINAL_STATUSES.has(status);
+      written = this.writer.write({
+        taskId: this.taskId,
+        workflow,
+        status,
+        currentStepIndex: this.#tracker.currentIndex,
+        currentStepId: this.#tracker.currentId,
+        completed: withPlan ? this.#tracker.completed() : undefined,
+        waitingFor: status === 'suspended' ? this.#tracker.waitingFor() : [],
+        extra,
+        snapshot: persisted,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return written.then(() => {
+      this.#savedSnapshot = snapshot;
+      if (status === 'suspended') this.#suspendSaved = true;
     });
-    this.#savedSnapshot = snapshot;
-    if (status === 'suspended') this.#suspendSaved = true;
   }
 }
