@@ -4,6 +4,7 @@ import type { JsonObject } from '../json.js';
 import { assertStorableState, type StoredWorkflowState } from './checkpoint-envelope.js';
 import {
   parseWorkflowState,
+  planlessStateOf,
   type WorkflowMachineRef,
   type WorkflowStatus,
   type WorkflowStep,
@@ -110,17 +111,20 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
   const { completed } = checkpoint;
   const planJson = completed === undefined ? undefined : planJsonOf(checkpoint.plan);
   if (completed !== undefined && planJson === undefined) return undefined;
-  // Everything but the plan goes through the same checks as any state (they are cheap with an
-  // empty plan); the snapshot and metadata are the run's own data, checked every time.
-  const { checkpoint: _none, ...stored } = parseWorkflowState({
-    taskId: checkpoint.taskId,
-    plan: [],
-    status: checkpoint.status,
-    currentStepIndex: checkpoint.currentStepIndex,
-    metadata: checkpoint.metadata,
-    machine: checkpoint.machine,
-    snapshot: checkpoint.snapshot,
-  });
+  // Everything but the plan is checked as in any state: its shape (directly when every field is
+  // of its kind, as the runtime writes them; else parsed, for the typed error), then the JSON
+  // safety of the snapshot and metadata, the run's own data, every time.
+  const stored: StoredWorkflowState =
+    planlessStateOf(checkpoint) ??
+    parseWorkflowState({
+      taskId: checkpoint.taskId,
+      plan: [],
+      status: checkpoint.status,
+      currentStepIndex: checkpoint.currentStepIndex,
+      metadata: checkpoint.metadata,
+      machine: checkpoint.machine,
+      snapshot: checkpoint.snapshot,
+    });
   assertStorableState(stored);
   const json = JSON.stringify(stored);
   if (planJson === undefined || planJson.todo.length === 0) return { stored, json };

@@ -229,6 +229,43 @@ function readCheckpointInfo(r: Reader, value: unknown): CheckpointInfo | undefin
 }
 
 /**
+ * The state {@link parseWorkflowState} returns for a state without plan or checkpoint info whose
+ * fields are all of their kind already (a runtime's own checkpoint: its status, step index,
+ * metadata object, machine and XState snapshot), built without a reader; `undefined` when any
+ * field is not, and the caller parses it (for the typed error naming the path).
+ */
+export function planlessStateOf(fields: {
+  readonly taskId: string;
+  readonly status: WorkflowStatus;
+  readonly currentStepIndex: number;
+  readonly metadata: JsonObject;
+  readonly machine: WorkflowMachineRef;
+  readonly snapshot: Snapshot<unknown> | undefined;
+}): WorkflowState | undefined {
+  const { taskId, status, currentStepIndex, metadata, machine, snapshot } = fields;
+  if (
+    typeof taskId !== 'string' ||
+    taskId.length === 0 ||
+    !WORKFLOW_STATUSES.includes(status) ||
+    !(Number.isSafeInteger(currentStepIndex) && currentStepIndex >= 0) ||
+    !isPlainObject(metadata) ||
+    !isPlainObject(machine) ||
+    typeof machine.id !== 'string' ||
+    machine.id.length === 0 ||
+    typeof machine.version !== 'string' ||
+    Object.keys(machine).length !== 2 ||
+    (snapshot !== undefined &&
+      !(isPlainObject(snapshot) && SNAPSHOT_STATUSES.has(snapshot.status as string)))
+  ) {
+    return undefined;
+  }
+  const state: WorkflowState = { taskId, plan: [], status, currentStepIndex, metadata };
+  state.machine = { id: machine.id, version: machine.version };
+  if (snapshot !== undefined) state.snapshot = snapshot;
+  return state;
+}
+
+/**
  * Validates the shape of a {@link WorkflowState} and returns a normalized copy (optional
  * properties that are `undefined` are left out; `metadata` and `snapshot` are shared, not
  * copied). Deep JSON safety is checked when saving. Throws `ContextValidationError` (with

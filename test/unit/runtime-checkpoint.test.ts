@@ -144,6 +144,9 @@ describe('saveRuntimeCheckpoint (the runtime path of saveCheckpoint)', () => {
       ],
       [{ status: 'paused' as never }, 'CONTEXT_VALIDATION'],
       [{ currentStepIndex: -1 }, 'CONTEXT_VALIDATION'],
+      [{ metadata: [] as never }, 'CONTEXT_VALIDATION'],
+      [{ machine: { id: '', version: '1' } }, 'CONTEXT_VALIDATION'],
+      [{ machine: { id: 'm', version: '1', extra: 1 } as never }, 'CONTEXT_VALIDATION'],
       [{ taskId: '../x' }, 'INVALID_ID'],
     ];
     for (const [overrides, expected] of cases) {
