@@ -1,5 +1,6 @@
 import {
   type CheckpointManager,
+  type CheckpointRecordMeta,
   getCheckpointManager,
   UnknownTaskError,
   type WorkflowState,
@@ -35,27 +36,55 @@ function currentStepId(state: WorkflowState): string | undefined {
   return typeof id === 'string' ? id : state.plan[state.currentStepIndex]?.stepId;
 }
 
-async function list(manager: CheckpointManager, taskId: string): Promise<CheckpointListEntry[]> {
-  const entries: CheckpointListEntry[] = [];
-  for (const meta of await manager.listCheckpointInfo(taskId)) {
-    const state = await manager.loadCheckpoint(taskId, meta.checkpointId);
-    if (state === undefined) continue; // deleted or expired meanwhile
-    const stepId = currentStepId(state);
-    const expiresAt = isoTime(meta.expiresAt);
-    const parentId = state.checkpoint?.parentId;
-    entries.push({
-      checkpointId: meta.checkpointId,
-      seq: meta.seq,
-      createdAt: isoTime(meta.createdAt) as string,
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-      ...(parentId === undefined ? {} : { parentId }),
-      status: state.status,
-      currentStepIndex: state.currentStepIndex,
-      ...(stepId === undefined ? {} : { currentStepId: stepId }),
-    });
+/** Newest checkpoints `checkpoints list` shows unless `--limit` says otherwise. */
+const DEFAULT_LIST_LIMIT = 50;
+/** Checkpoints `checkpoints list` reads at once. */
+const LIST_READS = 8;
+
+function listEntry(meta: CheckpointRecordMeta, state: WorkflowState): CheckpointListEntry {
+  const stepId = currentStepId(state);
+  const expiresAt = isoTime(meta.expiresAt);
+  const parentId = state.checkpoint?.parentId;
+  return {
+    checkpointId: meta.checkpointId,
+    seq: meta.seq,
+    createdAt: isoTime(meta.createdAt) as string,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(parentId === undefined ? {} : { parentId }),
+    status: state.status,
+    currentStepIndex: state.currentStepIndex,
+    ...(stepId === undefined ? {} : { currentStepId: stepId }),
+  };
+}
+
+/**
+ * The `limit` newest live checkpoints of a task (all with `limit` 0), read {@link LIST_READS} at
+ * a time, and how many older ones were left out.
+ */
+async function list(
+  manager: CheckpointManager,
+  taskId: string,
+  limit: number,
+): Promise<{ entries: CheckpointListEntry[]; omitted: number }> {
+  const metas = await manager.listCheckpointInfo(taskId);
+  if (metas.length === 0) throw new UnknownTaskError(taskId);
+  const shown = limit === 0 ? metas : metas.slice(0, limit);
+  const states: (WorkflowState | undefined)[] = [];
+  for (let start = 0; start < shown.length; start += LIST_READS) {
+    const batch = shown.slice(start, start + LIST_READS);
+    states.push(
+      ...(await Promise.all(
+        batch.map((meta) => manager.loadCheckpoint(taskId, meta.checkpointId)),
+      )),
+    );
   }
-  if (entries.length === 0) throw new UnknownTaskError(taskId);
-  return entries;
+  const entries: CheckpointListEntry[] = [];
+  shown.forEach((meta, i) => {
+    const state = states[i];
+    if (state !== undefined) entries.push(listEntry(meta, state)); // else deleted or expired meanwhile
+  });
+  if (entries.length === 0 && shown.length === metas.length) throw new UnknownTaskError(taskId);
+  return { entries, omitted: metas.length - shown.length };
 }
 
 function checkpointNotFound(taskId: string, checkpointId: string): CliError {
@@ -104,13 +133,24 @@ async function show(invocation: Invocation, manager: CheckpointManager, taskId: 
   writeLines(invocation.io, lines);
 }
 
+/** The integer ≥ 0 an option gives (`fallback` when absent); a usage error otherwise. */
+function countOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const count = Number(text);
+  if (!(/^\d+$/.test(text) && Number.isSafeInteger(count))) {
+    throw usageError(`${name} must be an integer ≥ 0, got ${JSON.stringify(text)}`);
+  }
+  return count;
+}
+
 /** `mcp-orch checkpoints list|show|delete|prune TASK`: a task's checkpoints. */
 export const checkpointsCommand: Command = {
   name: 'checkpoints',
-  usage: 'checkpoints list|show|delete|prune TASK [ID] [--keep N] [--all] [--json]',
+  usage: 'checkpoints list|show|delete|prune TASK [ID] [--limit N] [--keep N] [--all] [--json]',
   summary: "list, show, delete or prune a task's checkpoints",
   details: [
-    '  list TASK          every live checkpoint, newest first: seq, id, time, status, step',
+    '  list TASK          live checkpoints, newest first: seq, id, time, status, step (the',
+    `                     ${DEFAULT_LIST_LIMIT} newest unless --limit N says otherwise; --limit 0: all)`,
     '  show TASK [ID]     one checkpoint (default: the latest); --json prints the whole state',
     '  delete TASK ID     deletes one checkpoint; delete TASK --all deletes the task entirely',
     '                     (checkpoints and lineage)',
@@ -118,6 +158,11 @@ export const checkpointsCommand: Command = {
   ].join('\n'),
   options: {
     keep: { type: 'string', value: 'N', description: 'prune: how many to keep (default 3)' },
+    limit: {
+      type: 'string',
+      value: 'N',
+      description: `list: the N newest (default ${DEFAULT_LIST_LIMIT}; 0: all)`,
+    },
     all: { type: 'boolean', description: 'delete: the whole task, lineage included' },
   },
   positionals: { min: 2, max: 3 },
@@ -131,6 +176,8 @@ export const checkpointsCommand: Command = {
     const taskId = taskIdArgument(task);
     const keepText = invocation.string('keep');
     if (keepText !== undefined && action !== 'prune') throw usageError('--keep is for prune');
+    const limitText = invocation.string('limit');
+    if (limitText !== undefined && action !== 'list') throw usageError('--limit is for list');
     if (invocation.flag('all') && action !== 'delete') throw usageError('--all is for delete');
     if (id !== undefined && action !== 'show' && action !== 'delete') {
       throw usageError(`checkpoints ${action} takes no checkpoint id`);
@@ -140,7 +187,8 @@ export const checkpointsCommand: Command = {
     const json = invocation.flag('json');
     switch (action as Action) {
       case 'list': {
-        const entries = await list(manager, taskId);
+        const limit = countOption('--limit', limitText, DEFAULT_LIST_LIMIT);
+        const { entries, omitted } = await list(manager, taskId, limit);
         if (json) writeJson(io, entries);
         else {
           writeLines(io, [
@@ -149,6 +197,7 @@ export const checkpointsCommand: Command = {
               (e) =>
                 `  ${String(e.seq).padStart(4)}  ${e.checkpointId}  ${e.createdAt}  ${e.status.padEnd(9)}  ${e.currentStepId ?? e.currentStepIndex}`,
             ),
+            ...(omitted === 0 ? [] : [`  … and ${omitted} older (--limit 0 lists all)`]),
           ]);
         }
         return ExitCode.Ok;
@@ -174,10 +223,7 @@ export const checkpointsCommand: Command = {
         return ExitCode.Ok;
       }
       case 'prune': {
-        const keep = keepText === undefined ? 3 : Number(keepText);
-        if (!(Number.isSafeInteger(keep) && keep >= 0 && /^\d+$/.test(keepText ?? '3'))) {
-          throw usageError(`--keep must be an integer ≥ 0, got ${JSON.stringify(keepText)}`);
-        }
+        const keep = countOption('--keep', keepText, 3);
         if ((await manager.store.head(taskId)) === 0) throw new UnknownTaskError(taskId);
         const deleted = await manager.deleteOldCheckpoints(taskId, { keepLatest: keep });
         if (json) writeJson(io, { taskId, deleted, kept: keep });

@@ -64,6 +64,8 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
       [['status'], 'USAGE'],
       [['checkpoints', 'explode', 'x'], 'USAGE'],
       [['checkpoints', 'prune', 'x', '--keep', 'many'], 'USAGE'],
+      [['checkpoints', 'list', 'x', '--limit', '-1'], 'USAGE'],
+      [['checkpoints', 'show', 'x', '--limit', '2'], 'USAGE'],
       [['run', 'words.mjs', '--input', '{nope'], 'BAD_JSON'],
       [['run', 'missing.mjs'], 'FILE_NOT_FOUND'],
       [['run', 'no-workflow.mjs'], 'BAD_WORKFLOW_FILE'],

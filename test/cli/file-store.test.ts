@@ -116,6 +116,21 @@ describe('mcp-orch over a file store', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('checkpoints list --limit shows the newest N and says how many it left out', async () => {
+    const two = JSON.parse(
+      (await cli('checkpoints', 'list', 'doc_1', '--limit', '2', '--json')).stdout,
+    );
+    expect(two.map((e: { seq: number }) => e.seq)).toEqual([5, 4]);
+    const text = await cli('checkpoints', 'list', 'doc_1', '--limit', '2');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('  … and 3 older (--limit 0 lists all)');
+    const all = JSON.parse(
+      (await cli('checkpoints', 'list', 'doc_1', '--limit', '0', '--json')).stdout,
+    );
+    expect(all.map((e: { seq: number }) => e.seq)).toEqual([5, 4, 3, 2, 1]);
+    expect((await cli('checkpoints', 'list', 'doc_1')).stdout).not.toContain('older');
+  });
+
   it('checkpoints show prints one checkpoint; --json the whole state with its snapshot', async () => {
     const manager = await getCheckpointManager(store);
     const [, second] = await manager.listCheckpoints('doc_1');
