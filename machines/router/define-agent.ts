@@ -23,7 +23,9 @@ export interface AgentDefinition<TState extends JsonValue> {
   readonly initialState: TState;
   /**
    * Handles one context given the agent's current state; returns the result context and the next
-   * state (JSON). Calls to one agent run one at a time, in arrival order.
+   * state (JSON). Calls to one agent run one at a time, in arrival order. A call withdrawn while
+   * it runs (its caller's signal aborted, its workflow cancelled) sees `helpers.signal` abort; the
+   * agent's state stays as it was before that call, and the next call starts at once.
    */
   readonly process: (
     context: Context,
@@ -107,7 +109,11 @@ export function agentChildLogic(agent: AgentTarget) {
       events: {} as TargetChildEvent,
     },
     actors: { process: run },
-    guards: { hasCalls: ({ context }) => context.queue.length > 0 },
+    guards: {
+      hasCalls: ({ context }) => context.queue.length > 0,
+      isRunningCall: ({ context, event }) =>
+        event.type === 'target.cancel' && context.queue[0]?.requestId === event.requestId,
+    },
   }).createMachine({
     id: `agent-${agent.targetId}`,
     context: ({ input }) => ({
@@ -137,13 +143,23 @@ export function agentChildLogic(agent: AgentTarget) {
       idle: { always: { guard: 'hasCalls', target: 'busy' } },
       busy: {
         on: {
-          // The call in progress (the first) finishes; only waiting calls can be withdrawn.
-          'target.cancel': {
-            actions: assign({
-              queue: ({ context, event }) =>
-                context.queue.filter((call, at) => at === 0 || call.requestId !== event.requestId),
-            }),
-          },
+          'target.cancel': [
+            {
+              // The call in progress: leaving `busy` stops its invoked actor, which aborts the
+              // signal it handed to `process`; its outcome is dropped, the state unchanged.
+              guard: 'isRunningCall',
+              target: 'idle',
+              actions: assign({ queue: ({ context }) => context.queue.slice(1) }),
+            },
+            {
+              actions: assign({
+                queue: ({ context, event }) =>
+                  context.queue.filter(
+                    (call, at) => at === 0 || call.requestId !== event.requestId,
+                  ),
+              }),
+            },
+          ],
         },
         invoke: {
           id: 'process',

@@ -250,6 +250,35 @@ describe('the router actor', () => {
     router.stop();
   });
 
+  it("aborts an agent's call in progress when it is withdrawn: the state stays, the next call runs", async () => {
+    let seen: AbortSignal | undefined;
+    const notes = defineAgent({
+      id: 'notes',
+      initialState: { kept: [] as string[] },
+      process: (context, state, { signal }) => {
+        const kept = [...state.kept, String(context.data)];
+        const step = { result: ctx('Kept', kept), state: { kept } };
+        if (context.data !== 'slow') return step;
+        seen = signal;
+        // Finishes only if nobody aborts it: then its state would hold 'slow'.
+        return new Promise((resolve) => setTimeout(() => resolve(step), 5_000));
+      },
+    });
+    const router = startRouter({ targets: [notes] });
+    const agent = router.getAgent('notes');
+    await agent.process(ctx('Note', 'first'));
+    const controller = new AbortController();
+    const slow = agent.process(ctx('Note', 'slow'), { signal: controller.signal });
+    const next = agent.process(ctx('Note', 'next'));
+    await expect.poll(() => seen).toBeDefined();
+    controller.abort(new Error('not needed'));
+    await expect(slow).rejects.toThrow('not needed');
+    expect(seen?.aborted).toBe(true);
+    expect((await next).data).toEqual(['first', 'next']);
+    expect(routerContext(router).pending).toEqual({});
+    router.stop();
+  });
+
   it('rejects waiting and later calls with RouterStoppedError once stopped', async () => {
     const never = defineTool({ id: 'never', call: () => new Promise<Context>(() => {}) });
     const router = startRouter({ targets: [never] });
