@@ -12,6 +12,12 @@ import {
 } from './start-router.js';
 import type { TargetAddress } from './target-types.js';
 
+/**
+ * Task ids of persisted router actors start with this (`router.<machine id>` by default); the
+ * runtime refuses to start workflows under such ids, so the two never share checkpoints.
+ */
+export const ROUTER_TASK_PREFIX = 'router.';
+
 /** Options of {@link startPersistedRouter}. */
 export interface PersistedRouterOptions extends Omit<StartRouterOptions, 'snapshot'> {
   /** Where the router's snapshot is saved and restored from (the runtime's manager). */
@@ -69,7 +75,7 @@ export async function startPersistedRouter(
 ): Promise<PersistedRouterHandle> {
   const { manager, taskId: givenTaskId, keepLatest = 2, ...routerOptions } = options;
   const machineId = routerOptions.id ?? 'router';
-  const taskId = givenTaskId ?? `router.${machineId}`;
+  const taskId = givenTaskId ?? `${ROUTER_TASK_PREFIX}${machineId}`;
   assertValidId('router task id', taskId);
   if (!(Number.isSafeInteger(keepLatest) && keepLatest >= 1)) {
     throw new TypeError('keepLatest must be an integer ≥ 1');

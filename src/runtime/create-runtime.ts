@@ -2,6 +2,7 @@ import { toObserver } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import {
   type PersistedRouterHandle,
+  ROUTER_TASK_PREFIX,
   startPersistedRouter,
 } from '../../machines/router/persist-router.js';
 import { startRouter } from '../../machines/router/start-router.js';
@@ -13,6 +14,7 @@ import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
 import { parseContext } from '../context/parse-context.js';
 import {
+  InvalidIdError,
   isOrchestrationError,
   TaskExistsError,
   TaskNotRunningError,
@@ -127,6 +129,10 @@ class WorkflowRuntime implements Runtime {
     const ifExists = options?.ifExists ?? 'fail';
     try {
       assertValidId('taskId', taskId);
+      if (taskId.startsWith(ROUTER_TASK_PREFIX)) {
+        const reason = `task ids starting with "${ROUTER_TASK_PREFIX}" hold persisted router actors`;
+        throw new InvalidIdError('taskId', taskId, reason);
+      }
       if (ifExists !== 'fail' && ifExists !== 'resume') {
         throw new TypeError("ifExists must be 'fail' or 'resume'");
       }

@@ -52,6 +52,18 @@ describe('unknown task ids', () => {
     const invalid = await runtime.resume('../etc').catch((e) => e);
     expect(isOrchestrationError(invalid, 'INVALID_ID')).toBe(true);
   });
+
+  it("refuses to start a workflow under a router actor's task id (router.*)", async () => {
+    current = await STORES.memory();
+    const runtime = createRuntime({ store: current.store });
+    const refused = await runtime
+      .start(reviewWorkflow({}, '1.0.0'), 'text', { taskId: 'router.router' })
+      .catch((e) => e);
+    expect(isOrchestrationError(refused, 'INVALID_ID')).toBe(true);
+    expect((refused as Error).message).toContain('persisted router actors');
+    expect(await current.store.head('router.router')).toBe(0);
+    await runtime.close();
+  });
 });
 
 describe('workflow versions', () => {
