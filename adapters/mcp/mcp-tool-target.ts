@@ -41,6 +41,11 @@ function textOf(result: CallToolResult): string {
   return result.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
 }
 
+/** An answer's other blocks (images, audio, resources, resource links), as the server sent them. */
+function otherBlocksOf(result: CallToolResult): unknown[] {
+  return result.content.filter((block) => block.type !== 'text');
+}
+
 /**
  * Whether the SDK threw a JSON-RPC error (`McpError`, by class or by name should two copies of
  * the SDK meet); its `StreamableHTTPError` also has a numeric `code`, an HTTP status.
@@ -91,7 +96,8 @@ function argumentsOf(
 
 /**
  * The result context of a successful answer: its structured content (checked against the
- * tool's output schema, if any), else its text.
+ * tool's output schema, if any), else `{ text }` with its text blocks, plus `content` with its
+ * other blocks (images, audio, resources, links) when it has any, so nothing it sent is dropped.
  */
 function resultContext(
   result: CallToolResult,
@@ -117,13 +123,25 @@ function resultContext(
       throw fail(`the structured content does not match the output schema: ${where}`);
     }
   }
-  const data: JsonValue = structured ?? { text: textOf(result) };
+  let data: JsonValue | undefined = structured;
+  let resultKind = 'structured';
+  if (data === undefined) {
+    const others = otherBlocksOf(result);
+    if (others.length === 0) {
+      data = { text: textOf(result) };
+      resultKind = 'text';
+    } else {
+      if (!isJson(others)) throw fail('a content block is not JSON');
+      data = { text: textOf(result), content: others };
+      resultKind = 'content';
+    }
+  }
   return createContext(contextType, data, {
     metadata: {
       tool: target.toolName,
       targetId: target.targetId,
       inputContextId: context.contextId,
-      resultKind: structured === undefined ? 'text' : 'structured',
+      resultKind,
     },
   });
 }

@@ -8,7 +8,9 @@
  * - `first_sentence({ text })` → the first sentence, as text content only.
  *
  * With `testTools`, it also has `sleep({ ms })` → `{ sleptMs }`, which waits (and stops early
- * when the call is cancelled): the tests use it to abort a call and to kill the server mid-call.
+ * when the call is cancelled): the tests use it to abort a call and to kill the server mid-call;
+ * and `badge({ label })`, which answers with a text block, an image block (an SVG badge) and a
+ * resource link: no structured output.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import * as z from 'zod';
@@ -105,6 +107,23 @@ export function createTextToolsServer(options: TextToolsServerOptions = {}): Mcp
         return {
           content: [{ type: 'text', text: `slept ${sleptMs} ms` }],
           structuredContent: { sleptMs },
+        };
+      },
+    );
+    server.registerTool(
+      'badge',
+      {
+        description: 'An SVG badge for a label: text, an image and a link, no structured output.',
+        inputSchema: { label: z.string().min(1).max(40) },
+      },
+      ({ label }) => {
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="20"><text x="4" y="14">${label.replace(/[<&>"]/g, '')}</text></svg>`;
+        return {
+          content: [
+            { type: 'text', text: `badge for ${label}` },
+            { type: 'image', mimeType: 'image/svg+xml', data: Buffer.from(svg).toString('base64') },
+            { type: 'resource_link', uri: `badge://${encodeURIComponent(label)}`, name: label },
+          ],
         };
       },
     );

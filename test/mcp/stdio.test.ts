@@ -35,6 +35,7 @@ describe('MCP tools over stdio (the example server as a child process)', () => {
       'extract_keywords',
       'first_sentence',
       'sleep',
+      'badge',
     ]);
     const wordCount = tools.target('word_count');
     expect(wordCount.targetType).toBe('tool');
@@ -63,6 +64,20 @@ describe('MCP tools over stdio (the example server as a child process)', () => {
     const result = await tools.target('first_sentence').call(input, helpers());
     expect(result.data).toEqual({ text: 'First one.' });
     expect(result.metadata.resultKind).toBe('text');
+  });
+
+  it('a tool that answers with images and links too gives { text, content } with those blocks', async () => {
+    const input = createContext('Badge', { label: 'ok' });
+    const result = await tools.target('badge').call(input, helpers());
+    const data = result.data as { text: string; content: { type: string }[] };
+    expect(data.text).toBe('badge for ok');
+    expect(data.content.map((block) => block.type)).toEqual(['image', 'resource_link']);
+    expect(data.content[0]).toMatchObject({ type: 'image', mimeType: 'image/svg+xml' });
+    const image = data.content[0] as unknown as { data: string };
+    const svg = Buffer.from(image.data, 'base64').toString();
+    expect(svg).toContain('>ok</text>');
+    expect(data.content[1]).toMatchObject({ uri: 'badge://ok', name: 'ok' });
+    expect(result.metadata.resultKind).toBe('content');
   });
 
   it('arguments the input schema refuses fail with ToolInputError, and nothing is sent', async () => {
