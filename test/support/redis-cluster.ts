@@ -5,9 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import type { CheckpointStoreOptions } from 'mcp-orchestration';
-import { createRedisStore } from 'mcp-orchestration/redis';
-import type { StoreUnderTest } from '../conformance/harness.js';
-import { randomPrefix, recordKey } from './redis.js';
+import { type RedisStoreUnderTest, redisStoreUnderTest } from './redis.js';
 
 /**
  * A throwaway Redis Cluster for the tests: three `redis-server` masters started on free ports
@@ -155,32 +153,16 @@ export async function clusterKeysUnder(cluster: Cluster, prefix: string): Promis
   return keys;
 }
 
-/** A store on the cluster under a fresh random prefix, with its own `Cluster` client. */
-export interface ClusterStoreUnderTest extends StoreUnderTest {
-  readonly client: Cluster;
-  readonly prefix: string;
+/** Deletes every key under `prefix`, one key per `DEL` (keys of different tasks live in different slots). */
+async function deleteClusterKeysUnder(cluster: Cluster, prefix: string): Promise<void> {
+  for (const key of await clusterKeysUnder(cluster, prefix)) await cluster.del(key);
 }
 
 /** Opens a store through a new `Cluster` client; `cleanup` deletes its keys and quits. */
 export async function openClusterStore(
   testCluster: TestCluster,
   options: CheckpointStoreOptions = {},
-): Promise<ClusterStoreUnderTest> {
+): Promise<RedisStoreUnderTest<Cluster>> {
   const client = new Cluster([...testCluster.nodes]);
-  const prefix = randomPrefix();
-  const store = createRedisStore({ client, prefix, ...options });
-  return {
-    store,
-    client,
-    prefix,
-    async corrupt(taskId, checkpointId) {
-      await client.set(recordKey(prefix, taskId, checkpointId), '\u0000garbage, not a record');
-    },
-    async cleanup() {
-      await store.close();
-      // One key per DEL: keys of different tasks live in different slots.
-      for (const key of await clusterKeysUnder(client, prefix)) await client.del(key);
-      await client.quit();
-    },
-  };
+  return redisStoreUnderTest(client, options, deleteClusterKeysUnder);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { CheckpointStoreOptions } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
 import { describe } from 'vitest';
@@ -82,17 +82,20 @@ export function recordKey(prefix: string, taskId: string, checkpointId: string):
 }
 
 /** A store under a fresh random prefix, its own client, and the conformance backdoors. */
-export interface RedisStoreUnderTest extends StoreUnderTest {
-  readonly client: Redis;
+export interface RedisStoreUnderTest<C extends Redis | Cluster = Redis> extends StoreUnderTest {
+  readonly client: C;
   readonly prefix: string;
 }
 
-/** Opens a Redis store for one test: own client, random prefix; `cleanup` deletes and quits. */
-export async function openRedisStore(
-  options: CheckpointStoreOptions = {},
-  clientOptions: RedisOptions = {},
-): Promise<RedisStoreUnderTest> {
-  const client = createTestClient(clientOptions);
+/**
+ * A store on `client` (a single node or a `Cluster`) under a fresh random prefix; `cleanup`
+ * deletes its keys with `deleteKeys` and quits the client.
+ */
+export function redisStoreUnderTest<C extends Redis | Cluster>(
+  client: C,
+  options: CheckpointStoreOptions,
+  deleteKeys: (client: C, prefix: string) => Promise<void>,
+): RedisStoreUnderTest<C> {
   const prefix = randomPrefix();
   const store = createRedisStore({ client, prefix, ...options });
   return {
@@ -104,8 +107,16 @@ export async function openRedisStore(
     },
     async cleanup() {
       await store.close();
-      await deleteKeysUnder(client, prefix);
+      await deleteKeys(client, prefix);
       await client.quit();
     },
   };
+}
+
+/** Opens a Redis store for one test: own client, random prefix; `cleanup` deletes and quits. */
+export async function openRedisStore(
+  options: CheckpointStoreOptions = {},
+  clientOptions: RedisOptions = {},
+): Promise<RedisStoreUnderTest> {
+  return redisStoreUnderTest(createTestClient(clientOptions), options, deleteKeysUnder);
 }
