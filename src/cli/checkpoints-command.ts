@@ -182,12 +182,14 @@ export const checkpointsCommand: Command = {
     if (id !== undefined && action !== 'show' && action !== 'delete') {
       throw usageError(`checkpoints ${action} takes no checkpoint id`);
     }
+    // Checked before the store is opened: a usage error touches nothing.
+    const limit = countOption('--limit', limitText, DEFAULT_LIST_LIMIT);
+    const keep = countOption('--keep', keepText, 3);
     const manager = await getCheckpointManager((await invocation.store()).store);
     const { io } = invocation;
     const json = invocation.flag('json');
     switch (action as Action) {
       case 'list': {
-        const limit = countOption('--limit', limitText, DEFAULT_LIST_LIMIT);
         const { entries, omitted } = await list(manager, taskId, limit);
         if (json) writeJson(io, entries);
         else {
@@ -223,7 +225,6 @@ export const checkpointsCommand: Command = {
         return ExitCode.Ok;
       }
       case 'prune': {
-        const keep = countOption('--keep', keepText, 3);
         if ((await manager.store.head(taskId)) === 0) throw new UnknownTaskError(taskId);
         const deleted = await manager.deleteOldCheckpoints(taskId, { keepLatest: keep });
         if (json) writeJson(io, { taskId, deleted, kept: keep });
