@@ -2,7 +2,13 @@ import { createBrowserInspector, type StatelyInspectionEvent } from '@statelyai/
 import { createRuntime, type Runtime } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { documentWorkflow } from '../inspection/helpers.js';
+import {
+  childNames,
+  documentWorkflow,
+  registeredDefinition,
+  rootOf,
+  snapshotsOf,
+} from '../inspection/helpers.js';
 
 // @statelyai/inspect's browser inspector on the runtime's `inspect` option, in real Chromium. The
 // inspector posts to a window it opens, or to an iframe it points at `url` (by default the hosted
@@ -81,14 +87,6 @@ const inspectionEvents = (received: readonly unknown[]) =>
       typeof (m as { _version?: unknown })._version === 'string',
   );
 
-const rootOf = (events: readonly StatelyInspectionEvent[], name: string) =>
-  events.find((e) => e.type === '@xstate.actor' && e.name === name && e.parentId === undefined)
-    ?.sessionId;
-
-/** The snapshot events of actor `sessionId`, in order. */
-const snapshotsOf = (events: readonly StatelyInspectionEvent[], sessionId: string | undefined) =>
-  events.flatMap((e) => (e.type === '@xstate.snapshot' && e.sessionId === sessionId ? [e] : []));
-
 /** Runs the document workflow to the end: its steps, the wait for approval, the approval. */
 async function runDocument(runtime: Runtime, taskId: string): Promise<void> {
   const suspended = new Promise<void>((resolve) => {
@@ -110,11 +108,7 @@ function expectWholeRun(events: readonly StatelyInspectionEvent[]): void {
   const root = rootOf(events, 'document');
   expect(root).toBeDefined();
   // Registered with its machine definition, which the Stately app draws.
-  const registered = events.find((e) => e.type === '@xstate.actor' && e.sessionId === root);
-  const definition = JSON.parse((registered as { definition: string }).definition) as {
-    id: string;
-    states: Record<string, unknown>;
-  };
+  const definition = registeredDefinition(events, root);
   expect(definition.id).toBe('document');
   expect(Object.keys(definition.states).sort()).toEqual([
     'analyze',
@@ -124,12 +118,7 @@ function expectWholeRun(events: readonly StatelyInspectionEvent[]): void {
     'parse',
   ]);
   // The step actors it invokes, as its children.
-  const children = events.filter((e) => e.type === '@xstate.actor' && e.parentId === root);
-  expect(children.map((e) => (e as { name: string }).name)).toEqual([
-    'runStep.parse',
-    'runStep.count',
-    'runStep.tone',
-  ]);
+  expect(childNames(events, root)).toEqual(['runStep.parse', 'runStep.count', 'runStep.tone']);
   // The events it received: the external approval and the runtime's own.
   const sent = events.flatMap((e) =>
     e.type === '@xstate.event' && e.sessionId === root ? [e.event.type] : [],

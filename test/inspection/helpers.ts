@@ -1,3 +1,4 @@
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import { createContext, defineWorkflow, type Workflow } from 'mcp-orchestration';
 
 /**
@@ -50,3 +51,32 @@ export function documentWorkflow(): Workflow {
     ],
   });
 }
+
+/** The session id of the root actor named `name` among inspection events. */
+export const rootOf = (events: readonly StatelyInspectionEvent[], name: string) =>
+  events.find((e) => e.type === '@xstate.actor' && e.name === name && e.parentId === undefined)
+    ?.sessionId;
+
+/** The snapshot events of actor `sessionId`, in order. */
+export const snapshotsOf = (
+  events: readonly StatelyInspectionEvent[],
+  sessionId: string | undefined,
+) => events.flatMap((e) => (e.type === '@xstate.snapshot' && e.sessionId === sessionId ? [e] : []));
+
+/** The machine definition actor `sessionId` was registered with (what the visualizer draws). */
+export function registeredDefinition(
+  events: readonly StatelyInspectionEvent[],
+  sessionId: string | undefined,
+): { id: string; states: Record<string, unknown> } {
+  const registered = events.find((e) => e.type === '@xstate.actor' && e.sessionId === sessionId);
+  return JSON.parse((registered as { definition: string }).definition);
+}
+
+/** The names of the actors registered as children of `sessionId`, in order. */
+export const childNames = (
+  events: readonly StatelyInspectionEvent[],
+  sessionId: string | undefined,
+) =>
+  events.flatMap((e) =>
+    e.type === '@xstate.actor' && e.parentId === sessionId ? [(e as { name: string }).name] : [],
+  );

@@ -7,7 +7,13 @@ import { createRuntime, type Runtime, readRecording, replayRecording } from 'mcp
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { documentWorkflow } from './helpers.js';
+import {
+  childNames,
+  documentWorkflow,
+  registeredDefinition,
+  rootOf,
+  snapshotsOf,
+} from './helpers.js';
 
 /**
  * A local relay like `@statelyai/inspect/server` (without its HTTP page): every message a client
@@ -71,14 +77,6 @@ function finished(events: readonly StatelyInspectionEvent[], rootId: string | un
   );
 }
 
-/** The snapshot events of actor `sessionId`, in order. */
-const snapshotsOf = (events: readonly StatelyInspectionEvent[], sessionId: string | undefined) =>
-  events.flatMap((e) => (e.type === '@xstate.snapshot' && e.sessionId === sessionId ? [e] : []));
-
-const rootOf = (events: readonly StatelyInspectionEvent[], name: string) =>
-  events.find((e) => e.type === '@xstate.actor' && e.name === name && e.parentId === undefined)
-    ?.sessionId;
-
 let cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -110,11 +108,7 @@ describe("@statelyai/inspect's WebSocket inspector on the runtime's inspect opti
     await until(() => finished(events, root), 'the final snapshot');
 
     // The workflow actor is registered with its machine definition (what the visualizer draws).
-    const registered = events.find((e) => e.type === '@xstate.actor' && e.sessionId === root);
-    const definition = JSON.parse((registered as { definition: string }).definition) as {
-      id: string;
-      states: Record<string, unknown>;
-    };
+    const definition = registeredDefinition(events, root);
     expect(definition.id).toBe('document');
     // (safe-stable-stringify sorts the keys)
     expect(Object.keys(definition.states)).toEqual([
@@ -125,12 +119,7 @@ describe("@statelyai/inspect's WebSocket inspector on the runtime's inspect opti
       'parse',
     ]);
     // Invoked step actors reach the inspector too, as children of the workflow actor.
-    const children = events.filter((e) => e.type === '@xstate.actor' && e.parentId === root);
-    expect(children.map((e) => (e as { name: string }).name)).toEqual([
-      'runStep.parse',
-      'runStep.count',
-      'runStep.tone',
-    ]);
+    expect(childNames(events, root)).toEqual(['runStep.parse', 'runStep.count', 'runStep.tone']);
     const sent = events.flatMap((e) => (e.type === '@xstate.event' ? [e.event.type] : []));
     expect(sent).toContain('approval');
     expect(sent).toContain('workflow.committed');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import type { CheckpointStoreOptions } from 'mcp-orchestration';
-import { type RedisStoreUnderTest, redisStoreUnderTest } from './redis.js';
+import { keysUnder, type RedisStoreUnderTest, redisStoreUnderTest } from './redis.js';
 
 /**
  * A throwaway Redis Cluster for the tests: three `redis-server` masters started on free ports
@@ -142,14 +142,7 @@ export async function startTestCluster(): Promise<TestCluster> {
 /** Every key under `prefix` on every master (test code only). */
 export async function clusterKeysUnder(cluster: Cluster, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const node of cluster.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-  }
+  for (const node of cluster.nodes('master')) keys.push(...(await keysUnder(node, prefix)));
   return keys;
 }
 
