@@ -1,0 +1,227 @@
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import {
+  CheckpointManager,
+  type Context,
+  ContextFlowManager,
+  createContext,
+  createRuntime,
+  defineWorkflow,
+  type Workflow,
+} from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
+import { createActor, toPromise } from 'xstate';
+import { CheckpointWriter } from '../../src/runtime/checkpoint-writer.js';
+import { RunTracker } from '../../src/runtime/run-tracker.js';
+import { indexSteps, type StepIndex } from '../../src/runtime/workflow-progress.js';
+import { type Row, renderTable } from './table.js';
+
+/**
+ * Where the memory store's overhead goes (issue 4's goal: memory-store checkpointing ≤ +30% over
+ * the bare machine). The refs workflow of `runtime-steps.ts` (N steps, each returning a context
+ * with a 200-byte item and the previous context's id) is run by five drivers, each doing what the
+ * one before it does and more:
+ * 1. `bare`: the machine alone, ungated (the baseline of `runtime-steps.ts`);
+ * 2. `gate`: the machine gated; at each commit gate its persisted snapshot is serialized
+ *    (`JSON.stringify`) and saved to a memory store as a conditional write, then
+ *    `workflow.committed` is sent when the save lands: the least a checkpoint at every step can
+ *    do on this design;
+ * 3. `tracked`: 2, and the runtime's `RunTracker` reads every snapshot: step events, and one
+ *    lineage transition logged into a `ContextFlowManager` per new context;
+ * 4. `writer`: 3, but each checkpoint is written by the runtime's `CheckpointWriter`: the
+ *    checkpoint's state and envelope, its checks, a checkpoint id, and the lineage appended to the
+ *    store's log (the transitions not yet appended ride in the checkpoint);
+ * 5. `runtime`: `createRuntime({ store: createMemoryStore() })`, what `runtime-steps.ts` measures.
+ * Each row's time per step is the median over samples (consecutive runs lasting ≥ 100 ms, the heap
+ * collected before each); drivers take turns in a random order each round, and "over bare" is
+ * the median of the ratios of samples taken in the same round.
+ *
+ * Standalone: `npx tsx --conditions=source --expose-gc test/bench/runtime-overhead.ts`
+ * (`BENCH_STEPS=1000`, `BENCH_ROUNDS=9`).
+ */
+
+const DRIVERS = ['bare', 'gate', 'tracked', 'writer', 'runtime'] as const;
+type Driver = (typeof DRIVERS)[number];
+
+const WHAT: Record<Driver, string> = {
+  bare: 'the machine alone, ungated',
+  gate: '+ a gate per step, snapshot JSON saved to the memory store',
+  tracked: '+ RunTracker: step events, lineage logged',
+  writer: "+ the runtime's CheckpointWriter (state, envelope, checks, lineage appended)",
+  runtime: 'createRuntime (run bookkeeping, queue, statuses)',
+};
+
+const SAMPLE_MS = 100;
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+/** Options of {@link runRuntimeOverheadBench}. */
+export interface RuntimeOverheadOptions {
+  /** Steps of the workflow. Default: 1,000. */
+  readonly steps?: number;
+  /** Samples per driver. Default: 9. */
+  readonly rounds?: number;
+  /** Where the table goes, line by line. Default: `console.log`. */
+  readonly log?: (line: string) => void;
+}
+
+/** One row of the result. */
+export interface OverheadRow {
+  readonly driver: Driver;
+  /** Median time per step, µs. */
+  readonly microsPerStep: number;
+  /** Median over rounds of this driver's time ÷ bare's, minus 1. */
+  readonly overBare: number;
+}
+
+function refsWorkflow(n: number): Workflow {
+  return defineWorkflow({
+    id: 'overhead-refs',
+    version: '1',
+    steps: Array.from({ length: n }, (_, i) => ({
+      stepId: `s${i}`,
+      run: (context: Context) =>
+        createContext('Item', { item: `item-${i}:`.padEnd(200, 'x'), prev: context.contextId }),
+    })),
+  });
+}
+
+let taskCounter = 0;
+
+/** One run of `workflow` by `driver`, start to output. */
+async function runOnce(driver: Driver, workflow: Workflow, index: StepIndex): Promise<void> {
+  const taskId = `overhead-${taskCounter++}`;
+  const input = createContext('Item', { item: null, prev: null });
+  if (driver === 'runtime') {
+    const runtime = createRuntime({ store: createMemoryStore() });
+    const run = await runtime.start(workflow, input, { taskId });
+    await run.result;
+    await runtime.close();
+    return;
+  }
+  const actor = createActor(workflow.machine, {
+    input: { taskId, input, gated: driver !== 'bare' },
+  });
+  let fail: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const done = Promise.race([toPromise(actor), failed]);
+  if (driver !== 'bare') {
+    const store = createMemoryStore();
+    const flow = new ContextFlowManager({ workflowId: taskId });
+    const tracker = new RunTracker(taskId, index, flow, () => {});
+    const writer = new CheckpointWriter(new CheckpointManager(store), taskId, flow, () => {});
+    const commit = () => actor.send({ type: 'workflow.committed' });
+    let seq = 0;
+    actor.subscribe((snapshot) => {
+      if (driver !== 'gate') tracker.observe(snapshot);
+      if (snapshot.status !== 'active' || !snapshot.hasTag('checkpoint')) return;
+      if (driver === 'writer') {
+        writer
+          .write({
+            taskId,
+            workflow,
+            status: 'running',
+            currentStepIndex: tracker.currentIndex,
+            currentStepId: tracker.currentId,
+            completed: undefined,
+            waitingFor: [],
+            extra: {},
+            snapshot: actor.getPersistedSnapshot(),
+          })
+          .then(commit, fail);
+        return;
+      }
+      const body = JSON.stringify(actor.getPersistedSnapshot());
+      store
+        .save(
+          { taskId, checkpointId: `c-${seq}`, createdAt: Date.now(), body },
+          { expectedSeq: seq },
+        )
+        .then(() => {
+          seq += 1;
+          commit();
+        }, fail);
+    });
+  }
+  actor.start();
+  const output = await done.finally(() => actor.stop());
+  if (typeof output !== 'object' || output === null || !('contextId' in output)) {
+    throw new Error(`${driver}: the workflow did not complete`);
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Times each driver in turns and prints the table; returns its rows. */
+export async function runRuntimeOverheadBench(
+  options: RuntimeOverheadOptions = {},
+): Promise<OverheadRow[]> {
+  const steps = options.steps ?? 1_000;
+  const rounds = options.rounds ?? 9;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const workflow = refsWorkflow(steps);
+  const index = indexSteps(workflow.steps, workflow.plan);
+  const loadAtStart = loadavg().map((l) => l.toFixed(2));
+  for (const driver of DRIVERS) await runOnce(driver, workflow, index); // warm-up
+  const samples = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
+  const ratios = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = [...DRIVERS].sort(() => Math.random() - 0.5);
+    const got = new Map<Driver, number>();
+    for (const driver of order) {
+      collectGarbage?.();
+      let runs = 0;
+      const t0 = performance.now();
+      do {
+        await runOnce(driver, workflow, index);
+        runs += 1;
+      } while (performance.now() - t0 < SAMPLE_MS);
+      got.set(driver, ((performance.now() - t0) * 1000) / (runs * steps));
+    }
+    const bare = got.get('bare')!;
+    for (const [driver, micros] of got) {
+      samples.get(driver)!.push(micros);
+      ratios.get(driver)!.push(micros / bare);
+    }
+  }
+  const rows = DRIVERS.map((driver) => ({
+    driver,
+    microsPerStep: median(samples.get(driver)!),
+    overBare: median(ratios.get(driver)!) - 1,
+  }));
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x * 100)}%`;
+  const table: Row[] = rows.map((row, i) => [
+    `${i + 1}. ${row.driver}`,
+    WHAT[row.driver],
+    `${row.microsPerStep.toFixed(1)} µs`,
+    i === 0 ? '—' : pct(row.overBare),
+    i === 0 ? '—' : `${pct(row.overBare - rows[i - 1]!.overBare)}`,
+  ]);
+  log(
+    `\nwhere the memory store's overhead goes: refs workflow, N = ${steps.toLocaleString('en-US')}`,
+  );
+  log(renderTable(['driver', 'does', 'per step', 'over bare', 'added'], table));
+  log(
+    `- each row does what the one above does and more; per step: median of ${rounds} samples (runs lasting ≥ ${SAMPLE_MS} ms, heap collected first), drivers taking turns; over bare: median of same-round ratios`,
+  );
+  log(
+    `- load average (1/5/15 min) at start ${loadAtStart.join(' ')}, at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  return rows;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const steps = Number(process.env.BENCH_STEPS ?? 1_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(rounds) || rounds < 1) {
+    throw new Error('BENCH_STEPS and BENCH_ROUNDS: positive integers');
+  }
+  await runRuntimeOverheadBench({ steps, rounds });
+}
