@@ -13,6 +13,7 @@ import {
 import {
   assertKeepLatest,
   assertLogEntries,
+  assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
   assertWithinLimit,
@@ -271,7 +272,7 @@ export function createIndexedDbStore(
     appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
-      assertLogEntries(entries);
+      assertLogEntries(entries, maxRecordBytes, name);
       const mode = entries.length === 0 ? 'readonly' : 'readwrite';
       return run(mode, 'appendLog', async (store) => {
         const key = logLengthKey(taskId, name);
@@ -300,6 +301,7 @@ export function createIndexedDbStore(
             throw new CorruptRecordError(taskId, `log ${name}`, `an entry is ${describe(value)}`);
           }
         }
+        assertLogEntriesRead(values as string[], from, maxRecordBytes, name);
         return values as string[];
       });
     },

@@ -12,6 +12,7 @@ import {
 import {
   assertKeepLatest,
   assertLogEntries,
+  assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
   assertWithinLimit,
@@ -33,6 +34,13 @@ export interface MemoryStoreOptions extends CheckpointStoreOptions {
    * store. Default: a new `Map`.
    */
   readonly records?: Map<string, string>;
+  /**
+   * The map the store keeps its logs in, keyed `taskId/name`, each value the log's entries in
+   * order. Inject one to inspect or tamper with what is stored (the conformance suite plants
+   * oversized entries through it); it must start empty and belong to one store. Default: a new
+   * `Map`.
+   */
+  readonly logs?: Map<string, string[]>;
 }
 
 /** Everything the store knows about one task besides the serialized records. */
@@ -45,7 +53,8 @@ interface TaskData {
   nextExpiry: number;
   /** The newest live record's metadata (`latest` in O(1)); `undefined`: to be looked up. */
   newest: CheckpointRecordMeta | undefined;
-  readonly logs: Map<string, string[]>;
+  /** Names of the task's logs (their entries are in the store's `logs` map). */
+  readonly logNames: Set<string>;
 }
 
 /** The header line stored before each body. */
@@ -73,9 +82,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
   const now = options.now ?? Date.now;
   const records = options.records ?? new Map<string, string>();
   if (records.size > 0) throw new TypeError('the records map of a memory store must start empty');
+  const logs = options.logs ?? new Map<string, string[]>();
+  if (logs.size > 0) throw new TypeError('the logs map of a memory store must start empty');
   const tasks = new Map<string, TaskData>();
 
   const recordKey = (taskId: string, checkpointId: string) => `${taskId}/${checkpointId}`;
+  // Ids cannot hold '/', so neither key is ambiguous.
+  const logKey = (taskId: string, name: string) => `${taskId}/${name}`;
 
   function removeRecord(task: TaskData, taskId: string, checkpointId: string): void {
     if (task.newest?.checkpointId === checkpointId) task.newest = undefined;
@@ -98,7 +111,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       // Everything expired: the task is gone, and its head with it.
       if (task.meta.size === 0) task.head = 0;
     }
-    if (task.meta.size === 0 && task.head === 0 && task.logs.size === 0) {
+    if (task.meta.size === 0 && task.head === 0 && task.logNames.size === 0) {
       tasks.delete(taskId);
       return undefined;
     }
@@ -113,7 +126,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       meta: new Map(),
       nextExpiry: Number.POSITIVE_INFINITY,
       newest: undefined,
-      logs: new Map(),
+      logNames: new Set(),
     };
     tasks.set(taskId, task);
     return task;
@@ -231,13 +244,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
     async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
-      assertLogEntries(entries);
-      if (entries.length === 0) return liveTask(taskId)?.logs.get(name)?.length ?? 0;
-      const logs = taskFor(taskId).logs;
-      let log = logs.get(name);
+      assertLogEntries(entries, maxRecordBytes, name);
+      const key = logKey(taskId, name);
+      if (entries.length === 0) return logs.get(key)?.length ?? 0;
+      taskFor(taskId).logNames.add(name);
+      let log = logs.get(key);
       if (log === undefined) {
         log = [];
-        logs.set(name, log);
+        logs.set(key, log);
       }
       for (const entry of entries) log.push(entry);
       return log.length;
@@ -247,11 +261,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
       assertReadLogOptions(readOptions);
-      const log = liveTask(taskId)?.logs.get(name);
+      const log = logs.get(logKey(taskId, name));
       if (log === undefined) return [];
       const from = readOptions?.from ?? 0;
       const limit = readOptions?.limit;
-      return log.slice(from, limit === undefined ? undefined : from + limit);
+      const entries = log.slice(from, limit === undefined ? undefined : from + limit);
+      assertLogEntriesRead(entries, from, maxRecordBytes, name);
+      return entries;
     },
 
     async deleteTask(taskId: string): Promise<boolean> {
@@ -259,6 +275,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       const task = liveTask(taskId);
       if (task === undefined) return false;
       for (const checkpointId of [...task.meta.keys()]) removeRecord(task, taskId, checkpointId);
+      for (const name of task.logNames) logs.delete(logKey(taskId, name));
       tasks.delete(taskId);
       return true;
     },

@@ -14,6 +14,7 @@ import {
 import {
   assertKeepLatest,
   assertLogEntries,
+  assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
 } from '../../src/checkpoint/store-guards.js';
@@ -308,7 +309,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
-      assertLogEntries(entries);
+      assertLogEntries(entries, maxRecordBytes, name);
       const paths = taskPaths(root, taskId);
       const path = logPath(paths, name);
       const onCorrupt = corruptLog(taskId, name);
@@ -325,9 +326,11 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       const path = logPath(taskPaths(root, taskId), name);
       const from = readOptions?.from ?? 0;
       const limit = readOptions?.limit ?? Number.POSITIVE_INFINITY;
-      return run('readLog', taskId, () =>
-        readLogEntries(path, from, limit, corruptLog(taskId, name)),
-      );
+      return run('readLog', taskId, async () => {
+        const entries = await readLogEntries(path, from, limit, corruptLog(taskId, name));
+        assertLogEntriesRead(entries, from, maxRecordBytes, name);
+        return entries;
+      });
     },
 
     async deleteTask(taskId: string): Promise<boolean> {

@@ -23,6 +23,7 @@ import {
   CorruptRecordError,
   InvalidIdError,
   isOrchestrationError,
+  RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
@@ -105,6 +106,7 @@ const scripts = {
   delete: loadLuaScript('delete', 3),
   deleteOld: loadLuaScript('deleteOld', 3),
   appendLog: loadLuaScript('appendLog', 2),
+  readLog: loadLuaScript('readLog', 1),
   deleteTask: loadLuaScript('deleteTask', 4),
 } as const;
 
@@ -647,7 +649,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
-      assertLogEntries(entries);
+      assertLogEntries(entries, maxRecordBytes, name);
       const k = keysOf(taskId);
       const logKey = k.log(name);
       if (entries.length === 0) {
@@ -667,7 +669,21 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       if (limit === 0) return [];
       const stop = limit === undefined ? -1 : from + limit - 1;
       const logKey = keysOf(taskId).log(name);
-      return command(taskId, `log ${name}`, 'readLog', () => client.lrange(logKey, from, stop));
+      const args = [from, stop, maxRecordBytes];
+      const reply = await run('readLog', taskId, scripts.readLog, [logKey], args);
+      if (reply[0] === Status.TooLarge) {
+        throw new RecordTooLargeError(
+          `Log ${name} entry ${reply[1]}`,
+          Number(reply[2]),
+          maxRecordBytes,
+        );
+      }
+      if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes, `log ${name}`);
+      const entries = reply.slice(1);
+      if (!entries.every((entry) => typeof entry === 'string')) {
+        throw new StorageError('redis', 'readLog: unexpected reply from Redis');
+      }
+      return entries as string[];
     },
 
     async deleteTask(taskId: string): Promise<boolean> {

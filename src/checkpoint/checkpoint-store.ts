@@ -28,7 +28,9 @@
  *   `OrchestrationError` (`StorageError`, `CorruptRecordError`, `RecordTooLargeError`), never
  *   `undefined`.
  * - **Size bound.** A store refuses to write or to read back a record body larger than its
- *   `maxRecordBytes` (UTF-8 bytes), with `RecordTooLargeError`.
+ *   `maxRecordBytes` (UTF-8 bytes), with `RecordTooLargeError`. The same bound holds for each log
+ *   entry: an append with one entry over it writes nothing, and a read whose range holds one
+ *   returns nothing (entries written past the bound, e.g. by a store with a larger one).
  * - **Logs** are append-only lists of strings per task and name (the lineage of a workflow lives
  *   in one). An append writes only the new entries, in order, atomically; entries are never
  *   rewritten. Logs have no TTL; `deleteTask` removes them.

@@ -19,6 +19,7 @@ export type { LineageSource } from './lineage-writer.js';
 export {
   assertKeepLatest,
   assertLogEntries,
+  assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
   assertWithinLimit,

@@ -1,3 +1,4 @@
+import type { RecordTooLargeError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import { assertWithinLimit } from '../utf8.js';
 import type { NewCheckpointRecord, ReadLogOptions, SaveRecordOptions } from './checkpoint-store.js';
@@ -42,11 +43,36 @@ export function isExpired(expiresAt: number | undefined, now: number): boolean {
   return expiresAt !== undefined && expiresAt <= now;
 }
 
-/** Validates the entries of `appendLog`: an array of strings. */
-export function assertLogEntries(entries: readonly string[]): void {
+/**
+ * Validates the entries of `appendLog`: an array of strings, each within `maxEntryBytes` UTF-8
+ * bytes (else {@link RecordTooLargeError}; stores pass their `maxRecordBytes`).
+ */
+export function assertLogEntries(
+  entries: readonly string[],
+  maxEntryBytes = Number.POSITIVE_INFINITY,
+  name = 'log',
+): void {
   if (!Array.isArray(entries)) throw new TypeError('log entries must be an array of strings');
-  for (const entry of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
     if (typeof entry !== 'string') throw new TypeError('log entries must be strings');
+    assertWithinLimit(`Log ${name} entry ${i} of the append`, entry, maxEntryBytes);
+  }
+}
+
+/**
+ * Checks log entries read back (`from`: the log index of the first one): each one within
+ * `maxEntryBytes` UTF-8 bytes, else {@link RecordTooLargeError} naming its index, so a store
+ * never hands out an entry larger than it would have written.
+ */
+export function assertLogEntriesRead(
+  entries: readonly string[],
+  from: number,
+  maxEntryBytes: number,
+  name: string,
+): void {
+  for (let i = 0; i < entries.length; i++) {
+    assertWithinLimit(`Log ${name} entry ${from + i}`, entries[i] as string, maxEntryBytes);
   }
 }
 

@@ -6,11 +6,15 @@ import { describeCheckpointStore } from '../conformance/checkpoint-store.conform
 describeCheckpointStore('memory', {
   async create({ now, maxRecordBytes }) {
     const records = new Map<string, string>();
-    const store = createMemoryStore({ now, maxRecordBytes, records });
+    const logs = new Map<string, string[]>();
+    const store = createMemoryStore({ now, maxRecordBytes, records, logs });
     return {
       store,
       async corrupt(taskId, checkpointId) {
         records.set(`${taskId}/${checkpointId}`, '\u0000garbage{');
+      },
+      async plantLog(taskId, name, entries) {
+        logs.set(`${taskId}/${name}`, [...entries]);
       },
       cleanup: () => store.close(),
     };

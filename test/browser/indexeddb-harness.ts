@@ -1,5 +1,5 @@
-import { createStore, set, type UseStore } from 'idb-keyval';
-import { bodyKey } from '../../adapters/indexeddb/layout.js';
+import { createStore, set, setMany, type UseStore } from 'idb-keyval';
+import { bodyKey, logKey, logLengthKey } from '../../adapters/indexeddb/layout.js';
 import { createIndexedDbStore } from '../../adapters/indexeddb.js';
 import type { ConformanceHarness } from '../conformance/harness.js';
 
@@ -22,6 +22,14 @@ export const indexedDbHarness: ConformanceHarness = {
       // A wrong-shaped value where the body (a string) belongs, written with raw idb-keyval.
       corrupt: (taskId, checkpointId) =>
         set(bodyKey(taskId, checkpointId), { garbage: [1, 2, 3] }, idb),
+      plantLog: (taskId, name, entries) =>
+        setMany(
+          [
+            ...entries.map((entry, i): [IDBValidKey, string] => [logKey(taskId, name, i), entry]),
+            [logLengthKey(taskId, name), entries.length],
+          ],
+          idb,
+        ),
       async cleanup() {
         await store.close();
         await closeConnection(idb);

@@ -26,6 +26,11 @@ export interface StoreUnderTest {
   store: CheckpointStore;
   /** Overwrites the stored bytes of an existing record with garbage, directly in the backend. */
   corrupt(taskId: string, checkpointId: string): Promise<void>;
+  /**
+   * Makes the (absent) log `name` of `taskId` hold exactly `entries`, written directly in the
+   * backend past the store's checks (its size bound), as a store with a larger bound would.
+   */
+  plantLog(taskId: string, name: string, entries: readonly string[]): Promise<void>;
   /** Deletes everything this store wrote and closes it (and its client, if the harness made one). */
   cleanup(): Promise<void>;
 }

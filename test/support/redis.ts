@@ -105,6 +105,10 @@ export function redisStoreUnderTest<C extends Redis | Cluster>(
     async corrupt(taskId, checkpointId) {
       await client.set(recordKey(prefix, taskId, checkpointId), '\u0000garbage, not a record');
     },
+    async plantLog(taskId, name, entries) {
+      await client.rpush(`${prefix}{${taskId}}:log:${name}`, ...entries);
+      await client.sadd(`${prefix}{${taskId}}:logs`, name);
+    },
     async cleanup() {
       await store.close();
       await deleteKeys(client, prefix);

@@ -118,6 +118,42 @@ export function validationCases(ctx: SuiteContext, options: { largeBodyBytes: nu
     expect((await store.load('task-1', 'euro-fits'))?.body).toBe('€'.repeat(341));
   });
 
+  test('refuses a log entry over maxRecordBytes (UTF-8 bytes) and appends nothing of it', async () => {
+    const { store } = await ctx.open({ maxRecordBytes: 1024 });
+    await store.appendLog('task-1', 'lineage', ['first']);
+    const tooLarge = await expectCode(
+      () => store.appendLog('task-1', 'lineage', ['fits', 'x'.repeat(1025)]),
+      'RECORD_TOO_LARGE',
+    );
+    expect(tooLarge).toMatchObject({ bytes: 1025, limit: 1024 });
+    expect(tooLarge.message).toContain('entry 1');
+    // 342 characters, 1,026 bytes: the bound counts bytes, not characters.
+    await expectCode(
+      () => store.appendLog('task-1', 'lineage', ['€'.repeat(342)]),
+      'RECORD_TOO_LARGE',
+    );
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['first']);
+    expect(await store.appendLog('task-1', 'lineage', ['x'.repeat(1024), '€'.repeat(341)])).toBe(3);
+    expect(await store.readLog('task-1', 'lineage', { from: 1 })).toEqual([
+      'x'.repeat(1024),
+      '€'.repeat(341),
+    ]);
+  });
+
+  test('refuses to read back a log entry over maxRecordBytes', async () => {
+    const under = await ctx.open({ maxRecordBytes: 1024 });
+    const { store } = under;
+    // Written past this store's bound (as by a store with a larger one).
+    await under.plantLog('task-1', 'lineage', ['a', '€'.repeat(342), 'c']);
+    const tooLarge = await expectCode(() => store.readLog('task-1', 'lineage'), 'RECORD_TOO_LARGE');
+    expect(tooLarge).toMatchObject({ bytes: 1026, limit: 1024 });
+    expect(tooLarge.message).toContain('entry 1');
+    await expectCode(() => store.readLog('task-1', 'lineage', { from: 1 }), 'RECORD_TOO_LARGE');
+    // The entries around it stay readable.
+    expect(await store.readLog('task-1', 'lineage', { limit: 1 })).toEqual(['a']);
+    expect(await store.readLog('task-1', 'lineage', { from: 2 })).toEqual(['c']);
+  });
+
   test('a corrupt record is a CorruptRecordError from load and latest', async () => {
     const { store, corrupt } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'cp-1', { body: 'one' }));
