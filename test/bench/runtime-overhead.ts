@@ -32,6 +32,10 @@ import { type Row, renderTable } from './table.js';
  *    checkpoint's state and envelope, its checks, a checkpoint id, and the lineage appended to the
  *    store's log (the transitions not yet appended ride in the checkpoint);
  * 5. `runtime`: `createRuntime({ store: createMemoryStore() })`, what `runtime-steps.ts` measures.
+ * And for reference, `barrier`: 2 without the gate. The machine runs ungated; each snapshot with
+ * a new lane context (a step done, the next one started) is saved as in 2, and each step's `run`
+ * first waits for the last save, so no step starts before the previous one's result is saved:
+ * the guarantee of the gate, without its event (and its second snapshot per step).
  * Each row's time per step is the median over samples (consecutive runs lasting ≥ 100 ms, the heap
  * collected before each); drivers take turns in a random order each round, and "over bare" is
  * the median of the ratios of samples taken in the same round.
@@ -40,7 +44,7 @@ import { type Row, renderTable } from './table.js';
  * (`BENCH_STEPS=1000`, `BENCH_ROUNDS=9`).
  */
 
-const DRIVERS = ['bare', 'gate', 'tracked', 'writer', 'runtime'] as const;
+const DRIVERS = ['bare', 'gate', 'tracked', 'writer', 'runtime', 'barrier'] as const;
 type Driver = (typeof DRIVERS)[number];
 
 const WHAT: Record<Driver, string> = {
@@ -49,6 +53,7 @@ const WHAT: Record<Driver, string> = {
   tracked: '+ RunTracker: step events, lineage logged',
   writer: "+ the runtime's CheckpointWriter (state, envelope, checks, lineage appended)",
   runtime: 'createRuntime (run bookkeeping, queue, statuses)',
+  barrier: 'reference: 2 without the gate, each step waiting for the last save',
 };
 
 const SAMPLE_MS = 100;
@@ -73,22 +78,38 @@ export interface OverheadRow {
   readonly overBare: number;
 }
 
-function refsWorkflow(n: number): Workflow {
+/** The save the `barrier` driver's next step waits for (runs are made one at a time). */
+let barrier: Promise<unknown> = Promise.resolve();
+
+/** The refs workflow; `behindBarrier`: each step's run first waits for {@link barrier}. */
+function refsWorkflow(n: number, behindBarrier: boolean): Workflow {
+  const item = (i: number, context: Context) =>
+    createContext('Item', { item: `item-${i}:`.padEnd(200, 'x'), prev: context.contextId });
   return defineWorkflow({
     id: 'overhead-refs',
     version: '1',
     steps: Array.from({ length: n }, (_, i) => ({
       stepId: `s${i}`,
-      run: (context: Context) =>
-        createContext('Item', { item: `item-${i}:`.padEnd(200, 'x'), prev: context.contextId }),
+      run: behindBarrier
+        ? (context: Context) => barrier.then(() => item(i, context))
+        : (context: Context) => item(i, context),
     })),
   });
+}
+
+/** The workflows the drivers run. */
+interface Workflows {
+  readonly plain: Workflow;
+  readonly behindBarrier: Workflow;
+  readonly index: StepIndex;
 }
 
 let taskCounter = 0;
 
 /** One run of `workflow` by `driver`, start to output. */
-async function runOnce(driver: Driver, workflow: Workflow, index: StepIndex): Promise<void> {
+async function runOnce(driver: Driver, workflows: Workflows): Promise<void> {
+  const { index } = workflows;
+  const workflow = driver === 'barrier' ? workflows.behindBarrier : workflows.plain;
   const taskId = `overhead-${taskCounter++}`;
   const input = createContext('Item', { item: null, prev: null });
   if (driver === 'runtime') {
@@ -99,7 +120,7 @@ async function runOnce(driver: Driver, workflow: Workflow, index: StepIndex): Pr
     return;
   }
   const actor = createActor(workflow.machine, {
-    input: { taskId, input, gated: driver !== 'bare' },
+    input: { taskId, input, gated: driver !== 'bare' && driver !== 'barrier' },
   });
   let fail: (error: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
@@ -113,7 +134,30 @@ async function runOnce(driver: Driver, workflow: Workflow, index: StepIndex): Pr
     const writer = new CheckpointWriter(new CheckpointManager(store), taskId, flow, () => {});
     const commit = () => actor.send({ type: 'workflow.committed' });
     let seq = 0;
+    const save = () =>
+      store
+        .save(
+          {
+            taskId,
+            checkpointId: `c-${seq}`,
+            createdAt: Date.now(),
+            body: JSON.stringify(actor.getPersistedSnapshot()),
+          },
+          { expectedSeq: seq },
+        )
+        .then(() => {
+          seq += 1;
+        });
+    let lanes: unknown;
+    barrier = Promise.resolve();
     actor.subscribe((snapshot) => {
+      if (driver === 'barrier') {
+        if (snapshot.status !== 'active' || snapshot.context.lanes === lanes) return;
+        lanes = snapshot.context.lanes;
+        barrier = save();
+        barrier.catch(fail);
+        return;
+      }
       if (driver !== 'gate') tracker.observe(snapshot);
       if (snapshot.status !== 'active' || !snapshot.hasTag('checkpoint')) return;
       if (driver === 'writer') {
@@ -132,16 +176,7 @@ async function runOnce(driver: Driver, workflow: Workflow, index: StepIndex): Pr
           .then(commit, fail);
         return;
       }
-      const body = JSON.stringify(actor.getPersistedSnapshot());
-      store
-        .save(
-          { taskId, checkpointId: `c-${seq}`, createdAt: Date.now(), body },
-          { expectedSeq: seq },
-        )
-        .then(() => {
-          seq += 1;
-          commit();
-        }, fail);
+      save().then(commit, fail);
     });
   }
   actor.start();
@@ -164,10 +199,14 @@ export async function runRuntimeOverheadBench(
   const steps = options.steps ?? 1_000;
   const rounds = options.rounds ?? 9;
   const log = options.log ?? ((line: string) => console.log(line));
-  const workflow = refsWorkflow(steps);
-  const index = indexSteps(workflow.steps, workflow.plan);
+  const plain = refsWorkflow(steps, false);
+  const workflows: Workflows = {
+    plain,
+    behindBarrier: refsWorkflow(steps, true),
+    index: indexSteps(plain.steps, plain.plan),
+  };
   const loadAtStart = loadavg().map((l) => l.toFixed(2));
-  for (const driver of DRIVERS) await runOnce(driver, workflow, index); // warm-up
+  for (const driver of DRIVERS) await runOnce(driver, workflows); // warm-up
   const samples = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
   const ratios = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
   for (let round = 0; round < rounds; round++) {
@@ -178,7 +217,7 @@ export async function runRuntimeOverheadBench(
       let runs = 0;
       const t0 = performance.now();
       do {
-        await runOnce(driver, workflow, index);
+        await runOnce(driver, workflows);
         runs += 1;
       } while (performance.now() - t0 < SAMPLE_MS);
       got.set(driver, ((performance.now() - t0) * 1000) / (runs * steps));
@@ -195,19 +234,27 @@ export async function runRuntimeOverheadBench(
     overBare: median(ratios.get(driver)!) - 1,
   }));
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x * 100)}%`;
-  const table: Row[] = rows.map((row, i) => [
-    `${i + 1}. ${row.driver}`,
-    WHAT[row.driver],
-    `${row.microsPerStep.toFixed(1)} µs`,
-    i === 0 ? '—' : pct(row.overBare),
-    i === 0 ? '—' : `${pct(row.overBare - rows[i - 1]!.overBare)}`,
-  ]);
+  const gate = rows.find((row) => row.driver === 'gate')!;
+  const table: Row[] = rows.map((row, i) => {
+    // The reference row compares with the gate; the others with the row above.
+    const reference = row.driver === 'barrier';
+    const added = reference
+      ? `${pct(row.overBare - gate.overBare)} vs 2`
+      : pct(row.overBare - (rows[i - 1]?.overBare ?? 0));
+    return [
+      reference ? `ref. ${row.driver}` : `${i + 1}. ${row.driver}`,
+      WHAT[row.driver],
+      `${row.microsPerStep.toFixed(1)} µs`,
+      i === 0 ? '—' : pct(row.overBare),
+      i === 0 ? '—' : added,
+    ];
+  });
   log(
     `\nwhere the memory store's overhead goes: refs workflow, N = ${steps.toLocaleString('en-US')}`,
   );
   log(renderTable(['driver', 'does', 'per step', 'over bare', 'added'], table));
   log(
-    `- each row does what the one above does and more; per step: median of ${rounds} samples (runs lasting ≥ ${SAMPLE_MS} ms, heap collected first), drivers taking turns; over bare: median of same-round ratios`,
+    `- rows 2–5 each do what the row above does and more; per step: median of ${rounds} samples (runs lasting ≥ ${SAMPLE_MS} ms, heap collected first), drivers taking turns; over bare: median of same-round ratios`,
   );
   log(
     `- load average (1/5/15 min) at start ${loadAtStart.join(' ')}, at end ${loadavg()
