@@ -309,6 +309,15 @@ export class WorkflowCancelledError extends OrchestrationError {
   }
 }
 
+/** A workflow run that was paused (`runtime.pause`); `runtime.resume` continues the task. */
+export class WorkflowPausedError extends OrchestrationError {
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super('WORKFLOW_PAUSED', `Task ${taskId} was paused; resume it to continue`);
+    this.taskId = taskId;
+  }
+}
+
 /**
  * A machine whose actor logic is inline (not registered by name in `setup({ actors })`): XState
  * cannot persist it (`An inline child actor cannot be persisted.`), so it cannot be checkpointed.
@@ -512,6 +521,7 @@ export interface OrchestrationErrorByCode {
   EVENT_NOT_ACCEPTED: EventNotAcceptedError;
   WORKFLOW_FAILED: WorkflowFailedError;
   WORKFLOW_CANCELLED: WorkflowCancelledError;
+  WORKFLOW_PAUSED: WorkflowPausedError;
   INLINE_ACTOR: InlineActorError;
   NO_ROUTE: NoRouteError;
   ROUTING_RULE: RoutingRuleError;

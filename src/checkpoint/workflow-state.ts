@@ -7,6 +7,7 @@ export type WorkflowStatus =
   | 'pending'
   | 'running'
   | 'suspended'
+  | 'paused'
   | 'completed'
   | 'error'
   | 'cancelled';
@@ -16,6 +17,7 @@ export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = Object.freeze([
   'pending',
   'running',
   'suspended',
+  'paused',
   'completed',
   'error',
   'cancelled',

@@ -25,6 +25,7 @@ import { resumeCommand } from './resume-command.js';
 import { runCommand } from './run-command.js';
 import { sendCommand } from './send-command.js';
 import { statusCommand } from './status-command.js';
+import { cancelCommand, pauseCommand } from './stop-commands.js';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -32,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   resumeCommand,
   sendCommand,
   statusCommand,
+  pauseCommand,
+  cancelCommand,
   checkpointsCommand,
   lineageCommand,
   exportCommand,

@@ -167,18 +167,39 @@ class WorkflowRuntime implements Runtime {
     assertValidId('taskId', taskId);
     const run = await this.#liveRun(taskId);
     if (run !== undefined) return run.cancel();
+    await this.#restamp(taskId, 'cancelled', 'cancelledAt');
+  }
+
+  async pause(taskId: string): Promise<void> {
+    assertValidId('taskId', taskId);
+    const run = await this.#liveRun(taskId);
+    if (run !== undefined) return run.pause();
+    await this.#restamp(taskId, 'paused', 'pausedAt');
+  }
+
+  /**
+   * For a task not live here: writes its latest checkpoint again with `status` and the time
+   * under `metadata[timeKey]`, conditional on that checkpoint's seq (a run of the task live
+   * elsewhere then loses its next write and stops). Nothing for a finished task, nor for one
+   * that already has `status`.
+   */
+  async #restamp(
+    taskId: string,
+    status: 'cancelled' | 'paused',
+    timeKey: 'cancelledAt' | 'pausedAt',
+  ): Promise<void> {
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);
-    if (FINAL_STATUSES.has(state.status)) return;
+    if (FINAL_STATUSES.has(state.status) || state.status === status) return;
     const { checkpoint, ...rest } = state;
     const checkpointId = await manager.saveCheckpoint(
-      { ...rest, status: 'cancelled', metadata: { ...rest.metadata, cancelledAt: this.#now() } },
+      { ...rest, status, metadata: { ...rest.metadata, [timeKey]: this.#now() } },
       { expectedSeq: checkpoint?.seq ?? 0 },
     );
     const seq = (checkpoint?.seq ?? 0) + 1;
-    this.#emit({ type: 'checkpoint.saved', taskId, checkpointId, seq, status: 'cancelled' });
-    this.#emit({ type: 'status.changed', taskId, status: 'cancelled', previous: state.status });
+    this.#emit({ type: 'checkpoint.saved', taskId, checkpointId, seq, status });
+    this.#emit({ type: 'status.changed', taskId, status, previous: state.status });
   }
 
   async status(taskId: string): Promise<RunStatus | undefined> {
@@ -410,6 +431,8 @@ class WorkflowRuntime implements Runtime {
     const run = isMachineWorkflow(workflow)
       ? MachineRun.restore({ ...common, workflow }, state, lineage)
       : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage);
+    // A paused task's store says paused until it runs again: say so before it does.
+    if (loaded.status === 'paused') await run.unpause();
     this.#runs.set(taskId, run);
     run.resume();
     return run;

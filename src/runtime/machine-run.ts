@@ -106,9 +106,12 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
 
   /** Starts a restored actor. */
   resume(): void {
-    const suspended = this.#deps.workflow.suspended(this.actor.getSnapshot());
-    this.setStatus(suspended ? 'suspended' : 'running');
+    this.setStatus(this.restingStatus());
     this.#startActor();
+  }
+
+  protected restingStatus(): 'running' | 'suspended' {
+    return this.#deps.workflow.suspended(this.actor.getSnapshot()) ? 'suspended' : 'running';
   }
 
   #startActor(): void {

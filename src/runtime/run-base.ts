@@ -7,6 +7,7 @@ import {
   WorkflowCancelledError,
   WorkflowFailedError,
   type WorkflowFailureInfo,
+  WorkflowPausedError,
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
@@ -108,18 +109,50 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   }
 
   /** Stops the actor and writes a final `cancelled` checkpoint. */
-  async cancel(): Promise<void> {
+  cancel(): Promise<void> {
+    const extra = { cancelledAt: this.#base.now() };
+    return this.#stopWith('cancelled', extra, () => new WorkflowCancelledError(this.taskId));
+  }
+
+  /**
+   * Stops the actor and writes a `paused` checkpoint of where it is: a step in flight is aborted
+   * (its signal fires) and runs again, with the same idempotency key, when the task is resumed.
+   */
+  pause(): Promise<void> {
+    const extra = { pausedAt: this.#base.now() };
+    return this.#stopWith('paused', extra, () => new WorkflowPausedError(this.taskId));
+  }
+
+  /**
+   * For a run restored from a `paused` checkpoint, before its actor starts: writes a checkpoint
+   * of the restored state with its live status (`running`, or `suspended` at a wait), so the
+   * store no longer says paused once `resume` returned. Throws when the write fails (e.g. a
+   * `CheckpointConflictError`: another writer moved the task on).
+   */
+  unpause(): Promise<void> {
+    const { snapshot, persisted } = this.current();
+    return this.enqueue(() => this.save(snapshot, persisted, this.restingStatus()));
+  }
+
+  /** The status of the actor's current snapshot while it runs: `running` or `suspended`. */
+  protected abstract restingStatus(): 'running' | 'suspended';
+
+  /** Stops the actor, writes a checkpoint with `status` and `extra`, rejects `result` with `error()`. */
+  async #stopWith(
+    status: 'cancelled' | 'paused',
+    extra: JsonObject,
+    error: () => Error,
+  ): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     const { snapshot, persisted } = this.current();
     this.actor.stop();
     try {
-      const extra = { cancelledAt: this.#base.now() };
-      await this.enqueue(() => this.save(snapshot, persisted, 'cancelled', extra));
+      await this.enqueue(() => this.save(snapshot, persisted, status, extra));
       await this.writer.lineageWritten();
     } finally {
-      this.setStatus('cancelled');
-      this.end(() => this.settle.reject(new WorkflowCancelledError(this.taskId)));
+      this.setStatus(status);
+      this.end(() => this.settle.reject(error()));
     }
   }
 

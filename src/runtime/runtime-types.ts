@@ -162,7 +162,8 @@ export interface WorkflowRun {
   readonly workflowVersion: string;
   /**
    * The final main-lane context. Rejects with `WorkflowFailedError` when the workflow failed,
-   * `WorkflowCancelledError` when cancelled, `TaskNotRunningError` when the runtime was closed,
+   * `WorkflowCancelledError` when cancelled, `WorkflowPausedError` when paused,
+   * `TaskNotRunningError` when the runtime was closed,
    * and the save's error (e.g. `CheckpointConflictError`) when the run was aborted.
    */
   readonly result: Promise<Context>;
@@ -206,6 +207,16 @@ export interface Runtime {
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
   /** Stops a task and writes a final `cancelled` checkpoint; running or not. */
   cancel(taskId: string): Promise<void>;
+  /**
+   * Pauses a task: a run live here stops at once (a step in flight is aborted through its
+   * signal and runs again, with the same idempotency key, on resume; its `result` rejects with
+   * `WorkflowPausedError`), and a `paused` checkpoint (metadata `pausedAt`) records where it
+   * was. A task not live here gets that checkpoint on top of its latest one, conditional on its
+   * seq, so a run of it live in another process loses its next write and stops. `resume`
+   * continues it, here or elsewhere. Nothing happens to a finished or already paused task;
+   * `UnknownTaskError` without checkpoints.
+   */
+  pause(taskId: string): Promise<void>;
   /** The task's status, live or from its latest checkpoint; `undefined` when unknown. */
   status(taskId: string): Promise<RunStatus | undefined>;
   /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */

@@ -118,8 +118,12 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
 
   /** Starts a restored actor. */
   resume(): void {
-    this.setStatus(this.actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running');
+    this.setStatus(this.restingStatus());
     this.#startActor();
+  }
+
+  protected restingStatus(): 'running' | 'suspended' {
+    return this.actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running';
   }
 
   #startActor(): void {

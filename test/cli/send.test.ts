@@ -59,3 +59,43 @@ describe('mcp-orch: a run that waits for an event (human in the loop)', {
     });
   });
 });
+
+describe('mcp-orch pause and cancel', { timeout: 120_000 }, () => {
+  it('pause writes a paused checkpoint that resume continues; cancel is final', async () => {
+    expect((await cli('run', 'approval.mjs', '--task', 'doc_p')).code).toBe(0);
+    const suspended = JSON.parse((await cli('status', 'doc_p', '--json')).stdout);
+
+    const paused = await cli('pause', 'doc_p');
+    expect(paused.stderr).toBe('');
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toBe(`Task doc_p: paused (checkpoint ${suspended.seq + 1})\n`);
+    expect(JSON.parse((await cli('status', 'doc_p', '--json')).stdout)).toMatchObject({
+      status: 'paused',
+      seq: suspended.seq + 1,
+    });
+    // Pausing again writes nothing.
+    expect(JSON.parse((await cli('pause', 'doc_p', '--json')).stdout)).toMatchObject({
+      taskId: 'doc_p',
+      status: 'paused',
+      seq: suspended.seq + 1,
+    });
+
+    // Resumed, it waits for its event again (and says so in a new checkpoint).
+    const resumed = await cli('resume', 'doc_p', '--file', 'approval.mjs');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('Task doc_p is suspended, waiting for approve.');
+    expect(JSON.parse((await cli('status', 'doc_p', '--json')).stdout)).toMatchObject({
+      status: 'suspended',
+      seq: suspended.seq + 2,
+    });
+
+    const cancelled = await cli('cancel', 'doc_p', '--json');
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ status: 'cancelled' });
+    expect(JSON.parse((await cli('pause', 'doc_p', '--json')).stdout)).toMatchObject({
+      status: 'cancelled',
+    });
+    const unknown = await cli('pause', 'ghost');
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('(TASK_NOT_FOUND)');
+  });
+});

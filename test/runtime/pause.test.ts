@@ -1,0 +1,199 @@
+import {
+  type Context,
+  createContext,
+  createRuntime,
+  defineWorkflow,
+  type RuntimeEvent,
+} from 'mcp-orchestration';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reviewMachineWorkflow } from './custom-machine.js';
+import {
+  type Calls,
+  checkpointsOf,
+  dataOf,
+  newTaskId,
+  reviewWorkflow,
+  STORES,
+  type TestStore,
+} from './helpers.js';
+
+let current: TestStore | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+/**
+ * Three steps; `slow` waits for `release()` (or its signal) the first time it is called (unless
+ * `wait` is false). Each step counts its completed calls; `slow` records its idempotency keys.
+ */
+function slowWorkflow(calls: Calls, keys: string[], wait = true) {
+  let waited = !wait;
+  let started: () => void = () => {};
+  let release: () => void = () => {};
+  const startedSlow = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const aborted: string[] = [];
+  const step = (name: string) => (context: Context) => {
+    calls[name] = (calls[name] ?? 0) + 1;
+    const trail = (context.data as { trail?: string[] }).trail ?? [];
+    return createContext('Trail', { trail: [...trail, name] });
+  };
+  const workflow = defineWorkflow({
+    id: 'slow',
+    version: '1',
+    steps: [
+      { stepId: 'first', run: step('first') },
+      {
+        stepId: 'slow',
+        run: (context, _step, { signal, idempotencyKey }) => {
+          keys.push(idempotencyKey);
+          if (waited) return step('slow')(context);
+          waited = true;
+          started();
+          return new Promise<Context>((resolve, reject) => {
+            release = () => resolve(step('slow')(context));
+            signal.addEventListener('abort', () => {
+              aborted.push(idempotencyKey);
+              reject(signal.reason);
+            });
+          });
+        },
+      },
+      { stepId: 'last', run: step('last') },
+    ],
+  });
+  return { workflow, startedSlow, aborted, release: () => release() };
+}
+
+describe('pause', () => {
+  it.each(['memory', 'file'] as const)(
+    'stops a live run mid-step and resume continues it to the same result (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const calls: Calls = {};
+      const keys: string[] = [];
+      const { workflow, startedSlow, aborted } = slowWorkflow(calls, keys);
+      const events: RuntimeEvent[] = [];
+      const first = createRuntime({ store: current.store, workflows: [workflow] });
+      first.subscribe((event) => events.push(event));
+      const taskId = newTaskId('pause');
+      const run = await first.start(workflow, { trail: [] }, { taskId });
+      await startedSlow;
+      await first.pause(taskId);
+
+      await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED', taskId });
+      expect(aborted).toEqual([`${taskId}:slow:1`]); // the step in flight saw its signal
+      const states = await checkpointsOf(current.store, taskId);
+      const paused = states.at(-1);
+      expect(paused).toMatchObject({ status: 'paused', currentStepIndex: 1 });
+      expect(typeof paused?.metadata.pausedAt).toBe('number');
+      expect(await first.status(taskId)).toMatchObject({ status: 'paused', live: false });
+      expect(events.filter((e) => e.type === 'status.changed').at(-1)).toMatchObject({
+        status: 'paused',
+        previous: 'running',
+      });
+      // Paused, not running: events are refused; pausing again changes nothing.
+      await expect(first.send(taskId, { type: 'anything' })).rejects.toMatchObject({
+        code: 'TASK_NOT_RUNNING',
+      });
+      await first.pause(taskId);
+      expect(await checkpointsOf(current.store, taskId)).toHaveLength(states.length);
+      await first.close();
+
+      // Another runtime (another process, for the file store) resumes it.
+      const second = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+      const resumed = await second.resume(taskId);
+      // The store says it runs again as soon as resume returns, before any step completes.
+      expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('running');
+      expect(dataOf(await resumed.result)).toEqual({ trail: ['first', 'slow', 'last'] });
+      expect(calls).toEqual({ first: 1, slow: 1, last: 1 });
+      // The aborted attempt ran again with the same idempotency key.
+      expect(keys).toEqual([`${taskId}:slow:1`, `${taskId}:slow:1`]);
+      expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('completed');
+      await second.close();
+    },
+  );
+
+  it('pauses a task that runs nowhere; a runtime still running it loses its next write', async () => {
+    current = await STORES.file();
+    const calls: Calls = {};
+    const keys: string[] = [];
+    const { workflow, startedSlow, release } = slowWorkflow(calls, keys);
+    const live = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('pause-elsewhere');
+    const run = await live.start(workflow, { trail: [] }, { taskId });
+    await startedSlow;
+
+    // A second process pauses the task from its checkpoints.
+    const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+    await other.pause(taskId);
+    expect(await other.status(taskId)).toMatchObject({ status: 'paused', live: false });
+    release();
+    await expect(run.result).rejects.toMatchObject({ code: 'CHECKPOINT_CONFLICT' });
+    expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('paused');
+    await live.close();
+
+    const resumed = await other.resume(taskId);
+    expect(dataOf(await resumed.result)).toEqual({ trail: ['first', 'slow', 'last'] });
+    expect(calls.first).toBe(1);
+    expect(calls.last).toBe(1);
+    await other.close();
+  });
+
+  it('pauses a suspended task; resumed, it waits for its event again', async () => {
+    current = await STORES.memory();
+    const runtime = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
+    const taskId = newTaskId('pause-suspended');
+    const suspended = new Promise<void>((resolve) => {
+      runtime.subscribe((e) => {
+        if (e.type === 'checkpoint.saved' && e.status === 'suspended') resolve();
+      });
+    });
+    const run = await runtime.start(reviewWorkflow(), 'x', { taskId });
+    await suspended;
+    await runtime.pause(taskId);
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED' });
+    const resumed = await runtime.resume(taskId);
+    expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('suspended');
+    expect(resumed.status()).toMatchObject({ status: 'suspended', waitingFor: ['approval'] });
+    await runtime.send(taskId, { type: 'approval', data: { ok: true, reviewer: 'ana' } });
+    expect(dataOf(await resumed.result)).toEqual({ published: true, reviewer: 'ana' });
+    await runtime.close();
+  });
+
+  it('pauses and resumes a hand-written machine', async () => {
+    current = await STORES.memory();
+    const calls: Calls = {};
+    const workflow = reviewMachineWorkflow(calls, 20);
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('pause-machine');
+    const run = await runtime.start(workflow, createContext('Text', { text: 'a' }), { taskId });
+    await runtime.pause(taskId);
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED' });
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'paused', live: false });
+    const resumed = await runtime.resume(taskId);
+    await expect.poll(() => resumed.status().status).toBe('suspended');
+    await runtime.send(taskId, { type: 'approve' });
+    expect(dataOf(await resumed.result)).toMatchObject({ text: expect.any(String) });
+    await runtime.close();
+  });
+
+  it('does nothing to a finished task and refuses an unknown one', async () => {
+    current = await STORES.memory();
+    const workflow = slowWorkflow({}, [], false).workflow;
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('pause-done');
+    await (await runtime.start(workflow, { trail: [] }, { taskId })).result;
+    const before = await checkpointsOf(current.store, taskId);
+    await runtime.pause(taskId);
+    expect(await checkpointsOf(current.store, taskId)).toHaveLength(before.length);
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'completed' });
+    await expect(runtime.pause(newTaskId('nobody'))).rejects.toMatchObject({
+      code: 'TASK_NOT_FOUND',
+    });
+    await expect(runtime.pause('bad id')).rejects.toMatchObject({ code: 'INVALID_ID' });
+    await runtime.close();
+  });
+});
