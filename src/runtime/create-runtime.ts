@@ -70,6 +70,18 @@ function inputContext(input: Context | JsonValue, taskId: string): Context {
   });
 }
 
+/**
+ * Checks a task id the runtime starts or stops: a valid id, and not one of a persisted router
+ * actor (`router.…`), whose checkpoints only its router writes.
+ */
+function assertWorkflowTaskId(taskId: unknown): asserts taskId is string {
+  assertValidId('taskId', taskId);
+  if (taskId.startsWith(ROUTER_TASK_PREFIX)) {
+    const reason = `task ids starting with "${ROUTER_TASK_PREFIX}" hold persisted router actors`;
+    throw new InvalidIdError('taskId', taskId, reason);
+  }
+}
+
 /** The step index of a workflow (a hand-written machine has only its plan). */
 function indexOf(workflow: RuntimeWorkflow): StepIndex {
   return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
@@ -128,11 +140,7 @@ class WorkflowRuntime implements Runtime {
     const taskId = options?.taskId;
     const ifExists = options?.ifExists ?? 'fail';
     try {
-      assertValidId('taskId', taskId);
-      if (taskId.startsWith(ROUTER_TASK_PREFIX)) {
-        const reason = `task ids starting with "${ROUTER_TASK_PREFIX}" hold persisted router actors`;
-        throw new InvalidIdError('taskId', taskId, reason);
-      }
+      assertWorkflowTaskId(taskId);
       if (ifExists !== 'fail' && ifExists !== 'resume') {
         throw new TypeError("ifExists must be 'fail' or 'resume'");
       }
@@ -164,14 +172,14 @@ class WorkflowRuntime implements Runtime {
   }
 
   async cancel(taskId: string): Promise<void> {
-    assertValidId('taskId', taskId);
+    assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
     if (run !== undefined) return run.cancel();
     await this.#restamp(taskId, 'cancelled', 'cancelledAt');
   }
 
   async pause(taskId: string): Promise<void> {
-    assertValidId('taskId', taskId);
+    assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
     if (run !== undefined) return run.pause();
     await this.#restamp(taskId, 'paused', 'pausedAt');

@@ -137,13 +137,17 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   /** The status of the actor's current snapshot while it runs: `running` or `suspended`. */
   protected abstract restingStatus(): 'running' | 'suspended';
 
-  /** Stops the actor, writes a checkpoint with `status` and `extra`, rejects `result` with `error()`. */
+  /**
+   * Stops the actor, writes a checkpoint with `status` and `extra`, rejects `result` with
+   * `error()`. A run whose machine is done is left to finish: its final checkpoint is written
+   * (or being written), and the task is over.
+   */
   async #stopWith(
     status: 'cancelled' | 'paused',
     extra: JsonObject,
     error: () => Error,
   ): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.actor.getSnapshot().status === 'done') return;
     this.ended = true;
     const { snapshot, persisted } = this.current();
     this.actor.stop();

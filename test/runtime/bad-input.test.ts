@@ -53,15 +53,27 @@ describe('unknown task ids', () => {
     expect(isOrchestrationError(invalid, 'INVALID_ID')).toBe(true);
   });
 
-  it("refuses to start a workflow under a router actor's task id (router.*)", async () => {
+  it("refuses to start, pause or cancel under a router actor's task id (router.*)", async () => {
     current = await STORES.memory();
     const runtime = createRuntime({ store: current.store });
-    const refused = await runtime
-      .start(reviewWorkflow({}, '1.0.0'), 'text', { taskId: 'router.router' })
-      .catch((e) => e);
-    expect(isOrchestrationError(refused, 'INVALID_ID')).toBe(true);
-    expect((refused as Error).message).toContain('persisted router actors');
-    expect(await current.store.head('router.router')).toBe(0);
+    // A persisted router's checkpoint: only its router writes there.
+    await current.store.save({
+      taskId: 'router.router',
+      checkpointId: 'r1',
+      createdAt: 1,
+      body: '{}',
+    });
+    const calls = [
+      () => runtime.start(reviewWorkflow({}, '1.0.0'), 'text', { taskId: 'router.router' }),
+      () => runtime.pause('router.router'),
+      () => runtime.cancel('router.router'),
+    ];
+    for (const call of calls) {
+      const refused = await call().catch((e) => e);
+      expect(isOrchestrationError(refused, 'INVALID_ID')).toBe(true);
+      expect((refused as Error).message).toContain('persisted router actors');
+    }
+    expect(await current.store.head('router.router')).toBe(1);
     await runtime.close();
   });
 });

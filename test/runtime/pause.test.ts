@@ -11,6 +11,7 @@ import {
   type Calls,
   checkpointsOf,
   dataOf,
+  delay,
   newTaskId,
   reviewWorkflow,
   STORES,
@@ -177,6 +178,43 @@ describe('pause', () => {
     await expect.poll(() => resumed.status().status).toBe('suspended');
     await runtime.send(taskId, { type: 'approve' });
     expect(dataOf(await resumed.result)).toMatchObject({ text: expect.any(String) });
+    await runtime.close();
+  });
+
+  it('leaves a run that is finishing to finish', async () => {
+    current = await STORES.memory();
+    const inner = current.store;
+    let finalSave: () => void = () => {};
+    const finishing = new Promise<void>((resolve) => {
+      finalSave = resolve;
+    });
+    // The final checkpoint's write takes a while: pause comes while it is in flight.
+    const store = {
+      ...inner,
+      name: inner.name,
+      save: async (...args: Parameters<typeof inner.save>) => {
+        if (args[0].body.includes('"status":"completed"')) {
+          finalSave();
+          await delay(30);
+        }
+        return inner.save(...args);
+      },
+    };
+    const { workflow } = slowWorkflow({}, [], false);
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('pause-finishing');
+    const run = await runtime.start(workflow, { trail: [] }, { taskId });
+    await finishing;
+    await runtime.pause(taskId);
+    expect(dataOf(await run.result)).toEqual({ trail: ['first', 'slow', 'last'] });
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'completed' });
+    expect((await checkpointsOf(inner, taskId)).map((s) => s.status)).toEqual([
+      'running',
+      'running',
+      'running',
+      'running',
+      'completed',
+    ]);
     await runtime.close();
   });
 

@@ -259,7 +259,11 @@ describe('CheckpointManager', () => {
   it('refuses a state of the wrong shape with ContextValidationError', async () => {
     const manager = new CheckpointManager(createMemoryStore());
     const state = createWorkflowState({ taskId: 'task-1' });
-    const wrong = { ...state, status: 'paused', currentStepIndex: -1 } as unknown as WorkflowState;
+    const wrong = {
+      ...state,
+      status: 'sleeping',
+      currentStepIndex: -1,
+    } as unknown as WorkflowState;
     const error = await failure(() => manager.saveCheckpoint(wrong), 'CONTEXT_VALIDATION');
     expect(error.issues.map((issue) => issue.path)).toEqual(['$.status', '$.currentStepIndex']);
     expect(await manager.listCheckpoints('task-1')).toEqual([]);

@@ -142,7 +142,7 @@ describe('saveRuntimeCheckpoint (the runtime path of saveCheckpoint)', () => {
         { snapshot: { ...snapshot, status: 'nope' } as unknown as WorkflowState['snapshot'] },
         'CONTEXT_VALIDATION',
       ],
-      [{ status: 'paused' as never }, 'CONTEXT_VALIDATION'],
+      [{ status: 'sleeping' as never }, 'CONTEXT_VALIDATION'],
       [{ currentStepIndex: -1 }, 'CONTEXT_VALIDATION'],
       [{ metadata: [] as never }, 'CONTEXT_VALIDATION'],
       [{ machine: { id: '', version: '1' } }, 'CONTEXT_VALIDATION'],
