@@ -135,18 +135,24 @@ runtime.subscribe((event) => {
   }
 });
 process.once('SIGINT', () => {
-  void runtime.close().then(() => {
-    console.log('\nInterrupted. Run `npm start` again to resume from the last checkpoint.');
-    process.exit(130);
-  });
+  // Paused: the agent call in flight is aborted and runs again on resume.
+  void runtime
+    .pause(taskId)
+    .catch(() => {}) // not started yet: nothing to pause
+    .then(() => runtime.close())
+    .then(() => {
+      console.log('\nPaused. Run `npm start` again to resume from the last checkpoint.');
+      process.exit(130);
+    });
 });
 
 const previous = await runtime.status(taskId);
-if (previous !== undefined && previous.status !== 'running' && previous.status !== 'suspended') {
+const unfinished = ['running', 'suspended', 'paused'].includes(previous?.status ?? '');
+if (previous !== undefined && !unfinished) {
   await manager.deleteTask(taskId); // the last run finished: start afresh
 }
-if (previous?.status === 'running' || previous?.status === 'suspended') {
-  console.log(`Resuming ${taskId} after checkpoint ${previous.seq} (at ${previous.currentStepId})`);
+if (unfinished) {
+  console.log(`Resuming ${taskId} after checkpoint ${previous?.seq} (at ${previous?.currentStepId})`);
 } else {
   console.log(`Starting ${taskId}`);
 }
@@ -155,10 +161,15 @@ const run = await runtime.start(
   { question: 'How do durable workflows survive crashes?' },
   { taskId, ifExists: 'resume' },
 );
-// Ctrl-C closes the runtime, which rejects the result with TASK_NOT_RUNNING: the SIGINT handler
-// then reports and exits, so wait for it instead of failing here.
+// Ctrl-C pauses the run, which rejects the result with WORKFLOW_PAUSED (or TASK_NOT_RUNNING once
+// the runtime is closed): the SIGINT handler then reports and exits, so wait for it instead.
 const result = await run.result.catch((error: unknown) => {
-  if (isOrchestrationError(error, 'TASK_NOT_RUNNING')) return new Promise<never>(() => {});
+  if (
+    isOrchestrationError(error, 'WORKFLOW_PAUSED') ||
+    isOrchestrationError(error, 'TASK_NOT_RUNNING')
+  ) {
+    return new Promise<never>(() => {});
+  }
   throw error;
 });
 

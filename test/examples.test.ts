@@ -87,7 +87,7 @@ describe('examples', () => {
     });
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(out).toContain('Interrupted. Run `npm start` again');
+    expect(out).toContain('Paused. Run `npm start` again');
     expect(out).not.toContain('checkpoint 8 saved (completed)');
 
     const resumed = await runExample('research-workflow.ts', env);

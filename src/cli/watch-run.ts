@@ -39,7 +39,7 @@ function followUpArguments(options: WatchRunOptions): string {
  * Runs a workflow to its end under a progress display (plain lines unless stdout is a TTY;
  * nothing with `--json`) and prints its result. It stops early, leaving the task resumable,
  * when the run suspends (a `waitFor` step, once that is checkpointed) and on Ctrl-C (the
- * runtime is closed without writing, the resume command is printed, exit code 130). A failed
+ * task is paused, the step in flight aborted, the resume command printed, exit code 130). A failed
  * or cancelled run rejects with its typed error.
  */
 export async function watchRun(
@@ -98,9 +98,19 @@ export async function watchRun(
   }
 
   if (outcome.kind === 'interrupted') {
+    // Paused, so its status says nothing runs it; without a run yet (interrupted while starting)
+    // or a store that fails, it keeps its last checkpoint as it is.
+    const paused =
+      run === undefined
+        ? false
+        : await runtime.pause(taskId).then(
+            () => true,
+            () => false,
+          );
     await runtime.close();
+    const state = paused ? 'is paused' : 'keeps its last checkpoint';
     io.stderr.write(
-      `Interrupted. Task ${taskId} keeps its last checkpoint; resume it with:\n  mcp-orch resume ${taskId}${followUpArguments(options)}\n`,
+      `Interrupted. Task ${taskId} ${state}; resume it with:\n  mcp-orch resume ${taskId}${followUpArguments(options)}\n`,
     );
     return ExitCode.Interrupted;
   }

@@ -36,14 +36,12 @@ describe('mcp-orch run, interrupted by Ctrl-C', { timeout: 90_000 }, () => {
     expect(await exited).toBe(130);
     expect(stdout).not.toContain('step count completed');
     const resumeLine = `mcp-orch resume int_1 --file words.mjs --store ${store}`;
-    expect(stderr).toBe(
-      `Interrupted. Task int_1 keeps its last checkpoint; resume it with:\n  ${resumeLine}\n`,
-    );
+    expect(stderr).toBe(`Interrupted. Task int_1 is paused; resume it with:\n  ${resumeLine}\n`);
 
     const status = JSON.parse(
       (await runCli(['status', 'int_1', '--store', store, '--json'], { cwd: dir })).stdout,
     );
-    expect(status.status).toBe('running');
+    expect(status.status).toBe('paused');
     expect(status.plan.map((s: { isComplete: boolean }) => s.isComplete)).toEqual([
       true,
       false,
@@ -61,7 +59,7 @@ describe('mcp-orch run, interrupted by Ctrl-C', { timeout: 90_000 }, () => {
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(
-      'Resuming task int_1 from checkpoint 2 (running; 1/3 steps done)',
+      'Resuming task int_1 from checkpoint 3 (paused; 1/3 steps done)',
     );
     expect(resumed.stdout).not.toContain('step split started');
     expect(resumed.stdout).toContain(
