@@ -152,7 +152,9 @@ if (previous !== undefined && !unfinished) {
   await manager.deleteTask(taskId); // the last run finished: start afresh
 }
 if (unfinished) {
-  console.log(`Resuming ${taskId} after checkpoint ${previous?.seq} (at ${previous?.currentStepId})`);
+  console.log(
+    `Resuming ${taskId} after checkpoint ${previous?.seq} (at ${previous?.currentStepId})`,
+  );
 } else {
   console.log(`Starting ${taskId}`);
 }
