@@ -4,7 +4,11 @@ import {
   saveRuntimeLineage,
 } from '../checkpoint/checkpoint-manager.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
-import { buildRuntimeCheckpoint, type CheckpointStateInput } from './checkpoint-state.js';
+import {
+  buildRuntimeCheckpoint,
+  type CheckpointStateInput,
+  FINAL_STATUSES,
+} from './checkpoint-state.js';
 import type { RuntimeEvent } from './runtime-types.js';
 
 /**
@@ -14,7 +18,9 @@ import type { RuntimeEvent } from './runtime-types.js';
  * transitions the store's log does not have yet, with at most one lineage write in flight, which
  * the next checkpoint does not wait for: until a write lands, those transitions also travel in
  * the checkpoints' metadata (a resume appends them), so a crash between the writes loses
- * nothing. Callers serialize their saves.
+ * nothing. With `keep`, older checkpoints are deleted as the run goes: once every `keep` saves,
+ * and after a final one (best effort: a failed prune is tried again at the next). Callers
+ * serialize their saves.
  */
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
@@ -33,6 +39,12 @@ export class CheckpointWriter {
   #appendUpTo = -1;
   /** Whether an append is in flight. */
   #appending = false;
+  /** Checkpoints a task keeps (older ones are pruned); undefined: all. */
+  readonly #keep: number | undefined;
+  /** The seq at the last prune. */
+  #prunedAt: number;
+  /** The prune in flight (it never rejects). */
+  #pruning: Promise<void> = Promise.resolve();
 
   constructor(
     manager: CheckpointManager,
@@ -40,6 +52,7 @@ export class CheckpointWriter {
     lineage: ContextFlowManager,
     emit: (event: RuntimeEvent) => void,
     loaded?: { readonly seq: number; readonly checkpointId: string },
+    keep?: number,
   ) {
     this.#manager = manager;
     this.#taskId = taskId;
@@ -48,6 +61,13 @@ export class CheckpointWriter {
     this.seq = loaded?.seq ?? 0;
     this.checkpointId = loaded?.checkpointId;
     this.#lineageSeq = lineage.nextSeq - 1;
+    this.#keep = keep;
+    this.#prunedAt = this.seq;
+  }
+
+  /** Settles once the lineage writes and the prune started so far have ended. */
+  settled(): Promise<void> {
+    return Promise.all([this.lineageWritten(), this.#pruning]).then(() => undefined);
   }
 
   /** Settles once every lineage write started so far has landed or failed. */
@@ -84,8 +104,26 @@ export class CheckpointWriter {
       });
       const last = pending.at(-1);
       if (last !== undefined) this.#appendLineage(last.seq);
+      this.#pruneIfDue(FINAL_STATUSES.has(input.status));
       return checkpointId;
     });
+  }
+
+  /** Deletes all but the newest `keep` checkpoints when `keep` saves went by since the last time. */
+  #pruneIfDue(final: boolean): void {
+    const keep = this.#keep;
+    if (keep === undefined || this.seq <= keep) return;
+    if (!final && this.seq - this.#prunedAt < keep) return;
+    this.#prunedAt = this.seq;
+    const keepLatest = keep;
+    this.#pruning = this.#pruning.then(() =>
+      this.#manager.deleteOldCheckpoints(this.#taskId, { keepLatest }).then(
+        () => {},
+        () => {
+          this.#prunedAt = 0; // failed: due again at the next save
+        },
+      ),
+    );
   }
 
   /**

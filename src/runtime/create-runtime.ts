@@ -118,6 +118,10 @@ class WorkflowRuntime implements Runtime {
     if (!(Number.isSafeInteger(this.#planLimit) && this.#planLimit >= 0)) {
       throw new TypeError('planInCheckpoints must be an integer ≥ 0');
     }
+    const keep = options.keepCheckpoints;
+    if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 1)) {
+      throw new TypeError(`keepCheckpoints must be an integer ≥ 1, got ${keep}`);
+    }
     for (const workflow of options.workflows ?? []) this.register(workflow);
   }
 
@@ -370,6 +374,7 @@ class WorkflowRuntime implements Runtime {
       policy: this.#policy,
       inspect: this.#inspectFor(manager, taskId),
       planInCheckpoints: this.#planLimit,
+      keepCheckpoints: this.#options.keepCheckpoints,
       now: this.#now,
       emit: (event: RuntimeEvent) => this.#emit(event),
       onEnd: (run: TaskRun | MachineRun) => {

@@ -224,7 +224,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       });
     const extra: JsonObject = result === output ? {} : { output: result as unknown as JsonValue };
     await this.save(snapshot, this.#persist(), 'completed', extra);
-    await this.writer.lineageWritten();
+    await this.writer.settled();
     this.ended = true;
     this.setStatus('completed');
     this.end(() => this.settle.resolve(result));

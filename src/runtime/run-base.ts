@@ -41,6 +41,8 @@ export interface RunBaseDeps {
   readonly inspect: RuntimeOptions['inspect'];
   /** Plans longer than this are written only in the first and final checkpoints. */
   readonly planInCheckpoints: number;
+  /** Checkpoints each task keeps (older ones are pruned as it runs); undefined: all. */
+  readonly keepCheckpoints: number | undefined;
   readonly now: () => number;
   readonly emit: (event: RuntimeEvent) => void;
 }
@@ -81,7 +83,14 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.actor = actor;
     this.lineage = lineage;
     this.result = this.settle.promise;
-    this.writer = new CheckpointWriter(deps.manager, taskId, lineage, deps.emit, loaded);
+    this.writer = new CheckpointWriter(
+      deps.manager,
+      taskId,
+      lineage,
+      deps.emit,
+      loaded,
+      deps.keepCheckpoints,
+    );
   }
 
   abstract status(): RunStatus;
@@ -153,7 +162,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.actor.stop();
     try {
       await this.enqueue(() => this.save(snapshot, persisted, status, extra));
-      await this.writer.lineageWritten();
+      await this.writer.settled();
     } finally {
       this.setStatus(status);
       this.end(() => this.settle.reject(error()));
@@ -166,7 +175,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.ended = true;
     this.actor.stop();
     await this.queue;
-    await this.writer.lineageWritten();
+    await this.writer.settled();
     this.end(() =>
       this.settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
     );

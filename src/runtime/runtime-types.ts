@@ -67,6 +67,14 @@ export interface RuntimeOptions {
    */
   readonly planInCheckpoints?: number;
   /**
+   * How many checkpoints each task keeps: older ones are deleted as the run goes (one batch
+   * every `keepCheckpoints` saves, and one after the final checkpoint, which `result` waits
+   * for), so a long run does not pile up one checkpoint per step. Resuming needs only the
+   * latest, which also carries the lineage not yet in the log. Pruning is best effort: a failed
+   * one is tried again later, never failing the run. Default: every checkpoint is kept.
+   */
+  readonly keepCheckpoints?: number;
+  /**
    * Decides where the context of a routed step (`{ stepId, route: true }`) goes: a
    * `ContextRouter`. Default: none (a routed step fails with `NoRouterError`).
    */

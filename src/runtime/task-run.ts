@@ -235,7 +235,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     }
     const metadata = failure === undefined ? {} : failureMetadata(failure, this.#deps.now());
     await this.save(snapshot, this.actor.getPersistedSnapshot(), status, metadata);
-    await this.writer.lineageWritten();
+    await this.writer.settled();
     this.ended = true;
     this.setStatus(status);
     this.end(() => {

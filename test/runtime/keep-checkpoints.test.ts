@@ -1,0 +1,106 @@
+import { createRuntime, getCheckpointManager, type Workflow } from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chainWorkflow } from './chain-workflow.js';
+import { type Calls, dataOf, newTaskId, STORES, type TestStore } from './helpers.js';
+
+let current: TestStore | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+/** 4 steps, a group of 2 regions × 3 steps, 4 steps: 14 steps, 17 checkpoints in all. */
+function chain(calls: Calls) {
+  return chainWorkflow({
+    before: 4,
+    after: 4,
+    regions: 2,
+    perRegion: 3,
+    onRun: (stepId) => {
+      calls[stepId] = (calls[stepId] ?? 0) + 1;
+    },
+  });
+}
+
+/** The output items, checkpoints and lineage length of a run keeping every checkpoint. */
+async function reference(workflow: Workflow) {
+  const store = createMemoryStore();
+  const runtime = createRuntime({ store });
+  const taskId = newTaskId('reference');
+  const run = await runtime.start(workflow, { items: [] }, { taskId });
+  const items = (dataOf(await run.result) as { items: string[] }).items;
+  const manager = await getCheckpointManager(store);
+  const checkpoints = (await manager.listCheckpoints(taskId)).length;
+  const lineage = (await manager.loadLineage(taskId)).length;
+  await runtime.close();
+  return { items: [...items].sort(), checkpoints, lineage };
+}
+
+describe('keepCheckpoints', () => {
+  it.each(['memory', 'file'] as const)(
+    'a task keeps its newest N checkpoints as it runs, and after it ends (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const store = current.store;
+      const calls: Calls = {};
+      const workflow = chain(calls);
+      const expected = await reference(workflow);
+      expect(expected.checkpoints).toBe(17);
+      const runtime = createRuntime({ store, keepCheckpoints: 3 });
+      const taskId = newTaskId('keep');
+      const live: number[] = [];
+      runtime.subscribe((event) => {
+        if (event.type === 'checkpoint.saved') {
+          void store.list(taskId).then((metas) => live.push(metas.length));
+        }
+      });
+      const run = await runtime.start(workflow, { items: [] }, { taskId });
+      const items = (dataOf(await run.result) as { items: string[] }).items;
+      expect([...items].sort()).toEqual(expected.items);
+      const manager = await getCheckpointManager(store);
+      const left = await manager.listCheckpointInfo(taskId);
+      // The final prune is done when the result settles: the three newest are left.
+      expect(left.map((meta) => meta.seq)).toEqual([17, 16, 15]);
+      expect((await manager.loadLatestCheckpoint(taskId))?.status).toBe('completed');
+      expect(await store.head(taskId)).toBe(17);
+      // Pruned as it ran, once every three saves: never more than 3 + 3 records.
+      expect(Math.max(...live)).toBeLessThanOrEqual(6);
+      // The lineage is whole.
+      expect(await manager.loadLineage(taskId)).toHaveLength(expected.lineage);
+      await runtime.close();
+    },
+  );
+
+  it('a task cut short resumes from what was kept, to the same result', async () => {
+    current = await STORES.file();
+    const calls: Calls = {};
+    const workflow = chain(calls);
+    const expected = await reference(workflow);
+    const first = createRuntime({ store: current.store, keepCheckpoints: 1 });
+    const taskId = newTaskId('keep-resume');
+    let closing: Promise<void> | undefined;
+    first.subscribe((event) => {
+      if (event.type === 'checkpoint.saved' && event.seq === 8) closing = first.close();
+    });
+    await (await first.start(workflow, { items: [] }, { taskId })).result.catch(() => {});
+    await closing;
+    const store = await current.reopen();
+    const manager = await getCheckpointManager(store);
+    expect((await manager.listCheckpointInfo(taskId)).length).toBeLessThanOrEqual(2);
+
+    const second = createRuntime({ store, workflows: [workflow], keepCheckpoints: 1 });
+    const resumed = await second.resume(taskId);
+    const items = (dataOf(await resumed.result) as { items: string[] }).items;
+    expect([...items].sort()).toEqual(expected.items);
+    expect((await manager.listCheckpointInfo(taskId)).map((meta) => meta.seq)).toEqual([17]);
+    expect(await manager.loadLineage(taskId)).toHaveLength(expected.lineage);
+    await second.close();
+  });
+
+  it('must be an integer ≥ 1', () => {
+    for (const keepCheckpoints of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createRuntime({ keepCheckpoints })).toThrow(TypeError);
+    }
+  });
+});
