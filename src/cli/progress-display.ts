@@ -46,6 +46,10 @@ export function progressLine(event: RuntimeEvent): string | undefined {
       return undefined; // every status a run reaches is in the checkpoint line that records it
     case 'run.aborted':
       return `run aborted: ${event.error.message}`;
+    case 'checkpoints.pruned':
+      return undefined; // housekeeping
+    case 'checkpoints.pruneFailed':
+      return `deleting old checkpoints failed (tried again later): ${event.error.message}`;
   }
 }
 

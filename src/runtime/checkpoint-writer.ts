@@ -116,11 +116,14 @@ export class CheckpointWriter {
     if (!final && this.seq - this.#prunedAt < keep) return;
     this.#prunedAt = this.seq;
     const keepLatest = keep;
+    const taskId = this.#taskId;
     this.#pruning = this.#pruning.then(() =>
-      this.#manager.deleteOldCheckpoints(this.#taskId, { keepLatest }).then(
-        () => {},
-        () => {
-          this.#prunedAt = 0; // failed: due again at the next save
+      this.#manager.deleteOldCheckpoints(taskId, { keepLatest }).then(
+        (deleted) => this.#emit({ type: 'checkpoints.pruned', taskId, deleted }),
+        (error: unknown) => {
+          this.#prunedAt = 0; // due again at the next save
+          const reason = error instanceof Error ? error : new Error(String(error));
+          this.#emit({ type: 'checkpoints.pruneFailed', taskId, error: reason });
         },
       ),
     );

@@ -161,6 +161,19 @@ export type RuntimeEvent =
       readonly type: 'run.aborted';
       readonly taskId: string;
       readonly error: Error;
+    }
+  | {
+      /** Older checkpoints were deleted (`keepCheckpoints`). */
+      readonly type: 'checkpoints.pruned';
+      readonly taskId: string;
+      /** How many were deleted. */
+      readonly deleted: number;
+    }
+  | {
+      /** Deleting older checkpoints failed; the run goes on, and the next prune tries again. */
+      readonly type: 'checkpoints.pruneFailed';
+      readonly taskId: string;
+      readonly error: Error;
     };
 
 /** A run of a workflow in a runtime. */

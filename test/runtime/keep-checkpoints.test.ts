@@ -50,10 +50,12 @@ describe('keepCheckpoints', () => {
       const runtime = createRuntime({ store, keepCheckpoints: 3 });
       const taskId = newTaskId('keep');
       const live: number[] = [];
+      let deleted = 0;
       runtime.subscribe((event) => {
         if (event.type === 'checkpoint.saved') {
           void store.list(taskId).then((metas) => live.push(metas.length));
         }
+        if (event.type === 'checkpoints.pruned') deleted += event.deleted;
       });
       const run = await runtime.start(workflow, { items: [] }, { taskId });
       const items = (dataOf(await run.result) as { items: string[] }).items;
@@ -64,6 +66,7 @@ describe('keepCheckpoints', () => {
       expect(left.map((meta) => meta.seq)).toEqual([17, 16, 15]);
       expect((await manager.loadLatestCheckpoint(taskId))?.status).toBe('completed');
       expect(await store.head(taskId)).toBe(17);
+      expect(deleted).toBe(14); // each prune reported
       // Pruned as it ran, once every three saves: never more than 3 + 3 records.
       expect(Math.max(...live)).toBeLessThanOrEqual(6);
       // The lineage is whole.
@@ -96,6 +99,34 @@ describe('keepCheckpoints', () => {
     expect((await manager.listCheckpointInfo(taskId)).map((meta) => meta.seq)).toEqual([17]);
     expect(await manager.loadLineage(taskId)).toHaveLength(expected.lineage);
     await second.close();
+  });
+
+  it('a failed prune is reported and tried again; the run goes on', async () => {
+    current = await STORES.memory();
+    const inner = current.store;
+    let failures = 1;
+    const store = {
+      ...inner,
+      name: inner.name,
+      deleteOld: (taskId: string, keep: number) => {
+        if (failures-- > 0) return Promise.reject(new Error('disk on fire'));
+        return inner.deleteOld(taskId, keep);
+      },
+    };
+    const workflow = chain({});
+    const expected = await reference(workflow);
+    const runtime = createRuntime({ store, keepCheckpoints: 4 });
+    const taskId = newTaskId('keep-fails');
+    const failed: string[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'checkpoints.pruneFailed') failed.push(event.error.message);
+    });
+    const run = await runtime.start(workflow, { items: [] }, { taskId });
+    const items = (dataOf(await run.result) as { items: string[] }).items;
+    expect([...items].sort()).toEqual(expected.items);
+    expect(failed).toEqual(['disk on fire']);
+    expect((await inner.list(taskId)).map((meta) => meta.seq)).toEqual([17, 16, 15, 14]);
+    await runtime.close();
   });
 
   it('must be an integer ≥ 1', () => {
