@@ -3,6 +3,7 @@ import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import {
+  isOrchestrationError,
   TaskNotRunningError,
   WorkflowCancelledError,
   WorkflowFailedError,
@@ -228,6 +229,31 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.actor.stop();
     if (wasEnded) return; // cancel/halt report their own outcome
     const reason = error instanceof Error ? error : new Error(String(error));
+    if (!isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')) {
+      this.#aborted(reason);
+      return;
+    }
+    // A lost conditional write: when the winner paused or cancelled the task (`pause` or
+    // `cancel` in a process that does not run it), this run stopped that way, not by accident.
+    this.#base.manager.loadLatestCheckpoint(this.taskId).then(
+      (latest) => {
+        const status = latest?.status;
+        if (status !== 'paused' && status !== 'cancelled') {
+          this.#aborted(reason);
+          return;
+        }
+        this.setStatus(status);
+        const stopped =
+          status === 'paused'
+            ? new WorkflowPausedError(this.taskId)
+            : new WorkflowCancelledError(this.taskId);
+        this.end(() => this.settle.reject(stopped));
+      },
+      () => this.#aborted(reason),
+    );
+  }
+
+  #aborted(reason: Error): void {
     this.#base.emit({ type: 'run.aborted', taskId: this.taskId, error: reason });
     this.end(() => this.settle.reject(reason));
   }

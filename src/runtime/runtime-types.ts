@@ -185,7 +185,9 @@ export interface WorkflowRun {
    * The final main-lane context. Rejects with `WorkflowFailedError` when the workflow failed,
    * `WorkflowCancelledError` when cancelled, `WorkflowPausedError` when paused,
    * `TaskNotRunningError` when the runtime was closed,
-   * and the save's error (e.g. `CheckpointConflictError`) when the run was aborted.
+   * and the save's error (e.g. `CheckpointConflictError`) when the run was aborted. A lost write
+   * to a `paused` or `cancelled` checkpoint (written by `pause` or `cancel` in another process)
+   * rejects with `WorkflowPausedError` or `WorkflowCancelledError` instead.
    */
   readonly result: Promise<Context>;
   /** The task's context lineage, updated as contexts appear. */
@@ -226,14 +228,18 @@ export interface Runtime {
    * such event or the data fails its schema (nothing changes).
    */
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
-  /** Stops a task and writes a final `cancelled` checkpoint; running or not. */
+  /**
+   * Stops a task and writes a final `cancelled` checkpoint; running here or not (see `pause` for
+   * a task running in another process).
+   */
   cancel(taskId: string): Promise<void>;
   /**
    * Pauses a task: a run live here stops at once (a step in flight is aborted through its
    * signal and runs again, with the same idempotency key, on resume; its `result` rejects with
    * `WorkflowPausedError`), and a `paused` checkpoint (metadata `pausedAt`) records where it
    * was. A task not live here gets that checkpoint on top of its latest one, conditional on its
-   * seq, so a run of it live in another process loses its next write and stops. `resume`
+   * seq, so a run of it live in another process loses its next write and stops as paused (its
+   * `result` rejects with `WorkflowPausedError`; likewise for `cancel`). `resume`
    * continues it, here or elsewhere. Nothing happens to a finished or already paused task;
    * `UnknownTaskError` without checkpoints.
    */

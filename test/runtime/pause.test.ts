@@ -117,7 +117,7 @@ describe('pause', () => {
     },
   );
 
-  it('pauses a task that runs nowhere; a runtime still running it loses its next write', async () => {
+  it('pauses a task that runs nowhere; a runtime still running it stops at its next write', async () => {
     current = await STORES.file();
     const calls: Calls = {};
     const keys: string[] = [];
@@ -131,8 +131,15 @@ describe('pause', () => {
     const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
     await other.pause(taskId);
     expect(await other.status(taskId)).toMatchObject({ status: 'paused', live: false });
+    const statuses: string[] = [];
+    live.subscribe((event) => {
+      if (event.type === 'status.changed') statuses.push(event.status);
+      if (event.type === 'run.aborted') statuses.push('aborted');
+    });
     release();
-    await expect(run.result).rejects.toMatchObject({ code: 'CHECKPOINT_CONFLICT' });
+    // It lost its write to the paused checkpoint: it stopped as paused, not aborted.
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED' });
+    expect(statuses).toEqual(['paused']);
     expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('paused');
     await live.close();
 
@@ -140,6 +147,23 @@ describe('pause', () => {
     expect(dataOf(await resumed.result)).toEqual({ trail: ['first', 'slow', 'last'] });
     expect(calls.first).toBe(1);
     expect(calls.last).toBe(1);
+    await other.close();
+  });
+
+  it('cancelled from another process, the runtime running it stops as cancelled', async () => {
+    current = await STORES.file();
+    const { workflow, startedSlow, release } = slowWorkflow({}, []);
+    const live = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('cancel-elsewhere');
+    const run = await live.start(workflow, { trail: [] }, { taskId });
+    await startedSlow;
+    const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+    await other.cancel(taskId);
+    release();
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_CANCELLED' });
+    expect(run.status()).toMatchObject({ status: 'cancelled', live: false });
+    expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('cancelled');
+    await live.close();
     await other.close();
   });
 
