@@ -24,6 +24,14 @@ export function failureMetadata(failure: WorkflowFailureInfo, now: number): Json
   return { error: failure.message, errorTime: now, failure: { ...failure } };
 }
 
+/** The statuses a task is stopped with on purpose (`pause`, `cancel`). */
+export type StopStatus = 'paused' | 'cancelled';
+
+/** The metadata a stop adds to its checkpoint: when it happened (`pausedAt` or `cancelledAt`). */
+export function stopMetadata(status: StopStatus, now: number): JsonObject {
+  return status === 'paused' ? { pausedAt: now } : { cancelledAt: now };
+}
+
 /** What a checkpoint of a run holds beside the workflow's identity. */
 export interface CheckpointStateInput {
   readonly taskId: string;

@@ -33,7 +33,7 @@ export class CheckpointWriter {
   readonly #emit: (event: RuntimeEvent) => void;
   /** The highest lineage seq known to be in the store's log. */
   #lineageSeq: number;
-  /** Who waits for the appends in flight to end ({@link lineageWritten}). */
+  /** Who waits for the appends in flight to end ({@link settled}). */
   #waiting: (() => void)[] = [];
   /** The highest lineage seq a saved checkpoint asked to append. */
   #appendUpTo = -1;
@@ -67,11 +67,11 @@ export class CheckpointWriter {
 
   /** Settles once the lineage writes and the prune started so far have ended. */
   settled(): Promise<void> {
-    return Promise.all([this.lineageWritten(), this.#pruning]).then(() => undefined);
+    return Promise.all([this.#lineageWritten(), this.#pruning]).then(() => undefined);
   }
 
   /** Settles once every lineage write started so far has landed or failed. */
-  lineageWritten(): Promise<void> {
+  #lineageWritten(): Promise<void> {
     if (!this.#appending) return Promise.resolve();
     return new Promise((resolve) => this.#waiting.push(resolve));
   }

@@ -26,7 +26,7 @@ import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
-import { FINAL_STATUSES } from './checkpoint-state.js';
+import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
 import { isMachineWorkflow } from './machine-workflow.js';
 import type {
@@ -179,34 +179,30 @@ class WorkflowRuntime implements Runtime {
     assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
     if (run !== undefined) return run.cancel();
-    await this.#restamp(taskId, 'cancelled', 'cancelledAt');
+    await this.#restamp(taskId, 'cancelled');
   }
 
   async pause(taskId: string): Promise<void> {
     assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
     if (run !== undefined) return run.pause();
-    await this.#restamp(taskId, 'paused', 'pausedAt');
+    await this.#restamp(taskId, 'paused');
   }
 
   /**
-   * For a task not live here: writes its latest checkpoint again with `status` and the time
-   * under `metadata[timeKey]`, conditional on that checkpoint's seq (a run of the task live
-   * elsewhere then loses its next write and stops). Nothing for a finished task, nor for one
-   * that already has `status`.
+   * For a task not live here: writes its latest checkpoint again with `status` and when (in its
+   * metadata), conditional on that checkpoint's seq (a run of the task live elsewhere then
+   * loses its next write and stops). Nothing for a finished task, nor for one that already has
+   * `status`.
    */
-  async #restamp(
-    taskId: string,
-    status: 'cancelled' | 'paused',
-    timeKey: 'cancelledAt' | 'pausedAt',
-  ): Promise<void> {
+  async #restamp(taskId: string, status: StopStatus): Promise<void> {
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
     const { checkpoint, ...rest } = state;
     const checkpointId = await manager.saveCheckpoint(
-      { ...rest, status, metadata: { ...rest.metadata, [timeKey]: this.#now() } },
+      { ...rest, status, metadata: { ...rest.metadata, ...stopMetadata(status, this.#now()) } },
       { expectedSeq: checkpoint?.seq ?? 0 },
     );
     const seq = (checkpoint?.seq ?? 0) + 1;

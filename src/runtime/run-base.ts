@@ -12,7 +12,12 @@ import {
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
-import { FINAL_STATUSES, failureMetadata } from './checkpoint-state.js';
+import {
+  FINAL_STATUSES,
+  failureMetadata,
+  type StopStatus,
+  stopMetadata,
+} from './checkpoint-state.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import type {
   CheckpointPolicy,
@@ -120,8 +125,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
 
   /** Stops the actor and writes a final `cancelled` checkpoint. */
   cancel(): Promise<void> {
-    const extra = { cancelledAt: this.#base.now() };
-    return this.#stopWith('cancelled', extra, () => new WorkflowCancelledError(this.taskId));
+    return this.#stopWith('cancelled');
   }
 
   /**
@@ -129,8 +133,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
    * (its signal fires) and runs again, with the same idempotency key, when the task is resumed.
    */
   pause(): Promise<void> {
-    const extra = { pausedAt: this.#base.now() };
-    return this.#stopWith('paused', extra, () => new WorkflowPausedError(this.taskId));
+    return this.#stopWith('paused');
   }
 
   /**
@@ -148,26 +151,32 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   protected abstract restingStatus(): 'running' | 'suspended';
 
   /**
-   * Stops the actor, writes a checkpoint with `status` and `extra`, rejects `result` with
-   * `error()`. A run whose machine is done is left to finish: its final checkpoint is written
-   * (or being written), and the task is over.
+   * Stops the actor, writes a checkpoint with `status` (and when, in its metadata), rejects
+   * `result` with the matching error. A run whose machine is done is left to finish: its final
+   * checkpoint is written (or being written), and the task is over.
    */
-  async #stopWith(
-    status: 'cancelled' | 'paused',
-    extra: JsonObject,
-    error: () => Error,
-  ): Promise<void> {
+  async #stopWith(status: StopStatus): Promise<void> {
     if (this.ended || this.actor.getSnapshot().status === 'done') return;
     this.ended = true;
     const { snapshot, persisted } = this.current();
     this.actor.stop();
     try {
+      const extra = stopMetadata(status, this.#base.now());
       await this.enqueue(() => this.save(snapshot, persisted, status, extra));
       await this.writer.settled();
     } finally {
-      this.setStatus(status);
-      this.end(() => this.settle.reject(error()));
+      this.#stopped(status);
     }
+  }
+
+  /** Ends the run as stopped with `status`: its status, and `result` rejected accordingly. */
+  #stopped(status: StopStatus): void {
+    this.setStatus(status);
+    const error =
+      status === 'paused'
+        ? new WorkflowPausedError(this.taskId)
+        : new WorkflowCancelledError(this.taskId);
+    this.end(() => this.settle.reject(error));
   }
 
   /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
@@ -238,16 +247,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.#base.manager.loadLatestCheckpoint(this.taskId).then(
       (latest) => {
         const status = latest?.status;
-        if (status !== 'paused' && status !== 'cancelled') {
-          this.#aborted(reason);
-          return;
-        }
-        this.setStatus(status);
-        const stopped =
-          status === 'paused'
-            ? new WorkflowPausedError(this.taskId)
-            : new WorkflowCancelledError(this.taskId);
-        this.end(() => this.settle.reject(stopped));
+        if (status === 'paused' || status === 'cancelled') this.#stopped(status);
+        else this.#aborted(reason);
       },
       () => this.#aborted(reason),
     );
