@@ -14,7 +14,9 @@ import { createActor, toPromise } from 'xstate';
 import { CheckpointWriter } from '../../src/runtime/checkpoint-writer.js';
 import { RunTracker } from '../../src/runtime/run-tracker.js';
 import { indexSteps, type StepIndex } from '../../src/runtime/workflow-progress.js';
+import { SAMPLE_MS } from './runtime-steps.js';
 import { type Row, renderTable } from './table.js';
+import { median, shuffle } from './timing.js';
 
 /**
  * Where the memory store's overhead goes (issue 4's goal: memory-store checkpointing ≤ +30% over
@@ -56,7 +58,6 @@ const WHAT: Record<Driver, string> = {
   barrier: 'reference: 2 without the gate, each step waiting for the last save',
 };
 
-const SAMPLE_MS = 100;
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 /** Options of {@link runRuntimeOverheadBench}. */
@@ -186,12 +187,6 @@ async function runOnce(driver: Driver, workflows: Workflows): Promise<void> {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Times each driver in turns and prints the table; returns its rows. */
 export async function runRuntimeOverheadBench(
   options: RuntimeOverheadOptions = {},
@@ -210,7 +205,7 @@ export async function runRuntimeOverheadBench(
   const samples = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
   const ratios = new Map<Driver, number[]>(DRIVERS.map((d) => [d, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = [...DRIVERS].sort(() => Math.random() - 0.5);
+    const order = shuffle([...DRIVERS]);
     const got = new Map<Driver, number>();
     for (const driver of order) {
       collectGarbage?.();

@@ -14,6 +14,7 @@ import {
 } from 'mcp-orchestration';
 import { createActor, toPromise } from 'xstate';
 import { type Row, renderTable } from './table.js';
+import { median, shuffle } from './timing.js';
 
 /**
  * Issue 4, "Cost must not grow with the run": a linear workflow of N steps, each adding a
@@ -304,21 +305,6 @@ async function runOnce(workflow: Workflow, variant: Variant, n: number, lane: La
   await runtime.close();
   await m.store.deleteTask(taskId);
   return ns;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Fisher–Yates, in place. */
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }
 
 /**

@@ -35,12 +35,20 @@ export interface LatencyOptions {
 /** An operation to time: `i` counts its calls from 0. */
 export type Operation = (i: number) => Promise<unknown>;
 
-/** Fisher–Yates, in place. */
-function shuffle(items: number[]): void {
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Fisher–Yates, in place; returns `items`. */
+export function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
+  return items;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
