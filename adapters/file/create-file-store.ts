@@ -22,6 +22,7 @@ import {
   CheckpointConflictError,
   CheckpointExistsError,
   OrchestrationError,
+  RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
@@ -327,7 +328,14 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       const from = readOptions?.from ?? 0;
       const limit = readOptions?.limit ?? Number.POSITIVE_INFINITY;
       return run('readLog', taskId, async () => {
-        const entries = await readLogEntries(path, from, limit, corruptLog(taskId, name));
+        const range = {
+          from,
+          limit,
+          maxEntryBytes: maxRecordBytes,
+          tooLarge: (index: number, bytes: number) =>
+            new RecordTooLargeError(`Log ${name} entry ${index}`, bytes, maxRecordBytes),
+        };
+        const entries = await readLogEntries(path, range, corruptLog(taskId, name));
         assertLogEntriesRead(entries, from, maxRecordBytes, name);
         return entries;
       });

@@ -2,13 +2,15 @@ import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CorruptRecordError } from '../../src/errors.js';
 import { fsyncDirectory, isNotFound, readExactly } from './fs-utils.js';
+import { LogScanner } from './log-scanner.js';
 
 /**
  * A log file holds one line per append: `[<index of its first entry>, "entry", "entry", …]\n`,
  * JSON, so entries with newlines stay on their line. An append is one write of one line, so it is
  * all or nothing: a line is complete only once its final `\n` is on disk. A reader ignores a last
  * line without `\n` (an append in progress, or torn by a crash), and the next append, under the
- * task lock, truncates such a torn tail before writing. The first number of each line lets an
+ * task lock, truncates such a torn tail before writing. Lines are read in chunks, never whole
+ * (`log-scanner.ts`), so a line's size does not bound what a reader allocates; an entry's does. The first number of each line lets an
  * append learn the log's length from the last line alone, and a reader check that no line is
  * missing or repeated.
  */
@@ -16,56 +18,59 @@ import { fsyncDirectory, isNotFound, readExactly } from './fs-utils.js';
 const NEWLINE = 0x0a;
 const TAIL_CHUNK = 64 * 1024;
 const READ_CHUNK = 1024 * 1024;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A parsed line: the index of its first entry and its entries. */
-interface LogLine {
-  readonly start: number;
-  readonly entries: string[];
+/** Where the last complete line of a log ends, and the log's length (entries) up to there. */
+interface Tail {
+  /** The offset just past the last complete line's `\n` (0: no complete line). */
+  readonly end: number;
+  /** Entries in the log's complete lines. */
+  readonly length: number;
 }
 
-function parseLine(bytes: Uint8Array, onCorrupt: (reason: string) => Error): LogLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(bytes));
-  } catch {
-    throw onCorrupt('a line is not JSON');
+/** The offset just past the `\n` before `position` (0: none), read backwards in chunks. */
+async function afterNewlineBefore(handle: FileHandle, position: number): Promise<number> {
+  const chunk = Buffer.allocUnsafe(TAIL_CHUNK);
+  while (position > 0) {
+    const start = Math.max(0, position - TAIL_CHUNK);
+    const view = chunk.subarray(0, position - start);
+    if (!(await readExactly(handle, view, start))) throw new Error('the log shrank while reading');
+    const newline = view.lastIndexOf(NEWLINE);
+    if (newline >= 0) return start + newline + 1;
+    position = start;
   }
-  if (!Array.isArray(value) || !Number.isSafeInteger(value[0]) || (value[0] as number) < 0) {
-    throw onCorrupt('a line does not start with its index');
-  }
-  const entries = value.slice(1);
-  if (!entries.every((entry) => typeof entry === 'string')) {
-    throw onCorrupt('a line holds something other than strings');
-  }
-  return { start: value[0] as number, entries: entries as string[] };
+  return 0;
 }
 
-/** The end of the last complete line (0: none) and that line's bytes, read backwards. */
-async function lastLine(
+/**
+ * The log's tail: where its last complete line ends, found backwards, and its length, from that
+ * line's first index and its entries, counted forwards by a scanner that keeps none of them. So
+ * a line of any size is read in chunks, never whole.
+ */
+async function readTail(
   handle: FileHandle,
   size: number,
-): Promise<{ end: number; line: Uint8Array | undefined }> {
-  let end = -1;
-  let found = false;
-  const parts: Buffer[] = [];
-  for (let position = size; position > 0 && !found; ) {
-    const start = Math.max(0, position - TAIL_CHUNK);
-    const chunk = Buffer.allocUnsafe(position - start);
-    if (!(await readExactly(handle, chunk, start))) throw new Error('the log shrank while reading');
-    position = start;
-    let upTo = chunk.length; // the line's bytes in this chunk end before upTo
-    if (end < 0) {
-      const newline = chunk.lastIndexOf(NEWLINE);
-      if (newline < 0) continue;
-      end = start + newline + 1;
-      upTo = newline;
-    }
-    const previous = upTo > 0 ? chunk.lastIndexOf(NEWLINE, upTo - 1) : -1;
-    found = previous >= 0;
-    parts.unshift(chunk.subarray(previous + 1, upTo));
+  onCorrupt: (reason: string) => Error,
+): Promise<Tail> {
+  const end = await afterNewlineBefore(handle, size);
+  if (end === 0) return { end: 0, length: 0 };
+  const start = await afterNewlineBefore(handle, end - 1);
+  const scanner = new LogScanner({
+    corrupt: onCorrupt,
+    wants: () => false,
+    maxEntryBytes: 0,
+    tooLarge: () => onCorrupt('an entry is too large'),
+    anyStart: true,
+  });
+  const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - start));
+  for (let position = start; position < end; ) {
+    const view = chunk.subarray(0, Math.min(chunk.length, end - position));
+    if (!(await readExactly(handle, view, position)))
+      throw new Error('the log shrank while reading');
+    scanner.push(view);
+    position += view.length;
   }
-  return end < 0 ? { end: 0, line: undefined } : { end, line: Buffer.concat(parts) };
+  if (!scanner.atLineEnd) throw onCorrupt('its last line is not JSON');
+  return { end, length: scanner.count };
 }
 
 /**
@@ -89,13 +94,9 @@ export async function appendLogLine(
   }
   try {
     const { size } = await handle.stat();
-    const tail = await lastLine(handle, size);
+    const tail = await readTail(handle, size, onCorrupt);
     if (tail.end < size) await handle.truncate(tail.end);
-    let length = 0;
-    if (tail.line !== undefined) {
-      const last = parseLine(tail.line, onCorrupt);
-      length = last.start + last.entries.length;
-    }
+    const { length } = tail;
     const line = Buffer.from(`${JSON.stringify([length, ...entries])}\n`, 'utf8');
     // Positioned at the (possibly truncated) end: the only writer is the lock holder.
     let offset = 0;
@@ -129,20 +130,31 @@ export async function logLength(
     throw error;
   }
   try {
-    const tail = await lastLine(handle, (await handle.stat()).size);
-    if (tail.line === undefined) return 0;
-    const last = parseLine(tail.line, onCorrupt);
-    return last.start + last.entries.length;
+    return (await readTail(handle, (await handle.stat()).size, onCorrupt)).length;
   } finally {
     await handle.close();
   }
 }
 
-/** Entries `[from, from + limit)` of the log (no lock needed); `[]` when there is no log. */
+/** What {@link readLogEntries} reads. */
+export interface LogRange {
+  readonly from: number;
+  /** Most entries (may be `Infinity`). */
+  readonly limit: number;
+  /** The bound on one entry read, in UTF-8 bytes. */
+  readonly maxEntryBytes: number;
+  /** The error for an entry over it (`bytes`: its UTF-8 size). */
+  readonly tooLarge: (index: number, bytes: number) => Error;
+}
+
+/**
+ * Entries `[from, from + limit)` of the log (no lock needed); `[]` when there is no log. Read in
+ * chunks by a {@link LogScanner}: only the entries in the range are kept, and one over the bound
+ * is refused before the rest of it is read.
+ */
 export async function readLogEntries(
   path: string,
-  from: number,
-  limit: number,
+  range: LogRange,
   onCorrupt: (reason: string) => Error,
 ): Promise<string[]> {
   let handle: FileHandle;
@@ -152,34 +164,24 @@ export async function readLogEntries(
     if (isNotFound(error)) return [];
     throw error;
   }
+  const { from, maxEntryBytes, tooLarge } = range;
+  const end = from + range.limit;
+  const scanner = new LogScanner({
+    corrupt: onCorrupt,
+    wants: (index) => index >= from && index < end,
+    maxEntryBytes,
+    tooLarge,
+  });
   const result: string[] = [];
-  const end = from + limit;
   try {
-    let count = 0;
-    let pending: Buffer[] = [];
     let position = 0;
     const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    while (result.length < limit) {
+    while (scanner.count < end) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
       if (bytesRead === 0) break; // a last line without '\n' is torn or in progress: ignored
       position += bytesRead;
-      let lineStart = 0;
-      for (;;) {
-        const newline = chunk.indexOf(NEWLINE, lineStart);
-        if (newline < 0 || newline >= bytesRead) break;
-        pending.push(chunk.subarray(lineStart, newline));
-        const line = parseLine(Buffer.concat(pending), onCorrupt);
-        pending = [];
-        lineStart = newline + 1;
-        if (line.start !== count) throw onCorrupt(`a line starts at ${line.start}, not ${count}`);
-        const lineEnd = count + line.entries.length;
-        for (let i = Math.max(0, from - count); i < line.entries.length && count + i < end; i++) {
-          result.push(line.entries[i] as string);
-        }
-        count = lineEnd;
-        if (count >= end) return result;
-      }
-      if (lineStart < bytesRead) pending.push(Buffer.from(chunk.subarray(lineStart, bytesRead)));
+      scanner.push(chunk, bytesRead, () => scanner.count >= end);
+      for (const entry of scanner.take()) result.push(entry);
     }
     return result;
   } finally {
