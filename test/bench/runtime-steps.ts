@@ -37,6 +37,13 @@ import { median, shuffle } from './timing.js';
  * XState machine of N states shows: the machine holds ~12 KB of state nodes per step, and a
  * larger heap makes each collection cost a little more).
  *
+ * Samples start on a collected heap (`gc()` before each, with `--expose-gc`), so that a mode does
+ * not pay for the garbage the mode before it left. A forced full collection also deoptimizes
+ * code and shrinks the heap, which slows the runtime (the memory store: about 40% per step) far
+ * more than the bare machine (about 15%), so the memory-store overhead printed here is not the
+ * goal's verdict: `runtime-overhead.ts` judges it in steady state, each driver in a process of
+ * its own. The growth ratios (5,000 vs 100, within one mode) compare like with like.
+ *
  * Standalone: `npx tsx --conditions=source test/bench/runtime-steps.ts` (REDIS_URL for Redis).
  * `BENCH_MODES=none,memory`, `BENCH_VARIANTS=refs` and `BENCH_SIZES=100,1000,5000` measure only
  * those.
@@ -502,6 +509,7 @@ export async function runRuntimeStepsBench(
     cells.find((c) => c.variant === variant && c.mode === mode && c.steps === n);
   const base = sizes.includes(100) ? 100 : sizes[0]!;
   const goals: string[] = [];
+  const overheadNotes: string[] = [];
   let met = true;
   const timeRows: Row[] = [];
   const byteRows: Row[] = [];
@@ -554,10 +562,11 @@ export async function runRuntimeStepsBench(
       overheads.push(`${num(n)}: +${(overhead * 100).toFixed(0)}%`);
     }
     if (overheads.length > 0) {
-      const ok = worst <= 0.3;
-      met &&= ok;
-      goals.push(
-        `${variant}: memory-store checkpointing over no persistence (N ≥ ${num(base)}) ${overheads.join(', ')} (goal ≤ +30%) → ${verdict(ok)}`,
+      // Not the goal's verdict: each sample here starts right after a forced full collection,
+      // which slows the runtime far more than the bare machine (see runtime-overhead.ts, which
+      // judges the goal in steady state, each driver in a process of its own).
+      overheadNotes.push(
+        `${variant}: memory store over no persistence (N ≥ ${num(base)}), samples taken right after a forced full collection: ${overheads.join(', ')}, worst +${(worst * 100).toFixed(0)}% (the goal, ≤ +30%, is judged by runtime-overhead.ts in steady state)`,
       );
     }
   }
@@ -602,6 +611,7 @@ export async function runRuntimeStepsBench(
   for (const skip of skipped) log(`- ${skip}`);
   log('');
   log(`goals:\n${goals.map((g) => `- ${g}`).join('\n')}`);
+  for (const note of overheadNotes) log(`- ${note}`);
   log(`\ntotal ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`);
   return { cells, skipped, goals, met };
 }

@@ -145,3 +145,34 @@ export async function measureThroughputs(
   }
   return totals.map(({ ops, ns }) => ops / (Number(ns) / 1e9));
 }
+
+/** The line prefix a child process of {@link runIsolated} prints its result after. */
+const RESULT_PREFIX = 'BENCH-RESULT ';
+
+/**
+ * Runs `file` in a fresh Node process, with the flags of this one (the tsx loader,
+ * `--conditions=source`) and `env` added to the environment, and returns the JSON it printed with
+ * {@link printIsolatedResult}. A process of its own gives a measurement a heap and JIT state that
+ * nothing else touched: no garbage left by what ran before, no code deoptimized by a collection
+ * another measurement forced (see `runtime-overhead.ts`).
+ */
+export async function runIsolated<T>(file: string, env: Record<string, string>): Promise<T> {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...process.execArgv, file],
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (error, out, err) =>
+        error ? reject(new Error(`${file} failed: ${error.message}\n${err}`)) : resolve(out),
+    );
+  });
+  const line = stdout.split('\n').findLast((text) => text.startsWith(RESULT_PREFIX));
+  if (line === undefined) throw new Error(`${file} printed no result:\n${stdout}`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as T;
+}
+
+/** Prints `result` for the parent of a {@link runIsolated} process. */
+export function printIsolatedResult(result: unknown): void {
+  console.log(`${RESULT_PREFIX}${JSON.stringify(result)}`);
+}
