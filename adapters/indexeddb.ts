@@ -5,6 +5,7 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
@@ -18,6 +19,7 @@ import {
   assertSavable,
   assertWithinLimit,
   isExpired,
+  listTasksOptions,
   utf8Length,
 } from '../src/checkpoint/store-guards.js';
 import {
@@ -47,6 +49,7 @@ import {
 import {
   get,
   indexEntries,
+  liveTaskIds,
   purgeRecords,
   readHead,
   removeRecord,
@@ -315,6 +318,14 @@ export function createIndexedDbStore(
         store.delete(taskRange(taskId));
         return true;
       });
+    },
+
+    // Async, so that bad options reject the promise (a throw here would escape it).
+    async listTasks(listOptions?: ListTasksOptions): Promise<string[]> {
+      const { after, limit } = listTasksOptions(listOptions);
+      const time = now();
+      // One readonly transaction: a consistent snapshot of the tasks, even with other tabs writing.
+      return run('readonly', 'listTasks', (store) => liveTaskIds(store, after, limit, time));
     },
 
     sweepExpired(): Promise<number> {

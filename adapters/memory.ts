@@ -4,6 +4,7 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
@@ -17,6 +18,8 @@ import {
   assertSavable,
   assertWithinLimit,
   isExpired,
+  listTasksOptions,
+  pageOfTaskIds,
 } from '../src/checkpoint/store-guards.js';
 import {
   CheckpointConflictError,
@@ -234,6 +237,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       const doomed = [...task.meta.keys()].slice(0, excess);
       for (const checkpointId of doomed) removeRecord(task, taskId, checkpointId);
       return doomed.length;
+    },
+
+    async listTasks(listOptions?: ListTasksOptions): Promise<string[]> {
+      const { after, limit } = listTasksOptions(listOptions);
+      const ids: string[] = [];
+      for (const taskId of [...tasks.keys()]) {
+        // liveTask applies expiry (and forgets a task left with nothing).
+        const task = liveTask(taskId);
+        if (task !== undefined && (task.head > 0 || task.logNames.size > 0)) ids.push(taskId);
+      }
+      return pageOfTaskIds(ids, after, limit);
     },
 
     async head(taskId: string): Promise<number> {

@@ -6,6 +6,7 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
@@ -17,16 +18,20 @@ import {
   assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
+  compareIds,
+  listTasksOptions,
 } from '../../src/checkpoint/store-guards.js';
 import {
   CheckpointConflictError,
   CheckpointExistsError,
+  CorruptRecordError,
   OrchestrationError,
   RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import {
+  errorCode,
   fsyncDirectory,
   isAlive,
   isNotFound,
@@ -43,8 +48,9 @@ import {
   readRecordFile,
   recordFileName,
 } from './record-file.js';
+import { TaskIdFiles } from './task-ids.js';
 import { type HeldTaskLock, withTaskLock } from './task-lock.js';
-import { logPath, type TaskPaths, taskPaths, trashPath } from './task-paths.js';
+import { logPath, type TaskPaths, taskPaths, tasksPath, trashPath } from './task-paths.js';
 import {
   headLags,
   headOf,
@@ -67,6 +73,9 @@ export interface FileStoreOptions extends CheckpointStoreOptions {
 
 const STORE = 'file';
 
+/** How many tasks `listTasks` checks at once. */
+const LIST_CONCURRENCY = 16;
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!(Number.isSafeInteger(value) && value > 0)) {
@@ -86,6 +95,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * <directory>/tasks/<taskId>/records/<seq>~<createdAt>~<expiresAt|never>~<checkpointId>
  * <directory>/tasks/<taskId>/logs/<name>.log  one JSON line per append
  * <directory>/tasks/<taskId>/lock/<generation> cross-process lock
+ * <directory>/tasks/<taskId>/task-id          the id, when the folder's name is not (capitals)
  * ```
  * - **Atomic writes**: every record and `head.json` is written to a temp file beside it, fsynced,
  *   renamed into place, and the folder fsynced. After a crash (even `kill -9` mid-write) a record
@@ -105,6 +115,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   the bound plus a 2 KiB header is refused unread.
  * - **Logs** are appended under the task lock, one line per append, never rewritten; a line torn
  *   by a crash is ignored by readers and cut off by the next append.
+ * - **Listing tasks** reads the whole `tasks/` folder on every call (O(tasks) names; the `task-id`
+ *   files are read once per store instance, see `task-ids.ts`), sorts the ids after `after`, and
+ *   checks them in that order, a few at a time, until `limit` are live: a log file, or else the
+ *   head as `head` computes it (`head.json` and the record names; no record is opened). A task
+ *   folder from an older version whose name has a `~` and no `task-id` file cannot be named and
+ *   is not listed until the task is next written.
  *
  * Failures of the file system are `StorageError`s (with the cause); unreadable records are
  * `CorruptRecordError`s.
@@ -131,15 +147,20 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
   const timeoutMs = positive('lockTimeoutMs', options.lockTimeoutMs, 30_000);
   const now = options.now ?? Date.now;
   const inflight = new Set<Promise<unknown>>();
+  const taskIds = new TaskIdFiles(tasksPath(root));
   let closed = false;
 
-  /** Runs an operation, turning file-system failures into `StorageError`s. */
-  function run<T>(op: string, taskId: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an operation, turning file-system failures into `StorageError`s. `taskId`: the task it
+   * is about, for the message (none for `listTasks`).
+   */
+  function run<T>(op: string, taskId: string | undefined, fn: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new StorageError(STORE, `${op}: the store is closed`));
     const promise = fn().catch((error: unknown) => {
       if (error instanceof OrchestrationError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new StorageError(STORE, `${op} of task ${taskId} failed: ${reason}`, { cause: error });
+      const what = taskId === undefined ? op : `${op} of task ${taskId}`;
+      throw new StorageError(STORE, `${what} failed: ${reason}`, { cause: error });
     });
     inflight.add(promise);
     const forget = () => inflight.delete(promise);
@@ -164,6 +185,25 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     return readTaskView(paths, taskId, now(), isLocked);
   }
 
+  /**
+   * Whether `listTasks` lists the task: it has a log, or its head, as `head` computes it with the
+   * store's clock, is above 0.
+   */
+  async function isListed(taskId: string): Promise<boolean> {
+    const paths = taskPaths(root, taskId);
+    try {
+      if (await hasLog(paths)) return true;
+      return (await view(paths, taskId)).head > 0;
+    } catch (error) {
+      // A damaged head.json: only a save writes one, so the task was saved. Listed, so that the
+      // damage shows where the task is used (head, latest: CorruptRecordError) rather than the
+      // task silently missing, or every page failing.
+      if (error instanceof CorruptRecordError) return true;
+      if (errorCode(error) === 'ENOTDIR') return false; // a stray file in tasks/, not a task
+      throw error;
+    }
+  }
+
   async function readEntry(
     paths: TaskPaths,
     taskId: string,
@@ -180,7 +220,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       const { taskId, checkpointId } = record;
       const paths = taskPaths(root, taskId);
       return run('save', taskId, () =>
-        locked(paths, taskId, async () => {
+        locked(paths, taskId, async (lock) => {
           const current = await view(paths, taskId, true);
           const expected = saveOptions?.expectedSeq;
           if (expected !== undefined && expected !== current.head) {
@@ -189,6 +229,8 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
           if (current.live.some((entry) => entry.checkpointId === checkpointId)) {
             throw new CheckpointExistsError(taskId, checkpointId);
           }
+          // Before the record, so that a listing that can see the record can name the task.
+          await taskIds.keep(paths, taskId, lock);
           let expiry = current.expiry;
           let floor = current.stored?.floor ?? 0;
           if (current.reset) {
@@ -316,7 +358,10 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       const onCorrupt = corruptLog(taskId, name);
       if (entries.length === 0) return run('appendLog', taskId, () => logLength(path, onCorrupt));
       return run('appendLog', taskId, () =>
-        locked(paths, taskId, () => appendLogLine(path, entries, onCorrupt)),
+        locked(paths, taskId, async (lock) => {
+          await taskIds.keep(paths, taskId, lock); // before the log: see save
+          return appendLogLine(path, entries, onCorrupt);
+        }),
       );
     },
 
@@ -357,11 +402,22 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
           const doomed = join(trash, `${Date.now()}-${process.pid}-${randomToken()}`);
           await rename(paths.dir, doomed);
           lock.abandon();
+          taskIds.forget(taskId);
           await fsyncDirectory(dirname(paths.dir));
           await rm(doomed, { recursive: true, force: true });
           await emptyTrash(trash);
           return existed;
         });
+      });
+    },
+
+    async listTasks(listOptions?: ListTasksOptions): Promise<string[]> {
+      const { after, limit } = listTasksOptions(listOptions);
+      return run('listTasks', undefined, async () => {
+        const candidates = (await taskIds.list())
+          .filter((id) => after === undefined || id > after)
+          .sort(compareIds);
+        return firstListed(candidates, limit, isListed);
       });
     },
 
@@ -380,6 +436,41 @@ async function exists(path: string): Promise<boolean> {
     if (isNotFound(error)) return false;
     throw error;
   }
+}
+
+/** Whether the task has a log (a `*.log` file in `logs/`). */
+async function hasLog(paths: TaskPaths): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(paths.logs);
+  } catch (error) {
+    if (isNotFound(error) || errorCode(error) === 'ENOTDIR') return false;
+    throw error;
+  }
+  return names.some((name) => name.endsWith('.log'));
+}
+
+/**
+ * The first `limit` of `candidates`, in their order, that pass `isListed`. Checked a few at a
+ * time, never more at once than are still missing: a page costs `limit` checks when every task is
+ * live, and the tasks past the page are never looked at.
+ */
+async function firstListed(
+  candidates: readonly string[],
+  limit: number,
+  isListed: (taskId: string) => Promise<boolean>,
+): Promise<string[]> {
+  const listed: string[] = [];
+  let next = 0;
+  while (listed.length < limit && next < candidates.length) {
+    const batch = candidates.slice(next, next + Math.min(limit - listed.length, LIST_CONCURRENCY));
+    next += batch.length;
+    const live = await Promise.all(batch.map(isListed));
+    batch.forEach((taskId, i) => {
+      if (live[i]) listed.push(taskId);
+    });
+  }
+  return listed;
 }
 
 /** Removes the temp files a dead lock holder left in the task's folders. */

@@ -52,6 +52,13 @@ export interface TaskLockOptions {
 export interface HeldTaskLock {
   /** The previous holder died holding the lock: its temp files may lie around. */
   readonly recoveredFromCrash: boolean;
+  /**
+   * This is the first claim of the lock folder (generation 1; generations are never reused while
+   * the folder exists): the task's folder is new, or was deleted (renamed away by `deleteTask`,
+   * perhaps by another process) and created again. So nothing a store instance remembers about
+   * the files in it holds any more.
+   */
+  readonly firstClaim: boolean;
   /** The lock folder went away with its task (`deleteTask`): release must not touch the path. */
   abandon(): void;
 }
@@ -312,6 +319,7 @@ export async function withTaskLock<T>(
     try {
       return await fn({
         recoveredFromCrash: claim.recoveredFromCrash,
+        firstClaim: claim.gen === 1,
         abandon: () => {
           abandoned = true;
         },

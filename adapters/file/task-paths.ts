@@ -13,6 +13,11 @@ export interface TaskPaths {
   readonly logs: string;
   /** `lock/`: the generations of the task's cross-process lock. */
   readonly lock: string;
+  /**
+   * `task-id`: the task's id, for the folders whose name is not the id (ids with capitals), since
+   * {@link fileNameForId} cannot be reversed. See `task-ids.ts`.
+   */
+  readonly idFile: string;
 }
 
 /**
@@ -28,14 +33,25 @@ export function fileNameForId(id: string): string {
 
 /** The paths of a task under `root`; `taskId` must be valid already. */
 export function taskPaths(root: string, taskId: string): TaskPaths {
-  const dir = join(root, 'tasks', fileNameForId(taskId));
+  const dir = join(tasksPath(root), fileNameForId(taskId));
   return {
     dir,
     head: join(dir, 'head.json'),
     records: join(dir, 'records'),
     logs: join(dir, 'logs'),
     lock: join(dir, 'lock'),
+    idFile: idFilePath(dir),
   };
+}
+
+/** The path of the id file in the task folder `dir` (see {@link TaskPaths.idFile}). */
+export function idFilePath(dir: string): string {
+  return join(dir, 'task-id');
+}
+
+/** `<directory>/tasks`: one folder per task, named by {@link fileNameForId}. */
+export function tasksPath(root: string): string {
+  return join(root, 'tasks');
 }
 
 /** The path of a task's log `name` (valid already). */

@@ -80,6 +80,31 @@ export const logKey = (taskId: string, name: string, index: number): IDBValidKey
 export const taskRange = (taskId: string): IDBKeyRange =>
   IDBKeyRange.bound([TASK, taskId], [TASK, taskId, HIGH]);
 
+/** Sorts after every key of the task and before the next task's: where a cursor skips a task. */
+export const pastTask = (taskId: string): IDBValidKey => [TASK, taskId, HIGH];
+
+/**
+ * The keys of every task whose id sorts after `after` (of every task, without it), in id order.
+ * The expiry queue lies outside (`'expiry' < 'task'`). Starting at `['task', '']` (no id is empty)
+ * and ending before `['task', HIGH]` leaves out keys whose second component is a number, a date
+ * or an array; a binary one, which no store writes, would sort after every string id.
+ */
+export const tasksRange = (after: string | undefined): IDBKeyRange =>
+  after === undefined
+    ? IDBKeyRange.bound([TASK, ''], [TASK, HIGH], false, true)
+    : IDBKeyRange.bound(pastTask(after), [TASK, HIGH], true, true);
+
+/** The task id of a key in {@link tasksRange}, or `undefined` if the key is not a task's. */
+export function taskIdOfKey(key: IDBValidKey): string | undefined {
+  if (!Array.isArray(key) || key[0] !== TASK) return undefined;
+  const taskId = key[1];
+  return typeof taskId === 'string' ? taskId : undefined;
+}
+
+/** The length keys of a task's logs: one per log that has entries. */
+export const logLengthRange = (taskId: string): IDBKeyRange =>
+  IDBKeyRange.bound([TASK, taskId, 'logLength'], [TASK, taskId, 'logLength', HIGH]);
+
 /** A task's index entries, in sequence order. */
 export const seqRange = (taskId: string): IDBKeyRange =>
   IDBKeyRange.bound([TASK, taskId, 'seq'], [TASK, taskId, 'seq', HIGH]);

@@ -1,4 +1,5 @@
 import { isExpired } from '../../src/checkpoint/store-guards.js';
+import { isOrchestrationError } from '../../src/errors.js';
 import {
   bodyKey,
   byIdRange,
@@ -9,11 +10,15 @@ import {
   type IndexValue,
   idKey,
   isIndexValue,
+  logLengthRange,
   parseExpiryKey,
   parseHead,
   parseIndex,
+  pastTask,
   seqKey,
   seqRange,
+  taskIdOfKey,
+  tasksRange,
 } from './layout.js';
 import { request, walk } from './transaction.js';
 
@@ -45,6 +50,59 @@ export async function readHead(
   const value = parseHead(taskId, await get(store, headKey(taskId)));
   const live = value !== undefined && !isExpired(value.expiresAt, time) ? value : undefined;
   return { value, live, seq: live?.seq ?? 0 };
+}
+
+/** `undefined` for a `CorruptRecordError` (a damaged head), else the error again. */
+function unlessCorrupt(error: unknown): undefined {
+  if (isOrchestrationError(error, 'CORRUPT_RECORD')) return undefined;
+  throw error;
+}
+
+/**
+ * Tasks one key cursor visits before a fresh cursor takes over. In Chromium, jumping a cursor
+ * (`continue(key)`) gets slower the longer the cursor lives: jumping past 8,000 tasks took ~8 s
+ * on one cursor and ~1.4 s on cursors of 256 (headless Chromium 156).
+ */
+const TASKS_PER_CURSOR = 256;
+
+/**
+ * The ids of the first `limit` tasks after `after` (all, without it) that are live at `time`: a
+ * head that {@link readHead} reads above 0 (what `head()` answers), or a log. A key cursor stops
+ * at one key per task and jumps past the rest of the task's keys, so a page costs O(tasks
+ * visited), dead tasks (a lapsed head, leftovers the sweep has not reached) included. The ids
+ * come in key order, which for strings is code-unit order: the order `listTasks` promises. A
+ * task whose head is wrong-shaped is listed (its `head()` is a `CorruptRecordError`): it exists,
+ * and a supervisor reading it learns why it cannot be used, while the others stay listable.
+ */
+export async function liveTaskIds(
+  store: IDBObjectStore,
+  after: string | undefined,
+  limit: number,
+  time: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let last = after;
+  for (;;) {
+    const cursorRequest = store.openKeyCursor(tasksRange(last));
+    let cursor = await request(cursorRequest);
+    for (let visited = 0; visited < TASKS_PER_CURSOR; visited++) {
+      // The range ends here, or at a key whose id is binary (those sort after every string).
+      const taskId = cursor === null ? undefined : taskIdOfKey(cursor.key);
+      if (cursor === null || taskId === undefined) return ids;
+      // Three requests queued at once, run in order by IndexedDB: one wait per task, not three.
+      cursor.continue(pastTask(taskId));
+      const [head, logLength, next] = await Promise.all([
+        readHead(store, taskId, time).catch(unlessCorrupt),
+        request(store.getKey(logLengthRange(taskId))),
+        request(cursorRequest),
+      ]);
+      // A head that cannot be read is listed: the task exists, and reading it reports why.
+      if (head === undefined || head.seq > 0 || logLength !== undefined) ids.push(taskId);
+      if (ids.length === limit) return ids;
+      last = taskId;
+      cursor = next;
+    }
+  }
 }
 
 /** Deletes a record's keys (index entry, id lookup if it still points here, body, expiry entry). */

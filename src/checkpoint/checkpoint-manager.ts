@@ -11,7 +11,11 @@ import {
   encodeEnvelopeWithState,
   type StoredWorkflowState,
 } from './checkpoint-envelope.js';
-import type { CheckpointRecordMeta, CheckpointStore } from './checkpoint-store.js';
+import type {
+  CheckpointRecordMeta,
+  CheckpointStore,
+  ListTasksOptions,
+} from './checkpoint-store.js';
 import { type LineageSource, LineageWriter, type SaveLineageOptions } from './lineage-writer.js';
 import {
   planWithCompletion,
@@ -232,6 +236,15 @@ export class CheckpointManager {
   /** Metadata (id, sequence number, creation and expiry times) of live checkpoints, newest first. */
   async listCheckpointInfo(taskId: string): Promise<CheckpointRecordMeta[]> {
     return this.store.list(taskId);
+  }
+
+  /**
+   * Ids of the store's tasks (those with checkpoints saved, or a lineage), in id order, a page at
+   * a time: `after` the last id of the previous page, at most `limit` (default 1,000, at most
+   * 10,000). See `CheckpointStore.listTasks`.
+   */
+  async listTasks(options?: ListTasksOptions): Promise<string[]> {
+    return this.store.listTasks(options);
   }
 
   /** Deletes one checkpoint; `true` if it existed. */

@@ -34,6 +34,9 @@
  * - **Logs** are append-only lists of strings per task and name (the lineage of a workflow lives
  *   in one). An append writes only the new entries, in order, atomically; entries are never
  *   rewritten. Logs have no TTL; `deleteTask` removes them.
+ * - **Tasks** can be listed (`listTasks`): every task with a head above 0 or a log, in id order,
+ *   a page at a time. It is for supervisors and tools (cost O(tasks) or more per page on some
+ *   backends), not for the path of a step.
  */
 export interface CheckpointStore {
   /** A short name for messages: `'memory'`, `'file'`, `'redis'`, `'indexeddb'`. */
@@ -75,6 +78,18 @@ export interface CheckpointStore {
 
   /** Removes every record, log and counter of a task. Returns whether anything existed. */
   deleteTask(taskId: string): Promise<boolean>;
+
+  /**
+   * The ids of the tasks that have a head above 0 ({@link head}) or a log, in ascending order
+   * (by UTF-16 code units, as `<` compares strings), those after `options.after` only, at most
+   * `options.limit` (default {@link DEFAULT_LIST_TASKS_LIMIT}). So a task whose records all
+   * expired and that has no log is not listed, nor is a deleted one; a task whose records were
+   * deleted by `delete`/`deleteOld` still is (its head stays), and so is a task whose head is
+   * damaged (its own reads report the corruption; it does not hide the others). Pages are read
+   * by passing the last id of one page as `after` of the next. What a supervisor needs to find
+   * its tasks again after a crash.
+   */
+  listTasks(options?: ListTasksOptions): Promise<string[]>;
 
   /** Releases what the store opened itself. Injected clients are left open for their owner. */
   close(): Promise<void>;
@@ -125,6 +140,19 @@ export interface ReadLogOptions {
   /** Most entries to read. Default: all. */
   readonly limit?: number;
 }
+
+/** Options of {@link CheckpointStore.listTasks}. */
+export interface ListTasksOptions {
+  /** List only ids after this one (a valid id; the last id of the previous page). */
+  readonly after?: string;
+  /** Most ids to return: an integer from 1 to {@link MAX_LIST_TASKS_LIMIT}. */
+  readonly limit?: number;
+}
+
+/** Ids `listTasks` returns when no limit is given. */
+export const DEFAULT_LIST_TASKS_LIMIT = 1_000;
+/** The largest `limit` of `listTasks`. */
+export const MAX_LIST_TASKS_LIMIT = 10_000;
 
 /** Options every adapter accepts. */
 export interface CheckpointStoreOptions {

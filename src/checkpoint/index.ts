@@ -24,6 +24,8 @@ export {
   assertSavable,
   assertWithinLimit,
   isExpired,
+  listTasksOptions,
+  pageOfTaskIds,
   utf8Length,
 } from './store-guards.js';
 export {

@@ -1,7 +1,14 @@
 import type { RecordTooLargeError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import { assertWithinLimit } from '../utf8.js';
-import type { NewCheckpointRecord, ReadLogOptions, SaveRecordOptions } from './checkpoint-store.js';
+import {
+  DEFAULT_LIST_TASKS_LIMIT,
+  type ListTasksOptions,
+  MAX_LIST_TASKS_LIMIT,
+  type NewCheckpointRecord,
+  type ReadLogOptions,
+  type SaveRecordOptions,
+} from './checkpoint-store.js';
 
 /**
  * Checks shared by every {@link CheckpointStore} implementation, so each adapter rejects bad input
@@ -84,4 +91,36 @@ export function assertReadLogOptions(options: ReadLogOptions | undefined): void 
       throw new TypeError(`${key} must be an integer ≥ 0, got ${value}`);
     }
   }
+}
+
+/**
+ * Validates the options of `listTasks` and fills in the default limit: `after` a valid id,
+ * `limit` an integer from 1 to {@link MAX_LIST_TASKS_LIMIT}.
+ */
+export function listTasksOptions(options: ListTasksOptions | undefined): {
+  readonly after: string | undefined;
+  readonly limit: number;
+} {
+  const after = options?.after;
+  if (after !== undefined) assertValidId('after', after);
+  const limit = options?.limit ?? DEFAULT_LIST_TASKS_LIMIT;
+  if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_LIST_TASKS_LIMIT)) {
+    throw new TypeError(`limit must be an integer from 1 to ${MAX_LIST_TASKS_LIMIT}, got ${limit}`);
+  }
+  return { after, limit };
+}
+
+/** The first `limit` ids of `ids` (sorted here) after `after`: a page of `listTasks`. */
+export function pageOfTaskIds(
+  ids: Iterable<string>,
+  after: string | undefined,
+  limit: number,
+): string[] {
+  const sorted = [...ids].filter((id) => after === undefined || id > after).sort(compareIds);
+  return sorted.slice(0, limit);
+}
+
+/** Orders ids as `listTasks` does: by UTF-16 code units. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import {
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import {
   type Command,
+  countOption,
   type Invocation,
   idArgument,
   isoTime,
@@ -131,16 +132,6 @@ async function show(invocation: Invocation, manager: CheckpointManager, taskId: 
   if (metadataKeys.length > 0) lines.push(`  metadata    ${metadataKeys.join(', ')}`);
   lines.push('(--json prints the whole state, snapshot included)');
   writeLines(invocation.io, lines);
-}
-
-/** The integer ≥ 0 an option gives (`fallback` when absent); a usage error otherwise. */
-function countOption(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const count = Number(text);
-  if (!(/^\d+$/.test(text) && Number.isSafeInteger(count))) {
-    throw usageError(`${name} must be an integer ≥ 0, got ${JSON.stringify(text)}`);
-  }
-  return count;
 }
 
 /** `mcp-orch checkpoints list|show|delete|prune TASK`: a task's checkpoints. */

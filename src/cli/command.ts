@@ -1,5 +1,5 @@
 import { assertValidId, type JsonValue } from 'mcp-orchestration';
-import { CliError, type ExitCode } from './cli-error.js';
+import { CliError, type ExitCode, usageError } from './cli-error.js';
 import type { OpenedStore } from './open-store.js';
 import type { ProgressStream } from './progress-display.js';
 
@@ -93,4 +93,14 @@ export function writeLines(io: CommandIO, lines: readonly string[]): void {
 /** A time as an ISO string, for people and JSON alike. */
 export function isoTime(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/** The integer ≥ 0 an option gives (`fallback` when absent); a usage error otherwise. */
+export function countOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const count = Number(text);
+  if (!(/^\d+$/.test(text) && Number.isSafeInteger(count))) {
+    throw usageError(`${name} must be an integer ≥ 0, got ${JSON.stringify(text)}`);
+  }
+  return count;
 }

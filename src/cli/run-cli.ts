@@ -26,6 +26,7 @@ import { runCommand } from './run-command.js';
 import { sendCommand } from './send-command.js';
 import { statusCommand } from './status-command.js';
 import { cancelCommand, pauseCommand } from './stop-commands.js';
+import { tasksCommand } from './tasks-command.js';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   resumeCommand,
   sendCommand,
   statusCommand,
+  tasksCommand,
   pauseCommand,
   cancelCommand,
   checkpointsCommand,

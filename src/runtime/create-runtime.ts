@@ -8,6 +8,7 @@ import {
 import { startRouter } from '../../machines/router/start-router.js';
 import { hasRoutedSteps, withRouting } from '../../machines/router/with-routing.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { ListTasksOptions } from '../checkpoint/checkpoint-store.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
@@ -32,6 +33,7 @@ import { isMachineWorkflow } from './machine-workflow.js';
 import type {
   CheckpointPolicy,
   DefinedRuntimeWorkflow,
+  RecoveryReport,
   RunStatus,
   Runtime,
   RuntimeEvent,
@@ -39,6 +41,7 @@ import type {
   RuntimeOptions,
   RuntimeWorkflow,
   StartOptions,
+  TaskListing,
   WorkflowRun,
 } from './runtime-types.js';
 import { settledRun, statusFromState } from './settled-run.js';
@@ -91,6 +94,13 @@ function transitionSeq(value: unknown): number {
   const seq = (value as { seq?: unknown } | null)?.seq;
   return typeof seq === 'number' ? seq : -1;
 }
+
+/** Task ids a page of `listTasks` reads from the store by default. */
+const DEFAULT_TASK_PAGE = 100;
+/** Latest checkpoints `listTasks` reads at once. */
+const STATUS_READS = 8;
+/** Task ids `recover` reads from the store at a time. */
+const RECOVER_PAGE = 1_000;
 
 /** The runtime behind {@link createRuntime}. */
 class WorkflowRuntime implements Runtime {
@@ -217,6 +227,64 @@ class WorkflowRuntime implements Runtime {
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
     return state === undefined ? undefined : statusFromState(state);
+  }
+
+  async listTasks(options: ListTasksOptions = {}): Promise<TaskListing> {
+    const limit = options.limit ?? DEFAULT_TASK_PAGE;
+    const manager = await this.#getManager();
+    const ids = await manager.listTasks({
+      limit,
+      ...(options.after === undefined ? {} : { after: options.after }),
+    });
+    const tasks: RunStatus[] = [];
+    const unreadable: { taskId: string; error: Error }[] = [];
+    const workflowIds = ids.filter((taskId) => !taskId.startsWith(ROUTER_TASK_PREFIX));
+    // A few reads at a time, in id order.
+    for (let at = 0; at < workflowIds.length; at += STATUS_READS) {
+      const batch = workflowIds.slice(at, at + STATUS_READS);
+      const read = await Promise.allSettled(batch.map((taskId) => this.status(taskId)));
+      for (const [k, outcome] of read.entries()) {
+        const taskId = batch[k] as string;
+        if (outcome.status === 'fulfilled') {
+          if (outcome.value !== undefined) tasks.push(outcome.value);
+          continue;
+        }
+        // The backend failing is the listing failing; one task's bad checkpoint is not.
+        const error = outcome.reason;
+        if (!isOrchestrationError(error) || isOrchestrationError(error, 'STORAGE_FAILED')) {
+          throw error;
+        }
+        unreadable.push({ taskId, error });
+      }
+    }
+    return { tasks, unreadable, next: ids.length === limit ? ids.at(-1) : undefined };
+  }
+
+  async recover(): Promise<RecoveryReport> {
+    const resumed: WorkflowRun[] = [];
+    const failed: { taskId: string; error: Error }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.listTasks({
+        limit: RECOVER_PAGE,
+        ...(after === undefined ? {} : { after }),
+      });
+      failed.push(...page.unreadable);
+      for (const task of page.tasks) {
+        if (task.live || this.#claims.has(task.taskId)) continue;
+        if (task.status !== 'running' && task.status !== 'suspended') continue;
+        try {
+          resumed.push(await this.resume(task.taskId));
+        } catch (error) {
+          failed.push({
+            taskId: task.taskId,
+            error: error instanceof Error ? error : new Error(String(error)),
+          });
+        }
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return { resumed, failed };
   }
 
   async lineage(taskId: string): Promise<ContextFlowManager> {

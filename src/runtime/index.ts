@@ -9,6 +9,7 @@ export {
 export type {
   CheckpointPolicy,
   DefinedRuntimeWorkflow,
+  RecoveryReport,
   RunStatus,
   Runtime,
   RuntimeEvent,
@@ -16,6 +17,7 @@ export type {
   RuntimeOptions,
   RuntimeWorkflow,
   StartOptions,
+  TaskListing,
   WorkflowMigrate,
   WorkflowRun,
 } from './runtime-types.js';

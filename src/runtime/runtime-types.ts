@@ -3,7 +3,7 @@ import type { Workflow } from '../../machines/define-workflow.js';
 import type { RouterMachineOptions } from '../../machines/router/router-machine.js';
 import type { RouterTarget } from '../../machines/router/target-types.js';
 import type { RouteDecider } from '../../machines/router/with-routing.js';
-import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { CheckpointStore, ListTasksOptions } from '../checkpoint/checkpoint-store.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import type { WorkflowFailureInfo } from '../errors.js';
@@ -129,6 +129,24 @@ export interface RunStatus {
   readonly error?: WorkflowFailureInfo;
 }
 
+/** A page of {@link Runtime.listTasks}. */
+export interface TaskListing {
+  /** The tasks of the page that have a checkpoint, with their status. */
+  readonly tasks: readonly RunStatus[];
+  /** Tasks of the page whose latest checkpoint could not be read, and why. */
+  readonly unreadable: readonly { readonly taskId: string; readonly error: Error }[];
+  /** The `after` of the next page; `undefined` when this page is the last. */
+  readonly next: string | undefined;
+}
+
+/** What {@link Runtime.recover} did. */
+export interface RecoveryReport {
+  /** The runs it resumed (their `result` settles when each ends). */
+  readonly resumed: readonly WorkflowRun[];
+  /** Tasks it could not resume, and why. */
+  readonly failed: readonly { readonly taskId: string; readonly error: Error }[];
+}
+
 /** A progress event of a runtime, for progress displays and logs. */
 export type RuntimeEvent =
   | {
@@ -246,6 +264,26 @@ export interface Runtime {
   pause(taskId: string): Promise<void>;
   /** The task's status, live or from its latest checkpoint; `undefined` when unknown. */
   status(taskId: string): Promise<RunStatus | undefined>;
+  /**
+   * The store's workflow tasks with their status (as {@link status} gives it), in task id order,
+   * a page at a time: `after` is the previous page's `next`, `limit` (default 100, at most
+   * 10,000) bounds the ids read from the store. Tasks of persisted router actors (`router.…`)
+   * and tasks with a lineage but no checkpoint are left out; a task whose latest checkpoint
+   * cannot be read (corrupt, too large, a failed read) is listed in `unreadable` and the others
+   * still are.
+   */
+  listTasks(options?: ListTasksOptions): Promise<TaskListing>;
+  /**
+   * Resumes every task of the store whose latest checkpoint says `running` or `suspended` and
+   * that does not run here: what a worker does when it starts again after a crash or a
+   * `close`. Paused, finished and router tasks are left alone. A task that cannot be resumed
+   * (its workflow not registered, a version without `migrate`, an unreadable checkpoint) is
+   * reported in `failed`, and the others are still resumed. Run it where no other process runs
+   * these tasks: a task running in another process is never forked (the conditional writes let
+   * one run win, the other aborts with `CheckpointConflictError`), but its current step may run
+   * twice meanwhile.
+   */
+  recover(): Promise<RecoveryReport>;
   /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */
   lineage(taskId: string): Promise<ContextFlowManager>;
   /** Calls `listener` with every progress event; returns the unsubscribe. */

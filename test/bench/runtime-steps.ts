@@ -200,6 +200,7 @@ function meter(inner: CheckpointStore): Meter {
       head: (taskId) => inner.head(taskId),
       readLog: (taskId, name, options) => inner.readLog(taskId, name, options),
       deleteTask: (taskId) => inner.deleteTask(taskId),
+      listTasks: (options) => inner.listTasks(options),
       close: () => inner.close(),
     },
   };

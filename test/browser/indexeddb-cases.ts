@@ -1,4 +1,4 @@
-import { createStore, get, keys, set, type UseStore } from 'idb-keyval';
+import { createStore, get, keys, set, setMany, type UseStore } from 'idb-keyval';
 import { isOrchestrationError, OrchestrationError } from 'mcp-orchestration';
 import { createIndexedDbStore } from 'mcp-orchestration/indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -249,6 +249,91 @@ export function describeIndexedDbSpecifics(label: string): void {
       expect(await code(store.appendLog('task-3', 'lineage', ['b']))).toBe('CORRUPT_RECORD');
       expect(await store.deleteTask('task-1')).toBe(true); // still removable
       expect(await store.list('task-1')).toEqual([]);
+      // Listing reads each head it passes, as head() does; a damaged one is listed (the task
+      // exists; reading it says why it is unusable) and does not hide the others.
+      expect(await store.listTasks()).toEqual(['task-2', 'task-3']);
+      expect(await store.listTasks({ after: 'task-2' })).toEqual(['task-3']);
+    });
+
+    it('listTasks judges each task by its head and logs, whatever else is stored', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 0 });
+      const sweeper = createIndexedDbStore({ store: idb, now: time.now, sweepPerSave: 1 });
+      const t = time.now();
+      await store.save(record('lapsed', 'cp-1', t, 10));
+      await store.save(record('lapsed-with-log', 'cp-1', t, 10));
+      await store.appendLog('lapsed-with-log', 'lineage', ['kept']);
+      for (const id of ['a', 'b']) await store.save(record('leftovers', id, t, 10));
+      await store.save(record('live', 'cp-1', t, 1_000));
+      time.advance(10);
+      // Sweeps one record of 'lapsed' and its head; 'leftovers' keeps an unswept head.
+      await sweeper.save(record('swept-by', 'cp-1', t));
+      expect(await get(headKey('lapsed'), idb)).toBeUndefined();
+      expect(await get(seqKey('lapsed', 1), idb)).toBeUndefined();
+      expect(await get(headKey('leftovers'), idb)).toEqual({ seq: 2, expiresAt: t + 10 });
+      // Keys the store never writes under 'task' (a number or binary id) and outside it.
+      await set(['task', 7, 'head'], { seq: 1 }, idb);
+      await set(['task', new Uint8Array([1]).buffer, 'head'], { seq: 1 }, idb);
+      await set('unrelated', 1, idb);
+      expect(await store.listTasks()).toEqual(['lapsed-with-log', 'live', 'swept-by']);
+      // The limit counts listed tasks, not tasks passed over.
+      expect(await store.listTasks({ limit: 2 })).toEqual(['lapsed-with-log', 'live']);
+      expect(await store.listTasks({ after: 'lapsed', limit: 1 })).toEqual(['lapsed-with-log']);
+      expect(await store.listTasks({ after: 'lapsed-with-log', limit: 1 })).toEqual(['live']);
+      time.advance(1_000);
+      expect(await store.listTasks()).toEqual(['lapsed-with-log', 'swept-by']);
+    });
+
+    it('listTasks walks past hundreds of tasks, live and lapsed, in one call or in pages', async () => {
+      const { idb } = openDb();
+      const time = clock();
+      const store = createIndexedDbStore({ store: idb, now: time.now });
+      const live: string[] = [];
+      const entries: [IDBValidKey, unknown][] = [];
+      // More tasks than one cursor visits (256): the walk goes on with a fresh cursor.
+      for (let i = 0; i < 700; i++) {
+        const id = `task-${String(i).padStart(3, '0')}`;
+        // Every third task's head lapsed; every fifth has a log (listed even when lapsed).
+        const lapsed = i % 3 === 0;
+        entries.push([headKey(id), lapsed ? { seq: 1, expiresAt: time.now() } : { seq: 1 }]);
+        entries.push([seqKey(id, 1), { seq: 1 }]);
+        if (i % 5 === 0) entries.push([logLengthKey(id, 'lineage'), 1]);
+        if (!lapsed || i % 5 === 0) live.push(id);
+      }
+      await setMany(entries, idb);
+      expect(await store.listTasks({ limit: 10_000 })).toEqual(live);
+      expect(await store.listTasks({ after: 'task-099', limit: 400 })).toEqual(
+        live.filter((id) => id > 'task-099').slice(0, 400),
+      );
+      const pages: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listTasks({
+          limit: 150,
+          ...(after === undefined ? {} : { after }),
+        });
+        if (page.length === 0) break;
+        pages.push(...page);
+        after = page.at(-1);
+      }
+      expect(pages).toEqual(live);
+    });
+
+    it('listTasks orders ids that are prefixes of each other by code units', async () => {
+      const { idb } = openDb();
+      const store = createIndexedDbStore({ store: idb });
+      const ids = ['a', 'a-b', 'a.b', 'a0', 'A', 'a_b', 'ab', 'a-', 'ab-c', 'a--'];
+      for (const id of ids) await store.appendLog(id, 'lineage', [id]);
+      const sorted = [...ids].sort();
+      expect(sorted).toEqual(['A', 'a', 'a-', 'a--', 'a-b', 'a.b', 'a0', 'a_b', 'ab', 'ab-c']);
+      expect(await store.listTasks()).toEqual(sorted);
+      // `after` skips that task's keys only, never a longer id it is a prefix of.
+      expect(await store.listTasks({ after: 'a', limit: 3 })).toEqual(['a-', 'a--', 'a-b']);
+      expect(await store.listTasks({ after: 'a-' })).toEqual(sorted.slice(3));
+      expect(await store.listTasks({ after: 'ab' })).toEqual(['ab-c']);
+      expect(await store.listTasks({ after: 'a.' })).toEqual(sorted.slice(5));
+      expect(await store.listTasks({ after: 'ab-c' })).toEqual([]);
     });
 
     it('a failing transaction is a StorageError carrying the cause', async () => {

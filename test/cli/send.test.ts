@@ -99,3 +99,46 @@ describe('mcp-orch pause and cancel', { timeout: 120_000 }, () => {
     expect(unknown.stderr).toContain('(TASK_NOT_FOUND)');
   });
 });
+
+describe('mcp-orch tasks', { timeout: 120_000 }, () => {
+  it("lists the store's tasks with their status, a page at a time", async () => {
+    // A store of its own: the tests above leave tasks in theirs.
+    const own = `file:${join(dir, 'tasks-store')}`;
+    const tasks = (...args: string[]) => runCli([...args, '--store', own], { cwd: dir });
+    expect((await tasks('tasks')).stdout).toBe('No tasks.\n');
+    expect((await tasks('run', 'approval.mjs', '--task', 'doc_b')).code).toBe(0);
+    expect((await tasks('run', 'approval.mjs', '--task', 'doc_a')).code).toBe(0);
+    expect((await tasks('pause', 'doc_b')).code).toBe(0);
+
+    const listed = await tasks('tasks');
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Tasks (2):');
+    expect(lines[1]).toMatch(
+      /^ {2}doc_a +suspended +approval@1 +step \d+ review +checkpoint 3 +waiting for approve$/,
+    );
+    expect(lines[2]).toMatch(/^ {2}doc_b +paused +approval@1 /);
+
+    const json = JSON.parse((await tasks('tasks', '--json')).stdout);
+    expect(
+      json.tasks.map((task: { taskId: string; status: string }) => [task.taskId, task.status]),
+    ).toEqual([
+      ['doc_a', 'suspended'],
+      ['doc_b', 'paused'],
+    ]);
+    expect(json.unreadable).toEqual([]);
+    expect(json.next).toBeUndefined();
+
+    const first = await tasks('tasks', '--limit', '1');
+    expect(first.stdout).toContain(`More: mcp-orch tasks --after doc_a --limit 1`);
+    const second = await tasks('tasks', '--after', 'doc_a', '--limit', '1', '--json');
+    expect(JSON.parse(second.stdout).tasks.map((task: { taskId: string }) => task.taskId)).toEqual([
+      'doc_b',
+    ]);
+
+    const bad = await tasks('tasks', '--limit', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--limit must be from 1 to 10000');
+  });
+});

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, it } from 'vitest';
+import { listingCases } from './cases/listing.cases.js';
 import { logCases } from './cases/logs.cases.js';
 import { recordCases } from './cases/records.cases.js';
 import { taskCases } from './cases/tasks.cases.js';
@@ -95,6 +96,7 @@ export function describeCheckpointStore(
       validationCases(ctx, { largeBodyBytes: options.largeBodyBytes ?? 5 * 1024 * 1024 }));
     describe('logs', () => logCases(ctx));
     describe('tasks and isolation', () => taskCases(ctx));
+    describe('listing tasks', () => listingCases(ctx));
 
     const unknown = Object.keys(knownGaps).filter((title) => !titles.has(title));
     if (unknown.length > 0) {

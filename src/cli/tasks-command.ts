@@ -1,0 +1,79 @@
+import { createRuntime, type RunStatus } from 'mcp-orchestration';
+import { ExitCode, usageError } from './cli-error.js';
+import { type Command, countOption, idArgument, writeJson, writeLines } from './command.js';
+
+/** Task ids `tasks` reads from the store unless `--limit` says otherwise. */
+const DEFAULT_LIMIT = 100;
+/** The largest `--limit` (the store's bound on one page). */
+const MAX_LIMIT = 10_000;
+
+/** One line of the table: id, status, workflow, step, checkpoint. */
+function line(task: RunStatus, widths: { id: number; status: number }): string {
+  const workflow = `${task.workflowId ?? '(none)'}@${task.workflowVersion ?? '(none)'}`;
+  const step = `${task.currentStepIndex} ${task.currentStepId ?? ''}`.trimEnd();
+  const waiting = task.waitingFor.length > 0 ? `  waiting for ${task.waitingFor.join(', ')}` : '';
+  return `  ${task.taskId.padEnd(widths.id)}  ${task.status.padEnd(widths.status)}  ${workflow}  step ${step}  checkpoint ${task.seq ?? '-'}${waiting}`;
+}
+
+/** `mcp-orch tasks`: the store's tasks with their status, a page at a time. */
+export const tasksCommand: Command = {
+  name: 'tasks',
+  usage: 'tasks [--after TASK] [--limit N] [--json]',
+  summary: "the store's tasks with their status (running, suspended, paused, completed, …)",
+  details: [
+    `Reads up to --limit task ids (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}) in id order, after`,
+    '--after if given, and the latest checkpoint of each. The last line says how to get the next',
+    'page. Tasks left running or suspended by a process that is gone are what a worker resumes',
+    "with the runtime's recover().",
+    'JSON: { tasks: RunStatus[], unreadable: [{ taskId, error }], next }.',
+  ].join('\n'),
+  options: {
+    after: { type: 'string', value: 'TASK', description: 'list the tasks after this task id' },
+    limit: {
+      type: 'string',
+      value: 'N',
+      description: `how many task ids to read (default ${DEFAULT_LIMIT})`,
+    },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(invocation) {
+    const afterText = invocation.string('after');
+    const after = afterText === undefined ? undefined : idArgument('taskId', afterText);
+    const limit = countOption('--limit', invocation.string('limit'), DEFAULT_LIMIT);
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw usageError(`--limit must be from 1 to ${MAX_LIMIT}, got ${limit}`);
+    }
+    const { store } = await invocation.store();
+    const listing = await createRuntime({ store }).listTasks({
+      limit,
+      ...(after === undefined ? {} : { after }),
+    });
+    if (invocation.flag('json')) {
+      writeJson(invocation.io, {
+        tasks: listing.tasks.map(({ live: _live, ...task }) => task),
+        unreadable: listing.unreadable.map(({ taskId, error }) => ({
+          taskId,
+          error: error.message,
+        })),
+        next: listing.next,
+      });
+      return ExitCode.Ok;
+    }
+    const widths = {
+      id: Math.max(4, ...listing.tasks.map((task) => task.taskId.length)),
+      status: Math.max(6, ...listing.tasks.map((task) => task.status.length)),
+    };
+    const lines =
+      listing.tasks.length === 0 && listing.unreadable.length === 0
+        ? ['No tasks.']
+        : [`Tasks (${listing.tasks.length}):`, ...listing.tasks.map((task) => line(task, widths))];
+    for (const { taskId, error } of listing.unreadable) {
+      lines.push(`  ${taskId.padEnd(widths.id)}  unreadable: ${error.message}`);
+    }
+    if (listing.next !== undefined) {
+      lines.push(`More: mcp-orch tasks --after ${listing.next} --limit ${limit}`);
+    }
+    writeLines(invocation.io, lines);
+    return ExitCode.Ok;
+  },
+};
