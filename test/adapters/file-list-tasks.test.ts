@@ -9,6 +9,7 @@ import { createFileStore } from 'mcp-orchestration/file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileNameForId } from '../../adapters/file/task-paths.js';
 import { makeTempDir } from '../support/file-temp-dir.js';
+import { rejectionOf } from '../support/rejection.js';
 
 // listTasks on disk: how the file store names task folders whose name is not their id (ids with
 // capitals keep a `task-id` file), and how it copes with folders from before that file existed
@@ -40,15 +41,6 @@ function record(taskId: string, checkpointId = 'cp-1'): NewCheckpointRecord {
 
 const folder = (taskId: string) => join(temp.dir, 'tasks', fileNameForId(taskId));
 const idFile = (taskId: string) => join(folder(taskId), 'task-id');
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('file store listTasks: task ids on disk', () => {
   it('lists a task id with capitals from a new store instance on the same directory', async () => {
@@ -128,7 +120,9 @@ describe('file store listTasks: task ids on disk', () => {
     await store.save(record('damaged'));
     await writeFile(join(folder('damaged'), 'head.json'), '{"v":1,"seq":');
     expect(await store.listTasks()).toEqual(['damaged']);
-    expect(isOrchestrationError(await failure(store.head('damaged')), 'CORRUPT_RECORD')).toBe(true);
+    expect(isOrchestrationError(await rejectionOf(store.head('damaged')), 'CORRUPT_RECORD')).toBe(
+      true,
+    );
   });
 });
 
@@ -141,7 +135,7 @@ describe('file store listTasks: cost and failures', () => {
     await rm(join(folder('c'), 'head.json'));
     await mkdir(join(folder('c'), 'head.json'));
     expect(await store.listTasks({ limit: 2 })).toEqual(['a', 'b']);
-    const error = await failure(store.listTasks());
+    const error = await rejectionOf(store.listTasks());
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect((error as Error).message).toContain('listTasks failed');
     expect((error as Error).cause).toMatchObject({ code: 'EISDIR' });
@@ -150,12 +144,12 @@ describe('file store listTasks: cost and failures', () => {
   it('turns file-system failures into StorageError and refuses work once closed', async () => {
     const file = join(temp.dir, 'not-a-directory');
     await writeFile(file, 'x');
-    const error = await failure(open(file).listTasks());
+    const error = await rejectionOf(open(file).listTasks());
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect((error as Error).cause).toMatchObject({ code: 'ENOTDIR' });
     const store = open();
     expect(await store.listTasks()).toEqual([]); // nothing written yet: no tasks/ folder
     await store.close();
-    expect(isOrchestrationError(await failure(store.listTasks()), 'STORAGE_FAILED')).toBe(true);
+    expect(isOrchestrationError(await rejectionOf(store.listTasks()), 'STORAGE_FAILED')).toBe(true);
   });
 });

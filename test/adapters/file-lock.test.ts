@@ -8,6 +8,7 @@ import { createFileStore, type FileStoreOptions } from 'mcp-orchestration/file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withTaskLock } from '../../adapters/file/task-lock.js';
 import { makeTempDir } from '../support/file-temp-dir.js';
+import { rejectionOf } from '../support/rejection.js';
 
 // The task lock as seen from outside: lock files as another process would leave them.
 
@@ -51,15 +52,6 @@ async function deadPid(): Promise<number> {
   return child.pid as number;
 }
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('file store task lock', () => {
   it('takes over at once from a holder that died, and removes the temp files it left', async () => {
     await plantLock(7, await deadPid());
@@ -78,7 +70,7 @@ describe('file store task lock', () => {
     await save(store, 'cp-1');
     await plantLock(1_000, process.ppid); // the test runner's parent: alive, and not this process
     const started = Date.now();
-    const error = await failure(save(store, 'cp-2'));
+    const error = await rejectionOf(save(store, 'cp-2'));
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect((error as Error).message).toContain(`held by process ${process.ppid}`);

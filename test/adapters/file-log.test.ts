@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CheckpointStore, isOrchestrationError, RecordTooLargeError } from 'mcp-orchestration';
 import { createFileStore } from 'mcp-orchestration/file';

@@ -8,6 +8,7 @@ import {
 import { createFileStore } from 'mcp-orchestration/file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/file-temp-dir.js';
+import { rejectionOf } from '../support/rejection.js';
 
 // What the file store adds to the contract: persistence on disk, its layout, recovery from the
 // states a crash leaves behind (simulated here file by file; real kill -9 in file-processes).
@@ -47,15 +48,6 @@ function record(checkpointId: string, body = `{"id":"${checkpointId}"}`, ttlMs?:
 const taskDir = () => join(temp.dir, 'tasks', 'task-1');
 const recordsDir = () => join(taskDir(), 'records');
 const recordFiles = async () => (await readdir(recordsDir())).sort();
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('file store on disk', () => {
   it('keeps everything for the next store on the same directory', async () => {
@@ -116,14 +108,14 @@ describe('file store on disk', () => {
     const body = 'a\ud800b\udc00'; // 1 + 3 + 1 + 3 bytes
     await store.save(record('lone', body));
     expect((await store.load('task-1', 'lone'))?.body).toBe(body);
-    const error = await failure(store.save(record('over', `${body}xy`)));
+    const error = await rejectionOf(store.save(record('over', `${body}xy`)));
     expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
   });
 
   it('refuses to read back a file over the bound, judged by its size before reading', async () => {
     await open().save(record('big', 'x'.repeat(10_000)));
     const small = open({ maxRecordBytes: 1024 });
-    const error = await failure(small.load('task-1', 'big'));
+    const error = await rejectionOf(small.load('task-1', 'big'));
     expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
     expect(error).toMatchObject({ limit: 1024 });
     expect((error as { bytes: number }).bytes).toBeGreaterThan(10_000); // the file's size
@@ -180,12 +172,12 @@ describe('file store recovery from what a crash leaves', () => {
     await store.appendLog('task-1', 'lineage', ['b']);
     const log = join(taskDir(), 'logs', 'lineage.log');
     await writeFile(log, '[0,"a"]\n[5,"b"]\n');
-    const error = await failure(store.readLog('task-1', 'lineage'));
+    const error = await rejectionOf(store.readLog('task-1', 'lineage'));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     await writeFile(log, '[0,"a"]\nnot json\n');
     expect(
       isOrchestrationError(
-        await failure(store.appendLog('task-1', 'lineage', ['c'])),
+        await rejectionOf(store.appendLog('task-1', 'lineage', ['c'])),
         'CORRUPT_RECORD',
       ),
     ).toBe(true);
@@ -230,7 +222,7 @@ describe('file store recovery from what a crash leaves', () => {
     const store = open();
     await store.save(record('cp-1'));
     await writeFile(join(taskDir(), 'head.json'), '{"v":1,"seq":');
-    const error = await failure(store.head('task-1'));
+    const error = await rejectionOf(store.head('task-1'));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
   });
 });
@@ -246,7 +238,7 @@ describe('file store failures and options', () => {
       () => store.appendLog('task-1', 'lineage', ['a']),
       () => store.readLog('task-1', 'lineage'),
     ]) {
-      const error = await failure(call());
+      const error = await rejectionOf(call());
       expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
       expect((error as Error).cause).toMatchObject({ code: 'ENOTDIR' });
     }
@@ -257,7 +249,9 @@ describe('file store failures and options', () => {
     const saving = store.save(record('cp-1'));
     await store.close();
     expect(await saving).toEqual({ seq: 1 });
-    expect(isOrchestrationError(await failure(store.list('task-1')), 'STORAGE_FAILED')).toBe(true);
+    expect(isOrchestrationError(await rejectionOf(store.list('task-1')), 'STORAGE_FAILED')).toBe(
+      true,
+    );
     expect(await open().head('task-1')).toBe(1);
   });
 

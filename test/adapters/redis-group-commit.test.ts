@@ -6,15 +6,14 @@ import {
   type SaveRecordOptions,
 } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadLuaScript } from '../../adapters/redis/lua-scripts.js';
 import {
   createTestClient,
   deleteKeysUnder,
   describeRedis,
   keysUnder,
-  openRedisStore,
-  type RedisStoreUnderTest,
+  openRedisStoresPerTest,
   randomPrefix,
 } from '../support/redis.js';
 
@@ -23,19 +22,7 @@ import {
  * its own all-or-nothing semantics and answer, saves of one task in submission order.
  */
 
-let opened: RedisStoreUnderTest[] = [];
-afterEach(async () => {
-  await Promise.all(opened.map((under) => under.cleanup()));
-  opened = [];
-});
-
-async function open(
-  options: Parameters<typeof openRedisStore>[0] = {},
-): Promise<RedisStoreUnderTest> {
-  const under = await openRedisStore(options);
-  opened.push(under);
-  return under;
-}
+const open = openRedisStoresPerTest();
 
 const SAVE_SHA = loadLuaScript('save', 1).sha;
 const SAVE_MANY_SHA = loadLuaScript('saveMany', 'N').sha;

@@ -1,14 +1,13 @@
 import { Cluster, Redis } from 'ioredis';
 import { isOrchestrationError, type NewCheckpointRecord } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestClient,
   deleteKeysUnder,
   describeRedis,
   keysUnder,
-  openRedisStore,
-  type RedisStoreUnderTest,
+  openRedisStoresPerTest,
   randomPrefix,
 } from '../support/redis.js';
 import {
@@ -17,6 +16,7 @@ import {
   startTestCluster,
   type TestCluster,
 } from '../support/redis-cluster.js';
+import { rejectionOf } from '../support/rejection.js';
 
 /**
  * What the Redis store's listTasks does beyond the conformance suite: it finds tasks with SCAN,
@@ -24,31 +24,10 @@ import {
  * tasks of layout v2, wrong-typed keys and pages across its batches are checked here.
  */
 
-let opened: RedisStoreUnderTest[] = [];
-afterEach(async () => {
-  await Promise.all(opened.map((under) => under.cleanup()));
-  opened = [];
-});
-
-async function open(
-  options: Parameters<typeof openRedisStore>[0] = {},
-): Promise<RedisStoreUnderTest> {
-  const under = await openRedisStore(options);
-  opened.push(under);
-  return under;
-}
+const open = openRedisStoresPerTest();
 
 function record(taskId: string, createdAt: number, expiresAt?: number): NewCheckpointRecord {
   return { taskId, checkpointId: 'cp-1', createdAt, expiresAt, body: '{}' };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
 }
 
 /** Every page of `listTasks` with this limit, concatenated. */
@@ -158,10 +137,10 @@ describeRedis('Redis store: listTasks', () => {
     await client.set(`${prefix}{broken-logs}:logs`, 'oops');
     // Listed (the tasks exist), and they do not hide the others.
     expect(await store.listTasks()).toEqual(['broken-index', 'broken-logs', 'fine']);
-    const error = await errorOf(store.head('broken-index'));
+    const error = await rejectionOf(store.head('broken-index'));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     expect(error).toMatchObject({ taskId: 'broken-index' });
-    const logsError = await errorOf(store.appendLog('broken-logs', 'lineage', ['x']));
+    const logsError = await rejectionOf(store.appendLog('broken-logs', 'lineage', ['x']));
     expect(isOrchestrationError(logsError, 'CORRUPT_RECORD')).toBe(true);
   });
 
@@ -175,7 +154,7 @@ describeRedis('Redis store: listTasks', () => {
     });
     client.on('error', () => {});
     const store = createRedisStore({ client });
-    const error = await errorOf(store.listTasks());
+    const error = await rejectionOf(store.listTasks());
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect((error as Error).cause).toBeInstanceOf(Error);
     client.disconnect();

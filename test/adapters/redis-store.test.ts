@@ -2,36 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { type Command, Redis } from 'ioredis';
 import { isOrchestrationError, type NewCheckpointRecord } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   createTestClient,
   deleteKeysUnder,
   describeRedis,
   keysUnder,
-  openRedisStore,
-  type RedisStoreUnderTest,
+  openRedisStoresPerTest,
   randomPrefix,
   recordKey,
 } from '../support/redis.js';
+import { rejectionOf } from '../support/rejection.js';
 
 /** What the Redis adapter does beyond the shared conformance suite: its keys, TTLs and failures. */
 
 /** The index's reserved member naming the layout (includes/taskKeys.lua). */
 const LAYOUT = ':layout v3 idx(records 1..+inf; :head :until :next <= 0) exp r:<id> tmp: ans:';
 
-let opened: RedisStoreUnderTest[] = [];
-afterEach(async () => {
-  await Promise.all(opened.map((under) => under.cleanup()));
-  opened = [];
-});
-
-async function open(
-  options: Parameters<typeof openRedisStore>[0] = {},
-): Promise<RedisStoreUnderTest> {
-  const under = await openRedisStore(options);
-  opened.push(under);
-  return under;
-}
+const open = openRedisStoresPerTest();
 
 function record(
   taskId: string,
@@ -40,15 +28,6 @@ function record(
   expiresAt?: number,
 ): NewCheckpointRecord {
   return { taskId, checkpointId, createdAt, expiresAt, body: `{"id":"${checkpointId}"}` };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
 }
 
 describeRedis('Redis store: keys and lifetimes', () => {
@@ -345,17 +324,17 @@ describeRedis('Redis store: integrity and failures', () => {
     await client.set(key('c'), valueOfC.replace(/ c [^\n]*\n/, ' c not|metadata\n')); // header
     await client.del(key('d')); // never expires: its loss is corruption, not expiry
     for (const id of ['a', 'b', 'c', 'd']) {
-      const error = await errorOf(store.load('task-1', id));
+      const error = await rejectionOf(store.load('task-1', id));
       expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
       expect(error).toMatchObject({ taskId: 'task-1', recordId: id });
     }
-    expect(isOrchestrationError(await errorOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
+    expect(isOrchestrationError(await rejectionOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
       true,
     );
     // list reads each record's header, not its body: a broken header, a header naming another
     // record and a lost record fail it; a truncated body does not.
     for (const id of ['d', 'c', 'b']) {
-      const error = await errorOf(store.list('task-1'));
+      const error = await rejectionOf(store.list('task-1'));
       expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
       expect(error).toMatchObject({ recordId: id });
       expect(await store.delete('task-1', id)).toBe(true);
@@ -366,7 +345,7 @@ describeRedis('Redis store: integrity and failures', () => {
   it('refuses to save into a task whose index key holds the wrong type, writing nothing', async () => {
     const { store, client, prefix } = await open();
     await client.set(`${prefix}{task-1}:idx`, 'oops');
-    const error = await errorOf(store.save(record('task-1', 'cp-1', Date.now())));
+    const error = await rejectionOf(store.save(record('task-1', 'cp-1', Date.now())));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:idx`]);
   });
@@ -375,7 +354,7 @@ describeRedis('Redis store: integrity and failures', () => {
     const { store, client, prefix } = await open();
     await client.set(`${prefix}{task-1}:exp`, 'oops');
     const t = Date.now();
-    const error = await errorOf(store.save(record('task-1', 'cp-1', t, t + 60_000)));
+    const error = await rejectionOf(store.save(record('task-1', 'cp-1', t, t + 60_000)));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
     expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:exp`]);
   });
@@ -389,7 +368,7 @@ describeRedis('Redis store: integrity and failures', () => {
       return command.promise;
     }) as typeof client.sendCommand;
     const big = { taskId: 'task-1', checkpointId: 'cp-1', createdAt: 1, body: 'b'.repeat(20_000) };
-    const error = await errorOf(store.save(big)); // sent ahead of the script, with SETEX
+    const error = await rejectionOf(store.save(big)); // sent ahead of the script, with SETEX
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
     expect(((error as Error).cause as Error).message).toBe('lost on the way');
     expect(await keysUnder(client, prefix)).toEqual([]);
@@ -403,7 +382,7 @@ describeRedis('Redis store: integrity and failures', () => {
       store.appendLog('task-1', 'lineage', ['x']),
       store.appendLog('task-1', 'lineage', []),
     ]) {
-      expect(isOrchestrationError(await errorOf(call), 'CORRUPT_RECORD')).toBe(true);
+      expect(isOrchestrationError(await rejectionOf(call), 'CORRUPT_RECORD')).toBe(true);
     }
   });
 
@@ -417,7 +396,7 @@ describeRedis('Redis store: integrity and failures', () => {
     const body = 'é'.repeat(600); // 1,200 bytes
     await writer.store.save({ taskId: 'task-1', checkpointId: 'big', createdAt: 1, body });
     for (const call of [reader.load('task-1', 'big'), reader.latest('task-1')]) {
-      const error = await errorOf(call);
+      const error = await rejectionOf(call);
       expect(isOrchestrationError(error, 'RECORD_TOO_LARGE')).toBe(true);
       expect(error).toMatchObject({ bytes: 1_200, limit: 1_000 });
     }
@@ -477,7 +456,7 @@ describeRedis('Redis store: integrity and failures', () => {
       store.load('task-1', 'cp-1'),
       store.readLog('task-1', 'lineage'),
     ]) {
-      const error = await errorOf(call);
+      const error = await rejectionOf(call);
       expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
       expect((error as Error).cause).toBeInstanceOf(Error);
     }
@@ -487,7 +466,7 @@ describeRedis('Redis store: integrity and failures', () => {
   it('validates its options', async () => {
     const client = createTestClient({ lazyConnect: true });
     for (const prefix of ['a b', '{x}', 'x'.repeat(101), 'tab\t']) {
-      const error = await errorOf(
+      const error = await rejectionOf(
         Promise.resolve().then(() => createRedisStore({ client, prefix })),
       );
       expect(isOrchestrationError(error, 'INVALID_ID')).toBe(true);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { CheckpointStoreOptions } from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
-import { describe } from 'vitest';
+import { afterEach, describe } from 'vitest';
 import type { StoreUnderTest } from '../conformance/harness.js';
 
 /** The Redis the tests use: `REDIS_URL`, default `redis://127.0.0.1:6379`. */
@@ -123,4 +123,24 @@ export async function openRedisStore(
   clientOptions: RedisOptions = {},
 ): Promise<RedisStoreUnderTest> {
   return redisStoreUnderTest(createTestClient(clientOptions), options, deleteKeysUnder);
+}
+
+/**
+ * The `open` of a test file: opens stores as {@link openRedisStore} does and cleans up every one
+ * it opened after each test (call it at the top level of the file: it registers an `afterEach`).
+ */
+export function openRedisStoresPerTest(): (
+  options?: CheckpointStoreOptions,
+  clientOptions?: RedisOptions,
+) => Promise<RedisStoreUnderTest> {
+  let opened: RedisStoreUnderTest[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.map((under) => under.cleanup()));
+    opened = [];
+  });
+  return async (options = {}, clientOptions = {}) => {
+    const under = await openRedisStore(options, clientOptions);
+    opened.push(under);
+    return under;
+  };
 }
