@@ -21,6 +21,7 @@ import { exportCommand } from './export-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { lineageCommand } from './lineage-command.js';
 import { type OpenedStore, openStore } from './open-store.js';
+import { purgeCommand } from './purge-command.js';
 import { resumeCommand } from './resume-command.js';
 import { runCommand } from './run-command.js';
 import { sendCommand } from './send-command.js';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   tasksCommand,
   pauseCommand,
   cancelCommand,
+  purgeCommand,
   checkpointsCommand,
   lineageCommand,
   exportCommand,

@@ -33,6 +33,7 @@ import { isMachineWorkflow } from './machine-workflow.js';
 import type {
   CheckpointPolicy,
   DefinedRuntimeWorkflow,
+  PurgeReport,
   RecoveryReport,
   RunStatus,
   Runtime,
@@ -99,7 +100,7 @@ function transitionSeq(value: unknown): number {
 const DEFAULT_TASK_PAGE = 100;
 /** Latest checkpoints `listTasks` reads at once. */
 const STATUS_READS = 8;
-/** Task ids `recover` reads from the store at a time. */
+/** Task ids `recover` and `purgeFinished` read from the store at a time. */
 const RECOVER_PAGE = 1_000;
 
 /** The runtime behind {@link createRuntime}. */
@@ -285,6 +286,41 @@ class WorkflowRuntime implements Runtime {
       after = page.next;
     } while (after !== undefined);
     return { resumed, failed };
+  }
+
+  async purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
+    const olderThanMs = options?.olderThanMs;
+    if (!(Number.isSafeInteger(olderThanMs) && olderThanMs >= 0)) {
+      throw new TypeError(`olderThanMs must be an integer ≥ 0, got ${olderThanMs}`);
+    }
+    const manager = await this.#getManager();
+    // Checkpoints' createdAt is stamped by the manager's clock (Date.now), not the runtime's `now`.
+    const cutoff = Date.now() - olderThanMs;
+    const deleted: string[] = [];
+    const failed: { taskId: string; error: Error }[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const ids = await manager.listTasks({
+        limit: RECOVER_PAGE,
+        ...(after === undefined ? {} : { after }),
+      });
+      for (const taskId of ids) {
+        if (taskId.startsWith(ROUTER_TASK_PREFIX) || this.#runs.has(taskId)) continue;
+        try {
+          const state = await manager.loadLatestCheckpoint(taskId);
+          const finishedAt = state?.checkpoint?.createdAt;
+          if (state === undefined || !FINAL_STATUSES.has(state.status)) continue;
+          if (finishedAt === undefined || finishedAt > cutoff) continue;
+          if (await manager.deleteTask(taskId)) deleted.push(taskId);
+        } catch (error) {
+          if (isOrchestrationError(error, 'STORAGE_FAILED')) throw error;
+          failed.push({ taskId, error: error instanceof Error ? error : new Error(String(error)) });
+        }
+      }
+      if (ids.length < RECOVER_PAGE) break;
+      after = ids.at(-1);
+    }
+    return { deleted, failed };
   }
 
   async lineage(taskId: string): Promise<ContextFlowManager> {

@@ -9,6 +9,7 @@ export {
 export type {
   CheckpointPolicy,
   DefinedRuntimeWorkflow,
+  PurgeReport,
   RecoveryReport,
   RunStatus,
   Runtime,

@@ -147,6 +147,14 @@ export interface RecoveryReport {
   readonly failed: readonly { readonly taskId: string; readonly error: Error }[];
 }
 
+/** What {@link Runtime.purgeFinished} did. */
+export interface PurgeReport {
+  /** The tasks it deleted. */
+  readonly deleted: readonly string[];
+  /** Tasks it could not read (finished or not) or delete, and why (they are kept). */
+  readonly failed: readonly { readonly taskId: string; readonly error: Error }[];
+}
+
 /** A progress event of a runtime, for progress displays and logs. */
 export type RuntimeEvent =
   | {
@@ -284,6 +292,15 @@ export interface Runtime {
    * twice meanwhile.
    */
   recover(): Promise<RecoveryReport>;
+  /**
+   * Deletes every finished task (`completed`, `error`, `cancelled`) whose final checkpoint is at
+   * least `olderThanMs` old (by its `createdAt`, stamped with `Date.now`): its checkpoints, its
+   * lineage, everything (`deleteTask`). Retention
+   * for whole tasks, which a TTL on checkpoints cannot give (an older checkpoint outliving the
+   * final one would bring the task back as running). Running, suspended and paused tasks are
+   * never touched. A task that cannot be read or deleted is reported in `failed` and kept.
+   */
+  purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport>;
   /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */
   lineage(taskId: string): Promise<ContextFlowManager>;
   /** Calls `listener` with every progress event; returns the unsubscribe. */

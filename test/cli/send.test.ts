@@ -140,5 +140,21 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
     const bad = await tasks('tasks', '--limit', '0');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--limit must be from 1 to 10000');
+
+    // purge deletes finished tasks only: doc_b once cancelled, never the suspended doc_a.
+    expect((await tasks('purge', '--older-than', '0s')).stdout).toBe(
+      'No finished task to delete.\n',
+    );
+    expect((await tasks('cancel', 'doc_b')).code).toBe(0);
+    expect((await tasks('purge', '--older-than', '30d')).stdout).toBe(
+      'No finished task to delete.\n',
+    );
+    const purged = await tasks('purge', '--older-than', '0s', '--json');
+    expect(purged.code).toBe(0);
+    expect(JSON.parse(purged.stdout)).toEqual({ deleted: ['doc_b'], failed: [] });
+    expect(JSON.parse((await tasks('tasks', '--json')).stdout).tasks).toHaveLength(1);
+    const noDuration = await tasks('purge');
+    expect(noDuration.code).toBe(2);
+    expect(noDuration.stderr).toContain('--older-than takes a duration');
   });
 });

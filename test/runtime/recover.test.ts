@@ -10,7 +10,7 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Calls, dataOf, reviewWorkflow, STORES, type TestStore } from './helpers.js';
+import { type Calls, dataOf, delay, reviewWorkflow, STORES, type TestStore } from './helpers.js';
 
 let current: TestStore | undefined;
 afterEach(async () => {
@@ -217,5 +217,68 @@ describe('runtime.recover', () => {
     expect(isOrchestrationError(report.failed[0]?.error, 'WORKFLOW_NOT_FOUND')).toBe(true);
     await report.resumed[0]?.result;
     await restarted.close();
+  });
+});
+
+describe('runtime.purgeFinished', () => {
+  it.each(['memory', 'file'] as const)(
+    'deletes finished tasks older than the cutoff, and nothing else (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const review = reviewWorkflow();
+      const failing = defineWorkflow({
+        id: 'failing',
+        version: '1',
+        steps: [
+          {
+            stepId: 'boom',
+            run: () => {
+              throw new Error('boom');
+            },
+          },
+        ],
+      });
+      const runtime = createRuntime({ store: current.store, workflows: [review, quick, failing] });
+      await (await runtime.start(quick, {}, { taskId: 'old-done' })).result;
+      await (await runtime.start(failing, {}, { taskId: 'old-failed' })).result.catch(() => {});
+      await runtime.start(review, 'essay', { taskId: 'old-waiting' });
+      await runtime.start(review, 'essay', { taskId: 'old-cancelled' });
+      await runtime.cancel('old-cancelled');
+      await runtime.start(review, 'essay', { taskId: 'old-paused' });
+      await runtime.pause('old-paused');
+      // Checkpoints are stamped with Date.now: real time, with wide margins.
+      await delay(800);
+      await (await runtime.start(quick, {}, { taskId: 'new-done' })).result;
+
+      const report = await runtime.purgeFinished({ olderThanMs: 400 });
+      expect([...report.deleted].sort()).toEqual(['old-cancelled', 'old-done', 'old-failed']);
+      expect(report.failed).toEqual([]);
+      for (const taskId of report.deleted) {
+        expect(await runtime.status(taskId)).toBeUndefined();
+        expect(await current.store.readLog(taskId, 'lineage')).toEqual([]);
+      }
+      const left = (await runtime.listTasks()).tasks.map((task) => task.taskId);
+      expect(left).toEqual(['new-done', 'old-paused', 'old-waiting']);
+      // A cutoff of 0 takes the new one too; the unfinished ones stay.
+      expect((await runtime.purgeFinished({ olderThanMs: 0 })).deleted).toEqual(['new-done']);
+      await expect(runtime.purgeFinished({ olderThanMs: -1 })).rejects.toThrow(TypeError);
+      await runtime.close();
+    },
+  );
+
+  it('keeps and reports a task whose latest checkpoint is corrupt', async () => {
+    const records = new Map<string, string>();
+    const store = createMemoryStore({ records });
+    current = { store, reopen: async () => store, cleanup: () => store.close() };
+    const runtime = createRuntime({ store, workflows: [quick] });
+    await (await runtime.start(quick, {}, { taskId: 'broken' })).result;
+    await (await runtime.start(quick, {}, { taskId: 'fine' })).result;
+    const [latest] = await store.list('broken');
+    records.set(`broken/${latest?.checkpointId}`, '!');
+    const report = await runtime.purgeFinished({ olderThanMs: 0 });
+    expect(report.deleted).toEqual(['fine']);
+    expect(report.failed.map((entry) => entry.taskId)).toEqual(['broken']);
+    expect(await store.head('broken')).toBeGreaterThan(0);
+    await runtime.close();
   });
 });
