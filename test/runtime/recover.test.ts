@@ -247,10 +247,10 @@ describe('runtime.purgeFinished', () => {
       await runtime.start(review, 'essay', { taskId: 'old-paused' });
       await runtime.pause('old-paused');
       // Checkpoints are stamped with Date.now: real time, with wide margins.
-      await delay(800);
+      await delay(1_500);
       await (await runtime.start(quick, {}, { taskId: 'new-done' })).result;
 
-      const report = await runtime.purgeFinished({ olderThanMs: 400 });
+      const report = await runtime.purgeFinished({ olderThanMs: 750 });
       expect([...report.deleted].sort()).toEqual(['old-cancelled', 'old-done', 'old-failed']);
       expect(report.failed).toEqual([]);
       for (const taskId of report.deleted) {
