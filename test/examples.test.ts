@@ -61,6 +61,24 @@ describe('examples', () => {
     expect(resumed).toContain('Completed: 9 words; tags: checkpoints, recovery');
   });
 
+  it('recover-tasks dies with orders in flight; the next worker recovers them without their ids', async () => {
+    const crashed = await runExample('recover-tasks.ts', { SIMULATE_CRASH: '1' }).then(
+      () => expect.unreachable('the process should have died'),
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(crashed.code).toBe(137);
+    expect(crashed.stdout).toContain('order_1: ship');
+    expect(crashed.stdout).not.toContain('order_2: charge');
+
+    const recovered = await runExample('recover-tasks.ts');
+    expect(recovered).toContain('order_1: completed at ship');
+    expect(recovered).toMatch(/order_2: running at \w+/);
+    expect(recovered).toContain('Recovered 2: order_2, order_3');
+    expect(recovered).not.toContain('order_2: reserve'); // checkpointed before the crash
+    expect(recovered).toContain('order_3 done: reserve → charge → ship');
+    expect(recovered).toContain('Purged 3 finished: order_1, order_2, order_3');
+  });
+
   it('research-workflow (npm start) is interrupted by Ctrl-C, resumes, and ends like an uninterrupted run', async () => {
     const env = { RESEARCH_STEP_MS: '300' };
     const uninterrupted = await runExample('research-workflow.ts', env);
