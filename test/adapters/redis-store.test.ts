@@ -455,6 +455,7 @@ describeRedis('Redis store: integrity and failures', () => {
       store.save(record('task-1', 'cp-1', Date.now())),
       store.load('task-1', 'cp-1'),
       store.readLog('task-1', 'lineage'),
+      store.listTasks(),
     ]) {
       const error = await rejectionOf(call);
       expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
