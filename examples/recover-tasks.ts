@@ -1,12 +1,14 @@
 /**
  * A worker that finds its tasks again after a crash, without knowing their ids: the store lists
  * its tasks (`runtime.listTasks`), `runtime.recover()` resumes every one left running or
- * suspended, and `runtime.purgeFinished` deletes finished ones past their retention. Uses the
- * default store (in Node, the embedded file store in `.mcp-orchestration/`).
+ * suspended, and `runtime.purgeFinished` deletes finished ones past their retention. Uses a file
+ * store of its own, `recover-demo/` in the default store's folder (`.mcp-orchestration/`), so that
+ * its purge touches no other task.
  *
  *   SIMULATE_CRASH=1 npx tsx --conditions=source examples/recover-tasks.ts   # starts 3 orders, dies
  *   npx tsx --conditions=source examples/recover-tasks.ts                    # recovers them
  */
+import { join } from 'node:path';
 import {
   type Context,
   createContext,
@@ -14,6 +16,7 @@ import {
   defineWorkflow,
   getCheckpointManager,
 } from 'mcp-orchestration';
+import { createFileStore } from 'mcp-orchestration/file';
 
 type Order = { order: string; steps: string[] };
 const crash = process.env.SIMULATE_CRASH === '1';
@@ -39,11 +42,13 @@ const fulfil = defineWorkflow({
   steps: [step('reserve'), step('charge'), step('ship')],
 });
 
-const runtime = createRuntime({ workflows: [fulfil] });
+const directory = join(process.env.MCP_ORCHESTRATION_DIR ?? '.mcp-orchestration', 'recover-demo');
+const store = createFileStore({ directory });
+const runtime = createRuntime({ store, workflows: [fulfil] });
 const orders = ['order_1', 'order_2', 'order_3'];
 
 if (crash) {
-  const manager = await getCheckpointManager();
+  const manager = await getCheckpointManager(store);
   for (const taskId of orders) await manager.deleteTask(taskId); // a fresh demo each time
   console.log('Starting 3 orders');
   const runs = await Promise.all(
@@ -77,3 +82,4 @@ for (const run of resumed) {
 const { deleted } = await runtime.purgeFinished({ olderThanMs: 0 });
 console.log(`Purged ${deleted.length} finished: ${deleted.join(', ') || '-'}`);
 await runtime.close();
+await store.close();
