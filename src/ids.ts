@@ -22,6 +22,13 @@ export function assertValidId(kind: string, id: unknown): asserts id is string {
   }
 }
 
+/** Whether {@link assertValidId} accepts `id` (for filtering names found in a backend). */
+export function isValidId(id: unknown): id is string {
+  return (
+    typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id)
+  );
+}
+
 // Crockford's base32: sorts the same as the numbers it encodes.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TIME_CHARS = 10; // 48 bits of milliseconds

@@ -1,6 +1,6 @@
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertValidId } from '../../src/ids.js';
+import { isValidId } from '../../src/ids.js';
 import { errorCode, isNotFound, writeFileAtomic } from './fs-utils.js';
 import { fileNameForId, idFilePath, type TaskPaths } from './task-paths.js';
 
@@ -126,12 +126,7 @@ export class TaskIdFiles {
 
 /** Whether `id` is a valid task id whose folder is named `name`. */
 function isIdOfFolder(id: string, name: string): boolean {
-  try {
-    assertValidId('taskId', id);
-  } catch {
-    return false;
-  }
-  return fileNameForId(id) === name;
+  return isValidId(id) && fileNameForId(id) === name;
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
-import { assertValidId } from '../../src/ids.js';
+import { assertValidId, isValidId } from '../../src/ids.js';
 import {
   type LuaScript,
   loadLuaScript,
@@ -118,16 +118,6 @@ const TASK_MARKER_GLOB = '}:[ilm][deo][agtx]*';
 /** Escapes Redis glob metacharacters (`* ? [ ] \`), so `text` matches only itself in MATCH. */
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-/** Whether `id` is a valid task id (what {@link assertValidId} accepts). */
-function isValidId(id: string): boolean {
-  try {
-    assertValidId('taskId', id);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const scripts = {

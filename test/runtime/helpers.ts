@@ -29,6 +29,18 @@ function count(calls: Calls, stepId: string): void {
   calls[stepId] = (calls[stepId] ?? 0) + 1;
 }
 
+/**
+ * A step that counts its calls in `calls[name]` and returns a `Trail` context: the previous
+ * context's `trail` with `name` added.
+ */
+export function trailStep(calls: Calls, name: string): (context: Context) => Context {
+  return (context) => {
+    count(calls, name);
+    const trail = (context.data as { trail?: string[] }).trail ?? [];
+    return createContext('Trail', { trail: [...trail, name] });
+  };
+}
+
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

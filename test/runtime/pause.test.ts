@@ -16,6 +16,7 @@ import {
   reviewWorkflow,
   STORES,
   type TestStore,
+  trailStep,
 } from './helpers.js';
 
 let current: TestStore | undefined;
@@ -36,11 +37,7 @@ function slowWorkflow(calls: Calls, keys: string[], wait = true) {
     started = resolve;
   });
   const aborted: string[] = [];
-  const step = (name: string) => (context: Context) => {
-    calls[name] = (calls[name] ?? 0) + 1;
-    const trail = (context.data as { trail?: string[] }).trail ?? [];
-    return createContext('Trail', { trail: [...trail, name] });
-  };
+  const step = (name: string) => trailStep(calls, name);
   const workflow = defineWorkflow({
     id: 'slow',
     version: '1',

@@ -10,7 +10,15 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Calls, dataOf, delay, reviewWorkflow, STORES, type TestStore } from './helpers.js';
+import {
+  type Calls,
+  dataOf,
+  delay,
+  reviewWorkflow,
+  STORES,
+  type TestStore,
+  trailStep,
+} from './helpers.js';
 
 let current: TestStore | undefined;
 afterEach(async () => {
@@ -19,17 +27,12 @@ afterEach(async () => {
 });
 
 /**
- * Three steps; the second blocks until `release()` the first time it runs in a process (a step
- * in flight when the process goes away). Counts completed calls per step.
+ * Three steps; the second never ends the first time it runs (a step in flight when the process
+ * goes away; aborted through its signal), and runs at once after that. Counts completed calls.
  */
 function blockingWorkflow(calls: Calls) {
-  let release: () => void = () => {};
   let blocked = false;
-  const step = (name: string) => (context: Context) => {
-    calls[name] = (calls[name] ?? 0) + 1;
-    const trail = (context.data as { trail?: string[] }).trail ?? [];
-    return createContext('Trail', { trail: [...trail, name] });
-  };
+  const step = (name: string) => trailStep(calls, name);
   const workflow = defineWorkflow({
     id: 'blocking',
     version: '1',
@@ -40,8 +43,7 @@ function blockingWorkflow(calls: Calls) {
         run: (context, _step, { signal }) => {
           if (blocked) return step('second')(context);
           blocked = true;
-          return new Promise<Context>((resolve, reject) => {
-            release = () => resolve(step('second')(context));
+          return new Promise<Context>((_, reject) => {
             signal.addEventListener('abort', () => reject(signal.reason));
           });
         },
@@ -49,7 +51,7 @@ function blockingWorkflow(calls: Calls) {
       { stepId: 'third', run: step('third') },
     ],
   });
-  return { workflow, release: () => release() };
+  return { workflow };
 }
 
 /** One step, at once. */
