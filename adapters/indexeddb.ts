@@ -37,6 +37,7 @@ import {
   headKey,
   type IndexValue,
   idKey,
+  leaseKey,
   logKey,
   logLengthKey,
   logRange,
@@ -46,6 +47,7 @@ import {
   seqRange,
   taskRange,
 } from './indexeddb/layout.js';
+import { leaseMethods } from './indexeddb/leases.js';
 import {
   get,
   indexEntries,
@@ -312,11 +314,15 @@ export function createIndexedDbStore(
     deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
       return run('readwrite', 'deleteTask', async (store) => {
-        const count = await request(store.count(taskRange(taskId)));
+        const [count, leased] = await Promise.all([
+          request(store.count(taskRange(taskId))),
+          request(store.count(leaseKey(taskId))),
+        ]);
         if (count === 0) return false;
         await purgeRecords(store, taskId);
         store.delete(taskRange(taskId));
-        return true;
+        // The lease goes too, but a lease alone is not a task that existed.
+        return count > leased;
       });
     },
 
@@ -327,6 +333,8 @@ export function createIndexedDbStore(
       // One readonly transaction: a consistent snapshot of the tasks, even with other tabs writing.
       return run('readonly', 'listTasks', (store) => liveTaskIds(store, after, limit, time));
     },
+
+    ...leaseMethods(run, now),
 
     sweepExpired(): Promise<number> {
       const time = now();

@@ -4,14 +4,17 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type LeaseClaim,
   type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
   type SaveRecordOptions,
+  type TaskLease,
 } from '../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
+  assertLeaseArgs,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -88,6 +91,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
   const logs = options.logs ?? new Map<string, string[]>();
   if (logs.size > 0) throw new TypeError('the logs map of a memory store must start empty');
   const tasks = new Map<string, TaskData>();
+  /** Leases by task id (a lease alone does not make a task exist: they are kept apart). */
+  const leases = new Map<string, TaskLease>();
+
+  /** The task's live lease; a lapsed one is dropped. */
+  function liveLease(taskId: string): TaskLease | undefined {
+    const lease = leases.get(taskId);
+    if (lease !== undefined && isExpired(lease.expiresAt, now())) {
+      leases.delete(taskId);
+      return undefined;
+    }
+    return lease;
+  }
 
   const recordKey = (taskId: string, checkpointId: string) => `${taskId}/${checkpointId}`;
   // Ids cannot hold '/', so neither key is ambiguous.
@@ -286,12 +301,34 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
 
     async deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
+      leases.delete(taskId);
       const task = liveTask(taskId);
       if (task === undefined) return false;
       for (const checkpointId of [...task.meta.keys()]) removeRecord(task, taskId, checkpointId);
       for (const name of task.logNames) logs.delete(logKey(taskId, name));
       tasks.delete(taskId);
       return true;
+    },
+
+    async claimLease(taskId: string, owner: string, ttlMs: number): Promise<LeaseClaim> {
+      assertLeaseArgs(taskId, owner, ttlMs);
+      const held = liveLease(taskId);
+      if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
+      const lease: TaskLease = Object.freeze({ owner, expiresAt: now() + ttlMs });
+      leases.set(taskId, lease);
+      return { granted: true, lease };
+    },
+
+    async releaseLease(taskId: string, owner: string): Promise<boolean> {
+      assertLeaseArgs(taskId, owner);
+      if (liveLease(taskId)?.owner !== owner) return false;
+      leases.delete(taskId);
+      return true;
+    },
+
+    async readLease(taskId: string): Promise<TaskLease | undefined> {
+      assertValidId('taskId', taskId);
+      return liveLease(taskId);
     },
 
     async close(): Promise<void> {},

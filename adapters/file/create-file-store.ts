@@ -6,14 +6,17 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type LeaseClaim,
   type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
   type SaveRecordOptions,
+  type TaskLease,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
+  assertLeaseArgs,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -40,6 +43,7 @@ import {
   TEMP_PREFIX,
   writeFileAtomic,
 } from './fs-utils.js';
+import { liveLease, readLeaseFile, removeLeaseFile, writeLeaseFile } from './lease-file.js';
 import { appendLogLine, corruptLog, logLength, readLogEntries } from './log-file.js';
 import {
   encodeRecordFile,
@@ -95,6 +99,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * <directory>/tasks/<taskId>/records/<seq>~<createdAt>~<expiresAt|never>~<checkpointId>
  * <directory>/tasks/<taskId>/logs/<name>.log  one JSON line per append
  * <directory>/tasks/<taskId>/lock/<generation> cross-process lock
+ * <directory>/tasks/<taskId>/lease.json       the task's lease (atomic replace)
  * <directory>/tasks/<taskId>/task-id          the id, when the folder's name is not (capitals)
  * ```
  * - **Atomic writes**: every record and `head.json` is written to a temp file beside it, fsynced,
@@ -115,6 +120,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   the bound plus a 2 KiB header is refused unread.
  * - **Logs** are appended under the task lock, one line per append, never rewritten; a line torn
  *   by a crash is ignored by readers and cut off by the next append.
+ * - **Leases** are a `lease.json` written under the task lock (see `lease-file.ts`), so claims
+ *   are atomic across processes. A claim creates the task's folder if need be, but a folder with
+ *   only a lease has no head and no log: it is not listed, and `deleteTask` of it returns false.
  * - **Listing tasks** reads the whole `tasks/` folder on every call (O(tasks) names; the `task-id`
  *   files are read once per store instance, see `task-ids.ts`), sorts the ids after `after`, and
  *   checks them in that order, a few at a time, until `limit` are live: a log file, or else the
@@ -176,6 +184,10 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     const label = `task ${JSON.stringify(taskId)}`;
     return withTaskLock(paths.lock, { staleMs, timeoutMs, label }, async (lock) => {
       if (lock.recoveredFromCrash) await removeTemps(paths);
+      // A new folder (or one a crashed holder may have left half made) gets its id file from its
+      // first holder, whatever it writes (a lease, say): other instances that remember the id file
+      // of the folder it replaced go by that memory, since their own claims are not first ones.
+      if (lock.firstClaim || lock.recoveredFromCrash) await taskIds.keep(paths, taskId, lock);
       return fn(lock);
     });
   }
@@ -409,6 +421,47 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
           return existed;
         });
       });
+    },
+
+    async claimLease(taskId: string, owner: string, ttlMs: number): Promise<LeaseClaim> {
+      assertLeaseArgs(taskId, owner, ttlMs);
+      const paths = taskPaths(root, taskId);
+      return run('claimLease', taskId, async () => {
+        // Another owner's live lease, plain to see: refused without the lock (nor a folder).
+        const seen = liveLease(await readLeaseFile(paths, taskId), now());
+        if (seen !== undefined && seen.owner !== owner) return { granted: false, lease: seen };
+        return locked(paths, taskId, async () => {
+          const time = now();
+          const held = liveLease(await readLeaseFile(paths, taskId), time);
+          if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
+          const lease: TaskLease = { owner, expiresAt: time + ttlMs };
+          await writeLeaseFile(paths, lease);
+          return { granted: true, lease };
+        });
+      });
+    },
+
+    async releaseLease(taskId: string, owner: string): Promise<boolean> {
+      assertLeaseArgs(taskId, owner);
+      const paths = taskPaths(root, taskId);
+      const holds = async () =>
+        liveLease(await readLeaseFile(paths, taskId), now())?.owner === owner;
+      return run('releaseLease', taskId, async () => {
+        if (!(await holds())) return false; // nothing to do: no lock taken, no folder made
+        return locked(paths, taskId, async () => {
+          if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
+          await removeLeaseFile(paths);
+          return true;
+        });
+      });
+    },
+
+    async readLease(taskId: string): Promise<TaskLease | undefined> {
+      assertValidId('taskId', taskId);
+      const paths = taskPaths(root, taskId);
+      return run('readLease', taskId, async () =>
+        liveLease(await readLeaseFile(paths, taskId), now()),
+      );
     },
 
     async listTasks(listOptions?: ListTasksOptions): Promise<string[]> {

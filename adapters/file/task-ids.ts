@@ -11,10 +11,11 @@ import { fileNameForId, idFilePath, type TaskPaths } from './task-paths.js';
  * `<lowercased>~<hash>` ({@link fileNameForId}), which cannot be reversed, so such a task keeps
  * its id in a `task-id` file in its folder: the id's characters (ASCII), nothing else.
  *
- * - **Written** by the lock holder of a save or an append, before anything else of the task, with
- *   an atomic replace (temp file, fsync, rename, folder fsync): whoever sees a record or a log of
- *   the task also sees the id file. Folders named by their id get none (nothing to learn from it,
- *   and a first save pays no extra fsyncs).
+ * - **Written** by the lock holder of a save or an append, before anything else of the task, and
+ *   by the first lock holder of a new folder whatever it writes (a lease claim, say), with an
+ *   atomic replace (temp file, fsync, rename, folder fsync): whoever sees a record or a log of the
+ *   task also sees the id file. Folders named by their id get none (nothing to learn from it, and
+ *   a first save pays no extra fsyncs).
  * - **Read** at most {@link MAX_ID_FILE_BYTES} bytes; an id file that is longer, does not hold a
  *   valid id, or holds an id that does not map back to the folder's name (copied from another
  *   folder, damaged) is ignored: the folder is not listed, as if it had none. One bad file does

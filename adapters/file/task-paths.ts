@@ -13,6 +13,8 @@ export interface TaskPaths {
   readonly logs: string;
   /** `lock/`: the generations of the task's cross-process lock. */
   readonly lock: string;
+  /** `lease.json`: the task's lease, if it ever had one (see `lease-file.ts`). */
+  readonly lease: string;
   /**
    * `task-id`: the task's id, for the folders whose name is not the id (ids with capitals), since
    * {@link fileNameForId} cannot be reversed. See `task-ids.ts`.
@@ -40,6 +42,7 @@ export function taskPaths(root: string, taskId: string): TaskPaths {
     records: join(dir, 'records'),
     logs: join(dir, 'logs'),
     lock: join(dir, 'lock'),
+    lease: join(dir, 'lease.json'),
     idFile: idFilePath(dir),
   };
 }

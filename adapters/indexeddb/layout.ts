@@ -1,4 +1,6 @@
+import type { TaskLease } from '../../src/checkpoint/checkpoint-store.js';
 import { CorruptRecordError } from '../../src/errors.js';
+import { isValidId } from '../../src/ids.js';
 
 /**
  * How the IndexedDB store lays out its data in ONE object store (which it owns: nothing else
@@ -14,9 +16,12 @@ import { CorruptRecordError } from '../../src/errors.js';
  * | `['task', taskId, 'body', checkpointId]` | the record's body (a string) |
  * | `['task', taskId, 'logLength', name]` | the log's length |
  * | `['task', taskId, 'log', name, index]` | one log entry (a string) |
+ * | `['task', taskId, 'lease']` | {@link TaskLease}: who holds the task's lease, until when (kept when lapsed) |
  * | `['expiry', expiresAt, taskId, seq]` | the checkpoint id; the sweep's queue of expiring records |
  *
- * All of a task's keys share the prefix `['task', taskId]`, so one range covers the task.
+ * All of a task's keys share the prefix `['task', taskId]`, so one range covers the task. The
+ * lease key is the one key that does not make a task exist: `listTasks` and `deleteTask` judge a
+ * task by its other keys.
  */
 
 /** The head of a task: its sequence number, and when it lapses (absent: never). */
@@ -42,6 +47,7 @@ const EXPIRY = 'expiry';
 const HIGH: IDBValidKey = [];
 
 export const headKey = (taskId: string): IDBValidKey => [TASK, taskId, 'head'];
+export const leaseKey = (taskId: string): IDBValidKey => [TASK, taskId, 'lease'];
 export const seqKey = (taskId: string, seq: number): IDBValidKey => [TASK, taskId, 'seq', seq];
 export const idKey = (taskId: string, checkpointId: string): IDBValidKey => [
   TASK,
@@ -156,6 +162,18 @@ export function parseHead(taskId: string, value: unknown): HeadValue | undefined
     return value as unknown as HeadValue;
   }
   throw new CorruptRecordError(taskId, 'head', 'the stored head has the wrong shape');
+}
+
+/**
+ * Reads a stored lease, lapsed or not, as a fresh {@link TaskLease}; throws
+ * {@link CorruptRecordError} on a wrong shape.
+ */
+export function parseLease(taskId: string, value: unknown): TaskLease | undefined {
+  if (value === undefined) return undefined;
+  if (isObject(value) && isValidId(value.owner) && isInt(value.expiresAt)) {
+    return { owner: value.owner, expiresAt: value.expiresAt };
+  }
+  throw new CorruptRecordError(taskId, 'lease', 'the stored lease has the wrong shape');
 }
 
 /** Whether `value` is a well-formed index entry. */

@@ -1,10 +1,11 @@
-import type { CheckpointRecordMeta } from '../../src/checkpoint/checkpoint-store.js';
+import type { CheckpointRecordMeta, TaskLease } from '../../src/checkpoint/checkpoint-store.js';
 import {
   CorruptRecordError,
   isOrchestrationError,
   RecordTooLargeError,
   StorageError,
 } from '../../src/errors.js';
+import { isValidId } from '../../src/ids.js';
 
 /**
  * How the Redis store reads what its Lua scripts answer: status codes, record values and
@@ -76,6 +77,15 @@ export function metaOf(
   return expires === undefined
     ? { taskId, checkpointId, seq: seqNumber, createdAt: created }
     : { taskId, checkpointId, seq: seqNumber, createdAt: created, expiresAt: expires };
+}
+
+/** A lease from a lease script's reply fields (owner, expiresAt); corrupt when they do not parse. */
+export function leaseOf(taskId: string, owner: unknown, expiresAt: unknown): TaskLease {
+  const expires = integerOf(expiresAt);
+  if (!isValidId(owner) || expires === undefined) {
+    throw new CorruptRecordError(taskId, 'lease', 'its lease value does not parse');
+  }
+  return { owner, expiresAt: expires };
 }
 
 /**

@@ -6,14 +6,17 @@ import {
   type CheckpointStore,
   type CheckpointStoreOptions,
   DEFAULT_MAX_RECORD_BYTES,
+  type LeaseClaim,
   type ListTasksOptions,
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SavedRecord,
   type SaveRecordOptions,
+  type TaskLease,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
+  assertLeaseArgs,
   assertLogEntries,
   assertReadLogOptions,
   assertSavable,
@@ -42,6 +45,7 @@ import {
   bodyOfValue,
   failure,
   integerOf,
+  leaseOf,
   metaOf,
   recordValue,
   replyFailure,
@@ -107,13 +111,20 @@ const SCAN_COUNT = 1000;
 const LIST_BATCH = 100;
 
 /**
+ * How much longer than a lease's TTL its key lives, by the server's clock (a relative TTL, so
+ * an offset between the store's clock and the server's does not matter): the store's clock
+ * decides when a lease lapses, this backstop only clears lapsed leases nobody claims again.
+ */
+const LEASE_KEY_MARGIN_MS = 60_000;
+
+/**
  * The key suffixes that make a task a candidate for listTasks: its index (a head lives there),
  * its v2 metadata hash (a head that was never migrated, possibly with no index) and its log
  * names (it has a log). The SCAN pattern {@link TASK_MARKER_GLOB} admits these and `log:<name>`
- * (dropped by this list), but none of the record, expiry, temp or answer keys.
+ * (dropped by this list), but none of the record, expiry, temp, answer or lease keys.
  */
 const TASK_MARKERS: ReadonlySet<string> = new Set(['idx', 'meta', 'logs']);
-const TASK_MARKER_GLOB = '}:[ilm][deo][agtx]*';
+const TASK_MARKER_GLOB = '}:[ilm][deo][gtx]*';
 
 /** Escapes Redis glob metacharacters (`* ? [ ] \`), so `text` matches only itself in MATCH. */
 function globEscape(text: string): string {
@@ -131,7 +142,10 @@ const scripts = {
   deleteOld: loadLuaScript('deleteOld', 3),
   appendLog: loadLuaScript('appendLog', 2),
   readLog: loadLuaScript('readLog', 1),
-  deleteTask: loadLuaScript('deleteTask', 4),
+  deleteTask: loadLuaScript('deleteTask', 5),
+  claimLease: loadLuaScript('claimLease', 1),
+  releaseLease: loadLuaScript('releaseLease', 1),
+  readLease: loadLuaScript('readLease', 1),
 } as const;
 
 /** The keys of one task. All share the hash tag `{taskId}`: one cluster slot per task. */
@@ -140,6 +154,8 @@ interface TaskKeys {
   /** Index, expiry and metadata keys: the first keys of every record script. */
   readonly task: readonly [string, string, string];
   readonly logs: string;
+  /** The task's lease (`"<expiresAt> <owner>"`, see `lua/includes/lease.lua`). */
+  readonly lease: string;
   /** Key of one log, for commands and declared keys. */
   readonly log: (name: string) => string;
   /** Record and log key prefixes as the scripts receive them (with the client's keyPrefix). */
@@ -244,6 +260,11 @@ interface Lane {
  * and holds the candidates' ids in memory: an operation for supervisors and tools, not for the
  * path of a step. It is no snapshot: a task saved or deleted meanwhile may or may not appear.
  *
+ * A task's lease is one key, `<prefix>{<taskId>}:lease` (`"<expiresAt> <owner>"`), claimed,
+ * released and read by one script each. The store's clock decides when it lapses (a lapsed lease
+ * may stay stored and counts as none); the key's own TTL, the lease's plus a minute on the
+ * server's clock, only clears leases nobody claims again. `deleteTask` deletes it too.
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
@@ -291,6 +312,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       base,
       task: [`${base}idx`, `${base}exp`, `${base}meta`],
       logs: `${base}logs`,
+      lease: `${base}lease`,
       log: (name) => `${base}log:${name}`,
       recPrefix: `${scriptBase}r:`,
       logPrefix: `${scriptBase}log:`,
@@ -789,7 +811,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     async deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
       const k = keysOf(taskId);
-      const keys = [...k.task, k.logs];
+      const keys = [...k.task, k.logs, k.lease];
       const args = [k.recPrefix, k.logPrefix, now()];
       return (
         numberOf(taskId, await run('deleteTask', taskId, scripts.deleteTask, keys, args)) === 1
@@ -815,6 +837,37 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         }
       }
       return listed;
+    },
+
+    async claimLease(taskId: string, owner: string, ttlMs: number): Promise<LeaseClaim> {
+      assertLeaseArgs(taskId, owner, ttlMs);
+      const at = Math.floor(clock());
+      const expiresAt = at + ttlMs;
+      const keys = [keysOf(taskId).lease];
+      const args = [String(at), owner, String(expiresAt), String(ttlMs + LEASE_KEY_MARGIN_MS)];
+      const reply = await run('claimLease', taskId, scripts.claimLease, keys, args);
+      if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes, 'lease');
+      // {0, 1}: granted; {0, 0, owner, expiresAt}: refused, with the holder's lease.
+      if (reply[1] === 1) return { granted: true, lease: { owner, expiresAt } };
+      if (reply[1] !== 0) {
+        throw new StorageError('redis', 'claimLease: unexpected reply from Redis');
+      }
+      return { granted: false, lease: leaseOf(taskId, reply[2], reply[3]) };
+    },
+
+    async releaseLease(taskId: string, owner: string): Promise<boolean> {
+      assertLeaseArgs(taskId, owner);
+      const keys = [keysOf(taskId).lease];
+      const reply = await run('releaseLease', taskId, scripts.releaseLease, keys, [now(), owner]);
+      return numberOf(taskId, reply, 'lease') === 1;
+    },
+
+    async readLease(taskId: string): Promise<TaskLease | undefined> {
+      assertValidId('taskId', taskId);
+      const keys = [keysOf(taskId).lease];
+      const reply = await run('readLease', taskId, scripts.readLease, keys, [now()]);
+      if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes, 'lease');
+      return reply.length === 1 ? undefined : leaseOf(taskId, reply[1], reply[2]);
     },
 
     /** Does nothing: the injected client stays open for its owner to `quit()`. */

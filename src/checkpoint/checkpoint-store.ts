@@ -37,6 +37,13 @@
  * - **Tasks** can be listed (`listTasks`): every task with a head above 0 or a log, in id order,
  *   a page at a time. It is for supervisors and tools (cost O(tasks) or more per page on some
  *   backends), not for the path of a step.
+ * - **Leases** say which runtime runs a task, so that runtimes sharing a store do not take each
+ *   other's live tasks (`claimLease`, `releaseLease`, `readLease`). A task has at most one live
+ *   lease; it is live until its `expiresAt` by the store's clock, like a record's TTL, and its
+ *   owner renews it by claiming it again. Claims are atomic: owners racing for a free lease,
+ *   exactly one gets it. Leases are advisory: they neither guard nor block any write
+ *   (conditional writes keep a task from forking), they do not make a task listed, and they do
+ *   not change its head. `deleteTask` removes the lease too.
  */
 export interface CheckpointStore {
   /** A short name for messages: `'memory'`, `'file'`, `'redis'`, `'indexeddb'`. */
@@ -90,6 +97,23 @@ export interface CheckpointStore {
    * its tasks again after a crash.
    */
   listTasks(options?: ListTasksOptions): Promise<string[]>;
+
+  /**
+   * Takes or renews the task's lease for `owner` (a valid id) for `ttlMs` (an integer from 1 to
+   * {@link MAX_LEASE_TTL_MS}): granted when the task has no live lease or `owner` holds it (its
+   * `expiresAt` becomes now + `ttlMs`), refused when another owner holds a live one. Returns the
+   * live lease after the call: the caller's when granted, the holder's (unchanged) when refused.
+   */
+  claimLease(taskId: string, owner: string, ttlMs: number): Promise<LeaseClaim>;
+
+  /**
+   * Ends `owner`'s lease of the task: `true` when `owner` held a live lease (it is gone),
+   * `false` otherwise (nothing changes; another owner's lease stays).
+   */
+  releaseLease(taskId: string, owner: string): Promise<boolean>;
+
+  /** The task's live lease, or `undefined` when it has none. */
+  readLease(taskId: string): Promise<TaskLease | undefined>;
 
   /** Releases what the store opened itself. Injected clients are left open for their owner. */
   close(): Promise<void>;
@@ -148,6 +172,25 @@ export interface ListTasksOptions {
   /** Most ids to return: an integer from 1 to {@link MAX_LIST_TASKS_LIMIT}. */
   readonly limit?: number;
 }
+
+/** A task's lease: who runs it, and until when unless renewed. */
+export interface TaskLease {
+  /** The runtime (or process) that holds it. */
+  readonly owner: string;
+  /** When it lapses, ms since the epoch (by the store's clock). */
+  readonly expiresAt: number;
+}
+
+/** What {@link CheckpointStore.claimLease} returns. */
+export interface LeaseClaim {
+  /** Whether the caller holds the lease now. */
+  readonly granted: boolean;
+  /** The live lease: the caller's when granted, else the one another owner holds. */
+  readonly lease: TaskLease;
+}
+
+/** The longest lease `claimLease` grants at once: one day (renew it to hold a task longer). */
+export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Ids `listTasks` returns when no limit is given. */
 export const DEFAULT_LIST_TASKS_LIMIT = 1_000;

@@ -4,6 +4,7 @@ import { assertWithinLimit } from '../utf8.js';
 import {
   DEFAULT_LIST_TASKS_LIMIT,
   type ListTasksOptions,
+  MAX_LEASE_TTL_MS,
   MAX_LIST_TASKS_LIMIT,
   type NewCheckpointRecord,
   type ReadLogOptions,
@@ -108,6 +109,16 @@ export function listTasksOptions(options: ListTasksOptions | undefined): {
     throw new TypeError(`limit must be an integer from 1 to ${MAX_LIST_TASKS_LIMIT}, got ${limit}`);
   }
   return { after, limit };
+}
+
+/** Validates the arguments of `claimLease` (and, without `ttlMs`, of `releaseLease`). */
+export function assertLeaseArgs(taskId: string, owner: string, ttlMs?: number): void {
+  assertValidId('taskId', taskId);
+  assertValidId('lease owner', owner);
+  if (ttlMs === undefined) return;
+  if (!(Number.isSafeInteger(ttlMs) && ttlMs >= 1 && ttlMs <= MAX_LEASE_TTL_MS)) {
+    throw new TypeError(`ttlMs must be an integer from 1 to ${MAX_LEASE_TTL_MS}, got ${ttlMs}`);
+  }
 }
 
 /** The first `limit` ids of `ids` (sorted here) after `after`: a page of `listTasks`. */

@@ -456,6 +456,9 @@ describeRedis('Redis store: integrity and failures', () => {
       store.load('task-1', 'cp-1'),
       store.readLog('task-1', 'lineage'),
       store.listTasks(),
+      store.claimLease('task-1', 'worker-a', 60_000),
+      store.releaseLease('task-1', 'worker-a'),
+      store.readLease('task-1'),
     ]) {
       const error = await rejectionOf(call);
       expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);

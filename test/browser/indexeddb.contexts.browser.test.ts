@@ -1,10 +1,12 @@
+import type { LeaseClaim } from 'mcp-orchestration';
 import { createIndexedDbStore, type IndexedDbCheckpointStore } from 'mcp-orchestration/indexeddb';
 import { afterEach, expect, it } from 'vitest';
+import type { ClaimerJob } from './indexeddb-claimer.worker.js';
 import { deleteDatabase, uniqueDbName } from './indexeddb-harness.js';
 import type { WriterJob, WriterOutcome } from './indexeddb-writer.worker.js';
 
-// Writers in separate browsing contexts (dedicated workers: own event loop, own connection),
-// racing the page on one database, as two tabs of one app would.
+// Writers and lease claimers in separate browsing contexts (dedicated workers: own event loop,
+// own connection), racing the page on one database, as two tabs of one app would.
 
 const workers: Worker[] = [];
 const databases: string[] = [];
@@ -19,9 +21,21 @@ function inWorker(job: WriterJob): Promise<WriterOutcome[]> {
   const worker = new Worker(new URL('./indexeddb-writer.worker.ts', import.meta.url), {
     type: 'module',
   });
+  return answerOf(worker, job);
+}
+
+function claimInWorker(job: ClaimerJob): Promise<LeaseClaim[]> {
+  const worker = new Worker(new URL('./indexeddb-claimer.worker.ts', import.meta.url), {
+    type: 'module',
+  });
+  return answerOf(worker, job);
+}
+
+/** Sends `job` to a worker and settles with its one answer. */
+function answerOf<T>(worker: Worker, job: unknown): Promise<T> {
   workers.push(worker);
   return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<WriterOutcome[]>) => resolve(event.data);
+    worker.onmessage = (event: MessageEvent<T>) => resolve(event.data);
     worker.onerror = (event) => reject(new Error(`worker failed: ${event.message}`));
     worker.postMessage(job);
   });
@@ -88,4 +102,25 @@ it('of conditional writers in two workers and the page, exactly one wins', async
   ).toHaveLength(29);
   expect((await page.latest('task-1'))?.checkpointId).toBe(winners[0]?.id);
   expect(await page.head('task-1')).toBe(2);
+});
+
+it('of lease claims from two workers and the page, exactly one owner wins', async () => {
+  const dbName = uniqueDbName();
+  databases.push(dbName);
+  const page = createIndexedDbStore({ dbName });
+  stores.push(page);
+  const owners = (prefix: string) => Array.from({ length: 10 }, (_, i) => `${prefix}-${i}`);
+  const ttlMs = 60_000;
+  const claims = (
+    await Promise.all([
+      claimInWorker({ dbName, taskId: 'task-1', owners: owners('a'), ttlMs }),
+      claimInWorker({ dbName, taskId: 'task-1', owners: owners('b'), ttlMs }),
+      Promise.all(owners('page').map((owner) => page.claimLease('task-1', owner, ttlMs))),
+    ])
+  ).flat();
+  expect(claims).toHaveLength(30);
+  const winners = claims.filter((claim) => claim.granted);
+  expect(winners).toHaveLength(1);
+  for (const claim of claims) expect(claim.lease).toEqual(winners[0]?.lease);
+  expect(await page.readLease('task-1')).toEqual(winners[0]?.lease);
 });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, it } from 'vitest';
+import { leaseCases } from './cases/leases.cases.js';
 import { listingCases } from './cases/listing.cases.js';
 import { logCases } from './cases/logs.cases.js';
 import { recordCases } from './cases/records.cases.js';
@@ -97,6 +98,7 @@ export function describeCheckpointStore(
     describe('logs', () => logCases(ctx));
     describe('tasks and isolation', () => taskCases(ctx));
     describe('listing tasks', () => listingCases(ctx));
+    describe('leases', () => leaseCases(ctx));
 
     const unknown = Object.keys(knownGaps).filter((title) => !titles.has(title));
     if (unknown.length > 0) {

@@ -1,25 +1,26 @@
 --[[
-  Removes every record, log and counter of a task.
+  Removes every record, log and counter of a task, and its lease.
 
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx
     KEYS[2] expiry key       <prefix>{taskId}:exp
     KEYS[3] v2 metadata key  <prefix>{taskId}:meta  (tasks written by layout v2)
     KEYS[4] log names key    <prefix>{taskId}:logs
+    KEYS[5] lease key        <prefix>{taskId}:lease
     ARGV[1] record key prefix  <prefix>{taskId}:r:
     ARGV[2] log key prefix     <prefix>{taskId}:log:
     ARGV[3] now, ms since the epoch
 
   Output:
     {0, 1}        something live existed (a record, a head or a log) and is now gone
-    {0, 0}        nothing existed
+    {0, 0}        nothing existed (a lease alone does not count: it is deleted all the same)
     {3, reason}   the log names key holds the wrong type; nothing deleted
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
-local namesKey = KEYS[4]
+local namesKey, leaseKey = KEYS[4], KEYS[5]
 local logPrefix, now = ARGV[2], ARGV[3]
 
 local t = redis.call('TYPE', namesKey)['ok']
@@ -40,5 +41,5 @@ end
 for _, name in ipairs(redis.call('SMEMBERS', namesKey)) do
   if redis.call('DEL', logPrefix .. name) > 0 then existed = 1 end
 end
-redis.call('DEL', task.idx, task.exp, task.meta, namesKey)
+redis.call('DEL', task.idx, task.exp, task.meta, namesKey, leaseKey)
 return {0, existed}
