@@ -1,9 +1,11 @@
 /**
  * A worker that finds its tasks again after a crash, without knowing their ids: the store lists
  * its tasks (`runtime.listTasks`), `runtime.recover()` resumes every one left running or
- * suspended, and `runtime.purgeFinished` deletes finished ones past their retention. Uses a file
- * store of its own, `recover-demo/` in the default store's folder (`.mcp-orchestration/`), so that
- * its purge touches no other task.
+ * suspended, and `runtime.purgeFinished` deletes finished ones past their retention. The worker
+ * leases the tasks it runs (`lease: { owner }`), so workers sharing the store leave each other's
+ * live tasks alone; coming back under the same owner, it takes its own back at once instead of
+ * waiting for their leases to lapse. Uses a file store of its own, `recover-demo/` in the default
+ * store's folder (`.mcp-orchestration/`), so that its purge touches no other task.
  *
  *   SIMULATE_CRASH=1 npx tsx --conditions=source examples/recover-tasks.ts   # starts 3 orders, dies
  *   npx tsx --conditions=source examples/recover-tasks.ts                    # recovers them
@@ -44,7 +46,8 @@ const fulfil = defineWorkflow({
 
 const directory = join(process.env.MCP_ORCHESTRATION_DIR ?? '.mcp-orchestration', 'recover-demo');
 const store = createFileStore({ directory });
-const runtime = createRuntime({ store, workflows: [fulfil] });
+// A stable owner (in production: the host or pod name), the same before and after the crash.
+const runtime = createRuntime({ store, workflows: [fulfil], lease: { owner: 'order-worker' } });
 const orders = ['order_1', 'order_2', 'order_3'];
 
 if (crash) {
@@ -70,8 +73,9 @@ console.log('Tasks in the store:');
 for (const task of (await runtime.listTasks()).tasks) {
   console.log(`  ${task.taskId}: ${task.status} at ${task.currentStepId ?? '-'}`);
 }
-const { resumed, failed } = await runtime.recover();
+const { resumed, failed, leased } = await runtime.recover();
 console.log(`Recovered ${resumed.length}: ${resumed.map((run) => run.taskId).join(', ') || '-'}`);
+for (const { taskId, owner } of leased) console.log(`  ${taskId} runs on ${owner}: left to it`);
 for (const { taskId, error } of failed)
   console.log(`  could not recover ${taskId}: ${error.message}`);
 for (const run of resumed) {

@@ -210,6 +210,42 @@ export class TaskExistsError extends OrchestrationError {
   }
 }
 
+/**
+ * Starting or resuming a task that another runtime holds a live lease on (it runs there, or did
+ * until less than a lease's TTL ago): wait for the lease to lapse, or ask that runtime.
+ */
+export class TaskLeasedError extends OrchestrationError {
+  readonly taskId: string;
+  /** The lease's holder. */
+  readonly owner: string;
+  /** When the lease lapses unless its holder renews it, ms since the epoch. */
+  readonly expiresAt: number;
+  constructor(taskId: string, owner: string, expiresAt: number) {
+    super(
+      'TASK_LEASED',
+      `Task ${taskId} is leased to ${owner} until ${new Date(expiresAt).toISOString()}: it runs there`,
+    );
+    this.taskId = taskId;
+    this.owner = owner;
+    this.expiresAt = expiresAt;
+  }
+}
+
+/**
+ * A run whose lease another runtime took (this one failed to renew it in time, e.g. a stalled
+ * process or an unreachable store): the run stops here without writing again.
+ */
+export class LeaseLostError extends OrchestrationError {
+  readonly taskId: string;
+  /** The runtime that holds the lease now. */
+  readonly owner: string;
+  constructor(taskId: string, owner: string) {
+    super('LEASE_LOST', `Task ${taskId} lost its lease to ${owner}: it stopped running here`);
+    this.taskId = taskId;
+    this.owner = owner;
+  }
+}
+
 /** An operation that needs a live run (e.g. `send`) on a task that is not running here. */
 export class TaskNotRunningError extends OrchestrationError {
   readonly taskId: string;
@@ -516,6 +552,8 @@ export interface OrchestrationErrorByCode {
   TASK_NOT_FOUND: UnknownTaskError;
   TASK_EXISTS: TaskExistsError;
   TASK_NOT_RUNNING: TaskNotRunningError;
+  TASK_LEASED: TaskLeasedError;
+  LEASE_LOST: LeaseLostError;
   WORKFLOW_NOT_FOUND: UnknownWorkflowError;
   WORKFLOW_VERSION: WorkflowVersionError;
   EVENT_NOT_ACCEPTED: EventNotAcceptedError;

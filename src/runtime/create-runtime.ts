@@ -46,6 +46,7 @@ import type {
   WorkflowRun,
 } from './runtime-types.js';
 import { settledRun, statusFromState } from './settled-run.js';
+import { TaskLeases } from './task-leases.js';
 import { TaskRun } from './task-run.js';
 import { indexSteps, type StepIndex } from './workflow-progress.js';
 
@@ -119,6 +120,8 @@ class WorkflowRuntime implements Runtime {
   /** Workflow → its machine with routing provided (only workflows with routed steps). */
   readonly #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
   #recorder: RunRecorder | undefined;
+  /** The leases of this runtime's tasks (`lease` option). */
+  readonly #leases: TaskLeases | undefined;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -133,6 +136,7 @@ class WorkflowRuntime implements Runtime {
     if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 1)) {
       throw new TypeError(`keepCheckpoints must be an integer ≥ 1, got ${keep}`);
     }
+    this.#leases = options.lease === undefined ? undefined : new TaskLeases(options.lease);
     for (const workflow of options.workflows ?? []) this.register(workflow);
   }
 
@@ -264,6 +268,7 @@ class WorkflowRuntime implements Runtime {
   async recover(): Promise<RecoveryReport> {
     const resumed: WorkflowRun[] = [];
     const failed: { taskId: string; error: Error }[] = [];
+    const leased: { taskId: string; owner: string }[] = [];
     let after: string | undefined;
     do {
       const page = await this.listTasks({
@@ -277,6 +282,10 @@ class WorkflowRuntime implements Runtime {
         try {
           resumed.push(await this.resume(task.taskId));
         } catch (error) {
+          if (isOrchestrationError(error, 'TASK_LEASED')) {
+            leased.push({ taskId: task.taskId, owner: error.owner });
+            continue;
+          }
           failed.push({
             taskId: task.taskId,
             error: error instanceof Error ? error : new Error(String(error)),
@@ -285,7 +294,7 @@ class WorkflowRuntime implements Runtime {
       }
       after = page.next;
     } while (after !== undefined);
-    return { resumed, failed };
+    return { resumed, failed, leased };
   }
 
   async purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
@@ -346,6 +355,7 @@ class WorkflowRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    await this.#leases?.settled();
     const targets = this.#targets;
     this.#targets = undefined;
     await (await targets?.catch(() => undefined))?.close();
@@ -399,9 +409,34 @@ class WorkflowRuntime implements Runtime {
         ? Promise.resolve(existing)
         : Promise.reject(new TaskExistsError(taskId, true));
     }
-    const claim = create().finally(() => this.#claims.delete(taskId));
+    const claim = this.#leased(taskId, create).finally(() => this.#claims.delete(taskId));
     this.#claims.set(taskId, claim);
     return claim;
+  }
+
+  /**
+   * With leases, runs `create` holding the task's lease: claimed first (`TaskLeasedError` when
+   * another runtime holds it), then renewed while the run lives, or released at once when no
+   * run goes on here (`create` failed, or the task had finished).
+   */
+  async #leased(taskId: string, create: () => Promise<WorkflowRun>): Promise<WorkflowRun> {
+    const leases = this.#leases;
+    if (leases === undefined) return create();
+    const { store } = await this.#getManager();
+    await leases.claim(store, taskId);
+    let run: WorkflowRun;
+    try {
+      run = await create();
+    } catch (error) {
+      leases.release(store, taskId);
+      throw error;
+    }
+    const live = this.#runs.get(taskId);
+    // A run that already ended (its end released the lease) is not held again.
+    if (live !== undefined && live === run && live.live) {
+      leases.hold(store, taskId, (error) => live.abandon(error));
+    } else if (live === undefined) leases.release(store, taskId);
+    return run;
   }
 
   /** The inspector of a run: the `inspect` option, plus the recorder when `record` is on. */
@@ -479,6 +514,7 @@ class WorkflowRuntime implements Runtime {
       emit: (event: RuntimeEvent) => this.#emit(event),
       onEnd: (run: TaskRun | MachineRun) => {
         if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
+        this.#leases?.release(manager.store, run.taskId);
         void this.#recorder?.end(run.taskId);
       },
     };

@@ -9,6 +9,7 @@ export {
 export type {
   CheckpointPolicy,
   DefinedRuntimeWorkflow,
+  LeaseOptions,
   PurgeReport,
   RecoveryReport,
   RunStatus,

@@ -230,6 +230,11 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     return run;
   }
 
+  /** Ends the run from outside, as a failed save would (e.g. its lease was taken). */
+  abandon(error: Error): void {
+    this.abort(error);
+  }
+
   /** Ends the run on a failed save (a lost checkpoint race, a storage failure). */
   protected abort(error: unknown): void {
     if (this.ended && FINAL_STATUSES.has(this.runStatus ?? 'running')) return;

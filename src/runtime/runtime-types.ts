@@ -99,6 +99,31 @@ export interface RuntimeOptions {
   };
   /** Clock for lineage timestamps and `errorTime`, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Task leases, for runtimes (workers) that share a store: each task this runtime runs is
+   * leased to it (claimed before its run starts, renewed every `ttlMs / 3`, released when the
+   * run ends), and a task another runtime holds a live lease on is refused
+   * (`TaskLeasedError`) by `start` and `resume` and skipped by `recover`. A run whose lease is
+   * taken (it could not renew it in time) stops with `LeaseLostError`. After a crash, a worker
+   * that comes back with the same `owner` takes its tasks back at once; others wait for the
+   * lease to lapse. Default: no leases (one runtime per store, or tasks split by the caller).
+   */
+  readonly lease?: LeaseOptions;
+}
+
+/** Options of {@link RuntimeOptions.lease}. */
+export interface LeaseOptions {
+  /**
+   * Who this runtime is: a valid id, stable across restarts of one worker (its host or pod
+   * name) so that it takes its own tasks back at once. Default: `runtime-<ULID>`, new each time.
+   */
+  readonly owner?: string;
+  /**
+   * How long a lease lasts without renewal, ms: how long a crashed worker's tasks wait for
+   * another worker. Keep it well above the clock skew between workers and the longest event
+   * loop stall. Default: 30,000.
+   */
+  readonly ttlMs?: number;
 }
 
 /** Options of {@link Runtime.start}. */
@@ -145,6 +170,8 @@ export interface RecoveryReport {
   readonly resumed: readonly WorkflowRun[];
   /** Tasks it could not resume, and why. */
   readonly failed: readonly { readonly taskId: string; readonly error: Error }[];
+  /** Tasks it left alone because another runtime holds a live lease on them (with `lease`). */
+  readonly leased: readonly { readonly taskId: string; readonly owner: string }[];
 }
 
 /** What {@link Runtime.purgeFinished} did. */
@@ -286,10 +313,11 @@ export interface Runtime {
    * that does not run here: what a worker does when it starts again after a crash or a
    * `close`. Paused, finished and router tasks are left alone. A task that cannot be resumed
    * (its workflow not registered, a version without `migrate`, an unreadable checkpoint) is
-   * reported in `failed`, and the others are still resumed. Run it where no other process runs
-   * these tasks: a task running in another process is never forked (the conditional writes let
-   * one run win, the other aborts with `CheckpointConflictError`), but its current step may run
-   * twice meanwhile.
+   * reported in `failed`, and the others are still resumed. With `lease`, a task another
+   * runtime holds a live lease on is left to it (reported in `leased`). Without, run it where
+   * no other process runs these tasks: a task running in another process is never forked (the
+   * conditional writes let one run win, the other aborts with `CheckpointConflictError`), but
+   * its current step may run twice meanwhile.
    */
   recover(): Promise<RecoveryReport>;
   /**

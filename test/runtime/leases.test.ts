@@ -1,0 +1,222 @@
+import {
+  type CheckpointStore,
+  type Context,
+  createRuntime,
+  defineWorkflow,
+  isOrchestrationError,
+  type RuntimeEvent,
+} from 'mcp-orchestration';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rejectionOf } from '../support/rejection.js';
+import { type Calls, delay, STORES, type TestStore, trailStep } from './helpers.js';
+
+let current: TestStore | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+/**
+ * Three steps; the second blocks until `release()` is called the first time it runs (a step in
+ * flight), and runs at once afterwards. Counts completed calls.
+ */
+function blockingWorkflow(calls: Calls) {
+  let blocked = false;
+  let unblock: () => void = () => {};
+  const step = (name: string) => trailStep(calls, name);
+  const workflow = defineWorkflow({
+    id: 'leased',
+    version: '1',
+    steps: [
+      { stepId: 'first', run: step('first') },
+      {
+        stepId: 'second',
+        run: async (context: Context) => {
+          if (!blocked) {
+            blocked = true;
+            await new Promise<void>((resolve) => {
+              unblock = resolve;
+            });
+          }
+          return step('second')(context);
+        },
+      },
+      { stepId: 'third', run: step('third') },
+    ],
+  });
+  return { workflow, release: () => unblock() };
+}
+
+/**
+ * `store`, until `kill()`: from then on every call hangs, as calls from a process that died do
+ * (its lease is no longer renewed, its writes never land).
+ */
+function killable(store: CheckpointStore): { store: CheckpointStore; kill(): void } {
+  let dead = false;
+  const proxy = new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        dead ? new Promise(() => {}) : Reflect.apply(value, target, args);
+    },
+  });
+  return {
+    store: proxy,
+    kill: () => {
+      dead = true;
+    },
+  };
+}
+
+const TTL = 200;
+
+describe('task leases', () => {
+  it.each(['memory', 'file'] as const)(
+    'a task leased to one runtime is refused by another and skipped by its recover (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const { workflow, release } = blockingWorkflow({});
+      const a = createRuntime({
+        store: current.store,
+        workflows: [workflow],
+        lease: { owner: 'worker-a', ttlMs: TTL },
+      });
+      const b = createRuntime({
+        store: await current.reopen(),
+        workflows: [workflow],
+        lease: { owner: 'worker-b', ttlMs: TTL },
+      });
+      const run = await a.start(workflow, { n: 1 }, { taskId: 'order-1' });
+      const refused = await rejectionOf(b.resume('order-1'));
+      expect(isOrchestrationError(refused, 'TASK_LEASED')).toBe(true);
+      expect(refused).toMatchObject({ taskId: 'order-1', owner: 'worker-a' });
+      expect(await b.recover()).toEqual({
+        resumed: [],
+        failed: [],
+        leased: [{ taskId: 'order-1', owner: 'worker-a' }],
+      });
+      // Renewed while the run lives: still refused well past one TTL.
+      await delay(2.5 * TTL);
+      expect((await current.store.readLease('order-1'))?.owner).toBe('worker-a');
+      expect((await b.recover()).leased).toEqual([{ taskId: 'order-1', owner: 'worker-a' }]);
+      // Its end releases it: then the task is anyone's (here, a finished one).
+      release();
+      await expect(run.result).resolves.toBeDefined();
+      await vi.waitFor(async () =>
+        expect(await current?.store.readLease('order-1')).toBeUndefined(),
+      );
+      expect((await b.resume('order-1')).taskId).toBe('order-1');
+      await a.close();
+      await b.close();
+    },
+  );
+
+  it('starting a task another runtime holds the lease of is refused, and nothing is written', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    await store.claimLease('order-2', 'worker-b', 60_000);
+    const a = createRuntime({ store, lease: { owner: 'worker-a' } });
+    const { workflow } = blockingWorkflow({});
+    const refused = await rejectionOf(a.start(workflow, { n: 1 }, { taskId: 'order-2' }));
+    expect(isOrchestrationError(refused, 'TASK_LEASED')).toBe(true);
+    expect(await store.head('order-2')).toBe(0);
+    expect((await store.readLease('order-2'))?.owner).toBe('worker-b');
+    await a.close();
+  });
+
+  it('after a crash another runtime takes the task once the lease lapses; steps done stay done', async () => {
+    current = await STORES.memory();
+    const calls: Calls = {};
+    const { workflow } = blockingWorkflow(calls);
+    const crashed = killable(current.store);
+    const a = createRuntime({
+      store: crashed.store,
+      workflows: [workflow],
+      lease: { owner: 'worker-a', ttlMs: TTL },
+    });
+    await a.start(workflow, { n: 1 }, { taskId: 'order-3' });
+    await vi.waitFor(() => expect(calls.first).toBe(1));
+    crashed.kill(); // worker-a dies with 'second' in flight
+    const b = createRuntime({
+      store: current.store,
+      workflows: [workflow],
+      lease: { owner: 'worker-b', ttlMs: TTL },
+    });
+    expect((await b.recover()).leased).toEqual([{ taskId: 'order-3', owner: 'worker-a' }]);
+    await delay(TTL + 50);
+    const { resumed, leased } = await b.recover();
+    expect(leased).toEqual([]);
+    expect(resumed.map((run) => run.taskId)).toEqual(['order-3']);
+    const output = await resumed[0]?.result;
+    expect(output?.data).toEqual({ trail: ['first', 'second', 'third'] });
+    expect(calls).toEqual({ first: 1, second: 1, third: 1 });
+    await b.close();
+  });
+
+  it('a worker that comes back with the same owner takes its tasks back at once', async () => {
+    current = await STORES.memory();
+    const { workflow } = blockingWorkflow({});
+    const crashed = killable(current.store);
+    const before = createRuntime({
+      store: crashed.store,
+      workflows: [workflow],
+      lease: { owner: 'worker-a', ttlMs: 60_000 },
+    });
+    await before.start(workflow, { n: 1 }, { taskId: 'order-4' });
+    crashed.kill();
+    const after = createRuntime({
+      store: current.store,
+      workflows: [workflow],
+      lease: { owner: 'worker-a', ttlMs: 60_000 },
+    });
+    const { resumed } = await after.recover();
+    expect(resumed.map((run) => run.taskId)).toEqual(['order-4']);
+    await expect(resumed[0]?.result).resolves.toBeDefined();
+    await after.close();
+  });
+
+  it('a run whose lease another runtime took stops with LeaseLostError', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    const { workflow, release } = blockingWorkflow({});
+    const events: RuntimeEvent[] = [];
+    const a = createRuntime({ store, lease: { owner: 'worker-a', ttlMs: TTL } });
+    a.subscribe((event) => events.push(event));
+    const run = await a.start(workflow, { n: 1 }, { taskId: 'order-5' });
+    // As if worker-a had stalled past its lease and worker-b had taken the task.
+    expect(await store.releaseLease('order-5', 'worker-a')).toBe(true);
+    expect((await store.claimLease('order-5', 'worker-b', 60_000)).granted).toBe(true);
+    const lost = await rejectionOf(run.result);
+    expect(isOrchestrationError(lost, 'LEASE_LOST')).toBe(true);
+    expect(lost).toMatchObject({ taskId: 'order-5', owner: 'worker-b' });
+    expect(events.at(-1)).toMatchObject({ type: 'run.aborted', taskId: 'order-5' });
+    const head = await store.head('order-5');
+    release(); // the step in flight ends: nothing more is written here
+    await delay(20);
+    expect(await store.head('order-5')).toBe(head);
+    expect((await store.readLease('order-5'))?.owner).toBe('worker-b');
+    expect((await a.status('order-5'))?.live).toBe(false);
+    await a.close();
+  });
+
+  it('close releases the leases of the runs it stops', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    const { workflow } = blockingWorkflow({});
+    const a = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-a' } });
+    await a.start(workflow, { n: 1 }, { taskId: 'order-6' });
+    expect((await store.readLease('order-6'))?.owner).toBe('worker-a');
+    await a.close();
+    expect(await store.readLease('order-6')).toBeUndefined();
+    const b = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-b' } });
+    expect((await b.recover()).resumed.map((run) => run.taskId)).toEqual(['order-6']);
+    await b.close();
+  });
+
+  it('refuses a bad owner or TTL when the runtime is created', () => {
+    expect(() => createRuntime({ lease: { owner: 'a/b' } })).toThrow(/lease owner/);
+    expect(() => createRuntime({ lease: { ttlMs: 2 } })).toThrow(TypeError);
+    expect(() => createRuntime({ lease: { ttlMs: 1.5 } })).toThrow(TypeError);
+  });
+});
