@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createFileStore } from 'mcp-orchestration/file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCliDir, runCli } from './cli-harness.js';
 
@@ -110,13 +111,18 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
     expect((await tasks('run', 'approval.mjs', '--task', 'doc_a')).code).toBe(0);
     expect((await tasks('pause', 'doc_b')).code).toBe(0);
 
+    // A worker's lease on doc_a (a runtime with the lease option holds one while it runs it).
+    const files = createFileStore({ directory: join(dir, 'tasks-store') });
+    const { lease } = await files.claimLease('doc_a', 'worker-7', 60_000);
+    await files.close();
+
     const listed = await tasks('tasks');
     expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
     const lines = listed.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('Tasks (2):');
     expect(lines[1]).toMatch(
-      /^ {2}doc_a +suspended +approval@1 +step \d+ review +checkpoint 3 +waiting for approve$/,
+      /^ {2}doc_a +suspended +approval@1 +step \d+ review +checkpoint 3 +waiting for approve {2}leased to worker-7 until \S+Z$/,
     );
     expect(lines[2]).toMatch(/^ {2}doc_b +paused +approval@1 /);
 
@@ -127,6 +133,8 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
       ['doc_a', 'suspended'],
       ['doc_b', 'paused'],
     ]);
+    expect(json.tasks[0].lease).toEqual(lease);
+    expect(json.tasks[1].lease).toBeUndefined();
     expect(json.unreadable).toEqual([]);
     expect(json.next).toBeUndefined();
 
