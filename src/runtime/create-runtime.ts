@@ -432,10 +432,9 @@ class WorkflowRuntime implements Runtime {
       throw error;
     }
     const live = this.#runs.get(taskId);
-    // A run that already ended (its end released the lease) is not held again.
-    if (live !== undefined && live === run && live.live) {
-      leases.hold(store, taskId, (error) => live.abandon(error));
-    } else if (live === undefined) leases.release(store, taskId);
+    if (live === run && live.live) leases.hold(store, taskId, (error) => live.abandon(error));
+    // No run here (a finished task), or one that ended already (its end released the lease).
+    else leases.release(store, taskId);
     return run;
   }
 

@@ -1,6 +1,7 @@
 import {
   type CheckpointStore,
   type Context,
+  createContext,
   createRuntime,
   defineWorkflow,
   isOrchestrationError,
@@ -100,13 +101,20 @@ describe('task leases', () => {
       await delay(2.5 * TTL);
       expect((await current.store.readLease('order-1'))?.owner).toBe('worker-a');
       expect((await b.recover()).leased).toEqual([{ taskId: 'order-1', owner: 'worker-a' }]);
-      // Its end releases it: then the task is anyone's (here, a finished one).
+      // Once it ended (released or lapsed), the task is anyone's (here, a finished one).
       release();
       await expect(run.result).resolves.toBeDefined();
       await vi.waitFor(async () =>
         expect(await current?.store.readLease('order-1')).toBeUndefined(),
       );
-      expect((await b.resume('order-1')).taskId).toBe('order-1');
+      // A finished task runs nowhere: the lease taken to read it is released at once (well
+      // within its 30 s TTL).
+      const c = createRuntime({ store: current.store, workflows: [workflow], lease: {} });
+      expect((await c.resume('order-1')).taskId).toBe('order-1');
+      await vi.waitFor(async () =>
+        expect(await current?.store.readLease('order-1')).toBeUndefined(),
+      );
+      await c.close();
       await a.close();
       await b.close();
     },
@@ -200,11 +208,19 @@ describe('task leases', () => {
     await a.close();
   });
 
-  it('close releases the leases of the runs it stops', async () => {
+  it('a run that ends releases its lease, and close releases the leases of the runs it stops', async () => {
     current = await STORES.memory();
     const { store } = current;
     const { workflow } = blockingWorkflow({});
+    const quick = defineWorkflow({
+      id: 'quick',
+      version: '1',
+      steps: [{ stepId: 'only', run: () => createContext('Done', {}) }],
+    });
+    // TTLs of 30 s: a lease gone within the test was released, not lapsed.
     const a = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-a' } });
+    await (await a.start(quick, { n: 1 }, { taskId: 'order-7' })).result;
+    await vi.waitFor(async () => expect(await store.readLease('order-7')).toBeUndefined());
     await a.start(workflow, { n: 1 }, { taskId: 'order-6' });
     expect((await store.readLease('order-6'))?.owner).toBe('worker-a');
     await a.close();
