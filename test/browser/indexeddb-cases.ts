@@ -1,7 +1,7 @@
-import { createStore, get, keys, set, setMany, type UseStore } from 'idb-keyval';
+import { get, keys, set, setMany, type UseStore } from 'idb-keyval';
 import { isOrchestrationError, OrchestrationError } from 'mcp-orchestration';
 import { createIndexedDbStore } from 'mcp-orchestration/indexeddb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bodyKey,
   expiryKey,
@@ -12,7 +12,14 @@ import {
   seqKey,
 } from '../../adapters/indexeddb/layout.js';
 import { request, runTransaction } from '../../adapters/indexeddb/transaction.js';
-import { closeConnection, deleteDatabase, uniqueDbName } from './indexeddb-harness.js';
+import {
+  closeConnection,
+  manualClock,
+  storedKeys,
+  testRecord,
+  uniqueDbName,
+  useTestDatabases,
+} from './indexeddb-harness.js';
 
 /**
  * What the IndexedDB store guarantees beyond the shared conformance suite: its key layout, the
@@ -22,46 +29,10 @@ import { closeConnection, deleteDatabase, uniqueDbName } from './indexeddb-harne
  */
 export function describeIndexedDbSpecifics(label: string): void {
   describe(`IndexedDB store specifics: ${label}`, () => {
-    const toDelete: string[] = [];
-    const toClose: UseStore[] = [];
-    const owned: { close(): Promise<void> }[] = [];
-    afterEach(async () => {
-      for (const store of owned.splice(0)) await store.close();
-      for (const idb of toClose.splice(0)) await closeConnection(idb).catch(() => undefined);
-      for (const name of toDelete.splice(0)) await deleteDatabase(name);
-    });
+    const { openDb, connect, deleteAfter, own } = useTestDatabases();
+    const clock = manualClock;
+    const record = testRecord;
 
-    /** A fresh database and an idb-keyval store on it (closed and deleted after the test). */
-    function openDb(storeName = 'checkpoints'): { dbName: string; idb: UseStore } {
-      const dbName = uniqueDbName();
-      toDelete.push(dbName);
-      const idb = createStore(dbName, storeName);
-      toClose.push(idb);
-      return { dbName, idb };
-    }
-
-    function clock() {
-      let time = Date.now();
-      return {
-        now: () => time,
-        advance(ms: number) {
-          time += ms;
-        },
-      };
-    }
-
-    const record = (taskId: string, checkpointId: string, time: number, ttlMs?: number) => ({
-      taskId,
-      checkpointId,
-      createdAt: time,
-      ...(ttlMs === undefined ? {} : { expiresAt: time + ttlMs }),
-      body: `body of ${checkpointId}`,
-    });
-
-    /** Every key in the object store, as JSON, sorted. */
-    async function storedKeys(idb: UseStore): Promise<string[]> {
-      return (await keys(idb)).map((key) => JSON.stringify(key)).sort();
-    }
     const asJson = (list: IDBValidKey[]) => list.map((key) => JSON.stringify(key)).sort();
 
     it('writes exactly the documented keys, and deleteTask removes all of a task', async () => {
@@ -176,8 +147,7 @@ export function describeIndexedDbSpecifics(label: string): void {
 
     it('two connections to one database (two tabs) never fork a sequence', async () => {
       const { dbName, idb } = openDb();
-      const other = createStore(dbName, 'checkpoints');
-      toClose.push(other);
+      const other = connect(dbName);
       const tabs = [createIndexedDbStore({ store: idb }), createIndexedDbStore({ store: other })];
       const [dbA, dbB] = await Promise.all(
         [idb, other].map((use) => use('readonly', (s) => s.transaction.db)),
@@ -381,15 +351,13 @@ export function describeIndexedDbSpecifics(label: string): void {
 
     it('the default store opens its own database, persists, and close() releases it', async () => {
       const dbName = uniqueDbName();
-      toDelete.push(dbName);
-      const first = createIndexedDbStore({ dbName });
-      owned.push(first);
+      deleteAfter(dbName);
+      const first = own(createIndexedDbStore({ dbName }));
       await first.save(record('task-1', 'cp-1', Date.now()));
       await first.close();
       const closed = await first.head('task-1').catch((e: unknown) => e);
       expect(isOrchestrationError(closed, 'STORAGE_FAILED')).toBe(true);
-      const reopened = createIndexedDbStore({ dbName }); // like a page reload
-      owned.push(reopened);
+      const reopened = own(createIndexedDbStore({ dbName })); // like a page reload
       expect((await reopened.latest('task-1'))?.body).toBe('body of cp-1');
       await reopened.close();
       // With every connection closed, deleting the database is not blocked.

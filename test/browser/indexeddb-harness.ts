@@ -1,4 +1,5 @@
-import { createStore, set, setMany, type UseStore } from 'idb-keyval';
+import { createStore, keys, set, setMany, type UseStore } from 'idb-keyval';
+import { afterEach } from 'vitest';
 import { bodyKey, logKey, logLengthKey } from '../../adapters/indexeddb/layout.js';
 import { createIndexedDbStore } from '../../adapters/indexeddb.js';
 import type { ConformanceHarness } from '../conformance/harness.js';
@@ -65,4 +66,72 @@ export function deleteDatabase(name: string): Promise<void> {
     request.onsuccess = () => resolve();
     request.onerror = () => reject(request.error);
   });
+}
+
+/**
+ * The databases of one `describe` block's tests: `openDb` makes a fresh one with an idb-keyval
+ * store on it; after each test, the stores handed to `own` are closed, then the connections, and
+ * the databases are deleted. Call it inside the `describe`.
+ */
+export function useTestDatabases() {
+  const toDelete: string[] = [];
+  const toClose: UseStore[] = [];
+  const owned: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const store of owned.splice(0)) await store.close();
+    for (const idb of toClose.splice(0)) await closeConnection(idb).catch(() => undefined);
+    for (const name of toDelete.splice(0)) await deleteDatabase(name);
+  });
+  return {
+    /** A fresh database and an idb-keyval store on it. */
+    openDb(storeName = 'checkpoints'): { dbName: string; idb: UseStore } {
+      const dbName = uniqueDbName();
+      toDelete.push(dbName);
+      const idb = createStore(dbName, storeName);
+      toClose.push(idb);
+      return { dbName, idb };
+    },
+    /** Another connection to a database of this test (closed after it). */
+    connect(dbName: string, storeName = 'checkpoints'): UseStore {
+      const idb = createStore(dbName, storeName);
+      toClose.push(idb);
+      return idb;
+    },
+    /** Deletes the database named `dbName` after the test (one a store opened itself). */
+    deleteAfter(dbName: string): void {
+      toDelete.push(dbName);
+    },
+    /** Closes `store` after the test, before the connections. */
+    own<T extends { close(): Promise<void> }>(store: T): T {
+      owned.push(store);
+      return store;
+    },
+  };
+}
+
+/** A clock for TTLs that moves only when told. */
+export function manualClock() {
+  let time = Date.now();
+  return {
+    now: () => time,
+    advance(ms: number) {
+      time += ms;
+    },
+  };
+}
+
+/** A record for `save`, created at `time` (expiring `ttlMs` later, if given). */
+export function testRecord(taskId: string, checkpointId: string, time: number, ttlMs?: number) {
+  return {
+    taskId,
+    checkpointId,
+    createdAt: time,
+    ...(ttlMs === undefined ? {} : { expiresAt: time + ttlMs }),
+    body: `body of ${checkpointId}`,
+  };
+}
+
+/** Every key in the object store, as JSON, sorted. */
+export async function storedKeys(idb: UseStore): Promise<string[]> {
+  return (await keys(idb)).map((key) => JSON.stringify(key)).sort();
 }

@@ -1,9 +1,9 @@
-import { createStore, get, keys, set, type UseStore } from 'idb-keyval';
+import { get, set } from 'idb-keyval';
 import { isOrchestrationError } from 'mcp-orchestration';
 import { createIndexedDbStore } from 'mcp-orchestration/indexeddb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { headKey, leaseKey } from '../../adapters/indexeddb/layout.js';
-import { closeConnection, deleteDatabase, uniqueDbName } from './indexeddb-harness.js';
+import { manualClock, storedKeys, testRecord, useTestDatabases } from './indexeddb-harness.js';
 
 const MINUTE = 60_000;
 
@@ -15,41 +15,10 @@ const MINUTE = 60_000;
  */
 export function describeIndexedDbLeases(label: string): void {
   describe(`IndexedDB store leases: ${label}`, () => {
-    const toDelete: string[] = [];
-    const toClose: UseStore[] = [];
-    afterEach(async () => {
-      for (const idb of toClose.splice(0)) await closeConnection(idb).catch(() => undefined);
-      for (const name of toDelete.splice(0)) await deleteDatabase(name);
-    });
+    const { openDb, connect } = useTestDatabases();
+    const clock = manualClock;
+    const record = testRecord;
 
-    function openDb(): { dbName: string; idb: UseStore } {
-      const dbName = uniqueDbName();
-      toDelete.push(dbName);
-      const idb = createStore(dbName, 'checkpoints');
-      toClose.push(idb);
-      return { dbName, idb };
-    }
-
-    function clock() {
-      let time = Date.now();
-      return {
-        now: () => time,
-        advance(ms: number) {
-          time += ms;
-        },
-      };
-    }
-
-    const record = (taskId: string, checkpointId: string, createdAt: number, ttlMs?: number) => ({
-      taskId,
-      checkpointId,
-      createdAt,
-      ...(ttlMs === undefined ? {} : { expiresAt: createdAt + ttlMs }),
-      body: `body of ${checkpointId}`,
-    });
-
-    const storedKeys = async (idb: UseStore) =>
-      (await keys(idb)).map((key) => JSON.stringify(key)).sort();
     const code = (promise: Promise<unknown>) =>
       promise.then(
         () => 'resolved',
@@ -128,8 +97,7 @@ export function describeIndexedDbLeases(label: string): void {
 
     it('claims racing over two connections (two tabs): exactly one owner wins', async () => {
       const { dbName, idb } = openDb();
-      const other = createStore(dbName, 'checkpoints');
-      toClose.push(other);
+      const other = connect(dbName);
       const tabs = [createIndexedDbStore({ store: idb }), createIndexedDbStore({ store: other })];
       await tabs[0]?.save(record('task-1', 'cp-1', Date.now()));
       for (const taskId of ['task-1', 'task-2']) {

@@ -41,6 +41,39 @@ export function trailStep(calls: Calls, name: string): (context: Context) => Con
   };
 }
 
+/**
+ * Three steps; the second, the first time it runs, blocks (a step in flight) until `release()`
+ * or until its signal aborts (the run stopped), and runs at once after that. Counts completed
+ * calls.
+ */
+export function blockingWorkflow(calls: Calls, id = 'blocking') {
+  let blocked = false;
+  let unblock: () => void = () => {};
+  const step = (name: string) => trailStep(calls, name);
+  const workflow = defineWorkflow({
+    id,
+    version: '1',
+    steps: [
+      { stepId: 'first', run: step('first') },
+      {
+        stepId: 'second',
+        run: async (context: Context, _step, { signal }) => {
+          if (!blocked) {
+            blocked = true;
+            await new Promise<void>((resolve, reject) => {
+              unblock = resolve;
+              signal.addEventListener('abort', () => reject(signal.reason));
+            });
+          }
+          return step('second')(context);
+        },
+      },
+      { stepId: 'third', run: step('third') },
+    ],
+  });
+  return { workflow, release: () => unblock() };
+}
+
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

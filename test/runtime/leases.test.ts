@@ -1,6 +1,5 @@
 import {
   type CheckpointStore,
-  type Context,
   createContext,
   createRuntime,
   defineWorkflow,
@@ -9,44 +8,13 @@ import {
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectionOf } from '../support/rejection.js';
-import { type Calls, delay, STORES, type TestStore, trailStep } from './helpers.js';
+import { blockingWorkflow, type Calls, delay, STORES, type TestStore } from './helpers.js';
 
 let current: TestStore | undefined;
 afterEach(async () => {
   await current?.cleanup();
   current = undefined;
 });
-
-/**
- * Three steps; the second blocks until `release()` is called the first time it runs (a step in
- * flight), and runs at once afterwards. Counts completed calls.
- */
-function blockingWorkflow(calls: Calls) {
-  let blocked = false;
-  let unblock: () => void = () => {};
-  const step = (name: string) => trailStep(calls, name);
-  const workflow = defineWorkflow({
-    id: 'leased',
-    version: '1',
-    steps: [
-      { stepId: 'first', run: step('first') },
-      {
-        stepId: 'second',
-        run: async (context: Context) => {
-          if (!blocked) {
-            blocked = true;
-            await new Promise<void>((resolve) => {
-              unblock = resolve;
-            });
-          }
-          return step('second')(context);
-        },
-      },
-      { stepId: 'third', run: step('third') },
-    ],
-  });
-  return { workflow, release: () => unblock() };
-}
 
 /**
  * `store`, until `kill()`: from then on every call hangs, as calls from a process that died do
@@ -77,7 +45,7 @@ describe('task leases', () => {
     'a task leased to one runtime is refused by another and skipped by its recover (%s store)',
     async (kind) => {
       current = await STORES[kind]();
-      const { workflow, release } = blockingWorkflow({});
+      const { workflow, release } = blockingWorkflow({}, 'leased');
       const a = createRuntime({
         store: current.store,
         workflows: [workflow],
@@ -125,7 +93,7 @@ describe('task leases', () => {
     const { store } = current;
     await store.claimLease('order-2', 'worker-b', 60_000);
     const a = createRuntime({ store, lease: { owner: 'worker-a' } });
-    const { workflow } = blockingWorkflow({});
+    const { workflow } = blockingWorkflow({}, 'leased');
     const refused = await rejectionOf(a.start(workflow, { n: 1 }, { taskId: 'order-2' }));
     expect(isOrchestrationError(refused, 'TASK_LEASED')).toBe(true);
     expect(await store.head('order-2')).toBe(0);
@@ -136,7 +104,7 @@ describe('task leases', () => {
   it('after a crash another runtime takes the task once the lease lapses; steps done stay done', async () => {
     current = await STORES.memory();
     const calls: Calls = {};
-    const { workflow } = blockingWorkflow(calls);
+    const { workflow } = blockingWorkflow(calls, 'leased');
     const crashed = killable(current.store);
     const a = createRuntime({
       store: crashed.store,
@@ -164,7 +132,7 @@ describe('task leases', () => {
 
   it('a worker that comes back with the same owner takes its tasks back at once', async () => {
     current = await STORES.memory();
-    const { workflow } = blockingWorkflow({});
+    const { workflow } = blockingWorkflow({}, 'leased');
     const crashed = killable(current.store);
     const before = createRuntime({
       store: crashed.store,
@@ -187,7 +155,7 @@ describe('task leases', () => {
   it('a run whose lease another runtime took stops with LeaseLostError', async () => {
     current = await STORES.memory();
     const { store } = current;
-    const { workflow, release } = blockingWorkflow({});
+    const { workflow, release } = blockingWorkflow({}, 'leased');
     const events: RuntimeEvent[] = [];
     const a = createRuntime({ store, lease: { owner: 'worker-a', ttlMs: TTL } });
     a.subscribe((event) => events.push(event));
@@ -211,7 +179,7 @@ describe('task leases', () => {
   it('a run that ends releases its lease, and close releases the leases of the runs it stops', async () => {
     current = await STORES.memory();
     const { store } = current;
-    const { workflow } = blockingWorkflow({});
+    const { workflow } = blockingWorkflow({}, 'leased');
     const quick = defineWorkflow({
       id: 'quick',
       version: '1',

@@ -1,6 +1,5 @@
 import {
   type CheckpointStore,
-  type Context,
   createContext,
   createRuntime,
   defineWorkflow,
@@ -11,13 +10,13 @@ import {
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  blockingWorkflow,
   type Calls,
   dataOf,
   delay,
   reviewWorkflow,
   STORES,
   type TestStore,
-  trailStep,
 } from './helpers.js';
 
 let current: TestStore | undefined;
@@ -25,34 +24,6 @@ afterEach(async () => {
   await current?.cleanup();
   current = undefined;
 });
-
-/**
- * Three steps; the second never ends the first time it runs (a step in flight when the process
- * goes away; aborted through its signal), and runs at once after that. Counts completed calls.
- */
-function blockingWorkflow(calls: Calls) {
-  let blocked = false;
-  const step = (name: string) => trailStep(calls, name);
-  const workflow = defineWorkflow({
-    id: 'blocking',
-    version: '1',
-    steps: [
-      { stepId: 'first', run: step('first') },
-      {
-        stepId: 'second',
-        run: (context, _step, { signal }) => {
-          if (blocked) return step('second')(context);
-          blocked = true;
-          return new Promise<Context>((_, reject) => {
-            signal.addEventListener('abort', () => reject(signal.reason));
-          });
-        },
-      },
-      { stepId: 'third', run: step('third') },
-    ],
-  });
-  return { workflow };
-}
 
 /** One step, at once. */
 const quick = defineWorkflow({
