@@ -232,15 +232,21 @@ export class TaskLeasedError extends OrchestrationError {
 }
 
 /**
- * A run whose lease another runtime took (this one failed to renew it in time, e.g. a stalled
- * process or an unreachable store): the run stops here without writing again.
+ * A run that no longer holds its task's lease, so it stopped here (a checkpoint in flight may
+ * still land; none is started after): another runtime took the lease, or this one could not
+ * renew it before it lapsed (a stalled process, an unreachable store), after which another
+ * runtime may take the task at any moment.
  */
 export class LeaseLostError extends OrchestrationError {
   readonly taskId: string;
-  /** The runtime that holds the lease now. */
-  readonly owner: string;
-  constructor(taskId: string, owner: string) {
-    super('LEASE_LOST', `Task ${taskId} lost its lease to ${owner}: it stopped running here`);
+  /** The runtime that holds the lease now; `undefined` when it lapsed unrenewed. */
+  readonly owner: string | undefined;
+  constructor(taskId: string, owner: string | undefined) {
+    const why =
+      owner === undefined
+        ? 'could not renew its lease before it lapsed'
+        : `lost its lease to ${owner}`;
+    super('LEASE_LOST', `Task ${taskId} ${why}: it stopped running here`);
     this.taskId = taskId;
     this.owner = owner;
   }

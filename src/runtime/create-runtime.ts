@@ -423,7 +423,7 @@ class WorkflowRuntime implements Runtime {
     const leases = this.#leases;
     if (leases === undefined) return create();
     const { store } = await this.#getManager();
-    await leases.claim(store, taskId);
+    const claimedAt = await leases.claim(store, taskId);
     let run: WorkflowRun;
     try {
       run = await create();
@@ -432,9 +432,12 @@ class WorkflowRuntime implements Runtime {
       throw error;
     }
     const live = this.#runs.get(taskId);
-    if (live === run && live.live) leases.hold(store, taskId, (error) => live.abandon(error));
-    // No run here (a finished task), or one that ended already (its end released the lease).
-    else leases.release(store, taskId);
+    if (live === run && live.live) {
+      leases.hold(store, taskId, claimedAt, (error) => live.abandon(error));
+    } else {
+      // No run here (a finished task), or one that ended already (its end released the lease).
+      leases.release(store, taskId);
+    }
     return run;
   }
 

@@ -103,8 +103,10 @@ export interface RuntimeOptions {
    * Task leases, for runtimes (workers) that share a store: each task this runtime runs is
    * leased to it (claimed before its run starts, renewed every `ttlMs / 3`, released when the
    * run ends), and a task another runtime holds a live lease on is refused
-   * (`TaskLeasedError`) by `start` and `resume` and skipped by `recover`. A run whose lease is
-   * taken (it could not renew it in time) stops with `LeaseLostError`. After a crash, a worker
+   * (`TaskLeasedError`) by `start` and `resume` and skipped by `recover`. A run that loses its
+   * lease stops with `LeaseLostError`: when the store refuses a renewal (another runtime took
+   * the lease), or when the lease lapses before a renewal lands (a stalled process, an
+   * unreachable store), since another runtime may take the task from then on. After a crash, a worker
    * that comes back with the same `owner` takes its tasks back at once; others wait for the
    * lease to lapse. Default: no leases (one runtime per store, or tasks split by the caller).
    */

@@ -9,18 +9,27 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 /** A lease this runtime holds for a live run. */
 interface Held {
   readonly store: CheckpointStore;
-  /** Called once if another owner takes the lease. */
+  /** Called once when the lease is lost. */
   readonly onLost: (error: LeaseLostError) => void;
   /** The renewal in flight, if any (never rejects). */
   renewing: Promise<void> | undefined;
+  /** Fires when the lease lapses unless a renewal lands first. */
+  fence: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** `timer` does not keep a Node process alive (browsers have no unref). */
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
 }
 
 /**
  * The leases of one runtime's tasks (internal; `RuntimeOptions.lease`): claims a task's lease
  * before its run starts, renews every held lease every `ttlMs / 3` from one timer, and releases
- * a lease when its run ends. A renewal the store refuses (another owner took the lapsed lease)
- * ends the run through `onLost`; a renewal that fails (the store unreachable) is tried again at
- * the next tick, while the lease still has two thirds of its TTL to go.
+ * a lease when its run ends. A lease is lost, and its run ended through `onLost`, when the
+ * store refuses a renewal (another owner took the lease) or when it lapses before a renewal
+ * landed (by this process's clock, counted from when the last granted claim was sent): from
+ * then on another runtime may take the task, so this one stops. A renewal that fails (the store
+ * unreachable) is tried again at the next tick.
  */
 export class TaskLeases {
   readonly owner: string;
@@ -42,27 +51,40 @@ export class TaskLeases {
     this.ttlMs = ttlMs;
   }
 
-  /** Takes (or renews) the task's lease; `TaskLeasedError` when another owner holds it. */
-  async claim(store: CheckpointStore, taskId: string): Promise<void> {
+  /**
+   * Takes (or renews) the task's lease; `TaskLeasedError` when another owner holds it. Returns
+   * when the claim was sent (this process's clock), for {@link hold}.
+   */
+  async claim(store: CheckpointStore, taskId: string): Promise<number> {
+    const sentAt = Date.now();
     const { granted, lease } = await store.claimLease(taskId, this.owner, this.ttlMs);
     if (!granted) throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
+    return sentAt;
   }
 
-  /** Keeps renewing a claimed lease while its run lives; `onLost` ends the run if it is taken. */
-  hold(store: CheckpointStore, taskId: string, onLost: (error: LeaseLostError) => void): void {
-    this.#held.set(taskId, { store, onLost, renewing: undefined });
+  /**
+   * Keeps renewing a lease claimed at `claimedAt` while its run lives; `onLost` ends the run if
+   * the lease is taken or lapses.
+   */
+  hold(
+    store: CheckpointStore,
+    taskId: string,
+    claimedAt: number,
+    onLost: (error: LeaseLostError) => void,
+  ): void {
+    const held: Held = { store, onLost, renewing: undefined, fence: undefined };
+    this.#held.set(taskId, held);
+    this.#fence(taskId, held, claimedAt);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#renewAll(), Math.floor(this.ttlMs / 3));
-      // In Node, renewals alone do not keep the process alive (browsers have no unref).
-      (this.#timer as { unref?: () => void }).unref?.();
+      unref(this.#timer);
     }
   }
 
   /** Stops renewing the task's lease and releases it (best effort: it lapses otherwise). */
   release(store: CheckpointStore, taskId: string): void {
     const held = this.#held.get(taskId);
-    this.#held.delete(taskId);
-    if (this.#held.size === 0) this.#stopTimer();
+    if (held !== undefined) this.#forget(taskId, held);
     // After a renewal in flight, which would otherwise grant the lease again.
     const releasing = (held?.renewing ?? Promise.resolve())
       .then(() => store.releaseLease(taskId, this.owner))
@@ -82,23 +104,41 @@ export class TaskLeases {
   #renewAll(): void {
     for (const [taskId, held] of this.#held) {
       if (held.renewing !== undefined) continue;
+      const sentAt = Date.now();
       held.renewing = held.store.claimLease(taskId, this.owner, this.ttlMs).then(
         ({ granted, lease }) => {
           held.renewing = undefined;
-          if (granted || this.#held.get(taskId) !== held) return;
-          this.#held.delete(taskId);
-          if (this.#held.size === 0) this.#stopTimer();
-          held.onLost(new LeaseLostError(taskId, lease.owner));
+          if (this.#held.get(taskId) !== held) return;
+          if (granted) this.#fence(taskId, held, sentAt);
+          else this.#lost(taskId, held, lease.owner);
         },
         () => {
-          held.renewing = undefined; // tried again at the next tick
+          held.renewing = undefined; // tried again at the next tick, unless it lapses first
         },
       );
     }
   }
 
-  #stopTimer(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+  /** (Re)arms the fence of a lease granted by a claim sent at `sentAt`. */
+  #fence(taskId: string, held: Held, sentAt: number): void {
+    clearTimeout(held.fence);
+    const lapsesIn = Math.max(0, sentAt + this.ttlMs - Date.now());
+    held.fence = setTimeout(() => this.#lost(taskId, held, undefined), lapsesIn);
+    unref(held.fence);
+  }
+
+  #lost(taskId: string, held: Held, owner: string | undefined): void {
+    if (this.#held.get(taskId) !== held) return;
+    this.#forget(taskId, held);
+    held.onLost(new LeaseLostError(taskId, owner));
+  }
+
+  #forget(taskId: string, held: Held): void {
+    clearTimeout(held.fence);
+    this.#held.delete(taskId);
+    if (this.#held.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
   }
 }

@@ -5,6 +5,7 @@ import {
   defineWorkflow,
   isOrchestrationError,
   type RuntimeEvent,
+  StorageError,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectionOf } from '../support/rejection.js';
@@ -173,6 +174,40 @@ describe('task leases', () => {
     expect(await store.head('order-5')).toBe(head);
     expect((await store.readLease('order-5'))?.owner).toBe('worker-b');
     expect((await a.status('order-5'))?.live).toBe(false);
+    await a.close();
+  });
+
+  it('a run that cannot renew its lease stops when the lease lapses, before anyone may take it', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    let unreachable = false;
+    // Lease calls fail while the store is "unreachable"; checkpoints still go through.
+    const flaky = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          unreachable && key === 'claimLease'
+            ? Promise.reject(new StorageError('memory', 'claimLease: unreachable'))
+            : Reflect.apply(value, target, args);
+      },
+    });
+    const { workflow, release } = blockingWorkflow({}, 'leased');
+    const a = createRuntime({ store: flaky, lease: { owner: 'worker-a', ttlMs: TTL } });
+    const run = await a.start(workflow, { n: 1 }, { taskId: 'order-8' });
+    await delay(TTL); // renewals land meanwhile
+    expect((await a.status('order-8'))?.live).toBe(true);
+    const { expiresAt } = (await store.readLease('order-8')) ?? { expiresAt: 0 };
+    unreachable = true;
+    const lost = await rejectionOf(run.result);
+    const stoppedAt = Date.now();
+    expect(isOrchestrationError(lost, 'LEASE_LOST')).toBe(true);
+    expect(lost).toMatchObject({ taskId: 'order-8', owner: undefined });
+    // It stopped when its lease lapsed in the store: not at the first failed renewal, nor after
+    // (give or take a timer's lateness).
+    expect(stoppedAt).toBeGreaterThanOrEqual(expiresAt - 25);
+    expect(stoppedAt).toBeLessThanOrEqual(expiresAt + 150);
+    release();
     await a.close();
   });
 
