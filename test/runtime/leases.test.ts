@@ -9,6 +9,7 @@ import {
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectionOf } from '../support/rejection.js';
+import { reviewMachineWorkflow } from './custom-machine.js';
 import { blockingWorkflow, type Calls, delay, STORES, type TestStore } from './helpers.js';
 
 let current: TestStore | undefined;
@@ -231,6 +232,23 @@ describe('task leases', () => {
     expect(await store.readLease('order-6')).toBeUndefined();
     const b = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-b' } });
     expect((await b.recover()).resumed.map((run) => run.taskId)).toEqual(['order-6']);
+    await b.close();
+  });
+
+  it('a hand-written machine holds its lease while suspended, and releases it when done', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    const workflow = reviewMachineWorkflow();
+    const a = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-a' } });
+    const b = createRuntime({ store, workflows: [workflow], lease: { owner: 'worker-b' } });
+    const run = await a.start(workflow, { text: 'doc' }, { taskId: 'review-1' });
+    await vi.waitFor(async () => expect((await a.status('review-1'))?.status).toBe('suspended'));
+    expect((await store.readLease('review-1'))?.owner).toBe('worker-a');
+    expect((await b.recover()).leased).toEqual([{ taskId: 'review-1', owner: 'worker-a' }]);
+    await a.send('review-1', { type: 'approve', data: { ok: true } });
+    await run.result;
+    await vi.waitFor(async () => expect(await store.readLease('review-1')).toBeUndefined());
+    await a.close();
     await b.close();
   });
 
