@@ -1,9 +1,4 @@
-import {
-  type CheckpointStore,
-  createRuntime,
-  type RunStatus,
-  type TaskLease,
-} from 'mcp-orchestration';
+import { createRuntime, type RunStatus, type TaskLease } from 'mcp-orchestration';
 import { ExitCode, usageError } from './cli-error.js';
 import { type Command, countOption, idArgument, writeJson, writeLines } from './command.js';
 
@@ -12,47 +7,18 @@ const DEFAULT_LIMIT = 100;
 /** The largest `--limit` (the store's bound on one page). */
 const MAX_LIMIT = 10_000;
 
-/** Leases read at once. */
-const LEASE_READS = 8;
-
-/** A task's live lease, none, or why it could not be read. */
-type LeaseRead = TaskLease | Error | undefined;
-
-/** The lease of each task that has not finished (a few reads at a time). */
-async function leasesOf(
-  store: CheckpointStore,
-  tasks: readonly RunStatus[],
-): Promise<Map<string, LeaseRead>> {
-  const open = tasks.filter((task) => !['completed', 'error', 'cancelled'].includes(task.status));
-  const leases = new Map<string, LeaseRead>();
-  for (let at = 0; at < open.length; at += LEASE_READS) {
-    const batch = open.slice(at, at + LEASE_READS);
-    const read = await Promise.allSettled(batch.map((task) => store.readLease(task.taskId)));
-    read.forEach((outcome, k) => {
-      const taskId = (batch[k] as RunStatus).taskId;
-      if (outcome.status === 'fulfilled') leases.set(taskId, outcome.value);
-      else {
-        const { reason } = outcome;
-        leases.set(taskId, reason instanceof Error ? reason : new Error(String(reason)));
-      }
-    });
-  }
-  return leases;
-}
-
 /** What a line says of a lease. */
-function leaseText(lease: LeaseRead): string {
+function leaseText(lease: TaskLease | undefined): string {
   if (lease === undefined) return '';
-  if (lease instanceof Error) return `  lease unreadable: ${lease.message}`;
   return `  leased to ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}`;
 }
 
 /** One line of the table: id, status, workflow, step, checkpoint, lease. */
-function line(task: RunStatus, widths: { id: number; status: number }, lease: LeaseRead): string {
+function line(task: RunStatus, widths: { id: number; status: number }): string {
   const workflow = `${task.workflowId ?? '(none)'}@${task.workflowVersion ?? '(none)'}`;
   const step = `${task.currentStepIndex} ${task.currentStepId ?? ''}`.trimEnd();
   const waiting = task.waitingFor.length > 0 ? `  waiting for ${task.waitingFor.join(', ')}` : '';
-  return `  ${task.taskId.padEnd(widths.id)}  ${task.status.padEnd(widths.status)}  ${workflow}  step ${step}  checkpoint ${task.seq ?? '-'}${waiting}${leaseText(lease)}`;
+  return `  ${task.taskId.padEnd(widths.id)}  ${task.status.padEnd(widths.status)}  ${workflow}  step ${step}  checkpoint ${task.seq ?? '-'}${waiting}${leaseText(task.lease)}`;
 }
 
 /** `mcp-orch tasks`: the store's tasks with their status, a page at a time. */
@@ -66,7 +32,7 @@ export const tasksCommand: Command = {
     'page. Tasks left running or suspended by a process that is gone are what a worker resumes',
     "with the runtime's recover(). A task leased to a worker (the runtime's lease option) says",
     'which one, and until when unless it renews the lease.',
-    'JSON: { tasks: (RunStatus & { lease?: { owner, expiresAt }, leaseError?: string })[],',
+    'JSON: { tasks: RunStatus[] (with lease: { owner, expiresAt } when leased),',
     '        unreadable: [{ taskId, error }], next }.',
   ].join('\n'),
   options: {
@@ -90,19 +56,9 @@ export const tasksCommand: Command = {
       limit,
       ...(after === undefined ? {} : { after }),
     });
-    const leases = await leasesOf(store, listing.tasks);
     if (invocation.flag('json')) {
-      const leaseField = (lease: LeaseRead) =>
-        lease === undefined
-          ? {}
-          : lease instanceof Error
-            ? { leaseError: lease.message }
-            : { lease: { owner: lease.owner, expiresAt: lease.expiresAt } };
       writeJson(invocation.io, {
-        tasks: listing.tasks.map(({ live: _live, ...task }) => ({
-          ...task,
-          ...leaseField(leases.get(task.taskId)),
-        })),
+        tasks: listing.tasks.map(({ live: _live, ...task }) => task),
         unreadable: listing.unreadable.map(({ taskId, error }) => ({
           taskId,
           error: error.message,
@@ -118,10 +74,7 @@ export const tasksCommand: Command = {
     const lines =
       listing.tasks.length === 0 && listing.unreadable.length === 0
         ? ['No tasks.']
-        : [
-            `Tasks (${listing.tasks.length}):`,
-            ...listing.tasks.map((task) => line(task, widths, leases.get(task.taskId))),
-          ];
+        : [`Tasks (${listing.tasks.length}):`, ...listing.tasks.map((task) => line(task, widths))];
     for (const { taskId, error } of listing.unreadable) {
       lines.push(`  ${taskId.padEnd(widths.id)}  unreadable: ${error.message}`);
     }

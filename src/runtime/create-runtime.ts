@@ -230,8 +230,13 @@ class WorkflowRuntime implements Runtime {
     const run = this.#runs.get(taskId);
     if (run !== undefined) return run.status();
     const manager = await this.#getManager();
-    const state = await manager.loadLatestCheckpoint(taskId);
-    return state === undefined ? undefined : statusFromState(state);
+    const [state, lease] = await Promise.all([
+      manager.loadLatestCheckpoint(taskId),
+      manager.store.readLease(taskId),
+    ]);
+    if (state === undefined) return undefined;
+    const status = statusFromState(state);
+    return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
   }
 
   async listTasks(options: ListTasksOptions = {}): Promise<TaskListing> {

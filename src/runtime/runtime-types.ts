@@ -3,7 +3,11 @@ import type { Workflow } from '../../machines/define-workflow.js';
 import type { RouterMachineOptions } from '../../machines/router/router-machine.js';
 import type { RouterTarget } from '../../machines/router/target-types.js';
 import type { RouteDecider } from '../../machines/router/with-routing.js';
-import type { CheckpointStore, ListTasksOptions } from '../checkpoint/checkpoint-store.js';
+import type {
+  CheckpointStore,
+  ListTasksOptions,
+  TaskLease,
+} from '../checkpoint/checkpoint-store.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import type { WorkflowFailureInfo } from '../errors.js';
@@ -154,6 +158,11 @@ export interface RunStatus {
   readonly waitingFor: readonly string[];
   /** Why it failed, when `status` is `'error'`. */
   readonly error?: WorkflowFailureInfo;
+  /**
+   * Who holds the task's live lease (`RuntimeOptions.lease`), for an unfinished task that does
+   * not run here: the worker that runs it, or did until it lapses. Absent when none does.
+   */
+  readonly lease?: TaskLease;
 }
 
 /** A page of {@link Runtime.listTasks}. */
@@ -299,15 +308,18 @@ export interface Runtime {
    * `UnknownTaskError` without checkpoints.
    */
   pause(taskId: string): Promise<void>;
-  /** The task's status, live or from its latest checkpoint; `undefined` when unknown. */
+  /**
+   * The task's status, live or from its latest checkpoint and its lease; `undefined` when
+   * unknown. A lease that cannot be read fails the call, as a checkpoint that cannot be read does.
+   */
   status(taskId: string): Promise<RunStatus | undefined>;
   /**
    * The store's workflow tasks with their status (as {@link status} gives it), in task id order,
    * a page at a time: `after` is the previous page's `next`, `limit` (default 100, at most
    * 10,000) bounds the ids read from the store. Tasks of persisted router actors (`router.…`)
-   * and tasks with a lineage but no checkpoint are left out; a task whose latest checkpoint
-   * cannot be read (corrupt, too large, a failed read) is listed in `unreadable` and the others
-   * still are.
+   * and tasks with a lineage but no checkpoint are left out; a task whose latest checkpoint or
+   * lease cannot be read (corrupt, too large, a failed read) is listed in `unreadable` and the
+   * others still are.
    */
   listTasks(options?: ListTasksOptions): Promise<TaskListing>;
   /**

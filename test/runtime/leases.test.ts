@@ -1,13 +1,18 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type CheckpointStore,
   createContext,
   createRuntime,
   defineWorkflow,
   isOrchestrationError,
+  type OrchestrationError,
   type RuntimeEvent,
   StorageError,
 } from 'mcp-orchestration';
+import { createFileStore } from 'mcp-orchestration/file';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeTempDir } from '../support/file-temp-dir.js';
 import { rejectionOf } from '../support/rejection.js';
 import { reviewMachineWorkflow } from './custom-machine.js';
 import { blockingWorkflow, type Calls, delay, STORES, type TestStore } from './helpers.js';
@@ -68,6 +73,10 @@ describe('task leases', () => {
         failed: [],
         leased: [{ taskId: 'order-1', owner: 'worker-a' }],
       });
+      // Its status, seen from b, says who runs it.
+      const held = await current.store.readLease('order-1');
+      expect((await b.status('order-1'))?.lease).toEqual(held);
+      expect((await b.listTasks()).tasks.map((task) => task.lease?.owner)).toEqual(['worker-a']);
       // Renewed while the run lives: still refused well past one TTL.
       await delay(1.5 * TTL);
       expect((await current.store.readLease('order-1'))?.owner).toBe('worker-a');
@@ -85,6 +94,7 @@ describe('task leases', () => {
       await vi.waitFor(async () =>
         expect(await current?.store.readLease('order-1')).toBeUndefined(),
       );
+      expect((await c.status('order-1'))?.lease).toBeUndefined();
       await c.close();
       await a.close();
       await b.close();
@@ -249,6 +259,30 @@ describe('task leases', () => {
     await run.result;
     await vi.waitFor(async () => expect(await store.readLease('review-1')).toBeUndefined());
     await a.close();
+    await b.close();
+  });
+
+  it('a damaged lease makes its task unreadable in listings and refused by resume', async () => {
+    const temp = await makeTempDir('damaged-lease');
+    const store = createFileStore({ directory: temp.dir });
+    current = { store, reopen: async () => store, cleanup: () => store.close().then(temp.remove) };
+    const { workflow } = blockingWorkflow({}, 'leased');
+    const a = createRuntime({ store, workflows: [workflow] });
+    await a.start(workflow, { n: 1 }, { taskId: 'order-9' });
+    await a.close();
+    await writeFile(join(temp.dir, 'tasks', 'order-9', 'lease.json'), 'not json');
+    const b = createRuntime({ store, workflows: [workflow], lease: {} });
+    const listing = await b.listTasks();
+    expect(listing.tasks).toEqual([]);
+    const codes = listing.unreadable.map(({ taskId, error }) => [
+      taskId,
+      (error as OrchestrationError).code,
+    ]);
+    expect(codes).toEqual([['order-9', 'CORRUPT_RECORD']]);
+    expect(isOrchestrationError(await rejectionOf(b.resume('order-9')), 'CORRUPT_RECORD')).toBe(
+      true,
+    );
+    expect((await b.recover()).failed.map(({ taskId }) => taskId)).toEqual(['order-9']);
     await b.close();
   });
 
