@@ -9,7 +9,7 @@ export const statusCommand: Command = {
   summary: "a task's status, current step and plan, from its latest checkpoint",
   details: [
     "JSON: the runtime's RunStatus (taskId, workflowId, workflowVersion, status, currentStepIndex,",
-    'currentStepId, checkpointId, seq, waitingFor, error?) plus updatedAt and the plan',
+    'currentStepId, checkpointId, seq, waitingFor, error?, lease?) plus updatedAt and the plan',
     '(stepId, name, stepIndex, isComplete).',
   ].join('\n'),
   options: {},
@@ -39,6 +39,10 @@ export const statusCommand: Command = {
       `  checkpoint  ${status.seq} ${status.checkpointId} at ${updatedAt}`,
     ];
     if (status.waitingFor.length > 0) lines.push(`  waiting for ${status.waitingFor.join(', ')}`);
+    if (status.lease !== undefined) {
+      const { owner, expiresAt } = status.lease;
+      lines.push(`  leased to   ${owner} until ${isoTime(expiresAt)}`);
+    }
     if (status.error !== undefined) {
       const { stepId, message, attempts } = status.error;
       lines.push(`  error       step ${stepId} failed after ${attempts} attempt(s): ${message}`);

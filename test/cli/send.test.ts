@@ -134,6 +134,9 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
       ['doc_b', 'paused'],
     ]);
     expect(json.tasks[0].lease).toEqual(lease);
+    expect((await tasks('status', 'doc_a')).stdout).toContain(
+      `  leased to   worker-7 until ${new Date(lease.expiresAt).toISOString()}\n`,
+    );
     expect(json.tasks[1].lease).toBeUndefined();
     expect(json.unreadable).toEqual([]);
     expect(json.next).toBeUndefined();
