@@ -24,21 +24,30 @@ afterEach(async () => {
 });
 
 /**
+ * `store` with its calls going through `intercept` first: the promise it returns stands for the
+ * call's result, `undefined` lets the call through.
+ */
+function intercepted(
+  store: CheckpointStore,
+  intercept: (method: string | symbol) => Promise<unknown> | undefined,
+): CheckpointStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => intercept(key) ?? Reflect.apply(value, target, args);
+    },
+  });
+}
+
+/**
  * `store`, until `kill()`: from then on every call hangs, as calls from a process that died do
  * (its lease is no longer renewed, its writes never land).
  */
 function killable(store: CheckpointStore): { store: CheckpointStore; kill(): void } {
   let dead = false;
-  const proxy = new Proxy(store, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        dead ? new Promise(() => {}) : Reflect.apply(value, target, args);
-    },
-  });
   return {
-    store: proxy,
+    store: intercepted(store, () => (dead ? new Promise(() => {}) : undefined)),
     kill: () => {
       dead = true;
     },
@@ -194,16 +203,11 @@ describe('task leases', () => {
     const { store } = current;
     let unreachable = false;
     // Lease calls fail while the store is "unreachable"; checkpoints still go through.
-    const flaky = new Proxy(store, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) =>
-          unreachable && key === 'claimLease'
-            ? Promise.reject(new StorageError('memory', 'claimLease: unreachable'))
-            : Reflect.apply(value, target, args);
-      },
-    });
+    const flaky = intercepted(store, (method) =>
+      unreachable && method === 'claimLease'
+        ? Promise.reject(new StorageError('memory', 'claimLease: unreachable'))
+        : undefined,
+    );
     const { workflow, release } = blockingWorkflow({}, 'leased');
     const a = createRuntime({ store: flaky, lease: { owner: 'worker-a', ttlMs: TTL } });
     const run = await a.start(workflow, { n: 1 }, { taskId: 'order-8' });
