@@ -1,16 +1,26 @@
-import { createRuntime, type RunStatus, type TaskLease } from 'mcp-orchestration';
+import {
+  createRuntime,
+  MAX_LIST_TASKS_LIMIT,
+  type RunStatus,
+  type TaskLease,
+} from 'mcp-orchestration';
 import { ExitCode, usageError } from './cli-error.js';
-import { type Command, countOption, idArgument, writeJson, writeLines } from './command.js';
+import {
+  type Command,
+  countOption,
+  idArgument,
+  isoTime,
+  writeJson,
+  writeLines,
+} from './command.js';
 
 /** Task ids `tasks` reads from the store unless `--limit` says otherwise. */
 const DEFAULT_LIMIT = 100;
-/** The largest `--limit` (the store's bound on one page). */
-const MAX_LIMIT = 10_000;
 
 /** What a line says of a lease. */
 function leaseText(lease: TaskLease | undefined): string {
   if (lease === undefined) return '';
-  return `  leased to ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}`;
+  return `  leased to ${lease.owner} until ${isoTime(lease.expiresAt)}`;
 }
 
 /** One line of the table: id, status, workflow, step, checkpoint, lease. */
@@ -27,7 +37,7 @@ export const tasksCommand: Command = {
   usage: 'tasks [--after TASK] [--limit N] [--json]',
   summary: "the store's tasks with their status (running, suspended, paused, completed, …)",
   details: [
-    `Reads up to --limit task ids (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}) in id order, after`,
+    `Reads up to --limit task ids (default ${DEFAULT_LIMIT}, at most ${MAX_LIST_TASKS_LIMIT}) in id order, after`,
     '--after if given, and the latest checkpoint of each. The last line says how to get the next',
     'page. Tasks left running or suspended by a process that is gone are what a worker resumes',
     "with the runtime's recover(). A task leased to a worker (the runtime's lease option) says",
@@ -48,14 +58,11 @@ export const tasksCommand: Command = {
     const afterText = invocation.string('after');
     const after = afterText === undefined ? undefined : idArgument('taskId', afterText);
     const limit = countOption('--limit', invocation.string('limit'), DEFAULT_LIMIT);
-    if (limit < 1 || limit > MAX_LIMIT) {
-      throw usageError(`--limit must be from 1 to ${MAX_LIMIT}, got ${limit}`);
+    if (limit < 1 || limit > MAX_LIST_TASKS_LIMIT) {
+      throw usageError(`--limit must be from 1 to ${MAX_LIST_TASKS_LIMIT}, got ${limit}`);
     }
     const { store } = await invocation.store();
-    const listing = await createRuntime({ store }).listTasks({
-      limit,
-      ...(after === undefined ? {} : { after }),
-    });
+    const listing = await createRuntime({ store }).listTasks({ limit, after });
     if (invocation.flag('json')) {
       writeJson(invocation.io, {
         tasks: listing.tasks.map(({ live: _live, ...task }) => task),

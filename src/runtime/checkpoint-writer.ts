@@ -4,6 +4,7 @@ import {
   saveRuntimeLineage,
 } from '../checkpoint/checkpoint-manager.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { asError } from './as-error.js';
 import {
   buildRuntimeCheckpoint,
   type CheckpointStateInput,
@@ -122,8 +123,7 @@ export class CheckpointWriter {
         (deleted) => this.#emit({ type: 'checkpoints.pruned', taskId, deleted }),
         (error: unknown) => {
           this.#prunedAt = 0; // due again at the next save
-          const reason = error instanceof Error ? error : new Error(String(error));
-          this.#emit({ type: 'checkpoints.pruneFailed', taskId, error: reason });
+          this.#emit({ type: 'checkpoints.pruneFailed', taskId, error: asError(error) });
         },
       ),
     );

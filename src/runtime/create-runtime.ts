@@ -27,6 +27,7 @@ import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
+import { asError } from './as-error.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
 import { isMachineWorkflow } from './machine-workflow.js';
@@ -242,10 +243,7 @@ class WorkflowRuntime implements Runtime {
   async listTasks(options: ListTasksOptions = {}): Promise<TaskListing> {
     const limit = options.limit ?? DEFAULT_TASK_PAGE;
     const manager = await this.#getManager();
-    const ids = await manager.listTasks({
-      limit,
-      ...(options.after === undefined ? {} : { after: options.after }),
-    });
+    const ids = await manager.listTasks({ limit, after: options.after });
     const tasks: RunStatus[] = [];
     const unreadable: { taskId: string; error: Error }[] = [];
     const workflowIds = ids.filter((taskId) => !taskId.startsWith(ROUTER_TASK_PREFIX));
@@ -276,10 +274,7 @@ class WorkflowRuntime implements Runtime {
     const leased: { taskId: string; owner: string }[] = [];
     let after: string | undefined;
     do {
-      const page = await this.listTasks({
-        limit: RECOVER_PAGE,
-        ...(after === undefined ? {} : { after }),
-      });
+      const page = await this.listTasks({ limit: RECOVER_PAGE, after });
       failed.push(...page.unreadable);
       for (const task of page.tasks) {
         if (task.live || this.#claims.has(task.taskId)) continue;
@@ -291,10 +286,7 @@ class WorkflowRuntime implements Runtime {
             leased.push({ taskId: task.taskId, owner: error.owner });
             continue;
           }
-          failed.push({
-            taskId: task.taskId,
-            error: error instanceof Error ? error : new Error(String(error)),
-          });
+          failed.push({ taskId: task.taskId, error: asError(error) });
         }
       }
       after = page.next;
@@ -314,10 +306,7 @@ class WorkflowRuntime implements Runtime {
     const failed: { taskId: string; error: Error }[] = [];
     let after: string | undefined;
     for (;;) {
-      const ids = await manager.listTasks({
-        limit: RECOVER_PAGE,
-        ...(after === undefined ? {} : { after }),
-      });
+      const ids = await manager.listTasks({ limit: RECOVER_PAGE, after });
       for (const taskId of ids) {
         if (taskId.startsWith(ROUTER_TASK_PREFIX) || this.#runs.has(taskId)) continue;
         try {
@@ -328,7 +317,7 @@ class WorkflowRuntime implements Runtime {
           if (await manager.deleteTask(taskId)) deleted.push(taskId);
         } catch (error) {
           if (isOrchestrationError(error, 'STORAGE_FAILED')) throw error;
-          failed.push({ taskId, error: error instanceof Error ? error : new Error(String(error)) });
+          failed.push({ taskId, error: asError(error) });
         }
       }
       if (ids.length < RECOVER_PAGE) break;

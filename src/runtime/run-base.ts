@@ -12,6 +12,7 @@ import {
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
+import { asError } from './as-error.js';
 import {
   FINAL_STATUSES,
   failureMetadata,
@@ -242,7 +243,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.ended = true;
     this.actor.stop();
     if (wasEnded) return; // cancel/halt report their own outcome
-    const reason = error instanceof Error ? error : new Error(String(error));
+    const reason = asError(error);
     if (!isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')) {
       this.#aborted(reason);
       return;
