@@ -1,21 +1,10 @@
 import { toObserver } from 'xstate';
-import type { WorkflowMachine } from '../../machines/define-workflow.js';
-import {
-  type PersistedRouterHandle,
-  ROUTER_TASK_PREFIX,
-  startPersistedRouter,
-} from '../../machines/router/persist-router.js';
-import { startRouter } from '../../machines/router/start-router.js';
-import { hasRoutedSteps, withRouting } from '../../machines/router/with-routing.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { ListTasksOptions } from '../checkpoint/checkpoint-store.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
-import { createContext } from '../context/create-context.js';
-import { parseContext } from '../context/parse-context.js';
 import {
-  InvalidIdError,
   isOrchestrationError,
   TaskExistsError,
   TaskNotRunningError,
@@ -24,16 +13,21 @@ import {
   WorkflowVersionError,
 } from '../errors.js';
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
-import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
+import { assertValidId } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
-import { asError } from './as-error.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
 import { isMachineWorkflow } from './machine-workflow.js';
+import {
+  assertWorkflowTaskId,
+  inputContext,
+  type RuntimeSettings,
+  runtimeSettings,
+} from './runtime-input.js';
+import { RuntimeRouting } from './runtime-routing.js';
+import { listTaskStatuses, purgeFinishedTasks, recoverTasks } from './runtime-tasks.js';
 import type {
-  CheckpointPolicy,
-  DefinedRuntimeWorkflow,
   PurgeReport,
   RecoveryReport,
   RunStatus,
@@ -48,95 +42,33 @@ import type {
 } from './runtime-types.js';
 import { settledRun, statusFromState } from './settled-run.js';
 import { TaskLeases } from './task-leases.js';
+import { loadTaskLineage } from './task-lineage.js';
 import { TaskRun } from './task-run.js';
 import { indexSteps, type StepIndex } from './workflow-progress.js';
-
-function assertPolicy(policy: CheckpointPolicy): void {
-  if (policy === 'every-step' || policy === 'on-suspend') return;
-  const every = (policy as { every?: unknown } | null)?.every;
-  if (typeof every !== 'number' || !Number.isSafeInteger(every) || every < 1) {
-    throw new TypeError(
-      "checkpointPolicy must be 'every-step', 'on-suspend' or { every: N } with an integer N ≥ 1",
-    );
-  }
-}
-
-function looksLikeContext(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record.contextId === 'string' && typeof record.contextType === 'string';
-}
-
-/** The first context of a run: the given context, or JSON data in an `InputContext`. */
-function inputContext(input: Context | JsonValue, taskId: string): Context {
-  if (looksLikeContext(input)) return parseContext(input);
-  const contextId = `${taskId}_input`;
-  return createContext('InputContext', input as JsonValue, {
-    ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
-  });
-}
-
-/**
- * Checks a task id the runtime starts or stops: a valid id, and not one of a persisted router
- * actor (`router.…`), whose checkpoints only its router writes.
- */
-function assertWorkflowTaskId(taskId: unknown): asserts taskId is string {
-  assertValidId('taskId', taskId);
-  if (taskId.startsWith(ROUTER_TASK_PREFIX)) {
-    const reason = `task ids starting with "${ROUTER_TASK_PREFIX}" hold persisted router actors`;
-    throw new InvalidIdError('taskId', taskId, reason);
-  }
-}
 
 /** The step index of a workflow (a hand-written machine has only its plan). */
 function indexOf(workflow: RuntimeWorkflow): StepIndex {
   return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
 }
 
-function transitionSeq(value: unknown): number {
-  const seq = (value as { seq?: unknown } | null)?.seq;
-  return typeof seq === 'number' ? seq : -1;
-}
-
-/** Task ids a page of `listTasks` reads from the store by default. */
-const DEFAULT_TASK_PAGE = 100;
-/** Latest checkpoints `listTasks` reads at once. */
-const STATUS_READS = 8;
-/** Task ids `recover` and `purgeFinished` read from the store at a time. */
-const RECOVER_PAGE = 1_000;
-
 /** The runtime behind {@link createRuntime}. */
 class WorkflowRuntime implements Runtime {
   readonly #options: RuntimeOptions;
-  readonly #policy: CheckpointPolicy;
-  readonly #now: () => number;
-  readonly #planLimit: number;
+  readonly #settings: RuntimeSettings;
   readonly #workflows = new Map<string, { workflow: RuntimeWorkflow; index: StepIndex }>();
   readonly #runs = new Map<string, TaskRun | MachineRun>();
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #manager: Promise<CheckpointManager> | undefined;
-  /** The router actor of routed steps, started (restored from the store) at the first one. */
-  #targets: Promise<PersistedRouterHandle> | undefined;
-  /** Workflow → its machine with routing provided (only workflows with routed steps). */
-  readonly #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
+  readonly #routing: RuntimeRouting;
   #recorder: RunRecorder | undefined;
   /** The leases of this runtime's tasks (`lease` option). */
   readonly #leases: TaskLeases | undefined;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
-    this.#policy = options.checkpointPolicy ?? 'every-step';
-    assertPolicy(this.#policy);
-    this.#now = options.now ?? Date.now;
-    this.#planLimit = options.planInCheckpoints ?? 20;
-    if (!(Number.isSafeInteger(this.#planLimit) && this.#planLimit >= 0)) {
-      throw new TypeError('planInCheckpoints must be an integer ≥ 0');
-    }
-    const keep = options.keepCheckpoints;
-    if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 1)) {
-      throw new TypeError(`keepCheckpoints must be an integer ≥ 1, got ${keep}`);
-    }
+    this.#settings = runtimeSettings(options);
+    this.#routing = new RuntimeRouting(options);
     this.#leases = options.lease === undefined ? undefined : new TaskLeases(options.lease);
     for (const workflow of options.workflows ?? []) this.register(workflow);
   }
@@ -218,7 +150,11 @@ class WorkflowRuntime implements Runtime {
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
     const { checkpoint, ...rest } = state;
     const checkpointId = await manager.saveCheckpoint(
-      { ...rest, status, metadata: { ...rest.metadata, ...stopMetadata(status, this.#now()) } },
+      {
+        ...rest,
+        status,
+        metadata: { ...rest.metadata, ...stopMetadata(status, this.#settings.now()) },
+      },
       { expectedSeq: checkpoint?.seq ?? 0 },
     );
     const seq = (checkpoint?.seq ?? 0) + 1;
@@ -241,89 +177,21 @@ class WorkflowRuntime implements Runtime {
   }
 
   async listTasks(options: ListTasksOptions = {}): Promise<TaskListing> {
-    const limit = options.limit ?? DEFAULT_TASK_PAGE;
     const manager = await this.#getManager();
-    const ids = await manager.listTasks({ limit, after: options.after });
-    const tasks: RunStatus[] = [];
-    const unreadable: { taskId: string; error: Error }[] = [];
-    const workflowIds = ids.filter((taskId) => !taskId.startsWith(ROUTER_TASK_PREFIX));
-    // A few reads at a time, in id order.
-    for (let at = 0; at < workflowIds.length; at += STATUS_READS) {
-      const batch = workflowIds.slice(at, at + STATUS_READS);
-      const read = await Promise.allSettled(batch.map((taskId) => this.status(taskId)));
-      for (const [k, outcome] of read.entries()) {
-        const taskId = batch[k] as string;
-        if (outcome.status === 'fulfilled') {
-          if (outcome.value !== undefined) tasks.push(outcome.value);
-          continue;
-        }
-        // The backend failing is the listing failing; one task's bad checkpoint is not.
-        const error = outcome.reason;
-        if (!isOrchestrationError(error) || isOrchestrationError(error, 'STORAGE_FAILED')) {
-          throw error;
-        }
-        unreadable.push({ taskId, error });
-      }
-    }
-    return { tasks, unreadable, next: ids.length === limit ? ids.at(-1) : undefined };
+    return listTaskStatuses(manager, options, (taskId) => this.status(taskId));
   }
 
-  async recover(): Promise<RecoveryReport> {
-    const resumed: WorkflowRun[] = [];
-    const failed: { taskId: string; error: Error }[] = [];
-    const leased: { taskId: string; owner: string }[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.listTasks({ limit: RECOVER_PAGE, after });
-      failed.push(...page.unreadable);
-      for (const task of page.tasks) {
-        if (task.live || this.#claims.has(task.taskId)) continue;
-        if (task.status !== 'running' && task.status !== 'suspended') continue;
-        try {
-          resumed.push(await this.resume(task.taskId));
-        } catch (error) {
-          if (isOrchestrationError(error, 'TASK_LEASED')) {
-            leased.push({ taskId: task.taskId, owner: error.owner });
-            continue;
-          }
-          failed.push({ taskId: task.taskId, error: asError(error) });
-        }
-      }
-      after = page.next;
-    } while (after !== undefined);
-    return { resumed, failed, leased };
+  recover(): Promise<RecoveryReport> {
+    return recoverTasks({
+      listTasks: (options) => this.listTasks(options),
+      isClaimed: (taskId) => this.#claims.has(taskId),
+      resume: (taskId) => this.resume(taskId),
+    });
   }
 
-  async purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
-    const olderThanMs = options?.olderThanMs;
-    if (!(Number.isSafeInteger(olderThanMs) && olderThanMs >= 0)) {
-      throw new TypeError(`olderThanMs must be an integer ≥ 0, got ${olderThanMs}`);
-    }
-    const manager = await this.#getManager();
-    // Checkpoints' createdAt is stamped by the manager's clock (Date.now), not the runtime's `now`.
-    const cutoff = Date.now() - olderThanMs;
-    const deleted: string[] = [];
-    const failed: { taskId: string; error: Error }[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const ids = await manager.listTasks({ limit: RECOVER_PAGE, after });
-      for (const taskId of ids) {
-        if (taskId.startsWith(ROUTER_TASK_PREFIX) || this.#runs.has(taskId)) continue;
-        try {
-          const state = await manager.loadLatestCheckpoint(taskId);
-          const finishedAt = state?.checkpoint?.createdAt;
-          if (state === undefined || !FINAL_STATUSES.has(state.status)) continue;
-          if (finishedAt === undefined || finishedAt > cutoff) continue;
-          if (await manager.deleteTask(taskId)) deleted.push(taskId);
-        } catch (error) {
-          if (isOrchestrationError(error, 'STORAGE_FAILED')) throw error;
-          failed.push({ taskId, error: asError(error) });
-        }
-      }
-      if (ids.length < RECOVER_PAGE) break;
-      after = ids.at(-1);
-    }
-    return { deleted, failed };
+  purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
+    const isLive = (taskId: string) => this.#runs.has(taskId);
+    return purgeFinishedTasks(() => this.#getManager(), options?.olderThanMs, isLive);
   }
 
   async lineage(taskId: string): Promise<ContextFlowManager> {
@@ -332,7 +200,7 @@ class WorkflowRuntime implements Runtime {
     if (run !== undefined) return run.lineage;
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
-    const flow = await this.#loadLineage(manager, taskId, state);
+    const flow = await loadTaskLineage(manager, taskId, state, this.#settings.now);
     if (state === undefined && flow.size === 0) throw new UnknownTaskError(taskId);
     return flow;
   }
@@ -350,9 +218,7 @@ class WorkflowRuntime implements Runtime {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
     await this.#leases?.settled();
-    const targets = this.#targets;
-    this.#targets = undefined;
-    await (await targets?.catch(() => undefined))?.close();
+    await this.#routing.close();
     // Recording is best effort: failed writes went to the recorder's onError.
     await this.#recorder?.flush().catch(() => {});
   }
@@ -451,62 +317,14 @@ class WorkflowRuntime implements Runtime {
     };
   }
 
-  /**
-   * The machine a defined workflow runs as: with routing provided when it has routed steps and
-   * the runtime has a `router` (without one, its routed steps fail with `NoRouterError`).
-   */
-  async #machineFor(
-    workflow: DefinedRuntimeWorkflow,
-    manager: CheckpointManager,
-  ): Promise<{ machine?: WorkflowMachine }> {
-    const { router } = this.#options;
-    if (router === undefined || !hasRoutedSteps(workflow)) return {};
-    let machine = this.#routed.get(workflow);
-    if (machine === undefined) {
-      const targets = await this.#router(manager);
-      machine = this.#routed.get(workflow) ?? withRouting(workflow, { router, targets });
-      this.#routed.set(workflow, machine);
-    }
-    return { machine };
-  }
-
-  /**
-   * The router actor, started once; restored from the store unless `routerActor.persist` is
-   * false. A start that failed (e.g. a corrupt router record) is tried again at the next one.
-   */
-  #router(manager: CheckpointManager): Promise<PersistedRouterHandle> {
-    if (this.#targets === undefined) {
-      const { persist = true, ...actor } = this.#options.routerActor ?? {};
-      const { inspect } = this.#options;
-      const options = {
-        targets: this.#options.targets ?? [],
-        ...actor,
-        ...(inspect === undefined ? {} : { inspect }),
-      };
-      let starting: Promise<PersistedRouterHandle>;
-      if (persist) {
-        starting = startPersistedRouter({ ...options, manager });
-      } else {
-        const handle = startRouter(options);
-        const close = async () => handle.stop();
-        starting = Promise.resolve({ ...handle, taskId: '', flush: async () => {}, close });
-      }
-      this.#targets = starting;
-      starting.catch(() => {
-        if (this.#targets === starting) this.#targets = undefined;
-      });
-    }
-    return this.#targets;
-  }
-
   #common(manager: CheckpointManager, taskId: string) {
     return {
       manager,
-      policy: this.#policy,
+      policy: this.#settings.policy,
       inspect: this.#inspectFor(manager, taskId),
-      planInCheckpoints: this.#planLimit,
+      planInCheckpoints: this.#settings.planLimit,
       keepCheckpoints: this.#options.keepCheckpoints,
-      now: this.#now,
+      now: this.#settings.now,
       emit: (event: RuntimeEvent) => this.#emit(event),
       onEnd: (run: TaskRun | MachineRun) => {
         if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
@@ -529,8 +347,8 @@ class WorkflowRuntime implements Runtime {
     }
     const entry = this.#workflows.get(workflow.id);
     const index = entry?.workflow === workflow ? entry.index : indexOf(workflow);
-    const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#now });
-    const routed = isMachineWorkflow(workflow) ? {} : await this.#machineFor(workflow, manager);
+    const lineage = new ContextFlowManager({ workflowId: taskId, now: this.#settings.now });
+    const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const first = inputContext(input, taskId);
     const run = isMachineWorkflow(workflow)
@@ -553,7 +371,7 @@ class WorkflowRuntime implements Runtime {
     const manager = await this.#getManager();
     const loaded = await manager.loadLatestCheckpoint(taskId);
     if (loaded === undefined) throw new UnknownTaskError(taskId);
-    const lineage = await this.#loadLineage(manager, taskId, loaded);
+    const lineage = await loadTaskLineage(manager, taskId, loaded, this.#settings.now);
     if (FINAL_STATUSES.has(loaded.status)) return settledRun(loaded, lineage);
     const workflowId = loaded.machine?.id;
     const entry = workflowId === undefined ? undefined : this.#workflows.get(workflowId);
@@ -571,7 +389,7 @@ class WorkflowRuntime implements Runtime {
       const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
     }
-    const routed = isMachineWorkflow(workflow) ? {} : await this.#machineFor(workflow, manager);
+    const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)
       ? MachineRun.restore({ ...common, workflow }, state, lineage)
@@ -581,24 +399,6 @@ class WorkflowRuntime implements Runtime {
     this.#runs.set(taskId, run);
     run.resume();
     return run;
-  }
-
-  /**
-   * The task's lineage: the store's log plus the transitions the checkpoint holds that the log
-   * does not have yet (written after the checkpoint; a crash may have lost that write).
-   */
-  async #loadLineage(
-    manager: CheckpointManager,
-    taskId: string,
-    state: WorkflowState | undefined,
-  ): Promise<ContextFlowManager> {
-    const persisted = await manager.loadLineage(taskId);
-    const last = persisted.at(-1)?.seq ?? -1;
-    const held = state?.metadata.lineage;
-    const pending = Array.isArray(held) ? held.filter((t) => transitionSeq(t) > last) : [];
-    return ContextFlowManager.fromTransitions(taskId, [...persisted, ...pending], {
-      now: this.#now,
-    });
   }
 }
 

@@ -1,0 +1,26 @@
+import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import type { WorkflowState } from '../checkpoint/workflow-state.js';
+import { ContextFlowManager } from '../flow/context-flow-manager.js';
+
+function transitionSeq(value: unknown): number {
+  const seq = (value as { seq?: unknown } | null)?.seq;
+  return typeof seq === 'number' ? seq : -1;
+}
+
+/**
+ * A task's lineage (internal to the runtime): the store's log plus the transitions its latest
+ * checkpoint `state` holds that the log does not have yet (they are written after the
+ * checkpoint, and a crash may have lost that write).
+ */
+export async function loadTaskLineage(
+  manager: CheckpointManager,
+  taskId: string,
+  state: WorkflowState | undefined,
+  now: () => number,
+): Promise<ContextFlowManager> {
+  const persisted = await manager.loadLineage(taskId);
+  const last = persisted.at(-1)?.seq ?? -1;
+  const held = state?.metadata.lineage;
+  const pending = Array.isArray(held) ? held.filter((t) => transitionSeq(t) > last) : [];
+  return ContextFlowManager.fromTransitions(taskId, [...persisted, ...pending], { now });
+}
