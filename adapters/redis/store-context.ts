@@ -44,17 +44,13 @@ export interface StoreContext extends StoreSettings {
   now(): string;
   /** The keys of one task. */
   keysOf(taskId: string): TaskKeys;
-  /**
-   * Runs a script; a wrong-typed key is corrupt, any other failure a {@link StorageError}.
-   * `send`: `sendLuaScript` for the group commit's calls.
-   */
+  /** Runs a script; a wrong-typed key is corrupt, any other failure a {@link StorageError}. */
   run(
     operation: string,
     taskId: string,
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    send?: typeof runLuaScript,
   ): Promise<unknown[]>;
   /** Runs one plain command: WRONGTYPE means a corrupt key, anything else a storage failure. */
   command<T>(
@@ -80,11 +76,10 @@ export function createStoreContext(settings: StoreSettings): StoreContext {
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    send = runLuaScript,
   ): Promise<unknown[]> {
     let reply: unknown;
     try {
-      reply = await send(client, script, keys, args);
+      reply = await runLuaScript(client, script, keys, args);
     } catch (error) {
       throw failure(operation, taskId, 'index', error);
     }
