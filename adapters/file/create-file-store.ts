@@ -1,5 +1,4 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   type CheckpointRecord,
   type CheckpointRecordMeta,
@@ -18,52 +17,34 @@ import {
   assertKeepLatest,
   assertLeaseArgs,
   assertLogEntries,
-  assertLogEntriesRead,
   assertReadLogOptions,
   assertSavable,
-  compareIds,
   listTasksOptions,
 } from '../../src/checkpoint/store-guards.js';
-import {
-  CheckpointConflictError,
-  CheckpointExistsError,
-  CorruptRecordError,
-  OrchestrationError,
-  RecordTooLargeError,
-  StorageError,
-} from '../../src/errors.js';
+import { OrchestrationError, StorageError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
+import { claimTaskLease, readTaskLease, releaseTaskLease } from './lease-ops.js';
+import { appendTaskLog, readTaskLog } from './log-ops.js';
 import {
-  errorCode,
-  fsyncDirectory,
-  isAlive,
-  isNotFound,
-  randomToken,
-  removeFile,
-  TEMP_PREFIX,
-  writeFileAtomic,
-} from './fs-utils.js';
-import { liveLease, readLeaseFile, removeLeaseFile, writeLeaseFile } from './lease-file.js';
-import { appendLogLine, corruptLog, logLength, readLogEntries } from './log-file.js';
-import {
-  encodeRecordFile,
-  entryMeta,
-  type RecordEntry,
-  readRecordFile,
-  recordFileName,
-} from './record-file.js';
+  deleteOldRecords,
+  deleteRecord,
+  latestRecord,
+  listRecords,
+  loadRecord,
+  saveRecord,
+  taskHead,
+} from './record-ops.js';
+import type { FileStoreContext } from './store-context.js';
+import { deleteTaskFolder } from './task-deletion.js';
 import { TaskIdFiles } from './task-ids.js';
-import { type HeldTaskLock, withTaskLock } from './task-lock.js';
-import { logPath, type TaskPaths, taskPaths, tasksPath, trashPath } from './task-paths.js';
-import {
-  headLags,
-  headOf,
-  readTaskView,
-  removeRecords,
-  sweepDead,
-  type TaskView,
-  writeHead,
-} from './task-view.js';
+import { listTaskIds } from './task-listing.js';
+import { tasksPath } from './task-paths.js';
+
+/**
+ * The file store's factory, {@link createFileStore}: it checks the options, validates each call's
+ * arguments, and runs the operations of `record-ops.ts`, `log-ops.ts`, `lease-ops.ts`,
+ * `task-listing.ts` and `task-deletion.ts`, turning file-system failures into `StorageError`s.
+ */
 
 /** Options of {@link createFileStore}. */
 export interface FileStoreOptions extends CheckpointStoreOptions {
@@ -76,9 +57,6 @@ export interface FileStoreOptions extends CheckpointStoreOptions {
 }
 
 const STORE = 'file';
-
-/** How many tasks `listTasks` checks at once. */
-const LIST_CONCURRENCY = 16;
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -156,6 +134,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
   const now = options.now ?? Date.now;
   const inflight = new Set<Promise<unknown>>();
   const taskIds = new TaskIdFiles(tasksPath(root));
+  const ctx: FileStoreContext = { root, maxRecordBytes, staleMs, timeoutMs, now, taskIds };
   let closed = false;
 
   /**
@@ -176,302 +155,84 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     return promise;
   }
 
-  function locked<T>(
-    paths: TaskPaths,
-    taskId: string,
-    fn: (lock: HeldTaskLock) => Promise<T>,
-  ): Promise<T> {
-    const label = `task ${JSON.stringify(taskId)}`;
-    return withTaskLock(paths.lock, { staleMs, timeoutMs, label }, async (lock) => {
-      if (lock.recoveredFromCrash) await removeTemps(paths);
-      // A new folder (or one a crashed holder may have left half made) gets its id file from its
-      // first holder, whatever it writes (a lease, say): other instances that remember the id file
-      // of the folder it replaced go by that memory, since their own claims are not first ones.
-      if (lock.firstClaim || lock.recoveredFromCrash) await taskIds.keep(paths, taskId, lock);
-      return fn(lock);
-    });
-  }
-
-  /** The task as a reader sees it (`locked`: as the lock holder sees it). */
-  async function view(paths: TaskPaths, taskId: string, isLocked = false): Promise<TaskView> {
-    return readTaskView(paths, taskId, now(), isLocked);
-  }
-
-  /**
-   * Whether `listTasks` lists the task: it has a log, or its head, as `head` computes it with the
-   * store's clock, is above 0.
-   */
-  async function isListed(taskId: string): Promise<boolean> {
-    const paths = taskPaths(root, taskId);
-    try {
-      if (await hasLog(paths)) return true;
-      return (await view(paths, taskId)).head > 0;
-    } catch (error) {
-      // A damaged head.json: only a save writes one, so the task was saved. Listed, so that the
-      // damage shows where the task is used (head, latest: CorruptRecordError) rather than the
-      // task silently missing, or every page failing.
-      if (error instanceof CorruptRecordError) return true;
-      if (errorCode(error) === 'ENOTDIR') return false; // a stray file in tasks/, not a task
-      throw error;
-    }
-  }
-
-  async function readEntry(
-    paths: TaskPaths,
-    taskId: string,
-    entry: RecordEntry,
-  ): Promise<CheckpointRecord | undefined> {
-    return readRecordFile(join(paths.records, entry.fileName), taskId, entry, maxRecordBytes);
-  }
-
   return {
     name: STORE,
 
     async save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
       assertSavable(record, saveOptions, maxRecordBytes);
-      const { taskId, checkpointId } = record;
-      const paths = taskPaths(root, taskId);
-      return run('save', taskId, () =>
-        locked(paths, taskId, async (lock) => {
-          const current = await view(paths, taskId, true);
-          const expected = saveOptions?.expectedSeq;
-          if (expected !== undefined && expected !== current.head) {
-            throw new CheckpointConflictError(taskId, expected, current.head);
-          }
-          if (current.live.some((entry) => entry.checkpointId === checkpointId)) {
-            throw new CheckpointExistsError(taskId, checkpointId);
-          }
-          // Before the record, so that a listing that can see the record can name the task.
-          await taskIds.keep(paths, taskId, lock);
-          let expiry = current.expiry;
-          let floor = current.stored?.floor ?? 0;
-          if (current.reset) {
-            // Everything expired: forget it all before numbering starts over at 1.
-            await removeRecords(paths, current.dead, true);
-            await writeHead(paths, { seq: 0, floor: 0, expiresAt: null });
-            expiry = Number.NEGATIVE_INFINITY;
-            floor = 0;
-          }
-          const seq = current.head + 1;
-          const meta = {
-            seq,
-            createdAt: record.createdAt,
-            expiresAt: record.expiresAt,
-            checkpointId,
-          };
-          const entry: RecordEntry = { ...meta, fileName: recordFileName(meta) };
-          const file = join(paths.records, entry.fileName);
-          await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
-          expiry = Math.max(expiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
-          const expiresAt = Number.isFinite(expiry) ? expiry : null;
-          await writeHead(paths, { seq, floor, expiresAt }, { syncDirectory: false });
-          if (!current.reset) await removeRecords(paths, current.dead, false);
-          return { seq };
-        }),
-      );
+      return run('save', record.taskId, () => saveRecord(ctx, record, saveOptions));
     },
 
     async load(taskId: string, checkpointId: string): Promise<CheckpointRecord | undefined> {
       assertValidId('taskId', taskId);
       assertValidId('checkpointId', checkpointId);
-      const paths = taskPaths(root, taskId);
-      return run('load', taskId, async () => {
-        const current = await view(paths, taskId);
-        await sweepDead(paths, current);
-        const entry = current.live.find((live) => live.checkpointId === checkpointId);
-        return entry === undefined ? undefined : readEntry(paths, taskId, entry);
-      });
+      return run('load', taskId, () => loadRecord(ctx, taskId, checkpointId));
     },
 
     async latest(taskId: string): Promise<CheckpointRecord | undefined> {
       assertValidId('taskId', taskId);
-      const paths = taskPaths(root, taskId);
-      return run('latest', taskId, async () => {
-        for (;;) {
-          const current = await view(paths, taskId);
-          await sweepDead(paths, current);
-          const entry = current.live[0];
-          if (entry === undefined) return undefined;
-          const record = await readEntry(paths, taskId, entry);
-          if (record !== undefined) return record; // else deleted meanwhile: look again
-        }
-      });
+      return run('latest', taskId, () => latestRecord(ctx, taskId));
     },
 
     async list(taskId: string): Promise<CheckpointRecordMeta[]> {
       assertValidId('taskId', taskId);
-      const paths = taskPaths(root, taskId);
-      return run('list', taskId, async () => {
-        const current = await view(paths, taskId);
-        await sweepDead(paths, current);
-        return current.live.map((entry) => entryMeta(taskId, entry));
-      });
+      return run('list', taskId, () => listRecords(ctx, taskId));
     },
 
     async delete(taskId: string, checkpointId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
       assertValidId('checkpointId', checkpointId);
-      const paths = taskPaths(root, taskId);
-      const matches = (entry: RecordEntry) => entry.checkpointId === checkpointId;
-      return run('delete', taskId, async () => {
-        const peek = await view(paths, taskId);
-        await sweepDead(paths, peek);
-        if (!peek.live.some(matches)) return false;
-        return locked(paths, taskId, async () => {
-          const current = await view(paths, taskId, true);
-          const entry = current.live.find(matches);
-          if (entry === undefined) return false;
-          // Keep the head: repair head.json first if a crash left it behind the files.
-          if (headLags(current)) await writeHead(paths, headOf(current));
-          await removeRecords(paths, [entry, ...current.dead], true);
-          return true;
-        });
-      });
+      return run('delete', taskId, () => deleteRecord(ctx, taskId, checkpointId));
     },
 
     async deleteOld(taskId: string, keepLatest: number): Promise<number> {
       assertValidId('taskId', taskId);
       assertKeepLatest(keepLatest);
-      const paths = taskPaths(root, taskId);
-      return run('deleteOld', taskId, async () => {
-        const peek = await view(paths, taskId);
-        await sweepDead(paths, peek);
-        if (peek.live.length <= keepLatest) return 0;
-        return locked(paths, taskId, async () => {
-          const current = await view(paths, taskId, true);
-          const doomed = current.live.slice(keepLatest);
-          if (doomed.length === 0) return 0;
-          const oldest = current.live[keepLatest - 1];
-          const floor = oldest === undefined ? current.rawHead + 1 : oldest.seq;
-          // One atomic write hides them all; removing the files is cleanup.
-          await writeHead(paths, headOf(current, Math.max(current.stored?.floor ?? 0, floor)));
-          await removeRecords(paths, [...doomed, ...current.dead], true);
-          return doomed.length;
-        });
-      });
+      return run('deleteOld', taskId, () => deleteOldRecords(ctx, taskId, keepLatest));
     },
 
     async head(taskId: string): Promise<number> {
       assertValidId('taskId', taskId);
-      const paths = taskPaths(root, taskId);
-      return run('head', taskId, async () => {
-        const current = await view(paths, taskId);
-        await sweepDead(paths, current);
-        return current.head;
-      });
+      return run('head', taskId, () => taskHead(ctx, taskId));
     },
 
     async appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
       assertLogEntries(entries, maxRecordBytes, name);
-      const paths = taskPaths(root, taskId);
-      const path = logPath(paths, name);
-      const onCorrupt = corruptLog(taskId, name);
-      if (entries.length === 0) return run('appendLog', taskId, () => logLength(path, onCorrupt));
-      return run('appendLog', taskId, () =>
-        locked(paths, taskId, async (lock) => {
-          await taskIds.keep(paths, taskId, lock); // before the log: see save
-          return appendLogLine(path, entries, onCorrupt);
-        }),
-      );
+      return run('appendLog', taskId, () => appendTaskLog(ctx, taskId, name, entries));
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
       assertReadLogOptions(readOptions);
-      const path = logPath(taskPaths(root, taskId), name);
-      const from = readOptions?.from ?? 0;
-      const limit = readOptions?.limit ?? Number.POSITIVE_INFINITY;
-      return run('readLog', taskId, async () => {
-        const range = {
-          from,
-          limit,
-          maxEntryBytes: maxRecordBytes,
-          tooLarge: (index: number, bytes: number) =>
-            new RecordTooLargeError(`Log ${name} entry ${index}`, bytes, maxRecordBytes),
-        };
-        const entries = await readLogEntries(path, range, corruptLog(taskId, name));
-        assertLogEntriesRead(entries, from, maxRecordBytes, name);
-        return entries;
-      });
+      return run('readLog', taskId, () => readTaskLog(ctx, taskId, name, readOptions));
     },
 
     async deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
-      const paths = taskPaths(root, taskId);
-      return run('deleteTask', taskId, async () => {
-        if (!(await exists(paths.dir))) return false;
-        return locked(paths, taskId, async (lock) => {
-          const current = await view(paths, taskId, true);
-          const logs = await readdir(paths.logs).catch(() => [] as string[]);
-          const existed =
-            current.head > 0 || current.live.length > 0 || logs.some((n) => n.endsWith('.log'));
-          // One rename takes the task away at once; the folder is then removed at leisure.
-          const trash = trashPath(root);
-          await mkdir(trash, { recursive: true });
-          const doomed = join(trash, `${Date.now()}-${process.pid}-${randomToken()}`);
-          await rename(paths.dir, doomed);
-          lock.abandon();
-          taskIds.forget(taskId);
-          await fsyncDirectory(dirname(paths.dir));
-          await rm(doomed, { recursive: true, force: true });
-          await emptyTrash(trash);
-          return existed;
-        });
-      });
+      return run('deleteTask', taskId, () => deleteTaskFolder(ctx, taskId));
     },
 
     async claimLease(taskId: string, owner: string, ttlMs: number): Promise<LeaseClaim> {
       assertLeaseArgs(taskId, owner, ttlMs);
-      const paths = taskPaths(root, taskId);
-      return run('claimLease', taskId, async () => {
-        // Another owner's live lease, plain to see: refused without the lock (nor a folder).
-        const seen = liveLease(await readLeaseFile(paths, taskId), now());
-        if (seen !== undefined && seen.owner !== owner) return { granted: false, lease: seen };
-        return locked(paths, taskId, async () => {
-          const time = now();
-          const held = liveLease(await readLeaseFile(paths, taskId), time);
-          if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
-          const lease: TaskLease = { owner, expiresAt: time + ttlMs };
-          await writeLeaseFile(paths, lease);
-          return { granted: true, lease };
-        });
-      });
+      return run('claimLease', taskId, () => claimTaskLease(ctx, taskId, owner, ttlMs));
     },
 
     async releaseLease(taskId: string, owner: string): Promise<boolean> {
       assertLeaseArgs(taskId, owner);
-      const paths = taskPaths(root, taskId);
-      const holds = async () =>
-        liveLease(await readLeaseFile(paths, taskId), now())?.owner === owner;
-      return run('releaseLease', taskId, async () => {
-        if (!(await holds())) return false; // nothing to do: no lock taken, no folder made
-        return locked(paths, taskId, async () => {
-          if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
-          await removeLeaseFile(paths);
-          return true;
-        });
-      });
+      return run('releaseLease', taskId, () => releaseTaskLease(ctx, taskId, owner));
     },
 
     async readLease(taskId: string): Promise<TaskLease | undefined> {
       assertValidId('taskId', taskId);
-      const paths = taskPaths(root, taskId);
-      return run('readLease', taskId, async () =>
-        liveLease(await readLeaseFile(paths, taskId), now()),
-      );
+      return run('readLease', taskId, () => readTaskLease(ctx, taskId));
     },
 
     async listTasks(listOptions?: ListTasksOptions): Promise<string[]> {
       const { after, limit } = listTasksOptions(listOptions);
-      return run('listTasks', undefined, async () => {
-        const candidates = (await taskIds.list())
-          .filter((id) => after === undefined || id > after)
-          .sort(compareIds);
-        return firstListed(candidates, limit, isListed);
-      });
+      return run('listTasks', undefined, () => listTaskIds(ctx, after, limit));
     },
 
     async close(): Promise<void> {
@@ -479,70 +240,4 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       await Promise.allSettled([...inflight]);
     },
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
-
-/** Whether the task has a log (a `*.log` file in `logs/`). */
-async function hasLog(paths: TaskPaths): Promise<boolean> {
-  let names: string[];
-  try {
-    names = await readdir(paths.logs);
-  } catch (error) {
-    if (isNotFound(error) || errorCode(error) === 'ENOTDIR') return false;
-    throw error;
-  }
-  return names.some((name) => name.endsWith('.log'));
-}
-
-/**
- * The first `limit` of `candidates`, in their order, that pass `isListed`. Checked a few at a
- * time, never more at once than are still missing: a page costs `limit` checks when every task is
- * live, and the tasks past the page are never looked at.
- */
-async function firstListed(
-  candidates: readonly string[],
-  limit: number,
-  isListed: (taskId: string) => Promise<boolean>,
-): Promise<string[]> {
-  const listed: string[] = [];
-  let next = 0;
-  while (listed.length < limit && next < candidates.length) {
-    const batch = candidates.slice(next, next + Math.min(limit - listed.length, LIST_CONCURRENCY));
-    next += batch.length;
-    const live = await Promise.all(batch.map(isListed));
-    batch.forEach((taskId, i) => {
-      if (live[i]) listed.push(taskId);
-    });
-  }
-  return listed;
-}
-
-/** Removes the temp files a dead lock holder left in the task's folders. */
-async function removeTemps(paths: TaskPaths): Promise<void> {
-  for (const dir of [paths.dir, paths.records]) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (name.startsWith(TEMP_PREFIX)) await removeFile(join(dir, name));
-    }
-  }
-}
-
-/** Removes folders a `deleteTask` of a process that died left in the trash; best effort. */
-async function emptyTrash(trash: string): Promise<void> {
-  const names = await readdir(trash).catch(() => [] as string[]);
-  for (const name of names) {
-    const pid = Number(name.split('-')[1]);
-    if (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid)) {
-      await rm(join(trash, name), { recursive: true, force: true }).catch(() => undefined);
-    }
-  }
 }

@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import type {
+  CheckpointRecord,
+  CheckpointRecordMeta,
+  NewCheckpointRecord,
+  SavedRecord,
+  SaveRecordOptions,
+} from '../../src/checkpoint/checkpoint-store.js';
+import { CheckpointConflictError, CheckpointExistsError } from '../../src/errors.js';
+import { writeFileAtomic } from './fs-utils.js';
+import {
+  encodeRecordFile,
+  entryMeta,
+  type RecordEntry,
+  readRecordFile,
+  recordFileName,
+} from './record-file.js';
+import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
+import { type TaskPaths, taskPaths } from './task-paths.js';
+import { headLags, headOf, removeRecords, sweepDead, writeHead } from './task-view.js';
+
+/**
+ * The file store's checkpoint-record operations (`save`, `load`, `latest`, `list`, `delete`,
+ * `deleteOld`, `head`), on arguments already validated. Reads take no lock and sweep expired
+ * files on the way; writes re-read the task under its lock before changing anything.
+ */
+
+/** `save`: writes the record as the task's next seq, checking `expectedSeq` under the lock. */
+export async function saveRecord(
+  ctx: FileStoreContext,
+  record: NewCheckpointRecord,
+  saveOptions: SaveRecordOptions | undefined,
+): Promise<SavedRecord> {
+  const { taskId, checkpointId } = record;
+  const paths = taskPaths(ctx.root, taskId);
+  return lockTask(ctx, paths, taskId, async (lock) => {
+    const current = await viewTask(ctx, paths, taskId, true);
+    const expected = saveOptions?.expectedSeq;
+    if (expected !== undefined && expected !== current.head) {
+      throw new CheckpointConflictError(taskId, expected, current.head);
+    }
+    if (current.live.some((entry) => entry.checkpointId === checkpointId)) {
+      throw new CheckpointExistsError(taskId, checkpointId);
+    }
+    // Before the record, so that a listing that can see the record can name the task.
+    await ctx.taskIds.keep(paths, taskId, lock);
+    let expiry = current.expiry;
+    let floor = current.stored?.floor ?? 0;
+    if (current.reset) {
+      // Everything expired: forget it all before numbering starts over at 1.
+      await removeRecords(paths, current.dead, true);
+      await writeHead(paths, { seq: 0, floor: 0, expiresAt: null });
+      expiry = Number.NEGATIVE_INFINITY;
+      floor = 0;
+    }
+    const seq = current.head + 1;
+    const meta = {
+      seq,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      checkpointId,
+    };
+    const entry: RecordEntry = { ...meta, fileName: recordFileName(meta) };
+    const file = join(paths.records, entry.fileName);
+    await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
+    expiry = Math.max(expiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
+    const expiresAt = Number.isFinite(expiry) ? expiry : null;
+    await writeHead(paths, { seq, floor, expiresAt }, { syncDirectory: false });
+    if (!current.reset) await removeRecords(paths, current.dead, false);
+    return { seq };
+  });
+}
+
+/** `load`: the live record with that checkpoint id, if any. */
+export async function loadRecord(
+  ctx: FileStoreContext,
+  taskId: string,
+  checkpointId: string,
+): Promise<CheckpointRecord | undefined> {
+  const paths = taskPaths(ctx.root, taskId);
+  const current = await viewTask(ctx, paths, taskId);
+  await sweepDead(paths, current);
+  const entry = current.live.find((live) => live.checkpointId === checkpointId);
+  return entry === undefined ? undefined : readEntry(ctx, paths, taskId, entry);
+}
+
+/** `latest`: the newest live record, looking again if it is deleted while being read. */
+export async function latestRecord(
+  ctx: FileStoreContext,
+  taskId: string,
+): Promise<CheckpointRecord | undefined> {
+  const paths = taskPaths(ctx.root, taskId);
+  for (;;) {
+    const current = await viewTask(ctx, paths, taskId);
+    await sweepDead(paths, current);
+    const entry = current.live[0];
+    if (entry === undefined) return undefined;
+    const record = await readEntry(ctx, paths, taskId, entry);
+    if (record !== undefined) return record; // else deleted meanwhile: look again
+  }
+}
+
+/** `list`: the metadata of the live records, newest first, from their file names alone. */
+export async function listRecords(
+  ctx: FileStoreContext,
+  taskId: string,
+): Promise<CheckpointRecordMeta[]> {
+  const paths = taskPaths(ctx.root, taskId);
+  const current = await viewTask(ctx, paths, taskId);
+  await sweepDead(paths, current);
+  return current.live.map((entry) => entryMeta(taskId, entry));
+}
+
+/** `delete`: removes the record with that checkpoint id, keeping the head; false if none. */
+export async function deleteRecord(
+  ctx: FileStoreContext,
+  taskId: string,
+  checkpointId: string,
+): Promise<boolean> {
+  const paths = taskPaths(ctx.root, taskId);
+  const matches = (entry: RecordEntry) => entry.checkpointId === checkpointId;
+  const peek = await viewTask(ctx, paths, taskId);
+  await sweepDead(paths, peek);
+  if (!peek.live.some(matches)) return false;
+  return lockTask(ctx, paths, taskId, async () => {
+    const current = await viewTask(ctx, paths, taskId, true);
+    const entry = current.live.find(matches);
+    if (entry === undefined) return false;
+    // Keep the head: repair head.json first if a crash left it behind the files.
+    if (headLags(current)) await writeHead(paths, headOf(current));
+    await removeRecords(paths, [entry, ...current.dead], true);
+    return true;
+  });
+}
+
+/**
+ * `deleteOld`: removes all but the `keepLatest` newest records by raising the floor in
+ * `head.json` (one atomic write) before removing their files. Returns how many went.
+ */
+export async function deleteOldRecords(
+  ctx: FileStoreContext,
+  taskId: string,
+  keepLatest: number,
+): Promise<number> {
+  const paths = taskPaths(ctx.root, taskId);
+  const peek = await viewTask(ctx, paths, taskId);
+  await sweepDead(paths, peek);
+  if (peek.live.length <= keepLatest) return 0;
+  return lockTask(ctx, paths, taskId, async () => {
+    const current = await viewTask(ctx, paths, taskId, true);
+    const doomed = current.live.slice(keepLatest);
+    if (doomed.length === 0) return 0;
+    const oldest = current.live[keepLatest - 1];
+    const floor = oldest === undefined ? current.rawHead + 1 : oldest.seq;
+    // One atomic write hides them all; removing the files is cleanup.
+    await writeHead(paths, headOf(current, Math.max(current.stored?.floor ?? 0, floor)));
+    await removeRecords(paths, [...doomed, ...current.dead], true);
+    return doomed.length;
+  });
+}
+
+/** `head`: the task's head sequence number (0: never saved, or everything expired). */
+export async function taskHead(ctx: FileStoreContext, taskId: string): Promise<number> {
+  const paths = taskPaths(ctx.root, taskId);
+  const current = await viewTask(ctx, paths, taskId);
+  await sweepDead(paths, current);
+  return current.head;
+}
+
+/** Reads one record's file, bounded by the store's `maxRecordBytes` (undefined: it is gone). */
+async function readEntry(
+  ctx: FileStoreContext,
+  paths: TaskPaths,
+  taskId: string,
+  entry: RecordEntry,
+): Promise<CheckpointRecord | undefined> {
+  return readRecordFile(join(paths.records, entry.fileName), taskId, entry, ctx.maxRecordBytes);
+}

@@ -1,0 +1,71 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeFile, TEMP_PREFIX } from './fs-utils.js';
+import type { TaskIdFiles } from './task-ids.js';
+import { type HeldTaskLock, withTaskLock } from './task-lock.js';
+import type { TaskPaths } from './task-paths.js';
+import { readTaskView, type TaskView } from './task-view.js';
+
+/**
+ * What the file store's operations share: its settings and task-id files
+ * ({@link FileStoreContext}), and the two ways they see a task: {@link lockTask} for writers,
+ * {@link viewTask} for everyone.
+ */
+
+/** The settings and state of one file store instance, shared by its operations. */
+export interface FileStoreContext {
+  /** The store's folder, resolved. */
+  readonly root: string;
+  /** The bound on a record body or log entry, in UTF-8 bytes. */
+  readonly maxRecordBytes: number;
+  /** A lock holder whose heartbeat is older than this is presumed dead, in ms. */
+  readonly staleMs: number;
+  /** How long a write waits for another writer of the same task, in ms. */
+  readonly timeoutMs: number;
+  /** The store's clock. */
+  readonly now: () => number;
+  /** This instance's memory of the tasks' id files (see `task-ids.ts`). */
+  readonly taskIds: TaskIdFiles;
+}
+
+/**
+ * Runs `fn` holding the task's lock. A holder that finds a dead one's leftovers removes its temp
+ * files first, and the first holder of a new folder gives it its id file.
+ */
+export function lockTask<T>(
+  ctx: FileStoreContext,
+  paths: TaskPaths,
+  taskId: string,
+  fn: (lock: HeldTaskLock) => Promise<T>,
+): Promise<T> {
+  const { staleMs, timeoutMs } = ctx;
+  const label = `task ${JSON.stringify(taskId)}`;
+  return withTaskLock(paths.lock, { staleMs, timeoutMs, label }, async (lock) => {
+    if (lock.recoveredFromCrash) await removeTemps(paths);
+    // A new folder (or one a crashed holder may have left half made) gets its id file from its
+    // first holder, whatever it writes (a lease, say): other instances that remember the id file
+    // of the folder it replaced go by that memory, since their own claims are not first ones.
+    if (lock.firstClaim || lock.recoveredFromCrash) await ctx.taskIds.keep(paths, taskId, lock);
+    return fn(lock);
+  });
+}
+
+/** The task as a reader sees it (`isLocked`: as the lock holder sees it), by the store's clock. */
+export async function viewTask(
+  ctx: FileStoreContext,
+  paths: TaskPaths,
+  taskId: string,
+  isLocked = false,
+): Promise<TaskView> {
+  return readTaskView(paths, taskId, ctx.now(), isLocked);
+}
+
+/** Removes the temp files a dead lock holder left in the task's folders. */
+async function removeTemps(paths: TaskPaths): Promise<void> {
+  for (const dir of [paths.dir, paths.records]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(TEMP_PREFIX)) await removeFile(join(dir, name));
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fsyncDirectory, isAlive, isNotFound, randomToken } from './fs-utils.js';
+import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
+import { taskPaths, trashPath } from './task-paths.js';
+
+/**
+ * The file store's `deleteTask`: under the task lock, one rename moves the task's folder into
+ * `<directory>/.trash/`, so the task goes at once, and the folder is then removed at leisure.
+ * Folders left in the trash by a process that died meanwhile are removed by the next deletion.
+ */
+
+/** `deleteTask`: removes everything of the task; whether it had records, a head or a log. */
+export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): Promise<boolean> {
+  const paths = taskPaths(ctx.root, taskId);
+  if (!(await exists(paths.dir))) return false;
+  return lockTask(ctx, paths, taskId, async (lock) => {
+    const current = await viewTask(ctx, paths, taskId, true);
+    const logs = await readdir(paths.logs).catch(() => [] as string[]);
+    const existed =
+      current.head > 0 || current.live.length > 0 || logs.some((n) => n.endsWith('.log'));
+    // One rename takes the task away at once; the folder is then removed at leisure.
+    const trash = trashPath(ctx.root);
+    await mkdir(trash, { recursive: true });
+    const doomed = join(trash, `${Date.now()}-${process.pid}-${randomToken()}`);
+    await rename(paths.dir, doomed);
+    lock.abandon();
+    ctx.taskIds.forget(taskId);
+    await fsyncDirectory(dirname(paths.dir));
+    await rm(doomed, { recursive: true, force: true });
+    await emptyTrash(trash);
+    return existed;
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Removes folders a `deleteTask` of a process that died left in the trash; best effort. */
+async function emptyTrash(trash: string): Promise<void> {
+  const names = await readdir(trash).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(name.split('-')[1]);
+    if (Number.isSafeInteger(pid) && pid !== process.pid && !isAlive(pid)) {
+      await rm(join(trash, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
