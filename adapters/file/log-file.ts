@@ -10,9 +10,9 @@ import { LogScanner } from './log-scanner.js';
  * all or nothing: a line is complete only once its final `\n` is on disk. A reader ignores a last
  * line without `\n` (an append in progress, or torn by a crash), and the next append, under the
  * task lock, truncates such a torn tail before writing. Lines are read in chunks, never whole
- * (`log-scanner.ts`), so a line's size does not bound what a reader allocates; an entry's does. The first number of each line lets an
- * append learn the log's length from the last line alone, and a reader check that no line is
- * missing or repeated.
+ * (`log-scanner.ts`), so a line's size does not bound what a reader allocates; an entry's does.
+ * The first number of each line lets an append learn the log's length from the last line alone,
+ * and a reader check that no line is missing or repeated.
  */
 
 const NEWLINE = 0x0a;

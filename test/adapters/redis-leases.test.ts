@@ -17,7 +17,10 @@ const open = openRedisStoresPerTest();
 
 const MINUTE = 60_000;
 
-/** How much longer than the lease a lease key lives by the server's clock (LEASE_KEY_MARGIN_MS in adapters/redis/leases.ts). */
+/**
+ * How much longer than the lease a lease key lives by the server's clock (`LEASE_KEY_MARGIN_MS`
+ * in `adapters/redis/leases.ts`).
+ */
 const KEY_MARGIN_MS = MINUTE;
 
 describeRedis('Redis store: leases', () => {
