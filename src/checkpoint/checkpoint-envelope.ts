@@ -2,6 +2,7 @@ import { isValidatedJson } from '../context/validated-json.js';
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
+import { restoreSharedContexts, type SharedContext, shareContexts } from './shared-contexts.js';
 import {
   type CheckpointInfo,
   parseWorkflowState,
@@ -11,8 +12,15 @@ import {
   type WorkflowStatus,
 } from './workflow-state.js';
 
-/** The envelope format version this code writes and reads. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/**
+ * The newest envelope format, which this code writes and reads. Format 2 adds `shared` (contexts
+ * the snapshot holds more than once, stored once); a checkpoint that shares none is written in
+ * format 1, which this code reads as it is, so older readers still read it.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+
+/** The oldest format read without a `migrate` hook. */
+const OLDEST_NATIVE_FORMAT = 1;
 
 /** A {@link WorkflowState} as stored: without the `checkpoint` info a load adds. */
 export type StoredWorkflowState = Omit<WorkflowState, 'checkpoint'>;
@@ -23,7 +31,8 @@ export type StoredWorkflowState = Omit<WorkflowState, 'checkpoint'>;
  * is without interpreting the state. The sequence number is the store's, not the envelope's.
  */
 export interface CheckpointEnvelope {
-  readonly v: typeof CHECKPOINT_FORMAT_VERSION;
+  /** 2 when it has `shared`, else 1. */
+  readonly v: 1 | typeof CHECKPOINT_FORMAT_VERSION;
   readonly checkpointId: string;
   readonly taskId: string;
   /** Creation time, ms since the epoch. */
@@ -34,12 +43,34 @@ export interface CheckpointEnvelope {
   readonly parentId?: string | undefined;
   readonly status: WorkflowStatus;
   readonly machine?: WorkflowMachineRef | undefined;
+  /**
+   * Contexts `state.snapshot` holds at two places or more, each stored once here with its places
+   * (where the snapshot holds `null`); format 2.
+   */
+  readonly shared?: readonly SharedContext[] | undefined;
   readonly state: StoredWorkflowState;
 }
 
+/** A checked state and its JSON, as a checkpoint's envelope takes them. */
+export interface SerializedState {
+  readonly stored: StoredWorkflowState;
+  /** The JSON of the state, shared contexts left out of its snapshot. */
+  readonly json: string;
+  /** The contexts its snapshot holds more than once (`undefined`: none). */
+  readonly shared: readonly SharedContext[] | undefined;
+}
+
+/** Serializes a checked state; each context its snapshot holds more than once goes to `shared`. */
+export function serializeState(stored: StoredWorkflowState): SerializedState {
+  const sharing = shareContexts(stored.snapshot);
+  if (sharing === undefined) return { stored, json: JSON.stringify(stored), shared: undefined };
+  const json = JSON.stringify({ ...stored, snapshot: sharing.snapshot });
+  return { stored, json, shared: sharing.shared };
+}
+
 /**
- * Upgrades a record written in an older format (`fromVersion` < {@link CHECKPOINT_FORMAT_VERSION};
- * 0 for a record with no `v`, such as a bare JSON state) to a current {@link CheckpointEnvelope}.
+ * Upgrades a record written in a format older than 1 (`fromVersion`: 0 for a record with no `v`,
+ * such as a bare JSON state) to a current {@link CheckpointEnvelope}.
  * `meta` is what the store knows about the record.
  */
 export type CheckpointMigrate = (
@@ -112,16 +143,16 @@ export async function decodeRecord(
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     throw corrupt('its format version is not an integer ≥ 0');
   }
-  if (version > CHECKPOINT_FORMAT_VERSION || (version < CHECKPOINT_FORMAT_VERSION && !migrate)) {
+  if (version > CHECKPOINT_FORMAT_VERSION || (version < OLDEST_NATIVE_FORMAT && !migrate)) {
     throw new CheckpointVersionError(taskId, checkpointId, version, CHECKPOINT_FORMAT_VERSION);
   }
   let envelope: unknown = raw;
-  if (version < CHECKPOINT_FORMAT_VERSION && migrate) {
+  if (version < OLDEST_NATIVE_FORMAT && migrate) {
     const { body: _body, ...meta } = record;
     envelope = await migrate(raw as JsonObject, version, meta);
   }
   if (!isPlainObject(envelope)) throw corrupt('its envelope is not an object');
-  if (envelope.v !== CHECKPOINT_FORMAT_VERSION) {
+  if (envelope.v !== 1 && envelope.v !== CHECKPOINT_FORMAT_VERSION) {
     throw corrupt(`migrate returned format version ${String(envelope.v)}`);
   }
   if (envelope.checkpointId !== checkpointId)
@@ -133,6 +164,13 @@ export async function decodeRecord(
   const parentId = envelope.parentId;
   if (parentId !== undefined && typeof parentId !== 'string') {
     throw corrupt('its parentId is not a string');
+  }
+
+  if (envelope.shared !== undefined) {
+    if (envelope.v === 1) throw corrupt('it has shared contexts in format 1');
+    const snapshot = isPlainObject(envelope.state) ? envelope.state.snapshot : undefined;
+    const misfit = restoreSharedContexts(snapshot, envelope.shared);
+    if (misfit !== undefined) throw corrupt(misfit);
   }
 
   let state: WorkflowState;

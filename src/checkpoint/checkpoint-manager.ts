@@ -7,9 +7,8 @@ import {
   type CheckpointEnvelope,
   type CheckpointMigrate,
   decodeRecord,
-  encodeEnvelope,
   encodeEnvelopeWithState,
-  type StoredWorkflowState,
+  serializeState,
 } from './checkpoint-envelope.js';
 import type {
   CheckpointRecordMeta,
@@ -18,6 +17,7 @@ import type {
 } from './checkpoint-store.js';
 import { type LineageSource, LineageWriter, type SaveLineageOptions } from './lineage-writer.js';
 import {
+  type PreparedState,
   planWithCompletion,
   prepareRuntimeCheckpoint,
   type RuntimeCheckpoint,
@@ -64,8 +64,7 @@ export interface DeleteOldCheckpointsOptions {
 let internals: {
   save(
     manager: CheckpointManager,
-    stored: StoredWorkflowState,
-    stateJson: string,
+    prepared: PreparedState,
     options: SaveCheckpointOptions,
   ): Promise<string>;
   saveLineage(
@@ -113,8 +112,7 @@ export class CheckpointManager {
 
   static {
     internals = {
-      save: (manager, stored, stateJson, options) =>
-        manager.#save(stored, stateJson, undefined, options),
+      save: (manager, prepared, options) => manager.#save(prepared, undefined, options),
       saveLineage: (manager, taskId, source, options) =>
         manager.#lineage.save(taskId, source, options),
     };
@@ -148,32 +146,32 @@ export class CheckpointManager {
     assertValidId('taskId', (state as Partial<WorkflowState> | null)?.taskId);
     const { checkpoint: loadedFrom, ...stored } = parseWorkflowState(state);
     assertStorableState(stored);
-    return this.#save(stored, undefined, loadedFrom?.checkpointId, options);
+    return this.#save(serializeState(stored), loadedFrom?.checkpointId, options);
   }
 
   /**
-   * Writes a checked state (`stateJson`: its JSON, when already made) in a new envelope. Bad
-   * options reject. A promise chain, not an async function: the runtime saves once per step.
+   * Writes a checked state, serialized, in a new envelope (format 2 when it shares contexts, else
+   * 1). Bad options reject. A promise chain, not an async function: the runtime saves once per
+   * step.
    */
   #save(
-    stored: StoredWorkflowState,
-    stateJson: string | undefined,
+    prepared: PreparedState,
     loadedFrom: string | undefined,
     options: SaveCheckpointOptions,
   ): Promise<string> {
     try {
-      return this.#write(stored, stateJson, loadedFrom, options);
+      return this.#write(prepared, loadedFrom, options);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   #write(
-    stored: StoredWorkflowState,
-    stateJson: string | undefined,
+    prepared: PreparedState,
     loadedFrom: string | undefined,
     options: SaveCheckpointOptions,
   ): Promise<string> {
+    const { stored, shared } = prepared;
     const { taskId } = stored;
     if (options.checkpointId !== undefined) assertValidId('checkpointId', options.checkpointId);
     if (options.parentId !== undefined) assertValidId('parentId', options.parentId);
@@ -188,7 +186,7 @@ export class CheckpointManager {
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
     const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
     const envelope: Omit<CheckpointEnvelope, 'state'> = {
-      v: CHECKPOINT_FORMAT_VERSION,
+      v: shared === undefined ? 1 : CHECKPOINT_FORMAT_VERSION,
       checkpointId,
       taskId,
       createdAt,
@@ -196,11 +194,9 @@ export class CheckpointManager {
       ...(parentId === undefined ? {} : { parentId }),
       status: stored.status,
       ...(stored.machine === undefined ? {} : { machine: stored.machine }),
+      ...(shared === undefined ? {} : { shared }),
     };
-    const body =
-      stateJson === undefined
-        ? encodeEnvelope({ ...envelope, state: stored })
-        : encodeEnvelopeWithState(envelope, stateJson);
+    const body = encodeEnvelopeWithState(envelope, prepared.json);
     return this.store
       .save(
         { taskId, checkpointId, createdAt, expiresAt, body },
@@ -334,7 +330,7 @@ export function saveRuntimeCheckpoint(
       options,
     );
   }
-  return internals.save(manager, prepared.stored, prepared.json, options);
+  return internals.save(manager, prepared, options);
 }
 
 /**

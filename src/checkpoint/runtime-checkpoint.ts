@@ -1,7 +1,12 @@
 import type { Snapshot } from 'xstate';
 import { assertValidId } from '../ids.js';
 import type { JsonObject } from '../json.js';
-import { assertStorableState, type StoredWorkflowState } from './checkpoint-envelope.js';
+import {
+  assertStorableState,
+  type SerializedState,
+  type StoredWorkflowState,
+  serializeState,
+} from './checkpoint-envelope.js';
 import {
   parseWorkflowState,
   planlessStateOf,
@@ -28,13 +33,11 @@ export interface RuntimeCheckpoint {
   readonly snapshot: Snapshot<unknown> | undefined;
 }
 
-/** A checked checkpoint, ready to be put into an envelope. */
-export interface PreparedState {
-  /** The state without its plan (`plan: []`), normalized by `parseWorkflowState`. */
-  readonly stored: StoredWorkflowState;
-  /** The JSON of the whole state, plan included. */
-  readonly json: string;
-}
+/**
+ * A checked checkpoint, ready to be put into an envelope: `stored` is the state without its
+ * plan (`plan: []`), normalized by `parseWorkflowState`; `json` has the plan.
+ */
+export type PreparedState = SerializedState;
 
 /** The JSON of each entry of a checked plan, with `isComplete` false and true. */
 interface PlanJson {
@@ -126,8 +129,8 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
       snapshot: checkpoint.snapshot,
     });
   assertStorableState(stored);
-  const json = JSON.stringify(stored);
-  if (planJson === undefined || planJson.todo.length === 0) return { stored, json };
+  const { json, shared } = serializeState(stored);
+  if (planJson === undefined || planJson.todo.length === 0) return { stored, json, shared };
   // `stored` starts with taskId then plan (parseWorkflowState's order): put the entries there.
   const head = `{"taskId":${JSON.stringify(stored.taskId)},"plan":[`;
   if (!json.startsWith(`${head}]`)) return undefined;
@@ -136,5 +139,5 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
     const done = completed?.has(planJson.stepIds[i] as string) === true;
     entries += `${i === 0 ? '' : ','}${(done ? planJson.done : planJson.todo)[i]}`;
   }
-  return { stored, json: `${head}${entries}${json.slice(head.length)}` };
+  return { stored, json: `${head}${entries}${json.slice(head.length)}`, shared };
 }

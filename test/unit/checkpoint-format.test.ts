@@ -53,12 +53,12 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
     await failure(() => manager.loadCheckpoint('task-1', 'other-id'), 'CORRUPT_RECORD');
     await store.save({ ...base, checkpointId: 'array', body: '[1,2]' });
     await failure(() => manager.loadLatestCheckpoint('task-1'), 'CORRUPT_RECORD');
-    await store.save({ ...base, checkpointId: 'future', body: '{"v":2,"whatever":true}' });
+    await store.save({ ...base, checkpointId: 'future', body: '{"v":3,"whatever":true}' });
     const future = await failure(
       () => manager.loadLatestCheckpoint('task-1'),
       'CHECKPOINT_VERSION',
     );
-    expect(future).toMatchObject({ version: 2, supportedVersion: 1, checkpointId: 'future' });
+    expect(future).toMatchObject({ version: 3, supportedVersion: 2, checkpointId: 'future' });
     expect(future.message).toMatch(/newer version/);
   });
 
@@ -79,7 +79,7 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
       () => strict.loadLatestCheckpoint('task_123'),
       'CHECKPOINT_VERSION',
     );
-    expect(refused).toMatchObject({ version: 0, supportedVersion: 1 });
+    expect(refused).toMatchObject({ version: 0, supportedVersion: 2 });
 
     const seen: unknown[] = [];
     const migrating = new CheckpointManager(store, {
@@ -116,7 +116,8 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
       plan: [{ stepId: 'parse', name: 'Parse Input', stepIndex: 0, isComplete: true }],
       checkpoint: { checkpointId: 'legacy', seq: 1, v: 0, createdAt: meta.createdAt },
     });
-    // Saving it again writes the current format, as a child of the legacy checkpoint.
+    // Saving it again writes the current format (1: nothing shared), as a child of the legacy
+    // checkpoint.
     if (upgraded === undefined) throw new Error('not loaded');
     const id = await migrating.saveCheckpoint(upgraded);
     const resaved = await strict.loadCheckpoint('task_123', id);

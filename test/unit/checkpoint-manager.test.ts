@@ -1,5 +1,4 @@
 import {
-  CHECKPOINT_FORMAT_VERSION,
   CheckpointManager,
   checkpointIdTime,
   createWorkflowState,
@@ -81,7 +80,8 @@ describe('CheckpointManager', () => {
     const restoredState = await checkpointManager.loadCheckpoint('task_123', checkpointId);
     const { checkpoint, ...restored } = restoredState ?? {};
     expect(restored).toEqual(workflowState);
-    expect(checkpoint).toMatchObject({ checkpointId, seq: 1, v: CHECKPOINT_FORMAT_VERSION });
+    // Format 1: the state has no snapshot, so no context to store once (format 2).
+    expect(checkpoint).toMatchObject({ checkpointId, seq: 1, v: 1 });
 
     for (let step = 0; step < 4; step++) {
       workflowState.currentStepIndex = step % 3;
