@@ -20,6 +20,8 @@ export interface ChainOptions {
   readonly onRun: (stepId: string) => void;
   /** How long a step takes, in ms (may depend on the step). Default: 1 ms. */
   readonly ms?: (stepId: string) => number;
+  /** Each item is the step id padded to this many characters with dots. Default: 0. */
+  readonly itemPad?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export function chainWorkflow(options: ChainOptions): Workflow {
       const items = (context.data as { items: string[] }).items;
       return createContext(
         'Chain',
-        { items: [...items, stepId] },
+        { items: [...items, stepId.padEnd(options.itemPad ?? 0, '.')] },
         {
           contextId: `${taskId}_${stepId}`,
         },

@@ -35,12 +35,13 @@ async function runToEnd(args: string[]): Promise<unknown> {
 }
 
 /**
- * Starts a child and kills it with SIGKILL after a random number (1–12) of its checkpoints. The
- * run writes over 40 checkpoints, so two kills in a row always land before its end.
+ * Starts a child and kills it with SIGKILL after a random number (1–20) of its checkpoints. The
+ * run writes over 50 checkpoints (the group's from about the 22nd), so two kills in a row always
+ * land before its end, and often in the group.
  */
 async function runAndKill(args: string[]): Promise<void> {
   const child = spawnWriter(CHILD, args);
-  const after = 1 + Math.floor(Math.random() * 12);
+  const after = 1 + Math.floor(Math.random() * 20);
   let seen = 0;
   await child.waitFor(
     (l) => l.startsWith('result ') || (l.startsWith('checkpoint ') && ++seen === after),
@@ -85,6 +86,13 @@ async function killAndResume(backend: Backend, dir: string): Promise<void> {
     }
   }
   expect((await manager.loadLatestCheckpoint(taskId))?.status).toBe('completed');
+  // The checkpoints written while the regions held the group's input stored it once.
+  const formats = await Promise.all(
+    (await manager.listCheckpoints(taskId)).map(
+      async (id) => (await manager.loadCheckpoint(taskId, id))?.checkpoint?.v,
+    ),
+  );
+  expect(formats).toContain(2);
   await store.close();
 }
 
