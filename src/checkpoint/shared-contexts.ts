@@ -102,15 +102,14 @@ function holdsTwice(child: unknown, seen: Set<object>, depth: number): boolean {
 }
 
 /**
- * Where each context of `snapshot` is (contexts are not walked into), for the contexts found
- * at two places or more whose JSON has {@link MIN_SHARED_CHARS} or more; `undefined` when none. `snapshot` is checked JSON (acyclic, depth
- * bounded), as a stored state's is.
+ * Where each context of `snapshot` is (contexts are not walked into), for the contexts found at
+ * two places or more whose JSON has {@link MIN_SHARED_CHARS} characters or more; `undefined`
+ * when there is none. `snapshot` is checked JSON (acyclic, depth bounded), as a stored state's is.
  */
 function repeatedContexts(snapshot: object): Map<object, SnapshotKey[][]> | undefined {
   // Most snapshots hold each context once: a walk that allocates little says so first.
   if (!holdsAContextTwice(snapshot, new Set(), 0)) return undefined;
   const places = new Map<object, SnapshotKey[][]>();
-  let repeated = false;
   const stack: Walked[] = [{ container: snapshot, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0) {
     const walked = stack.pop() as Walked;
@@ -120,10 +119,7 @@ function repeatedContexts(snapshot: object): Map<object, SnapshotKey[][]> | unde
       if (looksLikeContext(child)) {
         const known = places.get(child);
         if (known === undefined) places.set(child, [pathOf(walked, key)]);
-        else {
-          known.push(pathOf(walked, key));
-          repeated = true;
-        }
+        else known.push(pathOf(walked, key));
         return;
       }
       if (depth + 1 < MAX_JSON_DEPTH) {
@@ -133,7 +129,6 @@ function repeatedContexts(snapshot: object): Map<object, SnapshotKey[][]> | unde
     if (Array.isArray(container)) container.forEach(visit);
     else for (const key of Object.keys(container)) visit((container as never)[key], key);
   }
-  if (!repeated) return undefined;
   for (const [context, at] of places) {
     if (at.length < 2 || JSON.stringify(context).length < MIN_SHARED_CHARS) places.delete(context);
   }
@@ -191,16 +186,17 @@ export function shareContexts(
 /**
  * Puts each shared context back at its places in `snapshot` (parsed JSON, changed in place).
  * Returns why `shared` does not fit the snapshot (not a list of `{ context, at }` with at least
- * two paths of keys each, ending at a `null` the snapshot holds), or `undefined` once done.
+ * two paths of keys each, ending at a `null` the snapshot holds, not through a context), or
+ * `undefined` once done.
  */
 export function restoreSharedContexts(snapshot: unknown, shared: unknown): string | undefined {
   if (!Array.isArray(shared) || shared.length === 0 || shared.length > MAX_SHARED_PLACES / 2) {
     return `its shared contexts are not a list of 1 to ${MAX_SHARED_PLACES / 2} entries`;
   }
-  let places = 0;
   if (snapshot === null || typeof snapshot !== 'object') {
     return 'it has shared contexts but no snapshot';
   }
+  let places = 0;
   for (const [i, entry] of shared.entries()) {
     const { context, at } = (entry ?? {}) as { context?: unknown; at?: unknown };
     if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
@@ -220,17 +216,16 @@ export function restoreSharedContexts(snapshot: unknown, shared: unknown): strin
       let container: unknown = snapshot;
       for (let k = 0; k < path.length - 1; k++) {
         container = childOf(container, path[k]);
-        if (container === null || typeof container !== 'object') break;
+        // A context is a leaf: nothing is ever taken out of one.
+        if (container === null || typeof container !== 'object' || looksLikeContext(container)) {
+          return `its shared entry ${i} has a place its snapshot does not leave empty`;
+        }
       }
       const last = path[path.length - 1];
-      if (
-        container === null ||
-        typeof container !== 'object' ||
-        childOf(container, last) !== null
-      ) {
+      if (childOf(container, last) !== null) {
         return `its shared entry ${i} has a place its snapshot does not leave empty`;
       }
-      setOwn(container, last as SnapshotKey, context);
+      setOwn(container as object, last as SnapshotKey, context);
     }
   }
   return undefined;

@@ -62,6 +62,18 @@ describe('shareContexts / restoreSharedContexts', () => {
     expect(shareContexts(undefined)).toBeUndefined();
   });
 
+  it('refuses a place inside a context (nothing is ever taken out of one)', () => {
+    const holder = JSON.parse(
+      JSON.stringify(
+        createContext('Doc', { text: 'x'.repeat(MIN_SHARED_CHARS) }, { metadata: { x: null } }),
+      ),
+    );
+    const shared = [{ context: holder, at: [['a'], ['b']] }];
+    expect(restoreSharedContexts({ a: null, b: null }, shared)).toBeUndefined();
+    const inside = [{ context: holder, at: [['a'], ['a', 'metadata', 'x']] }];
+    expect(restoreSharedContexts({ a: null }, inside)).toMatch(/does not leave empty/);
+  });
+
   it(`names at most ${MAX_SHARED_PLACES} places, so that a read never restores more`, () => {
     const doc = big('doc');
     const most = shareContexts({ list: Array(MAX_SHARED_PLACES).fill(doc) });
