@@ -8,18 +8,31 @@
  * - `first_sentence({ text })` → the first sentence, as text content only.
  *
  * With `testTools`, it also has `sleep({ ms })` → `{ sleptMs }`, which waits (and stops early
- * when the call is cancelled): the tests use it to abort a call and to kill the server mid-call;
- * and `badge({ label })`, which answers with a text block, an image block (an SVG badge) and a
- * resource link: no structured output.
+ * when the call is cancelled, telling `onSleepEnd` how it ended): the tests use it to abort a
+ * call, to see the server stop, and to kill the server mid-call; and `badge({ label })`, which
+ * answers with a text block, an image block (an SVG badge) and a resource link: no structured
+ * output.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import * as z from 'zod';
 import { extractKeywords, firstSentence, wordCount } from './text-tools.js';
 
+/** How a `sleep` call ended on the server. */
+export interface SleepEnd {
+  /** How long it slept. */
+  readonly sleptMs: number;
+  /** Whether its signal aborted: the call was cancelled, or its connection closed. */
+  readonly cancelled: boolean;
+  /** The signal's reason if it aborted; a `notifications/cancelled` gives the client's as text. */
+  readonly reason: unknown;
+}
+
 /** Options of {@link createTextToolsServer}. */
 export interface TextToolsServerOptions {
-  /** Also register the `sleep` tool. Default: false. */
+  /** Also register the test tools `sleep` and `badge`. Default: false. */
   readonly testTools?: boolean;
+  /** Told how each `sleep` call ended on the server. Default: none. */
+  readonly onSleepEnd?: (end: SleepEnd) => void;
 }
 
 /** Builds the server; connect it to a transport (stdio, Streamable HTTP) to serve it. */
@@ -104,6 +117,7 @@ export function createTextToolsServer(options: TextToolsServerOptions = {}): Mcp
           });
         });
         const sleptMs = Date.now() - started;
+        options.onSleepEnd?.({ sleptMs, cancelled: signal.aborted, reason: signal.reason });
         return {
           content: [{ type: 'text', text: `slept ${sleptMs} ms` }],
           structuredContent: { sleptMs },

@@ -13,7 +13,8 @@ import {
   type McpToolTarget,
   mcpToolTarget,
 } from 'mcp-orchestration/mcp';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import type { SleepEnd } from '../../examples/mcp-server/create-text-tools-server.js';
 import {
   type RunningHttpServer,
   startHttpServer,
@@ -85,6 +86,36 @@ describe('MCP tools over Streamable HTTP (the example server on 127.0.0.1)', () 
         .target('word_count')
         .call(createContext('Doc', { text: 'x' }), helpers(controller.signal)),
     ).rejects.toThrow('workflow stopped');
+  });
+
+  it('aborting helpers.signal cancels the call on the server too: its sleep ends early', async () => {
+    const ends: SleepEnd[] = [];
+    const own = await startHttpServer({ testTools: true, onSleepEnd: (end) => ends.push(end) });
+    const set = await connectMcpHttp({ url: own.url });
+    try {
+      const controller = new AbortController();
+      const call = set
+        .target('sleep')
+        .call(createContext('Nap', { ms: 30_000 }), helpers(controller.signal));
+      setTimeout(() => controller.abort(new Error('workflow stopped')), 200);
+      await expect(call).rejects.toThrow('workflow stopped');
+      // The server's sleep ended because the client's notifications/cancelled reached it (its
+      // reason is the client's), not after 30 s, nor because a connection closed.
+      await vi.waitFor(() => expect(ends).toHaveLength(1), { timeout: 3_000 });
+      expect(ends[0]).toMatchObject({
+        cancelled: true,
+        reason: expect.stringContaining('workflow stopped'),
+      });
+      expect(ends[0]?.sleptMs).toBeLessThan(3_000);
+      // The session is still good.
+      const again = await set
+        .target('word_count')
+        .call(createContext('Doc', { text: 'still here' }), helpers());
+      expect(again.data).toMatchObject({ words: 2 });
+    } finally {
+      await set.close();
+      await own.close();
+    }
   });
 
   it('without client-side checks the server refuses bad arguments itself, as a tool error', async () => {
