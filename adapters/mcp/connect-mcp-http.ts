@@ -16,7 +16,8 @@ export interface McpHttpOptions extends ConnectMcpToolsOptions {
 /**
  * Connects to an MCP server over Streamable HTTP (the SDK's `StreamableHTTPClientTransport`,
  * built on `fetch`, so it runs in browsers too) and returns its tools as targets; `close()`
- * ends the session.
+ * ends the session on the server (`DELETE`, best effort: a server that is gone or keeps no
+ * sessions is not waited for), then closes the client.
  *
  * @example
  * ```ts
@@ -25,10 +26,19 @@ export interface McpHttpOptions extends ConnectMcpToolsOptions {
  * await tools.close();
  * ```
  */
-export function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSet> {
+export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSet> {
   const { url, requestInit, ...rest } = options;
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     ...(requestInit === undefined ? {} : { requestInit }),
   });
-  return connectMcpTools({ transport }, rest);
+  const set = await connectMcpTools({ transport }, rest);
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= transport
+      .terminateSession()
+      .catch(() => {})
+      .then(() => set.close());
+    return closed;
+  };
+  return { ...set, close };
 }

@@ -24,6 +24,8 @@ export interface HttpServerOptions extends TextToolsServerOptions {
 export interface RunningHttpServer {
   /** The MCP endpoint, e.g. `http://127.0.0.1:41234/mcp`. */
   readonly url: URL;
+  /** How many sessions are open (a client's DELETE ends its own). */
+  sessionCount(): number;
   /** Closes every session (aborting calls in flight), stops listening, drops open connections. */
   close(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const { port } = http.address() as AddressInfo;
   return {
     url: new URL(`http://127.0.0.1:${port}/mcp`),
+    sessionCount: () => sessions.size,
     close: async () => {
       await Promise.all([...sessions.values()].map(({ server }) => server.close()));
       await new Promise<void>((resolve, reject) => {

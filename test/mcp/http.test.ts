@@ -118,6 +118,22 @@ describe('MCP tools over Streamable HTTP (the example server on 127.0.0.1)', () 
     }
   });
 
+  it("close() ends the client's session on the server", async () => {
+    const own = await startHttpServer({ testTools: true });
+    try {
+      const first = await connectMcpHttp({ url: own.url });
+      const second = await connectMcpHttp({ url: own.url });
+      expect(own.sessionCount()).toBe(2);
+      await first.close();
+      expect(own.sessionCount()).toBe(1);
+      await first.close(); // once is enough
+      await second.close();
+      expect(own.sessionCount()).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('without client-side checks the server refuses bad arguments itself, as a tool error', async () => {
     const unchecked = await connectMcpHttp({
       url: server.url,
