@@ -5,6 +5,9 @@ import {
   type McpToolSet,
 } from './connect-mcp-tools.js';
 
+/** How long `close()` waits for the server to end the session before closing anyway (ms). */
+const SESSION_END_TIMEOUT_MS = 2_000;
+
 /** Options of {@link connectMcpHttp}. */
 export interface McpHttpOptions extends ConnectMcpToolsOptions {
   /** The server's Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. Required. */
@@ -13,11 +16,24 @@ export interface McpHttpOptions extends ConnectMcpToolsOptions {
   readonly requestInit?: RequestInit;
 }
 
+/** Asks the server to end the transport's session; settles after at most the timeout, never rejects. */
+async function endSession(transport: StreamableHTTPClientTransport): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const givenUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SESSION_END_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([transport.terminateSession().catch(() => {}), givenUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Connects to an MCP server over Streamable HTTP (the SDK's `StreamableHTTPClientTransport`,
  * built on `fetch`, so it runs in browsers too) and returns its tools as targets; `close()`
- * ends the session on the server (`DELETE`, best effort: a server that is gone or keeps no
- * sessions is not waited for), then closes the client.
+ * ends the session on the server (`DELETE`, best effort: an error is ignored, and a server that
+ * has not answered within 2 s is not waited for), then closes the client.
  *
  * @example
  * ```ts
@@ -33,11 +49,9 @@ export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSe
   });
   const set = await connectMcpTools({ transport }, rest);
   let closed: Promise<void> | undefined;
+  // Closing the client aborts a DELETE still in flight.
   const close = (): Promise<void> => {
-    closed ??= transport
-      .terminateSession()
-      .catch(() => {})
-      .then(() => set.close());
+    closed ??= endSession(transport).then(() => set.close());
     return closed;
   };
   return { ...set, close };

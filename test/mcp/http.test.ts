@@ -1,3 +1,5 @@
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -131,6 +133,39 @@ describe('MCP tools over Streamable HTTP (the example server on 127.0.0.1)', () 
       expect(own.sessionCount()).toBe(0);
     } finally {
       await own.close();
+    }
+  });
+
+  it('close() does not wait more than about 2 s for a server that never answers the DELETE', async () => {
+    // A proxy to the example server that holds every DELETE without answering.
+    const held: ServerResponse[] = [];
+    const proxy = createServer((req, res) => {
+      if (req.method === 'DELETE') {
+        held.push(res);
+        return;
+      }
+      const upstream = request(
+        server.url,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    try {
+      const set = await connectMcpHttp({ url: `http://127.0.0.1:${port}/mcp` });
+      const started = Date.now();
+      await set.close();
+      expect(held).toHaveLength(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 
