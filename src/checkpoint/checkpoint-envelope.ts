@@ -56,16 +56,16 @@ export interface SerializedState {
   readonly stored: StoredWorkflowState;
   /** The JSON of the state, shared contexts left out of its snapshot. */
   readonly json: string;
-  /** The contexts its snapshot holds more than once (`undefined`: none). */
-  readonly shared: readonly SharedContext[] | undefined;
+  /** The envelope's `shared`: the contexts its snapshot holds more than once, as JSON. */
+  readonly sharedJson: string | undefined;
 }
 
 /** Serializes a checked state; each context its snapshot holds more than once goes to `shared`. */
 export function serializeState(stored: StoredWorkflowState): SerializedState {
   const sharing = shareContexts(stored.snapshot);
-  if (sharing === undefined) return { stored, json: JSON.stringify(stored), shared: undefined };
+  if (sharing === undefined) return { stored, json: JSON.stringify(stored), sharedJson: undefined };
   const json = JSON.stringify({ ...stored, snapshot: sharing.snapshot });
-  return { stored, json, shared: sharing.shared };
+  return { stored, json, sharedJson: sharing.json };
 }
 
 /**
@@ -105,14 +105,17 @@ export function encodeEnvelope(envelope: CheckpointEnvelope): string {
 
 /**
  * Serializes an envelope whose state is already JSON (`stateJson`, the JSON of a checked
- * `StoredWorkflowState`): the same body as {@link encodeEnvelope} with that state.
+ * `StoredWorkflowState`), and its `shared` list too when given (`sharedJson`): the same body as
+ * {@link encodeEnvelope} with that state (and list).
  */
 export function encodeEnvelopeWithState(
-  envelope: Omit<CheckpointEnvelope, 'state'>,
+  envelope: Omit<CheckpointEnvelope, 'state' | 'shared'>,
   stateJson: string,
+  sharedJson?: string,
 ): string {
-  const head = JSON.stringify(envelope);
-  return `${head.slice(0, -1)},"state":${stateJson}}`;
+  const head = JSON.stringify(envelope).slice(0, -1);
+  const shared = sharedJson === undefined ? '' : `,"shared":${sharedJson}`;
+  return `${head}${shared},"state":${stateJson}}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -171,7 +171,7 @@ export class CheckpointManager {
     loadedFrom: string | undefined,
     options: SaveCheckpointOptions,
   ): Promise<string> {
-    const { stored, shared } = prepared;
+    const { stored, sharedJson } = prepared;
     const { taskId } = stored;
     if (options.checkpointId !== undefined) assertValidId('checkpointId', options.checkpointId);
     if (options.parentId !== undefined) assertValidId('parentId', options.parentId);
@@ -185,8 +185,8 @@ export class CheckpointManager {
     const expiresAt =
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
     const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
-    const envelope: Omit<CheckpointEnvelope, 'state'> = {
-      v: shared === undefined ? 1 : CHECKPOINT_FORMAT_VERSION,
+    const envelope: Omit<CheckpointEnvelope, 'state' | 'shared'> = {
+      v: sharedJson === undefined ? 1 : CHECKPOINT_FORMAT_VERSION,
       checkpointId,
       taskId,
       createdAt,
@@ -194,9 +194,8 @@ export class CheckpointManager {
       ...(parentId === undefined ? {} : { parentId }),
       status: stored.status,
       ...(stored.machine === undefined ? {} : { machine: stored.machine }),
-      ...(shared === undefined ? {} : { shared }),
     };
-    const body = encodeEnvelopeWithState(envelope, prepared.json);
+    const body = encodeEnvelopeWithState(envelope, prepared.json, sharedJson);
     return this.store
       .save(
         { taskId, checkpointId, createdAt, expiresAt, body },

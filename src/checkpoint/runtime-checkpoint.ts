@@ -129,8 +129,8 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
       snapshot: checkpoint.snapshot,
     });
   assertStorableState(stored);
-  const { json, shared } = serializeState(stored);
-  if (planJson === undefined || planJson.todo.length === 0) return { stored, json, shared };
+  const { json, sharedJson } = serializeState(stored);
+  if (planJson === undefined || planJson.todo.length === 0) return { stored, json, sharedJson };
   // `stored` starts with taskId then plan (parseWorkflowState's order): put the entries there.
   const head = `{"taskId":${JSON.stringify(stored.taskId)},"plan":[`;
   if (!json.startsWith(`${head}]`)) return undefined;
@@ -139,5 +139,5 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
     const done = completed?.has(planJson.stepIds[i] as string) === true;
     entries += `${i === 0 ? '' : ','}${(done ? planJson.done : planJson.todo)[i]}`;
   }
-  return { stored, json: `${head}${entries}${json.slice(head.length)}`, shared };
+  return { stored, json: `${head}${entries}${json.slice(head.length)}`, sharedJson };
 }

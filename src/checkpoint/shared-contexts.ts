@@ -101,12 +101,18 @@ function holdsTwice(child: unknown, seen: Set<object>, depth: number): boolean {
   return depth + 1 < MAX_JSON_DEPTH && holdsAContextTwice(child, seen, depth + 1);
 }
 
+/** A context found at two places or more: its places and its JSON. */
+interface Repeated {
+  readonly at: SnapshotKey[][];
+  readonly json: string;
+}
+
 /**
  * Where each context of `snapshot` is (contexts are not walked into), for the contexts found at
  * two places or more whose JSON has {@link MIN_SHARED_CHARS} characters or more; `undefined`
  * when there is none. `snapshot` is checked JSON (acyclic, depth bounded), as a stored state's is.
  */
-function repeatedContexts(snapshot: object): Map<object, SnapshotKey[][]> | undefined {
+function repeatedContexts(snapshot: object): Map<object, Repeated> | undefined {
   // Most snapshots hold each context once: a walk that allocates little says so first.
   if (!holdsAContextTwice(snapshot, new Set(), 0)) return undefined;
   const places = new Map<object, SnapshotKey[][]>();
@@ -129,21 +135,26 @@ function repeatedContexts(snapshot: object): Map<object, SnapshotKey[][]> | unde
     if (Array.isArray(container)) container.forEach(visit);
     else for (const key of Object.keys(container)) visit((container as never)[key], key);
   }
+  const repeated = new Map<object, Repeated>();
   for (const [context, at] of places) {
-    if (at.length < 2 || JSON.stringify(context).length < MIN_SHARED_CHARS) places.delete(context);
+    if (at.length < 2) continue;
+    const json = JSON.stringify(context);
+    if (json.length >= MIN_SHARED_CHARS) repeated.set(context, { at, json });
   }
-  return places.size === 0 ? undefined : places;
+  return repeated.size === 0 ? undefined : repeated;
 }
 
 /**
  * `snapshot` with every context it holds at two places or more (at least
  * {@link MIN_SHARED_CHARS} of JSON) taken out, `null` in its places (containers on the way are
  * copied, `snapshot` itself is left as it is), and listed in `shared`; `undefined` when there is
- * no such context.
+ * no such context. `json` is `shared` serialized (each context's JSON made once).
  */
 export function shareContexts(
   snapshot: unknown,
-): { readonly snapshot: object; readonly shared: SharedContext[] } | undefined {
+):
+  | { readonly snapshot: object; readonly shared: SharedContext[]; readonly json: string }
+  | undefined {
   if (snapshot === null || typeof snapshot !== 'object') return undefined;
   const repeated = repeatedContexts(snapshot);
   if (repeated === undefined) return undefined;
@@ -161,8 +172,9 @@ export function shareContexts(
   };
   const root = copyOf(snapshot);
   const shared: SharedContext[] = [];
+  const entries: string[] = [];
   let places = 0;
-  for (const [context, at] of repeated) {
+  for (const [context, { at, json }] of repeated) {
     if (places + at.length > MAX_SHARED_PLACES) continue; // stays in place: readable as it is
     places += at.length;
     for (const path of at) {
@@ -179,8 +191,10 @@ export function shareContexts(
       setOwn(copy, path[path.length - 1] as SnapshotKey, null);
     }
     shared.push({ context, at });
+    entries.push(`{"context":${json},"at":${JSON.stringify(at)}}`);
   }
-  return shared.length === 0 ? undefined : { snapshot: root, shared };
+  if (shared.length === 0) return undefined;
+  return { snapshot: root, shared, json: `[${entries.join(',')}]` };
 }
 
 /**

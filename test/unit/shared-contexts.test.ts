@@ -38,6 +38,7 @@ describe('shareContexts / restoreSharedContexts', () => {
     const stored = JSON.parse(JSON.stringify(sharing?.snapshot));
     expect(JSON.stringify(stored)).not.toContain('x'.repeat(MIN_SHARED_CHARS));
     const shared = JSON.parse(JSON.stringify(sharing?.shared));
+    expect(JSON.parse(sharing?.json ?? '')).toEqual(shared); // the list as the envelope holds it
     expect(restoreSharedContexts(stored, shared)).toBeUndefined();
     expect(stored).toEqual(JSON.parse(before));
     // One object at every place again.
