@@ -59,6 +59,24 @@ export async function readExactly(
 }
 
 /**
+ * The UTF-8 text of an open file when it holds at most `maxBytes` bytes, read from its start;
+ * `undefined` when it holds more (at most `maxBytes + 1` bytes are read to tell).
+ */
+export async function readAtMost(
+  handle: FileHandle,
+  maxBytes: number,
+): Promise<string | undefined> {
+  const buffer = Buffer.allocUnsafe(maxBytes + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
+  }
+  return length > maxBytes ? undefined : buffer.toString('utf8', 0, length);
+}
+
+/**
  * Flushes a directory entry change (a created, renamed or removed name) to disk. Platforms that
  * cannot open or fsync a directory (Windows) are skipped: there the rename is the best we get.
  */

@@ -3,7 +3,7 @@ import type { TaskLease } from '../../src/checkpoint/checkpoint-store.js';
 import { isExpired } from '../../src/checkpoint/store-guards.js';
 import { CorruptRecordError } from '../../src/errors.js';
 import { isValidId } from '../../src/ids.js';
-import { fsyncDirectory, isNotFound, removeFile, writeFileAtomic } from './fs-utils.js';
+import { fsyncDirectory, isNotFound, readAtMost, removeFile, writeFileAtomic } from './fs-utils.js';
 import type { TaskPaths } from './task-paths.js';
 
 /**
@@ -44,22 +44,13 @@ export async function readLeaseFile(
     if (isNotFound(error)) return undefined;
     throw error;
   }
-  let text: string;
+  let text: string | undefined;
   try {
-    const buffer = Buffer.allocUnsafe(MAX_LEASE_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_LEASE_FILE_BYTES) {
-        throw corrupt(taskId, `it is over ${MAX_LEASE_FILE_BYTES} bytes`);
-      }
-    }
-    text = buffer.toString('utf8', 0, length);
+    text = await readAtMost(handle, MAX_LEASE_FILE_BYTES);
   } finally {
     await handle.close();
   }
+  if (text === undefined) throw corrupt(taskId, `it is over ${MAX_LEASE_FILE_BYTES} bytes`);
   return parseLease(taskId, text);
 }
 

@@ -1,7 +1,7 @@
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidId } from '../../src/ids.js';
-import { errorCode, isNotFound, writeFileAtomic } from './fs-utils.js';
+import { errorCode, isNotFound, readAtMost, writeFileAtomic } from './fs-utils.js';
 import { fileNameForId, idFilePath, type TaskPaths } from './task-paths.js';
 
 /**
@@ -132,7 +132,7 @@ function isIdOfFolder(id: string, name: string): boolean {
 
 /**
  * The text of an id file, or `undefined` when there is none (or its folder is not a folder) or
- * it is longer than {@link MAX_ID_FILE_BYTES}: at most that many bytes are read, in one `read`.
+ * it is longer than {@link MAX_ID_FILE_BYTES}: at most that many bytes (and one) are read.
  */
 export async function readIdFile(path: string): Promise<string | undefined> {
   let handle: FileHandle;
@@ -143,9 +143,7 @@ export async function readIdFile(path: string): Promise<string | undefined> {
     throw error;
   }
   try {
-    const buffer = Buffer.allocUnsafe(MAX_ID_FILE_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return bytesRead > MAX_ID_FILE_BYTES ? undefined : buffer.toString('utf8', 0, bytesRead);
+    return await readAtMost(handle, MAX_ID_FILE_BYTES);
   } catch (error) {
     if (errorCode(error) === 'EISDIR') return undefined; // a folder named task-id: not ours
     throw error;
