@@ -22,6 +22,7 @@ import {
   assertWithinLimit,
   isExpired,
   listTasksOptions,
+  liveAt,
   pageOfTaskIds,
 } from '../src/checkpoint/store-guards.js';
 import {
@@ -96,11 +97,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
 
   /** The task's live lease; a lapsed one is dropped. */
   function liveLease(taskId: string): TaskLease | undefined {
-    const lease = leases.get(taskId);
-    if (lease !== undefined && isExpired(lease.expiresAt, now())) {
-      leases.delete(taskId);
-      return undefined;
-    }
+    const lease = liveAt(leases.get(taskId), now());
+    if (lease === undefined) leases.delete(taskId);
     return lease;
   }
 

@@ -1,6 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import type { TaskLease } from '../../src/checkpoint/checkpoint-store.js';
-import { isExpired } from '../../src/checkpoint/store-guards.js';
 import { CorruptRecordError } from '../../src/errors.js';
 import { isValidId } from '../../src/ids.js';
 import { fsyncDirectory, isNotFound, readAtMost, removeFile, writeFileAtomic } from './fs-utils.js';
@@ -77,11 +76,6 @@ function parseLease(taskId: string, text: string): TaskLease {
 
 function corrupt(taskId: string, reason: string, cause?: unknown): CorruptRecordError {
   return new CorruptRecordError(taskId, LEASE_RECORD, reason, { cause });
-}
-
-/** `lease` if it is still live at `now` (`expiresAt > now`), else `undefined`. */
-export function liveLease(lease: TaskLease | undefined, now: number): TaskLease | undefined {
-  return lease === undefined || isExpired(lease.expiresAt, now) ? undefined : lease;
 }
 
 /** Replaces the task's lease file; the caller holds the task lock. */

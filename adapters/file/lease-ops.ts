@@ -1,5 +1,6 @@
 import type { LeaseClaim, TaskLease } from '../../src/checkpoint/checkpoint-store.js';
-import { liveLease, readLeaseFile, removeLeaseFile, writeLeaseFile } from './lease-file.js';
+import { liveAt } from '../../src/checkpoint/store-guards.js';
+import { readLeaseFile, removeLeaseFile, writeLeaseFile } from './lease-file.js';
 import { type FileStoreContext, lockTask } from './store-context.js';
 import { taskPaths } from './task-paths.js';
 
@@ -18,11 +19,11 @@ export async function claimTaskLease(
 ): Promise<LeaseClaim> {
   const paths = taskPaths(ctx.root, taskId);
   // Another owner's live lease, plain to see: refused without the lock (nor a folder).
-  const seen = liveLease(await readLeaseFile(paths, taskId), ctx.now());
+  const seen = liveAt(await readLeaseFile(paths, taskId), ctx.now());
   if (seen !== undefined && seen.owner !== owner) return { granted: false, lease: seen };
   return lockTask(ctx, paths, taskId, async () => {
     const time = ctx.now();
-    const held = liveLease(await readLeaseFile(paths, taskId), time);
+    const held = liveAt(await readLeaseFile(paths, taskId), time);
     if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
     const lease: TaskLease = { owner, expiresAt: time + ttlMs };
     await writeLeaseFile(paths, lease);
@@ -37,8 +38,7 @@ export async function releaseTaskLease(
   owner: string,
 ): Promise<boolean> {
   const paths = taskPaths(ctx.root, taskId);
-  const holds = async () =>
-    liveLease(await readLeaseFile(paths, taskId), ctx.now())?.owner === owner;
+  const holds = async () => liveAt(await readLeaseFile(paths, taskId), ctx.now())?.owner === owner;
   if (!(await holds())) return false; // nothing to do: no lock taken, no folder made
   return lockTask(ctx, paths, taskId, async () => {
     if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
@@ -52,5 +52,5 @@ export async function readTaskLease(
   ctx: FileStoreContext,
   taskId: string,
 ): Promise<TaskLease | undefined> {
-  return liveLease(await readLeaseFile(taskPaths(ctx.root, taskId), taskId), ctx.now());
+  return liveAt(await readLeaseFile(taskPaths(ctx.root, taskId), taskId), ctx.now());
 }

@@ -3,7 +3,7 @@ import type {
   LeaseClaim,
   TaskLease,
 } from '../../src/checkpoint/checkpoint-store.js';
-import { assertLeaseArgs, isExpired } from '../../src/checkpoint/store-guards.js';
+import { assertLeaseArgs, liveAt } from '../../src/checkpoint/store-guards.js';
 import { assertValidId } from '../../src/ids.js';
 import { leaseKey, parseLease } from './layout.js';
 import { get } from './records.js';
@@ -74,6 +74,5 @@ async function liveLease(
   time: number,
 ): Promise<{ stored: boolean; live: TaskLease | undefined }> {
   const lease = parseLease(taskId, await get(store, leaseKey(taskId)));
-  const live = lease !== undefined && !isExpired(lease.expiresAt, time) ? lease : undefined;
-  return { stored: lease !== undefined, live };
+  return { stored: lease !== undefined, live: liveAt(lease, time) };
 }

@@ -25,6 +25,7 @@ export {
   assertWithinLimit,
   isExpired,
   listTasksOptions,
+  liveAt,
   pageOfTaskIds,
   utf8Length,
 } from './store-guards.js';

@@ -9,6 +9,7 @@ import {
   type NewCheckpointRecord,
   type ReadLogOptions,
   type SaveRecordOptions,
+  type TaskLease,
 } from './checkpoint-store.js';
 
 /**
@@ -49,6 +50,11 @@ export function assertKeepLatest(keepLatest: number): void {
 /** Whether a record with this `expiresAt` is expired at `now`. */
 export function isExpired(expiresAt: number | undefined, now: number): boolean {
   return expiresAt !== undefined && expiresAt <= now;
+}
+
+/** `lease` if it is still live at `now` (`expiresAt > now`), else `undefined`. */
+export function liveAt(lease: TaskLease | undefined, now: number): TaskLease | undefined {
+  return lease === undefined || isExpired(lease.expiresAt, now) ? undefined : lease;
 }
 
 /**
