@@ -16,7 +16,10 @@ export interface McpHttpOptions extends ConnectMcpToolsOptions {
   readonly requestInit?: RequestInit;
 }
 
-/** Asks the server to end the transport's session; settles after at most the timeout, never rejects. */
+/**
+ * Asks the server to end the transport's session; settles after at most the timeout, and never
+ * rejects.
+ */
 async function endSession(transport: StreamableHTTPClientTransport): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const givenUp = new Promise<void>((resolve) => {

@@ -110,9 +110,9 @@ export interface RuntimeOptions {
    * (`TaskLeasedError`) by `start` and `resume` and skipped by `recover`. A run that loses its
    * lease stops with `LeaseLostError`: when the store refuses a renewal (another runtime took
    * the lease), or when the lease lapses before a renewal lands (a stalled process, an
-   * unreachable store), since another runtime may take the task from then on. After a crash, a worker
-   * that comes back with the same `owner` takes its tasks back at once; others wait for the
-   * lease to lapse. Default: no leases (one runtime per store, or tasks split by the caller).
+   * unreachable store), since another runtime may take the task from then on. After a crash, a
+   * worker that comes back with the same `owner` takes its tasks back at once; others wait for
+   * the lease to lapse. Default: no leases (one runtime per store, or tasks split by the caller).
    */
   readonly lease?: LeaseOptions;
 }
