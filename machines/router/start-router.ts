@@ -6,6 +6,7 @@ import {
   type Snapshot,
 } from 'xstate';
 import type { Context } from '../../src/context/context.js';
+import { freezeContextsIn } from '../../src/context/freeze-contexts.js';
 import { RouterStoppedError } from '../../src/errors.js';
 import { idempotencyKey } from '../run-step.js';
 import {
@@ -112,8 +113,9 @@ function jsonCopy<T>(value: T): T {
  */
 export function startRouter(options: StartRouterOptions): RouterHandle {
   const machine = createRouterMachine(options);
-  // A copy: the router updates its pending table in place.
-  const snapshot = options.snapshot === undefined ? undefined : jsonCopy(options.snapshot);
+  // A copy: the router updates its pending table in place. Its contexts are frozen, as live ones.
+  const snapshot =
+    options.snapshot === undefined ? undefined : freezeContextsIn(jsonCopy(options.snapshot));
   const actor = createActor(machine, {
     ...(snapshot === undefined ? {} : { snapshot }),
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),

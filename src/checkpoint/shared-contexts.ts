@@ -1,3 +1,4 @@
+import { looksLikeContext } from '../context/freeze-contexts.js';
 import { MAX_JSON_DEPTH } from '../json.js';
 
 /**
@@ -33,17 +34,6 @@ export const MAX_SHARED_PLACES = 10_000;
  * take about as much room as the copies saved.
  */
 export const MIN_SHARED_CHARS = 512;
-
-function looksLikeContext(value: object): boolean {
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.contextId === 'string' &&
-    typeof v.contextType === 'string' &&
-    Object.hasOwn(v, 'data') &&
-    typeof v.metadata === 'object' &&
-    v.metadata !== null
-  );
-}
 
 /** A container being walked, linked to its parent (a path is built only for a context). */
 interface Walked {

@@ -2,6 +2,7 @@ import { type Actor, type AnyStateMachine, createActor, type SnapshotFrom } from
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
+import { freezeContextsIn } from '../context/freeze-contexts.js';
 import { EventNotAcceptedError, TaskNotRunningError } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { MAX_ID_LENGTH } from '../ids.js';
@@ -75,7 +76,8 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   /** A run restored from a checkpoint's persisted snapshot. */
   static restore(deps: MachineRunDeps, state: WorkflowState, lineage: ContextFlowManager) {
     const actor = createActor(deps.workflow.machine, {
-      snapshot: state.snapshot,
+      // Read back as plain JSON: its contexts are frozen, as a live run's are.
+      snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
     const loaded = state.checkpoint;

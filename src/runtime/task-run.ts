@@ -3,6 +3,7 @@ import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import type { WorkflowOutput } from '../../machines/workflow-types.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
+import { freezeContextsIn } from '../context/freeze-contexts.js';
 import { EventNotAcceptedError, TaskNotRunningError, WorkflowFailedError } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
@@ -84,7 +85,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   /** A run restored from a checkpoint's persisted snapshot. */
   static restore(deps: TaskRunDeps, state: WorkflowState, lineage: ContextFlowManager): TaskRun {
     const actor = createActor(deps.machine ?? deps.workflow.machine, {
-      snapshot: state.snapshot,
+      // Read back as plain JSON: its contexts are frozen, as a live run's are.
+      snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
     const loaded = state.checkpoint;

@@ -113,12 +113,14 @@ describe('the router actor', () => {
 
   it('runs a request pending at the snapshot again after a restore, once, for the caller that re-sends it', async () => {
     let runs = 0;
+    const frozen: boolean[] = [];
     const held = gate();
     const slow = defineAgent({
       id: 'slow',
       initialState: { calls: 0 },
       process: async (context, state) => {
         runs += 1;
+        frozen.push(Object.isFrozen(context) && Object.isFrozen(context.metadata));
         await held.opened;
         return { result: ctx('Done', context.data), state: { calls: state.calls + 1 } };
       },
@@ -139,6 +141,7 @@ describe('the router actor', () => {
     held.open();
     await expect(again).resolves.toMatchObject({ data: 'j1' });
     expect(runs).toBe(2); // the re-sent request joined the run in flight: not a third run
+    expect(frozen).toEqual([true, true]); // the context read back is frozen, as the live one was
     const agent = restored.actor.getSnapshot().children['target:agent_type:slow'];
     expect((agent?.getSnapshot() as { context?: { state: unknown } })?.context?.state).toEqual({
       calls: 1,
