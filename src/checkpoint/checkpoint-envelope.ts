@@ -2,7 +2,13 @@ import { isValidatedJson } from '../context/validated-json.js';
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
-import { restoreSharedContexts, type SharedContext, shareContexts } from './shared-contexts.js';
+import {
+  restoreSharedContexts,
+  type SharedContext,
+  type StoredContexts,
+  shareContexts,
+  storedEntriesOf,
+} from './shared-contexts.js';
 import {
   type CheckpointInfo,
   parseWorkflowState,
@@ -14,10 +20,12 @@ import {
 
 /**
  * The newest envelope format, which this code writes and reads. Format 2 adds `shared` (contexts
- * the snapshot holds more than once, stored once); a checkpoint that shares none is written in
- * format 1, which this code reads as it is, so older readers still read it.
+ * the snapshot holds more than once, stored once); format 3 lets `shared` name contexts stored
+ * in the task's contexts log. A checkpoint is written in the oldest format that holds it (1 when
+ * it shares nothing), and this code reads all three as they are, so older readers still read
+ * what they can.
  */
-export const CHECKPOINT_FORMAT_VERSION = 2;
+export const CHECKPOINT_FORMAT_VERSION = 3;
 
 /** The oldest format read without a `migrate` hook. */
 const OLDEST_NATIVE_FORMAT = 1;
@@ -31,8 +39,8 @@ export type StoredWorkflowState = Omit<WorkflowState, 'checkpoint'>;
  * is without interpreting the state. The sequence number is the store's, not the envelope's.
  */
 export interface CheckpointEnvelope {
-  /** 2 when it has `shared`, else 1. */
-  readonly v: 1 | typeof CHECKPOINT_FORMAT_VERSION;
+  /** 3 when `shared` names log entries, 2 when it has `shared`, else 1. */
+  readonly v: 1 | 2 | typeof CHECKPOINT_FORMAT_VERSION;
   readonly checkpointId: string;
   readonly taskId: string;
   /** Creation time, ms since the epoch. */
@@ -45,7 +53,8 @@ export interface CheckpointEnvelope {
   readonly machine?: WorkflowMachineRef | undefined;
   /**
    * Contexts `state.snapshot` holds at two places or more, each stored once here with its places
-   * (where the snapshot holds `null`); format 2.
+   * (where the snapshot holds `null`), format 2; and in format 3 also contexts stored in the
+   * task's contexts log, named by entry.
    */
   readonly shared?: readonly SharedContext[] | undefined;
   readonly state: StoredWorkflowState;
@@ -58,15 +67,35 @@ export interface SerializedState {
   readonly json: string;
   /** The envelope's `shared`: the contexts its snapshot holds more than once, as JSON. */
   readonly sharedJson: string | undefined;
+  /** The envelope's format: 3 when `shared` names log entries, 2 when there is one, else 1. */
+  readonly v: 1 | 2 | 3;
+  /** Every context the snapshot holds (each once). */
+  readonly contexts: ReadonlySet<object>;
 }
 
-/** Serializes a checked state; each context its snapshot holds more than once goes to `shared`. */
-export function serializeState(stored: StoredWorkflowState): SerializedState {
-  const sharing = shareContexts(stored.snapshot);
-  if (sharing === undefined) return { stored, json: JSON.stringify(stored), sharedJson: undefined };
-  const json = JSON.stringify({ ...stored, snapshot: sharing.snapshot });
-  return { stored, json, sharedJson: sharing.json };
+/**
+ * Serializes a checked state; each context its snapshot holds more than once goes to `shared`,
+ * and so does each context `storedContexts` has in the task's contexts log (named by entry).
+ */
+export function serializeState(
+  stored: StoredWorkflowState,
+  storedContexts?: StoredContexts,
+): SerializedState {
+  const { contexts, taken } = shareContexts(stored.snapshot, storedContexts);
+  if (taken === undefined) {
+    return { stored, json: JSON.stringify(stored), sharedJson: undefined, v: 1, contexts };
+  }
+  const json = JSON.stringify({ ...stored, snapshot: taken.snapshot });
+  return { stored, json, sharedJson: taken.json, v: taken.stored ? 3 : 2, contexts };
 }
+
+/**
+ * Reads entries of the task's contexts log for {@link decodeRecord}: each entry's context,
+ * parsed, by entry (an entry the log does not have is left out).
+ */
+export type StoredContextReader = (
+  entries: readonly number[],
+) => Promise<ReadonlyMap<number, unknown>>;
 
 /**
  * Upgrades a record written in a format older than 1 (`fromVersion`: 0 for a record with no `v`,
@@ -123,13 +152,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Reads a record back into a {@link WorkflowState} with its {@link CheckpointInfo}. Throws
- * `CorruptRecordError` for a body that is not a valid envelope of this record, and
+ * Reads a record back into a {@link WorkflowState} with its {@link CheckpointInfo}. Contexts a
+ * format 3 envelope names in the task's contexts log are read with `readStored` (a
+ * `CheckpointManager` passes one). Throws `CorruptRecordError` for a body that is not a valid
+ * envelope of this record (or names log entries that do not hold its contexts), and
  * `CheckpointVersionError` for a newer format, or an older one without `migrate`.
  */
 export async function decodeRecord(
   record: CheckpointRecord,
   migrate?: CheckpointMigrate,
+  readStored?: StoredContextReader,
 ): Promise<WorkflowState> {
   const { taskId, checkpointId } = record;
   const corrupt = (reason: string, cause?: unknown) =>
@@ -155,7 +187,7 @@ export async function decodeRecord(
     envelope = await migrate(raw as JsonObject, version, meta);
   }
   if (!isPlainObject(envelope)) throw corrupt('its envelope is not an object');
-  if (envelope.v !== 1 && envelope.v !== CHECKPOINT_FORMAT_VERSION) {
+  if (envelope.v !== 1 && envelope.v !== 2 && envelope.v !== CHECKPOINT_FORMAT_VERSION) {
     throw corrupt(`migrate returned format version ${String(envelope.v)}`);
   }
   if (envelope.checkpointId !== checkpointId)
@@ -171,8 +203,18 @@ export async function decodeRecord(
 
   if (envelope.shared !== undefined) {
     if (envelope.v === 1) throw corrupt('it has shared contexts in format 1');
+    const entries = storedEntriesOf(envelope.shared);
+    if (typeof entries === 'string') throw corrupt(entries);
+    let read: ReadonlyMap<number, unknown> | undefined;
+    if (entries.length > 0) {
+      if (envelope.v === 2) throw corrupt('it names stored contexts in format 2');
+      if (readStored === undefined) {
+        throw corrupt("it names contexts stored in its task's log, and nothing reads them here");
+      }
+      read = await readStored(entries);
+    }
     const snapshot = isPlainObject(envelope.state) ? envelope.state.snapshot : undefined;
-    const misfit = restoreSharedContexts(snapshot, envelope.shared);
+    const misfit = restoreSharedContexts(snapshot, envelope.shared, read);
     if (misfit !== undefined) throw corrupt(misfit);
   }
 

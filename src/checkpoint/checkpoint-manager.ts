@@ -3,11 +3,11 @@ import type { ContextTransition } from '../flow/context-transition.js';
 import { assertValidId, createCheckpointId, MAX_ID_LENGTH } from '../ids.js';
 import {
   assertStorableState,
-  CHECKPOINT_FORMAT_VERSION,
   type CheckpointEnvelope,
   type CheckpointMigrate,
   decodeRecord,
   encodeEnvelopeWithState,
+  type StoredContextReader,
   serializeState,
 } from './checkpoint-envelope.js';
 import type {
@@ -22,6 +22,7 @@ import {
   prepareRuntimeCheckpoint,
   type RuntimeCheckpoint,
 } from './runtime-checkpoint.js';
+import { type ContextLogWriter, rememberStoredContext } from './stored-contexts.js';
 import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
 
 /** Options of {@link CheckpointManager}. */
@@ -34,6 +35,11 @@ export interface CheckpointManagerOptions {
   readonly migrate?: CheckpointMigrate;
   /** Name of the store log that holds each task's lineage. Default: `'lineage'`. */
   readonly lineageLog?: string;
+  /**
+   * Name of the store log that holds each task's stored contexts (contexts the runtime stores
+   * once for a whole task and its checkpoints name by entry). Default: `'contexts'`.
+   */
+  readonly contextsLog?: string;
 }
 
 /** Options of {@link CheckpointManager.saveCheckpoint}. */
@@ -104,6 +110,8 @@ export class CheckpointManager {
   readonly store: CheckpointStore;
   /** Prefix of generated checkpoint ids. */
   readonly checkpointPrefix: string;
+  /** Name of the store log of each task's stored contexts. */
+  readonly contextsLog: string;
   readonly #now: () => number;
   readonly #migrate: CheckpointMigrate | undefined;
   readonly #lineage: LineageWriter;
@@ -128,7 +136,13 @@ export class CheckpointManager {
     }
     const lineageLog = options.lineageLog ?? 'lineage';
     assertValidId('lineageLog', lineageLog);
+    const contextsLog = options.contextsLog ?? 'contexts';
+    assertValidId('contextsLog', contextsLog);
+    if (contextsLog === lineageLog) {
+      throw new RangeError('contextsLog and lineageLog must be different logs');
+    }
     this.store = store;
+    this.contextsLog = contextsLog;
     this.checkpointPrefix = prefix;
     this.#now = options.now ?? Date.now;
     this.#migrate = options.migrate;
@@ -150,8 +164,8 @@ export class CheckpointManager {
   }
 
   /**
-   * Writes a checked state, serialized, in a new envelope (format 2 when it shares contexts, else
-   * 1). Bad options reject. A promise chain, not an async function: the runtime saves once per
+   * Writes a checked state, serialized, in a new envelope (format 3 when it names stored contexts,
+   * 2 when it shares contexts, else 1). Bad options reject. A promise chain, not an async function: the runtime saves once per
    * step.
    */
   #save(
@@ -186,7 +200,7 @@ export class CheckpointManager {
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
     const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
     const envelope: Omit<CheckpointEnvelope, 'state' | 'shared'> = {
-      v: sharedJson === undefined ? 1 : CHECKPOINT_FORMAT_VERSION,
+      v: prepared.v,
       checkpointId,
       taskId,
       createdAt,
@@ -214,13 +228,47 @@ export class CheckpointManager {
    */
   async loadCheckpoint(taskId: string, checkpointId: string): Promise<WorkflowState | undefined> {
     const record = await this.store.load(taskId, checkpointId);
-    return record === undefined ? undefined : decodeRecord(record, this.#migrate);
+    return record === undefined
+      ? undefined
+      : decodeRecord(record, this.#migrate, this.#storedReader(taskId));
   }
 
   /** The state of the task's newest live checkpoint (highest sequence number), or `undefined`. */
   async loadLatestCheckpoint(taskId: string): Promise<WorkflowState | undefined> {
     const record = await this.store.latest(taskId);
-    return record === undefined ? undefined : decodeRecord(record, this.#migrate);
+    return record === undefined
+      ? undefined
+      : decodeRecord(record, this.#migrate, this.#storedReader(taskId));
+  }
+
+  /**
+   * Reads entries of the task's contexts log, one at a time (each as bounded as any log entry),
+   * and remembers each context read as stored there, so that a resumed run names it again
+   * instead of storing it anew. An entry that is not JSON is read as `undefined`, which the
+   * decode refuses.
+   */
+  #storedReader(taskId: string): StoredContextReader {
+    return async (entries) => {
+      const read = new Map<number, unknown>();
+      for (const entry of entries) {
+        const [json] = await this.store.readLog(taskId, this.contextsLog, {
+          from: entry,
+          limit: 1,
+        });
+        if (json === undefined) continue;
+        let context: unknown;
+        try {
+          context = JSON.parse(json);
+        } catch {
+          continue;
+        }
+        if (context !== null && typeof context === 'object') {
+          rememberStoredContext(context, taskId, this.contextsLog, entry);
+        }
+        read.set(entry, context);
+      }
+      return read;
+    };
   }
 
   /** Ids of the task's live checkpoints, newest first; `[]` when it has none. */
@@ -306,15 +354,18 @@ export class CheckpointManager {
  * Saves a checkpoint the runtime describes (internal, not exported by the package): the same
  * checks, envelope and record as `saveCheckpoint` with the equivalent `WorkflowState`, but the
  * workflow's plan is checked and serialized once per (deep-frozen) plan, not at every save.
+ * With `contextLog`, contexts it has stored are named by entry, and it is told the contexts of
+ * each checkpoint saved.
  */
 export function saveRuntimeCheckpoint(
   manager: CheckpointManager,
   checkpoint: RuntimeCheckpoint,
   options: SaveCheckpointOptions,
+  contextLog?: ContextLogWriter,
 ): Promise<string> {
   let prepared: ReturnType<typeof prepareRuntimeCheckpoint>;
   try {
-    prepared = prepareRuntimeCheckpoint(checkpoint);
+    prepared = prepareRuntimeCheckpoint(checkpoint, contextLog);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -329,7 +380,12 @@ export function saveRuntimeCheckpoint(
       options,
     );
   }
-  return internals.save(manager, prepared, options);
+  if (contextLog === undefined) return internals.save(manager, prepared, options);
+  const { contexts } = prepared;
+  return internals.save(manager, prepared, options).then((checkpointId) => {
+    contextLog.saved(contexts);
+    return checkpointId;
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   type CheckpointMigrate,
   decodeRecord,
   encodeEnvelope,
+  type StoredContextReader,
   type StoredWorkflowState,
 } from './checkpoint-envelope.js';
 export {
@@ -16,6 +17,7 @@ export {
 export * from './checkpoint-store.js';
 export { getCheckpointManager } from './get-checkpoint-manager.js';
 export type { LineageSource } from './lineage-writer.js';
+export type { SharedContext } from './shared-contexts.js';
 export {
   assertKeepLatest,
   assertLogEntries,

@@ -7,6 +7,7 @@ import {
   type StoredWorkflowState,
   serializeState,
 } from './checkpoint-envelope.js';
+import type { StoredContexts } from './shared-contexts.js';
 import {
   parseWorkflowState,
   planlessStateOf,
@@ -104,12 +105,16 @@ export function planWithCompletion(
 
 /**
  * Checks a runtime checkpoint exactly as `saveCheckpoint` checks a `WorkflowState` (shape, JSON
- * safety, ids; typed errors naming the path) and serializes its state. The plan of a workflow
- * is deep-frozen: it is checked and serialized once, the first time, and each save only picks
- * every entry's JSON by its `isComplete`. Returns `undefined` for a plan that is not
- * deep-frozen (the caller saves through `saveCheckpoint` then).
+ * safety, ids; typed errors naming the path) and serializes its state (contexts in
+ * `storedContexts` named by log entry). The plan of a workflow is deep-frozen: it is checked and
+ * serialized once, the first time, and each save only picks every entry's JSON by its
+ * `isComplete`. Returns `undefined` for a plan that is not deep-frozen (the caller saves through
+ * `saveCheckpoint` then).
  */
-export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): PreparedState | undefined {
+export function prepareRuntimeCheckpoint(
+  checkpoint: RuntimeCheckpoint,
+  storedContexts?: StoredContexts,
+): PreparedState | undefined {
   assertValidId('taskId', checkpoint.taskId);
   const { completed } = checkpoint;
   const planJson = completed === undefined ? undefined : planJsonOf(checkpoint.plan);
@@ -129,8 +134,9 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
       snapshot: checkpoint.snapshot,
     });
   assertStorableState(stored);
-  const { json, sharedJson } = serializeState(stored);
-  if (planJson === undefined || planJson.todo.length === 0) return { stored, json, sharedJson };
+  const serialized = serializeState(stored, storedContexts);
+  const { json } = serialized;
+  if (planJson === undefined || planJson.todo.length === 0) return serialized;
   // `stored` starts with taskId then plan (parseWorkflowState's order): put the entries there.
   const head = `{"taskId":${JSON.stringify(stored.taskId)},"plan":[`;
   if (!json.startsWith(`${head}]`)) return undefined;
@@ -139,5 +145,5 @@ export function prepareRuntimeCheckpoint(checkpoint: RuntimeCheckpoint): Prepare
     const done = completed?.has(planJson.stepIds[i] as string) === true;
     entries += `${i === 0 ? '' : ','}${(done ? planJson.done : planJson.todo)[i]}`;
   }
-  return { stored, json: `${head}${entries}${json.slice(head.length)}`, sharedJson };
+  return { ...serialized, json: `${head}${entries}${json.slice(head.length)}` };
 }

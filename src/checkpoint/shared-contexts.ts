@@ -12,15 +12,34 @@ import { MAX_JSON_DEPTH } from '../json.js';
  *
  * What counts as one context is one object (identity), not one `contextId`: two objects that
  * claim the same id are kept apart, so sharing can never change what is stored.
+ *
+ * A context can also be stored once for a whole task, in the task's contexts log (see
+ * `StoredContexts`): then every checkpoint lists it as `{ entry, contextId, at }` (the log
+ * entry that holds it, and its places, one or more) instead of holding it, and a read fetches
+ * the entry (format 3).
  */
 
 /** A key of a path in a snapshot: an object's key or an array's index. */
 export type SnapshotKey = string | number;
 
-/** One shared context and the places in the snapshot it goes (each at least two). */
-export interface SharedContext {
-  readonly context: object;
-  readonly at: readonly (readonly SnapshotKey[])[];
+/**
+ * One shared context and the places in the snapshot it goes: held here (`context`, at two
+ * places or more), or stored in the task's contexts log (`entry`, at one place or more).
+ */
+export type SharedContext =
+  | { readonly context: object; readonly at: readonly (readonly SnapshotKey[])[] }
+  | {
+      readonly entry: number;
+      readonly contextId: string;
+      readonly at: readonly (readonly SnapshotKey[])[];
+    };
+
+/**
+ * The contexts of a task already stored in its contexts log: `entryOf` gives the entry that
+ * holds one (by identity), or `undefined`.
+ */
+export interface StoredContexts {
+  entryOf(context: object): number | undefined;
 }
 
 /**
@@ -65,46 +84,61 @@ function setOwn(container: object, key: SnapshotKey, value: unknown): void {
 }
 
 /**
- * Whether `container` holds one context (an object) at two places or more; `seen`: the contexts
- * met so far. Recursive: checked JSON nests at most `MAX_JSON_DEPTH` deep.
+ * Adds the contexts `container` holds to `seen` (contexts are not walked into); returns whether
+ * one of them is held twice or more, or is stored (`stored`). Recursive: checked JSON nests at
+ * most `MAX_JSON_DEPTH` deep.
  */
-function holdsAContextTwice(container: object, seen: Set<object>, depth: number): boolean {
+function scanContexts(
+  container: object,
+  seen: Set<object>,
+  stored: StoredContexts | undefined,
+  depth: number,
+): boolean {
+  let found = false;
   if (Array.isArray(container)) {
     for (let i = 0; i < container.length; i++) {
-      if (holdsTwice(container[i], seen, depth)) return true;
+      if (scanChild(container[i], seen, stored, depth)) found = true;
     }
-    return false;
+    return found;
   }
   for (const key in container) {
-    if (holdsTwice((container as Record<string, unknown>)[key], seen, depth)) return true;
+    if (scanChild((container as Record<string, unknown>)[key], seen, stored, depth)) found = true;
   }
-  return false;
+  return found;
 }
 
-function holdsTwice(child: unknown, seen: Set<object>, depth: number): boolean {
+function scanChild(
+  child: unknown,
+  seen: Set<object>,
+  stored: StoredContexts | undefined,
+  depth: number,
+): boolean {
   if (child === null || typeof child !== 'object') return false;
   if (looksLikeContext(child)) {
     if (seen.has(child)) return true;
     seen.add(child);
-    return false;
+    return stored?.entryOf(child) !== undefined;
   }
-  return depth + 1 < MAX_JSON_DEPTH && holdsAContextTwice(child, seen, depth + 1);
+  return depth + 1 < MAX_JSON_DEPTH && scanContexts(child, seen, stored, depth + 1);
 }
 
-/** A context found at two places or more: its places and its JSON. */
+/** A context to take out of the snapshot: its places, and its JSON or its log entry. */
 interface Repeated {
   readonly at: SnapshotKey[][];
-  readonly json: string;
+  readonly json?: string;
+  readonly entry?: number;
 }
 
 /**
- * Where each context of `snapshot` is (contexts are not walked into), for the contexts found at
- * two places or more whose JSON has {@link MIN_SHARED_CHARS} characters or more; `undefined`
- * when there is none. `snapshot` is checked JSON (acyclic, depth bounded), as a stored state's is.
+ * Where each context of `snapshot` is (contexts are not walked into), for the contexts stored in
+ * the contexts log (`stored`), and those found at two places or more whose JSON has
+ * {@link MIN_SHARED_CHARS} characters or more; `undefined` when there is none. `snapshot` is
+ * checked JSON (acyclic, depth bounded), as a stored state's is.
  */
-function repeatedContexts(snapshot: object): Map<object, Repeated> | undefined {
-  // Most snapshots hold each context once: a walk that allocates little says so first.
-  if (!holdsAContextTwice(snapshot, new Set(), 0)) return undefined;
+function contextsToShare(
+  snapshot: object,
+  stored: StoredContexts | undefined,
+): Map<object, Repeated> | undefined {
   const places = new Map<object, SnapshotKey[][]>();
   const stack: Walked[] = [{ container: snapshot, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0) {
@@ -127,6 +161,11 @@ function repeatedContexts(snapshot: object): Map<object, Repeated> | undefined {
   }
   const repeated = new Map<object, Repeated>();
   for (const [context, at] of places) {
+    const entry = stored?.entryOf(context);
+    if (entry !== undefined) {
+      repeated.set(context, { at, entry });
+      continue;
+    }
     if (at.length < 2) continue;
     const json = JSON.stringify(context);
     if (json.length >= MIN_SHARED_CHARS) repeated.set(context, { at, json });
@@ -134,20 +173,36 @@ function repeatedContexts(snapshot: object): Map<object, Repeated> | undefined {
   return repeated.size === 0 ? undefined : repeated;
 }
 
+/** What {@link shareContexts} found and did. */
+export interface Sharing {
+  /** Every context the snapshot holds, each once (contexts are not walked into). */
+  readonly contexts: ReadonlySet<object>;
+  /**
+   * The snapshot with the shared contexts taken out (`null` in their places), the `shared` list
+   * and its JSON; `undefined` when nothing is shared. `stored`: whether the list names entries of
+   * the contexts log.
+   */
+  readonly taken?: {
+    readonly snapshot: object;
+    readonly shared: readonly SharedContext[];
+    readonly json: string;
+    readonly stored: boolean;
+  };
+}
+
 /**
- * `snapshot` with every context it holds at two places or more (at least
- * {@link MIN_SHARED_CHARS} of JSON) taken out, `null` in its places (containers on the way are
- * copied, `snapshot` itself is left as it is), and listed in `shared`; `undefined` when there is
- * no such context. `json` is `shared` serialized (each context's JSON made once).
+ * Takes out of `snapshot` every context stored in the contexts log (`stored`) and every other
+ * one it holds at two places or more (with at least {@link MIN_SHARED_CHARS} of JSON): `null` in
+ * their places (containers on the way are copied, `snapshot` itself is left as it is), listed
+ * once each in `shared` (its JSON made once per context). Also returns every context met.
  */
-export function shareContexts(
-  snapshot: unknown,
-):
-  | { readonly snapshot: object; readonly shared: SharedContext[]; readonly json: string }
-  | undefined {
-  if (snapshot === null || typeof snapshot !== 'object') return undefined;
-  const repeated = repeatedContexts(snapshot);
-  if (repeated === undefined) return undefined;
+export function shareContexts(snapshot: unknown, stored?: StoredContexts): Sharing {
+  const contexts = new Set<object>();
+  if (snapshot === null || typeof snapshot !== 'object') return { contexts };
+  // Most snapshots hold each context once and none stored: a walk that allocates little says so.
+  if (!scanContexts(snapshot, contexts, stored, 0)) return { contexts };
+  const repeated = contextsToShare(snapshot, stored);
+  if (repeated === undefined) return { contexts };
   const copies = new Map<object, Record<SnapshotKey, unknown>>();
   const copyOf = (original: object): Record<SnapshotKey, unknown> => {
     let copy = copies.get(original);
@@ -164,7 +219,8 @@ export function shareContexts(
   const shared: SharedContext[] = [];
   const entries: string[] = [];
   let places = 0;
-  for (const [context, { at, json }] of repeated) {
+  let anyStored = false;
+  for (const [context, { at, json, entry }] of repeated) {
     if (places + at.length > MAX_SHARED_PLACES) continue; // stays in place: readable as it is
     places += at.length;
     for (const path of at) {
@@ -180,34 +236,84 @@ export function shareContexts(
       }
       setOwn(copy, path[path.length - 1] as SnapshotKey, null);
     }
-    shared.push({ context, at });
-    entries.push(`{"context":${json},"at":${JSON.stringify(at)}}`);
+    if (entry === undefined) {
+      shared.push({ context, at });
+      entries.push(`{"context":${json},"at":${JSON.stringify(at)}}`);
+    } else {
+      anyStored = true;
+      const { contextId } = context as { contextId: string };
+      shared.push({ entry, contextId, at });
+      entries.push(
+        `{"entry":${entry},"contextId":${JSON.stringify(contextId)},"at":${JSON.stringify(at)}}`,
+      );
+    }
   }
-  if (shared.length === 0) return undefined;
-  return { snapshot: root, shared, json: `[${entries.join(',')}]` };
+  if (entries.length === 0) return { contexts };
+  const json = `[${entries.join(',')}]`;
+  return { contexts, taken: { snapshot: root, shared, json, stored: anyStored } };
 }
 
 /**
- * Puts each shared context back at its places in `snapshot` (parsed JSON, changed in place).
- * Returns why `shared` does not fit the snapshot (not a list of `{ context, at }` with at least
- * two paths of keys each, ending at a `null` the snapshot holds, not through a context), or
- * `undefined` once done.
+ * The contexts log entries a `shared` list refers to (checked: integers ≥ 0), each once; or why
+ * it cannot be read that way. An entry that is not a list is left to
+ * {@link restoreSharedContexts} to refuse.
  */
-export function restoreSharedContexts(snapshot: unknown, shared: unknown): string | undefined {
-  if (!Array.isArray(shared) || shared.length === 0 || shared.length > MAX_SHARED_PLACES / 2) {
-    return `its shared contexts are not a list of 1 to ${MAX_SHARED_PLACES / 2} entries`;
+export function storedEntriesOf(shared: unknown): number[] | string {
+  if (!Array.isArray(shared)) return [];
+  const entries = new Set<number>();
+  for (const [i, item] of shared.entries()) {
+    const entry = (item as { entry?: unknown } | null)?.entry;
+    if (entry === undefined) continue;
+    if (!Number.isSafeInteger(entry) || (entry as number) < 0) {
+      return `its shared entry ${i} names a log entry that is not an integer ≥ 0`;
+    }
+    entries.add(entry as number);
+  }
+  return [...entries];
+}
+
+/**
+ * Puts each shared context back at its places in `snapshot` (parsed JSON, changed in place): the
+ * one the entry holds, or for a stored one the context `read` (the contexts log entries read, by
+ * entry) has, which must have the `contextId` the entry names. Returns why `shared` does not fit
+ * the snapshot (not a list of `{ context, at }` with at least two paths of keys each, or
+ * `{ entry, contextId, at }` with at least one, ending at a `null` the snapshot holds, not
+ * through a context), or `undefined` once done.
+ */
+export function restoreSharedContexts(
+  snapshot: unknown,
+  shared: unknown,
+  read: ReadonlyMap<number, unknown> = new Map(),
+): string | undefined {
+  if (!Array.isArray(shared) || shared.length === 0 || shared.length > MAX_SHARED_PLACES) {
+    return `its shared contexts are not a list of 1 to ${MAX_SHARED_PLACES} entries`;
   }
   if (snapshot === null || typeof snapshot !== 'object') {
     return 'it has shared contexts but no snapshot';
   }
   let places = 0;
-  for (const [i, entry] of shared.entries()) {
-    const { context, at } = (entry ?? {}) as { context?: unknown; at?: unknown };
-    if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
+  for (const [i, item] of shared.entries()) {
+    const { at, entry, contextId } = (item ?? {}) as {
+      at?: unknown;
+      entry?: unknown;
+      contextId?: unknown;
+    };
+    let context = (item as { context?: unknown } | null)?.context;
+    if (entry !== undefined) {
+      if (context !== undefined) return `its shared entry ${i} both holds and names a context`;
+      context = read.get(entry as number);
+      if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
+        return `its shared entry ${i} names a log entry that holds no context`;
+      }
+      if ((context as { contextId: unknown }).contextId !== contextId) {
+        return `its shared entry ${i} names a log entry that holds another context`;
+      }
+    } else if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
       return `its shared entry ${i} holds no context`;
     }
-    if (!Array.isArray(at) || at.length < 2) {
-      return `its shared entry ${i} does not list 2 places or more`;
+    const least = entry === undefined ? 2 : 1;
+    if (!Array.isArray(at) || at.length < least) {
+      return `its shared entry ${i} does not list ${least} place${least === 1 ? '' : 's'} or more`;
     }
     places += at.length;
     if (places > MAX_SHARED_PLACES) {

@@ -3,6 +3,7 @@ import {
   saveRuntimeCheckpoint,
   saveRuntimeLineage,
 } from '../checkpoint/checkpoint-manager.js';
+import { ContextLogWriter } from '../checkpoint/stored-contexts.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { asError } from './as-error.js';
 import {
@@ -46,6 +47,8 @@ export class CheckpointWriter {
   #prunedAt: number;
   /** The prune in flight (it never rejects). */
   #pruning: Promise<void> = Promise.resolve();
+  /** Stores the contexts that outlive a checkpoint once for the task. */
+  readonly #contextLog: ContextLogWriter;
 
   constructor(
     manager: CheckpointManager,
@@ -64,11 +67,14 @@ export class CheckpointWriter {
     this.#lineageSeq = lineage.nextSeq - 1;
     this.#keep = keep;
     this.#prunedAt = this.seq;
+    this.#contextLog = new ContextLogWriter(manager.store, taskId, manager.contextsLog);
   }
 
-  /** Settles once the lineage writes and the prune started so far have ended. */
+  /** Settles once the lineage and context writes and the prune started so far have ended. */
   settled(): Promise<void> {
-    return Promise.all([this.#lineageWritten(), this.#pruning]).then(() => undefined);
+    return Promise.all([this.#lineageWritten(), this.#pruning, this.#contextLog.settled()]).then(
+      () => undefined,
+    );
   }
 
   /** Settles once every lineage write started so far has landed or failed. */
@@ -89,7 +95,12 @@ export class CheckpointWriter {
     let saved: Promise<string>;
     try {
       const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
-      saved = saveRuntimeCheckpoint(this.#manager, checkpoint, { expectedSeq: this.seq });
+      saved = saveRuntimeCheckpoint(
+        this.#manager,
+        checkpoint,
+        { expectedSeq: this.seq },
+        this.#contextLog,
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -9,8 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 
 // A parallel group's input sits in the main lane, in each region's lane and in each region's step
-// in flight: a checkpoint stores it once (format 2), and a resume from such a checkpoint ends as
-// an uninterrupted run does.
+// in flight: a checkpoint stores it once (format 2); once it has been in two checkpoints it is
+// stored in the task's contexts log and checkpoints name it (format 3). A resume from either kind
+// of checkpoint ends as an uninterrupted run does.
 
 const DOC = 'lorem ipsum '.repeat(2_000); // 24 KB
 
@@ -70,13 +71,19 @@ describe.each(['memory', 'file'] as const)(
         metas.map(async (meta) => (await store?.store.load(taskId, meta.checkpointId))?.body ?? ''),
       );
       const inGroup = bodies.filter((body) => body.includes('"shared"'));
-      // Four regions: up to nine places of the doc while they run; one copy in each body.
+      // Four regions: up to nine places of the doc while they run; at most one copy in each
+      // body, none once the doc is in the contexts log.
       expect(inGroup.length).toBeGreaterThanOrEqual(3);
-      for (const body of inGroup) {
-        expect(body.split(DOC).length - 1).toBe(1);
+      const formats = inGroup.map((body) => JSON.parse(body).v);
+      for (const [i, body] of inGroup.entries()) {
+        expect(body.split(DOC).length - 1).toBe(formats[i] === 3 ? 0 : 1);
         expect(body.length).toBeLessThan(DOC.length + 8_000);
-        expect(JSON.parse(body).v).toBe(2);
       }
+      expect(formats).toContain(2);
+      expect(formats).toContain(3);
+      // Stored once for the whole task.
+      const log = await store.store.readLog(taskId, 'contexts');
+      expect(log.filter((entry) => entry.includes(DOC))).toHaveLength(1);
       const manager = await getCheckpointManager(store.store);
       for (const [i, meta] of metas.entries()) {
         if (!bodies[i]?.includes('"shared"')) continue;
@@ -98,7 +105,8 @@ describe.each(['memory', 'file'] as const)(
             .map((child) => child.snapshot.input.context)
             .filter((context) => context.contextType === 'Doc'),
         ];
-        expect(docs.length).toBeGreaterThanOrEqual(2);
+        // Held twice or more, or stored in the log (then it may be held once).
+        expect(docs.length).toBeGreaterThanOrEqual(state?.checkpoint?.v === 3 ? 1 : 2);
         for (const doc of docs) expect(doc).toBe(lanes.main);
         expect((lanes.main as Context).data).toMatchObject({ doc: DOC });
       }
@@ -138,6 +146,82 @@ describe.each(['memory', 'file'] as const)(
         expect(calls[step] ?? 0, step).toBeGreaterThanOrEqual(1);
       }
       await second.close();
+    });
+
+    it('a new runtime resumes from a checkpoint that names a stored context, and stores it no more', async () => {
+      store = await STORES[kind]();
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const calls: Calls = {};
+      const read = (name: string) => async (context: Context) => {
+        calls[name] = (calls[name] ?? 0) + 1;
+        if (name === 'hold') {
+          await held;
+          return context; // `b2` reads the doc too
+        }
+        const doc = (context.data as { doc?: string }).doc ?? context.contextType;
+        return createContext('Finding', { [name]: doc.length });
+      };
+      const workflow = defineWorkflow({
+        id: 'stored-fan-out',
+        version: '1',
+        steps: [
+          { stepId: 'plan', run: () => createContext('Doc', { doc: DOC }) },
+          {
+            stepId: 'fanout',
+            parallel: {
+              a: [{ stepId: 'a1', run: read('a1') }],
+              b: [
+                { stepId: 'hold', run: read('hold') },
+                { stepId: 'b2', run: read('b2') },
+                { stepId: 'b3', run: read('b3') },
+              ],
+            },
+          },
+        ],
+      });
+      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const taskId = newTaskId('stored');
+      const run = await first.start(workflow, { topic: 'x' }, { taskId });
+      // `a1` done: the doc was in two checkpoints, and goes to the contexts log.
+      await expect
+        .poll(async () => (await store?.store.readLog(taskId, 'contexts'))?.length, {
+          timeout: 5_000,
+        })
+        .toBe(1);
+      let closing: Promise<void> | undefined;
+      let holdDone = false;
+      first.subscribe((event) => {
+        // Stopped (as a crash would) right after `hold` is checkpointed, before `b2` is.
+        if (event.type === 'step.completed' && event.stepId === 'hold') holdDone = true;
+        if (event.type === 'checkpoint.saved' && holdDone) closing ??= first.close();
+      });
+      release();
+      await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
+      await closing;
+      const manager = await getCheckpointManager(store.store);
+      const latest = await manager.loadLatestCheckpoint(taskId);
+      expect(latest?.checkpoint?.v).toBe(3);
+      const lanes = (latest!.snapshot as unknown as { context: { lanes: Record<string, Context> } })
+        .context.lanes;
+      expect(lanes.main?.data).toEqual({ doc: DOC }); // read back from the log
+
+      const second = createRuntime({ store: await store.reopen(), workflows: [workflow] });
+      const output = await (await second.resume(taskId)).result;
+      await second.close();
+      expect(output.data).toEqual({ a1: DOC.length, b3: 'Finding'.length });
+      expect(calls).toMatchObject({ a1: 1, hold: 1, b2: 1, b3: 1 });
+      // The resumed run named the entry it read in each checkpoint while the group ran (the doc
+      // stayed in the main lane), and the log still holds the doc once.
+      const resumedAt = latest?.checkpoint?.seq ?? 0;
+      const after = (await store.store.list(taskId)).filter((meta) => meta.seq > resumedAt);
+      expect(after.length).toBeGreaterThanOrEqual(3);
+      for (const meta of after) {
+        expect((await store.store.load(taskId, meta.checkpointId))?.body).not.toContain(DOC);
+      }
+      expect(await store.store.readLog(taskId, 'contexts')).toHaveLength(1);
     });
   },
 );

@@ -53,12 +53,12 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
     await failure(() => manager.loadCheckpoint('task-1', 'other-id'), 'CORRUPT_RECORD');
     await store.save({ ...base, checkpointId: 'array', body: '[1,2]' });
     await failure(() => manager.loadLatestCheckpoint('task-1'), 'CORRUPT_RECORD');
-    await store.save({ ...base, checkpointId: 'future', body: '{"v":3,"whatever":true}' });
+    await store.save({ ...base, checkpointId: 'future', body: '{"v":4,"whatever":true}' });
     const future = await failure(
       () => manager.loadLatestCheckpoint('task-1'),
       'CHECKPOINT_VERSION',
     );
-    expect(future).toMatchObject({ version: 3, supportedVersion: 2, checkpointId: 'future' });
+    expect(future).toMatchObject({ version: 4, supportedVersion: 3, checkpointId: 'future' });
     expect(future.message).toMatch(/newer version/);
   });
 
@@ -79,7 +79,7 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
       () => strict.loadLatestCheckpoint('task_123'),
       'CHECKPOINT_VERSION',
     );
-    expect(refused).toMatchObject({ version: 0, supportedVersion: 2 });
+    expect(refused).toMatchObject({ version: 0, supportedVersion: 3 });
 
     const seen: unknown[] = [];
     const migrating = new CheckpointManager(store, {

@@ -26,8 +26,12 @@ describe('shareContexts / restoreSharedContexts', () => {
     const before = JSON.stringify(snapshot);
     const sharing = shareContexts(snapshot);
     expect(JSON.stringify(snapshot)).toBe(before); // nothing of the caller's changed
-    expect(sharing?.shared.map((s) => s.context)).toEqual(expect.arrayContaining([doc, other]));
-    const at = new Map(sharing?.shared.map((s) => [s.context, s.at]));
+    expect(sharing.taken?.shared.map((s) => ('context' in s ? s.context : undefined))).toEqual(
+      expect.arrayContaining([doc, other]),
+    );
+    const at = new Map(
+      sharing.taken?.shared.map((s) => ['context' in s ? s.context : undefined, s.at]),
+    );
     expect(at.get(doc)).toHaveLength(4);
     expect(at.get(other)).toEqual(
       expect.arrayContaining([
@@ -35,10 +39,10 @@ describe('shareContexts / restoreSharedContexts', () => {
         ['context', 'list', 1, 'deep'],
       ]),
     );
-    const stored = JSON.parse(JSON.stringify(sharing?.snapshot));
+    const stored = JSON.parse(JSON.stringify(sharing.taken?.snapshot));
     expect(JSON.stringify(stored)).not.toContain('x'.repeat(MIN_SHARED_CHARS));
-    const shared = JSON.parse(JSON.stringify(sharing?.shared));
-    expect(JSON.parse(sharing?.json ?? '')).toEqual(shared); // the list as the envelope holds it
+    const shared = JSON.parse(JSON.stringify(sharing.taken?.shared));
+    expect(JSON.parse(sharing.taken?.json ?? '')).toEqual(shared); // the list as the envelope holds it
     expect(restoreSharedContexts(stored, shared)).toBeUndefined();
     expect(stored).toEqual(JSON.parse(before));
     // One object at every place again.
@@ -48,9 +52,9 @@ describe('shareContexts / restoreSharedContexts', () => {
 
   it('shares nothing when no context is held twice, a context is small, or two only share an id', () => {
     const doc = big('doc');
-    expect(shareContexts({ a: doc, b: big('b') })).toBeUndefined();
+    expect(shareContexts({ a: doc, b: big('b') }).taken).toBeUndefined();
     const small = createContext('Note', { text: 'short' });
-    expect(shareContexts({ a: small, b: small })).toBeUndefined();
+    expect(shareContexts({ a: small, b: small }).taken).toBeUndefined();
     // Two objects claiming one id are not one context.
     const twin = createContext(
       'Doc',
@@ -59,8 +63,8 @@ describe('shareContexts / restoreSharedContexts', () => {
         contextId: doc.contextId,
       },
     );
-    expect(shareContexts({ a: doc, b: twin })).toBeUndefined();
-    expect(shareContexts(undefined)).toBeUndefined();
+    expect(shareContexts({ a: doc, b: twin }).taken).toBeUndefined();
+    expect(shareContexts(undefined).taken).toBeUndefined();
   });
 
   it('refuses a place inside a context (nothing is ever taken out of one)', () => {
@@ -78,11 +82,13 @@ describe('shareContexts / restoreSharedContexts', () => {
   it(`names at most ${MAX_SHARED_PLACES} places, so that a read never restores more`, () => {
     const doc = big('doc');
     const most = shareContexts({ list: Array(MAX_SHARED_PLACES).fill(doc) });
-    expect(most?.shared[0]?.at).toHaveLength(MAX_SHARED_PLACES);
-    const stored = JSON.parse(JSON.stringify(most?.snapshot));
-    expect(restoreSharedContexts(stored, JSON.parse(JSON.stringify(most?.shared)))).toBe(undefined);
+    expect(most.taken?.shared[0]?.at).toHaveLength(MAX_SHARED_PLACES);
+    const stored = JSON.parse(JSON.stringify(most.taken?.snapshot));
+    expect(restoreSharedContexts(stored, JSON.parse(JSON.stringify(most.taken?.shared)))).toBe(
+      undefined,
+    );
     // One place more: the context stays in place (written in full each time, readable).
-    expect(shareContexts({ list: Array(MAX_SHARED_PLACES + 1).fill(doc) })).toBeUndefined();
+    expect(shareContexts({ list: Array(MAX_SHARED_PLACES + 1).fill(doc) }).taken).toBeUndefined();
     const over = [
       { context: doc, at: Array.from({ length: MAX_SHARED_PLACES + 1 }, (_, i) => [i]) },
     ];
@@ -96,9 +102,9 @@ describe('shareContexts / restoreSharedContexts', () => {
     Object.getOwnPropertyDescriptor(snapshot, '__proto__')!.value.x = doc;
     snapshot.lanes.main = doc;
     const sharing = shareContexts(snapshot);
-    const stored = JSON.parse(JSON.stringify(sharing?.snapshot));
+    const stored = JSON.parse(JSON.stringify(sharing.taken?.snapshot));
     expect(Object.hasOwn(stored, '__proto__')).toBe(true);
-    expect(restoreSharedContexts(stored, JSON.parse(JSON.stringify(sharing?.shared)))).toBe(
+    expect(restoreSharedContexts(stored, JSON.parse(JSON.stringify(sharing.taken?.shared)))).toBe(
       undefined,
     );
     expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);

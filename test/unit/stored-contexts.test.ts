@@ -1,0 +1,163 @@
+import {
+  CheckpointManager,
+  createContext,
+  createWorkflowState,
+  decodeRecord,
+  isOrchestrationError,
+} from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
+import { describe, expect, it } from 'vitest';
+import { shareContexts } from '../../src/checkpoint/shared-contexts.js';
+import {
+  ContextLogWriter,
+  MIN_STORED_CHARS,
+  storedEntryOf,
+} from '../../src/checkpoint/stored-contexts.js';
+
+const big = (label: string) => createContext('Doc', { label, text: 'x'.repeat(MIN_STORED_CHARS) });
+
+describe('ContextLogWriter', () => {
+  it('stores a large context once it was in two checkpoints in a row, once, at the right entry', async () => {
+    const store = createMemoryStore();
+    await store.appendLog('task-1', 'contexts', ['"an older entry"']);
+    const log = new ContextLogWriter(store, 'task-1', 'contexts');
+    const doc = big('doc');
+    const small = createContext('Note', { text: 'short' });
+    const passing = big('passing');
+    log.saved(new Set([doc, small, passing]));
+    await log.settled();
+    expect(await store.readLog('task-1', 'contexts')).toHaveLength(1); // nothing outlived one yet
+    log.saved(new Set([doc, small]));
+    log.saved(new Set([doc, small])); // while the append is in flight: not appended twice
+    await log.settled();
+    const entries = await store.readLog('task-1', 'contexts');
+    expect(entries).toEqual(['"an older entry"', JSON.stringify(doc)]);
+    expect(log.entryOf(doc)).toBe(1);
+    expect(log.entryOf(small)).toBeUndefined(); // too small to be worth it
+    expect(log.entryOf(passing)).toBeUndefined();
+    // Known for this task and log only.
+    expect(storedEntryOf(doc, 'task-2', 'contexts')).toBeUndefined();
+    expect(storedEntryOf(doc, 'task-1', 'other')).toBeUndefined();
+    log.saved(new Set([doc]));
+    await log.settled();
+    expect(await store.readLog('task-1', 'contexts')).toHaveLength(2);
+  });
+
+  it('leaves a context in the checkpoints when its append fails, and does not try again', async () => {
+    const store = createMemoryStore();
+    let appends = 0;
+    const failing = Object.assign(Object.create(store), {
+      appendLog: async () => {
+        appends += 1;
+        throw new Error('the store is down');
+      },
+    });
+    const log = new ContextLogWriter(failing, 'task-1', 'contexts');
+    const doc = big('doc');
+    for (let i = 0; i < 4; i++) log.saved(new Set([doc]));
+    await log.settled();
+    expect(appends).toBe(1);
+    expect(log.entryOf(doc)).toBeUndefined();
+  });
+});
+
+describe('checkpoints that name stored contexts (format 3)', () => {
+  /** A format 3 checkpoint naming `doc` at entry 0 of task-1's contexts log, at two places. */
+  async function saved() {
+    const store = createMemoryStore();
+    const manager = new CheckpointManager(store);
+    const doc = big('doc');
+    const other = big('other');
+    await store.appendLog('task-1', 'contexts', [JSON.stringify(doc)]);
+    // What the runtime's writer does: the context is known to be entry 0.
+    const stored = { entryOf: (context: object) => (context === doc ? 0 : undefined) };
+    const sharing = shareContexts({ lanes: { main: doc, 'g.a': other } }, stored);
+    expect(sharing.taken?.stored).toBe(true);
+    const shared = JSON.parse(sharing.taken?.json ?? '');
+    expect(shared).toEqual([{ entry: 0, contextId: doc.contextId, at: [['lanes', 'main']] }]);
+    const state = createWorkflowState({
+      taskId: 'task-1',
+      plan: [],
+      status: 'running',
+      currentStepIndex: 0,
+      snapshot: { status: 'active', context: { lanes: { main: null, 'g.a': other } } } as never,
+    });
+    const body = {
+      v: 3,
+      checkpointId: 'c1',
+      taskId: 'task-1',
+      createdAt: 1,
+      status: 'running',
+      shared: [{ entry: 0, contextId: doc.contextId, at: [['context', 'lanes', 'main']] }],
+      state: JSON.parse(JSON.stringify(state)),
+    };
+    await store.save({
+      taskId: 'task-1',
+      checkpointId: 'c1',
+      createdAt: 1,
+      body: JSON.stringify(body),
+    });
+    return { store, manager, doc, other, body };
+  }
+
+  it('a load reads the entry back into every place and remembers it as stored', async () => {
+    const { manager, doc, other } = await saved();
+    const loaded = await manager.loadCheckpoint('task-1', 'c1');
+    expect(loaded?.checkpoint?.v).toBe(3);
+    const lanes = (loaded!.snapshot as unknown as { context: { lanes: Record<string, object> } })
+      .context.lanes;
+    expect(lanes).toEqual({ main: doc, 'g.a': other });
+    expect(storedEntryOf(lanes.main as object, 'task-1', manager.contextsLog)).toBe(0);
+  });
+
+  it('a reference that the log does not back is a CorruptRecordError, and nothing is lost', async () => {
+    const { store, manager, doc, body } = await saved();
+    await store.appendLog('task-1', 'contexts', ['not json', JSON.stringify(big('another'))]);
+    const ref = body.shared[0] as Record<string, unknown>;
+    const cases: [string, unknown, RegExp][] = [
+      ['beyond the log', [{ ...ref, entry: 9 }], /holds no context/],
+      ['not JSON', [{ ...ref, entry: 1 }], /holds no context/],
+      ['another context', [{ ...ref, entry: 2 }], /another context/],
+      ['a negative entry', [{ ...ref, entry: -1 }], /not an integer/],
+      ['a fractional entry', [{ ...ref, entry: 0.5 }], /not an integer/],
+      ['no place', [{ ...ref, at: [] }], /1 place or more/],
+      ['both', [{ ...ref, context: doc }], /both holds and names/],
+    ];
+    for (const [name, shared, reason] of cases) {
+      const id = `bad-${name.replaceAll(' ', '-')}`;
+      await store.save({
+        taskId: 'task-1',
+        checkpointId: id,
+        createdAt: 2,
+        body: JSON.stringify({ ...body, checkpointId: id, shared }),
+      });
+      const error = await manager.loadCheckpoint('task-1', id).catch((e: unknown) => e);
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD'), name).toBe(true);
+      expect((error as Error).message, name).toMatch(reason);
+    }
+    // A reference in format 2, where there are none.
+    await store.save({
+      taskId: 'task-1',
+      checkpointId: 'v2',
+      createdAt: 2,
+      body: JSON.stringify({ ...body, checkpointId: 'v2', v: 2 }),
+    });
+    const v2 = await manager.loadCheckpoint('task-1', 'v2').catch((e: unknown) => e);
+    expect((v2 as Error).message).toMatch(/stored contexts in format 2/);
+    // decodeRecord without a reader of the log cannot read it, and says so.
+    const record = await store.load('task-1', 'c1');
+    const unread = await decodeRecord(record!).catch((e: unknown) => e);
+    expect(isOrchestrationError(unread, 'CORRUPT_RECORD')).toBe(true);
+    expect((unread as Error).message).toMatch(/nothing reads them/);
+    // The good checkpoint still loads.
+    expect((await manager.loadCheckpoint('task-1', 'c1'))?.checkpoint?.v).toBe(3);
+  });
+
+  it('the contexts log is its own log, named by an option, and never the lineage', () => {
+    const store = createMemoryStore();
+    expect(new CheckpointManager(store).contextsLog).toBe('contexts');
+    expect(new CheckpointManager(store, { contextsLog: 'docs' }).contextsLog).toBe('docs');
+    expect(() => new CheckpointManager(store, { contextsLog: 'lineage' })).toThrow(RangeError);
+    expect(() => new CheckpointManager(store, { contextsLog: '../x' })).toThrow();
+  });
+});
