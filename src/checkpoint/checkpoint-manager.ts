@@ -11,6 +11,7 @@ import {
   serializeState,
 } from './checkpoint-envelope.js';
 import type {
+  CheckpointRecord,
   CheckpointRecordMeta,
   CheckpointStore,
   ListTasksOptions,
@@ -22,7 +23,7 @@ import {
   prepareRuntimeCheckpoint,
   type RuntimeCheckpoint,
 } from './runtime-checkpoint.js';
-import { type ContextLogWriter, rememberStoredContext } from './stored-contexts.js';
+import { type ContextLogWriter, rememberEntriesRead } from './stored-contexts.js';
 import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
 
 /** Options of {@link CheckpointManager}. */
@@ -228,47 +229,46 @@ export class CheckpointManager {
    */
   async loadCheckpoint(taskId: string, checkpointId: string): Promise<WorkflowState | undefined> {
     const record = await this.store.load(taskId, checkpointId);
-    return record === undefined
-      ? undefined
-      : decodeRecord(record, this.#migrate, this.#storedReader(taskId));
+    return record === undefined ? undefined : this.#decode(record);
   }
 
   /** The state of the task's newest live checkpoint (highest sequence number), or `undefined`. */
   async loadLatestCheckpoint(taskId: string): Promise<WorkflowState | undefined> {
     const record = await this.store.latest(taskId);
-    return record === undefined
-      ? undefined
-      : decodeRecord(record, this.#migrate, this.#storedReader(taskId));
+    return record === undefined ? undefined : this.#decode(record);
   }
 
   /**
-   * Reads entries of the task's contexts log, one at a time (each as bounded as any log entry),
-   * and remembers each context read as stored there, so that a resumed run names it again
-   * instead of storing it anew. An entry that is not JSON is read as `undefined`, which the
-   * decode refuses.
+   * Decodes a record, reading the contexts it names from the task's contexts log one entry at a
+   * time (each as bounded as any log entry; one that is not JSON reads as `undefined`, which the
+   * decode refuses). The state returned remembers which entry each context came from, so that a
+   * run resumed from it names them again instead of storing them anew.
    */
-  #storedReader(taskId: string): StoredContextReader {
-    return async (entries) => {
-      const read = new Map<number, unknown>();
+  async #decode(record: CheckpointRecord): Promise<WorkflowState> {
+    const { taskId } = record;
+    const byEntry = new Map<number, unknown>();
+    const read: StoredContextReader = async (entries) => {
       for (const entry of entries) {
         const [json] = await this.store.readLog(taskId, this.contextsLog, {
           from: entry,
           limit: 1,
         });
         if (json === undefined) continue;
-        let context: unknown;
         try {
-          context = JSON.parse(json);
+          byEntry.set(entry, JSON.parse(json));
         } catch {
-          continue;
+          byEntry.set(entry, undefined);
         }
-        if (context !== null && typeof context === 'object') {
-          rememberStoredContext(context, taskId, this.contextsLog, entry);
-        }
-        read.set(entry, context);
       }
-      return read;
+      return byEntry;
     };
+    const state = await decodeRecord(record, this.#migrate, read);
+    const entries = new Map<object, number>();
+    for (const [entry, context] of byEntry) {
+      if (context !== null && typeof context === 'object') entries.set(context, entry);
+    }
+    rememberEntriesRead(state, entries);
+    return state;
   }
 
   /** Ids of the task's live checkpoints, newest first; `[]` when it has none. */

@@ -14,32 +14,22 @@ import type { StoredContexts } from './shared-contexts.js';
 /** Contexts of fewer characters of JSON are not stored in the log: rewriting them costs little. */
 export const MIN_STORED_CHARS = 2_048;
 
-/** Where a context is stored: its task, the log and the entry. */
-interface StoredEntry {
-  readonly taskId: string;
-  readonly log: string;
-  readonly entry: number;
+/**
+ * The log entries a decode read each context from, by the state it returned. What a run knows to
+ * be stored is its own: it trusts only the entries it appended or its state was read from, never
+ * what another run of the same task id knew (the task may have been deleted and started again
+ * since, with a new log).
+ */
+const entriesRead = new WeakMap<object, ReadonlyMap<object, number>>();
+
+/** Remembers, for the state a decode returned, which log entry each context was read from. */
+export function rememberEntriesRead(state: object, entries: ReadonlyMap<object, number>): void {
+  if (entries.size > 0) entriesRead.set(state, entries);
 }
 
-/** Every context known to be stored (written, or read back from a log), by identity. */
-const storedEntries = new WeakMap<object, StoredEntry>();
-
-/** Remembers that `context` (this object) is entry `entry` of `taskId`'s log `log`. */
-export function rememberStoredContext(
-  context: object,
-  taskId: string,
-  log: string,
-  entry: number,
-): void {
-  storedEntries.set(context, { taskId, log, entry });
-}
-
-/** The entry of `taskId`'s log `log` known to hold `context` (this object), or `undefined`. */
-export function storedEntryOf(context: object, taskId: string, log: string): number | undefined {
-  const stored = storedEntries.get(context);
-  return stored !== undefined && stored.taskId === taskId && stored.log === log
-    ? stored.entry
-    : undefined;
+/** The log entries the contexts of `state` (as a load returned it) were read from. */
+export function entriesReadFor(state: object): ReadonlyMap<object, number> {
+  return entriesRead.get(state) ?? new Map();
 }
 
 /**
@@ -53,6 +43,8 @@ export class ContextLogWriter implements StoredContexts {
   readonly #store: CheckpointStore;
   readonly #taskId: string;
   readonly #log: string;
+  /** The entry of each context known to be in the log (appended by this writer, or read back). */
+  readonly #entries = new WeakMap<object, number>();
   /** The contexts of the last checkpoint saved. */
   #previous: ReadonlySet<object> = new Set();
   /** Contexts being appended, or whose append failed. */
@@ -61,14 +53,21 @@ export class ContextLogWriter implements StoredContexts {
   #queued: { context: object; json: string }[] = [];
   #appending: Promise<void> | undefined;
 
-  constructor(store: CheckpointStore, taskId: string, log: string) {
+  /** `read`: the entries the run's state was read from (see {@link entriesReadFor}). */
+  constructor(
+    store: CheckpointStore,
+    taskId: string,
+    log: string,
+    read: ReadonlyMap<object, number> = new Map(),
+  ) {
     this.#store = store;
     this.#taskId = taskId;
     this.#log = log;
+    for (const [context, entry] of read) this.#entries.set(context, entry);
   }
 
   entryOf(context: object): number | undefined {
-    return storedEntryOf(context, this.#taskId, this.#log);
+    return this.#entries.get(context);
   }
 
   /** Takes note of a saved checkpoint's contexts; stores those that were in the previous one. */
@@ -107,9 +106,7 @@ export class ContextLogWriter implements StoredContexts {
       (length) => {
         // The log's new length: the batch is its last entries, in order.
         const first = length - batch.length;
-        for (const [i, { context }] of batch.entries()) {
-          rememberStoredContext(context, this.#taskId, this.#log, first + i);
-        }
+        for (const [i, { context }] of batch.entries()) this.#entries.set(context, first + i);
         this.#next();
       },
       () => this.#next(),

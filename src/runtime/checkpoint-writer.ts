@@ -3,7 +3,8 @@ import {
   saveRuntimeCheckpoint,
   saveRuntimeLineage,
 } from '../checkpoint/checkpoint-manager.js';
-import { ContextLogWriter } from '../checkpoint/stored-contexts.js';
+import { ContextLogWriter, entriesReadFor } from '../checkpoint/stored-contexts.js';
+import type { WorkflowState } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { asError } from './as-error.js';
 import {
@@ -12,6 +13,22 @@ import {
   FINAL_STATUSES,
 } from './checkpoint-state.js';
 import type { RuntimeEvent } from './runtime-types.js';
+
+/** The checkpoint a restored run continues from. */
+export interface LoadedCheckpoint {
+  readonly seq: number;
+  readonly checkpointId: string;
+  /** The contexts log entry each context of its state was read from. */
+  readonly storedContexts?: ReadonlyMap<object, number>;
+}
+
+/** What a run restored from `state` (as a load returned it) continues from; none for a new task. */
+export function loadedCheckpointOf(state: WorkflowState): LoadedCheckpoint | undefined {
+  const info = state.checkpoint;
+  if (info === undefined) return undefined;
+  const { seq, checkpointId } = info;
+  return { seq, checkpointId, storedContexts: entriesReadFor(state) };
+}
 
 /**
  * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
@@ -55,7 +72,7 @@ export class CheckpointWriter {
     taskId: string,
     lineage: ContextFlowManager,
     emit: (event: RuntimeEvent) => void,
-    loaded?: { readonly seq: number; readonly checkpointId: string },
+    loaded?: LoadedCheckpoint,
     keep?: number,
   ) {
     this.#manager = manager;
@@ -67,7 +84,12 @@ export class CheckpointWriter {
     this.#lineageSeq = lineage.nextSeq - 1;
     this.#keep = keep;
     this.#prunedAt = this.seq;
-    this.#contextLog = new ContextLogWriter(manager.store, taskId, manager.contextsLog);
+    this.#contextLog = new ContextLogWriter(
+      manager.store,
+      taskId,
+      manager.contextsLog,
+      loaded?.storedContexts,
+    );
   }
 
   /** Settles once the lineage and context writes and the prune started so far have ended. */

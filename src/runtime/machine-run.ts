@@ -8,7 +8,11 @@ import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { MAX_ID_LENGTH } from '../ids.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import { FINAL_STATUSES } from './checkpoint-state.js';
-import { CheckpointWriter } from './checkpoint-writer.js';
+import {
+  CheckpointWriter,
+  type LoadedCheckpoint,
+  loadedCheckpointOf,
+} from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
 import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
@@ -49,7 +53,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     taskId: string,
     actor: MachineActor,
     lineage: ContextFlowManager,
-    loaded?: { readonly seq: number; readonly checkpointId: string },
+    loaded?: LoadedCheckpoint,
   ) {
     super(deps, taskId, actor, lineage, loaded);
     this.#deps = deps;
@@ -80,14 +84,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const loaded = state.checkpoint;
-    const run = new MachineRun(
-      deps,
-      state.taskId,
-      actor,
-      lineage,
-      loaded === undefined ? undefined : { seq: loaded.seq, checkpointId: loaded.checkpointId },
-    );
+    const run = new MachineRun(deps, state.taskId, actor, lineage, loadedCheckpointOf(state));
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
     run.#suspendSaved = deps.workflow.suspended(snapshot);

@@ -19,7 +19,7 @@ import {
   type StopStatus,
   stopMetadata,
 } from './checkpoint-state.js';
-import { CheckpointWriter } from './checkpoint-writer.js';
+import { CheckpointWriter, type LoadedCheckpoint } from './checkpoint-writer.js';
 import type {
   CheckpointPolicy,
   RunStatus,
@@ -81,7 +81,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     taskId: string,
     actor: TActor,
     lineage: ContextFlowManager,
-    loaded?: { readonly seq: number; readonly checkpointId: string },
+    loaded?: LoadedCheckpoint,
   ) {
     this.#base = deps;
     this.taskId = taskId;

@@ -8,6 +8,7 @@ import { EventNotAcceptedError, TaskNotRunningError, WorkflowFailedError } from 
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
+import { type LoadedCheckpoint, loadedCheckpointOf } from './checkpoint-writer.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import { RunTracker } from './run-tracker.js';
 import type {
@@ -55,7 +56,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     taskId: string,
     actor: WorkflowActor,
     lineage: ContextFlowManager,
-    loaded?: { readonly seq: number; readonly checkpointId: string },
+    loaded?: LoadedCheckpoint,
   ) {
     super(deps, taskId, actor, lineage, loaded);
     this.#deps = deps;
@@ -89,14 +90,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const loaded = state.checkpoint;
-    const run = new TaskRun(
-      deps,
-      state.taskId,
-      actor,
-      lineage,
-      loaded === undefined ? undefined : { seq: loaded.seq, checkpointId: loaded.checkpointId },
-    );
+    const run = new TaskRun(deps, state.taskId, actor, lineage, loadedCheckpointOf(state));
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;

@@ -223,5 +223,44 @@ describe.each(['memory', 'file'] as const)(
       }
       expect(await store.store.readLog(taskId, 'contexts')).toHaveLength(1);
     });
+
+    it('a task deleted and started again stores its contexts in its new log', async () => {
+      store = await STORES[kind]();
+      // One context object returned by every run (steps' results are copied, so each run has its own).
+      const constant = createContext('Doc', { doc: DOC });
+      const slow = (stepId: string) => ({
+        stepId,
+        run: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return createContext('Finding', { stepId });
+        },
+      });
+      const workflow = defineWorkflow({
+        id: 'constant-fan-out',
+        version: '1',
+        steps: [
+          { stepId: 'plan', run: () => constant },
+          { stepId: 'fanout', parallel: { a: [slow('a1'), slow('a2')], b: [slow('b1')] } },
+        ],
+      });
+      const runtime = createRuntime({ store: store.store, workflows: [workflow] });
+      const taskId = newTaskId('again');
+      await (await runtime.start(workflow, {}, { taskId })).result;
+      expect(await store.store.readLog(taskId, 'contexts')).toHaveLength(1);
+      await runtime.purgeFinished({ olderThanMs: 0 });
+      // The new log's entry 0 is something else: a checkpoint naming the old entry would be lost.
+      await store.store.appendLog(taskId, 'contexts', [JSON.stringify({ unrelated: true })]);
+      await (await runtime.start(workflow, {}, { taskId })).result;
+      await runtime.close();
+      const manager = await getCheckpointManager(store.store);
+      const metas = await store.store.list(taskId);
+      expect(metas.length).toBeGreaterThanOrEqual(4);
+      for (const meta of metas) {
+        await expect(manager.loadCheckpoint(taskId, meta.checkpointId)).resolves.toBeDefined();
+      }
+      const log = await store.store.readLog(taskId, 'contexts');
+      expect(log).toHaveLength(2);
+      expect(log[1]).toContain(DOC);
+    });
   },
 );

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { shareContexts } from '../../src/checkpoint/shared-contexts.js';
 import {
   ContextLogWriter,
+  entriesReadFor,
   MIN_STORED_CHARS,
-  storedEntryOf,
 } from '../../src/checkpoint/stored-contexts.js';
 
 const big = (label: string) => createContext('Doc', { label, text: 'x'.repeat(MIN_STORED_CHARS) });
@@ -35,12 +35,15 @@ describe('ContextLogWriter', () => {
     expect(log.entryOf(doc)).toBe(1);
     expect(log.entryOf(small)).toBeUndefined(); // too small to be worth it
     expect(log.entryOf(passing)).toBeUndefined();
-    // Known for this task and log only.
-    expect(storedEntryOf(doc, 'task-2', 'contexts')).toBeUndefined();
-    expect(storedEntryOf(doc, 'task-1', 'other')).toBeUndefined();
     log.saved(new Set([doc]));
     await log.settled();
     expect(await store.readLog('task-1', 'contexts')).toHaveLength(2);
+    // Known to this writer only: another run of the task id stores it anew (the task may have
+    // been deleted and its log started again since).
+    expect(new ContextLogWriter(store, 'task-1', 'contexts').entryOf(doc)).toBeUndefined();
+    // A writer seeded with the entries its state was read from names them.
+    const seeded = new ContextLogWriter(store, 'task-1', 'contexts', new Map([[doc, 1]]));
+    expect(seeded.entryOf(doc)).toBe(1);
   });
 
   it('leaves a context in the checkpoints when its append fails, and does not try again', async () => {
@@ -100,14 +103,15 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     return { store, manager, doc, other, body };
   }
 
-  it('a load reads the entry back into every place and remembers it as stored', async () => {
+  it('a load reads the entry back into every place, and its state says which entry it was', async () => {
     const { manager, doc, other } = await saved();
     const loaded = await manager.loadCheckpoint('task-1', 'c1');
     expect(loaded?.checkpoint?.v).toBe(3);
     const lanes = (loaded!.snapshot as unknown as { context: { lanes: Record<string, object> } })
       .context.lanes;
     expect(lanes).toEqual({ main: doc, 'g.a': other });
-    expect(storedEntryOf(lanes.main as object, 'task-1', manager.contextsLog)).toBe(0);
+    expect(entriesReadFor(loaded!)).toEqual(new Map([[lanes.main, 0]]));
+    expect(entriesReadFor(loaded!).get(lanes.main as object)).toBe(0);
   });
 
   it('a reference that the log does not back is a CorruptRecordError, and nothing is lost', async () => {
