@@ -165,9 +165,9 @@ export class CheckpointManager {
   }
 
   /**
-   * Writes a checked state, serialized, in a new envelope (format 3 when it names stored contexts,
-   * 2 when it shares contexts, else 1). Bad options reject. A promise chain, not an async function: the runtime saves once per
-   * step.
+   * Writes a checked state, serialized, in a new envelope (format 3 when it names stored
+   * contexts, 2 when it shares contexts, else 1). Bad options reject. A promise chain, not an
+   * async function: the runtime saves once per step.
    */
   #save(
     prepared: PreparedState,

@@ -1,9 +1,11 @@
 import type { AnyStateMachine, InputFrom, OutputFrom, SnapshotFrom } from 'xstate';
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
+import { deepFreeze } from '../context/deep-freeze.js';
 import { isContext } from '../context/parse-context.js';
 import { InlineActorError } from '../errors.js';
 import { assertValidId } from '../ids.js';
+import { assertJson, cloneJson, type JsonValue } from '../json.js';
 import type { WorkflowMigrate } from './runtime-types.js';
 
 /** What a hand-written machine's run starts from: the task id and the input context. */
@@ -46,6 +48,12 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
   output?(output: OutputFrom<TMachine>, taskId: string): Context;
   /** Upgrades checkpoints of other versions. Default: the runtime's. */
   readonly migrate?: WorkflowMigrate;
+}
+
+/** `value`, checked to be JSON (`NonJsonValueError` naming the path under `path`). */
+function assertedJson<T>(value: T, path: string): T & JsonValue {
+  assertJson(value, { path });
+  return value as T & JsonValue;
 }
 
 /**
@@ -172,7 +180,8 @@ export function defineMachineWorkflow<TMachine extends AnyStateMachine>(
     name: definition.name ?? id,
     ...(definition.description === undefined ? {} : { description: definition.description }),
     machine,
-    plan: definition.plan ?? [],
+    // A frozen copy: checked and serialized once per workflow, not at every checkpoint.
+    plan: deepFreeze(cloneJson(assertedJson(definition.plan ?? [], '$.plan'))),
     ...(definition.migrate === undefined ? {} : { migrate: definition.migrate }),
     input: (run) => (input ? input(run) : (run as unknown as InputFrom<TMachine>)),
     contexts: (snapshot) => (contexts ? contexts(snapshot) : defaultContexts(snapshot)),

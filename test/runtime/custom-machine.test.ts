@@ -1,5 +1,6 @@
 import {
   type Context,
+  createContext,
   createRuntime,
   defineMachineWorkflow,
   getCheckpointManager,
@@ -267,5 +268,84 @@ describe('a hand-written machine: refusals and policies', () => {
     expect(isOrchestrationError(error, 'INLINE_ACTOR')).toBe(true);
     expect(String((error as Error).message)).toMatch(/setup\(\{ actors \}\)/);
     expect(await runtime.status(taskId)).toBeUndefined();
+  });
+
+  it('checks the plan at definition (a frozen copy), and names a large waiting context from the log', async () => {
+    const plan = [
+      {
+        stepId: 'making',
+        name: 'Make',
+        description: 'Make',
+        stepIndex: 0,
+        isComplete: false,
+        metadata: {},
+      },
+    ];
+    const bad = [{ ...plan[0], metadata: { when: new Date(0) } }] as never;
+    const machineOf = (text: string) =>
+      setup({
+        types: {
+          context: {} as { current: Context },
+          input: {} as { taskId: string; input: Context },
+          events: {} as { type: 'go' },
+          output: {} as Context,
+        },
+        actors: {
+          make: fromPromise<Context>(async () => createContext('Doc', { text })),
+        },
+      }).createMachine({
+        id: 'waits-on-a-doc',
+        context: ({ input }) => ({ current: input.input }),
+        initial: 'making',
+        states: {
+          making: {
+            invoke: {
+              src: 'make',
+              onDone: {
+                target: 'waiting',
+                actions: assign({ current: ({ event }) => event.output }),
+              },
+            },
+          },
+          waiting: { tags: ['suspended'], on: { go: 'again' } },
+          again: { tags: ['suspended'], on: { go: 'done' } },
+          done: { type: 'final' },
+        },
+        output: ({ context }) => context.current,
+      });
+    expect(() =>
+      defineMachineWorkflow({ id: 'bad-plan', version: '1', machine: machineOf(''), plan: bad }),
+    ).toThrow(expect.objectContaining({ code: 'NON_JSON_VALUE' }));
+    const text = 'd'.repeat(4_000);
+    const workflow = defineMachineWorkflow({
+      id: 'waits-on-a-doc',
+      version: '1',
+      machine: machineOf(text),
+      plan,
+    });
+    plan[0]!.name = 'changed afterwards';
+    expect(workflow.plan[0]?.name).toBe('Make');
+    expect(Object.isFrozen(workflow.plan[0])).toBe(true);
+
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('doc-waits');
+    const run = await runtime.start(workflow, {}, { taskId });
+    await expect.poll(() => run.status().status).toBe('suspended');
+    await runtime.send(taskId, { type: 'go' });
+    // The doc was in two checkpoints in a row (waiting, again): it goes to the contexts log.
+    await expect.poll(async () => (await store.readLog(taskId, 'contexts')).length).toBe(1);
+    await runtime.send(taskId, { type: 'go' });
+    const output = await run.result;
+    await runtime.close();
+    expect(output.data).toEqual({ text });
+    const bodies = await Promise.all(
+      (await store.list(taskId)).map(
+        async (meta) => (await store.load(taskId, meta.checkpointId))?.body ?? '',
+      ),
+    );
+    const named = bodies.filter((body) => JSON.parse(body).v === 3);
+    expect(named.length).toBeGreaterThanOrEqual(1);
+    for (const body of named) expect(body).not.toContain(text);
   });
 });

@@ -226,7 +226,7 @@ describe.each(['memory', 'file'] as const)(
 
     it('a task deleted and started again stores its contexts in its new log', async () => {
       store = await STORES[kind]();
-      // One context object returned by every run (steps' results are copied, so each run has its own).
+      // One context object returned by every run (a step's result is copied: each run has its own).
       const constant = createContext('Doc', { doc: DOC });
       const slow = (stepId: string) => ({
         stepId,
