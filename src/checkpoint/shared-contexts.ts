@@ -49,6 +49,12 @@ export interface StoredContexts {
 export const MAX_SHARED_PLACES = 10_000;
 
 /**
+ * Most log entries a checkpoint names: a read fetches at most this many (stored contexts beyond
+ * it stay in the checkpoint when written).
+ */
+export const MAX_STORED_ENTRIES = 1_000;
+
+/**
  * Contexts whose JSON is shorter than this many characters stay in place: their places would
  * take about as much room as the copies saved.
  */
@@ -160,9 +166,11 @@ function contextsToShare(
     else for (const key of Object.keys(container)) visit((container as never)[key], key);
   }
   const repeated = new Map<object, Repeated>();
+  let named = 0;
   for (const [context, at] of places) {
-    const entry = stored?.entryOf(context);
+    const entry = named < MAX_STORED_ENTRIES ? stored?.entryOf(context) : undefined;
     if (entry !== undefined) {
+      named += 1;
       repeated.set(context, { at, entry });
       continue;
     }
@@ -268,6 +276,9 @@ export function storedEntriesOf(shared: unknown): number[] | string {
       return `its shared entry ${i} names a log entry that is not an integer ≥ 0`;
     }
     entries.add(entry as number);
+    if (entries.size > MAX_STORED_ENTRIES) {
+      return `its shared contexts name more than ${MAX_STORED_ENTRIES} log entries`;
+    }
   }
   return [...entries];
 }

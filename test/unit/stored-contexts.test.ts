@@ -7,7 +7,11 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
-import { shareContexts } from '../../src/checkpoint/shared-contexts.js';
+import {
+  MAX_STORED_ENTRIES,
+  shareContexts,
+  storedEntriesOf,
+} from '../../src/checkpoint/shared-contexts.js';
 import {
   ContextLogWriter,
   entriesReadFor,
@@ -61,6 +65,25 @@ describe('ContextLogWriter', () => {
     await log.settled();
     expect(appends).toBe(1);
     expect(log.entryOf(doc)).toBeUndefined();
+  });
+});
+
+describe('the log entries one checkpoint names', () => {
+  it(`are at most ${MAX_STORED_ENTRIES}: more stored contexts stay in the checkpoint, and a read refuses more`, () => {
+    const docs = Array.from({ length: MAX_STORED_ENTRIES + 1 }, (_, i) =>
+      createContext('Note', { i }),
+    );
+    const entries = new Map(docs.map((doc, i) => [doc as object, i]));
+    const sharing = shareContexts({ docs }, { entryOf: (context) => entries.get(context) });
+    const shared = JSON.parse(sharing.taken?.json ?? '[]') as { entry?: number }[];
+    expect(shared).toHaveLength(MAX_STORED_ENTRIES);
+    const left = (sharing.taken!.snapshot as { docs: unknown[] }).docs.filter((d) => d !== null);
+    expect(left).toHaveLength(1); // held, as before the log had it
+    const names = (n: number) => Array.from({ length: n }, (_, i) => ({ entry: i }));
+    expect(storedEntriesOf(names(MAX_STORED_ENTRIES))).toHaveLength(MAX_STORED_ENTRIES);
+    expect(storedEntriesOf(names(MAX_STORED_ENTRIES + 1))).toMatch(/more than/);
+    // One entry named twice counts once.
+    expect(storedEntriesOf([{ entry: 3 }, { entry: 3 }])).toEqual([3]);
   });
 });
 
