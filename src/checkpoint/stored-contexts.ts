@@ -52,17 +52,24 @@ export class ContextLogWriter implements StoredContexts {
   /** Contexts waiting for the append in flight to end, with their JSON. */
   #queued: { context: object; json: string }[] = [];
   #appending: Promise<void> | undefined;
+  /** Whether it appends (else it only names the entries it was given). */
+  readonly #appends: boolean;
 
-  /** `read`: the entries the run's state was read from (see {@link entriesReadFor}). */
+  /**
+   * `read`: the entries the run's state was read from (see {@link entriesReadFor}). With
+   * `appends: false` it appends nothing and only names those.
+   */
   constructor(
     store: CheckpointStore,
     taskId: string,
     log: string,
     read: ReadonlyMap<object, number> = new Map(),
+    appends = true,
   ) {
     this.#store = store;
     this.#taskId = taskId;
     this.#log = log;
+    this.#appends = appends;
     for (const [context, entry] of read) this.#entries.set(context, entry);
   }
 
@@ -72,6 +79,7 @@ export class ContextLogWriter implements StoredContexts {
 
   /** Takes note of a saved checkpoint's contexts; stores those that were in the previous one. */
   saved(contexts: ReadonlySet<object>): void {
+    if (!this.#appends) return;
     const previous = this.#previous;
     this.#previous = contexts;
     for (const context of contexts) {

@@ -84,11 +84,14 @@ export class CheckpointWriter {
     this.#lineageSeq = lineage.nextSeq - 1;
     this.#keep = keep;
     this.#prunedAt = this.seq;
+    // Keeping N checkpoints bounds what a task stores; the contexts log is never pruned, so it
+    // is not added to then (entries a loaded state names are still named).
     this.#contextLog = new ContextLogWriter(
       manager.store,
       taskId,
       manager.contextsLog,
       loaded?.storedContexts,
+      keep === undefined,
     );
   }
 

@@ -112,6 +112,16 @@ describe.each(['memory', 'file'] as const)(
       }
     });
 
+    it('with keepCheckpoints, adds nothing to the contexts log (it is never pruned)', async () => {
+      store = await STORES[kind]();
+      const runtime = createRuntime({ store: store.store, keepCheckpoints: 3 });
+      const taskId = newTaskId('kept');
+      await (await runtime.start(fanOut({}), { topic: 'x' }, { taskId })).result;
+      await runtime.close();
+      expect(await store.store.readLog(taskId, 'contexts')).toEqual([]);
+      expect(await store.store.list(taskId)).toHaveLength(3);
+    });
+
     it('a new runtime resumes from a checkpoint that shares contexts and ends as a whole run does', async () => {
       store = await STORES[kind]();
       const reference = createRuntime({ store: store.store });
