@@ -12,7 +12,7 @@ import {
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, fromPromise, setup, spawnChild } from 'xstate';
-import { reviewMachineWorkflow } from './custom-machine.js';
+import { makeWaitUseMachine, reviewMachineWorkflow } from './custom-machine.js';
 import {
   type Calls,
   checkpointsOf,
@@ -283,35 +283,10 @@ describe('a hand-written machine: refusals and policies', () => {
     ];
     const bad = [{ ...plan[0], metadata: { when: new Date(0) } }] as never;
     const machineOf = (text: string) =>
-      setup({
-        types: {
-          context: {} as { current: Context },
-          input: {} as { taskId: string; input: Context },
-          events: {} as { type: 'go' },
-          output: {} as Context,
-        },
-        actors: {
-          make: fromPromise<Context>(async () => createContext('Doc', { text })),
-        },
-      }).createMachine({
+      makeWaitUseMachine({
         id: 'waits-on-a-doc',
-        context: ({ input }) => ({ current: input.input }),
-        initial: 'making',
-        states: {
-          making: {
-            invoke: {
-              src: 'make',
-              onDone: {
-                target: 'waiting',
-                actions: assign({ current: ({ event }) => event.output }),
-              },
-            },
-          },
-          waiting: { tags: ['suspended'], on: { go: 'again' } },
-          again: { tags: ['suspended'], on: { go: 'done' } },
-          done: { type: 'final' },
-        },
-        output: ({ context }) => context.current,
+        make: () => createContext('Doc', { text }),
+        waits: 2,
       });
     expect(() =>
       defineMachineWorkflow({ id: 'bad-plan', version: '1', machine: machineOf(''), plan: bad }),

@@ -1,5 +1,5 @@
 import { type Context, createContext, defineMachineWorkflow } from 'mcp-orchestration';
-import { assign, fromPromise, setup } from 'xstate';
+import { type AnyStateMachine, assign, fromPromise, setup } from 'xstate';
 import { type Calls, delay } from './helpers.js';
 
 /** The context of the hand-written test machine: contexts by key, and the task id. */
@@ -143,4 +143,64 @@ export function reviewMachineWorkflow(calls: Calls = {}, ms = 3) {
       { stepId: 'summarizing', name: 'Summarize', stepIndex: 3 },
     ].map((step) => ({ ...step, description: step.name, isComplete: false, metadata: {} })),
   });
+}
+
+/** Options of {@link makeWaitUseMachine}. */
+export interface MakeWaitUseOptions {
+  readonly id: string;
+  /** Builds the context the machine then holds. */
+  readonly make: () => Context | Promise<Context>;
+  /** How many `go` events it waits for (each wait tagged `suspended`). Default: 1. */
+  readonly waits?: number;
+  /** Takes the context after the waits; its result is the output. Default: none (the context). */
+  readonly use?: (context: Context) => Context | Promise<Context>;
+}
+
+/**
+ * A small hand-written machine: `make` builds a context, the machine waits for `go` (tagged
+ * `suspended`) `waits` times, then `use` takes the context; output: the last context.
+ */
+export function makeWaitUseMachine(options: MakeWaitUseOptions): AnyStateMachine {
+  const waits = options.waits ?? 1;
+  const use = options.use;
+  const states: Record<string, object> = {
+    making: {
+      invoke: {
+        src: 'make',
+        onDone: { target: 'wait1', actions: assign({ current: ({ event }) => event.output }) },
+      },
+    },
+    done: { type: 'final' },
+  };
+  for (let i = 1; i <= waits; i++) {
+    const next = i < waits ? `wait${i + 1}` : use === undefined ? 'done' : 'using';
+    states[`wait${i}`] = { tags: ['suspended'], on: { go: next } };
+  }
+  if (use !== undefined) {
+    states.using = {
+      invoke: {
+        src: 'use',
+        input: ({ context }: { context: { current: Context } }) => context.current,
+        onDone: { target: 'done', actions: assign({ current: ({ event }) => event.output }) },
+      },
+    };
+  }
+  return setup({
+    types: {
+      context: {} as { current: Context },
+      input: {} as { taskId: string; input: Context },
+      events: {} as { type: 'go' },
+      output: {} as Context,
+    },
+    actors: {
+      make: fromPromise<Context>(async () => options.make()),
+      use: fromPromise<Context, Context>(async ({ input }) => (use ? use(input) : input)),
+    },
+  }).createMachine({
+    id: options.id,
+    context: ({ input }) => ({ current: input.input }),
+    initial: 'making',
+    states: states as never,
+    output: ({ context }) => context.current,
+  }) as unknown as AnyStateMachine;
 }

@@ -7,7 +7,7 @@ import {
   getCheckpointManager,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assign, fromPromise, setup } from 'xstate';
+import { makeWaitUseMachine } from './custom-machine.js';
 import { newTaskId, STORES, type TestStore } from './helpers.js';
 
 /** What a step saw of its input context. */
@@ -92,46 +92,16 @@ function probeWorkflow(seen: Record<'second' | 'left' | 'right' | 'third', Seen[
  * `go`, then `use` probes the context `make` built.
  */
 function probeMachineWorkflow(seen: Seen[]) {
-  const machine = setup({
-    types: {
-      context: {} as { current: Context },
-      input: {} as { taskId: string; input: Context },
-      events: {} as { type: 'go' },
-      output: {} as Context,
-    },
-    actors: {
-      make: fromPromise<Context, Context>(async () => createContext('Items', { items: ['a'] })),
-      use: fromPromise<Context, Context>(async ({ input }) => probe(seen, input)),
-    },
-  }).createMachine({
+  const machine = makeWaitUseMachine({
     id: 'restored-machine',
-    context: ({ input }) => ({ current: input.input }),
-    initial: 'making',
-    states: {
-      making: {
-        invoke: {
-          src: 'make',
-          input: ({ context }) => context.current,
-          onDone: { target: 'waiting', actions: assign({ current: ({ event }) => event.output }) },
-        },
-      },
-      waiting: { tags: ['suspended'], on: { go: 'using' } },
-      using: {
-        invoke: {
-          src: 'use',
-          input: ({ context }) => context.current,
-          onDone: { target: 'done', actions: assign({ current: ({ event }) => event.output }) },
-        },
-      },
-      done: { type: 'final' },
-    },
-    output: ({ context }) => context.current,
+    make: () => createContext('Items', { items: ['a'] }),
+    use: (context) => probe(seen, context),
   });
   return defineMachineWorkflow({
     id: 'restored-machine',
     version: '1',
     machine,
-    plan: ['making', 'waiting', 'using'].map((stepId, stepIndex) => ({
+    plan: ['making', 'wait1', 'using'].map((stepId, stepIndex) => ({
       stepId,
       name: stepId,
       description: stepId,
