@@ -3,7 +3,7 @@ import { assertValidId } from '../ids.js';
 import type { JsonValue } from '../json.js';
 import type { Context } from './context.js';
 import { buildContext, isPlainObject } from './create-context.js';
-import { isJsonOnce } from './validated-json.js';
+import { isJsonOnce, isValidatedJson } from './validated-json.js';
 
 const FIELDS = new Set(['contextId', 'contextType', 'data', 'metadata']);
 
@@ -67,12 +67,28 @@ export function isContext(value: unknown): value is Context {
 }
 
 /**
- * Checks that `value` is a well-formed context (see {@link isContext}) and returns a frozen copy
- * of it with the same id. Throws `ContextValidationError` listing the shape problems with their
- * paths (`$.contextId`, `$.metadata`…), or the `NonJsonValueError`/`DepthLimitError` of
- * `assertJson` naming the bad path (`$.data.items[2]`).
+ * Whether `value` is a context as `createContext` builds one: frozen, its data and metadata
+ * deep-frozen JSON already checked (or data a JSON scalar). Such a context cannot change, so it
+ * is used as it is.
+ */
+function isBuiltContext(value: unknown): value is Context {
+  if (value === null || typeof value !== 'object' || !Object.isFrozen(value)) return false;
+  const { data, metadata } = value as { data?: unknown; metadata?: unknown };
+  if (typeof metadata !== 'object' || metadata === null || !isValidatedJson(metadata)) return false;
+  const checkedData =
+    typeof data === 'object' && data !== null ? isValidatedJson(data) : isJsonOnce(data);
+  return checkedData && contextShapeIssues(value).length === 0;
+}
+
+/**
+ * Checks that `value` is a well-formed context (see {@link isContext}) and returns it frozen with
+ * the same id: a context `createContext` built (frozen, its JSON checked) as it is, anything else
+ * as a frozen copy. Throws `ContextValidationError` listing the shape problems with their paths
+ * (`$.contextId`, `$.metadata`…), or the `NonJsonValueError`/`DepthLimitError` of `assertJson`
+ * naming the bad path (`$.data.items[2]`).
  */
 export function parseContext(value: unknown): Context {
+  if (isBuiltContext(value)) return value;
   const issues = contextShapeIssues(value);
   if (issues.length > 0) throw new ContextValidationError(reportedType(value), issues);
   const record = value as {

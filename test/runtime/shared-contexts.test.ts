@@ -214,9 +214,12 @@ describe.each(['memory', 'file'] as const)(
       const manager = await getCheckpointManager(store.store);
       const latest = await manager.loadLatestCheckpoint(taskId);
       expect(latest?.checkpoint?.v).toBe(3);
+      // `hold` passed its input on as it is: region b's lane names the same entry as the main one.
+      expect((await store.store.latest(taskId))?.body).not.toContain(DOC);
       const lanes = (latest!.snapshot as unknown as { context: { lanes: Record<string, Context> } })
         .context.lanes;
       expect(lanes.main?.data).toEqual({ doc: DOC }); // read back from the log
+      expect(lanes['fanout.b']).toBe(lanes.main);
 
       const second = createRuntime({ store: await store.reopen(), workflows: [workflow] });
       const output = await (await second.resume(taskId)).result;

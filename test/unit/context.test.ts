@@ -151,6 +151,27 @@ describe('isContext and parseContext', () => {
     expect(Object.isFrozen(good)).toBe(false);
   });
 
+  it('returns a context createContext built as it is (it cannot change), and copies the others', () => {
+    const built = createContext('T', { a: [1] }, { metadata: { m: true } });
+    expect(parseContext(built)).toBe(built);
+    const scalar = createContext('T', 'text');
+    expect(parseContext(scalar)).toBe(scalar);
+    expect(parseContext(parseContext(good))).toEqual(good);
+    // Frozen on the outside only, or with data nobody checked: copied (and checked).
+    const shallow = Object.freeze({ ...good, data: { a: [1] } });
+    expect(parseContext(shallow)).not.toBe(shallow);
+    expect(Object.isFrozen(parseContext(shallow).data)).toBe(true);
+    const tampered = Object.freeze({ ...built, data: { when: new Date() } });
+    expect(codeOf(() => parseContext(tampered))).toEqual({
+      code: 'NON_JSON_VALUE',
+      path: '$.data.when',
+    });
+    const badId = Object.freeze({ ...built, contextId: 'a:b' });
+    expect(() => parseContext(badId)).toThrow(
+      expect.objectContaining({ code: 'CONTEXT_VALIDATION' }),
+    );
+  });
+
   it('lists every shape problem with its path', () => {
     const bad = { contextId: 'a:b', contextType: 7, metadata: [], extra: 1 };
     expect(isContext(bad)).toBe(false);
