@@ -82,6 +82,17 @@ let internals: {
   ): Promise<number>;
 };
 
+/** `entries` (distinct integers ≥ 0) as runs of consecutive ones: `[first, length]`, ascending. */
+function consecutiveRuns(entries: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const entry of [...entries].sort((a, b) => a - b)) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[0] + last[1] === entry) last[1] += 1;
+    else runs.push([entry, 1]);
+  }
+  return runs;
+}
+
 /** Most tasks whose last saved checkpoint a manager remembers (for default parent ids). */
 const REMEMBERED_TASKS = 10_000;
 
@@ -239,25 +250,23 @@ export class CheckpointManager {
   }
 
   /**
-   * Decodes a record, reading the contexts it names from the task's contexts log one entry at a
-   * time (each as bounded as any log entry; one that is not JSON reads as `undefined`, which the
-   * decode refuses). The state returned remembers which entry each context came from, so that a
-   * run resumed from it names them again instead of storing them anew.
+   * Decodes a record, reading the contexts it names from the task's contexts log: one read per run
+   * of consecutive entries (each entry as bounded as any log entry; one that is not JSON reads as
+   * `undefined`, which the decode refuses). The state returned remembers which entry each context
+   * came from, so that a run resumed from it names them again instead of storing them anew.
    */
   async #decode(record: CheckpointRecord): Promise<WorkflowState> {
     const { taskId } = record;
     const byEntry = new Map<number, unknown>();
     const read: StoredContextReader = async (entries) => {
-      for (const entry of entries) {
-        const [json] = await this.store.readLog(taskId, this.contextsLog, {
-          from: entry,
-          limit: 1,
-        });
-        if (json === undefined) continue;
-        try {
-          byEntry.set(entry, JSON.parse(json));
-        } catch {
-          byEntry.set(entry, undefined);
+      for (const [from, limit] of consecutiveRuns(entries)) {
+        const jsons = await this.store.readLog(taskId, this.contextsLog, { from, limit });
+        for (const [i, json] of jsons.entries()) {
+          try {
+            byEntry.set(from + i, JSON.parse(json));
+          } catch {
+            byEntry.set(from + i, undefined);
+          }
         }
       }
       return byEntry;

@@ -180,6 +180,62 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     expect((await manager.loadCheckpoint('task-1', 'c1'))?.checkpoint?.v).toBe(3);
   });
 
+  it('reads each run of consecutive entries at once, each entry to its own places', async () => {
+    const store = createMemoryStore();
+    let reads = 0;
+    const counting = Object.assign(Object.create(store), {
+      readLog: (...args: Parameters<typeof store.readLog>) => {
+        reads += 1;
+        return store.readLog(...args);
+      },
+    });
+    const manager = new CheckpointManager(counting);
+    const docs = ['a', 'b', 'c', 'd'].map(big);
+    const log = [docs[0], docs[1], docs[2], big('x'), big('y'), docs[3]];
+    await store.appendLog(
+      'task-1',
+      'contexts',
+      log.map((doc) => JSON.stringify(doc)),
+    );
+    const at = ['a', 'b', 'c', 'd'];
+    const entries = [0, 1, 2, 5];
+    const state = createWorkflowState({
+      taskId: 'task-1',
+      plan: [],
+      status: 'running',
+      currentStepIndex: 0,
+      snapshot: { status: 'active', context: { a: null, b: null, c: null, d: null } } as never,
+    });
+    const body = {
+      v: 3,
+      checkpointId: 'c1',
+      taskId: 'task-1',
+      createdAt: 1,
+      status: 'running',
+      // Listed out of order: the reads sort them.
+      shared: [3, 1, 0, 2].map((i) => ({
+        entry: entries[i],
+        contextId: docs[i]?.contextId,
+        at: [['context', at[i]]],
+      })),
+      state: JSON.parse(JSON.stringify(state)),
+    };
+    await store.save({
+      taskId: 'task-1',
+      checkpointId: 'c1',
+      createdAt: 1,
+      body: JSON.stringify(body),
+    });
+    const loaded = await manager.loadCheckpoint('task-1', 'c1');
+    expect((loaded!.snapshot as unknown as { context: object }).context).toEqual({
+      a: docs[0],
+      b: docs[1],
+      c: docs[2],
+      d: docs[3],
+    });
+    expect(reads).toBe(2); // entries 0–2, then 5
+  });
+
   it('the contexts log is its own log, named by an option, and never the lineage', () => {
     const store = createMemoryStore();
     expect(new CheckpointManager(store).contextsLog).toBe('contexts');
