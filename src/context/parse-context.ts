@@ -73,7 +73,13 @@ export function isContext(value: unknown): value is Context {
  */
 function isBuiltContext(value: unknown): value is Context {
   if (value === null || typeof value !== 'object' || !Object.isFrozen(value)) return false;
-  const { data, metadata } = value as { data?: unknown; metadata?: unknown };
+  // Own data properties only: a getter could answer differently from one read to the next.
+  const dataField = Object.getOwnPropertyDescriptor(value, 'data');
+  const metadataField = Object.getOwnPropertyDescriptor(value, 'metadata');
+  if (dataField === undefined || !('value' in dataField)) return false;
+  if (metadataField === undefined || !('value' in metadataField)) return false;
+  const data: unknown = dataField.value;
+  const metadata: unknown = metadataField.value;
   if (typeof metadata !== 'object' || metadata === null || !isValidatedJson(metadata)) return false;
   const checkedData =
     typeof data === 'object' && data !== null ? isValidatedJson(data) : isJsonOnce(data);

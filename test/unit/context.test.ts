@@ -166,6 +166,16 @@ describe('isContext and parseContext', () => {
       code: 'NON_JSON_VALUE',
       path: '$.data.when',
     });
+    // A getter for data (it could answer differently each time) is not a built context: copied.
+    const getter = Object.freeze({
+      contextId: 'c2',
+      contextType: 'T',
+      get data() {
+        return built.data;
+      },
+      metadata: built.metadata,
+    });
+    expect(parseContext(getter)).not.toBe(getter);
     const badId = Object.freeze({ ...built, contextId: 'a:b' });
     expect(() => parseContext(badId)).toThrow(
       expect.objectContaining({ code: 'CONTEXT_VALIDATION' }),
