@@ -6,6 +6,7 @@ import {
   getCheckpointManager,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeAfterHold, HELD_DOC, heldFanOut } from './held-fan-out.js';
 import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 
 // A parallel group's input sits in the main lane, in each region's lane and in each region's step
@@ -13,7 +14,7 @@ import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 // stored in the task's contexts log and checkpoints name it (format 3). A resume from either kind
 // of checkpoint ends as an uninterrupted run does.
 
-const DOC = 'lorem ipsum '.repeat(2_000); // 24 KB
+const DOC = HELD_DOC; // 24 KB
 
 function fanOut(calls: Calls) {
   const agent = (name: string, ms: number) => ({
@@ -160,37 +161,9 @@ describe.each(['memory', 'file'] as const)(
 
     it('a new runtime resumes from a checkpoint that names a stored context, and stores it no more', async () => {
       store = await STORES[kind]();
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
       const calls: Calls = {};
-      const read = (name: string) => async (context: Context) => {
-        calls[name] = (calls[name] ?? 0) + 1;
-        if (name === 'hold') {
-          await held;
-          return context; // `b2` reads the doc too
-        }
-        const doc = (context.data as { doc?: string }).doc ?? context.contextType;
-        return createContext('Finding', { [name]: doc.length });
-      };
-      const workflow = defineWorkflow({
-        id: 'stored-fan-out',
-        version: '1',
-        steps: [
-          { stepId: 'plan', run: () => createContext('Doc', { doc: DOC }) },
-          {
-            stepId: 'fanout',
-            parallel: {
-              a: [{ stepId: 'a1', run: read('a1') }],
-              b: [
-                { stepId: 'hold', run: read('hold') },
-                { stepId: 'b2', run: read('b2') },
-                { stepId: 'b3', run: read('b3') },
-              ],
-            },
-          },
-        ],
+      const { workflow, release } = heldFanOut((stepId) => {
+        calls[stepId] = (calls[stepId] ?? 0) + 1;
       });
       const first = createRuntime({ store: store.store, workflows: [workflow] });
       const taskId = newTaskId('stored');
@@ -201,16 +174,10 @@ describe.each(['memory', 'file'] as const)(
           timeout: 5_000,
         })
         .toBe(1);
-      let closing: Promise<void> | undefined;
-      let holdDone = false;
-      first.subscribe((event) => {
-        // Stopped (as a crash would) right after `hold` is checkpointed, before `b2` is.
-        if (event.type === 'step.completed' && event.stepId === 'hold') holdDone = true;
-        if (event.type === 'checkpoint.saved' && holdDone) closing ??= first.close();
-      });
+      const closed = closeAfterHold(first);
       release();
       await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
-      await closing;
+      await closed;
       const manager = await getCheckpointManager(store.store);
       const latest = await manager.loadLatestCheckpoint(taskId);
       expect(latest?.checkpoint?.v).toBe(3);

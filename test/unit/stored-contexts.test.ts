@@ -1,5 +1,6 @@
 import {
   CheckpointManager,
+  type CheckpointStore,
   createContext,
   createWorkflowState,
   decodeRecord,
@@ -87,6 +88,36 @@ describe('the log entries one checkpoint names', () => {
   });
 });
 
+/**
+ * Saves checkpoint `c1` of task-1 in format 3: its snapshot's context is `context` (with `null`
+ * where the named contexts go), and `shared` names log entries. Returns the envelope.
+ */
+async function saveNaming(store: CheckpointStore, context: object, shared: object[]) {
+  const state = createWorkflowState({
+    taskId: 'task-1',
+    plan: [],
+    status: 'running',
+    currentStepIndex: 0,
+    snapshot: { status: 'active', context } as never,
+  });
+  const body = {
+    v: 3,
+    checkpointId: 'c1',
+    taskId: 'task-1',
+    createdAt: 1,
+    status: 'running',
+    shared,
+    state: JSON.parse(JSON.stringify(state)),
+  };
+  await store.save({
+    taskId: 'task-1',
+    checkpointId: 'c1',
+    createdAt: 1,
+    body: JSON.stringify(body),
+  });
+  return body;
+}
+
 describe('checkpoints that name stored contexts (format 3)', () => {
   /** A format 3 checkpoint naming `doc` at entry 0 of task-1's contexts log, at two places. */
   async function saved() {
@@ -101,28 +132,9 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     expect(sharing.taken?.stored).toBe(true);
     const shared = JSON.parse(sharing.taken?.json ?? '');
     expect(shared).toEqual([{ entry: 0, contextId: doc.contextId, at: [['lanes', 'main']] }]);
-    const state = createWorkflowState({
-      taskId: 'task-1',
-      plan: [],
-      status: 'running',
-      currentStepIndex: 0,
-      snapshot: { status: 'active', context: { lanes: { main: null, 'g.a': other } } } as never,
-    });
-    const body = {
-      v: 3,
-      checkpointId: 'c1',
-      taskId: 'task-1',
-      createdAt: 1,
-      status: 'running',
-      shared: [{ entry: 0, contextId: doc.contextId, at: [['context', 'lanes', 'main']] }],
-      state: JSON.parse(JSON.stringify(state)),
-    };
-    await store.save({
-      taskId: 'task-1',
-      checkpointId: 'c1',
-      createdAt: 1,
-      body: JSON.stringify(body),
-    });
+    const body = await saveNaming(store, { lanes: { main: null, 'g.a': other } }, [
+      { entry: 0, contextId: doc.contextId, at: [['context', 'lanes', 'main']] },
+    ]);
     return { store, manager, doc, other, body };
   }
 
@@ -199,33 +211,13 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     );
     const at = ['a', 'b', 'c', 'd'];
     const entries = [0, 1, 2, 5];
-    const state = createWorkflowState({
-      taskId: 'task-1',
-      plan: [],
-      status: 'running',
-      currentStepIndex: 0,
-      snapshot: { status: 'active', context: { a: null, b: null, c: null, d: null } } as never,
-    });
-    const body = {
-      v: 3,
-      checkpointId: 'c1',
-      taskId: 'task-1',
-      createdAt: 1,
-      status: 'running',
-      // Listed out of order: the reads sort them.
-      shared: [3, 1, 0, 2].map((i) => ({
-        entry: entries[i],
-        contextId: docs[i]?.contextId,
-        at: [['context', at[i]]],
-      })),
-      state: JSON.parse(JSON.stringify(state)),
-    };
-    await store.save({
-      taskId: 'task-1',
-      checkpointId: 'c1',
-      createdAt: 1,
-      body: JSON.stringify(body),
-    });
+    // Listed out of order: the reads sort them.
+    const shared = [3, 1, 0, 2].map((i) => ({
+      entry: entries[i],
+      contextId: docs[i]?.contextId,
+      at: [['context', at[i]]],
+    }));
+    await saveNaming(store, { a: null, b: null, c: null, d: null }, shared);
     const loaded = await manager.loadCheckpoint('task-1', 'c1');
     expect((loaded!.snapshot as unknown as { context: object }).context).toEqual({
       a: docs[0],
