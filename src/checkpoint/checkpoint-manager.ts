@@ -23,7 +23,13 @@ import {
   prepareRuntimeCheckpoint,
   type RuntimeCheckpoint,
 } from './runtime-checkpoint.js';
-import { type ContextLogWriter, rememberEntriesRead } from './stored-contexts.js';
+import type { StoredContexts } from './shared-contexts.js';
+import {
+  type ContextLogWriter,
+  entriesReadFor,
+  readStoredEntries,
+  rememberEntriesRead,
+} from './stored-contexts.js';
 import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
 
 /** Options of {@link CheckpointManager}. */
@@ -80,18 +86,13 @@ let internals: {
     source: LineageSource,
     options: SaveLineageOptions,
   ): Promise<number>;
+  saveNaming(
+    manager: CheckpointManager,
+    state: WorkflowState,
+    stored: StoredContexts,
+    options: SaveCheckpointOptions,
+  ): Promise<string>;
 };
-
-/** `entries` (distinct integers ≥ 0) as runs of consecutive ones: `[first, length]`, ascending. */
-function consecutiveRuns(entries: readonly number[]): [number, number][] {
-  const runs: [number, number][] = [];
-  for (const entry of [...entries].sort((a, b) => a - b)) {
-    const last = runs.at(-1);
-    if (last !== undefined && last[0] + last[1] === entry) last[1] += 1;
-    else runs.push([entry, 1]);
-  }
-  return runs;
-}
 
 /** Most tasks whose last saved checkpoint a manager remembers (for default parent ids). */
 const REMEMBERED_TASKS = 10_000;
@@ -135,6 +136,7 @@ export class CheckpointManager {
       save: (manager, prepared, options) => manager.#save(prepared, undefined, options),
       saveLineage: (manager, taskId, source, options) =>
         manager.#lineage.save(taskId, source, options),
+      saveNaming: (manager, state, stored, options) => manager.#saveState(state, options, stored),
     };
   }
 
@@ -169,10 +171,19 @@ export class CheckpointManager {
    * is stale and `CheckpointExistsError` when the id is taken; nothing is written then either.
    */
   async saveCheckpoint(state: WorkflowState, options: SaveCheckpointOptions = {}): Promise<string> {
+    return this.#saveState(state, options);
+  }
+
+  /** `saveCheckpoint`, naming the contexts `storedContexts` has in the task's contexts log. */
+  async #saveState(
+    state: WorkflowState,
+    options: SaveCheckpointOptions,
+    storedContexts?: StoredContexts,
+  ): Promise<string> {
     assertValidId('taskId', (state as Partial<WorkflowState> | null)?.taskId);
     const { checkpoint: loadedFrom, ...stored } = parseWorkflowState(state);
     assertStorableState(stored);
-    return this.#save(serializeState(stored), loadedFrom?.checkpointId, options);
+    return this.#save(serializeState(stored, storedContexts), loadedFrom?.checkpointId, options);
   }
 
   /**
@@ -250,25 +261,15 @@ export class CheckpointManager {
   }
 
   /**
-   * Decodes a record, reading the contexts it names from the task's contexts log: one read per run
-   * of consecutive entries (each entry as bounded as any log entry; one that is not JSON reads as
-   * `undefined`, which the decode refuses). The state returned remembers which entry each context
-   * came from, so that a run resumed from it names them again instead of storing them anew.
+   * Decodes a record, reading the contexts it names from the task's contexts log (see
+   * `readStoredEntries`). The state returned remembers which entry each context came from, so
+   * that a run resumed from it names them again instead of storing them anew.
    */
   async #decode(record: CheckpointRecord): Promise<WorkflowState> {
     const { taskId } = record;
-    const byEntry = new Map<number, unknown>();
+    let byEntry = new Map<number, unknown>();
     const read: StoredContextReader = async (entries) => {
-      for (const [from, limit] of consecutiveRuns(entries)) {
-        const jsons = await this.store.readLog(taskId, this.contextsLog, { from, limit });
-        for (const [i, json] of jsons.entries()) {
-          try {
-            byEntry.set(from + i, JSON.parse(json));
-          } catch {
-            byEntry.set(from + i, undefined);
-          }
-        }
-      }
+      byEntry = await readStoredEntries(this.store, taskId, this.contextsLog, entries);
       return byEntry;
     };
     const state = await decodeRecord(record, this.#migrate, read);
@@ -412,4 +413,20 @@ export function saveRuntimeLineage(
 ): Promise<number> {
   const logged = Object.getPrototypeOf(flow) === ContextFlowManager.prototype;
   return internals.saveLineage(manager, taskId, flow, { logged, below });
+}
+
+/**
+ * Saves `state` again as a new checkpoint (internal): a copy of a state `loaded` returned, with
+ * some fields changed (a stop's status and metadata, say). The contexts `loaded` read from the
+ * task's contexts log, which `state` still holds, are named there again instead of held.
+ */
+export function saveLoadedAgain(
+  manager: CheckpointManager,
+  loaded: WorkflowState,
+  state: WorkflowState,
+  options: SaveCheckpointOptions,
+): Promise<string> {
+  const entries = entriesReadFor(loaded);
+  const stored: StoredContexts = { entryOf: (context) => entries.get(context) };
+  return internals.saveNaming(manager, state, stored, options);
 }

@@ -15,6 +15,42 @@ import type { StoredContexts } from './shared-contexts.js';
 export const MIN_STORED_CHARS = 2_048;
 
 /**
+ * Reads `entries` (distinct integers ≥ 0) of `taskId`'s log `log`: one `readLog` per run of
+ * consecutive entries, each entry as bounded as any log entry. Each entry's JSON parsed, by
+ * entry; one that is not JSON reads as `undefined`, one the log does not have is left out.
+ */
+export async function readStoredEntries(
+  store: CheckpointStore,
+  taskId: string,
+  log: string,
+  entries: readonly number[],
+): Promise<Map<number, unknown>> {
+  const read = new Map<number, unknown>();
+  for (const [from, limit] of consecutiveRuns(entries)) {
+    const jsons = await store.readLog(taskId, log, { from, limit });
+    for (const [i, json] of jsons.entries()) {
+      try {
+        read.set(from + i, JSON.parse(json));
+      } catch {
+        read.set(from + i, undefined);
+      }
+    }
+  }
+  return read;
+}
+
+/** `entries` (distinct integers ≥ 0) as runs of consecutive ones: `[first, length]`, ascending. */
+function consecutiveRuns(entries: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const entry of [...entries].sort((a, b) => a - b)) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[0] + last[1] === entry) last[1] += 1;
+    else runs.push([entry, 1]);
+  }
+  return runs;
+}
+
+/**
  * The log entries a decode read each context from, by the state it returned. What a run knows to
  * be stored is its own: it trusts only the entries it appended or its state was read from, never
  * what another run of the same task id knew (the task may have been deleted and started again

@@ -1,5 +1,5 @@
 import { toObserver } from 'xstate';
-import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
+import { type CheckpointManager, saveLoadedAgain } from '../checkpoint/checkpoint-manager.js';
 import type { ListTasksOptions } from '../checkpoint/checkpoint-store.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
@@ -149,7 +149,9 @@ class WorkflowRuntime implements Runtime {
     if (state === undefined) throw new UnknownTaskError(taskId);
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
     const { checkpoint, ...rest } = state;
-    const checkpointId = await manager.saveCheckpoint(
+    const checkpointId = await saveLoadedAgain(
+      manager,
+      state,
       {
         ...rest,
         status,

@@ -113,6 +113,30 @@ describe.each(['memory', 'file'] as const)(
       }
     });
 
+    it('a pause from a runtime that does not run the task keeps naming the stored context', async () => {
+      store = await STORES[kind]();
+      const { workflow, release } = heldFanOut(() => {});
+      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const taskId = newTaskId('paused-named');
+      const run = await first.start(workflow, { topic: 'x' }, { taskId });
+      await expect
+        .poll(async () => (await store?.store.readLog(taskId, 'contexts'))?.length)
+        .toBe(1);
+      const closed = closeAfterHold(first);
+      release();
+      await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
+      await closed;
+      const second = createRuntime({ store: await store.reopen(), workflows: [workflow] });
+      await second.pause(taskId);
+      const paused = (await store.store.latest(taskId))?.body ?? '';
+      expect(JSON.parse(paused)).toMatchObject({ v: 3, status: 'paused' });
+      expect(paused).not.toContain(DOC);
+      const output = await (await second.resume(taskId)).result;
+      await second.close();
+      expect(output.data).toEqual({ a1: DOC.length, b3: 'Finding'.length });
+      expect(await store.store.readLog(taskId, 'contexts')).toHaveLength(1);
+    });
+
     it('with keepCheckpoints, adds nothing to the contexts log (it is never pruned)', async () => {
       store = await STORES[kind]();
       const runtime = createRuntime({ store: store.store, keepCheckpoints: 3 });
