@@ -73,13 +73,9 @@ export function isContext(value: unknown): value is Context {
  */
 function isBuiltContext(value: unknown): value is Context {
   if (value === null || typeof value !== 'object' || !Object.isFrozen(value)) return false;
-  // Own data properties only: a getter could answer differently from one read to the next.
-  const dataField = Object.getOwnPropertyDescriptor(value, 'data');
-  const metadataField = Object.getOwnPropertyDescriptor(value, 'metadata');
-  if (dataField === undefined || !('value' in dataField)) return false;
-  if (metadataField === undefined || !('value' in metadataField)) return false;
-  const data: unknown = dataField.value;
-  const metadata: unknown = metadataField.value;
+  // Own data properties only (a getter has no `value`): it could answer differently each read.
+  const data: unknown = Object.getOwnPropertyDescriptor(value, 'data')?.value;
+  const metadata: unknown = Object.getOwnPropertyDescriptor(value, 'metadata')?.value;
   if (typeof metadata !== 'object' || metadata === null || !isValidatedJson(metadata)) return false;
   const checkedData =
     typeof data === 'object' && data !== null ? isValidatedJson(data) : isJsonOnce(data);

@@ -5,7 +5,7 @@ import { deepFreeze } from '../context/deep-freeze.js';
 import { isContext } from '../context/parse-context.js';
 import { InlineActorError } from '../errors.js';
 import { assertValidId } from '../ids.js';
-import { assertJson, cloneJson, type JsonValue } from '../json.js';
+import { assertJson, cloneJson } from '../json.js';
 import type { WorkflowMigrate } from './runtime-types.js';
 
 /** What a hand-written machine's run starts from: the task id and the input context. */
@@ -48,12 +48,6 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
   output?(output: OutputFrom<TMachine>, taskId: string): Context;
   /** Upgrades checkpoints of other versions. Default: the runtime's. */
   readonly migrate?: WorkflowMigrate;
-}
-
-/** `value`, checked to be JSON (`NonJsonValueError` naming the path under `path`). */
-function assertedJson<T>(value: T, path: string): T & JsonValue {
-  assertJson(value, { path });
-  return value as T & JsonValue;
 }
 
 /**
@@ -173,6 +167,8 @@ export function defineMachineWorkflow<TMachine extends AnyStateMachine>(
   const inline = inlineInvokes(machine.root as unknown as NodeLike);
   if (inline.length > 0) throw new InlineActorError(id, inline);
   const { input, contexts, suspended, output } = definition;
+  const plan = definition.plan ?? [];
+  assertJson(plan, { path: '$.plan' });
   return {
     kind: 'machine',
     id,
@@ -181,7 +177,7 @@ export function defineMachineWorkflow<TMachine extends AnyStateMachine>(
     ...(definition.description === undefined ? {} : { description: definition.description }),
     machine,
     // A frozen copy: checked and serialized once per workflow, not at every checkpoint.
-    plan: deepFreeze(cloneJson(assertedJson(definition.plan ?? [], '$.plan'))),
+    plan: deepFreeze(cloneJson(plan)),
     ...(definition.migrate === undefined ? {} : { migrate: definition.migrate }),
     input: (run) => (input ? input(run) : (run as unknown as InputFrom<TMachine>)),
     contexts: (snapshot) => (contexts ? contexts(snapshot) : defaultContexts(snapshot)),
