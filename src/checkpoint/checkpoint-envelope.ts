@@ -151,17 +151,37 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A stored state without its `snapshot` (anything else as it is, for the checks). */
+function withoutSnapshot(state: unknown): unknown {
+  if (!isPlainObject(state)) return state;
+  const { snapshot: _snapshot, ...rest } = state;
+  return rest;
+}
+
+/** Options of {@link decodeRecord} and of the `CheckpointManager` loads. */
+export interface DecodeOptions {
+  /**
+   * `false`: the state is read without its XState snapshot (`snapshot` left out), so the
+   * contexts the snapshot holds are neither restored nor read from the task's contexts log.
+   * What a status needs (status, step, metadata, machine, plan) is checked as usual. Default:
+   * `true`.
+   */
+  readonly snapshot?: boolean;
+}
+
 /**
  * Reads a record back into a {@link WorkflowState} with its {@link CheckpointInfo}. Contexts a
  * format 3 envelope names in the task's contexts log are read with `readStored` (a
- * `CheckpointManager` passes one). Throws `CorruptRecordError` for a body that is not a valid
- * envelope of this record (or names log entries that do not hold its contexts), and
- * `CheckpointVersionError` for a newer format, or an older one without `migrate`.
+ * `CheckpointManager` passes one), unless `options.snapshot` is `false`. Throws
+ * `CorruptRecordError` for a body that is not a valid envelope of this record (or names log
+ * entries that do not hold its contexts), and `CheckpointVersionError` for a newer format, or an
+ * older one without `migrate`.
  */
 export async function decodeRecord(
   record: CheckpointRecord,
   migrate?: CheckpointMigrate,
   readStored?: StoredContextReader,
+  options: DecodeOptions = {},
 ): Promise<WorkflowState> {
   const { taskId, checkpointId } = record;
   const corrupt = (reason: string, cause?: unknown) =>
@@ -201,8 +221,11 @@ export async function decodeRecord(
     throw corrupt('its parentId is not a string');
   }
 
-  if (envelope.shared !== undefined) {
-    if (envelope.v === 1) throw corrupt('it has shared contexts in format 1');
+  const withSnapshot = options.snapshot !== false;
+  if (envelope.shared !== undefined && envelope.v === 1) {
+    throw corrupt('it has shared contexts in format 1');
+  }
+  if (envelope.shared !== undefined && withSnapshot) {
     const entries = storedEntriesOf(envelope.shared);
     if (typeof entries === 'string') throw corrupt(entries);
     let read: ReadonlyMap<number, unknown> | undefined;
@@ -220,7 +243,7 @@ export async function decodeRecord(
 
   let state: WorkflowState;
   try {
-    state = parseWorkflowState(envelope.state);
+    state = parseWorkflowState(withSnapshot ? envelope.state : withoutSnapshot(envelope.state));
   } catch (error) {
     if (error instanceof ContextValidationError) {
       const first = error.issues[0];

@@ -5,6 +5,7 @@ import {
   assertStorableState,
   type CheckpointEnvelope,
   type CheckpointMigrate,
+  type DecodeOptions,
   decodeRecord,
   encodeEnvelopeWithState,
   type StoredContextReader,
@@ -247,17 +248,30 @@ export class CheckpointManager {
   /**
    * The state saved in checkpoint `checkpointId` of `taskId`, with `checkpoint` info, or
    * `undefined` when there is no such live checkpoint. Throws `CorruptRecordError` for an
-   * unreadable record and `CheckpointVersionError` for a format this code cannot read.
+   * unreadable record and `CheckpointVersionError` for a format this code cannot read. With
+   * `{ snapshot: false }`, the state comes without its XState snapshot, and the contexts it
+   * holds are not read (nor, for those stored once for the task, fetched from its contexts log):
+   * enough for a status, and all that is read.
    */
-  async loadCheckpoint(taskId: string, checkpointId: string): Promise<WorkflowState | undefined> {
+  async loadCheckpoint(
+    taskId: string,
+    checkpointId: string,
+    options?: DecodeOptions,
+  ): Promise<WorkflowState | undefined> {
     const record = await this.store.load(taskId, checkpointId);
-    return record === undefined ? undefined : this.#decode(record);
+    return record === undefined ? undefined : this.#decode(record, options);
   }
 
-  /** The state of the task's newest live checkpoint (highest sequence number), or `undefined`. */
-  async loadLatestCheckpoint(taskId: string): Promise<WorkflowState | undefined> {
+  /**
+   * The state of the task's newest live checkpoint (highest sequence number), or `undefined`.
+   * Options and errors as {@link loadCheckpoint}'s.
+   */
+  async loadLatestCheckpoint(
+    taskId: string,
+    options?: DecodeOptions,
+  ): Promise<WorkflowState | undefined> {
     const record = await this.store.latest(taskId);
-    return record === undefined ? undefined : this.#decode(record);
+    return record === undefined ? undefined : this.#decode(record, options);
   }
 
   /**
@@ -265,7 +279,8 @@ export class CheckpointManager {
    * `readStoredEntries`). The state returned remembers which entry each context came from, so
    * that a run resumed from it names them again instead of storing them anew.
    */
-  async #decode(record: CheckpointRecord): Promise<WorkflowState> {
+  async #decode(record: CheckpointRecord, options?: DecodeOptions): Promise<WorkflowState> {
+    if (options?.snapshot === false) return decodeRecord(record, this.#migrate, undefined, options);
     const { taskId } = record;
     let byEntry = new Map<number, unknown>();
     const read: StoredContextReader = async (entries) => {

@@ -3,6 +3,7 @@ export {
   CHECKPOINT_FORMAT_VERSION,
   type CheckpointEnvelope,
   type CheckpointMigrate,
+  type DecodeOptions,
   decodeRecord,
   encodeEnvelope,
   type StoredContextReader,

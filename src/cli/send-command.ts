@@ -28,7 +28,8 @@ export const sendCommand: Command = {
     const dataText = invocation.string('data');
     const data = dataText === undefined ? undefined : jsonArgument('data', dataText);
     const opened = await invocation.store();
-    const latest = await (await getCheckpointManager(opened.store)).loadLatestCheckpoint(taskId);
+    const manager = await getCheckpointManager(opened.store);
+    const latest = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
     if (latest === undefined) throw new UnknownTaskError(taskId);
     const workflow = await taskWorkflow(latest, file);
     const runtime = createRuntime({ store: opened.store, workflows: [workflow] });

@@ -18,7 +18,9 @@ export const statusCommand: Command = {
     const taskId = taskIdArgument(invocation.positionals[0]);
     const { store } = await invocation.store();
     const status = await createRuntime({ store }).status(taskId);
-    const latest = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
+    const latest = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId, {
+      snapshot: false,
+    });
     if (status === undefined || latest === undefined) throw new UnknownTaskError(taskId);
     const { live: _live, ...rest } = status;
     const plan = latest.plan.map(({ stepId, name, stepIndex, isComplete }) => ({

@@ -170,7 +170,7 @@ class WorkflowRuntime implements Runtime {
     if (run !== undefined) return run.status();
     const manager = await this.#getManager();
     const [state, lease] = await Promise.all([
-      manager.loadLatestCheckpoint(taskId),
+      manager.loadLatestCheckpoint(taskId, { snapshot: false }),
       manager.store.readLease(taskId),
     ]);
     if (state === undefined) return undefined;
@@ -201,7 +201,7 @@ class WorkflowRuntime implements Runtime {
     const run = this.#runs.get(taskId);
     if (run !== undefined) return run.lineage;
     const manager = await this.#getManager();
-    const state = await manager.loadLatestCheckpoint(taskId);
+    const state = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
     const flow = await loadTaskLineage(manager, taskId, state, this.#settings.now);
     if (state === undefined && flow.size === 0) throw new UnknownTaskError(taskId);
     return flow;

@@ -250,7 +250,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     }
     // A lost conditional write: when the winner paused or cancelled the task (`pause` or
     // `cancel` in a process that does not run it), this run stopped that way, not by accident.
-    this.#base.manager.loadLatestCheckpoint(this.taskId).then(
+    this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false }).then(
       (latest) => {
         const status = latest?.status;
         if (status === 'paused' || status === 'cancelled') this.#stopped(status);

@@ -122,7 +122,7 @@ export async function purgeFinishedTasks(
     for (const taskId of ids) {
       if (taskId.startsWith(ROUTER_TASK_PREFIX) || isLive(taskId)) continue;
       try {
-        const state = await manager.loadLatestCheckpoint(taskId);
+        const state = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
         const finishedAt = state?.checkpoint?.createdAt;
         if (state === undefined || !FINAL_STATUSES.has(state.status)) continue;
         if (finishedAt === undefined || finishedAt > cutoff) continue;

@@ -183,18 +183,21 @@ describe.each(['memory', 'file'] as const)(
       await second.close();
     });
 
-    it('a new runtime resumes from a checkpoint that names a stored context, and stores it no more', async () => {
-      store = await STORES[kind]();
+    /**
+     * Runs {@link heldFanOut} in a runtime closed (as a crash would) right after `hold`'s
+     * completion is saved, in a checkpoint that names the doc from the contexts log.
+     */
+    async function stoppedNamingTheDoc(test: TestStore) {
       const calls: Calls = {};
       const { workflow, release } = heldFanOut((stepId) => {
         calls[stepId] = (calls[stepId] ?? 0) + 1;
       });
-      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const first = createRuntime({ store: test.store, workflows: [workflow] });
       const taskId = newTaskId('stored');
       const run = await first.start(workflow, { topic: 'x' }, { taskId });
       // `a1` done: the doc was in two checkpoints, and goes to the contexts log.
       await expect
-        .poll(async () => (await store?.store.readLog(taskId, 'contexts'))?.length, {
+        .poll(async () => (await test.store.readLog(taskId, 'contexts')).length, {
           timeout: 5_000,
         })
         .toBe(1);
@@ -202,6 +205,12 @@ describe.each(['memory', 'file'] as const)(
       release();
       await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
       await closed;
+      return { calls, workflow, taskId };
+    }
+
+    it('a new runtime resumes from a checkpoint that names a stored context, and stores it no more', async () => {
+      store = await STORES[kind]();
+      const { calls, workflow, taskId } = await stoppedNamingTheDoc(store);
       const manager = await getCheckpointManager(store.store);
       const latest = await manager.loadLatestCheckpoint(taskId);
       expect(latest?.checkpoint?.v).toBe(3);
@@ -226,6 +235,47 @@ describe.each(['memory', 'file'] as const)(
         expect((await store.store.load(taskId, meta.checkpointId))?.body).not.toContain(DOC);
       }
       expect(await store.store.readLog(taskId, 'contexts')).toHaveLength(1);
+    });
+
+    it('status, listTasks and lineage do not read the contexts log; a resume that cannot read it fails, typed, and nothing is lost', async () => {
+      store = await STORES[kind]();
+      const { calls, workflow, taskId } = await stoppedNamingTheDoc(store);
+      // The same store, but its contexts log reads as empty (entries lost or not readable here),
+      // and every read of it counted.
+      const backing = await store.reopen();
+      let contextReads = 0;
+      const lossy = Object.assign(Object.create(backing), {
+        readLog: (id: string, name: string, options?: { from?: number; limit?: number }) => {
+          if (name !== 'contexts') return backing.readLog(id, name, options);
+          contextReads += 1;
+          return Promise.resolve([]);
+        },
+      });
+      const runtime = createRuntime({ store: lossy, workflows: [workflow] });
+      expect(await runtime.status(taskId)).toMatchObject({ status: 'running', live: false });
+      const listing = await runtime.listTasks();
+      expect(listing.tasks.map((task) => task.taskId)).toContain(taskId);
+      expect(listing.unreadable).toEqual([]);
+      expect((await runtime.lineage(taskId)).size).toBeGreaterThan(0);
+      expect(contextReads).toBe(0);
+      const manager = await getCheckpointManager(lossy);
+      const summary = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+      expect(summary).toMatchObject({ status: 'running', checkpoint: { v: 3 } });
+      expect(summary?.snapshot).toBeUndefined();
+      expect(contextReads).toBe(0);
+      // A resume needs the doc: a typed error naming the checkpoint, and nothing ran or changed.
+      const latestId = summary?.checkpoint?.checkpointId;
+      const failed = await runtime.resume(taskId).catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code: 'CORRUPT_RECORD', taskId, recordId: latestId });
+      expect(contextReads).toBeGreaterThan(0);
+      await runtime.close();
+      expect(calls).toMatchObject({ a1: 1, hold: 1 });
+      expect(calls.b2).toBeUndefined();
+      // Where the log reads again, the task resumes and ends as a whole run does.
+      const healthy = createRuntime({ store: backing, workflows: [workflow] });
+      const output = await (await healthy.resume(taskId)).result;
+      await healthy.close();
+      expect(output.data).toEqual({ a1: HELD_DOC.length, b3: 'Finding'.length });
     });
 
     it('a task deleted and started again stores its contexts in its new log', async () => {

@@ -173,6 +173,10 @@ describe('checkpoints that name stored contexts (format 3)', () => {
       const error = await manager.loadCheckpoint('task-1', id).catch((e: unknown) => e);
       expect(isOrchestrationError(error, 'CORRUPT_RECORD'), name).toBe(true);
       expect((error as Error).message, name).toMatch(reason);
+      // Without its snapshot, the rest of the state still reads (a status needs no context).
+      const summary = await manager.loadCheckpoint('task-1', id, { snapshot: false });
+      expect(summary?.status, name).toBe('running');
+      expect(summary?.snapshot, name).toBeUndefined();
     }
     // A reference in format 2, where there are none.
     await store.save({
@@ -188,6 +192,11 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     const unread = await decodeRecord(record!).catch((e: unknown) => e);
     expect(isOrchestrationError(unread, 'CORRUPT_RECORD')).toBe(true);
     expect((unread as Error).message).toMatch(/nothing reads them/);
+    const { snapshot, ...rest } = await decodeRecord(record!, undefined, undefined, {
+      snapshot: false,
+    });
+    expect(snapshot).toBeUndefined();
+    expect(rest).toMatchObject({ taskId: 'task-1', status: 'running' });
     // The good checkpoint still loads.
     expect((await manager.loadCheckpoint('task-1', 'c1'))?.checkpoint?.v).toBe(3);
   });
