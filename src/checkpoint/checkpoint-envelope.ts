@@ -21,11 +21,12 @@ import {
 /**
  * The newest envelope format, which this code writes and reads. Format 2 adds `shared` (contexts
  * the snapshot holds more than once, stored once); format 3 lets `shared` name contexts stored
- * in the task's contexts log. A checkpoint is written in the oldest format that holds it (1 when
- * it shares nothing), and this code reads all three as they are, so older readers still read
- * what they can.
+ * in the task's contexts log; format 4 lets it make a context from one stored there with a
+ * splice (`{ base, contextId, p, s, mid, at }`). A checkpoint is written in the oldest format
+ * that holds it (1 when it shares nothing), and this code reads all four as they are, so older
+ * readers still read what they can.
  */
-export const CHECKPOINT_FORMAT_VERSION = 3;
+export const CHECKPOINT_FORMAT_VERSION = 4;
 
 /** The oldest format read without a `migrate` hook. */
 const OLDEST_NATIVE_FORMAT = 1;
@@ -39,8 +40,8 @@ export type StoredWorkflowState = Omit<WorkflowState, 'checkpoint'>;
  * is without interpreting the state. The sequence number is the store's, not the envelope's.
  */
 export interface CheckpointEnvelope {
-  /** 3 when `shared` names log entries, 2 when it has `shared`, else 1. */
-  readonly v: 1 | 2 | typeof CHECKPOINT_FORMAT_VERSION;
+  /** 4 when `shared` splices log entries, 3 when it names some, 2 when it has `shared`, else 1. */
+  readonly v: 1 | 2 | 3 | typeof CHECKPOINT_FORMAT_VERSION;
   readonly checkpointId: string;
   readonly taskId: string;
   /** Creation time, ms since the epoch. */
@@ -54,7 +55,8 @@ export interface CheckpointEnvelope {
   /**
    * Contexts `state.snapshot` holds at two places or more, each stored once here with its places
    * (where the snapshot holds `null`), format 2; and in format 3 also contexts stored in the
-   * task's contexts log, named by entry.
+   * task's contexts log, named by entry; in format 4 also contexts made from such an entry with
+   * a splice.
    */
   readonly shared?: readonly SharedContext[] | undefined;
   readonly state: StoredWorkflowState;
@@ -67,8 +69,8 @@ export interface SerializedState {
   readonly json: string;
   /** The envelope's `shared`: the contexts its snapshot holds more than once, as JSON. */
   readonly sharedJson: string | undefined;
-  /** The envelope's format: 3 when `shared` names log entries, 2 when there is one, else 1. */
-  readonly v: 1 | 2 | 3;
+  /** The envelope's format: see {@link CheckpointEnvelope.v}. */
+  readonly v: 1 | 2 | 3 | 4;
   /** Every context the snapshot holds (each once). */
   readonly contexts: ReadonlySet<object>;
 }
@@ -86,7 +88,8 @@ export function serializeState(
     return { stored, json: JSON.stringify(stored), sharedJson: undefined, v: 1, contexts };
   }
   const json = JSON.stringify({ ...stored, snapshot: taken.snapshot });
-  return { stored, json, sharedJson: taken.json, v: taken.stored ? 3 : 2, contexts };
+  const v = taken.spliced ? 4 : taken.stored ? 3 : 2;
+  return { stored, json, sharedJson: taken.json, v, contexts };
 }
 
 /**
@@ -207,7 +210,7 @@ export async function decodeRecord(
     envelope = await migrate(raw as JsonObject, version, meta);
   }
   if (!isPlainObject(envelope)) throw corrupt('its envelope is not an object');
-  if (envelope.v !== 1 && envelope.v !== 2 && envelope.v !== CHECKPOINT_FORMAT_VERSION) {
+  if (![1, 2, 3, CHECKPOINT_FORMAT_VERSION].includes(envelope.v as number)) {
     throw corrupt(`migrate returned format version ${String(envelope.v)}`);
   }
   if (envelope.checkpointId !== checkpointId)
@@ -226,9 +229,12 @@ export async function decodeRecord(
     throw corrupt('it has shared contexts in format 1');
   }
   if (envelope.shared !== undefined && withSnapshot) {
-    const entries = storedEntriesOf(envelope.shared);
-    if (typeof entries === 'string') throw corrupt(entries);
+    const named = storedEntriesOf(envelope.shared);
+    if (typeof named === 'string') throw corrupt(named);
+    const { entries, spliced } = named;
     let read: ReadonlyMap<number, unknown> | undefined;
+    if (spliced && envelope.v !== 4)
+      throw corrupt(`it splices stored contexts in format ${envelope.v}`);
     if (entries.length > 0) {
       if (envelope.v === 2) throw corrupt('it names stored contexts in format 2');
       if (readStored === undefined) {

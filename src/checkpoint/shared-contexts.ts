@@ -1,5 +1,6 @@
 import { looksLikeContext } from '../context/freeze-contexts.js';
 import { MAX_JSON_DEPTH } from '../json.js';
+import { applyContextSplice, type ContextSplice, contextOf, partsOf } from './context-splice.js';
 
 /**
  * Contexts a persisted snapshot holds more than once, stored once per checkpoint. A parallel
@@ -16,7 +17,10 @@ import { MAX_JSON_DEPTH } from '../json.js';
  * A context can also be stored once for a whole task, in the task's contexts log (see
  * `StoredContexts`): then every checkpoint lists it as `{ entry, contextId, at }` (the log
  * entry that holds it, and its places, one or more) instead of holding it, and a read fetches
- * the entry (format 3).
+ * the entry (format 3). A context whose data differs little from that of one stored in the log
+ * (the next version of a context that grows at every step) is listed as
+ * `{ base, contextId, metadata, p, s, mid, at }`: the entry's context with that id and metadata,
+ * and its data's JSON with one splice (format 4, see `ContextSplice`).
  */
 
 /** A key of a path in a snapshot: an object's key or an array's index. */
@@ -24,7 +28,8 @@ export type SnapshotKey = string | number;
 
 /**
  * One shared context and the places in the snapshot it goes: held here (`context`, at two
- * places or more), or stored in the task's contexts log (`entry`, at one place or more).
+ * places or more), stored in the task's contexts log (`entry`, at one place or more), or made
+ * from a context stored there (`base`) with one splice (see `ContextSplice`).
  */
 export type SharedContext =
   | { readonly context: object; readonly at: readonly (readonly SnapshotKey[])[] }
@@ -32,14 +37,20 @@ export type SharedContext =
       readonly entry: number;
       readonly contextId: string;
       readonly at: readonly (readonly SnapshotKey[])[];
-    };
+    }
+  | ({
+      readonly base: number;
+      readonly at: readonly (readonly SnapshotKey[])[];
+    } & ContextSplice);
 
 /**
  * The contexts of a task already stored in its contexts log: `entryOf` gives the entry that
- * holds one (by identity), or `undefined`.
+ * holds one (by identity), or `undefined`; `spliceOf`, for a context that is not stored, an entry
+ * whose context it is made from with one small splice, or `undefined`.
  */
 export interface StoredContexts {
   entryOf(context: object): number | undefined;
+  spliceOf?(context: object): { readonly base: number; readonly splice: ContextSplice } | undefined;
 }
 
 /**
@@ -123,16 +134,25 @@ function scanChild(
   if (looksLikeContext(child)) {
     if (seen.has(child)) return true;
     seen.add(child);
-    return stored?.entryOf(child) !== undefined;
+    return stored !== undefined && isNamed(stored, child);
   }
   return depth + 1 < MAX_JSON_DEPTH && scanContexts(child, seen, stored, depth + 1);
 }
 
-/** A context to take out of the snapshot: its places, and its JSON or its log entry. */
+/** Whether `stored` has `context` in the log, or a splice of an entry that makes it. */
+function isNamed(stored: StoredContexts, context: object): boolean {
+  return stored.entryOf(context) !== undefined || stored.spliceOf?.(context) !== undefined;
+}
+
+/**
+ * A context to take out of the snapshot: its places, and its JSON, its log entry, or the entry
+ * and the splice that make it.
+ */
 interface Repeated {
   readonly at: SnapshotKey[][];
   readonly json?: string;
   readonly entry?: number;
+  readonly spliced?: { readonly base: number; readonly splice: ContextSplice };
 }
 
 /**
@@ -174,6 +194,12 @@ function contextsToShare(
       repeated.set(context, { at, entry });
       continue;
     }
+    const spliced = named < MAX_STORED_ENTRIES ? stored?.spliceOf?.(context) : undefined;
+    if (spliced !== undefined) {
+      named += 1;
+      repeated.set(context, { at, spliced });
+      continue;
+    }
     if (at.length < 2) continue;
     const json = JSON.stringify(context);
     if (json.length >= MIN_SHARED_CHARS) repeated.set(context, { at, json });
@@ -188,13 +214,14 @@ export interface Sharing {
   /**
    * The snapshot with the shared contexts taken out (`null` in their places), the `shared` list
    * and its JSON; `undefined` when nothing is shared. `stored`: whether the list names entries of
-   * the contexts log.
+   * the contexts log; `spliced`: whether it makes contexts from entries with a splice.
    */
   readonly taken?: {
     readonly snapshot: object;
     readonly shared: readonly SharedContext[];
     readonly json: string;
     readonly stored: boolean;
+    readonly spliced: boolean;
   };
 }
 
@@ -228,7 +255,8 @@ export function shareContexts(snapshot: unknown, stored?: StoredContexts): Shari
   const entries: string[] = [];
   let places = 0;
   let anyStored = false;
-  for (const [context, { at, json, entry }] of repeated) {
+  let anySpliced = false;
+  for (const [context, { at, json, entry, spliced }] of repeated) {
     if (places + at.length > MAX_SHARED_PLACES) continue; // stays in place: readable as it is
     places += at.length;
     for (const path of at) {
@@ -244,12 +272,17 @@ export function shareContexts(snapshot: unknown, stored?: StoredContexts): Shari
       }
       setOwn(copy, path[path.length - 1] as SnapshotKey, null);
     }
-    if (entry === undefined) {
+    const { contextId } = context as { contextId: string };
+    if (spliced !== undefined) {
+      anySpliced = true;
+      const { base, splice } = spliced;
+      shared.push({ base, ...splice, at });
+      entries.push(`{"base":${base},${spliceJson(splice)},"at":${JSON.stringify(at)}}`);
+    } else if (entry === undefined) {
       shared.push({ context, at });
       entries.push(`{"context":${json},"at":${JSON.stringify(at)}}`);
     } else {
       anyStored = true;
-      const { contextId } = context as { contextId: string };
       shared.push({ entry, contextId, at });
       entries.push(
         `{"entry":${entry},"contextId":${JSON.stringify(contextId)},"at":${JSON.stringify(at)}}`,
@@ -258,20 +291,31 @@ export function shareContexts(snapshot: unknown, stored?: StoredContexts): Shari
   }
   if (entries.length === 0) return { contexts };
   const json = `[${entries.join(',')}]`;
-  return { contexts, taken: { snapshot: root, shared, json, stored: anyStored } };
+  return {
+    contexts,
+    taken: { snapshot: root, shared, json, stored: anyStored, spliced: anySpliced },
+  };
 }
 
 /**
- * The contexts log entries a `shared` list refers to (checked: integers ≥ 0), each once; or why
- * it cannot be read that way. An entry that is not a list is left to
- * {@link restoreSharedContexts} to refuse.
+ * The contexts log entries a `shared` list refers to (checked: integers ≥ 0), each once, and
+ * whether any is the base of a splice; or why it cannot be read that way. An entry that is not a
+ * list is left to {@link restoreSharedContexts} to refuse.
  */
-export function storedEntriesOf(shared: unknown): number[] | string {
-  if (!Array.isArray(shared)) return [];
+export function storedEntriesOf(
+  shared: unknown,
+): { readonly entries: number[]; readonly spliced: boolean } | string {
+  if (!Array.isArray(shared)) return { entries: [], spliced: false };
   const entries = new Set<number>();
+  let spliced = false;
   for (const [i, item] of shared.entries()) {
-    const entry = (item as { entry?: unknown } | null)?.entry;
+    const named = item as { entry?: unknown; base?: unknown } | null;
+    if (named?.entry !== undefined && named.base !== undefined) {
+      return `its shared entry ${i} names both a log entry and a base`;
+    }
+    const entry = named?.entry ?? named?.base;
     if (entry === undefined) continue;
+    if (named?.base !== undefined) spliced = true;
     if (!Number.isSafeInteger(entry) || (entry as number) < 0) {
       return `its shared entry ${i} names a log entry that is not an integer ≥ 0`;
     }
@@ -280,7 +324,7 @@ export function storedEntriesOf(shared: unknown): number[] | string {
       return `its shared contexts name more than ${MAX_STORED_ENTRIES} log entries`;
     }
   }
-  return [...entries];
+  return { entries: [...entries], spliced };
 }
 
 /**
@@ -304,17 +348,24 @@ export function restoreSharedContexts(
   }
   let places = 0;
   for (const [i, item] of shared.entries()) {
-    const { at, entry, contextId } = (item ?? {}) as {
+    const { at, entry, base, contextId } = (item ?? {}) as {
       at?: unknown;
       entry?: unknown;
+      base?: unknown;
       contextId?: unknown;
     };
     let context = (item as { context?: unknown } | null)?.context;
-    if (entry !== undefined) {
+    if (entry !== undefined || base !== undefined) {
       if (context !== undefined) return `its shared entry ${i} both holds and names a context`;
-      context = read.get(entry as number);
+      context = read.get((entry ?? base) as number);
       if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
         return `its shared entry ${i} names a log entry that holds no context`;
+      }
+      if (base !== undefined) {
+        const baseParts = partsOf(context);
+        const parts = baseParts && applyContextSplice(baseParts, item);
+        context = parts && contextOf(parts);
+        if (context === undefined) return `its shared entry ${i} has a splice that does not fit`;
       }
       if ((context as { contextId: unknown }).contextId !== contextId) {
         return `its shared entry ${i} names a log entry that holds another context`;
@@ -322,7 +373,7 @@ export function restoreSharedContexts(
     } else if (context === null || typeof context !== 'object' || !looksLikeContext(context)) {
       return `its shared entry ${i} holds no context`;
     }
-    const least = entry === undefined ? 2 : 1;
+    const least = entry === undefined && base === undefined ? 2 : 1;
     if (!Array.isArray(at) || at.length < least) {
       return `its shared entry ${i} does not list ${least} place${least === 1 ? '' : 's'} or more`;
     }
@@ -350,6 +401,12 @@ export function restoreSharedContexts(
     }
   }
   return undefined;
+}
+
+/** The fields of a splice as JSON members (no braces): contextId, metadata, p, s, mid. */
+export function spliceJson(splice: ContextSplice): string {
+  const { contextId, metadata, p, s, mid } = splice;
+  return `"contextId":${JSON.stringify(contextId)},"metadata":${JSON.stringify(metadata)},"p":${p},"s":${s},"mid":${JSON.stringify(mid)}`;
 }
 
 /** The value under `key` of a parsed JSON container; `undefined` for a key of the wrong kind. */

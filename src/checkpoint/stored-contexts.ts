@@ -1,5 +1,13 @@
 import type { CheckpointStore } from './checkpoint-store.js';
-import type { StoredContexts } from './shared-contexts.js';
+import {
+  applyContextSplice,
+  type ContextParts,
+  type ContextSplice,
+  contextOf,
+  partsOf,
+} from './context-splice.js';
+import { MAX_STORED_ENTRIES, type StoredContexts, spliceJson } from './shared-contexts.js';
+import { spliceBetween } from './text-splice.js';
 
 /**
  * Contexts stored once for a whole task. A context that outlives a checkpoint (a parallel
@@ -9,15 +17,42 @@ import type { StoredContexts } from './shared-contexts.js';
  * lineage), and once that append has landed, checkpoints name its entry instead of holding it.
  * Logs are append-only and have no TTL, so an entry a checkpoint names stays readable as long as
  * the task exists (`deleteTask` removes both).
+ *
+ * A context that is new at every checkpoint but grows (a transcript, a list gaining an item per
+ * step) never outlives one. For those, the log holds a base per context type: checkpoints make
+ * each new version from the base with one splice of its data's JSON (format 4, `ContextSplice`),
+ * and once a splice has grown to {@link REBASE_CHARS}, that version goes to the log as the next
+ * base, itself as a splice of the previous base (`{"splice":{"base",…}}`) or whole. So a
+ * checkpoint holds about what changed since the last base, and the log about what changed at all.
  */
 
 /** Contexts of fewer characters of JSON are not stored in the log: rewriting them costs little. */
 export const MIN_STORED_CHARS = 2_048;
 
 /**
+ * A spliced context goes to the log as the next base once its splice holds this many characters
+ * (or a quarter of its data's JSON, if that is less).
+ */
+export const REBASE_CHARS = 4_096;
+
+/**
+ * Most splices between an entry and the whole one it is made from: a base this deep is written
+ * whole instead, and a read refuses deeper chains.
+ */
+export const MAX_SPLICE_DEPTH = 32;
+
+/** Most entries one read fetches, chains of splices included. */
+const MAX_ENTRIES_READ = 4 * MAX_STORED_ENTRIES;
+
+/** How a log entry that splices an earlier one begins. */
+const SPLICE_ENTRY = '{"splice":';
+
+/**
  * Reads `entries` (distinct integers ≥ 0) of `taskId`'s log `log`: one `readLog` per run of
- * consecutive entries, each entry as bounded as any log entry. Each entry's JSON parsed, by
- * entry; one that is not JSON reads as `undefined`, one the log does not have is left out.
+ * consecutive entries, each entry as bounded as any log entry; an entry that splices an earlier
+ * one is read with the entries it is made from (at most {@link MAX_SPLICE_DEPTH} deep, each
+ * earlier than the one it makes). Each entry's JSON parsed, by entry; one that is not JSON, or
+ * whose splices do not make JSON, reads as `undefined`; one the log does not have is left out.
  */
 export async function readStoredEntries(
   store: CheckpointStore,
@@ -25,18 +60,101 @@ export async function readStoredEntries(
   log: string,
   entries: readonly number[],
 ): Promise<Map<number, unknown>> {
-  const read = new Map<number, unknown>();
-  for (const [from, limit] of consecutiveRuns(entries)) {
-    const jsons = await store.readLog(taskId, log, { from, limit });
-    for (const [i, json] of jsons.entries()) {
-      try {
-        read.set(from + i, JSON.parse(json));
-      } catch {
-        read.set(from + i, undefined);
-      }
+  const texts = new Map<number, string>();
+  let wanted: readonly number[] = entries;
+  for (let depth = 0; wanted.length > 0 && depth <= MAX_SPLICE_DEPTH; depth++) {
+    for (const [from, limit] of consecutiveRuns(wanted)) {
+      const jsons = await store.readLog(taskId, log, { from, limit });
+      for (const [i, json] of jsons.entries()) texts.set(from + i, json);
     }
+    // The bases of the splices just read, not read yet (while the reads stay bounded).
+    const bases = new Set<number>();
+    for (const entry of wanted) {
+      const base = spliceEntryOf(texts.get(entry), entry)?.base;
+      if (base !== undefined && !texts.has(base)) bases.add(base);
+    }
+    wanted = texts.size + bases.size <= MAX_ENTRIES_READ ? [...bases] : [];
+  }
+  const made = new Map<number, ContextParts | undefined>();
+  const read = new Map<number, unknown>();
+  for (const entry of entries) {
+    const text = texts.get(entry);
+    if (text === undefined) continue;
+    if (!text.startsWith(SPLICE_ENTRY)) {
+      read.set(entry, parseJson(text));
+      continue;
+    }
+    const parts = entryParts(entry, texts, made);
+    read.set(entry, parts && contextOf(parts));
   }
   return read;
+}
+
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A log entry that splices an earlier one, parsed; `undefined` for any other entry. */
+function spliceEntryOf(
+  json: string | undefined,
+  entry: number,
+): { readonly base: number; readonly splice: unknown } | undefined {
+  if (json === undefined || !json.startsWith(SPLICE_ENTRY)) return undefined;
+  let splice: unknown;
+  try {
+    splice = (JSON.parse(json) as { splice?: unknown }).splice;
+  } catch {
+    return undefined;
+  }
+  const base = (splice as { base?: unknown } | null)?.base;
+  if (!Number.isSafeInteger(base) || (base as number) < 0 || (base as number) >= entry) {
+    return undefined;
+  }
+  return { base: base as number, splice };
+}
+
+/**
+ * The parts of the context `entry` holds: a whole entry's, or for a splice entry the splice
+ * applied to its base's (made once per entry, in `made`, data left as JSON down the chain);
+ * `undefined` when they cannot be made.
+ */
+function entryParts(
+  entry: number,
+  texts: ReadonlyMap<number, string>,
+  made: Map<number, ContextParts | undefined>,
+): ContextParts | undefined {
+  // The chain down to a whole entry (bases are earlier entries, so it ends), then back up.
+  const chain: { entry: number; splice: unknown }[] = [];
+  let at = entry;
+  let parts: ContextParts | undefined;
+  for (;;) {
+    if (made.has(at)) {
+      parts = made.get(at);
+      break;
+    }
+    const text = texts.get(at);
+    if (text === undefined || !text.startsWith(SPLICE_ENTRY)) {
+      parts = text === undefined ? undefined : partsOf(parseJson(text));
+      break;
+    }
+    const spliced = spliceEntryOf(text, at);
+    if (spliced === undefined || chain.length >= MAX_SPLICE_DEPTH) {
+      parts = undefined;
+      break;
+    }
+    chain.push({ entry: at, splice: spliced.splice });
+    at = spliced.base;
+  }
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const link = chain[i] as { entry: number; splice: unknown };
+    parts = parts && applyContextSplice(parts, link.splice);
+    made.set(link.entry, parts);
+  }
+  return parts;
 }
 
 /** `entries` (distinct integers ≥ 0) as runs of consecutive ones: `[first, length]`, ascending. */
@@ -68,12 +186,53 @@ export function entriesReadFor(state: object): ReadonlyMap<object, number> {
   return entriesRead.get(state) ?? new Map();
 }
 
+/** A context in the log that the next versions of its type are spliced from. */
+interface Base {
+  readonly entry: number;
+  /** The JSON of its data. */
+  readonly dataJson: string;
+  /** Splices between it and the whole entry it is made from (0: it is whole). */
+  readonly depth: number;
+  /** Characters of that whole entry. */
+  readonly wholeChars: number;
+  /** Characters the splices since that whole entry added. */
+  readonly splicedChars: number;
+}
+
+/** An append waiting: the context, its entry's JSON and, for a base, what it becomes. */
+interface Queued {
+  readonly context: object;
+  readonly json: string;
+  readonly base?: Omit<Base, 'entry'> & { readonly type: string };
+}
+
+/** A context's splice from its type's base, worked out once per base (`undefined`: not worth it). */
+interface Spliced {
+  readonly base: Base;
+  /** The context's parts (`undefined`: it has more fields than a splice carries). */
+  readonly parts: ContextParts | undefined;
+  readonly splice: ContextSplice | undefined;
+}
+
+/** How many new contexts of a small type go by between two measures of one. */
+const MEASURE_EVERY = 16;
+
+function typeOf(context: object): string | undefined {
+  const type = (context as { contextType?: unknown }).contextType;
+  return typeof type === 'string' ? type : undefined;
+}
+
 /**
  * Stores the contexts of one task's run that outlive a checkpoint (internal to the runtime's
  * checkpoint writer): told the contexts of each checkpoint saved, it appends those that were in
  * the previous one too and have {@link MIN_STORED_CHARS} of JSON or more, with at most one
  * append in flight. A failed append is not tried again for those contexts (they stay in the
  * checkpoints); nothing waits for an append but {@link settled}.
+ *
+ * It also keeps a base per context type for contexts that grow: a large context new in a
+ * checkpoint whose previous one held another of its type becomes its type's first base; later
+ * versions are spliced from the base (`spliceOf`) when they share at least half their JSON with
+ * it, and one whose splice reached {@link REBASE_CHARS} becomes the next base.
  */
 export class ContextLogWriter implements StoredContexts {
   readonly #store: CheckpointStore;
@@ -85,15 +244,24 @@ export class ContextLogWriter implements StoredContexts {
   #previous: ReadonlySet<object> = new Set();
   /** Contexts being appended, or whose append failed. */
   readonly #handled = new WeakSet<object>();
-  /** Contexts waiting for the append in flight to end, with their JSON. */
-  #queued: { context: object; json: string }[] = [];
+  /** Appends waiting for the one in flight to end. */
+  #queued: Queued[] = [];
   #appending: Promise<void> | undefined;
   /** Whether it appends (else it only names the entries it was given). */
   readonly #appends: boolean;
+  /** The base of each context type that has one. */
+  readonly #bases = new Map<string, Base>();
+  /** Types whose next base is being appended. */
+  readonly #rebasing = new Set<string>();
+  /** Each context's splice from its type's base. */
+  readonly #splices = new WeakMap<object, Spliced>();
+  /** Per type without a base: new contexts seen since one of them was last measured. */
+  readonly #unmeasured = new Map<string, number>();
 
   /**
-   * `read`: the entries the run's state was read from (see {@link entriesReadFor}). With
-   * `appends: false` it appends nothing and only names those.
+   * `read`: the entries the run's state was read from (see {@link entriesReadFor}); a large one
+   * is its type's base again. With `appends: false` it appends nothing and only names and
+   * splices those.
    */
   constructor(
     store: CheckpointStore,
@@ -106,11 +274,47 @@ export class ContextLogWriter implements StoredContexts {
     this.#taskId = taskId;
     this.#log = log;
     this.#appends = appends;
-    for (const [context, entry] of read) this.#entries.set(context, entry);
+    for (const [context, entry] of read) {
+      this.#entries.set(context, entry);
+      this.#seedBase(context, entry);
+    }
+  }
+
+  /** Makes a context read back its type's base (the newest entry wins; its depth unknown). */
+  #seedBase(context: object, entry: number): void {
+    const type = typeOf(context);
+    if (type === undefined || (this.#bases.get(type)?.entry ?? -1) > entry) return;
+    const dataJson = partsOf(context)?.dataJson;
+    if (dataJson === undefined || dataJson.length < MIN_STORED_CHARS) return;
+    // Unknown depth: counted as the deepest, so the next base is written whole.
+    const depth = MAX_SPLICE_DEPTH;
+    const wholeChars = dataJson.length;
+    this.#bases.set(type, { entry, dataJson, depth, wholeChars, splicedChars: 0 });
   }
 
   entryOf(context: object): number | undefined {
     return this.#entries.get(context);
+  }
+
+  spliceOf(context: object): { readonly base: number; readonly splice: ContextSplice } | undefined {
+    const type = typeOf(context);
+    const base = type === undefined ? undefined : this.#bases.get(type);
+    if (base === undefined) return undefined;
+    let spliced = this.#splices.get(context);
+    if (spliced?.base !== base) {
+      const parts = spliced === undefined ? partsOf(context) : spliced.parts;
+      let splice: ContextSplice | undefined;
+      if (parts !== undefined && parts.dataJson.length >= MIN_STORED_CHARS) {
+        const { p, s, mid } = spliceBetween(base.dataJson, parts.dataJson);
+        // Worth it when at least half of the data's JSON comes from the base.
+        if (mid.length * 2 <= parts.dataJson.length) {
+          splice = { contextId: parts.contextId, metadata: parts.metadata, p, s, mid };
+        }
+      }
+      spliced = { base, parts, splice };
+      this.#splices.set(context, spliced);
+    }
+    return spliced.splice === undefined ? undefined : { base: base.entry, splice: spliced.splice };
   }
 
   /** Takes note of a saved checkpoint's contexts; stores those that were in the previous one. */
@@ -119,13 +323,90 @@ export class ContextLogWriter implements StoredContexts {
     const previous = this.#previous;
     this.#previous = contexts;
     for (const context of contexts) {
-      if (!previous.has(context) || this.#handled.has(context)) continue;
-      if (this.entryOf(context) !== undefined) continue;
+      if (this.#handled.has(context) || this.entryOf(context) !== undefined) continue;
+      if (!previous.has(context)) {
+        this.#grew(context, previous);
+        continue;
+      }
       this.#handled.add(context);
       const json = JSON.stringify(context);
       if (json.length >= MIN_STORED_CHARS) this.#queued.push({ context, json });
     }
     if (this.#queued.length > 0 && this.#appending === undefined) this.#appendQueued();
+  }
+
+  /**
+   * A context new in this checkpoint: its type's next base when its splice has grown to
+   * {@link REBASE_CHARS}; or its type's first base when it is large and the previous checkpoint
+   * held another context of its type (measured now and then only while its type's are small).
+   */
+  #grew(context: object, previous: ReadonlySet<object>): void {
+    const type = typeOf(context);
+    if (type === undefined || this.#rebasing.has(type)) return;
+    const base = this.#bases.get(type);
+    if (base !== undefined) {
+      const spliced = this.#splices.get(context);
+      const { parts, splice } = spliced ?? {};
+      if (spliced?.base !== base || parts === undefined || splice === undefined) return;
+      // Before a splice stops being worth it (half the data), for small data.
+      if (splice.mid.length < Math.min(REBASE_CHARS, parts.dataJson.length / 4)) return;
+      this.#queueBase(type, context, parts, base, splice);
+      return;
+    }
+    let another = false;
+    for (const other of previous) if (other !== context && typeOf(other) === type) another = true;
+    if (!another) return;
+    const unmeasured = this.#unmeasured.get(type) ?? 0;
+    if (unmeasured > 0 && unmeasured < MEASURE_EVERY) {
+      this.#unmeasured.set(type, unmeasured + 1);
+      return;
+    }
+    const parts = partsOf(context);
+    if (parts === undefined || parts.dataJson.length < MIN_STORED_CHARS) {
+      this.#unmeasured.set(type, 1);
+      return;
+    }
+    this.#unmeasured.delete(type);
+    this.#queueBase(type, context, parts, undefined, undefined);
+  }
+
+  /**
+   * Queues `context` (`parts`) as its type's next base: a splice of `from`, or whole when there
+   * is none, when `from` is {@link MAX_SPLICE_DEPTH} deep, or when the splices since the whole
+   * entry would add up to as much as it (so whole entries are written as the data doubles, and
+   * what a read fetches stays within about twice its size).
+   */
+  #queueBase(
+    type: string,
+    context: object,
+    parts: ContextParts,
+    from: Base | undefined,
+    splice: ContextSplice | undefined,
+  ): void {
+    this.#handled.add(context);
+    this.#rebasing.add(type);
+    const { dataJson } = parts;
+    if (
+      from === undefined ||
+      splice === undefined ||
+      from.depth >= MAX_SPLICE_DEPTH ||
+      from.splicedChars + splice.mid.length >= from.wholeChars
+    ) {
+      const base = { type, dataJson, depth: 0, wholeChars: dataJson.length, splicedChars: 0 };
+      this.#queued.push({ context, json: JSON.stringify(context), base });
+      return;
+    }
+    this.#queued.push({
+      context,
+      json: `${SPLICE_ENTRY}{"base":${from.entry},${spliceJson(splice)}}}`,
+      base: {
+        type,
+        dataJson,
+        depth: from.depth + 1,
+        wholeChars: from.wholeChars,
+        splicedChars: from.splicedChars + splice.mid.length,
+      },
+    });
   }
 
   /** Settles once no append is in flight or queued (appends never reject). */
@@ -150,10 +431,20 @@ export class ContextLogWriter implements StoredContexts {
       (length) => {
         // The log's new length: the batch is its last entries, in order.
         const first = length - batch.length;
-        for (const [i, { context }] of batch.entries()) this.#entries.set(context, first + i);
+        for (const [i, { context, base }] of batch.entries()) {
+          this.#entries.set(context, first + i);
+          if (base === undefined) continue;
+          const { type, ...rest } = base;
+          this.#bases.set(type, { entry: first + i, ...rest });
+          this.#rebasing.delete(type);
+        }
         this.#next();
       },
-      () => this.#next(),
+      () => {
+        // A base that did not land is tried again with a later version.
+        for (const { base } of batch) if (base !== undefined) this.#rebasing.delete(base.type);
+        this.#next();
+      },
     );
   }
 

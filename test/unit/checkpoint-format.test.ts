@@ -1,4 +1,5 @@
 import {
+  CHECKPOINT_FORMAT_VERSION,
   CheckpointManager,
   isOrchestrationError,
   type OrchestrationErrorByCode,
@@ -6,6 +7,9 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
+
+/** A format this code does not know yet. */
+const NEXT_FORMAT = CHECKPOINT_FORMAT_VERSION + 1;
 
 /** A step as the Python system stored it. */
 interface PythonStep {
@@ -53,12 +57,20 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
     await failure(() => manager.loadCheckpoint('task-1', 'other-id'), 'CORRUPT_RECORD');
     await store.save({ ...base, checkpointId: 'array', body: '[1,2]' });
     await failure(() => manager.loadLatestCheckpoint('task-1'), 'CORRUPT_RECORD');
-    await store.save({ ...base, checkpointId: 'future', body: '{"v":4,"whatever":true}' });
+    await store.save({
+      ...base,
+      checkpointId: 'future',
+      body: `{"v":${NEXT_FORMAT},"whatever":true}`,
+    });
     const future = await failure(
       () => manager.loadLatestCheckpoint('task-1'),
       'CHECKPOINT_VERSION',
     );
-    expect(future).toMatchObject({ version: 4, supportedVersion: 3, checkpointId: 'future' });
+    expect(future).toMatchObject({
+      version: NEXT_FORMAT,
+      supportedVersion: CHECKPOINT_FORMAT_VERSION,
+      checkpointId: 'future',
+    });
     expect(future.message).toMatch(/newer version/);
   });
 
@@ -79,7 +91,7 @@ describe('checkpoint format: envelope versions, migration, corruption', () => {
       () => strict.loadLatestCheckpoint('task_123'),
       'CHECKPOINT_VERSION',
     );
-    expect(refused).toMatchObject({ version: 0, supportedVersion: 3 });
+    expect(refused).toMatchObject({ version: 0, supportedVersion: CHECKPOINT_FORMAT_VERSION });
 
     const seen: unknown[] = [];
     const migrating = new CheckpointManager(store, {

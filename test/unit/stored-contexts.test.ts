@@ -16,7 +16,10 @@ import {
 import {
   ContextLogWriter,
   entriesReadFor,
+  MAX_SPLICE_DEPTH,
   MIN_STORED_CHARS,
+  REBASE_CHARS,
+  readStoredEntries,
 } from '../../src/checkpoint/stored-contexts.js';
 
 const big = (label: string) => createContext('Doc', { label, text: 'x'.repeat(MIN_STORED_CHARS) });
@@ -81,18 +84,26 @@ describe('the log entries one checkpoint names', () => {
     const left = (sharing.taken!.snapshot as { docs: unknown[] }).docs.filter((d) => d !== null);
     expect(left).toHaveLength(1); // held, as before the log had it
     const names = (n: number) => Array.from({ length: n }, (_, i) => ({ entry: i }));
-    expect(storedEntriesOf(names(MAX_STORED_ENTRIES))).toHaveLength(MAX_STORED_ENTRIES);
+    expect(storedEntriesOf(names(MAX_STORED_ENTRIES))).toMatchObject({
+      entries: { length: MAX_STORED_ENTRIES },
+    });
     expect(storedEntriesOf(names(MAX_STORED_ENTRIES + 1))).toMatch(/more than/);
     // One entry named twice counts once.
-    expect(storedEntriesOf([{ entry: 3 }, { entry: 3 }])).toEqual([3]);
+    expect(storedEntriesOf([{ entry: 3 }, { entry: 3 }])).toEqual({ entries: [3], spliced: false });
   });
 });
 
 /**
- * Saves checkpoint `c1` of task-1 in format 3: its snapshot's context is `context` (with `null`
- * where the named contexts go), and `shared` names log entries. Returns the envelope.
+ * Saves checkpoint `id` of task-1 in format `v` (3: `shared` names log entries; 4: it may also
+ * splice them): its snapshot's context is `context` (with `null` where the named contexts go).
+ * Returns the envelope.
  */
-async function saveNaming(store: CheckpointStore, context: object, shared: object[]) {
+async function saveNaming(
+  store: CheckpointStore,
+  context: object,
+  shared: object[],
+  { v = 3, id = 'c1' }: { v?: number; id?: string } = {},
+) {
   const state = createWorkflowState({
     taskId: 'task-1',
     plan: [],
@@ -101,8 +112,8 @@ async function saveNaming(store: CheckpointStore, context: object, shared: objec
     snapshot: { status: 'active', context } as never,
   });
   const body = {
-    v: 3,
-    checkpointId: 'c1',
+    v,
+    checkpointId: id,
     taskId: 'task-1',
     createdAt: 1,
     status: 'running',
@@ -111,7 +122,7 @@ async function saveNaming(store: CheckpointStore, context: object, shared: objec
   };
   await store.save({
     taskId: 'task-1',
-    checkpointId: 'c1',
+    checkpointId: id,
     createdAt: 1,
     body: JSON.stringify(body),
   });
@@ -243,5 +254,137 @@ describe('checkpoints that name stored contexts (format 3)', () => {
     expect(new CheckpointManager(store, { contextsLog: 'docs' }).contextsLog).toBe('docs');
     expect(() => new CheckpointManager(store, { contextsLog: 'lineage' })).toThrow(RangeError);
     expect(() => new CheckpointManager(store, { contextsLog: '../x' })).toThrow();
+  });
+});
+
+describe('contexts that grow (format 4)', () => {
+  /** Version `n` of a transcript: `n` lines of 100 characters (new context, new id, each time). */
+  const transcript = (n: number) =>
+    createContext('Transcript', {
+      lines: Array.from({ length: n }, (_, i) => `line ${i}:`.padEnd(100, '.')),
+    });
+
+  it('the writer keeps a base per type, splices each next version from it, and stores a new base as they grow', async () => {
+    const store = createMemoryStore();
+    const log = new ContextLogWriter(store, 'task-1', 'contexts');
+    const versions: object[] = [];
+    const splices: (number | undefined)[] = [];
+    for (let n = 1; n <= 400; n++) {
+      const version = transcript(n);
+      versions.push(version);
+      // What serializing a checkpoint holding it does, then its save.
+      splices.push(log.spliceOf(version)?.splice.mid.length);
+      log.saved(new Set([version, createContext('Note', { n })]));
+      await log.settled();
+    }
+    // Small versions have no base; from the first large one after another of its type, each is
+    // spliced from a base, by at most about REBASE_CHARS (the splice that makes the next base).
+    const first = splices.findIndex((mid) => mid !== undefined);
+    expect(first).toBeGreaterThan(0);
+    expect(JSON.stringify(versions[first - 1]).length).toBeGreaterThanOrEqual(MIN_STORED_CHARS);
+    for (const mid of splices.slice(first)) {
+      expect(mid).toBeDefined();
+      expect(mid).toBeLessThanOrEqual(REBASE_CHARS + 110);
+    }
+    // The log: whole entries as the data doubles, splices of the previous base between them.
+    const entries = await store.readLog('task-1', 'contexts');
+    const whole = entries.filter((entry) => !entry.startsWith('{"splice":'));
+    expect(entries.length).toBeGreaterThan(8);
+    expect(whole.length).toBeGreaterThanOrEqual(2);
+    expect(whole.length).toBeLessThan(entries.length / 2);
+    const stored = entries.reduce((sum, entry) => sum + entry.length, 0);
+    const everyVersion = versions.reduce((sum, v) => sum + JSON.stringify(v).length, 0);
+    expect(stored).toBeLessThan(everyVersion / 20);
+    // Each entry reads back as the version it stores.
+    const byEntry = new Map<number, object>();
+    for (const version of versions) {
+      const entry = log.entryOf(version);
+      if (entry !== undefined) byEntry.set(entry, version);
+    }
+    expect(byEntry.size).toBe(entries.length);
+    const read = await readStoredEntries(store, 'task-1', 'contexts', [...byEntry.keys()]);
+    for (const [entry, version] of byEntry) expect(read.get(entry)).toEqual(version);
+  });
+
+  it('a load makes the context from the entry and its splice; a splice that does not fit is a CorruptRecordError', async () => {
+    const store = createMemoryStore();
+    const manager = new CheckpointManager(store);
+    const [v1, v2, v3] = [30, 31, 32].map(transcript) as [object, object, object];
+    const log = new ContextLogWriter(store, 'task-1', 'contexts');
+    log.saved(new Set([transcript(29)]));
+    log.saved(new Set([v1])); // the first base: entry 0
+    await log.settled();
+    const splice2 = log.spliceOf(v2)?.splice;
+    const ref = { base: 0, ...splice2, at: [['context', 'main']] };
+    await saveNaming(store, { main: null }, [ref], { v: 4 });
+    const loaded = await manager.loadCheckpoint('task-1', 'c1');
+    expect(loaded?.checkpoint?.v).toBe(4);
+    expect((loaded!.snapshot as unknown as { context: object }).context).toEqual({ main: v2 });
+    // An entry that splices entry 0 into v3, and a chain of empty splices on it.
+    const { p, s, mid } = log.spliceOf(v3)?.splice ?? {};
+    const spliceEntry = (base: number, extra: object = {}) =>
+      JSON.stringify({
+        splice: {
+          base,
+          contextId: (v3 as { contextId: string }).contextId,
+          metadata: {},
+          p,
+          s,
+          mid,
+          ...extra,
+        },
+      });
+    await store.appendLog('task-1', 'contexts', [spliceEntry(0)]); // entry 1
+    const v3Json = JSON.stringify((v3 as { data: unknown }).data);
+    const same = (base: number) => spliceEntry(base, { p: v3Json.length, s: 0, mid: '' });
+    for (let i = 1; i <= MAX_SPLICE_DEPTH; i++) {
+      await store.appendLog('task-1', 'contexts', [same(i)]); // entries 2 to MAX_SPLICE_DEPTH + 1
+    }
+    const named = (entry: number, id: string) =>
+      saveNaming(
+        store,
+        { main: null },
+        [{ entry, contextId: (v3 as { contextId: string }).contextId, at: [['context', 'main']] }],
+        { id },
+      );
+    await named(1, 'from-1');
+    await named(MAX_SPLICE_DEPTH, 'deep');
+    for (const id of ['from-1', 'deep']) {
+      const state = await manager.loadCheckpoint('task-1', id);
+      expect((state!.snapshot as unknown as { context: object }).context, id).toEqual({ main: v3 });
+    }
+    await named(MAX_SPLICE_DEPTH + 1, 'too-deep');
+    const bad = [['too-deep', /holds no context/]] as [string, RegExp][];
+    // Splice entries that do not fit: each is its own entry, named by a checkpoint.
+    const misfits: [string, string][] = [
+      ['later-base', spliceEntry(999)],
+      ['own-base', spliceEntry(MAX_SPLICE_DEPTH + 3)],
+      ['bad-id', spliceEntry(0, { contextId: '../x' })],
+      ['bad-metadata', spliceEntry(0, { metadata: [] })],
+      ['past-the-end', spliceEntry(0, { p: v3Json.length, s: 5 })],
+    ];
+    for (const [id, entry] of misfits) {
+      const at = await store.appendLog('task-1', 'contexts', [entry]);
+      await named(at - 1, id);
+      bad.push([id, /holds no context/]);
+    }
+    // Checkpoint references that do not fit.
+    const refs: [string, object, number, RegExp][] = [
+      ['ref-past-the-end', { ...ref, p: 1e9 }, 4, /splice that does not fit/],
+      ['ref-bad-id', { ...ref, contextId: 'a b' }, 4, /splice that does not fit/],
+      ['ref-no-mid', { ...ref, mid: undefined }, 4, /splice that does not fit/],
+      ['ref-both', { ...ref, entry: 0 }, 4, /both a log entry and a base/],
+      ['ref-in-format-3', ref, 3, /splices stored contexts in format 3/],
+      ['ref-not-a-context', { ...ref, base: 1e6 }, 4, /holds no context/],
+    ];
+    for (const [id, shared, v, reason] of refs) {
+      await saveNaming(store, { main: null }, [shared], { v, id });
+      bad.push([id, reason]);
+    }
+    for (const [id, reason] of bad) {
+      const error = await manager.loadCheckpoint('task-1', id).catch((e: unknown) => e);
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD'), id).toBe(true);
+      expect((error as Error).message, id).toMatch(reason);
+    }
   });
 });
