@@ -214,7 +214,7 @@ interface Spliced {
   readonly splice: ContextSplice | undefined;
 }
 
-/** How many new contexts of a small type go by between two measures of one. */
+/** How many new contexts of a small type (under a quarter of the size stored) go by between two measures. */
 const MEASURE_EVERY = 16;
 
 function typeOf(context: object): string | undefined {
@@ -255,8 +255,8 @@ export class ContextLogWriter implements StoredContexts {
   readonly #rebasing = new Set<string>();
   /** Each context's splice from its type's base. */
   readonly #splices = new WeakMap<object, Spliced>();
-  /** Per type without a base: new contexts seen since one of them was last measured. */
-  readonly #unmeasured = new Map<string, number>();
+  /** Per type without a base: its last context measured, and how many went by since. */
+  readonly #measured = new Map<string, { readonly chars: number; readonly since: number }>();
 
   /**
    * `read`: the entries the run's state was read from (see {@link entriesReadFor}); a large one
@@ -356,17 +356,23 @@ export class ContextLogWriter implements StoredContexts {
     let another = false;
     for (const other of previous) if (other !== context && typeOf(other) === type) another = true;
     if (!another) return;
-    const unmeasured = this.#unmeasured.get(type) ?? 0;
-    if (unmeasured > 0 && unmeasured < MEASURE_EVERY) {
-      this.#unmeasured.set(type, unmeasured + 1);
+    // Every time once a type's contexts are a quarter of the size that is stored; else now and then.
+    const measured = this.#measured.get(type);
+    if (
+      measured !== undefined &&
+      measured.chars < MIN_STORED_CHARS / 4 &&
+      measured.since < MEASURE_EVERY
+    ) {
+      this.#measured.set(type, { chars: measured.chars, since: measured.since + 1 });
       return;
     }
     const parts = partsOf(context);
-    if (parts === undefined || parts.dataJson.length < MIN_STORED_CHARS) {
-      this.#unmeasured.set(type, 1);
+    const chars = parts?.dataJson.length ?? 0;
+    if (parts === undefined || chars < MIN_STORED_CHARS) {
+      this.#measured.set(type, { chars, since: 1 });
       return;
     }
-    this.#unmeasured.delete(type);
+    this.#measured.delete(type);
     this.#queueBase(type, context, parts, undefined, undefined);
   }
 
