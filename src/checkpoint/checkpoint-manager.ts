@@ -26,7 +26,7 @@ import {
 } from './runtime-checkpoint.js';
 import type { StoredContexts } from './shared-contexts.js';
 import {
-  type ContextLogWriter,
+  ContextLogWriter,
   entriesReadFor,
   readStoredEntries,
   rememberEntriesRead,
@@ -433,7 +433,8 @@ export function saveRuntimeLineage(
 /**
  * Saves `state` again as a new checkpoint (internal): a copy of a state `loaded` returned, with
  * some fields changed (a stop's status and metadata, say). The contexts `loaded` read from the
- * task's contexts log, which `state` still holds, are named there again instead of held.
+ * task's contexts log, which `state` still holds, are named there again instead of held, and
+ * those it made from a base there with a splice are spliced from it again.
  */
 export function saveLoadedAgain(
   manager: CheckpointManager,
@@ -441,7 +442,9 @@ export function saveLoadedAgain(
   state: WorkflowState,
   options: SaveCheckpointOptions,
 ): Promise<string> {
+  // Names what it read from the log, and splices from the bases it read; appends nothing.
   const entries = entriesReadFor(loaded);
-  const stored: StoredContexts = { entryOf: (context) => entries.get(context) };
+  const { store, contextsLog } = manager;
+  const stored = new ContextLogWriter(store, state.taskId, contextsLog, entries, false);
   return internals.saveNaming(manager, state, stored, options);
 }

@@ -87,7 +87,7 @@ export interface StepsCell {
   readonly steps: number;
   /** Median over the samples of wall time per step, ms (a sample: runs lasting ≥ {@link SAMPLE_MS}). */
   readonly msPerStep: number;
-  /** Bytes written per step (checkpoint bodies + lineage entries); 0 without persistence. */
+  /** Bytes written per step (checkpoint bodies + log entries: lineage and contexts); 0 without persistence. */
   readonly bytesPerStep: number;
   /** Time spent inside `store.save` per step, ms (on the critical path: steps wait for it). */
   readonly saveMsPerStep: number;
@@ -592,7 +592,7 @@ export async function runRuntimeStepsBench(
     ),
   );
   log('');
-  log('bytes written per step (checkpoint bodies + lineage entries)');
+  log('bytes written per step (checkpoint bodies + log entries: lineage and contexts)');
   log(renderTable(['variant', 'store', ...sizes.map((n) => `N=${num(n)}`)], byteRows));
   log('');
   log(

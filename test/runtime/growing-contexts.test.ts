@@ -87,6 +87,11 @@ describe.each(['memory', 'file'] as const)('contexts that grow (%s store)', (kin
 
     const reopened = await store.reopen();
     const second = createRuntime({ store: reopened, workflows: [workflow] });
+    // A pause from a runtime that does not run the task splices the transcript again.
+    await second.pause(taskId);
+    const paused = (await reopened.latest(taskId))?.body ?? '';
+    expect(JSON.parse(paused)).toMatchObject({ v: 4, status: 'paused' });
+    expect(paused.length).toBeLessThan(MOST_CHARS);
     const output = await (await second.resume(taskId)).result;
     await second.close();
     expect(output.data).toEqual(transcriptAfter(STEPS));
