@@ -337,22 +337,26 @@ export class ContextLogWriter implements StoredContexts {
 
   /**
    * A context new in this checkpoint: its type's next base when its splice has grown to
-   * {@link REBASE_CHARS}; or its type's first base when it is large and the previous checkpoint
-   * held another context of its type (measured now and then only while its type's are small).
+   * {@link REBASE_CHARS}; or, when it is large and the previous checkpoint held another context
+   * of its type, its type's first base, or a new whole base when it no longer splices from the
+   * last one (measured now and then only while its type's are small).
    */
   #grew(context: object, previous: ReadonlySet<object>): void {
     const type = typeOf(context);
     if (type === undefined || this.#rebasing.has(type)) return;
     const base = this.#bases.get(type);
-    if (base !== undefined) {
-      const spliced = this.#splices.get(context);
-      const { parts, splice } = spliced ?? {};
-      if (spliced?.base !== base || parts === undefined || splice === undefined) return;
+    // From the base now (one may have landed since the checkpoint was serialized).
+    const splice = base === undefined ? undefined : this.spliceOf(context)?.splice;
+    if (base !== undefined && splice !== undefined) {
+      const parts = this.#splices.get(context)?.parts;
       // Before a splice stops being worth it (half the data), for small data.
-      if (splice.mid.length < Math.min(REBASE_CHARS, parts.dataJson.length / 4)) return;
-      this.#queueBase(type, context, parts, base, splice);
+      const due = Math.min(REBASE_CHARS, (parts?.dataJson.length ?? 0) / 4);
+      if (parts !== undefined && splice.mid.length >= due) {
+        this.#queueBase(type, context, parts, base, splice);
+      }
       return;
     }
+    // No base, or one this context has drifted away from (a merge, say): a new whole base.
     let another = false;
     for (const other of previous) if (other !== context && typeOf(other) === type) another = true;
     if (!another) return;

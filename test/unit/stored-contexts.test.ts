@@ -306,6 +306,28 @@ describe('contexts that grow (format 4)', () => {
     for (const [entry, version] of byEntry) expect(read.get(entry)).toEqual(version);
   });
 
+  it("a context that drifted from its type's base (a merge, say) becomes a new whole base", async () => {
+    const store = createMemoryStore();
+    const log = new ContextLogWriter(store, 'task-1', 'contexts');
+    const checkpoint = async (version: object) => {
+      log.spliceOf(version);
+      log.saved(new Set([version]));
+      await log.settled();
+    };
+    for (const n of [30, 31]) await checkpoint(transcript(n)); // 31 lines: the base
+    const merged = (n: number) =>
+      createContext('Transcript', {
+        lines: Array.from({ length: n }, (_, i) => `merged ${i}:`.padEnd(100, '-')),
+      });
+    expect(log.spliceOf(merged(60))).toBeUndefined(); // shares too little with the base
+    await checkpoint(merged(60));
+    const entries = await store.readLog('task-1', 'contexts');
+    expect(entries).toHaveLength(2);
+    expect((JSON.parse(entries[1] as string) as { data: unknown }).data).toEqual(merged(60).data);
+    expect(log.spliceOf(merged(61))).toMatchObject({ base: 1, splice: { mid: expect.any(String) } });
+    expect(log.spliceOf(merged(61))?.splice.mid.length).toBeLessThan(120);
+  });
+
   it('a load makes the context from the entry and its splice; a splice that does not fit is a CorruptRecordError', async () => {
     const store = createMemoryStore();
     const manager = new CheckpointManager(store);
