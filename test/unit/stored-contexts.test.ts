@@ -324,7 +324,10 @@ describe('contexts that grow (format 4)', () => {
     const entries = await store.readLog('task-1', 'contexts');
     expect(entries).toHaveLength(2);
     expect((JSON.parse(entries[1] as string) as { data: unknown }).data).toEqual(merged(60).data);
-    expect(log.spliceOf(merged(61))).toMatchObject({ base: 1, splice: { mid: expect.any(String) } });
+    expect(log.spliceOf(merged(61))).toMatchObject({
+      base: 1,
+      splice: { mid: expect.any(String) },
+    });
     expect(log.spliceOf(merged(61))?.splice.mid.length).toBeLessThan(120);
   });
 
