@@ -2,7 +2,11 @@ import { createStore } from 'idb-keyval';
 import { createContext, createRuntime, getCheckpointManager } from 'mcp-orchestration';
 import { createIndexedDbStore } from 'mcp-orchestration/indexeddb';
 import { expect, it } from 'vitest';
-import { growingTranscript, transcriptAfter } from '../runtime/growing-transcript.js';
+import {
+  growingTranscript,
+  runUntilCheckpoint,
+  transcriptAfter,
+} from '../runtime/growing-transcript.js';
 import { closeAfterHold, HELD_DOC, heldFanOut } from '../runtime/held-fan-out.js';
 import { closeConnection, deleteDatabase, uniqueDbName } from './indexeddb-harness.js';
 
@@ -55,16 +59,7 @@ it('a page resumes on IndexedDB from a checkpoint that splices a growing context
     const workflow = growingTranscript(steps, () => {});
     const first = createRuntime({ store, workflows: [workflow] });
     const taskId = 'browser-growing-1';
-    let closing: Promise<void> | undefined;
-    first.subscribe((event) => {
-      if (event.type === 'checkpoint.saved' && event.seq === 25 && closing === undefined) {
-        closing = first.close();
-      }
-    });
-    const input = createContext('Transcript', { lines: [] });
-    const run = await first.start(workflow, input, { taskId });
-    await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
-    await closing;
+    await runUntilCheckpoint(first, workflow, taskId, 25);
     const latest = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
     expect(latest?.checkpoint?.v).toBe(4);
     const body = (await store.latest(taskId))?.body ?? '';

@@ -1,6 +1,11 @@
 import { createContext, createRuntime, getCheckpointManager } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
-import { growingTranscript, LINE_CHARS, transcriptAfter } from './growing-transcript.js';
+import {
+  growingTranscript,
+  LINE_CHARS,
+  runUntilCheckpoint,
+  transcriptAfter,
+} from './growing-transcript.js';
 import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 
 // A context that is new and larger at every step (a transcript gaining a line): checkpoints make
@@ -71,16 +76,7 @@ describe.each(['memory', 'file'] as const)('contexts that grow (%s store)', (kin
     const workflow = growingTranscript(STEPS, count);
     const first = createRuntime({ store: store.store, workflows: [workflow] });
     const taskId = newTaskId('grow-stop');
-    let closing: Promise<void> | undefined;
-    first.subscribe((event) => {
-      if (event.type === 'checkpoint.saved' && event.seq === 50 && closing === undefined) {
-        closing = first.close();
-      }
-    });
-    const input = createContext('Transcript', { lines: [] });
-    const run = await first.start(workflow, input, { taskId });
-    await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
-    await closing;
+    await runUntilCheckpoint(first, workflow, taskId, 50);
     const manager = await getCheckpointManager(store.store);
     const latest = await manager.loadLatestCheckpoint(taskId);
     expect(latest?.checkpoint?.v).toBe(4);

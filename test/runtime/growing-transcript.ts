@@ -1,4 +1,10 @@
-import { type Context, createContext, defineWorkflow, type Workflow } from 'mcp-orchestration';
+import {
+  type Context,
+  createContext,
+  defineWorkflow,
+  type Runtime,
+  type Workflow,
+} from 'mcp-orchestration';
 
 /** Characters of each line a step adds. */
 export const LINE_CHARS = 1_000;
@@ -31,4 +37,32 @@ export function growingTranscript(steps: number, onRun: (stepId: string) => void
       },
     })),
   });
+}
+
+/**
+ * Starts `workflow` as `taskId` on `runtime` from an empty transcript, and closes the runtime (as
+ * a crash would) right after checkpoint `seq` is saved; settles once it is closed and the run
+ * has ended with `TASK_NOT_RUNNING` (else rejects).
+ */
+export async function runUntilCheckpoint(
+  runtime: Runtime,
+  workflow: Workflow,
+  taskId: string,
+  seq: number,
+): Promise<void> {
+  let closing: Promise<void> | undefined;
+  runtime.subscribe((event) => {
+    if (event.type === 'checkpoint.saved' && event.seq === seq && closing === undefined) {
+      closing = runtime.close();
+    }
+  });
+  const run = await runtime.start(workflow, createContext('Transcript', { lines: [] }), { taskId });
+  const ended = await run.result.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if ((ended as { code?: unknown } | undefined)?.code !== 'TASK_NOT_RUNNING') {
+    throw new Error(`the run did not stop at checkpoint ${seq}`, { cause: ended });
+  }
+  await closing;
 }
