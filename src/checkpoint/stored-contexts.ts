@@ -255,6 +255,10 @@ export class ContextLogWriter implements StoredContexts {
   readonly #rebasing = new Set<string>();
   /** Each context's splice from its type's base. */
   readonly #splices = new WeakMap<object, Spliced>();
+  /** Checkpoints saved so far (told by `saved`). */
+  #saves = 0;
+  /** Per type, the last checkpoint (by {@link #saves}) a context was spliced from its base in. */
+  readonly #usedAt = new Map<string, number>();
   /** Per type without a base: its last context measured, and how many went by since. */
   readonly #measured = new Map<string, { readonly chars: number; readonly since: number }>();
 
@@ -314,7 +318,9 @@ export class ContextLogWriter implements StoredContexts {
       spliced = { base, parts, splice };
       this.#splices.set(context, spliced);
     }
-    return spliced.splice === undefined ? undefined : { base: base.entry, splice: spliced.splice };
+    if (spliced.splice === undefined) return undefined;
+    this.#usedAt.set(type as string, this.#saves);
+    return { base: base.entry, splice: spliced.splice };
   }
 
   /** Takes note of a saved checkpoint's contexts; stores those that were in the previous one. */
@@ -332,6 +338,7 @@ export class ContextLogWriter implements StoredContexts {
       const json = JSON.stringify(context);
       if (json.length >= MIN_STORED_CHARS) this.#queued.push({ context, json });
     }
+    this.#saves += 1;
     if (this.#queued.length > 0 && this.#appending === undefined) this.#appendQueued();
   }
 
@@ -339,7 +346,8 @@ export class ContextLogWriter implements StoredContexts {
    * A context new in this checkpoint: its type's next base when its splice has grown to
    * {@link REBASE_CHARS}; or, when it is large and the previous checkpoint held another context
    * of its type, its type's first base, or a new whole base when it no longer splices from the
-   * last one (measured now and then only while its type's are small).
+   * last one and nothing else in the checkpoint does (measured now and then only while its
+   * type's are small).
    */
   #grew(context: object, previous: ReadonlySet<object>): void {
     const type = typeOf(context);
@@ -356,7 +364,10 @@ export class ContextLogWriter implements StoredContexts {
       }
       return;
     }
-    // No base, or one this context has drifted away from (a merge, say): a new whole base.
+    // No base, or one this context has drifted away from (a merge, say): a new whole base. Not
+    // while another context of this checkpoint splices from the base (two of a type growing side
+    // by side would replace each other's base at every step).
+    if (base !== undefined && this.#usedAt.get(type) === this.#saves) return;
     let another = false;
     for (const other of previous) if (other !== context && typeOf(other) === type) another = true;
     if (!another) return;

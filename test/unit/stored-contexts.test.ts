@@ -331,6 +331,26 @@ describe('contexts that grow (format 4)', () => {
     expect(log.spliceOf(merged(61))?.splice.mid.length).toBeLessThan(120);
   });
 
+  it('two contexts of one type growing side by side: one splices, and the other does not replace its base', async () => {
+    const store = createMemoryStore();
+    const log = new ContextLogWriter(store, 'task-1', 'contexts');
+    const other = (n: number) =>
+      createContext('Transcript', {
+        lines: Array.from({ length: n }, (_, i) => `other ${i}:`.padEnd(100, '-')),
+      });
+    const checkpoint = async (...versions: object[]) => {
+      for (const version of versions) log.spliceOf(version);
+      log.saved(new Set(versions));
+      await log.settled();
+    };
+    for (const n of [30, 31]) await checkpoint(transcript(n)); // the base: entry 0
+    for (let n = 32; n < 42; n++) await checkpoint(transcript(n), other(n + 20));
+    // The transcript kept splicing from its bases; the other was never appended.
+    expect(log.spliceOf(transcript(42))).toBeDefined();
+    const entries = await store.readLog('task-1', 'contexts');
+    expect(entries.every((entry) => !entry.includes('other 0:'))).toBe(true);
+  });
+
   it('a load makes the context from the entry and its splice; a splice that does not fit is a CorruptRecordError', async () => {
     const store = createMemoryStore();
     const manager = new CheckpointManager(store);
