@@ -22,9 +22,9 @@ import {
  * The newest envelope format, which this code writes and reads. Format 2 adds `shared` (contexts
  * the snapshot holds more than once, stored once); format 3 lets `shared` name contexts stored
  * in the task's contexts log; format 4 lets it make a context from one stored there with a
- * splice (`{ base, contextId, p, s, mid, at }`). A checkpoint is written in the oldest format
- * that holds it (1 when it shares nothing), and this code reads all four as they are, so older
- * readers still read what they can.
+ * splice (`{ base, contextId, metadata, p, s, mid, at }`). A checkpoint is written in the oldest
+ * format that holds it (1 when it shares nothing), and this code reads all four as they are, so
+ * older readers still read what they can.
  */
 export const CHECKPOINT_FORMAT_VERSION = 4;
 
