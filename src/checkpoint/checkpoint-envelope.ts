@@ -2,13 +2,8 @@ import { isValidatedJson } from '../context/validated-json.js';
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
-import {
-  restoreSharedContexts,
-  type SharedContext,
-  type StoredContexts,
-  shareContexts,
-  storedEntriesOf,
-} from './shared-contexts.js';
+import { restoreSharedContexts, storedEntriesOf } from './restore-shared-contexts.js';
+import { type SharedContext, type StoredContexts, shareContexts } from './shared-contexts.js';
 import {
   type CheckpointInfo,
   parseWorkflowState,

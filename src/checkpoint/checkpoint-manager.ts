@@ -25,12 +25,8 @@ import {
   type RuntimeCheckpoint,
 } from './runtime-checkpoint.js';
 import type { StoredContexts } from './shared-contexts.js';
-import {
-  ContextLogWriter,
-  entriesReadFor,
-  readStoredEntries,
-  rememberEntriesRead,
-} from './stored-contexts.js';
+import { readStoredEntries } from './stored-context-reads.js';
+import { ContextLogWriter, entriesReadFor, rememberEntriesRead } from './stored-contexts.js';
 import { parseWorkflowState, type WorkflowState } from './workflow-state.js';
 
 /** Options of {@link CheckpointManager}. */

@@ -1,12 +1,6 @@
 import type { CheckpointStore } from './checkpoint-store.js';
-import {
-  applyContextSplice,
-  type ContextParts,
-  type ContextSplice,
-  contextOf,
-  partsOf,
-} from './context-splice.js';
-import { MAX_STORED_ENTRIES, type StoredContexts, spliceJson } from './shared-contexts.js';
+import { type ContextParts, type ContextSplice, partsOf } from './context-splice.js';
+import { type StoredContexts, spliceJson } from './shared-contexts.js';
 import { spliceBetween } from './text-splice.js';
 
 /**
@@ -41,132 +35,8 @@ export const REBASE_CHARS = 4_096;
  */
 export const MAX_SPLICE_DEPTH = 32;
 
-/** Most entries one read fetches, chains of splices included. */
-const MAX_ENTRIES_READ = 4 * MAX_STORED_ENTRIES;
-
 /** How a log entry that splices an earlier one begins. */
-const SPLICE_ENTRY = '{"splice":';
-
-/**
- * Reads `entries` (distinct integers ≥ 0) of `taskId`'s log `log`: one `readLog` per run of
- * consecutive entries, each entry as bounded as any log entry; an entry that splices an earlier
- * one is read with the entries it is made from (at most {@link MAX_SPLICE_DEPTH} deep, each
- * earlier than the one it makes). Each entry's JSON parsed, by entry; one that is not JSON, or
- * whose splices do not make JSON, reads as `undefined`; one the log does not have is left out.
- */
-export async function readStoredEntries(
-  store: CheckpointStore,
-  taskId: string,
-  log: string,
-  entries: readonly number[],
-): Promise<Map<number, unknown>> {
-  const texts = new Map<number, string>();
-  let wanted: readonly number[] = entries;
-  for (let depth = 0; wanted.length > 0 && depth <= MAX_SPLICE_DEPTH; depth++) {
-    for (const [from, limit] of consecutiveRuns(wanted)) {
-      const jsons = await store.readLog(taskId, log, { from, limit });
-      for (const [i, json] of jsons.entries()) texts.set(from + i, json);
-    }
-    // The bases of the splices just read, not read yet (while the reads stay bounded).
-    const bases = new Set<number>();
-    for (const entry of wanted) {
-      const base = spliceEntryOf(texts.get(entry), entry)?.base;
-      if (base !== undefined && !texts.has(base)) bases.add(base);
-    }
-    wanted = texts.size + bases.size <= MAX_ENTRIES_READ ? [...bases] : [];
-  }
-  const made = new Map<number, ContextParts | undefined>();
-  const read = new Map<number, unknown>();
-  for (const entry of entries) {
-    const text = texts.get(entry);
-    if (text === undefined) continue;
-    if (!text.startsWith(SPLICE_ENTRY)) {
-      read.set(entry, parseJson(text));
-      continue;
-    }
-    const parts = entryParts(entry, texts, made);
-    read.set(entry, parts && contextOf(parts));
-  }
-  return read;
-}
-
-function parseJson(json: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A log entry that splices an earlier one, parsed; `undefined` for any other entry. */
-function spliceEntryOf(
-  json: string | undefined,
-  entry: number,
-): { readonly base: number; readonly splice: unknown } | undefined {
-  if (json === undefined || !json.startsWith(SPLICE_ENTRY)) return undefined;
-  let splice: unknown;
-  try {
-    splice = (JSON.parse(json) as { splice?: unknown }).splice;
-  } catch {
-    return undefined;
-  }
-  const base = (splice as { base?: unknown } | null)?.base;
-  if (!Number.isSafeInteger(base) || (base as number) < 0 || (base as number) >= entry) {
-    return undefined;
-  }
-  return { base: base as number, splice };
-}
-
-/**
- * The parts of the context `entry` holds: a whole entry's, or for a splice entry the splice
- * applied to its base's (made once per entry, in `made`, data left as JSON down the chain);
- * `undefined` when they cannot be made.
- */
-function entryParts(
-  entry: number,
-  texts: ReadonlyMap<number, string>,
-  made: Map<number, ContextParts | undefined>,
-): ContextParts | undefined {
-  // The chain down to a whole entry (bases are earlier entries, so it ends), then back up.
-  const chain: { entry: number; splice: unknown }[] = [];
-  let at = entry;
-  let parts: ContextParts | undefined;
-  for (;;) {
-    if (made.has(at)) {
-      parts = made.get(at);
-      break;
-    }
-    const text = texts.get(at);
-    if (text === undefined || !text.startsWith(SPLICE_ENTRY)) {
-      parts = text === undefined ? undefined : partsOf(parseJson(text));
-      break;
-    }
-    const spliced = spliceEntryOf(text, at);
-    if (spliced === undefined || chain.length >= MAX_SPLICE_DEPTH) {
-      parts = undefined;
-      break;
-    }
-    chain.push({ entry: at, splice: spliced.splice });
-    at = spliced.base;
-  }
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const link = chain[i] as { entry: number; splice: unknown };
-    parts = parts && applyContextSplice(parts, link.splice);
-    made.set(link.entry, parts);
-  }
-  return parts;
-}
-
-/** `entries` (distinct integers ≥ 0) as runs of consecutive ones: `[first, length]`, ascending. */
-function consecutiveRuns(entries: readonly number[]): [number, number][] {
-  const runs: [number, number][] = [];
-  for (const entry of [...entries].sort((a, b) => a - b)) {
-    const last = runs.at(-1);
-    if (last !== undefined && last[0] + last[1] === entry) last[1] += 1;
-    else runs.push([entry, 1]);
-  }
-  return runs;
-}
+export const SPLICE_ENTRY = '{"splice":';
 
 /**
  * The log entries a decode read each context from, by the state it returned. What a run knows to

@@ -6,10 +6,10 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
+import { restoreSharedContexts } from '../../src/checkpoint/restore-shared-contexts.js';
 import {
   MAX_SHARED_PLACES,
   MIN_SHARED_CHARS,
-  restoreSharedContexts,
   shareContexts,
 } from '../../src/checkpoint/shared-contexts.js';
 

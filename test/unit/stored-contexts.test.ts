@@ -8,18 +8,15 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_STORED_ENTRIES,
-  shareContexts,
-  storedEntriesOf,
-} from '../../src/checkpoint/shared-contexts.js';
+import { storedEntriesOf } from '../../src/checkpoint/restore-shared-contexts.js';
+import { MAX_STORED_ENTRIES, shareContexts } from '../../src/checkpoint/shared-contexts.js';
+import { readStoredEntries } from '../../src/checkpoint/stored-context-reads.js';
 import {
   ContextLogWriter,
   entriesReadFor,
   MAX_SPLICE_DEPTH,
   MIN_STORED_CHARS,
   REBASE_CHARS,
-  readStoredEntries,
 } from '../../src/checkpoint/stored-contexts.js';
 
 const big = (label: string) => createContext('Doc', { label, text: 'x'.repeat(MIN_STORED_CHARS) });
