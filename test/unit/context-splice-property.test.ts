@@ -79,8 +79,9 @@ describe('contexts stored, shared and spliced: property', () => {
       for (const { id, lanes: expected } of saved) {
         const state = await manager.loadCheckpoint(taskId, id);
         formats.add(state?.checkpoint?.v ?? 0);
-        const read = (state?.snapshot as unknown as { context: { lanes: object } }).context;
-        expect(read.lanes, id).toEqual(expected);
+        const read = (state?.snapshot as unknown as { context: { lanes: object } } | undefined)
+          ?.context;
+        expect(read?.lanes, id).toEqual(expected);
       }
       // The run went through every format (1 to 4).
       expect([...formats].sort()).toEqual([1, 2, 3, 4]);
