@@ -13,26 +13,38 @@ export interface TextSplice {
   readonly mid: string;
 }
 
-/** Characters compared at once while looking for where two texts part (native comparisons). */
-const CHUNK = 1_024;
+/**
+ * Characters compared at once while looking for where two texts part: the engine compares
+ * slices, doubling their length while they agree and halving it once they do not, down to
+ * {@link LEAST_CHUNK}; the last few characters are compared one at a time.
+ */
+const FIRST_CHUNK = 1_024;
+const LEAST_CHUNK = 64;
 
 /** Length of the longest common prefix of `a` and `b`. */
 function commonPrefix(a: string, b: string): number {
   const most = Math.min(a.length, b.length);
   let i = 0;
-  // Whole chunks first, compared by the engine, then one character at a time.
-  while (i + CHUNK <= most && a.slice(i, i + CHUNK) === b.slice(i, i + CHUNK)) i += CHUNK;
+  for (let k = FIRST_CHUNK; k >= LEAST_CHUNK; ) {
+    if (i + k <= most && a.slice(i, i + k) === b.slice(i, i + k)) {
+      i += k;
+      k *= 2;
+    } else k >>= 1;
+  }
   while (i < most && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   return i;
 }
 
 /** Length of the longest common suffix of `a` and `b`, at most `most`. */
 function commonSuffix(a: string, b: string, most: number): number {
-  let i = 0;
   const al = a.length;
   const bl = b.length;
-  while (i + CHUNK <= most && a.slice(al - i - CHUNK, al - i) === b.slice(bl - i - CHUNK, bl - i)) {
-    i += CHUNK;
+  let i = 0;
+  for (let k = FIRST_CHUNK; k >= LEAST_CHUNK; ) {
+    if (i + k <= most && a.slice(al - i - k, al - i) === b.slice(bl - i - k, bl - i)) {
+      i += k;
+      k *= 2;
+    } else k >>= 1;
   }
   while (i < most && a.charCodeAt(al - i - 1) === b.charCodeAt(bl - i - 1)) i++;
   return i;

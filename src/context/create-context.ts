@@ -1,9 +1,13 @@
 import { ContextValidationError } from '../errors.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
-import { assertJson, cloneJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
+import { assertJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
 import type { Context } from './context.js';
-import { deepFreeze } from './deep-freeze.js';
-import { assertJsonOnce, exceedsDepth, markValidatedJson } from './validated-json.js';
+import {
+  assertJsonOnce,
+  copyJsonSharing,
+  exceedsDepth,
+  freezeValidatedJson,
+} from './validated-json.js';
 
 /** Options of {@link createContext} and `ContextType.create`. */
 export interface CreateContextOptions {
@@ -28,7 +32,9 @@ export function assertValidContextTypeName(name: unknown): asserts name is strin
 /**
  * Builds a frozen context from parts that may come from anywhere: checks the id, the type name,
  * and that data and metadata are JSON (typed errors of `assertJson`), then deep-copies and
- * deep-freezes them, so later changes to the caller's objects never reach the context. With
+ * deep-freezes them, so later changes to the caller's objects never reach the context. What is
+ * already a frozen, checked part of a context (another context's data, or an item of it) is
+ * shared rather than copied: it cannot change either. With
  * `owned`, the caller vouches that `data` is JSON it built itself that nobody else holds: it is
  * then only depth-checked and frozen in place, not copied.
  * @internal
@@ -51,12 +57,10 @@ export function buildContext<TType extends string, TData extends JsonValue>(
     ]);
   }
   assertJsonOnce(metadata, { path: '$.metadata' });
-  const frozenData = deepFreeze(
-    owned ? (data as JsonValue) : cloneJson(data as JsonValue),
+  const frozenData = freezeValidatedJson(
+    owned ? (data as JsonValue) : copyJsonSharing(data as JsonValue),
   ) as TData;
-  const frozenMetadata = deepFreeze(cloneJson(metadata));
-  markValidatedJson(frozenData);
-  markValidatedJson(frozenMetadata);
+  const frozenMetadata = freezeValidatedJson(copyJsonSharing(metadata as JsonObject));
   return Object.freeze({ contextId, contextType, data: frozenData, metadata: frozenMetadata });
 }
 

@@ -1,3 +1,4 @@
+import { NonJsonValueError } from '../errors.js';
 import { type AssertJsonOptions, assertJson, type JsonValue } from '../json.js';
 
 // Deep-frozen values that already passed assertJson (with the default depth limit): they cannot
@@ -21,6 +22,81 @@ export function assertJsonOnce(
 ): asserts value is JsonValue {
   if (value !== null && typeof value === 'object' && validated.has(value)) return;
   assertJson(value, options);
+}
+
+/**
+ * A copy of checked JSON, equal to what `cloneJson` makes (`-0` becomes `0`; a `__proto__` key
+ * stays an own property), except that values remembered by {@link markValidatedJson} are taken
+ * as they are: deep-frozen and checked, they cannot change, so sharing one is as good as copying
+ * it. A context made from another's data (`{ ...previous.data, items: [...items, item] }`) copies
+ * what is new, not the whole. `value` must have passed `assertJson` (depth-bounded, acyclic).
+ * @internal
+ */
+export function copyJsonSharing<T extends JsonValue>(value: T): T {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw changedWhileCopied();
+      return (Object.is(value, -0) ? 0 : value) as T;
+    case 'object':
+      break;
+    default:
+      throw changedWhileCopied();
+  }
+  if (value === null || validated.has(value)) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+    throw changedWhileCopied();
+  }
+  if (Array.isArray(value)) {
+    const copy: JsonValue[] = [];
+    for (let i = 0; i < value.length; i++) copy.push(copyJsonSharing(value[i] as JsonValue));
+    return copy as T;
+  }
+  const copy: Record<string, JsonValue> = {};
+  for (const key of Object.keys(value)) {
+    const child = copyJsonSharing((value as Record<string, JsonValue>)[key] as JsonValue);
+    if (key === '__proto__') {
+      Object.defineProperty(copy, key, {
+        value: child,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else copy[key] = child;
+  }
+  return copy as T;
+}
+
+/**
+ * Deep-freezes checked JSON as `deepFreeze` does (a frozen container is not walked into) and
+ * remembers the value and every container it froze, so that a later context that holds any of
+ * them (a list item, say) shares it instead of copying it. @internal
+ */
+export function freezeValidatedJson<T extends JsonValue>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (!Object.isFrozen(value)) {
+    const stack: object[] = [value];
+    while (stack.length > 0) {
+      const current = stack.pop() as object;
+      Object.freeze(current);
+      validated.add(current);
+      for (const child of Object.values(current)) {
+        if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) {
+          stack.push(child);
+        }
+      }
+    }
+  }
+  validated.add(value);
+  return value;
+}
+
+/** A value read again while copying is not what was checked (an accessor that changed it). */
+function changedWhileCopied(): NonJsonValueError {
+  return new NonJsonValueError('$', 'a value that changed between its check and its copy');
 }
 
 /** Whether a JSON value nests deeper than `maxDepth`, cheaply (no paths, no cycle check). @internal */
