@@ -1,5 +1,6 @@
 import { looksLikeContext } from '../context/freeze-contexts.js';
 import { isValidId } from '../ids.js';
+import type { JsonValue } from '../json.js';
 import { applySplice, type TextSplice } from './text-splice.js';
 
 /**
@@ -24,20 +25,30 @@ function isPlainRecord(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The four fields of a context, its data as it is. */
+export interface ContextFields {
+  readonly contextId: string;
+  readonly contextType: string;
+  readonly metadata: object;
+  readonly data: JsonValue;
+}
+
 /**
- * The parts of `context`; `undefined` unless it is a context with exactly the four fields of one
+ * The fields of `context`; `undefined` unless it is a context with exactly the four fields of one
  * (`contextId`, `contextType`, `data`, `metadata`), which is all a splice carries over.
  */
-export function partsOf(context: unknown): ContextParts | undefined {
+export function fieldsOf(context: unknown): ContextFields | undefined {
   if (!isPlainRecord(context) || !looksLikeContext(context)) return undefined;
   if (Object.keys(context).length !== 4) return undefined;
-  const { contextId, contextType, data, metadata } = context as {
-    contextId: string;
-    contextType: string;
-    data: unknown;
-    metadata: object;
-  };
-  if (!isPlainRecord(metadata)) return undefined;
+  const fields = context as ContextFields;
+  return isPlainRecord(fields.metadata) ? fields : undefined;
+}
+
+/** The parts of `context` (see {@link fieldsOf}): its data serialized. */
+export function partsOf(context: unknown): ContextParts | undefined {
+  const fields = fieldsOf(context);
+  if (fields === undefined) return undefined;
+  const { contextId, contextType, metadata, data } = fields;
   return { contextId, contextType, metadata, dataJson: JSON.stringify(data) };
 }
 

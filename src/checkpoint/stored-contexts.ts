@@ -1,7 +1,9 @@
+import type { JsonValue } from '../json.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { type ContextParts, type ContextSplice, partsOf } from './context-splice.js';
+import { type ContextFields, type ContextSplice, fieldsOf, partsOf } from './context-splice.js';
+import { appendSplice } from './json-append-splice.js';
 import { type StoredContexts, spliceJson } from './shared-contexts.js';
-import { spliceBetween } from './text-splice.js';
+import { applySplice, spliceBetween, type TextSplice } from './text-splice.js';
 
 /**
  * Contexts stored once for a whole task. A context that outlives a checkpoint (a parallel
@@ -59,7 +61,8 @@ export function entriesReadFor(state: object): ReadonlyMap<object, number> {
 /** A context in the log that the next versions of its type are spliced from. */
 interface Base {
   readonly entry: number;
-  /** The JSON of its data. */
+  /** Its data, and that data's JSON. */
+  readonly data: JsonValue;
   readonly dataJson: string;
   /** Splices between it and the whole entry it is made from (0: it is whole). */
   readonly depth: number;
@@ -79,9 +82,16 @@ interface Queued {
 /** A context's splice from its type's base, worked out once per base (`undefined`: not worth it). */
 interface Spliced {
   readonly base: Base;
-  /** The context's parts (`undefined`: it has more fields than a splice carries). */
-  readonly parts: ContextParts | undefined;
+  /** The context's fields (`undefined`: it has more than a splice carries). */
+  readonly fields: ContextFields | undefined;
   readonly splice: ContextSplice | undefined;
+  /** Its data's JSON, when it was made (a text comparison needs it). */
+  readonly dataJson: string | undefined;
+}
+
+/** Characters of the JSON a splice makes. */
+function splicedLength(splice: TextSplice): number {
+  return splice.p + splice.mid.length + splice.s;
 }
 
 /** How many new contexts of a small type (under a quarter of the size stored) go by between two measures. */
@@ -158,12 +168,16 @@ export class ContextLogWriter implements StoredContexts {
   #seedBase(context: object, entry: number): void {
     const type = typeOf(context);
     if (type === undefined || (this.#bases.get(type)?.entry ?? -1) > entry) return;
-    const dataJson = partsOf(context)?.dataJson;
-    if (dataJson === undefined || dataJson.length < MIN_STORED_CHARS) return;
+    const fields = fieldsOf(context);
+    const dataJson = fields === undefined ? undefined : JSON.stringify(fields.data);
+    if (fields === undefined || dataJson === undefined || dataJson.length < MIN_STORED_CHARS) {
+      return;
+    }
     // Unknown depth: counted as the deepest, so the next base is written whole.
     const depth = MAX_SPLICE_DEPTH;
     const wholeChars = dataJson.length;
-    this.#bases.set(type, { entry, dataJson, depth, wholeChars, splicedChars: 0 });
+    const { data } = fields;
+    this.#bases.set(type, { entry, data, dataJson, depth, wholeChars, splicedChars: 0 });
   }
 
   entryOf(context: object): number | undefined {
@@ -176,16 +190,24 @@ export class ContextLogWriter implements StoredContexts {
     if (base === undefined) return undefined;
     let spliced = this.#splices.get(context);
     if (spliced?.base !== base) {
-      const parts = spliced === undefined ? partsOf(context) : spliced.parts;
+      const fields = spliced === undefined ? fieldsOf(context) : spliced.fields;
+      let dataJson = spliced?.dataJson;
       let splice: ContextSplice | undefined;
-      if (parts !== undefined && parts.dataJson.length >= MIN_STORED_CHARS) {
-        const { p, s, mid } = spliceBetween(base.dataJson, parts.dataJson);
+      if (fields !== undefined) {
+        // From the structure when the data grew by appending (what createContext shares with
+        // the base is the same values): no need to serialize it. Else compare the texts.
+        let text = appendSplice(base.data, base.dataJson, fields.data);
+        if (text === undefined) {
+          dataJson ??= JSON.stringify(fields.data);
+          text = spliceBetween(base.dataJson, dataJson);
+        }
+        const length = splicedLength(text);
         // Worth it when at least half of the data's JSON comes from the base.
-        if (mid.length * 2 <= parts.dataJson.length) {
-          splice = { contextId: parts.contextId, metadata: parts.metadata, p, s, mid };
+        if (length >= MIN_STORED_CHARS && text.mid.length * 2 <= length) {
+          splice = { contextId: fields.contextId, metadata: fields.metadata, ...text };
         }
       }
-      spliced = { base, parts, splice };
+      spliced = { base, fields, splice, dataJson };
       this.#splices.set(context, spliced);
     }
     if (spliced.splice === undefined) return undefined;
@@ -226,11 +248,12 @@ export class ContextLogWriter implements StoredContexts {
     // From the base now (one may have landed since the checkpoint was serialized).
     const splice = base === undefined ? undefined : this.spliceOf(context)?.splice;
     if (base !== undefined && splice !== undefined) {
-      const parts = this.#splices.get(context)?.parts;
+      const spliced = this.#splices.get(context);
       // Before a splice stops being worth it (half the data), for small data.
-      const due = Math.min(REBASE_CHARS, (parts?.dataJson.length ?? 0) / 4);
-      if (parts !== undefined && splice.mid.length >= due) {
-        this.#queueBase(type, context, parts, base, splice);
+      const due = Math.min(REBASE_CHARS, splicedLength(splice) / 4);
+      if (spliced?.fields !== undefined && splice.mid.length >= due) {
+        const dataJson = spliced.dataJson ?? (applySplice(base.dataJson, splice) as string);
+        this.#queueBase(type, context, spliced.fields.data, dataJson, base, splice);
       }
       return;
     }
@@ -258,32 +281,34 @@ export class ContextLogWriter implements StoredContexts {
       return;
     }
     this.#measured.delete(type);
-    this.#queueBase(type, context, parts, undefined, undefined);
+    const data = (context as ContextFields).data;
+    this.#queueBase(type, context, data, parts.dataJson, undefined, undefined);
   }
 
   /**
-   * Queues `context` (`parts`) as its type's next base: a splice of `from`, or whole when there
-   * is none, when `from` is {@link MAX_SPLICE_DEPTH} deep, or when the splices since the whole
-   * entry would add up to as much as it (so whole entries are written as the data doubles, and
-   * what a read fetches stays within about twice its size).
+   * Queues `context` (its `data`, whose JSON is `dataJson`) as its type's next base: a splice of
+   * `from`, or whole when there is none, when `from` is {@link MAX_SPLICE_DEPTH} deep, or when
+   * the splices since the whole entry would add up to as much as it (so whole entries are written
+   * as the data doubles, and what a read fetches stays within about twice its size).
    */
   #queueBase(
     type: string,
     context: object,
-    parts: ContextParts,
+    data: JsonValue,
+    dataJson: string,
     from: Base | undefined,
     splice: ContextSplice | undefined,
   ): void {
     this.#handled.add(context);
     this.#rebasing.add(type);
-    const { dataJson } = parts;
     if (
       from === undefined ||
       splice === undefined ||
       from.depth >= MAX_SPLICE_DEPTH ||
       from.splicedChars + splice.mid.length >= from.wholeChars
     ) {
-      const base = { type, dataJson, depth: 0, wholeChars: dataJson.length, splicedChars: 0 };
+      const wholeChars = dataJson.length;
+      const base = { type, data, dataJson, depth: 0, wholeChars, splicedChars: 0 };
       this.#queued.push({ context, json: JSON.stringify(context), base });
       return;
     }
@@ -292,6 +317,7 @@ export class ContextLogWriter implements StoredContexts {
       json: `${SPLICE_ENTRY}{"base":${from.entry},${spliceJson(splice)}}}`,
       base: {
         type,
+        data,
         dataJson,
         depth: from.depth + 1,
         wholeChars: from.wholeChars,
