@@ -22,6 +22,8 @@ export async function readStoredEntries(
   entries: readonly number[],
 ): Promise<Map<number, unknown>> {
   const texts = new Map<number, string>();
+  // Each splice entry read, parsed once (`undefined`: not a valid one).
+  const links = new Map<number, SpliceLink | undefined>();
   let wanted: readonly number[] = entries;
   for (let depth = 0; wanted.length > 0 && depth <= MAX_SPLICE_DEPTH; depth++) {
     for (const [from, limit] of consecutiveRuns(wanted)) {
@@ -31,8 +33,11 @@ export async function readStoredEntries(
     // The bases of the splices just read, not read yet (while the reads stay bounded).
     const bases = new Set<number>();
     for (const entry of wanted) {
-      const base = spliceEntryOf(texts.get(entry), entry)?.base;
-      if (base !== undefined && !texts.has(base)) bases.add(base);
+      const text = texts.get(entry);
+      if (text === undefined || !text.startsWith(SPLICE_ENTRY)) continue;
+      const link = spliceLinkOf(text, entry);
+      links.set(entry, link);
+      if (link !== undefined && !texts.has(link.base)) bases.add(link.base);
     }
     wanted = texts.size + bases.size <= MAX_ENTRIES_READ ? [...bases] : [];
   }
@@ -45,7 +50,7 @@ export async function readStoredEntries(
       read.set(entry, parseJson(text));
       continue;
     }
-    const parts = entryParts(entry, texts, made);
+    const parts = entryParts(entry, texts, links, made);
     read.set(entry, parts && contextOf(parts));
   }
   return read;
@@ -59,12 +64,14 @@ function parseJson(json: string): unknown {
   }
 }
 
-/** A log entry that splices an earlier one, parsed; `undefined` for any other entry. */
-function spliceEntryOf(
-  json: string | undefined,
-  entry: number,
-): { readonly base: number; readonly splice: unknown } | undefined {
-  if (json === undefined || !json.startsWith(SPLICE_ENTRY)) return undefined;
+/** A splice entry: the earlier entry it splices, and the splice (unchecked). */
+interface SpliceLink {
+  readonly base: number;
+  readonly splice: unknown;
+}
+
+/** A splice entry (`json`, at `entry`) parsed; `undefined` when it is not a valid one. */
+function spliceLinkOf(json: string, entry: number): SpliceLink | undefined {
   let splice: unknown;
   try {
     splice = (JSON.parse(json) as { splice?: unknown }).splice;
@@ -86,6 +93,7 @@ function spliceEntryOf(
 function entryParts(
   entry: number,
   texts: ReadonlyMap<number, string>,
+  links: ReadonlyMap<number, SpliceLink | undefined>,
   made: Map<number, ContextParts | undefined>,
 ): ContextParts | undefined {
   // The chain down to a whole entry (bases are earlier entries, so it ends), then back up.
@@ -102,13 +110,14 @@ function entryParts(
       parts = text === undefined ? undefined : partsOf(parseJson(text));
       break;
     }
-    const spliced = spliceEntryOf(text, at);
-    if (spliced === undefined || chain.length >= MAX_SPLICE_DEPTH) {
+    // Every splice entry read was parsed when it was read.
+    const link = links.get(at);
+    if (link === undefined || chain.length >= MAX_SPLICE_DEPTH) {
       parts = undefined;
       break;
     }
-    chain.push({ entry: at, splice: spliced.splice });
-    at = spliced.base;
+    chain.push({ entry: at, splice: link.splice });
+    at = link.base;
   }
   for (let i = chain.length - 1; i >= 0; i--) {
     const link = chain[i] as { entry: number; splice: unknown };

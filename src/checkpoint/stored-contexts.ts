@@ -168,15 +168,12 @@ export class ContextLogWriter implements StoredContexts {
   #seedBase(context: object, entry: number): void {
     const type = typeOf(context);
     if (type === undefined || (this.#bases.get(type)?.entry ?? -1) > entry) return;
-    const fields = fieldsOf(context);
-    const dataJson = fields === undefined ? undefined : JSON.stringify(fields.data);
-    if (fields === undefined || dataJson === undefined || dataJson.length < MIN_STORED_CHARS) {
-      return;
-    }
+    const dataJson = partsOf(context)?.dataJson;
+    if (dataJson === undefined || dataJson.length < MIN_STORED_CHARS) return;
     // Unknown depth: counted as the deepest, so the next base is written whole.
     const depth = MAX_SPLICE_DEPTH;
     const wholeChars = dataJson.length;
-    const { data } = fields;
+    const { data } = context as ContextFields;
     this.#bases.set(type, { entry, data, dataJson, depth, wholeChars, splicedChars: 0 });
   }
 

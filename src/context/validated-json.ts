@@ -1,5 +1,6 @@
 import { NonJsonValueError } from '../errors.js';
 import { type AssertJsonOptions, assertJson, type JsonValue } from '../json.js';
+import { deepFreeze } from './deep-freeze.js';
 
 // Deep-frozen values that already passed assertJson (with the default depth limit): they cannot
 // change any more, so checking them again would only cost time.
@@ -76,22 +77,13 @@ export function copyJsonSharing<T extends JsonValue>(value: T): T {
  * them (a list item, say) shares it instead of copying it. @internal
  */
 export function freezeValidatedJson<T extends JsonValue>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (!Object.isFrozen(value)) {
-    const stack: object[] = [value];
-    while (stack.length > 0) {
-      const current = stack.pop() as object;
-      Object.freeze(current);
-      validated.add(current);
-      for (const child of Object.values(current)) {
-        if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) {
-          stack.push(child);
-        }
-      }
-    }
-  }
-  validated.add(value);
+  deepFreeze(value, remember);
+  markValidatedJson(value);
   return value;
+}
+
+function remember(container: object): void {
+  validated.add(container);
 }
 
 /** A value read again while copying is not what was checked (an accessor that changed it). */
