@@ -56,7 +56,8 @@ function typeName(selector: ContextTypeSelector | undefined): string | undefined
 /**
  * Tracks the lineage of contexts in one workflow (the seed's `ContextFlowManager`): which
  * component made which context from which parents. Lookups by context id are O(1) and origin
- * walks O(depth), from an index kept up to date on every write; walks are iterative, so a chain
+ * walks O(depth), from an index brought up to date at the first lookup after writes (logging
+ * stays cheap for a runtime that logs at every step and seldom asks); walks are iterative, so a chain
  * of 100,000 transitions is fine, and they always end, even on a log with cycles. The log lives
  * behind an `@xstate/store` store (`.store`) so a UI can subscribe; `seq`, `transitionsSince`,
  * `toJSON` and `fromJSON`/`fromTransitions` let it be persisted append-only.
@@ -82,7 +83,10 @@ export class ContextFlowManager {
   readonly workflowId: string;
   private readonly now: () => number;
   private log: ContextTransition[] = [];
-  private readonly graph = new LineageGraph();
+  /** The index of lineage lookups; holds the first {@link graphed} transitions of `log`. */
+  private readonly index = new LineageGraph();
+  /** How many transitions of `log` (from its start) are in `index`. */
+  private graphed = 0;
   private next = 0;
   /**
    * Created on first use (`store`, `subscribe`), from the summary of the log then: until somebody
@@ -142,9 +146,16 @@ export class ContextFlowManager {
     return transition;
   }
 
+  /** The lineage index, with every retained transition in it. */
+  private get graph(): LineageGraph {
+    const { log, index } = this;
+    for (let i = this.graphed; i < log.length; i++) index.add(log[i] as ContextTransition);
+    this.graphed = log.length;
+    return index;
+  }
+
   private append(transition: ContextTransition): void {
     this.log.push(transition);
-    this.graph.add(transition);
     this.next = transition.seq + 1;
     this.flowStore?.trigger.logged({ transition });
   }
@@ -245,6 +256,7 @@ export class ContextFlowManager {
     const retained = this.log.slice(count);
     this.graph.prune(dropped, retained);
     this.log = retained;
+    this.graphed = retained.length;
     this.flowStore?.trigger.pruned({ removed: count, firstSeq: retained[0]?.seq ?? this.next });
     return count;
   }
@@ -334,7 +346,7 @@ export class ContextFlowManager {
       seen.add(basis.contextId);
       manager.graph.addBasis(basis);
     }
-    for (const t of transitions) manager.graph.add(t);
+    for (const t of transitions) manager.index.add(t);
     const dangling = manager.graph.danglingParent();
     if (dangling !== undefined) {
       throw new CorruptRecordError(
@@ -344,6 +356,7 @@ export class ContextFlowManager {
       );
     }
     manager.log = [...transitions];
+    manager.graphed = transitions.length;
     manager.next = nextSeq;
     return manager;
   }

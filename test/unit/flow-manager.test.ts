@@ -163,6 +163,47 @@ describe('ContextFlowManager: history and log', () => {
     ]);
   });
 
+  it('answers lookups made between writes, and after a prune, as a manager that logged it all at once', () => {
+    // The index is brought up to date at the first lookup after writes: interleave them.
+    const chain = (flow: ContextFlowManager, from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        flow.logTransition({
+          toContext: ctx(`c${i}`, i % 3 === 0 ? 'Plan' : 'Step'),
+          componentName: `s${i}`,
+          ...(i === 0
+            ? {}
+            : { fromContext: ctx(`c${i - 1}`, (i - 1) % 3 === 0 ? 'Plan' : 'Step') }),
+        });
+      }
+    };
+    const lazy = new ContextFlowManager({ workflowId: 'wf', now: clock() });
+    chain(lazy, 0, 4);
+    expect(lazy.findOriginatingContext('c3')).toBe('c0');
+    chain(lazy, 4, 9);
+    expect(lazy.getContextHistory('c8').map((t) => t.componentName)).toEqual(['s8']);
+    expect(lazy.findOriginatingContext('c8', { targetType: 'Plan' })).toBe('c6');
+    chain(lazy, 9, 12);
+    // Pruned with transitions no lookup has seen yet.
+    expect(lazy.prune({ keepLatest: 4 })).toBe(8);
+    chain(lazy, 12, 14);
+
+    // The same writes with a lookup after each one.
+    const eager = new ContextFlowManager({ workflowId: 'wf', now: clock() });
+    for (let i = 0; i < 12; i++) {
+      chain(eager, i, i + 1);
+      eager.getContextHistory(`c${i}`);
+    }
+    eager.prune({ keepLatest: 4 });
+    chain(eager, 12, 14);
+    expect(lazy.toJSON()).toEqual(eager.toJSON());
+    expect(lazy.findOriginatingContext('c13')).toBe('c0');
+    expect(lazy.findOriginatingContexts('c13')).toEqual(eager.findOriginatingContexts('c13'));
+    for (const i of [9, 11, 13]) {
+      expect(lazy.getContextHistory(`c${i}`).map((t) => t.componentName)).toEqual([`s${i}`]);
+    }
+    expect(lazy.toMermaid()).toBe(eager.toMermaid());
+  });
+
   it('transitionsSince returns the transitions with seq >= the given one', () => {
     const flow = new ContextFlowManager({ workflowId: 'wf' });
     for (let i = 0; i < 5; i++) flow.logTransition({ toContext: ctx(`c${i}`), componentName: 'C' });
