@@ -56,11 +56,11 @@ function typeName(selector: ContextTypeSelector | undefined): string | undefined
 /**
  * Tracks the lineage of contexts in one workflow (the seed's `ContextFlowManager`): which
  * component made which context from which parents. Lookups by context id are O(1) and origin
- * walks O(depth), from an index brought up to date at the first lookup after writes (logging
- * stays cheap for a runtime that logs at every step and seldom asks); walks are iterative, so a chain
- * of 100,000 transitions is fine, and they always end, even on a log with cycles. The log lives
- * behind an `@xstate/store` store (`.store`) so a UI can subscribe; `seq`, `transitionsSince`,
- * `toJSON` and `fromJSON`/`fromTransitions` let it be persisted append-only.
+ * walks O(depth), from an index brought up to date at the first lookup after writes (so logging
+ * stays cheap for a runtime that logs at every step and seldom asks); walks are iterative, so a
+ * chain of 100,000 transitions is fine, and they always end, even on a log with cycles. The log
+ * lives behind an `@xstate/store` store (`.store`) so a UI can subscribe; `seq`,
+ * `transitionsSince`, `toJSON` and `fromJSON`/`fromTransitions` let it be persisted append-only.
  *
  * @example
  * ```ts
@@ -344,10 +344,10 @@ export class ContextFlowManager {
         );
       }
       seen.add(basis.contextId);
-      manager.graph.addBasis(basis);
+      manager.index.addBasis(basis);
     }
     for (const t of transitions) manager.index.add(t);
-    const dangling = manager.graph.danglingParent();
+    const dangling = manager.index.danglingParent();
     if (dangling !== undefined) {
       throw new CorruptRecordError(
         workflowId,

@@ -163,7 +163,7 @@ describe('ContextFlowManager: history and log', () => {
     ]);
   });
 
-  it('answers lookups made between writes, and after a prune, as a manager that logged it all at once', () => {
+  it('answers lookups made between writes, and after a prune, as a manager looked up after every write', () => {
     // The index is brought up to date at the first lookup after writes: interleave them.
     const chain = (flow: ContextFlowManager, from: number, to: number) => {
       for (let i = from; i < to; i++) {
