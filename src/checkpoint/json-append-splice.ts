@@ -1,3 +1,4 @@
+import { isJsonObject } from '../context/own-property.js';
 import type { JsonValue } from '../json.js';
 import type { TextSplice } from './text-splice.js';
 
@@ -33,7 +34,7 @@ export function appendSplice(
       to = to[to.length - 1] as JsonValue;
       continue;
     }
-    if (!isRecord(from) || !isRecord(to)) return undefined;
+    if (!isJsonObject(from) || !isJsonObject(to)) return undefined;
     const keys = Object.keys(from);
     const nextKeys = Object.keys(to);
     if (keys.length !== nextKeys.length || keys.length === 0) return undefined;
@@ -57,10 +58,6 @@ export function appendSplice(
     from = from[key] as JsonValue;
     to = to[key] as JsonValue;
   }
-}
-
-function isRecord(value: JsonValue): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `to` is `from` with characters appended: the splice inside the string's quotes. */
