@@ -173,6 +173,7 @@ export function createIndexedDbStore(
 
   return {
     name: 'indexeddb',
+    appendsOnSave: true,
 
     save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
       assertSavable(record, saveOptions, maxRecordBytes);
@@ -203,6 +204,8 @@ export function createIndexedDbStore(
         store.put(seq, idKey(taskId, checkpointId));
         if (expiresAt !== undefined) store.put(checkpointId, expiryKey(expiresAt, taskId, seq));
         store.put(nextHead(head.live, seq, expiresAt), headKey(taskId));
+        const append = saveOptions?.appendLog;
+        if (append !== undefined) await appendEntries(store, taskId, append.name, append.entries);
         await sweep(store, time, sweepPerSave);
         return { seq };
       });
@@ -279,16 +282,7 @@ export function createIndexedDbStore(
       assertValidId('log name', name);
       assertLogEntries(entries, maxRecordBytes, name);
       const mode = entries.length === 0 ? 'readonly' : 'readwrite';
-      return run(mode, 'appendLog', async (store) => {
-        const key = logLengthKey(taskId, name);
-        const length = parseCount(taskId, `log ${name}`, await get(store, key)) ?? 0;
-        if (entries.length === 0) return length;
-        entries.forEach((entry, i) => {
-          store.put(entry, logKey(taskId, name, length + i));
-        });
-        store.put(length + entries.length, key);
-        return length + entries.length;
-      });
+      return run(mode, 'appendLog', (store) => appendEntries(store, taskId, name, entries));
     },
 
     readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {
@@ -353,6 +347,23 @@ export function createIndexedDbStore(
       await useStore('readonly', (store) => closeConnection(store.transaction)).catch(ignore);
     },
   };
+}
+
+/** Appends checked entries to a task's log in `store`'s transaction; returns its new length. */
+async function appendEntries(
+  store: IDBObjectStore,
+  taskId: string,
+  name: string,
+  entries: readonly string[],
+): Promise<number> {
+  const key = logLengthKey(taskId, name);
+  const length = parseCount(taskId, `log ${name}`, await get(store, key)) ?? 0;
+  if (entries.length === 0) return length;
+  entries.forEach((entry, i) => {
+    store.put(entry, logKey(taskId, name, length + i));
+  });
+  store.put(length + entries.length, key);
+  return length + entries.length;
 }
 
 /** The head after saving record `seq`: it lapses with the last record to expire, or never. */

@@ -148,6 +148,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
     return task;
   }
 
+  /** Appends checked entries to a task's log; returns its new length. */
+  function appendEntries(
+    task: TaskData,
+    taskId: string,
+    name: string,
+    entries: readonly string[],
+  ): number {
+    const key = logKey(taskId, name);
+    let log = logs.get(key);
+    if (entries.length === 0) return log?.length ?? 0;
+    task.logNames.add(name);
+    if (log === undefined) {
+      log = [];
+      logs.set(key, log);
+    }
+    for (const entry of entries) log.push(entry);
+    return log.length;
+  }
+
   function read(meta: CheckpointRecordMeta): CheckpointRecord {
     const { taskId, checkpointId } = meta;
     const raw = records.get(recordKey(taskId, checkpointId));
@@ -181,6 +200,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
 
   return {
     name: 'memory',
+    appendsOnSave: true,
 
     async save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
       assertSavable(record, saveOptions, maxRecordBytes);
@@ -207,6 +227,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       task.newest = meta;
       if (expiresAt !== undefined && expiresAt < task.nextExpiry) task.nextExpiry = expiresAt;
       task.head = seq;
+      const append = saveOptions?.appendLog;
+      if (append !== undefined) appendEntries(task, taskId, append.name, append.entries);
       return { seq };
     },
 
@@ -272,16 +294,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
       assertLogEntries(entries, maxRecordBytes, name);
-      const key = logKey(taskId, name);
-      if (entries.length === 0) return logs.get(key)?.length ?? 0;
-      taskFor(taskId).logNames.add(name);
-      let log = logs.get(key);
-      if (log === undefined) {
-        log = [];
-        logs.set(key, log);
-      }
-      for (const entry of entries) log.push(entry);
-      return log.length;
+      if (entries.length === 0) return logs.get(logKey(taskId, name))?.length ?? 0;
+      return appendEntries(taskFor(taskId), taskId, name, entries);
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

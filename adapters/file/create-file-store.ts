@@ -17,6 +17,7 @@ import {
   assertKeepLatest,
   assertLeaseArgs,
   assertLogEntries,
+  assertNoAppendOnSave,
   assertReadLogOptions,
   assertSavable,
   listTasksOptions,
@@ -159,6 +160,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     name: STORE,
 
     async save(record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> {
+      assertNoAppendOnSave(STORE, saveOptions);
       assertSavable(record, saveOptions, maxRecordBytes);
       return run('save', record.taskId, () => saveRecord(ctx, record, saveOptions));
     },

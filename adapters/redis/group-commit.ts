@@ -22,7 +22,7 @@ import type {
   SavedRecord,
   SaveRecordOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
-import { assertSavable } from '../../src/checkpoint/store-guards.js';
+import { assertNoAppendOnSave, assertSavable } from '../../src/checkpoint/store-guards.js';
 import {
   CheckpointConflictError,
   CheckpointExistsError,
@@ -321,6 +321,7 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
 
   return (record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> => {
     try {
+      assertNoAppendOnSave('redis', saveOptions);
       assertSavable(record, saveOptions, maxRecordBytes);
     } catch (error) {
       return Promise.reject(error);

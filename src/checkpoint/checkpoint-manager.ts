@@ -1,3 +1,4 @@
+import { isOrchestrationError } from '../errors.js';
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import { assertValidId, createCheckpointId, MAX_ID_LENGTH } from '../ids.js';
@@ -76,6 +77,7 @@ let internals: {
     manager: CheckpointManager,
     prepared: PreparedState,
     options: SaveCheckpointOptions,
+    lineage?: LineageOnSave,
   ): Promise<string>;
   saveLineage(
     manager: CheckpointManager,
@@ -86,8 +88,9 @@ let internals: {
   saveNaming(
     manager: CheckpointManager,
     state: WorkflowState,
-    stored: StoredContexts,
+    stored: StoredContexts | undefined,
     options: SaveCheckpointOptions,
+    lineage?: LineageOnSave,
   ): Promise<string>;
 };
 
@@ -130,10 +133,12 @@ export class CheckpointManager {
 
   static {
     internals = {
-      save: (manager, prepared, options) => manager.#save(prepared, undefined, options),
+      save: (manager, prepared, options, lineage) =>
+        manager.#save(prepared, undefined, options, lineage),
       saveLineage: (manager, taskId, source, options) =>
         manager.#lineage.save(taskId, source, options),
-      saveNaming: (manager, state, stored, options) => manager.#saveState(state, options, stored),
+      saveNaming: (manager, state, stored, options, lineage) =>
+        manager.#saveState(state, options, stored, lineage),
     };
   }
 
@@ -176,11 +181,13 @@ export class CheckpointManager {
     state: WorkflowState,
     options: SaveCheckpointOptions,
     storedContexts?: StoredContexts,
+    lineage?: LineageOnSave,
   ): Promise<string> {
     assertValidId('taskId', (state as Partial<WorkflowState> | null)?.taskId);
     const { checkpoint: loadedFrom, ...stored } = parseWorkflowState(state);
     assertStorableState(stored);
-    return this.#save(serializeState(stored, storedContexts), loadedFrom?.checkpointId, options);
+    const prepared = serializeState(stored, storedContexts);
+    return this.#save(prepared, loadedFrom?.checkpointId, options, lineage);
   }
 
   /**
@@ -192,9 +199,10 @@ export class CheckpointManager {
     prepared: PreparedState,
     loadedFrom: string | undefined,
     options: SaveCheckpointOptions,
+    lineage?: LineageOnSave,
   ): Promise<string> {
     try {
-      return this.#write(prepared, loadedFrom, options);
+      return this.#write(prepared, loadedFrom, options, lineage);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -204,6 +212,7 @@ export class CheckpointManager {
     prepared: PreparedState,
     loadedFrom: string | undefined,
     options: SaveCheckpointOptions,
+    lineage: LineageOnSave | undefined,
   ): Promise<string> {
     const { stored, sharedJson } = prepared;
     const { taskId } = stored;
@@ -230,15 +239,38 @@ export class CheckpointManager {
       ...(stored.machine === undefined ? {} : { machine: stored.machine }),
     };
     const body = encodeEnvelopeWithState(envelope, prepared.json, sharedJson);
-    return this.store
-      .save(
-        { taskId, checkpointId, createdAt, expiresAt, body },
-        { expectedSeq: options.expectedSeq },
-      )
-      .then(() => {
+    const record = { taskId, checkpointId, createdAt, expiresAt, body };
+    const expectedSeq = options.expectedSeq;
+    const fresh =
+      lineage === undefined
+        ? undefined
+        : this.#lineage.entriesAfter(
+            taskId,
+            lineage.flow,
+            { logged: Object.getPrototypeOf(lineage.flow) === ContextFlowManager.prototype },
+            lineage.after,
+          );
+    if (fresh === undefined) {
+      return this.store.save(record, { expectedSeq }).then(() => {
         this.#remember(taskId, checkpointId);
         return checkpointId;
       });
+    }
+    const appendLog = { name: this.#lineage.log, entries: fresh.entries };
+    return this.store.save(record, { expectedSeq, appendLog }).then(
+      () => {
+        this.#remember(taskId, checkpointId);
+        this.#lineage.appended(taskId, fresh.seq);
+        return checkpointId;
+      },
+      (error: unknown) => {
+        // Refused, nothing was appended; else the save may have landed (a lost reply).
+        if (!isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) {
+          this.#lineage.appended(taskId, undefined);
+        }
+        throw error;
+      },
+    );
   }
 
   /**
@@ -383,6 +415,7 @@ export function saveRuntimeCheckpoint(
   checkpoint: RuntimeCheckpoint,
   options: SaveCheckpointOptions,
   contextLog?: ContextLogWriter,
+  lineage?: LineageOnSave,
 ): Promise<string> {
   let prepared: ReturnType<typeof prepareRuntimeCheckpoint>;
   try {
@@ -390,23 +423,40 @@ export function saveRuntimeCheckpoint(
   } catch (error) {
     return Promise.reject(error);
   }
+  const onSave = appendsOnSave(manager) ? lineage : undefined;
   if (prepared === undefined) {
     const { completed, plan, ...rest } = checkpoint;
-    return manager.saveCheckpoint(
-      {
-        ...rest,
-        plan: planWithCompletion(plan, completed),
-        ...(rest.snapshot === undefined ? {} : { snapshot: rest.snapshot }),
-      },
-      options,
-    );
+    const state: WorkflowState = {
+      ...rest,
+      plan: planWithCompletion(plan, completed),
+      ...(rest.snapshot === undefined ? {} : { snapshot: rest.snapshot }),
+    };
+    return internals.saveNaming(manager, state, undefined, options, onSave);
   }
-  if (contextLog === undefined) return internals.save(manager, prepared, options);
+  if (contextLog === undefined) return internals.save(manager, prepared, options, onSave);
   const { contexts } = prepared;
-  return internals.save(manager, prepared, options).then((checkpointId) => {
+  return internals.save(manager, prepared, options, onSave).then((checkpointId) => {
     contextLog.saved(contexts);
     return checkpointId;
   });
+}
+
+/**
+ * The lineage a runtime checkpoint appends in its own write (internal): the transitions of
+ * `flow` after `after`, the last `seq` the task's log holds.
+ */
+export interface LineageOnSave {
+  readonly flow: ContextFlowManager;
+  readonly after: number;
+}
+
+/**
+ * Whether `manager`'s store appends log entries in the same write as a checkpoint (internal):
+ * then `saveRuntimeCheckpoint` appends the lineage it is given, and the runtime's checkpoints
+ * carry none.
+ */
+export function appendsOnSave(manager: CheckpointManager): boolean {
+  return manager.store.appendsOnSave === true;
 }
 
 /**

@@ -50,9 +50,20 @@ export interface CheckpointStore {
   readonly name: string;
 
   /**
+   * Whether `save` takes {@link SaveRecordOptions.appendLog}: log entries appended in the same
+   * atomic write as the record. Optional: the manager hands `appendLog` only to a store that says
+   * `true` here, and appends with {@link appendLog} after the save otherwise. A store without it
+   * refuses `appendLog` with a `TypeError` and writes nothing (the conformance suite checks
+   * both), so entries are never dropped in silence.
+   */
+  readonly appendsOnSave?: boolean;
+
+  /**
    * Stores a new checkpoint record and returns its sequence number. Throws
    * `CheckpointConflictError` when `options.expectedSeq` is given and differs from the head,
-   * and `CheckpointExistsError` when the task already has a live record with this id.
+   * and `CheckpointExistsError` when the task already has a live record with this id. A store
+   * with {@link appendsOnSave} also appends `options.appendLog` in the same write: the record and
+   * the entries land together, or neither does (a refused save appends nothing).
    */
   save(record: NewCheckpointRecord, options?: SaveRecordOptions): Promise<SavedRecord>;
 
@@ -135,6 +146,19 @@ export interface NewCheckpointRecord {
 export interface SaveRecordOptions {
   /** Save only if the task's head sequence number is exactly this (0: no checkpoint yet). */
   readonly expectedSeq?: number | undefined;
+  /**
+   * Entries to append to one of the task's logs in the same atomic write as the record (as
+   * {@link CheckpointStore.appendLog} would: in order, each within the size bound). Only for a
+   * store with {@link CheckpointStore.appendsOnSave}.
+   */
+  readonly appendLog?: LogAppend | undefined;
+}
+
+/** Entries for one of a task's logs ({@link SaveRecordOptions.appendLog}). */
+export interface LogAppend {
+  /** The log's name (a valid id). */
+  readonly name: string;
+  readonly entries: readonly string[];
 }
 
 /** What a successful save returns. */

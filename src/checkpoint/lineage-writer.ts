@@ -23,7 +23,8 @@ const REMEMBERED_TASKS = 10_000;
  */
 export class LineageWriter {
   readonly #store: CheckpointStore;
-  readonly #log: string;
+  /** The name of the store log it writes. */
+  readonly log: string;
   /** Last persisted `seq` per task (-1: none), least recently written first. */
   readonly #persisted = new Map<string, number>();
   /** The tail of each task's queue of saves, so saves of one task never interleave. */
@@ -31,7 +32,7 @@ export class LineageWriter {
 
   constructor(store: CheckpointStore, log: string) {
     this.#store = store;
-    this.#log = log;
+    this.log = log;
   }
 
   /**
@@ -67,7 +68,7 @@ export class LineageWriter {
 
   /** The whole persisted lineage, validated. */
   async load(taskId: string): Promise<ContextTransition[]> {
-    const entries = await this.#store.readLog(taskId, this.#log);
+    const entries = await this.#store.readLog(taskId, this.log);
     const transitions = parseContextTransitions(
       taskId,
       entries.map((entry, i) => this.#parseEntry(taskId, entry, i)),
@@ -101,12 +102,39 @@ export class LineageWriter {
     options: SaveLineageOptions,
     last: number,
   ): Promise<number> {
+    const fresh = this.entriesAfter(taskId, source, options, last);
+    if (fresh === undefined) return Promise.resolve(0);
+    const { entries, seq } = fresh;
+    return this.#store.appendLog(taskId, this.log, entries).then(
+      () => {
+        this.#remember(taskId, seq);
+        return entries.length;
+      },
+      (error: unknown) => {
+        // The append may have happened (a lost reply): read the log's tail again next time.
+        this.#persisted.delete(taskId);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * The log entries of the transitions of `source` after `last` (and below `options.below`),
+   * checked as {@link save} checks them, with the `seq` of the last one; `undefined` when there
+   * are none. For a save that appends them itself ({@link appended} after it lands).
+   */
+  entriesAfter(
+    taskId: string,
+    source: LineageSource,
+    options: SaveLineageOptions,
+    last: number,
+  ): { readonly entries: string[]; readonly seq: number } | undefined {
     const candidates = isTransitionArray(source) ? source : source.transitionsSince(last + 1);
     const below = options.below ?? Number.POSITIVE_INFINITY;
     const fresh = candidates.filter(
       (transition) => transition.seq > last && transition.seq < below,
     );
-    if (fresh.length === 0) return Promise.resolve(0);
+    if (fresh.length === 0) return undefined;
     let valid: readonly ContextTransition[];
     try {
       valid =
@@ -122,30 +150,29 @@ export class LineageWriter {
       );
     }
     const entries = valid.map((transition) => JSON.stringify(transition));
-    return this.#store.appendLog(taskId, this.#log, entries).then(
-      () => {
-        this.#remember(taskId, (valid.at(-1) as ContextTransition).seq);
-        return valid.length;
-      },
-      (error: unknown) => {
-        // The append may have happened (a lost reply): read the log's tail again next time.
-        this.#persisted.delete(taskId);
-        throw error;
-      },
-    );
+    return { entries, seq: (valid.at(-1) as ContextTransition).seq };
+  }
+
+  /**
+   * Records that the task's log holds its transitions up to `seq` (`undefined`: this writer no
+   * longer knows, as after a save that may or may not have appended them).
+   */
+  appended(taskId: string, seq: number | undefined): void {
+    if (seq === undefined) this.#persisted.delete(taskId);
+    else this.#remember(taskId, seq);
   }
 
   /** The last persisted `seq` of a task this writer does not remember, read from its log. */
   async #readLastPersisted(taskId: string): Promise<number> {
     // Appending nothing returns the log's length without writing.
-    const length = await this.#store.appendLog(taskId, this.#log, []);
+    const length = await this.#store.appendLog(taskId, this.log, []);
     if (length === 0) return -1;
-    const [entry] = await this.#store.readLog(taskId, this.#log, { from: length - 1, limit: 1 });
+    const [entry] = await this.#store.readLog(taskId, this.log, { from: length - 1, limit: 1 });
     if (entry === undefined) return -1;
     const value = this.#parseEntry(taskId, entry, length - 1);
     const seq = (value as { seq?: unknown } | null)?.seq;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-      throw new CorruptRecordError(taskId, `${this.#log}[${length - 1}]`, 'it has no valid seq');
+      throw new CorruptRecordError(taskId, `${this.log}[${length - 1}]`, 'it has no valid seq');
     }
     this.#remember(taskId, seq);
     return seq;
@@ -155,7 +182,7 @@ export class LineageWriter {
     try {
       return JSON.parse(entry);
     } catch (error) {
-      throw new CorruptRecordError(taskId, `${this.#log}[${index}]`, 'it is not JSON', {
+      throw new CorruptRecordError(taskId, `${this.log}[${index}]`, 'it is not JSON', {
         cause: error,
       });
     }

@@ -38,6 +38,21 @@ export function assertSavable(
   }
   if (typeof record.body !== 'string') throw new TypeError('body must be a string');
   assertWithinLimit(`Checkpoint ${record.checkpointId}`, record.body, maxRecordBytes);
+  const append = options?.appendLog;
+  if (append !== undefined) {
+    assertValidId('log name', append.name);
+    assertLogEntries(append.entries, maxRecordBytes, append.name);
+  }
+}
+
+/**
+ * Refuses `appendLog` in the options of a save, for a store without `appendsOnSave`: entries it
+ * would not write are an error, not a silent loss.
+ */
+export function assertNoAppendOnSave(store: string, options: SaveRecordOptions | undefined): void {
+  if (options?.appendLog !== undefined) {
+    throw new TypeError(`the ${store} store does not append log entries on save (appendsOnSave)`);
+  }
 }
 
 /** Validates `keepLatest` of `deleteOld`. */

@@ -1,4 +1,5 @@
 import {
+  appendsOnSave,
   type CheckpointManager,
   saveRuntimeCheckpoint,
   saveRuntimeLineage,
@@ -6,6 +7,7 @@ import {
 import { ContextLogWriter, entriesReadFor } from '../checkpoint/stored-contexts.js';
 import type { WorkflowState } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import type { ContextTransition } from '../flow/context-transition.js';
 import { asError } from './as-error.js';
 import {
   buildRuntimeCheckpoint,
@@ -14,30 +16,41 @@ import {
 } from './checkpoint-state.js';
 import type { RuntimeEvent } from './runtime-types.js';
 
+const NO_TRANSITIONS: readonly ContextTransition[] = Object.freeze([]);
+
 /** The checkpoint a restored run continues from. */
 export interface LoadedCheckpoint {
   readonly seq: number;
   readonly checkpointId: string;
   /** The contexts log entry each context of its state was read from. */
   readonly storedContexts?: ReadonlyMap<object, number>;
+  /** The `seq` of the last lineage transition in the store's log (-1: none). */
+  readonly lineageSeq: number;
 }
 
-/** What a run restored from `state` (as a load returned it) continues from; none for a new task. */
-export function loadedCheckpointOf(state: WorkflowState): LoadedCheckpoint | undefined {
+/**
+ * What a run restored from `state` (as a load returned it) continues from, its task's lineage
+ * log holding the transitions up to `lineageSeq`; none for a new task.
+ */
+export function loadedCheckpointOf(
+  state: WorkflowState,
+  lineageSeq: number,
+): LoadedCheckpoint | undefined {
   const info = state.checkpoint;
   if (info === undefined) return undefined;
   const { seq, checkpointId } = info;
-  return { seq, checkpointId, storedContexts: entriesReadFor(state) };
+  return { seq, checkpointId, storedContexts: entriesReadFor(state), lineageSeq };
 }
 
 /**
  * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
  * on the last sequence number written or loaded, so a second writer on the task loses with
- * `CheckpointConflictError` instead of forking it. Beside each checkpoint it appends the lineage
- * transitions the store's log does not have yet, with at most one lineage write in flight, which
- * the next checkpoint does not wait for: until a write lands, those transitions also travel in
- * the checkpoints' metadata (a resume appends them), so a crash between the writes loses
- * nothing. With `keep`, older checkpoints are deleted as the run goes: once every `keep` saves,
+ * `CheckpointConflictError` instead of forking it. The lineage transitions the store's log does
+ * not have yet go with each checkpoint: on a store that appends on save (`appendsOnSave`), in the
+ * checkpoint's own write; on any other, appended beside it, with at most one lineage write in
+ * flight, which the next checkpoint does not wait for: until a write lands, those transitions
+ * also travel in the checkpoints' metadata (a resumed run carries them on until they are in the
+ * log), so a crash between the writes loses nothing. With `keep`, older checkpoints are deleted as the run goes: once every `keep` saves,
  * and after a final one (best effort: a failed prune is tried again at the next). Callers
  * serialize their saves.
  */
@@ -81,7 +94,9 @@ export class CheckpointWriter {
     this.#emit = emit;
     this.seq = loaded?.seq ?? 0;
     this.checkpointId = loaded?.checkpointId;
-    this.#lineageSeq = lineage.nextSeq - 1;
+    // A restored lineage may hold transitions its checkpoint carried that the log lacks: they
+    // stay pending (in the checkpoints) until appended.
+    this.#lineageSeq = loaded?.lineageSeq ?? lineage.nextSeq - 1;
     this.#keep = keep;
     this.#prunedAt = this.seq;
     // Keeping N checkpoints bounds what a task stores; the contexts log is never pruned, so it
@@ -114,6 +129,7 @@ export class CheckpointWriter {
    * Returns the new checkpoint's id.
    */
   write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+    if (appendsOnSave(this.#manager)) return this.#writeAppending(input);
     // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
     // checkpoint too (pending), so the checkpoint and the append overlap.
     const pending = this.#lineage.transitionsSince(this.#lineageSeq + 1);
@@ -141,6 +157,41 @@ export class CheckpointWriter {
       });
       const last = pending.at(-1);
       if (last !== undefined) this.#appendLineage(last.seq);
+      this.#pruneIfDue(FINAL_STATUSES.has(input.status));
+      return checkpointId;
+    });
+  }
+
+  /**
+   * {@link write} on a store that appends log entries in the same write as a checkpoint: the
+   * lineage not in the log yet is appended by the save itself, so the checkpoint carries none.
+   */
+  #writeAppending(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+    const upTo = this.#lineage.nextSeq - 1;
+    let saved: Promise<string>;
+    try {
+      const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: NO_TRANSITIONS });
+      saved = saveRuntimeCheckpoint(
+        this.#manager,
+        checkpoint,
+        { expectedSeq: this.seq },
+        this.#contextLog,
+        { flow: this.#lineage, after: this.#lineageSeq },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return saved.then((checkpointId) => {
+      this.seq += 1;
+      this.checkpointId = checkpointId;
+      if (upTo > this.#lineageSeq) this.#lineageSeq = upTo;
+      this.#emit({
+        type: 'checkpoint.saved',
+        taskId: this.#taskId,
+        checkpointId,
+        seq: this.seq,
+        status: input.status,
+      });
       this.#pruneIfDue(FINAL_STATUSES.has(input.status));
       return checkpointId;
     });

@@ -202,7 +202,7 @@ class WorkflowRuntime implements Runtime {
     if (run !== undefined) return run.lineage;
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
-    const flow = await loadTaskLineage(manager, taskId, state, this.#settings.now);
+    const { flow } = await loadTaskLineage(manager, taskId, state, this.#settings.now);
     if (state === undefined && flow.size === 0) throw new UnknownTaskError(taskId);
     return flow;
   }
@@ -374,7 +374,7 @@ class WorkflowRuntime implements Runtime {
     const loaded = await manager.loadLatestCheckpoint(taskId);
     if (loaded === undefined) throw new UnknownTaskError(taskId);
     const lineage = await loadTaskLineage(manager, taskId, loaded, this.#settings.now);
-    if (FINAL_STATUSES.has(loaded.status)) return settledRun(loaded, lineage);
+    if (FINAL_STATUSES.has(loaded.status)) return settledRun(loaded, lineage.flow);
     const workflowId = loaded.machine?.id;
     const entry = workflowId === undefined ? undefined : this.#workflows.get(workflowId);
     if (workflowId === undefined || entry === undefined) {

@@ -18,6 +18,7 @@ import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.j
 import type { MachineWorkflow } from './machine-workflow.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import type { RunStatus, RuntimeEventInput } from './runtime-types.js';
+import type { TaskLineage } from './task-lineage.js';
 
 type MachineActor = Actor<AnyStateMachine>;
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
@@ -78,13 +79,19 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   }
 
   /** A run restored from a checkpoint's persisted snapshot. */
-  static restore(deps: MachineRunDeps, state: WorkflowState, lineage: ContextFlowManager) {
+  static restore(deps: MachineRunDeps, state: WorkflowState, lineage: TaskLineage) {
     const actor = createActor(deps.workflow.machine, {
       // Read back as plain JSON: its contexts are frozen, as a live run's are.
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const run = new MachineRun(deps, state.taskId, actor, lineage, loadedCheckpointOf(state));
+    const run = new MachineRun(
+      deps,
+      state.taskId,
+      actor,
+      lineage.flow,
+      loadedCheckpointOf(state, lineage.persistedSeq),
+    );
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
     run.#suspendSaved = deps.workflow.suspended(snapshot);

@@ -17,6 +17,7 @@ import type {
   RuntimeEvent,
   RuntimeEventInput,
 } from './runtime-types.js';
+import type { TaskLineage } from './task-lineage.js';
 import type { StepIndex } from './workflow-progress.js';
 
 type WorkflowActor = Actor<WorkflowMachine>;
@@ -84,13 +85,19 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   }
 
   /** A run restored from a checkpoint's persisted snapshot. */
-  static restore(deps: TaskRunDeps, state: WorkflowState, lineage: ContextFlowManager): TaskRun {
+  static restore(deps: TaskRunDeps, state: WorkflowState, lineage: TaskLineage): TaskRun {
     const actor = createActor(deps.machine ?? deps.workflow.machine, {
       // Read back as plain JSON: its contexts are frozen, as a live run's are.
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const run = new TaskRun(deps, state.taskId, actor, lineage, loadedCheckpointOf(state));
+    const run = new TaskRun(
+      deps,
+      state.taskId,
+      actor,
+      lineage.flow,
+      loadedCheckpointOf(state, lineage.persistedSeq),
+    );
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;

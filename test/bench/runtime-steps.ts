@@ -178,9 +178,11 @@ function meter(inner: CheckpointStore): Meter {
     },
     store: {
       name: inner.name,
+      appendsOnSave: inner.appendsOnSave,
       async save(record, options) {
         // The bodies here are ASCII JSON, so characters are bytes (and `.length` costs nothing).
         m.bytes += record.body.length;
+        for (const entry of options?.appendLog?.entries ?? []) m.bytes += entry.length;
         const t0 = process.hrtime.bigint();
         try {
           return await inner.save(record, options);

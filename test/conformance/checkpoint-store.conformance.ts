@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, it } from 'vitest';
+import { appendOnSaveCases } from './cases/append-on-save.cases.js';
 import { leaseCases } from './cases/leases.cases.js';
 import { listingCases } from './cases/listing.cases.js';
 import { logCases } from './cases/logs.cases.js';
@@ -96,6 +97,7 @@ export function describeCheckpointStore(
     describe('validation and integrity', () =>
       validationCases(ctx, { largeBodyBytes: options.largeBodyBytes ?? 5 * 1024 * 1024 }));
     describe('logs', () => logCases(ctx));
+    describe('logs appended on save', () => appendOnSaveCases(ctx));
     describe('tasks and isolation', () => taskCases(ctx));
     describe('listing tasks', () => listingCases(ctx));
     describe('leases', () => leaseCases(ctx));
