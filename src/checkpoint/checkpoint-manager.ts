@@ -228,15 +228,16 @@ export class CheckpointManager {
     const expiresAt =
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
     const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
+    // Fields left undefined are left out of the JSON (the same body as without them).
     const envelope: Omit<CheckpointEnvelope, 'state' | 'shared'> = {
       v: prepared.v,
       checkpointId,
       taskId,
       createdAt,
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-      ...(parentId === undefined ? {} : { parentId }),
+      expiresAt,
+      parentId,
       status: stored.status,
-      ...(stored.machine === undefined ? {} : { machine: stored.machine }),
+      machine: stored.machine,
     };
     const body = encodeEnvelopeWithState(envelope, prepared.json, sharedJson);
     const record = { taskId, checkpointId, createdAt, expiresAt, body };

@@ -1,7 +1,7 @@
 import type { Snapshot } from 'xstate';
 import type { WorkflowFailureOutput, WorkflowOutput } from '../../machines/workflow-types.js';
 import type { RuntimeCheckpoint } from '../checkpoint/runtime-checkpoint.js';
-import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
+import type { WorkflowMachineRef, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { WorkflowFailureInfo } from '../errors.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import type { JsonObject, JsonValue } from '../json.js';
@@ -43,8 +43,6 @@ export interface CheckpointStateInput {
   readonly completed: ReadonlySet<string> | undefined;
   /** Event types awaited (while suspended). */
   readonly waitingFor: readonly string[];
-  /** Lineage transitions not yet known to be in the store's log. */
-  readonly pendingLineage: readonly ContextTransition[];
   /** More metadata (error details, cancel time). */
   readonly extra: JsonObject;
   /** The actor's persisted snapshot; none for an actor that errored. */
@@ -59,9 +57,12 @@ export interface CheckpointStateInput {
  * with its machine. The plan is passed as the workflow's plan and the completed steps, so the
  * manager serializes a checked plan once (see `saveRuntimeCheckpoint`).
  */
-export function buildRuntimeCheckpoint(input: CheckpointStateInput): RuntimeCheckpoint {
-  const { workflow, completed, waitingFor, pendingLineage } = input;
-  const metadata: JsonObject = { ...input.extra };
+export function buildRuntimeCheckpoint(
+  input: CheckpointStateInput,
+  pendingLineage: readonly ContextTransition[],
+): RuntimeCheckpoint {
+  const { workflow, completed, waitingFor } = input;
+  const metadata: JsonObject = Object.assign({}, input.extra);
   if (completed === undefined) metadata.planOmitted = workflow.plan.length;
   if (input.currentStepId !== undefined) metadata.currentStepId = input.currentStepId;
   if (waitingFor.length > 0) metadata.waitingFor = [...waitingFor];
@@ -73,7 +74,19 @@ export function buildRuntimeCheckpoint(input: CheckpointStateInput): RuntimeChec
     status: input.status,
     currentStepIndex: input.currentStepIndex,
     metadata,
-    machine: { id: workflow.id, version: workflow.version },
+    machine: machineOf(workflow),
     snapshot: input.snapshot,
   };
+}
+
+/** Each workflow's machine reference, made once (frozen: checkpoints share it). */
+const machineRefs = new WeakMap<object, WorkflowMachineRef>();
+
+function machineOf(workflow: CheckpointStateInput['workflow']): WorkflowMachineRef {
+  let ref = machineRefs.get(workflow);
+  if (ref === undefined) {
+    ref = Object.freeze({ id: workflow.id, version: workflow.version });
+    machineRefs.set(workflow, ref);
+  }
+  return ref;
 }

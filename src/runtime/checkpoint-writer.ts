@@ -128,14 +128,14 @@ export class CheckpointWriter {
    * lineage is taken up to now, too), emits `checkpoint.saved` and starts the lineage append.
    * Returns the new checkpoint's id.
    */
-  write(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+  write(input: CheckpointStateInput): Promise<string> {
     if (appendsOnSave(this.#manager)) return this.#writeAppending(input);
     // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
     // checkpoint too (pending), so the checkpoint and the append overlap.
     const pending = this.#lineage.transitionsSince(this.#lineageSeq + 1);
     let saved: Promise<string>;
     try {
-      const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: pending });
+      const checkpoint = buildRuntimeCheckpoint(input, pending);
       saved = saveRuntimeCheckpoint(
         this.#manager,
         checkpoint,
@@ -166,11 +166,11 @@ export class CheckpointWriter {
    * {@link write} on a store that appends log entries in the same write as a checkpoint: the
    * lineage not in the log yet is appended by the save itself, so the checkpoint carries none.
    */
-  #writeAppending(input: Omit<CheckpointStateInput, 'pendingLineage'>): Promise<string> {
+  #writeAppending(input: CheckpointStateInput): Promise<string> {
     const upTo = this.#lineage.nextSeq - 1;
     let saved: Promise<string>;
     try {
-      const checkpoint = buildRuntimeCheckpoint({ ...input, pendingLineage: NO_TRANSITIONS });
+      const checkpoint = buildRuntimeCheckpoint(input, NO_TRANSITIONS);
       saved = saveRuntimeCheckpoint(
         this.#manager,
         checkpoint,
