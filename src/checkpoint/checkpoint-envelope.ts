@@ -1,6 +1,6 @@
 import { isValidatedJson } from '../context/validated-json.js';
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
-import { assertJson, type JsonObject } from '../json.js';
+import { type AssertJsonOptions, assertJson, type JsonObject } from '../json.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
 import { restoreSharedContexts, storedEntriesOf } from './restore-shared-contexts.js';
 import { type SharedContext, type StoredContexts, shareContexts } from './shared-contexts.js';
@@ -114,16 +114,23 @@ export type CheckpointMigrate = (
  * path.
  */
 export function assertStorableState(state: StoredWorkflowState): void {
-  const { snapshot, ...rest } = state;
-  assertJson(rest, { path: '$', skip: isValidatedJson });
-  if (snapshot !== undefined) {
-    assertJson(snapshot, {
-      path: '$.snapshot',
-      allowUndefinedProperties: true,
-      skip: isValidatedJson,
-    });
+  const snapshot = state.snapshot;
+  if (snapshot === undefined) {
+    assertJson(state, STATE_OPTIONS);
+    return;
   }
+  // The state but its snapshot (checked below, where `undefined` properties are allowed).
+  const skip = (container: object) => container === snapshot || isValidatedJson(container);
+  assertJson(state, { path: '$', skip });
+  assertJson(snapshot, SNAPSHOT_OPTIONS);
 }
+
+const STATE_OPTIONS: AssertJsonOptions = { path: '$', skip: isValidatedJson };
+const SNAPSHOT_OPTIONS: AssertJsonOptions = {
+  path: '$.snapshot',
+  allowUndefinedProperties: true,
+  skip: isValidatedJson,
+};
 
 /** Serializes an envelope into a record body. */
 export function encodeEnvelope(envelope: CheckpointEnvelope): string {

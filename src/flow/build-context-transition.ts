@@ -72,20 +72,40 @@ export function buildContextTransition(
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
     invalid('$.timestamp', 'is not a finite number (from the clock)');
   }
-  const transition: ContextTransition = Object.freeze({
-    seq: at.seq,
-    workflowId: at.workflowId,
-    toContextId: to.contextId,
-    toContextType: to.contextType,
-    fromContextIds:
-      parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextId)),
-    fromContextTypes:
-      parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextType)),
-    componentName,
-    ...(operation !== undefined ? { operation } : {}),
-    timestamp,
-    metadata: frozenMetadata,
-  });
+  const { seq, workflowId } = at;
+  const { contextId: toContextId, contextType: toContextType } = to;
+  const fromContextIds =
+    parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextId));
+  const fromContextTypes =
+    parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextType));
+  // Two literals rather than a conditional spread (one per logged transition): the same fields,
+  // in the same order.
+  const transition: ContextTransition = Object.freeze(
+    operation === undefined
+      ? {
+          seq,
+          workflowId,
+          toContextId,
+          toContextType,
+          fromContextIds,
+          fromContextTypes,
+          componentName,
+          timestamp,
+          metadata: frozenMetadata,
+        }
+      : {
+          seq,
+          workflowId,
+          toContextId,
+          toContextType,
+          fromContextIds,
+          fromContextTypes,
+          componentName,
+          operation,
+          timestamp,
+          metadata: frozenMetadata,
+        },
+  );
   // Deep-frozen JSON: a checkpoint carrying it (pending lineage) need not check it again.
   markValidatedJson(transition as unknown as JsonObject);
   return transition;

@@ -99,11 +99,12 @@ export class LaneLineage {
       parents = before === undefined ? this.#groupInput(lane) : [before];
     }
     const route = step === undefined ? undefined : routes?.[step];
-    const metadata = {
-      lane,
-      ...(plan ? { stepId: plan.stepId, stepIndex: plan.stepIndex } : {}),
-      ...(route === undefined ? {} : { route: routeMetadata(route) }),
-    };
+    const metadata: JsonObject = { lane };
+    if (plan) {
+      metadata.stepId = plan.stepId;
+      metadata.stepIndex = plan.stepIndex;
+    }
+    if (route !== undefined) metadata.route = routeMetadata(route);
     const routedTo =
       route === undefined ? undefined : `${route.target.targetType}_${route.target.targetId}`;
     const logged: JsonObject = isMerge

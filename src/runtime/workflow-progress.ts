@@ -52,7 +52,10 @@ function markComplete(step: Step, completed: Set<string>): void {
 
 function firstKey(value: StateValue | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return typeof value === 'string' ? value : Object.keys(value)[0];
+  if (typeof value === 'string') return value;
+  // The first own key, without the array `Object.keys` makes (state values are plain objects).
+  for (const key in value) if (Object.hasOwn(value, key)) return key;
+  return undefined;
 }
 
 /** Walks a step list's state value; `completed` (when given) collects completed steps: O(plan). */
