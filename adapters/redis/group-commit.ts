@@ -8,12 +8,14 @@
  * other; a call (with the `SETEX`s of its large values) is written to the connection directly
  * (past ioredis' auto-pipelining), in order, corked into one write. Each save of a call keeps its
  * own all-or-nothing semantics, nonce and answer (a conflict or a corrupt task fails only that
- * save), and saves of one task apply in the order they were issued. A call re-sent after a lost
- * reply answers as its first run did: applied saves by their nonces, refused ones from the
- * answers the first run kept (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster` (keys of
- * different tasks may live in different slots) only saves of one task are batched, one call in
- * flight per task; a single node has one lane for all tasks. A call carries at most 256 saves
- * and 1 MiB of values (a larger value goes alone).
+ * save), and saves of one task apply in the order they were issued. A save's log entries
+ * (`appendLog`) ride after its value in the same call and land with its record or not at all.
+ * A call re-sent after a lost reply answers as its first run did: applied saves by their nonces
+ * (their entries are not appended again), refused ones from the answers the first run kept
+ * (`…:ans:<nonce>`, 5 minutes). Through a Redis `Cluster` (keys of different tasks may live in
+ * different slots) only saves of one task are batched, one call in flight per task; a single
+ * node has one lane for all tasks. A call carries at most 256 saves and 1 MiB of values and
+ * entries (a larger value goes alone).
  */
 import { randomUUID } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
@@ -22,7 +24,7 @@ import type {
   SavedRecord,
   SaveRecordOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
-import { assertNoAppendOnSave, assertSavable } from '../../src/checkpoint/store-guards.js';
+import { assertSavable } from '../../src/checkpoint/store-guards.js';
 import {
   CheckpointConflictError,
   CheckpointExistsError,
@@ -64,6 +66,8 @@ const LANE_CALLS = 2;
 /** A queue of at least twice this many saves is split over the lane's free calls. */
 const SPLIT_SAVES = 16;
 
+const NO_ENTRIES: readonly string[] = Object.freeze([]);
+
 /**
  * A save waiting in its lane: what its packed argument needs, its value, and how to answer. One
  * object per save, no closures of its own (a save's Node-side cost counts).
@@ -84,6 +88,12 @@ interface PendingSave {
   readonly value: string;
   /** Whether the value rides inline (up to {@link INLINE_SAVE_CHARS}). */
   readonly inline: boolean;
+  /** The log the save appends `entries` to (`appendLog`), or `''`. */
+  readonly log: string;
+  /** The entries it appends (arguments of the call after its value); none: `[]`. */
+  readonly entries: readonly string[];
+  /** Characters of the save in a call (its value, inline or sent ahead, and its entries). */
+  readonly chars: number;
   /** Why the value's SETEX failed, once it did. */
   tempError?: unknown;
   /** The caller's promise: settled by {@link answerSave} or with a typed error. */
@@ -162,9 +172,9 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
     const size = Math.min(BATCH_SAVES, Math.ceil(queue.length / parts));
     for (let start = 0; start < queue.length; ) {
       let end = start + 1;
-      let chars = (queue[start] as PendingSave).value.length;
+      let chars = (queue[start] as PendingSave).chars;
       while (end < queue.length && end - start < size) {
-        chars += (queue[end] as PendingSave).value.length;
+        chars += (queue[end] as PendingSave).chars;
         if (chars > BATCH_CHARS) break;
         end++;
       }
@@ -224,13 +234,21 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
   }
 
   /**
-   * A save's arguments in one (`group|now|expiresAt|expectedSeq|checkpointId`): every argument
-   * of a call costs the client and the server, a save's five as one cost less. createdAt and
-   * the body's size travel in the value's header, which the script does not read.
+   * A save's arguments in one (`group|now|expiresAt|expectedSeq|checkpointId|log|count`): every
+   * argument of a call costs the client and the server, a save's seven as one cost less.
+   * createdAt and the body's size travel in the value's header, which the script does not read;
+   * the log's entries follow the value.
    */
   function packed(save: PendingSave, group: number): string {
-    const { now, expiresAt, expectedSeq, checkpointId } = save;
-    return `${group}|${now}|${expiresAt ?? ''}|${expectedSeq ?? ''}|${checkpointId}`;
+    const { now, expiresAt, expectedSeq, checkpointId, log, entries } = save;
+    const appended = entries.length === 0 ? '|' : `${log}|${entries.length}`;
+    return `${group}|${now}|${expiresAt ?? ''}|${expectedSeq ?? ''}|${checkpointId}|${appended}`;
+  }
+
+  /** A save's arguments: packed, its value (or nonce), then its log entries. */
+  function pushArgs(args: string[], save: PendingSave, group: number): void {
+    args.push(packed(save, group), save.inline ? save.value : save.nonce);
+    for (const entry of save.entries) args.push(entry);
   }
 
   /** A lone save: one save-1 call. */
@@ -238,7 +256,8 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
     let reply: unknown;
     try {
       const keys = [`${save.base}idx`];
-      const args = [packed(save, 1), save.inline ? save.value : save.nonce];
+      const args: string[] = [];
+      pushArgs(args, save, 1);
       try {
         reply = await sendLuaScript(client, scripts.save, keys, args);
       } catch (error) {
@@ -272,7 +291,7 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
         groups.set(save.base, group);
         keys.push(`${save.base}idx`);
       }
-      args.push(packed(save, group), save.inline ? save.value : save.nonce);
+      pushArgs(args, save, group);
     }
     let reply: unknown;
     try {
@@ -321,7 +340,6 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
 
   return (record: NewCheckpointRecord, saveOptions?: SaveRecordOptions): Promise<SavedRecord> => {
     try {
-      assertNoAppendOnSave('redis', saveOptions);
       assertSavable(record, saveOptions, maxRecordBytes);
     } catch (error) {
       return Promise.reject(error);
@@ -336,6 +354,11 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
       Buffer.byteLength(body, 'utf8'),
       body,
     );
+    const append = saveOptions?.appendLog;
+    const entries = append?.entries ?? NO_ENTRIES;
+    const inline = body.length <= INLINE_SAVE_CHARS;
+    let chars = value.length;
+    for (const entry of entries) chars += entry.length;
     return new Promise<SavedRecord>((resolve, reject) => {
       enqueue({
         taskId,
@@ -346,7 +369,10 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
         expectedSeq: saveOptions?.expectedSeq,
         nonce,
         value,
-        inline: body.length <= INLINE_SAVE_CHARS,
+        inline,
+        log: entries.length === 0 ? '' : (append?.name ?? ''),
+        entries,
+        chars,
         resolve,
         reject,
       });

@@ -160,6 +160,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
 
   return {
     name: 'redis',
+    appendsOnSave: true,
 
     save,
 

@@ -351,13 +351,13 @@ describeRedis('Redis store: group commit', () => {
       `${prefix}{t}:idx`,
       `${prefix}{u}:idx`,
       '300',
-      `1|${now}||0|x`,
+      `1|${now}||0|x||`,
       value(nonce, 'x'),
-      `2|${now}|||y`,
+      `2|${now}|||y||`,
       value(other, 'y'),
-      `1|${now}||0|x`,
+      `1|${now}||0|x||`,
       value(nonce, 'x'),
-      `1|${now}|||x`,
+      `1|${now}|||x||`,
       value(other, 'x'),
     );
     expect(reply).toEqual([1, 1, 1, [2]]);
@@ -369,5 +369,88 @@ describeRedis('Redis store: group commit', () => {
       body: 'abc',
     });
     expect((await store.load('u', 'y'))?.body).toBe('abc');
+  });
+
+  it('saves that append log entries, batched into one call, each append their own, in order', async () => {
+    const { store, client } = await open();
+    const calls = watchSaves(client);
+    const saves = Array.from({ length: 12 }, (_, i) => {
+      const task = `task-${i % 3}`;
+      const n = Math.floor(i / 3);
+      // Every other save of a task appends two entries, with a large body now and then.
+      const entries = n % 2 === 0 ? [`${i}:a`, `${i}:b`] : [];
+      const body = i === 6 ? 'x'.repeat(20_000) : `{"i":${i}}`;
+      return store.save(
+        { taskId: task, checkpointId: `c${n}`, createdAt: Date.now(), body },
+        { expectedSeq: n, appendLog: { name: 'lineage', entries } },
+      );
+    });
+    expect(await Promise.all(saves)).toEqual(
+      Array.from({ length: 12 }, (_, i) => ({ seq: Math.floor(i / 3) + 1 })),
+    );
+    expect(calls.map((call) => call.script)).toContain('saveMany');
+    for (let t = 0; t < 3; t++) {
+      expect(await store.readLog(`task-${t}`, 'lineage')).toEqual([
+        `${t}:a`,
+        `${t}:b`,
+        `${t + 6}:a`,
+        `${t + 6}:b`,
+      ]);
+      expect(await store.listTasks()).toContain(`task-${t}`);
+    }
+    expect((await store.load('task-0', 'c2'))?.body).toBe('x'.repeat(20_000));
+  });
+
+  it('a save re-sent after a lost reply appends its entries once', async () => {
+    const { store, client, prefix } = await open();
+    const script = loadLuaScript('save', 1);
+    const nonce = '00000000-0000-4000-8000-000000000003';
+    const args = [`1|${Date.now()}||0|x|lineage|2`, `${nonce} x 5||3\nabc`, 'e1', 'e2'];
+    const run = () => client.eval(script.source, 1, `${prefix}{t}:idx`, ...args);
+    expect(await run()).toBe(1);
+    expect(await run()).toBe(1); // recognized by its nonce: applied already
+    expect(await store.readLog('t', 'lineage')).toEqual(['e1', 'e2']);
+    expect(await store.head('t')).toBe(1);
+    // Entries the packed save does not announce (or announces without a log) do not parse.
+    const bad = await client.eval(
+      script.source,
+      1,
+      `${prefix}{t}:idx`,
+      `1|${Date.now()}||1|y|lineage|1`,
+      `${nonce.replace(/3$/, '4')} y 5||3\nabc`,
+      'e3',
+      'e4',
+    );
+    expect(bad).toEqual([3, 'the save does not parse']);
+    expect(await store.readLog('t', 'lineage')).toEqual(['e1', 'e2']);
+  });
+
+  it('a save whose log key holds another type fails alone, with nothing of it written', async () => {
+    const { store, client, prefix } = await open();
+    await client.set(`${prefix}{bad}:log:lineage`, 'oops');
+    await client.set(`${prefix}{bad2}:logs`, 'oops');
+    const appendLog = { name: 'lineage', entries: ['e'] };
+    const results = await Promise.allSettled([
+      store.save(record('good', 'a'), { appendLog }),
+      store.save(record('bad', 'a'), { appendLog }),
+      store.save(record('bad2', 'a'), { appendLog }),
+      store.save(record('good', 'b'), { expectedSeq: 1, appendLog }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    for (const r of results.slice(1, 3)) {
+      const error = (r as PromiseRejectedResult).reason;
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    }
+    expect(await store.readLog('good', 'lineage')).toEqual(['e', 'e']);
+    for (const task of ['bad', 'bad2']) {
+      expect(await store.head(task)).toBe(0);
+      expect(await store.load(task, 'a')).toBeUndefined();
+    }
+    expect(await client.get(`${prefix}{bad}:log:lineage`)).toBe('oops');
   });
 });

@@ -9,13 +9,14 @@
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx  (the task's other keys are derived from it:
                              …exp, …r:<id>, …meta (v2 tasks), and the temp value key …tmp:<nonce>)
-    ARGV[1] the save, packed: "1|now|expiresAt|expectedSeq|checkpointId"
+    ARGV[1] the save, packed: "1|now|expiresAt|expectedSeq|checkpointId|log|count"
             now in ms since the epoch, expiresAt '' when it never expires, expectedSeq '' for an
-            unconditional save
+            unconditional save; log and count: the log ARGV[3..] are appended to ('' when none)
     ARGV[2] the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
             when small (the nonce: 36 characters unique per save call, so a save re-sent after a
             dropped reply is recognized), else the nonce alone: then the value was sent just
             before (same write) into the temp value key with SETEX
+    ARGV[3..] entries appended to the task's log <log> with the record (count of them)
 
   Output:
     seq              (an integer, no table: the common answer costs least) saved with this
@@ -32,5 +33,9 @@
 --- @include "taskKeys"
 --- @include "saveRecord"
 
-local _, now, expiresAt, expectedSeq, id = string.match(ARGV[1], SAVE_FIELDS)
-return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedSeq, id, ARGV[2])
+local _, now, expiresAt, expectedSeq, id, log, count = string.match(ARGV[1], SAVE_FIELDS)
+count = tonumber(count) or 0
+-- Entries missing or extra, or entries without a log: the save does not parse.
+if id and (#ARGV ~= 2 + count or (count > 0 and log == '')) then id = nil end
+return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedSeq, id, ARGV[2],
+  nil, log, 3, count)

@@ -14,16 +14,17 @@
   is not evaluated again, so it cannot land after saves issued after it) and drops the temp keys
   the re-sent SETEXs wrote again.
 
-  Input (G task groups, S saves; 1 + G keys, 1 + 2S arguments):
+  Input (G task groups, S saves appending E log entries; 1 + G keys, 1 + 2S + E arguments):
     KEYS[1]      answers key  <prefix>{taskId of the first save}:ans:<nonce of the first save>
     KEYS[1+g]    index key of task group g (1..G)  <prefix>{taskId}:idx; the task's other keys
                  are derived from it (…exp, …r:<id>, …meta, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
-    then 2 arguments per save, in submission order:
-                 the save, packed: "group|now|expiresAt|expectedSeq|checkpointId" (see
-                 includes/saveRecord.lua), and the record value "<nonce> <checkpointId>
+    then 2 + count arguments per save, in submission order:
+                 the save, packed: "group|now|expiresAt|expectedSeq|checkpointId|log|count"
+                 (see includes/saveRecord.lua), the record value "<nonce> <checkpointId>
                  <createdAt>|<expiresAt>|<bodyBytes>\n<body>", or the nonce alone (36
-                 characters) when the value waits in the group's …tmp:<nonce>
+                 characters) when the value waits in the group's …tmp:<nonce>, then the count
+                 entries the save appends to its task's log <log>
 
   Output: one answer per save, in order:
     seq              (an integer, no table: the common answer costs least) saved with this
@@ -50,12 +51,19 @@ local function baseOf(g)
   return base
 end
 
+-- How many log entries follow the save packed in ARGV[i] (its last field).
+local function entriesOf(i)
+  return tonumber(string.match(ARGV[i], '|(%d*)$')) or 0
+end
+
 local kept = redis.call('GET', ansKey)
 if kept then
-  for i = 2, #ARGV, 2 do
+  local i = 2
+  while i < #ARGV do
     local base = baseOf(tonumber(string.match(ARGV[i], '^(%d+)|')))
     local value = ARGV[i + 1]
     if base and #value == NONCE_LENGTH then redis.call('DEL', base .. 'tmp:' .. value) end
+    i = i + 2 + entriesOf(i)
   end
   return cjson.decode(kept)
 end
@@ -65,19 +73,25 @@ local refused = false
 -- Values of saves without a TTL, written by one MSET at the end (one command instead of one per
 -- save; the call is atomic all the same).
 local deferred = {}
-for i = 2, #ARGV, 2 do
+local i = 2
+while i < #ARGV do
   local value = ARGV[i + 1]
-  local g, now, expiresAt, expectedSeq, id = string.match(ARGV[i], SAVE_FIELDS)
+  local g, now, expiresAt, expectedSeq, id, log, count = string.match(ARGV[i], SAVE_FIELDS)
+  count = tonumber(count) or 0
   g = tonumber(g)
   local base = g and baseOf(g)
   local answer
-  if base then
-    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value, deferred)
+  if i + 1 + count > #ARGV or (count > 0 and log == '') then
+    answer = {3, 'the save does not parse'}
+  elseif base then
+    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value, deferred, log,
+      i + 2, count)
   else
     answer = {3, 'the save names no task group'}
   end
   if type(answer) == 'table' then refused = true end
-  answers[i / 2] = answer
+  answers[#answers + 1] = answer
+  i = i + 2 + count
 end
 -- Every held-back save already wrote its index entry, so this is not the script's first write
 -- (no OOM refusal), and MSET fails on no key type.

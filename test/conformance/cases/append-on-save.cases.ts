@@ -47,7 +47,14 @@ export function appendOnSaveCases(ctx: SuiteContext): void {
     expect(await store.readLog('task-2', 'contexts')).toEqual(['x']);
     expect(await store.readLog('task-2', 'lineage')).toEqual([]);
     expect(await store.readLog('task-1', 'contexts')).toEqual([]);
-    expect(await store.listTasks()).toEqual(['task-1', 'task-2']);
+    // A record that expires appends the same way (its log outlives it: logs have no TTL).
+    const expiring = newRecord(ctx, 'task-3', 'cp-1', { ttlMs: 1_000 });
+    await store.save(expiring, { appendLog: { name: 'lineage', entries: ['t'] } });
+    expect(await store.readLog('task-3', 'lineage')).toEqual(['t']);
+    expect(await store.listTasks()).toEqual(['task-1', 'task-2', 'task-3']);
+    ctx.clock().advance(1_001);
+    expect(await store.load('task-3', 'cp-1')).toBeUndefined();
+    expect(await store.readLog('task-3', 'lineage')).toEqual(['t']);
   });
 
   test('a refused save appends nothing: a stale expectedSeq, a taken checkpoint id', async () => {

@@ -16,10 +16,11 @@
   scanned, and a v2 task migrated, only when ZMSCORE says so (openTask). The index is read before
   anything is written, and the temp key is checked before: no write can fail after the first.
 
-  SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId" (expiresAt
-                and expectedSeq '' when absent; one argument, since every argument of a call
-                costs both sides) into its five fields
-  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred)
+  SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId|log|count"
+                (expiresAt and expectedSeq '' when absent; log and count '' when the save
+                appends nothing; one argument, since every argument of a call costs both sides)
+                into its seven fields
+  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log, from, count)
     idxKey   the task's index key "<base>idx" (the other keys are derived from base)
     now, expiresAt, expectedSeq, id   the packed save's fields (id nil: it did not parse)
     value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
@@ -31,6 +32,10 @@
              inline values of saves without a TTL are held back (nothing in the call can delete
              such a record key before the MSET: sweeps drop expiring records only), and a
              re-sent save is recognized against them as against a stored value.
+    log, from, count   when count > 0: ARGV[from .. from + count - 1] are appended to the task's
+             log <base>log:<log> (a list; its name joins the set <base>logs) in the same all or
+             nothing as the record: both key types are checked before the first write, and a
+             re-sent save that was applied appends nothing again
   Returns
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied:
@@ -52,7 +57,27 @@ local function refuseSave(tmpKey, answer)
   return answer
 end
 
-local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]+)$'
+local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]+)|([%w_.-]*)|(%d*)$'
+
+-- The log entries of a save, ARGV[from .. from + count - 1], appended to its log (types checked).
+local function appendEntries(base, log, from, count)
+  local logKey = base .. 'log:' .. log
+  local last = from + count - 1
+  -- RPUSH in slices: unpack() of a huge table would overflow Lua's stack.
+  for i = from, last, 1000 do
+    redis.call('RPUSH', logKey, unpack(ARGV, i, math.min(i + 999, last)))
+  end
+  redis.call('SADD', base .. 'logs', log)
+end
+
+-- Why the keys a save appends to cannot take its entries, or false (checked before any write).
+local function logKeysRefuse(base, log)
+  local t = redis.call('TYPE', base .. 'log:' .. log)['ok']
+  if t ~= 'none' and t ~= 'list' then return 'WRONGTYPE its log key holds a ' .. t end
+  t = redis.call('TYPE', base .. 'logs')['ok']
+  if t ~= 'none' and t ~= 'set' then return 'WRONGTYPE its log names key holds a ' .. t end
+  return false
+end
 
 -- The message of a failed command (a redis.pcall reply, or what pcall caught).
 local function errorText(reply)
@@ -60,7 +85,8 @@ local function errorText(reply)
   return tostring(reply)
 end
 
-local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred)
+local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log,
+    from, count)
   local tmpKey = false
   if #value == NONCE_LENGTH then tmpKey = base .. 'tmp:' .. value end
   if not id then return refuseSave(tmpKey, {3, 'the save does not parse'}) end
@@ -101,6 +127,10 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   end
   if entry then return refuseSave(tmpKey, {2}) end
   if tmpKey and redis.call('EXISTS', tmpKey) == 0 then return {6} end
+  if count > 0 then
+    local refused = logKeysRefuse(base, log)
+    if refused then return refuseSave(tmpKey, {8, refused}) end
+  end
 
   local seq = head + 1
   local added
@@ -131,6 +161,7 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
     else
       redis.call('SET', recKey, value)
     end
+    if count > 0 then appendEntries(base, log, from, count) end
     return seq
   end
 
@@ -168,5 +199,6 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
     redis.call('PEXPIREAT', idxKey, keysUntil)
     redis.call('PEXPIREAT', expKey, keysUntil)
   end
+  if count > 0 then appendEntries(base, log, from, count) end
   return seq
 end
