@@ -72,40 +72,22 @@ export function buildContextTransition(
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
     invalid('$.timestamp', 'is not a finite number (from the clock)');
   }
-  const { seq, workflowId } = at;
-  const { contextId: toContextId, contextType: toContextType } = to;
-  const fromContextIds =
-    parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextId));
-  const fromContextTypes =
-    parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextType));
-  // Two literals rather than a conditional spread (one per logged transition): the same fields,
-  // in the same order.
-  const transition: ContextTransition = Object.freeze(
-    operation === undefined
-      ? {
-          seq,
-          workflowId,
-          toContextId,
-          toContextType,
-          fromContextIds,
-          fromContextTypes,
-          componentName,
-          timestamp,
-          metadata: frozenMetadata,
-        }
-      : {
-          seq,
-          workflowId,
-          toContextId,
-          toContextType,
-          fromContextIds,
-          fromContextTypes,
-          componentName,
-          operation,
-          timestamp,
-          metadata: frozenMetadata,
-        },
-  );
+  const fields: { -readonly [K in keyof ContextTransition]?: ContextTransition[K] } = {
+    seq: at.seq,
+    workflowId: at.workflowId,
+    toContextId: to.contextId,
+    toContextType: to.contextType,
+    fromContextIds:
+      parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextId)),
+    fromContextTypes:
+      parents.length === 0 ? NO_STRINGS : Object.freeze(parents.map((p) => p.contextType)),
+    componentName,
+  };
+  // Added in this order (the JSON's), rather than by a conditional spread per transition.
+  if (operation !== undefined) fields.operation = operation;
+  fields.timestamp = timestamp;
+  fields.metadata = frozenMetadata;
+  const transition = Object.freeze(fields) as ContextTransition;
   // Deep-frozen JSON: a checkpoint carrying it (pending lineage) need not check it again.
   markValidatedJson(transition as unknown as JsonObject);
   return transition;

@@ -125,14 +125,18 @@ export class CheckpointWriter {
 
   /**
    * Saves the checkpoint described by `input` (read by the caller as of one snapshot; the
-   * lineage is taken up to now, too), emits `checkpoint.saved` and starts the lineage append.
-   * Returns the new checkpoint's id.
+   * lineage is taken up to now, too) with the lineage the log does not have yet, and emits
+   * `checkpoint.saved`. Returns the new checkpoint's id.
    */
   write(input: CheckpointStateInput): Promise<string> {
-    if (appendsOnSave(this.#manager)) return this.#writeAppending(input);
-    // Not waiting for a lineage write in flight: until it lands, its transitions ride in this
-    // checkpoint too (pending), so the checkpoint and the append overlap.
-    const pending = this.#lineage.transitionsSince(this.#lineageSeq + 1);
+    // A store that appends on save takes the lineage in the checkpoint's own write. Any other
+    // gets it appended after the save; not waiting for an append in flight, its transitions
+    // ride in this checkpoint too (pending) until it lands, so the checkpoint and it overlap.
+    const appending = appendsOnSave(this.#manager);
+    const pending = appending
+      ? NO_TRANSITIONS
+      : this.#lineage.transitionsSince(this.#lineageSeq + 1);
+    const upTo = this.#lineage.nextSeq - 1;
     let saved: Promise<string>;
     try {
       const checkpoint = buildRuntimeCheckpoint(input, pending);
@@ -141,6 +145,7 @@ export class CheckpointWriter {
         checkpoint,
         { expectedSeq: this.seq },
         this.#contextLog,
+        appending ? { flow: this.#lineage, after: this.#lineageSeq } : undefined,
       );
     } catch (error) {
       return Promise.reject(error);
@@ -148,6 +153,7 @@ export class CheckpointWriter {
     return saved.then((checkpointId) => {
       this.seq += 1;
       this.checkpointId = checkpointId;
+      if (appending && upTo > this.#lineageSeq) this.#lineageSeq = upTo;
       this.#emit({
         type: 'checkpoint.saved',
         taskId: this.#taskId,
@@ -157,41 +163,6 @@ export class CheckpointWriter {
       });
       const last = pending.at(-1);
       if (last !== undefined) this.#appendLineage(last.seq);
-      this.#pruneIfDue(FINAL_STATUSES.has(input.status));
-      return checkpointId;
-    });
-  }
-
-  /**
-   * {@link write} on a store that appends log entries in the same write as a checkpoint: the
-   * lineage not in the log yet is appended by the save itself, so the checkpoint carries none.
-   */
-  #writeAppending(input: CheckpointStateInput): Promise<string> {
-    const upTo = this.#lineage.nextSeq - 1;
-    let saved: Promise<string>;
-    try {
-      const checkpoint = buildRuntimeCheckpoint(input, NO_TRANSITIONS);
-      saved = saveRuntimeCheckpoint(
-        this.#manager,
-        checkpoint,
-        { expectedSeq: this.seq },
-        this.#contextLog,
-        { flow: this.#lineage, after: this.#lineageSeq },
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return saved.then((checkpointId) => {
-      this.seq += 1;
-      this.checkpointId = checkpointId;
-      if (upTo > this.#lineageSeq) this.#lineageSeq = upTo;
-      this.#emit({
-        type: 'checkpoint.saved',
-        taskId: this.#taskId,
-        checkpointId,
-        seq: this.seq,
-        status: input.status,
-      });
       this.#pruneIfDue(FINAL_STATUSES.has(input.status));
       return checkpointId;
     });

@@ -85,13 +85,8 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const run = new MachineRun(
-      deps,
-      state.taskId,
-      actor,
-      lineage.flow,
-      loadedCheckpointOf(state, lineage.persistedSeq),
-    );
+    const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
+    const run = new MachineRun(deps, state.taskId, actor, lineage.flow, loaded);
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
     run.#suspendSaved = deps.workflow.suspended(snapshot);

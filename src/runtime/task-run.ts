@@ -91,13 +91,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    const run = new TaskRun(
-      deps,
-      state.taskId,
-      actor,
-      lineage.flow,
-      loadedCheckpointOf(state, lineage.persistedSeq),
-    );
+    const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
+    const run = new TaskRun(deps, state.taskId, actor, lineage.flow, loaded);
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
