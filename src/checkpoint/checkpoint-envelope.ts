@@ -116,7 +116,9 @@ export type CheckpointMigrate = (
 export function assertStorableState(state: StoredWorkflowState): void {
   const snapshot = state.snapshot;
   if (snapshot === undefined) {
-    assertJson(state, STATE_OPTIONS);
+    // A `snapshot: undefined` property is no snapshot (JSON leaves it out), not a bad value.
+    if (!Object.hasOwn(state, 'snapshot')) assertJson(state, STATE_OPTIONS);
+    else assertJson({ ...state, snapshot: null }, STATE_OPTIONS);
     return;
   }
   // The state but its snapshot (checked below, where `undefined` properties are allowed).
