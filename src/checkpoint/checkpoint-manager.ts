@@ -248,7 +248,7 @@ export class CheckpointManager {
         : this.#lineage.entriesAfter(
             taskId,
             lineage.flow,
-            { logged: Object.getPrototypeOf(lineage.flow) === ContextFlowManager.prototype },
+            { logged: isGenuineFlow(lineage.flow) },
             lineage.after,
           );
     if (fresh === undefined) {
@@ -461,11 +461,19 @@ export function appendsOnSave(manager: CheckpointManager): boolean {
 }
 
 /**
+ * Whether `flow` is a genuine `ContextFlowManager`: its log holds only transitions it checked
+ * and froze when they were logged or restored, so they are not parsed again when written (only
+ * their task and order are checked); those of anything else (a subclass, say) are parsed as
+ * `saveLineage` parses them.
+ */
+function isGenuineFlow(flow: ContextFlowManager): boolean {
+  return Object.getPrototypeOf(flow) === ContextFlowManager.prototype;
+}
+
+/**
  * Appends to the task's lineage log the transitions of the runtime's `ContextFlowManager` that
- * are not persisted yet and have a `seq` below `below` (internal). The log of a genuine
- * `ContextFlowManager` holds only transitions it checked and froze when they were logged or
- * restored, so they are not parsed again (only their task and order are checked); those of
- * anything else (a subclass, say) are parsed as `saveLineage` parses them.
+ * are not persisted yet and have a `seq` below `below` (internal), checked as
+ * {@link isGenuineFlow} says.
  */
 export function saveRuntimeLineage(
   manager: CheckpointManager,
@@ -473,8 +481,7 @@ export function saveRuntimeLineage(
   flow: ContextFlowManager,
   below: number,
 ): Promise<number> {
-  const logged = Object.getPrototypeOf(flow) === ContextFlowManager.prototype;
-  return internals.saveLineage(manager, taskId, flow, { logged, below });
+  return internals.saveLineage(manager, taskId, flow, { logged: isGenuineFlow(flow), below });
 }
 
 /**
