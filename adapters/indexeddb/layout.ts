@@ -1,6 +1,7 @@
 import type { TaskLease } from '../../src/checkpoint/checkpoint-store.js';
 import { CorruptRecordError } from '../../src/errors.js';
 import { isValidId } from '../../src/ids.js';
+import { isRecord } from '../../src/objects.js';
 
 /**
  * How the IndexedDB store lays out its data in ONE object store (which it owns: nothing else
@@ -146,15 +147,11 @@ export function parseExpiryKey(
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Reads a stored head, throwing {@link CorruptRecordError} on a wrong shape. */
 export function parseHead(taskId: string, value: unknown): HeadValue | undefined {
   if (value === undefined) return undefined;
   if (
-    isObject(value) &&
+    isRecord(value) &&
     isInt(value.seq) &&
     value.seq >= 0 &&
     (value.expiresAt === undefined || isInt(value.expiresAt))
@@ -170,7 +167,7 @@ export function parseHead(taskId: string, value: unknown): HeadValue | undefined
  */
 export function parseLease(taskId: string, value: unknown): TaskLease | undefined {
   if (value === undefined) return undefined;
-  if (isObject(value) && isValidId(value.owner) && isInt(value.expiresAt)) {
+  if (isRecord(value) && isValidId(value.owner) && isInt(value.expiresAt)) {
     return { owner: value.owner, expiresAt: value.expiresAt };
   }
   throw new CorruptRecordError(taskId, 'lease', 'the stored lease has the wrong shape');
@@ -179,7 +176,7 @@ export function parseLease(taskId: string, value: unknown): TaskLease | undefine
 /** Whether `value` is a well-formed index entry. */
 export function isIndexValue(value: unknown): value is IndexValue {
   return (
-    isObject(value) &&
+    isRecord(value) &&
     isInt(value.seq) &&
     value.seq > 0 &&
     typeof value.checkpointId === 'string' &&

@@ -1,6 +1,7 @@
 import { isValidatedJson } from '../context/validated-json.js';
 import { CheckpointVersionError, ContextValidationError, CorruptRecordError } from '../errors.js';
 import { type AssertJsonOptions, assertJson, type JsonObject } from '../json.js';
+import { isRecord } from '../objects.js';
 import type { CheckpointRecord, CheckpointRecordMeta } from './checkpoint-store.js';
 import { restoreSharedContexts, storedEntriesOf } from './restore-shared-contexts.js';
 import { type SharedContext, type StoredContexts, shareContexts } from './shared-contexts.js';
@@ -154,13 +155,9 @@ export function encodeEnvelopeWithState(
   return `${head}${shared},"state":${stateJson}}`;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A stored state without its `snapshot` (anything else as it is, for the checks). */
 function withoutSnapshot(state: unknown): unknown {
-  if (!isPlainObject(state)) return state;
+  if (!isRecord(state)) return state;
   const { snapshot: _snapshot, ...rest } = state;
   return rest;
 }
@@ -200,7 +197,7 @@ export async function decodeRecord(
   } catch (error) {
     throw corrupt('its body is not JSON', error);
   }
-  if (!isPlainObject(raw)) throw corrupt('its body is not a JSON object');
+  if (!isRecord(raw)) throw corrupt('its body is not a JSON object');
   const version = raw.v === undefined ? 0 : raw.v;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     throw corrupt('its format version is not an integer ≥ 0');
@@ -213,7 +210,7 @@ export async function decodeRecord(
     const { body: _body, ...meta } = record;
     envelope = await migrate(raw as JsonObject, version, meta);
   }
-  if (!isPlainObject(envelope)) throw corrupt('its envelope is not an object');
+  if (!isRecord(envelope)) throw corrupt('its envelope is not an object');
   if (![1, 2, 3, CHECKPOINT_FORMAT_VERSION].includes(envelope.v as number)) {
     throw corrupt(`migrate returned format version ${String(envelope.v)}`);
   }
@@ -246,7 +243,7 @@ export async function decodeRecord(
       }
       read = await readStored(entries);
     }
-    const snapshot = isPlainObject(envelope.state) ? envelope.state.snapshot : undefined;
+    const snapshot = isRecord(envelope.state) ? envelope.state.snapshot : undefined;
     const misfit = restoreSharedContexts(snapshot, envelope.shared, read);
     if (misfit !== undefined) throw corrupt(misfit);
   }
@@ -267,7 +264,7 @@ export async function decodeRecord(
   if (state.checkpoint !== undefined) throw corrupt('its state carries checkpoint info');
   if (state.taskId !== taskId) throw corrupt('its state names another task');
   if (state.status !== envelope.status) throw corrupt("its status differs from its state's");
-  const machine = isPlainObject(envelope.machine) ? envelope.machine : undefined;
+  const machine = isRecord(envelope.machine) ? envelope.machine : undefined;
   if (
     (envelope.machine !== undefined && machine === undefined) ||
     state.machine?.id !== machine?.id ||

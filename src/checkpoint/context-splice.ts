@@ -1,6 +1,7 @@
 import { looksLikeContext } from '../context/freeze-contexts.js';
 import { isValidId } from '../ids.js';
 import type { JsonValue } from '../json.js';
+import { isRecord } from '../objects.js';
 import { applySplice, type TextSplice } from './text-splice.js';
 
 /**
@@ -21,10 +22,6 @@ export interface ContextParts {
   readonly dataJson: string;
 }
 
-function isPlainRecord(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The four fields of a context, its data as it is. */
 export interface ContextFields {
   readonly contextId: string;
@@ -38,10 +35,10 @@ export interface ContextFields {
  * (`contextId`, `contextType`, `data`, `metadata`), which is all a splice carries over.
  */
 export function fieldsOf(context: unknown): ContextFields | undefined {
-  if (!isPlainRecord(context) || !looksLikeContext(context)) return undefined;
+  if (!isRecord(context) || !looksLikeContext(context)) return undefined;
   if (Object.keys(context).length !== 4) return undefined;
-  const fields = context as ContextFields;
-  return isPlainRecord(fields.metadata) ? fields : undefined;
+  const fields = context as unknown as ContextFields;
+  return isRecord(fields.metadata) ? fields : undefined;
 }
 
 /** The parts of `context` (see {@link fieldsOf}): its data serialized. */
@@ -58,9 +55,9 @@ export function partsOf(context: unknown): ContextParts | undefined {
  * data JSON.
  */
 export function applyContextSplice(base: ContextParts, splice: unknown): ContextParts | undefined {
-  if (!isPlainRecord(splice)) return undefined;
+  if (!isRecord(splice)) return undefined;
   const { contextId, metadata } = splice as { contextId?: unknown; metadata?: unknown };
-  if (!isValidId(contextId) || !isPlainRecord(metadata)) return undefined;
+  if (!isValidId(contextId) || !isRecord(metadata)) return undefined;
   const dataJson = applySplice(base.dataJson, splice);
   if (dataJson === undefined) return undefined;
   return { contextId, contextType: base.contextType, metadata, dataJson };

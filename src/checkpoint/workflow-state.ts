@@ -1,6 +1,7 @@
 import type { Snapshot } from 'xstate';
 import { ContextValidationError, type ValidationIssue } from '../errors.js';
 import type { JsonObject } from '../json.js';
+import { isPlainObject } from '../objects.js';
 
 /** Where a workflow is in its life (the seed's `status`). */
 export type WorkflowStatus =
@@ -142,12 +143,6 @@ const STATE_KEYS = new Set([
 const SNAPSHOT_STATUSES = new Set(['active', 'done', 'error', 'stopped']);
 
 type Fields = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Fields {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 /** Collects issues while reading an untrusted value. */
 class Reader {

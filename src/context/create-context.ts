@@ -1,6 +1,7 @@
 import { ContextValidationError } from '../errors.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
 import { assertJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
+import { isPlainObject } from '../objects.js';
 import type { Context } from './context.js';
 import {
   assertJsonOnce,
@@ -15,13 +16,6 @@ export interface CreateContextOptions {
   contextId?: string;
   /** JSON metadata (who made it, from what…), copied and frozen. Default: `{}`. */
   metadata?: JsonObject;
-}
-
-/** Whether `value` is a plain object (not an array, not a class instance, not null). @internal */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Checks that a context type name is usable (the same rules as ids). @internal */

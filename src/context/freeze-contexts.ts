@@ -1,4 +1,4 @@
-import { isPlainObject } from './create-context.js';
+import { isPlainObject } from '../objects.js';
 import { deepFreeze } from './deep-freeze.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../json.js';
+import { isRecord } from '../objects.js';
 
 /**
  * Sets `object[key] = value` as an own data property, also for the key `__proto__` (which a plain
@@ -21,5 +22,5 @@ export function setOwn(object: JsonObject, key: string, value: JsonValue): void 
 
 /** Whether `value` is a JSON object (not an array, not null). @internal */
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return isRecord(value);
 }

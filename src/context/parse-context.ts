@@ -1,8 +1,9 @@
 import { ContextValidationError, isOrchestrationError, type ValidationIssue } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import type { JsonValue } from '../json.js';
+import { isPlainObject } from '../objects.js';
 import type { Context } from './context.js';
-import { buildContext, isPlainObject } from './create-context.js';
+import { buildContext } from './create-context.js';
 import { isJsonOnce, isValidatedJson } from './validated-json.js';
 
 const FIELDS = new Set(['contextId', 'contextType', 'data', 'metadata']);

@@ -3,7 +3,8 @@ import { isValidatedJson, markValidatedJson } from '../context/validated-json.js
 import { ContextValidationError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import type { JsonObject } from '../json.js';
-import { frozenJsonCopy, isPlainObject } from './context-flow-snapshot.js';
+import { isPlainObject } from '../objects.js';
+import { frozenJsonCopy } from './context-flow-snapshot.js';
 import type { ContextTransition } from './context-transition.js';
 
 /** What {@link ContextFlowManager.logTransition} records (the seed's `log_transition` arguments). */

@@ -2,6 +2,7 @@ import type { ContextRef } from '../context/context.js';
 import { CorruptRecordError, isOrchestrationError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import { assertJson, cloneJson, type JsonObject } from '../json.js';
+import { isPlainObject, isRecord } from '../objects.js';
 import type { ContextTransition } from './context-transition.js';
 import type { LineageBasis } from './lineage-graph.js';
 import type { PrunedAncestry } from './lineage-node.js';
@@ -41,10 +42,6 @@ class Problem extends Error {
   ) {
     super(`${path}: ${reason}`);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function record(value: unknown, path: string): Record<string, unknown> {
@@ -91,13 +88,6 @@ export function deepFreezeJson<T>(value: T): T {
     for (const child of Object.values(current)) stack.push(child);
   }
   return value;
-}
-
-/** Whether `value` is a plain object (`{}` or `Object.create(null)`), not an array or instance. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (!isRecord(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A copy of a JSON object, deep-frozen; throws like `assertJson` (paths start at `path`). */

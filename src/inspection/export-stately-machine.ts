@@ -1,5 +1,6 @@
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
 import type { JsonObject, JsonValue } from '../json.js';
+import { isPlainObject } from '../objects.js';
 import type { InspectableWorkflow } from './inspectable-workflow.js';
 import { nameOf } from './state-chart.js';
 
@@ -21,11 +22,6 @@ export interface StatelyMachineExport {
 
 /** Keys whose function values compute data (left out: the chart does not need them). */
 const DATA_FUNCTIONS = new Set(['context', 'input', 'output', 'params']);
-
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 function stepState(step: WorkflowStep): JsonObject {
   const description = step.description ? `${step.name}: ${step.description}` : step.name;

@@ -7,11 +7,8 @@ import {
   type WorkflowFailureInfo,
 } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
+import { isRecord } from '../objects.js';
 import type { RunStatus, WorkflowRun } from './runtime-types.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The failure recorded in a checkpoint's metadata (`metadata.failure`), if any. */
 export function failureOf(state: WorkflowState): WorkflowFailureInfo | undefined {
