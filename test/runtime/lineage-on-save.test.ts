@@ -9,6 +9,7 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
+import { LINEAGE_APPEND_BATCH } from '../../src/runtime/checkpoint-writer.js';
 
 /**
  * `inner` seen as a store without `appendsOnSave`; with `hangLineage`, its lineage appends never
@@ -117,5 +118,83 @@ describe('lineage appended in the checkpoint write (appendsOnSave)', () => {
       Array.from({ length: uninterrupted.lineage.size }, (_, i) => i),
     );
     expect(third.lineage.toJSON()).toMatchObject({ nextSeq: uninterrupted.lineage.size });
+  });
+});
+
+describe('lineage appended beside the checkpoints (stores without appendsOnSave)', () => {
+  /** A memory store without `appendsOnSave` that records the size of each lineage append. */
+  function countingStore() {
+    const inner = createMemoryStore();
+    const appends: number[] = [];
+    const store = Object.assign(Object.create(inner) as CheckpointStore, {
+      appendsOnSave: false,
+      appendLog(taskId: string, name: string, entries: readonly string[]) {
+        if (name === 'lineage' && entries.length > 0) appends.push(entries.length);
+        return inner.appendLog(taskId, name, entries);
+      },
+    });
+    return { inner, store, appends };
+  }
+
+  const pendingIn = async (inner: CheckpointStore, taskId: string) => {
+    const counts: number[] = [];
+    for (const meta of await inner.list(taskId)) {
+      const body = JSON.parse((await inner.load(taskId, meta.checkpointId))?.body ?? '{}');
+      counts.push(body.state.metadata.lineage?.length ?? 0);
+    }
+    return counts;
+  };
+
+  it(`appends in batches of ${LINEAGE_APPEND_BATCH} while running, the checkpoints carrying the rest, and everything once the run ends`, async () => {
+    const { inner, store, appends } = countingStore();
+    const steps = 40;
+    const workflow = defineWorkflow({
+      id: 'long-chain',
+      version: '1',
+      steps: Array.from({ length: steps }, (_, i) => ({
+        stepId: `s${i}`,
+        run: (context: Context) => createContext('Item', { i, prev: context.contextId }),
+      })),
+    });
+    const run = await createRuntime({ store }).start(workflow, 0, { taskId: 't' });
+    await run.result;
+    // Every transition reached the log, once and in order.
+    expect(await seqsIn(store, 't')).toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    // In batches: no append for one step alone until the run ended.
+    expect(appends.slice(0, -1).every((n) => n >= LINEAGE_APPEND_BATCH)).toBe(true);
+    expect(appends.length).toBeLessThanOrEqual(Math.ceil(run.lineage.size / LINEAGE_APPEND_BATCH));
+    // Until a batch lands, its transitions ride in every checkpoint.
+    const pending = await pendingIn(inner, 't');
+    expect(Math.max(...pending)).toBeGreaterThanOrEqual(LINEAGE_APPEND_BATCH - 1);
+    expect(Math.max(...pending)).toBeLessThanOrEqual(2 * LINEAGE_APPEND_BATCH);
+  });
+
+  it('appends what is pending at a suspended checkpoint', async () => {
+    const { store, appends } = countingStore();
+    const workflow = defineWorkflow({
+      id: 'wait',
+      version: '1',
+      steps: [
+        {
+          stepId: 'a',
+          run: (context: Context) => createContext('Item', { prev: context.contextId }),
+        },
+        { stepId: 'approve', waitFor: { event: 'approval' } },
+        {
+          stepId: 'b',
+          run: (context: Context) => createContext('Item', { prev: context.contextId }),
+        },
+      ],
+    });
+    const runtime = createRuntime({ store });
+    const run = await runtime.start(workflow, 0, { taskId: 't' });
+    await expect.poll(async () => (await runtime.status('t'))?.status).toBe('suspended');
+    await expect
+      .poll(() => seqsIn(store, 't'))
+      .toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    expect(appends.length).toBe(1);
+    await runtime.send('t', { type: 'approval', data: { ok: true } });
+    await run.result;
+    expect(await seqsIn(store, 't')).toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
   });
 });
