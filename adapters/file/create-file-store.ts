@@ -74,7 +74,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * Layout, per task (ids are validated, so they are safe names; ids with capitals get a hash
  * suffix so they stay distinct on case-insensitive file systems):
  * ```text
- * <directory>/tasks/<taskId>/head.json        head seq, deletion floor, expiry (atomic replace)
+ * <directory>/tasks/<taskId>/head.json        head seq, deletion floor, expiry (after deletes)
  * <directory>/tasks/<taskId>/records/<seq>~<createdAt>~<expiresAt|never>~<checkpointId>
  * <directory>/tasks/<taskId>/logs/<name>.log  one JSON line per append
  * <directory>/tasks/<taskId>/lock/<generation> cross-process lock
@@ -82,7 +82,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * <directory>/tasks/<taskId>/task-id          the id, when the folder's name is not (capitals)
  * ```
  * - **Atomic writes**: every record and `head.json` is written to a temp file beside it, fsynced,
- *   renamed into place, and the folder fsynced. After a crash (even `kill -9` mid-write) a record
+ *   renamed into place, and the folder fsynced (a save writes its record only: `head.json` is
+ *   written by deletes, before files go, and when a task starts over after everything expired). After a crash (even `kill -9` mid-write) a record
  *   is whole or absent; stray temp files are invisible and removed by the next lock holder.
  * - **Writers are serialized per task** by a lock that works across processes and store instances
  *   (generation files claimed with `link()`; see `task-lock.ts`). A holder that dies is detected

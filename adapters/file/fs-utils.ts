@@ -95,27 +95,14 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Options of {@link writeFileAtomic}. */
-export interface WriteAtomicOptions {
-  /**
-   * fsync the directory after the rename, so the new name survives a power loss. Without it the
-   * file itself is still fsynced: after a power loss the name holds the old file or the whole new
-   * one. Default: true.
-   */
-  readonly syncDirectory?: boolean;
-}
-
 /**
  * Replaces `path` with `chunks` atomically: they go to a temp file in the same directory, which
- * is fsynced and then renamed over `path`. A reader (or a process that starts after a crash)
+ * is fsynced and then renamed over `path`, and the directory is fsynced so that the new name
+ * survives a power loss. A reader (or a process that starts after a crash)
  * sees the old file or the new one, never a mix. The temp file is removed on failure; after a
  * crash it stays behind under {@link TEMP_PREFIX} and is cleaned by the next lock holder.
  */
-export async function writeFileAtomic(
-  path: string,
-  chunks: readonly Uint8Array[],
-  options: WriteAtomicOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
   const directory = dirname(path);
   const temp = join(directory, `${TEMP_PREFIX}${randomToken()}`);
   try {
@@ -138,7 +125,7 @@ export async function writeFileAtomic(
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  if (options.syncDirectory ?? true) await fsyncDirectory(directory);
+  await fsyncDirectory(directory);
 }
 
 /** Writes `chunks` in order at the handle's position: one `writev`, then the rest if it fell short. */

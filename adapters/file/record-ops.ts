@@ -44,14 +44,11 @@ export async function saveRecord(
     }
     // Before the record, so that a listing that can see the record can name the task.
     await ctx.taskIds.keep(paths, taskId, lock);
-    let expiry = current.expiry;
-    let floor = current.stored?.floor ?? 0;
     if (current.reset) {
-      // Everything expired: forget it all before numbering starts over at 1.
+      // Everything expired: forget it all before numbering starts over at 1 (with the new
+      // record's expiry, as a save writes no head.json after its record).
       await removeRecords(paths, current.dead, true);
-      await writeHead(paths, { seq: 0, floor: 0, expiresAt: null });
-      expiry = Number.NEGATIVE_INFINITY;
-      floor = 0;
+      await writeHead(paths, { seq: 0, floor: 0, expiresAt: record.expiresAt ?? null });
     }
     const seq = current.head + 1;
     const meta = {
@@ -62,10 +59,10 @@ export async function saveRecord(
     };
     const entry: RecordEntry = { ...meta, fileName: recordFileName(meta) };
     const file = join(paths.records, entry.fileName);
+    // head.json is left as it is: the head and the expiry are the larger of it and the record
+    // names, and this record file is durable. A delete or deleteOld brings head.json up to date
+    // before it removes a file, and readers sweep only records at or below its seq.
     await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
-    expiry = Math.max(expiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
-    const expiresAt = Number.isFinite(expiry) ? expiry : null;
-    await writeHead(paths, { seq, floor, expiresAt }, { syncDirectory: false });
     if (!current.reset) await removeRecords(paths, current.dead, false);
     return { seq };
   });

@@ -37,7 +37,7 @@ async function isListed(ctx: FileStoreContext, taskId: string): Promise<boolean>
     if (await hasLog(paths)) return true;
     return (await viewTask(ctx, paths, taskId)).head > 0;
   } catch (error) {
-    // A damaged head.json: only a save writes one, so the task was saved. Listed, so that the
+    // A damaged head.json: only writes to records make one, so the task was saved. Listed, so the
     // damage shows where the task is used (head, latest: CorruptRecordError) rather than the
     // task silently missing, or every page failing.
     if (error instanceof CorruptRecordError) return true;

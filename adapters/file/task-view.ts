@@ -13,10 +13,12 @@ import { parseRecordFileName, type RecordEntry } from './record-file.js';
 import type { TaskPaths } from './task-paths.js';
 
 /**
- * What `head.json` holds. Written atomically (temp + fsync + rename) by lock holders only.
+ * What `head.json` holds. Written atomically (temp + fsync + rename) by lock holders only: by a
+ * `delete` or `deleteOld` before it removes files, and by the save that starts a task over after
+ * everything expired. Other saves leave it as it is (it may be missing): their record files carry
+ * their seq and expiry.
  * - `seq`: the head sequence number as of the last write. The effective head is the larger of
- *   it and the highest record file name, so a crash between writing a record and `head.json`
- *   loses nothing.
+ *   it and the highest record file name, so it never lags what the records say.
  * - `floor`: records with a lower seq are deleted. `deleteOld` raises it in one atomic write,
  *   then removes the files; a crash in between leaves files that are already invisible.
  * - `expiresAt`: when the task's last record expires (`null`: never). Once it has passed and no
@@ -146,17 +148,10 @@ export async function readTaskView(
   }
 }
 
-/**
- * Writes `head.json` atomically. `syncDirectory: false` suits a save: its record file is durable
- * already and carries the same seq, so losing the rename to a power cut loses nothing.
- */
-export async function writeHead(
-  paths: TaskPaths,
-  head: HeadFile,
-  options: { syncDirectory?: boolean } = {},
-): Promise<void> {
+/** Writes `head.json` atomically (its folder fsynced too). */
+export async function writeHead(paths: TaskPaths, head: HeadFile): Promise<void> {
   const text = JSON.stringify({ v: HEAD_VERSION, ...head });
-  await writeFileAtomic(paths.head, [Buffer.from(text, 'utf8')], options);
+  await writeFileAtomic(paths.head, [Buffer.from(text, 'utf8')]);
 }
 
 /** The `head.json` that keeps the view's head, expiry and floor (with a raised `floor`). */
@@ -196,11 +191,12 @@ export async function removeRecords(
 
 /**
  * Lazy expiry by a reader that does not hold the lock: removes the dead files no writer still
- * needs, i.e. those at or below `head.json`'s seq (a record past it may be the only trace of a
- * save whose `head.json` write was cut short by a crash). Failures are ignored: it is cleanup.
+ * needs, i.e. all but the newest record above `head.json`'s seq (saves leave `head.json` behind,
+ * so that record may be the only trace of the head; writers remove it). Failures are ignored: it
+ * is cleanup.
  */
 export async function sweepDead(paths: TaskPaths, view: TaskView): Promise<void> {
   const storedSeq = view.stored?.seq ?? 0;
-  const sweepable = view.dead.filter((entry) => entry.seq <= storedSeq);
+  const sweepable = view.dead.filter((entry) => entry.seq <= storedSeq || entry.seq < view.rawHead);
   if (sweepable.length > 0) await removeRecords(paths, sweepable, false).catch(() => undefined);
 }

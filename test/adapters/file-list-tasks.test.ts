@@ -132,7 +132,7 @@ describe('file store listTasks: cost and failures', () => {
     for (const id of ['a', 'b', 'c']) await store.save(record(id));
     // A head.json that cannot be read (a folder): checking 'c' fails, so only a page without it
     // succeeds.
-    await rm(join(folder('c'), 'head.json'));
+    await rm(join(folder('c'), 'head.json'), { force: true });
     await mkdir(join(folder('c'), 'head.json'));
     expect(await store.listTasks({ limit: 2 })).toEqual(['a', 'b']);
     const error = await rejectionOf(store.listTasks());

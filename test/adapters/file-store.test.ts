@@ -69,24 +69,29 @@ describe('file store on disk', () => {
     expect(await second.readLog('task-1', 'lineage')).toEqual(['a', 'b']);
   });
 
-  it('lays a task out as head.json, one file per record named by seq, and one file per log', async () => {
+  it('lays a task out as one file per record named by seq, one file per log, and head.json once a record is deleted', async () => {
     const store = open();
     await store.save(record('cp-1', 'one'));
     await store.save(record('cp-2', 'two', 5_000));
+    await store.save(record('cp-3', 'three', 1_000));
     await store.appendLog('task-1', 'lineage', ['x']);
-    expect(await readdir(taskDir())).toEqual(
-      expect.arrayContaining(['head.json', 'records', 'logs', 'lock']),
-    );
+    // A save writes its record file only: the file's name carries its seq and expiry.
+    expect(await readdir(taskDir())).toEqual(expect.arrayContaining(['records', 'logs', 'lock']));
+    expect(await readdir(taskDir())).not.toContain('head.json');
     expect(await recordFiles()).toEqual([
       `0000000000000001~${clock}~never~cp-1`,
       `0000000000000002~${clock}~${clock + 5_000}~cp-2`,
+      `0000000000000003~${clock}~${clock + 1_000}~cp-3`,
     ]);
+    // A delete writes head.json first (head and expiry as the files said), then removes the file.
+    expect(await store.delete('task-1', 'cp-3')).toBe(true);
     expect(JSON.parse(await readFile(join(taskDir(), 'head.json'), 'utf8'))).toEqual({
       v: 1,
-      seq: 2,
+      seq: 3,
       floor: 0,
       expiresAt: null,
     });
+    expect(await store.head('task-1')).toBe(3);
     expect(await readFile(join(taskDir(), 'logs', 'lineage.log'), 'utf8')).toBe('[0,"x"]\n');
     const names = [...(await readdir(taskDir())), ...(await recordFiles())];
     expect(names.filter((name) => name.startsWith('.tmp-'))).toEqual([]);
@@ -124,15 +129,22 @@ describe('file store on disk', () => {
 
   it('removes expired files lazily and starts over at 1 once everything expired', async () => {
     const store = open();
-    await store.save(record('keep'));
     await store.save(record('short', 'x', 100));
+    await store.save(record('keep'));
+    await store.save(record('newest', 'x', 100));
     clock += 100;
     expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['keep']);
-    expect(await recordFiles()).toEqual([`0000000000000001~${clock - 100}~never~keep`]);
+    // A reader removes expired files, but the newest, which holds the head until a writer comes.
+    expect(await recordFiles()).toEqual([
+      `0000000000000002~${clock - 100}~never~keep`,
+      `0000000000000003~${clock - 100}~${clock}~newest`,
+    ]);
     await store.delete('task-1', 'keep');
+    expect(await recordFiles()).toEqual([]);
+    expect(await store.head('task-1')).toBe(3);
     await store.save(record('t-1', 'x', 50));
     clock += 50;
-    expect(await store.head('task-1')).toBe(3); // 'keep' never expired: the head stays
+    expect(await store.head('task-1')).toBe(4); // 'keep' never expired: the head stays
     const other = open({ directory: join(temp.dir, 'other') });
     await other.save({ ...record('a', 'x', 10), taskId: 'task-1' });
     await other.save({ ...record('b', 'x', 20), taskId: 'task-1' });
@@ -196,18 +208,20 @@ describe('file store recovery from what a crash leaves', () => {
     expect(await store.save(record('cp-4'))).toEqual({ seq: 4 });
   });
 
-  it('keeps the head of a record whose head.json write was cut short', async () => {
+  it('keeps the head of records newer than head.json, also once the newest is deleted', async () => {
     const store = open();
     await store.save(record('cp-1'));
+    await store.save(record('cp-0'));
+    expect(await store.delete('task-1', 'cp-0')).toBe(true); // head.json: seq 2
     const head = join(taskDir(), 'head.json');
-    const before = await readFile(head);
+    const before = await readFile(head, 'utf8');
     await store.save(record('cp-2', 'two', 1_000));
-    await writeFile(head, before); // as if the process died between the record and head.json
-    expect(await store.head('task-1')).toBe(2);
+    expect(await readFile(head, 'utf8')).toBe(before); // the save left it behind its record
+    expect(await store.head('task-1')).toBe(3);
     expect((await store.latest('task-1'))?.body).toBe('two');
     expect(await store.delete('task-1', 'cp-2')).toBe(true);
-    expect(await store.head('task-1')).toBe(2);
-    expect(await store.save(record('cp-3'), { expectedSeq: 2 })).toEqual({ seq: 3 });
+    expect(await store.head('task-1')).toBe(3);
+    expect(await store.save(record('cp-3'), { expectedSeq: 3 })).toEqual({ seq: 4 });
   });
 
   it('ignores stray temp files beside the records', async () => {
