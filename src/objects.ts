@@ -1,4 +1,7 @@
-/** Whether `value` is an object that is neither `null` nor an array (a record, or any instance). @internal */
+/**
+ * Whether `value` is an object that is neither `null` nor an array (a record, or any instance).
+ * @internal
+ */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

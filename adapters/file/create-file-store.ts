@@ -83,8 +83,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * ```
  * - **Atomic writes**: every record and `head.json` is written to a temp file beside it, fsynced,
  *   renamed into place, and the folder fsynced (a save writes its record only: `head.json` is
- *   written by deletes, before files go, and when a task starts over after everything expired). After a crash (even `kill -9` mid-write) a record
- *   is whole or absent; stray temp files are invisible and removed by the next lock holder.
+ *   written by deletes, before files go, and when a task starts over after everything expired).
+ *   After a crash (even `kill -9` mid-write) a record is whole or absent; stray temp files are
+ *   invisible and removed by the next lock holder.
  * - **Writers are serialized per task** by a lock that works across processes and store instances
  *   (generation files claimed with `link()`; see `task-lock.ts`). A holder that dies is detected
  *   by pid liveness (same host) or by its heartbeat aging past `lockStaleMs`, and superseded: a

@@ -61,7 +61,7 @@ export async function saveRecord(
     const file = join(paths.records, entry.fileName);
     // head.json is left as it is: the head and the expiry are the larger of it and the record
     // names, and this record file is durable. A delete or deleteOld brings head.json up to date
-    // before it removes a file, and readers sweep only records at or below its seq.
+    // before it removes a file, and readers never remove the newest record above its seq.
     await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
     if (!current.reset) await removeRecords(paths, current.dead, false);
     return { seq };

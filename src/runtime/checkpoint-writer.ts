@@ -22,7 +22,7 @@ const NO_TRANSITIONS: readonly ContextTransition[] = Object.freeze([]);
  * On a store that does not append on save, the lineage is appended once this many transitions
  * are pending, and at every checkpoint that is not `running` (suspended or final); until then
  * the transitions ride in each checkpoint (about 0.3 KB each). On the file store an append is a
- * lock and a write of its own: appending at every step made each step about a quarter slower.
+ * lock and a write of its own: appending at every step made each step about a third slower.
  */
 export const LINEAGE_APPEND_BATCH = 8;
 
