@@ -251,22 +251,17 @@ export class CheckpointManager {
             { logged: isGenuineFlow(lineage.flow) },
             lineage.after,
           );
-    if (fresh === undefined) {
-      return this.store.save(record, { expectedSeq }).then(() => {
-        this.#remember(taskId, checkpointId);
-        return checkpointId;
-      });
-    }
-    const appendLog = { name: this.#lineage.log, entries: fresh.entries };
+    const appendLog =
+      fresh === undefined ? undefined : { name: this.#lineage.log, entries: fresh.entries };
     return this.store.save(record, { expectedSeq, appendLog }).then(
       () => {
         this.#remember(taskId, checkpointId);
-        this.#lineage.appended(taskId, fresh.seq);
+        if (fresh !== undefined) this.#lineage.appended(taskId, fresh.seq);
         return checkpointId;
       },
       (error: unknown) => {
         // Refused, nothing was appended; else the save may have landed (a lost reply).
-        if (!isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) {
+        if (fresh !== undefined && !isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) {
           this.#lineage.appended(taskId, undefined);
         }
         throw error;

@@ -59,9 +59,9 @@ export function loadedCheckpointOf(
  * ({@link LINEAGE_APPEND_BATCH}), with at most one lineage write in flight, which the next
  * checkpoint does not wait for: until a write lands, those transitions travel in the
  * checkpoints' metadata (a resumed run carries them on until they are in the log), so a crash
- * between the writes loses nothing. With `keep`, older checkpoints are deleted
- * as the run goes: once every `keep` saves, and after a final one (best effort: a failed prune is
- * tried again at the next). Callers serialize their saves.
+ * between the writes loses nothing. With `keep`, older checkpoints are deleted as the run goes:
+ * once every `keep` saves, and after a final one (best effort: a failed prune is tried again at
+ * the next). Callers serialize their saves.
  */
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
