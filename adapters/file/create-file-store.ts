@@ -35,6 +35,7 @@ import {
   saveRecord,
   taskHead,
 } from './record-ops.js';
+import { RecordsMemos } from './records-memo.js';
 import type { FileStoreContext } from './store-context.js';
 import { deleteTaskFolder } from './task-deletion.js';
 import { TaskIdFiles } from './task-ids.js';
@@ -137,7 +138,8 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
   const now = options.now ?? Date.now;
   const inflight = new Set<Promise<unknown>>();
   const taskIds = new TaskIdFiles(tasksPath(root));
-  const ctx: FileStoreContext = { root, maxRecordBytes, staleMs, timeoutMs, now, taskIds };
+  const memos = new RecordsMemos();
+  const ctx: FileStoreContext = { root, maxRecordBytes, staleMs, timeoutMs, now, taskIds, memos };
   let closed = false;
 
   /**

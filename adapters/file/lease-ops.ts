@@ -21,14 +21,20 @@ export async function claimTaskLease(
   // Another owner's live lease, plain to see: refused without the lock (nor a folder).
   const seen = liveAt(await readLeaseFile(paths, taskId), ctx.now());
   if (seen !== undefined && seen.owner !== owner) return { granted: false, lease: seen };
-  return lockTask(ctx, paths, taskId, async () => {
-    const time = ctx.now();
-    const held = liveAt(await readLeaseFile(paths, taskId), time);
-    if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
-    const lease: TaskLease = { owner, expiresAt: time + ttlMs };
-    await writeLeaseFile(paths, lease);
-    return { granted: true, lease };
-  });
+  return lockTask(
+    ctx,
+    paths,
+    taskId,
+    async () => {
+      const time = ctx.now();
+      const held = liveAt(await readLeaseFile(paths, taskId), time);
+      if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
+      const lease: TaskLease = { owner, expiresAt: time + ttlMs };
+      await writeLeaseFile(paths, lease);
+      return { granted: true, lease };
+    },
+    true,
+  );
 }
 
 /** `releaseLease`: removes the lease if `owner` holds it live; false otherwise. */
@@ -40,11 +46,17 @@ export async function releaseTaskLease(
   const paths = taskPaths(ctx.root, taskId);
   const holds = async () => liveAt(await readLeaseFile(paths, taskId), ctx.now())?.owner === owner;
   if (!(await holds())) return false; // nothing to do: no lock taken, no folder made
-  return lockTask(ctx, paths, taskId, async () => {
-    if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
-    await removeLeaseFile(paths);
-    return true;
-  });
+  return lockTask(
+    ctx,
+    paths,
+    taskId,
+    async () => {
+      if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
+      await removeLeaseFile(paths);
+      return true;
+    },
+    true,
+  );
 }
 
 /** `readLease`: the task's live lease, if any. */

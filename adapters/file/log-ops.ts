@@ -21,10 +21,16 @@ export async function appendTaskLog(
   const path = logPath(paths, name);
   const onCorrupt = corruptLog(taskId, name);
   if (entries.length === 0) return logLength(path, onCorrupt);
-  return lockTask(ctx, paths, taskId, async (lock) => {
-    await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
-    return appendLogLine(path, entries, onCorrupt);
-  });
+  return lockTask(
+    ctx,
+    paths,
+    taskId,
+    async (lock) => {
+      await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
+      return appendLogLine(path, entries, onCorrupt);
+    },
+    true,
+  );
 }
 
 /** `readLog`: the log's entries from `from`, at most `limit`, each bounded by `maxRecordBytes`. */

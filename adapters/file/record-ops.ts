@@ -25,7 +25,12 @@ import { headLags, headOf, removeRecords, sweepDead, writeHead } from './task-vi
  * files on the way; writes re-read the task under its lock before changing anything.
  */
 
-/** `save`: writes the record as the task's next seq, checking `expectedSeq` under the lock. */
+/**
+ * `save`: writes the record as the task's next seq, checking `expectedSeq` under the lock. The
+ * task is read from its files, or from the memo this instance kept of them when nobody else held
+ * the lock since its last claim (`records-memo.ts`): then a save costs the same at any number of
+ * records.
+ */
 export async function saveRecord(
   ctx: FileStoreContext,
   record: NewCheckpointRecord,
@@ -33,24 +38,24 @@ export async function saveRecord(
 ): Promise<SavedRecord> {
   const { taskId, checkpointId } = record;
   const paths = taskPaths(ctx.root, taskId);
-  return lockTask(ctx, paths, taskId, async (lock) => {
-    const current = await viewTask(ctx, paths, taskId, true);
+  return lockTask(ctx, paths, taskId, async (lock, memo) => {
+    const current = memo === undefined ? await viewTask(ctx, paths, taskId, true) : undefined;
+    const head = memo?.head ?? current!.head;
     const expected = saveOptions?.expectedSeq;
-    if (expected !== undefined && expected !== current.head) {
-      throw new CheckpointConflictError(taskId, expected, current.head);
+    if (expected !== undefined && expected !== head) {
+      throw new CheckpointConflictError(taskId, expected, head);
     }
-    if (current.live.some((entry) => entry.checkpointId === checkpointId)) {
-      throw new CheckpointExistsError(taskId, checkpointId);
-    }
+    const ids = memo?.ids ?? new Set(current!.live.map((entry) => entry.checkpointId));
+    if (ids.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
     // Before the record, so that a listing that can see the record can name the task.
     await ctx.taskIds.keep(paths, taskId, lock);
-    if (current.reset) {
+    if (current?.reset) {
       // Everything expired: forget it all before numbering starts over at 1 (with the new
       // record's expiry, as a save writes no head.json after its record).
       await removeRecords(paths, current.dead, true);
       await writeHead(paths, { seq: 0, floor: 0, expiresAt: record.expiresAt ?? null });
     }
-    const seq = current.head + 1;
+    const seq = head + 1;
     const meta = {
       seq,
       createdAt: record.createdAt,
@@ -63,9 +68,22 @@ export async function saveRecord(
     // names, and this record file is durable. A delete or deleteOld brings head.json up to date
     // before it removes a file, and readers never remove the newest record above its seq.
     await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
-    if (!current.reset) await removeRecords(paths, current.dead, false);
+    if (current !== undefined && !current.reset) await removeRecords(paths, current.dead, false);
+    ids.add(checkpointId);
+    const expiry = record.expiresAt ?? Number.POSITIVE_INFINITY;
+    const nextExpiry = memo?.nextExpiry ?? earliestExpiry(current!.live);
+    ctx.memos.put(taskId, lock.token, { head: seq, ids, nextExpiry: Math.min(nextExpiry, expiry) });
     return { seq };
   });
+}
+
+/** The earliest `expiresAt` of `entries` (`Infinity`: none expires). */
+function earliestExpiry(entries: readonly RecordEntry[]): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const { expiresAt } of entries) {
+    if (expiresAt !== undefined && expiresAt < earliest) earliest = expiresAt;
+  }
+  return earliest;
 }
 
 /** `load`: the live record with that checkpoint id, if any. */

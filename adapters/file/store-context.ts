@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFile, TEMP_PREFIX } from './fs-utils.js';
+import type { RecordsMemo, RecordsMemos } from './records-memo.js';
 import type { TaskIdFiles } from './task-ids.js';
 import { type HeldTaskLock, withTaskLock } from './task-lock.js';
 import type { TaskPaths } from './task-paths.js';
@@ -26,17 +27,22 @@ export interface FileStoreContext {
   readonly now: () => number;
   /** This instance's memory of the tasks' id files (see `task-ids.ts`). */
   readonly taskIds: TaskIdFiles;
+  /** This instance's memory of the records of the tasks it saved to (see `records-memo.ts`). */
+  readonly memos: RecordsMemos;
 }
 
 /**
  * Runs `fn` holding the task's lock. A holder that finds a dead one's leftovers removes its temp
- * files first, and the first holder of a new folder gives it its id file.
+ * files first, and the first holder of a new folder gives it its id file. `fn` gets the task's
+ * records memo when it is still good (see `records-memo.ts`); it is forgotten unless `fn` puts it
+ * back, or `keepsRecords` (`fn` writes no record and deletes none) and `fn` succeeds.
  */
 export function lockTask<T>(
   ctx: FileStoreContext,
   paths: TaskPaths,
   taskId: string,
-  fn: (lock: HeldTaskLock) => Promise<T>,
+  fn: (lock: HeldTaskLock, memo: RecordsMemo | undefined) => Promise<T>,
+  keepsRecords = false,
 ): Promise<T> {
   const { staleMs, timeoutMs } = ctx;
   const label = `task ${JSON.stringify(taskId)}`;
@@ -45,8 +51,11 @@ export function lockTask<T>(
     // A new folder (or one a crashed holder may have left half made) gets its id file from its
     // first holder, whatever it writes (a lease, say): other instances that remember the id file
     // of the folder it replaced go by that memory, since their own claims are not first ones.
+    const memo = ctx.memos.take(taskId, lock.follows, ctx.now());
     if (lock.firstClaim || lock.recoveredFromCrash) await ctx.taskIds.keep(paths, taskId, lock);
-    return fn(lock);
+    const result = await fn(lock, memo);
+    if (keepsRecords && memo !== undefined) ctx.memos.put(taskId, lock.token, memo);
+    return result;
   });
 }
 

@@ -59,6 +59,15 @@ export interface HeldTaskLock {
    * the files in it holds any more.
    */
   readonly firstClaim: boolean;
+  /** This claim's token, unique to it. */
+  readonly token: string;
+  /**
+   * The token of the claim this one took over from, when that claim ended with a normal release
+   * (`undefined` after a crash, on a new folder, or when the previous file was unreadable). A
+   * caller that remembers the token of its own last claim learns here whether anybody else held
+   * the lock since.
+   */
+  readonly follows: string | undefined;
   /** The lock folder went away with its task (`deleteTask`): release must not touch the path. */
   abandon(): void;
 }
@@ -204,6 +213,8 @@ interface Claim {
   /** `dev:ino` of the generation file as claimed, to recognize it at release. */
   readonly file: string;
   readonly recoveredFromCrash: boolean;
+  /** See {@link HeldTaskLock.follows}. */
+  readonly follows: string | undefined;
 }
 
 async function acquire(dir: string, options: TaskLockOptions): Promise<Claim> {
@@ -256,7 +267,8 @@ async function acquire(dir: string, options: TaskLockOptions): Promise<Claim> {
       } else if (top !== undefined) {
         await unlink(join(dir, String(top))).catch(() => undefined);
       }
-      return { gen, token, file: `${mine.dev}:${mine.ino}`, recoveredFromCrash };
+      const follows = previous?.info?.state === 'free' ? previous.info.token : undefined;
+      return { gen, token, file: `${mine.dev}:${mine.ino}`, recoveredFromCrash, follows };
     }
     heldTokens.delete(token);
     await unlink(join(dir, String(gen))).catch(() => undefined);
@@ -320,6 +332,8 @@ export async function withTaskLock<T>(
       return await fn({
         recoveredFromCrash: claim.recoveredFromCrash,
         firstClaim: claim.gen === 1,
+        token: claim.token,
+        follows: claim.follows,
         abandon: () => {
           abandoned = true;
         },

@@ -99,6 +99,20 @@ describe('file store task lock', () => {
     expect(await save(store, 'cp-1')).toEqual({ seq: 1 });
   });
 
+  it('tells a claim whose released claim it follows, and nothing after a crash', async () => {
+    const options = { staleMs: 60_000, timeoutMs: 1_000, label: 'test' };
+    const claim = () => withTaskLock(lockDir(), options, async (lock) => lock);
+    const first = await claim();
+    expect(first.follows).toBeUndefined(); // a new folder
+    const second = await claim();
+    expect(second.follows).toBe(first.token);
+    expect(second.token).not.toBe(first.token);
+    await plantLock(100, await deadPid()); // died holding it
+    expect((await claim()).follows).toBeUndefined();
+    await plantLock(200, process.ppid, 'free'); // released by another process
+    expect((await claim()).follows).toBe('planted-200');
+  });
+
   it('serializes two stores of one process reaching the folder by different paths', async () => {
     const alias = join(temp.dir, '..', `${temp.dir.split('/').at(-1)}-alias`);
     await symlink(temp.dir, alias);

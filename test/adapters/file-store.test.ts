@@ -165,6 +165,51 @@ describe('file store on disk', () => {
   });
 });
 
+describe('file store saves from what they remember', () => {
+  // A save reads the task from its files only when its store instance cannot know it: somebody
+  // else held the task's lock since its last claim, it deleted records, or a record expired.
+  const ids = async (store: CheckpointStore) =>
+    (await store.list('task-1')).map((meta) => meta.checkpointId);
+
+  it('sees the saves of another instance that took the lock in between', async () => {
+    const a = open();
+    const b = open();
+    expect(await a.save(record('a-1'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+    await a.appendLog('task-1', 'notes', ['{}']); // a claim of its own: still knows the records
+    expect(await b.save(record('b-1'), { expectedSeq: 1 })).toEqual({ seq: 2 });
+    const conflict = await rejectionOf(a.save(record('a-2'), { expectedSeq: 1 }));
+    expect(isOrchestrationError(conflict, 'CHECKPOINT_CONFLICT')).toBe(true);
+    expect(conflict).toMatchObject({ expectedSeq: 1, actualSeq: 2 });
+    const exists = await rejectionOf(a.save(record('b-1')));
+    expect(isOrchestrationError(exists, 'CHECKPOINT_EXISTS')).toBe(true);
+    expect(await a.save(record('a-2'), { expectedSeq: 2 })).toEqual({ seq: 3 });
+    expect(await ids(b)).toEqual(['a-2', 'b-1', 'a-1']);
+  });
+
+  it('after its own delete and deleteOld, saves again what they removed', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    await store.save(record('cp-2'));
+    expect(await store.delete('task-1', 'cp-2')).toBe(true);
+    expect(await store.save(record('cp-2'))).toEqual({ seq: 3 });
+    expect(await store.deleteOld('task-1', 1)).toBe(1);
+    expect(await store.save(record('cp-1'))).toEqual({ seq: 4 });
+    expect(await ids(store)).toEqual(['cp-1', 'cp-2']);
+  });
+
+  it('once a record expired, saves its id again and starts over when all expired', async () => {
+    const store = open();
+    await store.save(record('short', 'x', 10));
+    await store.save(record('long', 'x', 1_000));
+    clock += 10;
+    expect(await store.save(record('short', 'x', 10))).toEqual({ seq: 3 });
+    expect(await ids(store)).toEqual(['short', 'long']);
+    clock += 1_000;
+    expect(await store.save(record('long'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+    expect(await ids(store)).toEqual(['long']);
+  });
+});
+
 describe('file store recovery from what a crash leaves', () => {
   it('reads around a torn log line and cuts it off at the next append', async () => {
     const store = open();
