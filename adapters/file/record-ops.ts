@@ -15,9 +15,17 @@ import {
   readRecordFile,
   recordFileName,
 } from './record-file.js';
+import type { RecordsMemo } from './records-memo.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import { type TaskPaths, taskPaths } from './task-paths.js';
-import { headLags, headOf, removeRecords, sweepDead, writeHead } from './task-view.js';
+import {
+  headLags,
+  headOf,
+  removeRecords,
+  sweepDead,
+  type TaskView,
+  writeHead,
+} from './task-view.js';
 
 /**
  * The file store's checkpoint-record operations (`save`, `load`, `latest`, `list`, `delete`,
@@ -39,13 +47,18 @@ export async function saveRecord(
   const { taskId, checkpointId } = record;
   const paths = taskPaths(ctx.root, taskId);
   return lockTask(ctx, paths, taskId, async (lock, memo) => {
-    const current = memo === undefined ? await viewTask(ctx, paths, taskId, true) : undefined;
-    const head = memo?.head ?? current!.head;
+    // The task as this instance remembers it, or as its files say (then `current`).
+    let current: TaskView | undefined;
+    let known = memo;
+    if (known === undefined) {
+      current = await viewTask(ctx, paths, taskId, true);
+      known = memoOf(current);
+    }
+    const { head, ids } = known;
     const expected = saveOptions?.expectedSeq;
     if (expected !== undefined && expected !== head) {
       throw new CheckpointConflictError(taskId, expected, head);
     }
-    const ids = memo?.ids ?? new Set(current!.live.map((entry) => entry.checkpointId));
     if (ids.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
     // Before the record, so that a listing that can see the record can name the task.
     await ctx.taskIds.keep(paths, taskId, lock);
@@ -70,20 +83,23 @@ export async function saveRecord(
     await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
     if (current !== undefined && !current.reset) await removeRecords(paths, current.dead, false);
     ids.add(checkpointId);
-    const expiry = record.expiresAt ?? Number.POSITIVE_INFINITY;
-    const nextExpiry = memo?.nextExpiry ?? earliestExpiry(current!.live);
-    ctx.memos.put(taskId, lock.token, { head: seq, ids, nextExpiry: Math.min(nextExpiry, expiry) });
+    const nextExpiry = Math.min(known.nextExpiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
+    ctx.memos.put(taskId, lock.token, { head: seq, ids, nextExpiry });
     return { seq };
   });
 }
 
-/** The earliest `expiresAt` of `entries` (`Infinity`: none expires). */
-function earliestExpiry(entries: readonly RecordEntry[]): number {
-  let earliest = Number.POSITIVE_INFINITY;
-  for (const { expiresAt } of entries) {
-    if (expiresAt !== undefined && expiresAt < earliest) earliest = expiresAt;
+/** What a view says a memo remembers: its head, live ids and earliest expiry. */
+function memoOf(view: TaskView): RecordsMemo {
+  let nextExpiry = Number.POSITIVE_INFINITY;
+  for (const { expiresAt } of view.live) {
+    if (expiresAt !== undefined && expiresAt < nextExpiry) nextExpiry = expiresAt;
   }
-  return earliest;
+  return {
+    head: view.head,
+    ids: new Set(view.live.map((entry) => entry.checkpointId)),
+    nextExpiry,
+  };
 }
 
 /** `load`: the live record with that checkpoint id, if any. */

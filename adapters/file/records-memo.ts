@@ -41,8 +41,7 @@ export class RecordsMemos {
   take(taskId: string, follows: string | undefined, now: number): RecordsMemo | undefined {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
-    this.#entries.delete(taskId);
-    this.#ids -= entry.memo.ids.size;
+    this.forget(taskId);
     const { memo } = entry;
     if (follows !== entry.token || memo.ids.size === 0 || now >= memo.nextExpiry) return undefined;
     return memo;
