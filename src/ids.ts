@@ -38,7 +38,8 @@ let lastTime = -1;
 let lastRandom: number[] = [];
 /** The time part of ids made in millisecond `encodedTime`. */
 let encodedTime = -1;
-let encodedChars = '';
+/** The character codes of an id: the encoded time of {@link encodedTime}, then random digits. */
+const idCodes = new Array<number>(TIME_CHARS + RANDOM_CHARS).fill(0);
 
 /** Random bytes drawn 16 at a time from a pool refilled by one crypto call per 64 ids. */
 const POOL_BYTES = RANDOM_CHARS * 64;
@@ -69,14 +70,13 @@ function increment(digits: number[]): boolean {
   return false;
 }
 
-function encodeTime(time: number): string {
-  let chars = '';
+/** Writes the character codes of `time` (base 32, most significant first) into {@link idCodes}. */
+function encodeTime(time: number): void {
   let t = time;
-  for (let i = 0; i < TIME_CHARS; i++) {
-    chars = ALPHABET.charAt(t % 32) + chars;
+  for (let i = TIME_CHARS - 1; i >= 0; i--) {
+    idCodes[i] = ALPHABET.charCodeAt(t % 32);
     t = Math.floor(t / 32);
   }
-  return chars;
 }
 
 /**
@@ -96,11 +96,14 @@ export function createCheckpointId(now: number = Date.now()): string {
   }
   if (encodedTime !== lastTime) {
     encodedTime = lastTime;
-    encodedChars = encodeTime(lastTime);
+    encodeTime(lastTime);
   }
-  let id = encodedChars;
-  for (let i = 0; i < RANDOM_CHARS; i++) id += ALPHABET.charAt(lastRandom[i] as number);
-  return id;
+  for (let i = 0; i < RANDOM_CHARS; i++) {
+    idCodes[TIME_CHARS + i] = ALPHABET.charCodeAt(lastRandom[i] as number);
+  }
+  // One flat string: appending a character at a time made 26 strings, and a chain of pieces that
+  // was copied again the first time the id was hashed (as a map key) or compared.
+  return String.fromCharCode.apply(null, idCodes);
 }
 
 /** The creation time (ms since the epoch) encoded in an id made by {@link createCheckpointId}. */
