@@ -101,8 +101,8 @@ export function createCheckpointId(now: number = Date.now()): string {
   for (let i = 0; i < RANDOM_CHARS; i++) {
     idCodes[TIME_CHARS + i] = ALPHABET.charCodeAt(lastRandom[i] as number);
   }
-  // One flat string: appending a character at a time made 26 strings, and a chain of pieces that
-  // was copied again the first time the id was hashed (as a map key) or compared.
+  // One flat string: appending the 16 random characters one at a time made a chain of pieces
+  // that V8 copied again the first time the id was hashed (as a map key) or compared.
   return String.fromCharCode.apply(null, idCodes);
 }
 
