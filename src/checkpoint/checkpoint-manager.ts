@@ -422,11 +422,7 @@ export function saveRuntimeCheckpoint(
   const onSave = appendsOnSave(manager) ? lineage : undefined;
   if (prepared === undefined) {
     const { completed, plan, ...rest } = checkpoint;
-    const state: WorkflowState = {
-      ...rest,
-      plan: planWithCompletion(plan, completed),
-      ...(rest.snapshot === undefined ? {} : { snapshot: rest.snapshot }),
-    };
+    const state: WorkflowState = { ...rest, plan: planWithCompletion(plan, completed) };
     return internals.saveNaming(manager, state, undefined, options, onSave);
   }
   if (contextLog === undefined) return internals.save(manager, prepared, options, onSave);
