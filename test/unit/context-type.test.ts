@@ -8,6 +8,7 @@ import {
 } from 'mcp-orchestration';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
+import { thrownBy } from '../support/rejection.js';
 
 const TaskContext = defineContextType(
   'TaskContext',
@@ -19,13 +20,9 @@ const TaskContext = defineContextType(
 );
 
 function issuesOf(run: () => unknown): readonly ValidationIssue[] {
-  try {
-    run();
-  } catch (error) {
-    if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return error.issues;
-    throw error;
-  }
-  throw new Error('expected a ContextValidationError');
+  const error = thrownBy(run);
+  if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return error.issues;
+  throw error;
 }
 
 describe('defineContextType with a schema', () => {

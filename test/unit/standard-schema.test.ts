@@ -10,15 +10,13 @@ import {
 import * as v from 'valibot';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
+import { rejectionOf } from '../support/rejection.js';
 
 async function issuesOf(run: () => unknown): Promise<readonly ValidationIssue[]> {
-  try {
-    await run();
-  } catch (error) {
-    if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return error.issues;
-    throw error;
-  }
-  throw new Error('expected a ContextValidationError');
+  // Through a promise: a synchronous throw of `run` rejects it too.
+  const error = await rejectionOf(Promise.resolve().then(run));
+  if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return error.issues;
+  throw error;
 }
 
 /** A hand-written Standard Schema: a list of positive numbers, validated sync or async. */

@@ -1,5 +1,6 @@
 import { assertStorableState, isOrchestrationError } from 'mcp-orchestration';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../support/rejection.js';
 
 type StoredState = Parameters<typeof assertStorableState>[0];
 
@@ -15,13 +16,9 @@ const state = (fields: Record<string, unknown>): StoredState =>
 
 /** The NonJsonValueError `fn` throws, or a failure. */
 function nonJsonPath(fn: () => void): string {
-  try {
-    fn();
-  } catch (error) {
-    if (isOrchestrationError(error, 'NON_JSON_VALUE')) return error.path;
-    throw error;
-  }
-  throw new Error('expected a NonJsonValueError');
+  const error = thrownBy(fn);
+  if (isOrchestrationError(error, 'NON_JSON_VALUE')) return error.path;
+  throw error;
 }
 
 describe('assertStorableState', () => {
