@@ -72,8 +72,11 @@ describe.each(['memory', 'file'] as const)('crash and resume on the %s store', (
   it('stopped right after a random checkpoint, a new runtime finishes with the same output', async () => {
     store = await STORES[kind]();
     const { items, checkpoints } = await reference(store);
-    for (let trial = 0; trial < 4; trial++) {
-      const crashAt = 1 + Math.floor(Math.random() * (checkpoints - 1));
+    // How many checkpoints a run writes varies: lanes that reach their gates while a save is in
+    // flight are committed by one save, as often as the store's latency makes them meet.
+    let most = checkpoints;
+    for (let trial = 0; trial < 4; ) {
+      const crashAt = 1 + Math.floor(Math.random() * (most - 1));
       const calls: Calls = {};
       const workflow = counted(calls);
       const first = createRuntime({ store: store.store, workflows: [workflow] });
@@ -84,10 +87,23 @@ describe.each(['memory', 'file'] as const)('crash and resume on the %s store', (
       });
       const taskId = newTaskId(`crash-${trial}`);
       const run = await first.start(workflow, { items: [] }, { taskId });
-      await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
+      const ended = await run.result.then(
+        () => 'completed',
+        (error: unknown) => error,
+      );
+      if (ended === 'completed') {
+        // This run wrote no more checkpoints than the one drawn (stopped after its last one, or
+        // never): draw again, below its count.
+        await closing;
+        expect(saved).toBeLessThanOrEqual(crashAt);
+        most = saved;
+        continue;
+      }
+      expect(ended).toMatchObject({ code: 'TASK_NOT_RUNNING' });
       await closing;
       expect((await first.status(taskId))?.live).toBe(false);
       await resumeAndCheck(store, workflow, taskId, calls, items);
+      trial += 1;
     }
   });
 
