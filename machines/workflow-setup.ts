@@ -53,8 +53,12 @@ function failureData(failure: StepFailure): JsonObject {
   return data;
 }
 
-/** A copy of `record` without `key` (so finished steps leave nothing behind in context). */
-function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+/**
+ * `record` without `key` (so finished steps leave nothing behind in context): a copy, or `record`
+ * itself when it has no such key (most steps have no deadline to forget).
+ */
+function without<T>(record: Readonly<Record<string, T>>, key: string): Readonly<Record<string, T>> {
+  if (!Object.hasOwn(record, key)) return record;
   const { [key]: _removed, ...rest } = record;
   return rest;
 }
