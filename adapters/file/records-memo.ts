@@ -1,11 +1,12 @@
 /**
  * What a file store instance remembers of the records of the tasks it saved to, so that a save
  * need not list the task's `records/` folder (O(records): with a listing at every save, a
- * runtime step at 5,000 records took 1.45× as long as at 100). A memo is good for the next lock claim only if that claim follows this
- * instance's own last claim of the task (`HeldTaskLock.follows`): nobody else held the lock
- * since, so no record was written or deleted but by this instance, which kept the memo up to
- * date. Readers of other processes remove only expired files without the lock, and a memo is
- * not used once any of its records may have expired.
+ * runtime step at 5,000 records took 1.45× as long as at 100). A memo is good for the next lock
+ * claim only if that claim follows this instance's own last claim of the task
+ * (`HeldTaskLock.follows`): nobody else held the lock since, so no record was written or deleted
+ * but by this instance, which kept the memo up to date. Readers of other processes remove only
+ * expired files without the lock, and a memo is not used once any of its records may have
+ * expired.
  */
 
 /** A task's live records, as the last claim by this instance left them. */
