@@ -1,7 +1,7 @@
 import { createRuntime, getCheckpointManager, type Workflow } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chainStepIds, chainWorkflow } from './chain-workflow.js';
-import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
+import { type Calls, crashTrials, newTaskId, STORES, type TestStore } from './helpers.js';
 
 // An in-process crash: the first runtime is closed (its actors stop, nothing more is written,
 // as if the process died) at a random moment; a NEW runtime on the same store resumes the task.
@@ -70,16 +70,13 @@ describe.each(['memory', 'file'] as const)('crash and resume on the %s store', (
   });
 
   it('stopped right after a random checkpoint, a new runtime finishes with the same output', async () => {
-    store = await STORES[kind]();
-    const { items, checkpoints } = await reference(store);
-    // How many checkpoints a run writes varies: lanes that reach their gates while a save is in
-    // flight are committed by one save, as often as the store's latency makes them meet.
-    let most = checkpoints;
-    for (let trial = 0; trial < 4; ) {
-      const crashAt = 1 + Math.floor(Math.random() * (most - 1));
+    const current = await STORES[kind]();
+    store = current;
+    const { items, checkpoints } = await reference(current);
+    await crashTrials(checkpoints, 4, async (crashAt, trial) => {
       const calls: Calls = {};
       const workflow = counted(calls);
-      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const first = createRuntime({ store: current.store, workflows: [workflow] });
       let saved = 0;
       let closing: Promise<void> | undefined;
       first.subscribe((event) => {
@@ -92,19 +89,17 @@ describe.each(['memory', 'file'] as const)('crash and resume on the %s store', (
         (error: unknown) => error,
       );
       if (ended === 'completed') {
-        // This run wrote no more checkpoints than the one drawn (stopped after its last one, or
-        // never): draw again, below its count.
+        // Stopped after its last checkpoint, or never: no more checkpoints than the one drawn.
         await closing;
         expect(saved).toBeLessThanOrEqual(crashAt);
-        most = saved;
-        continue;
+        return saved;
       }
       expect(ended).toMatchObject({ code: 'TASK_NOT_RUNNING' });
       await closing;
       expect((await first.status(taskId))?.live).toBe(false);
-      await resumeAndCheck(store, workflow, taskId, calls, items);
-      trial += 1;
-    }
+      await resumeAndCheck(current, workflow, taskId, calls, items);
+      return undefined;
+    });
   });
 
   it('stopped while a random step is in flight, that step runs again and nothing else does', async () => {

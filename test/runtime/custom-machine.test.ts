@@ -16,6 +16,7 @@ import { makeWaitUseMachine, reviewMachineWorkflow } from './custom-machine.js';
 import {
   type Calls,
   checkpointsOf,
+  crashTrials,
   newTaskId,
   recorder,
   STORES,
@@ -114,15 +115,13 @@ describe.each(['memory', 'file'] as const)('a hand-written machine on the %s sto
   });
 
   it('crashes at a random checkpoint; a new runtime resumes to the same output', async () => {
-    store = await STORES[kind]();
-    const { output: expected, saves } = await referenceOutput(store);
-    // How many checkpoints a run writes varies: saves coalesce while one is in flight.
-    let most = saves;
-    for (let trial = 0; trial < 4; ) {
-      const crashAt = 1 + Math.floor(Math.random() * (most - 1));
+    const current = await STORES[kind]();
+    store = current;
+    const { output: expected, saves } = await referenceOutput(current);
+    await crashTrials(saves, 4, async (crashAt, trial) => {
       const calls: Calls = {};
       const workflow = reviewMachineWorkflow(calls);
-      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const first = createRuntime({ store: current.store, workflows: [workflow] });
       const taskId = newTaskId(`crash${trial}`);
       autoApprove(first, taskId);
       let seq = 0;
@@ -136,16 +135,14 @@ describe.each(['memory', 'file'] as const)('a hand-written machine on the %s sto
       const run = await first.start(workflow, { text: 'doc' }, { taskId });
       await Promise.race([crashed, run.result.catch(() => undefined)]);
       if (seq < crashAt) {
-        // This run completed in fewer checkpoints than the one drawn: draw again, below its count.
+        // This run completed in fewer checkpoints than the one drawn.
         expect((await first.status(taskId))?.status).toBe('completed');
-        most = seq;
-        continue;
+        return seq;
       }
-      trial += 1;
       await first.close();
       await run.result.catch(() => undefined);
 
-      const second = createRuntime({ store: await store.reopen(), workflows: [workflow] });
+      const second = createRuntime({ store: await current.reopen(), workflows: [workflow] });
       autoApprove(second, taskId);
       const resumed: WorkflowRun = await second.resume(taskId);
       const output = await resumed.result;
@@ -157,14 +154,15 @@ describe.each(['memory', 'file'] as const)('a hand-written machine on the %s sto
       }
       expect((await second.status(taskId))?.status).toBe('completed');
       // The lineage is whole: every context logged once, none lost or duplicated by the crash.
-      const flow = await createRuntime({ store: await store.reopen() }).lineage(taskId);
+      const flow = await createRuntime({ store: await current.reopen() }).lineage(taskId);
       const ids = flow.getFullTransitionLog().map((t) => t.toContextId);
       expect(new Set(ids).size).toBe(6);
       expect(ids).toHaveLength(6);
       // A finished task resumes as a settled run with the same output.
-      const settled = await createRuntime({ store: await store.reopen() }).resume(taskId);
+      const settled = await createRuntime({ store: await current.reopen() }).resume(taskId);
       expect((await settled.result).data).toEqual(expected.data);
-    }
+      return undefined;
+    });
   });
 });
 

@@ -11,6 +11,7 @@ import {
 } from 'mcp-orchestration';
 import { createFileStore } from 'mcp-orchestration/file';
 import { createMemoryStore } from 'mcp-orchestration/memory';
+import { expect } from 'vitest';
 import { z } from 'zod';
 import { makeTempDir } from '../support/file-temp-dir.js';
 
@@ -210,6 +211,32 @@ export function parallelWorkflow(calls: Calls = {}, chunks = 3) {
       },
     ],
   });
+}
+
+/**
+ * Runs `count` crash trials, each stopping a run after a checkpoint drawn at random from 1 to one
+ * less than `checkpoints` (a reference run's count). How many checkpoints a run writes varies:
+ * lanes that reach their gates while a save is in flight are committed by one save, as often as
+ * the store's latency makes them meet. So a trial whose run ended without being stopped returns
+ * how many checkpoints it wrote, and is made again with a draw below that; a trial that stopped
+ * its run returns `undefined`.
+ */
+export async function crashTrials(
+  checkpoints: number,
+  count: number,
+  trial: (crashAt: number, index: number) => Promise<number | undefined>,
+): Promise<void> {
+  let most = checkpoints;
+  for (let done = 0; done < count; ) {
+    const crashAt = 1 + Math.floor(Math.random() * (most - 1));
+    const wrote = await trial(crashAt, done);
+    if (wrote === undefined) {
+      done += 1;
+    } else {
+      expect(wrote).toBeLessThan(most); // the next draw is lower: the trials end
+      most = wrote;
+    }
+  }
 }
 
 /** A store for a test, and its cleanup. */
