@@ -33,7 +33,7 @@ export async function claimTaskLease(
       await writeLeaseFile(paths, lease);
       return { granted: true, lease };
     },
-    true,
+    { keepsRecords: true },
   );
 }
 
@@ -55,7 +55,7 @@ export async function releaseTaskLease(
       await removeLeaseFile(paths);
       return true;
     },
-    true,
+    { keepsRecords: true },
   );
 }
 

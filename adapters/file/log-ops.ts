@@ -29,7 +29,7 @@ export async function appendTaskLog(
       await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
       return appendLogLine(path, entries, onCorrupt);
     },
-    true,
+    { keepsRecords: true },
   );
 }
 

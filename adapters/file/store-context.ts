@@ -42,7 +42,7 @@ export function lockTask<T>(
   paths: TaskPaths,
   taskId: string,
   fn: (lock: HeldTaskLock, memo: RecordsMemo | undefined) => Promise<T>,
-  keepsRecords = false,
+  { keepsRecords = false }: { readonly keepsRecords?: boolean } = {},
 ): Promise<T> {
   const { staleMs, timeoutMs } = ctx;
   const label = `task ${JSON.stringify(taskId)}`;
