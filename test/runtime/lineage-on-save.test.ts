@@ -45,6 +45,10 @@ function chain(blocked: Set<string>) {
 const seqsIn = async (store: CheckpointStore, taskId: string) =>
   (await (await getCheckpointManager(store)).loadLineage(taskId)).map((t) => t.seq);
 
+/** The seqs of every transition a run logged, in order: what a complete log holds. */
+const allSeqsOf = (run: { readonly lineage: { readonly size: number } }) =>
+  Array.from({ length: run.lineage.size }, (_, i) => i);
+
 describe('lineage appended in the checkpoint write (appendsOnSave)', () => {
   it('goes with each checkpoint of a store that appends on save: no append of its own, none carried', async () => {
     const inner = createMemoryStore();
@@ -67,7 +71,7 @@ describe('lineage appended in the checkpoint write (appendsOnSave)', () => {
     await run.result;
     expect(lineageAppends).toBe(0);
     const seqs = await seqsIn(store, 't');
-    expect(seqs).toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    expect(seqs).toEqual(allSeqsOf(run));
     expect(appendedOnSave.reduce((a, b) => a + b, 0)).toBe(seqs.length);
     for (const meta of await inner.list('t')) {
       const body = JSON.parse((await inner.load('t', meta.checkpointId))?.body ?? '{}');
@@ -159,7 +163,7 @@ describe('lineage appended beside the checkpoints (stores without appendsOnSave)
     const run = await createRuntime({ store }).start(workflow, 0, { taskId: 't' });
     await run.result;
     // Every transition reached the log, once and in order.
-    expect(await seqsIn(store, 't')).toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    expect(await seqsIn(store, 't')).toEqual(allSeqsOf(run));
     // In batches: no append for one step alone until the run ended.
     expect(appends.slice(0, -1).every((n) => n >= LINEAGE_APPEND_BATCH)).toBe(true);
     expect(appends.length).toBeLessThanOrEqual(Math.ceil(run.lineage.size / LINEAGE_APPEND_BATCH));
@@ -189,12 +193,10 @@ describe('lineage appended beside the checkpoints (stores without appendsOnSave)
     const runtime = createRuntime({ store });
     const run = await runtime.start(workflow, 0, { taskId: 't' });
     await expect.poll(async () => (await runtime.status('t'))?.status).toBe('suspended');
-    await expect
-      .poll(() => seqsIn(store, 't'))
-      .toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    await expect.poll(() => seqsIn(store, 't')).toEqual(allSeqsOf(run));
     expect(appends.length).toBe(1);
     await runtime.send('t', { type: 'approval', data: { ok: true } });
     await run.result;
-    expect(await seqsIn(store, 't')).toEqual(Array.from({ length: run.lineage.size }, (_, i) => i));
+    expect(await seqsIn(store, 't')).toEqual(allSeqsOf(run));
   });
 });
