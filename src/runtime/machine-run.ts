@@ -43,7 +43,6 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   /** Whether the current suspension (if any) is checkpointed. */
   #suspendSaved = false;
   #savedSnapshot: MachineSnapshot | undefined;
-  #drainQueued = false;
   /** Snapshot changes since the last save (for `{ every: N }`). */
   #changes = 0;
   #currentIndex = 0;
@@ -171,13 +170,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
         this.setStatus(suspended ? 'suspended' : 'running');
       }
       if (snapshot !== this.#savedSnapshot) this.#changes += 1;
-      if (!this.#drainQueued) {
-        this.#drainQueued = true;
-        void this.enqueue(() => {
-          this.#drainQueued = false;
-          return this.#drain();
-        });
-      }
+      this.queueDrain();
     } catch (error) {
       this.abort(error);
     }
@@ -198,7 +191,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   }
 
   /** Saves the newest snapshot while the policy wants one. Serialized. */
-  async #drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     while (!this.ended) {
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);

@@ -75,6 +75,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   protected failure: WorkflowFailureInfo | undefined;
   protected queue: Promise<void> = Promise.resolve();
   readonly #base: RunBaseDeps;
+  /** Whether a {@link drain} is queued and has not begun. */
+  #drainQueued = false;
 
   protected constructor(
     deps: RunBaseDeps,
@@ -222,6 +224,25 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     if (previous === status) return;
     this.runStatus = status;
     this.#base.emit({ type: 'status.changed', taskId: this.taskId, status, previous });
+  }
+
+  /**
+   * Does what the actor's current snapshot needs: save it, open the gate it waits at, finish.
+   * Called through the queue only ({@link queueDrain}).
+   */
+  protected abstract drain(): Promise<void>;
+
+  /**
+   * Queues a {@link drain} after everything queued, unless one is queued that has not begun (it
+   * will see the snapshot that asked for this one).
+   */
+  protected queueDrain(): void {
+    if (this.#drainQueued) return;
+    this.#drainQueued = true;
+    void this.enqueue(() => {
+      this.#drainQueued = false;
+      return this.drain();
+    });
   }
 
   /** Runs `task` after everything queued before it; a failure aborts the run. */

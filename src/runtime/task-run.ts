@@ -45,7 +45,6 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   readonly #tracker: RunTracker;
   /** The snapshot object the last checkpoint holds (durable). */
   #savedSnapshot: WorkflowSnapshot | undefined;
-  #drainQueued = false;
   #gateWantsSave: boolean | undefined;
   #commits = 0;
   #suspendSaved = false;
@@ -179,20 +178,14 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
         if (!suspended) this.#suspendSaved = false;
         this.setStatus(suspended ? 'suspended' : 'running');
       }
-      if (!this.#drainQueued) {
-        this.#drainQueued = true;
-        void this.enqueue(() => {
-          this.#drainQueued = false;
-          return this.#drain();
-        });
-      }
+      this.queueDrain();
     } catch (error) {
       this.abort(error);
     }
   }
 
   /** Does what the current snapshot needs: save, release gates, finish. Serialized. */
-  async #drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     while (!this.ended) {
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
