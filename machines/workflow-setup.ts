@@ -76,7 +76,11 @@ function laneContext(context: Ctx, lane: string): Context {
 
 type Validated = { readonly ok: true; readonly value: JsonValue } | { readonly ok: false };
 
-/** Validates the data of an event for a `waitFor` step (schema, then JSON). */
+/**
+ * Validates the data of an event for a `waitFor` step (schema, then JSON). An event without
+ * `data` (a bare approval, say) carries `null`: the schema, if any, still sees `undefined`, and
+ * what it accepts as undefined becomes `null` too.
+ */
 function validateEventData(step: WaitForStep, event: WorkflowEvent): Validated {
   if (event.type !== step.waitFor.event) return { ok: false };
   const data = eventField(event, 'data');
@@ -90,7 +94,8 @@ function validateEventData(step: WaitForStep, event: WorkflowEvent): Validated {
       throw error;
     }
   }
-  return value !== undefined && isJson(value) ? { ok: true, value } : { ok: false };
+  if (value === undefined) value = null;
+  return isJson(value) ? { ok: true, value } : { ok: false };
 }
 
 /** Stops a definition mistake (a step id used with the wrong kind) at the first use. */

@@ -146,6 +146,7 @@ export interface WaitForStep extends StepBase, Omit<NoKind, 'waitFor'> {
     readonly event: string;
     /**
      * Validates `data` synchronously (an async schema refuses every event). Default: any JSON.
+     * An event without `data` gives the next context `null` as its data.
      */
     readonly schema?: StandardSchemaV1;
     /** Type name of the context made from the data. Default: the event type's id form. */
@@ -206,7 +207,10 @@ export interface WorkflowCommittedEvent {
   readonly type: 'workflow.committed';
 }
 
-/** An external event for a `waitFor` step: `{ type: 'approval', data: { … } }`. */
+/**
+ * An external event for a `waitFor` step: `{ type: 'approval', data: { … } }`, or without `data`
+ * (the next context's data is then `null`).
+ */
 export interface WorkflowExternalEvent {
   readonly type: string;
   readonly data?: unknown;

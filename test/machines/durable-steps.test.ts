@@ -107,6 +107,34 @@ describe('defineWorkflow: waiting for an external event', () => {
       metadata: { stepId: 'wait', event: 'input.received', from: input.contextId },
     });
   });
+  it('takes an event without data as null, unless the schema refuses a missing value', async () => {
+    const noPayload = (schema?: z.ZodType) =>
+      defineWorkflow({
+        id: 'bare-approval',
+        version: '1',
+        steps: [{ stepId: 'wait', waitFor: { event: 'approved', ...(schema ? { schema } : {}) } }],
+      });
+    const input = ctx('In', {});
+    const anyJson = start(noPayload().machine, { taskId: newTaskId('bare'), input });
+    expect(anyJson.getSnapshot().can({ type: 'approved' })).toBe(true);
+    anyJson.send({ type: 'approved' });
+    expect(((await finished(anyJson)).output as Context).data).toBeNull();
+
+    const optional = start(noPayload(z.object({ note: z.string() }).optional()).machine, {
+      taskId: newTaskId('bare'),
+      input,
+    });
+    optional.send({ type: 'approved' });
+    expect(((await finished(optional)).output as Context).data).toBeNull();
+
+    const required = start(noPayload(z.object({ note: z.string() })).machine, {
+      taskId: newTaskId('bare'),
+      input,
+    });
+    expect(required.getSnapshot().can({ type: 'approved' })).toBe(false);
+    expect(required.getSnapshot().can({ type: 'approved', data: { note: 'ok' } })).toBe(true);
+    required.stop();
+  });
 });
 
 describe('defineWorkflow: commit gates', () => {
