@@ -67,8 +67,10 @@ if (previous?.status === 'completed') {
 if (previous === undefined || previous.status === 'completed') {
   console.log(`Starting new workflow ${taskId}`);
 } else {
+  // The step the checkpoint was saved at: done and at its commit gate, or (in the first
+  // checkpoint) not started. The run goes on from there; steps done do not run again.
   const at = `${previous.currentStepId} (step ${previous.currentStepIndex})`;
-  console.log(`Resuming workflow ${taskId} at ${at}, last checkpoint ${previous.seq}`);
+  console.log(`Resuming workflow ${taskId} from checkpoint ${previous.seq}, saved at ${at}`);
 }
 const run = await runtime.start(
   pipeline,

@@ -54,7 +54,9 @@ describe('examples', () => {
     expect(crashed.stdout).toContain('(simulated crash: the process dies here)');
 
     const resumed = await runExample('fault-tolerance.ts');
-    expect(resumed).toContain('Resuming workflow fault_demo at parse (step 0), last checkpoint 2');
+    expect(resumed).toContain(
+      'Resuming workflow fault_demo from checkpoint 2, saved at parse (step 0)',
+    );
     expect(resumed).not.toContain('running parse');
     expect(resumed).toContain('running enrich');
     expect(resumed).toContain('checkpoint 6: completed');
