@@ -67,16 +67,27 @@ export class RunTracker {
     if (snapshot.status === 'active') this.#lastValue = snapshot.value;
     for (const [stepId, phase] of progress.phases) {
       const was = before.phases.get(stepId);
-      const stepIndex = this.#index.plan.get(stepId)?.stepIndex ?? -1;
-      if (was === undefined && phase !== 'commit') {
-        this.#emit({ type: 'step.started', taskId: this.#taskId, stepId, stepIndex });
-      }
-      if (phase === 'commit' && was !== 'commit') {
-        this.#emit({ type: 'step.completed', taskId: this.#taskId, stepId, stepIndex });
-      }
+      if (was === undefined && phase !== 'commit') this.#step('step.started', stepId);
+      if (phase === 'commit' && was !== 'commit') this.#step('step.completed', stepId);
     }
     this.#lanes.observe(snapshot.context.lanes, progress, snapshot.context.routes);
     this.#setCurrent();
+  }
+
+  /**
+   * Emits `step.started` for each step the seeded snapshot has under way (not done, at its
+   * commit gate): a restored run takes them up again in this process (a step in flight runs
+   * again, a wait or a sleep goes on), so its subscribers hear each start before it completes.
+   */
+  announceSeeded(): void {
+    for (const [stepId, phase] of this.#progress.phases) {
+      if (phase !== 'commit') this.#step('step.started', stepId);
+    }
+  }
+
+  #step(type: 'step.started' | 'step.completed', stepId: string): void {
+    const stepIndex = this.#index.plan.get(stepId)?.stepIndex ?? -1;
+    this.#emit({ type, taskId: this.#taskId, stepId, stepIndex });
   }
 
   /** Makes the failed step the current one. */

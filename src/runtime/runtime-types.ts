@@ -193,7 +193,11 @@ export interface PurgeReport {
   readonly failed: readonly { readonly taskId: string; readonly error: Error }[];
 }
 
-/** A progress event of a runtime, for progress displays and logs. */
+/**
+ * A progress event of a runtime, for progress displays and logs. A step's `step.started` comes
+ * before its `step.completed` in each runtime: a resumed run announces the steps it takes up
+ * again (a step in flight at the checkpoint runs again, a wait or sleep goes on) as started.
+ */
 export type RuntimeEvent =
   | {
       readonly type: 'step.started';

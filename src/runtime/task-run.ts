@@ -116,6 +116,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   /** Starts a restored actor. */
   resume(): void {
     this.setStatus(this.restingStatus());
+    this.#tracker.announceSeeded();
     this.#startActor();
   }
 

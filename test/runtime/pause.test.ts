@@ -102,11 +102,24 @@ describe('pause', () => {
 
       // Another runtime (another process, for the file store) resumes it.
       const second = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+      const resumedEvents: string[] = [];
+      second.subscribe((event) => {
+        if (event.type === 'step.started' || event.type === 'step.completed') {
+          resumedEvents.push(`${event.type}:${event.stepId}:${event.stepIndex}`);
+        }
+      });
       const resumed = await second.resume(taskId);
       // The store says it runs again as soon as resume returns, before any step completes.
       expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('running');
       expect(dataOf(await resumed.result)).toEqual({ trail: ['first', 'slow', 'last'] });
       expect(calls).toEqual({ first: 1, slow: 1, last: 1 });
+      // The step in flight starts again here, so this runtime's subscribers hear it start.
+      expect(resumedEvents).toEqual([
+        'step.started:slow:1',
+        'step.completed:slow:1',
+        'step.started:last:2',
+        'step.completed:last:2',
+      ]);
       // The aborted attempt ran again with the same idempotency key.
       expect(keys).toEqual([`${taskId}:slow:1`, `${taskId}:slow:1`]);
       expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('completed');
