@@ -12,6 +12,11 @@ export const ExitCode = {
   NotFound: 3,
   /** Interrupted by Ctrl-C (SIGINT); the task stays resumable. */
   Interrupted: 130,
+  /**
+   * A run stopped because stdout's reader closed it (128 + SIGPIPE, as a shell reports a writer
+   * killed by a closed pipe); the task stays resumable, as after Ctrl-C.
+   */
+  OutputClosed: 141,
 } as const;
 
 /** One of the {@link ExitCode} values. */

@@ -17,6 +17,12 @@ export interface CommandIO {
   readonly stdout: ProgressStream;
   readonly stderr: ProgressStream;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Aborted when stdout's reader goes away (`mcp-orch run … | head -1`); later writes to stdout
+   * are dropped. A run stops then, as on Ctrl-C (see `watchRun`); other commands keep their exit
+   * code, as they did what was asked and the reader chose to read less.
+   */
+  readonly outputClosed?: AbortSignal;
 }
 
 /** One parsed invocation of a command. */

@@ -7,12 +7,16 @@
  * import Node built-ins, and nothing in the library (`src/index.ts`) imports it, so browser
  * bundles never see it. It uses the package through its public entry points only.
  */
+import { guardOutput } from './guarded-output.js';
 import { runCli } from './run-cli.js';
 
+const stdout = guardOutput(process.stdout);
 const code = await runCli(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: stdout.stream,
+  // Errors and hints on a closed stderr (`2>&1 | head -1`) are dropped just the same.
+  stderr: guardOutput(process.stderr).stream,
   env: process.env,
+  outputClosed: stdout.closed,
 });
 // Exit now: a step that ignores its abort signal must not keep a finished command alive.
 process.exit(code);

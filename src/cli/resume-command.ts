@@ -43,6 +43,13 @@ export const resumeCommand: Command = {
       begin: () => runtime.resume(taskId),
       file: file,
       store: opened,
+      waitsAsCheckpointed: async (run) => {
+        const { status, seq } = run.status();
+        if (status !== 'suspended') return false;
+        // Read again: another process may have moved the task on since `latest` was read.
+        const restored = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+        return restored?.status === 'suspended' && restored.checkpoint?.seq === seq;
+      },
     });
   },
 };

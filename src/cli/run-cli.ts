@@ -47,7 +47,8 @@ export const COMMANDS: readonly Command[] = [
 
 const EXIT_CODES = [
   'Exit codes: 0 ok, 1 failure (store, runtime, failed or cancelled workflow), 2 usage',
-  '(bad command, option, id or JSON), 3 task or checkpoint not found, 130 interrupted.',
+  '(bad command, option, id or JSON), 3 task or checkpoint not found, 130 interrupted,',
+  '141 run stopped because its output was closed (`| head`).',
 ].join('\n');
 
 function optionLine(name: string, spec: OptionSpec): string {

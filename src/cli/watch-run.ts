@@ -16,12 +16,19 @@ export interface WatchRunOptions {
   readonly file: string | undefined;
   /** The store, for the same commands. */
   readonly store: Pick<OpenedStore, 'spec' | 'isDefault'>;
+  /**
+   * Whether `run`, just begun, waits at a wait its latest checkpoint already records (`resume`
+   * of a suspended task). Such a run writes no new `suspended` checkpoint, so the watch must not
+   * wait for one. Absent: never, as a run that starts or takes an event moves on first.
+   */
+  readonly waitsAsCheckpointed?: (run: WorkflowRun) => Promise<boolean>;
 }
 
 type Outcome =
   | { readonly kind: 'finished'; readonly result: Context }
   | { readonly kind: 'suspended' }
-  | { readonly kind: 'interrupted' };
+  | { readonly kind: 'interrupted' }
+  | { readonly kind: 'outputClosed' };
 
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(argument: string): string {
@@ -41,6 +48,15 @@ function followUpArguments(options: WatchRunOptions): string {
  * when the run suspends (a `waitFor` step, once that is checkpointed) and on Ctrl-C (the
  * task is paused, the step in flight aborted, the resume command printed, exit code 130). A failed
  * or cancelled run rejects with its typed error.
+ *
+ * When stdout's reader goes away (`mcp-orch run … | head -1`), the run stops as on Ctrl-C: the
+ * task is paused and the resume command goes to stderr (often still the terminal), with exit
+ * code 141 (128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe). Dying of
+ * SIGPIPE, as Unix tools do, would leave the task `running` with its step cut off, as a crash
+ * does; running on unseen would keep the shell waiting for a workflow nobody watches. A closed
+ * pipe shows only when a write fails, so the run stops at its next progress line (with `--json`,
+ * which writes only at the end, it runs to its end). Unlike Ctrl-C, it lets the run begin first:
+ * a run whose very first line failed is paused too, not left half-started.
  */
 export async function watchRun(
   invocation: Invocation,
@@ -66,6 +82,12 @@ export async function watchRun(
     };
   });
   process.once('SIGINT', onSigint);
+  let onOutputClosed = (): void => {};
+  const outputClosed = new Promise<Outcome>((resolve) => {
+    onOutputClosed = () => resolve({ kind: 'outputClosed' });
+  });
+  io.outputClosed?.addEventListener('abort', onOutputClosed);
+  if (io.outputClosed?.aborted) onOutputClosed();
   const unsubscribe = runtime.subscribe((event) => {
     display?.update(event);
     if (event.type === 'checkpoint.saved' && event.taskId === taskId) {
@@ -82,22 +104,25 @@ export async function watchRun(
     ]);
     if (begun.kind === 'begun') {
       run = begun.started;
-      run.result.catch(() => {}); // settled below, or abandoned on suspend or Ctrl-C
+      run.result.catch(() => {}); // settled below, or abandoned on suspend or a stop
+      if (await options.waitsAsCheckpointed?.(run)) onSuspended();
       outcome = await Promise.race([
         run.result.then((result): Outcome => ({ kind: 'finished', result })),
         suspended,
         interrupted,
+        outputClosed,
       ]);
     } else {
       outcome = begun;
     }
   } finally {
     process.off('SIGINT', onSigint);
+    io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
     display?.finish();
   }
 
-  if (outcome.kind === 'interrupted') {
+  if (outcome.kind === 'interrupted' || outcome.kind === 'outputClosed') {
     // Paused, so its status says nothing runs it; without a run yet (interrupted while starting)
     // or a store that fails, it keeps its last checkpoint as it is.
     const paused =
@@ -109,10 +134,11 @@ export async function watchRun(
           );
     await runtime.close();
     const state = paused ? 'is paused' : 'keeps its last checkpoint';
-    io.stderr.write(
-      `Interrupted. Task ${taskId} ${state}; resume it with:\n  mcp-orch resume ${taskId}${followUpArguments(options)}\n`,
-    );
-    return ExitCode.Interrupted;
+    const byCtrlC = outcome.kind === 'interrupted';
+    const why = byCtrlC ? 'Interrupted' : 'Output closed';
+    const resume = `mcp-orch resume ${taskId}${followUpArguments(options)}`;
+    io.stderr.write(`${why}. Task ${taskId} ${state}; resume it with:\n  ${resume}\n`);
+    return byCtrlC ? ExitCode.Interrupted : ExitCode.OutputClosed;
   }
   const status = run?.status();
   if (outcome.kind === 'suspended') {

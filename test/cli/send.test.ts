@@ -59,6 +59,52 @@ describe('mcp-orch: a run that waits for an event (human in the loop)', {
       result: { contextId: 'doc_a_published', data: { by: 'ana' } },
     });
   });
+
+  it('resume of a task already waiting for its event says so and stops, as run does', async () => {
+    expect((await cli('run', 'approval.mjs', '--task', 'doc_w')).code).toBe(0);
+    const before = JSON.parse((await cli('status', 'doc_w', '--json')).stdout);
+    expect(before).toMatchObject({ status: 'suspended', seq: 3 });
+
+    // Its wait is checkpointed already: the resumed run writes nothing, and must not wait for a
+    // checkpoint that never comes.
+    const resumed = await cli('resume', 'doc_w', '--file', 'approval.mjs');
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(
+      /^Resuming task doc_w from checkpoint 3 \(suspended; 1\/3 steps done\)\n/,
+    );
+    expect(resumed.stdout).not.toContain('checkpoint 4');
+    const goOn = `mcp-orch send doc_w approve --file approval.mjs --store ${store} [--data JSON]`;
+    expect(resumed.stdout).toContain(
+      `Task doc_w is suspended, waiting for approve. Go on with:\n  ${goOn}\n`,
+    );
+
+    const json = await cli('resume', 'doc_w', '--file', 'approval.mjs', '--json');
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      taskId: 'doc_w',
+      status: 'suspended',
+      waitingFor: ['approve'],
+    });
+    // Still at the same checkpoint, and the event still takes it on.
+    expect(JSON.parse((await cli('status', 'doc_w', '--json')).stdout)).toMatchObject({
+      status: 'suspended',
+      seq: 3,
+    });
+    const sent = await cli(
+      'send',
+      'doc_w',
+      'approve',
+      '--file',
+      'approval.mjs',
+      '--data',
+      '{"by":"bo"}',
+      '--json',
+    );
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ taskId: 'doc_w', status: 'completed' });
+  });
 });
 
 describe('mcp-orch pause and cancel', { timeout: 120_000 }, () => {

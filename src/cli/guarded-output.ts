@@ -1,0 +1,37 @@
+import type { ProgressStream } from './progress-display.js';
+
+/** An output stream for the commands, and whether its reader went away. */
+export interface GuardedOutput {
+  /** Writes to the stream until it fails; then drops what it is given. */
+  readonly stream: ProgressStream;
+  /** Aborted by the first failed write (EPIPE: the reader closed the pipe). */
+  readonly closed: AbortSignal;
+}
+
+/**
+ * Guards `process.stdout` or `process.stderr` against a reader that goes away, as in
+ * `mcp-orch run … | head -1`. Node reports each write to a closed pipe as an `error` event
+ * (EPIPE), a moment after the write, and an `error` event nobody listens to is thrown as an
+ * uncaught exception: a stack trace instead of the command's end. Here the first error aborts
+ * `closed` and later writes are dropped, as nothing can reach the reader any more. Any write error
+ * counts, not only EPIPE: the output is lost either way.
+ */
+export function guardOutput(stream: NodeJS.WriteStream): GuardedOutput {
+  const controller = new AbortController();
+  stream.on('error', () => {
+    if (!controller.signal.aborted) controller.abort();
+  });
+  return {
+    closed: controller.signal,
+    stream: {
+      write: (text) => !controller.signal.aborted && stream.write(text),
+      // Read through: a terminal's width changes when it is resized.
+      get isTTY() {
+        return stream.isTTY;
+      },
+      get columns() {
+        return stream.columns;
+      },
+    },
+  };
+}
