@@ -75,8 +75,8 @@ export class RunTracker {
   }
 
   /**
-   * Emits `step.started` for each step the seeded snapshot has under way (not done, at its
-   * commit gate): a restored run takes them up again in this process (a step in flight runs
+   * Emits `step.started` for each step of the seeded snapshot that is active and not yet at its
+   * commit gate: a restored run takes them up again in this process (a step in flight runs
    * again, a wait or a sleep goes on), so its subscribers hear each start before it completes.
    */
   announceSeeded(): void {
