@@ -126,14 +126,15 @@ class WorkflowRuntime implements Runtime {
   async cancel(taskId: string): Promise<void> {
     assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
-    if (run !== undefined) return run.cancel();
+    // A run being paused is cancelled in the store once its pause has landed.
+    if (run !== undefined && (await run.cancel())) return;
     await this.#restamp(taskId, 'cancelled');
   }
 
   async pause(taskId: string): Promise<void> {
     assertWorkflowTaskId(taskId);
     const run = await this.#liveRun(taskId);
-    if (run !== undefined) return run.pause();
+    if (run !== undefined && (await run.pause())) return;
     await this.#restamp(taskId, 'paused');
   }
 

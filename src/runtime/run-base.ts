@@ -77,6 +77,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   readonly #base: RunBaseDeps;
   /** Whether a {@link drain} is queued and has not begun. */
   #drainQueued = false;
+  /** The stop (pause or cancel) that ends this run, once one has begun. */
+  #stop: { readonly status: StopStatus; readonly done: Promise<void> } | undefined;
 
   protected constructor(
     deps: RunBaseDeps,
@@ -126,16 +128,21 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     return !this.ended;
   }
 
-  /** Stops the actor and writes a final `cancelled` checkpoint. */
-  cancel(): Promise<void> {
+  /**
+   * Stops the actor and writes a final `cancelled` checkpoint. Resolves `false` when the run was
+   * being paused already: once that pause has landed, the task rests in the store, and the
+   * caller cancels it there.
+   */
+  cancel(): Promise<boolean> {
     return this.#stopWith('cancelled');
   }
 
   /**
    * Stops the actor and writes a `paused` checkpoint of where it is: a step in flight is aborted
    * (its signal fires) and runs again, with the same idempotency key, when the task is resumed.
+   * Resolves `false` when the run was being cancelled already (once that has landed).
    */
-  pause(): Promise<void> {
+  pause(): Promise<boolean> {
     return this.#stopWith('paused');
   }
 
@@ -155,11 +162,26 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
 
   /**
    * Stops the actor, writes a checkpoint with `status` (and when, in its metadata), rejects
-   * `result` with the matching error. A run whose machine is done is left to finish: its final
-   * checkpoint is written (or being written), and the task is over.
+   * `result` with the matching error; resolves `true`. A run whose machine is done is left to
+   * finish: its final checkpoint is written (or being written), and the task is over. A second
+   * stop waits for the first to end, and resolves whether it was the same (a cancel after a
+   * pause is `false`: the run's own stop did not do what was asked, nor did a failed one).
    */
-  async #stopWith(status: StopStatus): Promise<void> {
-    if (this.ended || this.actor.getSnapshot().status === 'done') return;
+  #stopWith(status: StopStatus): Promise<boolean> {
+    const earlier = this.#stop;
+    if (earlier !== undefined) {
+      return earlier.done.then(
+        () => earlier.status === status,
+        () => false,
+      );
+    }
+    if (this.ended || this.actor.getSnapshot().status === 'done') return Promise.resolve(true);
+    const done = this.#stopNow(status);
+    this.#stop = { status, done };
+    return done.then(() => true);
+  }
+
+  async #stopNow(status: StopStatus): Promise<void> {
     this.ended = true;
     const { snapshot, persisted } = this.current();
     this.actor.stop();

@@ -252,6 +252,30 @@ describe('pause', () => {
     await runtime.close();
   });
 
+  it('a cancel while a pause is in flight cancels the task once the pause has landed', async () => {
+    current = await STORES.memory();
+    const { workflow, startedSlow } = slowWorkflow({}, []);
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('pause-cancel');
+    const run = await runtime.start(workflow, { trail: [] }, { taskId });
+    await startedSlow;
+    const pausing = runtime.pause(taskId);
+    const cancelling = runtime.cancel(taskId);
+    const pausingAgain = runtime.pause(taskId);
+    await Promise.all([pausing, cancelling, pausingAgain]);
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED' });
+    expect((await checkpointsOf(current.store, taskId)).map((s) => s.status).slice(-2)).toEqual([
+      'paused',
+      'cancelled',
+    ]);
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'cancelled', live: false });
+    // Final: resuming it runs nothing.
+    await expect((await runtime.resume(taskId)).result).rejects.toMatchObject({
+      code: 'WORKFLOW_CANCELLED',
+    });
+    await runtime.close();
+  });
+
   it('does nothing to a finished task and refuses an unknown one', async () => {
     current = await STORES.memory();
     const workflow = slowWorkflow({}, [], false).workflow;
