@@ -1,6 +1,7 @@
 /**
- * Every error this package throws on purpose is an {@link OrchestrationError} with a stable
- * `code`. Test for one with {@link isOrchestrationError}, which narrows by code:
+ * Every error about the data, the store or a run is an {@link OrchestrationError} with a stable
+ * `code` (a wrong argument in code is the platform's `TypeError` or `RangeError`). Test for one
+ * with {@link isOrchestrationError}, which narrows by code:
  *
  * @example
  * ```ts
@@ -303,6 +304,34 @@ export class WorkflowVersionError extends OrchestrationError {
   }
 }
 
+/**
+ * A checkpoint whose snapshot the registered workflow's machine cannot restore (its state was
+ * removed or renamed, say): the definition changed without a new version, or the `migrate` hook
+ * did not carry the snapshot over. Nothing ran and nothing was written.
+ */
+export class WorkflowMismatchError extends OrchestrationError {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: string;
+  constructor(
+    taskId: string,
+    workflowId: string,
+    workflowVersion: string,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause;
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super(
+      'WORKFLOW_MISMATCH',
+      `Task ${taskId}: its checkpoint does not fit workflow ${workflowId} version ${workflowVersion}${why}. A changed definition needs a new version and a migrate hook that carries the snapshot over`,
+      options,
+    );
+    this.taskId = taskId;
+    this.workflowId = workflowId;
+    this.workflowVersion = workflowVersion;
+  }
+}
+
 /** An event the workflow is not waiting for, or whose data its schema refuses. Nothing changed. */
 export class EventNotAcceptedError extends OrchestrationError {
   readonly taskId: string;
@@ -562,6 +591,7 @@ export interface OrchestrationErrorByCode {
   LEASE_LOST: LeaseLostError;
   WORKFLOW_NOT_FOUND: UnknownWorkflowError;
   WORKFLOW_VERSION: WorkflowVersionError;
+  WORKFLOW_MISMATCH: WorkflowMismatchError;
   EVENT_NOT_ACCEPTED: EventNotAcceptedError;
   WORKFLOW_FAILED: WorkflowFailedError;
   WORKFLOW_CANCELLED: WorkflowCancelledError;

@@ -5,6 +5,7 @@ import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import {
+  ContextValidationError,
   isOrchestrationError,
   TaskExistsError,
   TaskNotRunningError,
@@ -391,6 +392,11 @@ class WorkflowRuntime implements Runtime {
       }
       const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
+      if (state.taskId !== taskId) {
+        throw new ContextValidationError('WorkflowState', [
+          { path: '$.taskId', message: `is ${state.taskId} after migrate, not ${taskId}` },
+        ]);
+      }
     }
     const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);

@@ -14,7 +14,7 @@ import {
   loadedCheckpointOf,
 } from './checkpoint-writer.js';
 import { MachineLineage } from './machine-lineage.js';
-import { handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
+import { assertRestored, handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import type { RunStatus, RuntimeEventInput } from './runtime-types.js';
@@ -84,6 +84,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
+    assertRestored(actor, state, deps.workflow);
     const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
     const run = new MachineRun(deps, state.taskId, actor, lineage.flow, loaded);
     const snapshot = actor.getSnapshot();

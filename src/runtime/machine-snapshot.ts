@@ -1,6 +1,6 @@
-import type { Actor, AnyStateMachine, SnapshotFrom } from 'xstate';
-import type { WorkflowStep } from '../checkpoint/workflow-state.js';
-import { InlineActorError } from '../errors.js';
+import type { Actor, AnyActorRef, AnyStateMachine, SnapshotFrom } from 'xstate';
+import type { WorkflowState, WorkflowStep } from '../checkpoint/workflow-state.js';
+import { InlineActorError, WorkflowMismatchError } from '../errors.js';
 
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
 
@@ -61,4 +61,23 @@ export function persistedSnapshotOf(
       .map(([id]) => id);
     throw new InlineActorError(workflowId, inline, { cause: error });
   }
+}
+
+/**
+ * Throws {@link WorkflowMismatchError} when XState could not restore `state.snapshot` into
+ * `actor`: the actor then holds an error snapshot whose `error` says why (a state that no longer
+ * exists, say), and nothing has run. A checkpoint that held an errored snapshot itself is left
+ * to the caller.
+ */
+export function assertRestored(
+  actor: AnyActorRef,
+  state: WorkflowState,
+  workflow: { readonly id: string; readonly version: string },
+): void {
+  const restored = actor.getSnapshot() as { readonly status?: unknown; readonly error?: unknown };
+  if (restored.status !== 'error') return;
+  if ((state.snapshot as { readonly status?: unknown } | undefined)?.status === 'error') return;
+  throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, {
+    cause: restored.error,
+  });
 }

@@ -287,7 +287,9 @@ export interface Runtime {
   /**
    * Continues a task from its latest checkpoint (`UnknownTaskError` without one); a finished
    * task gives a settled run. Its workflow must be registered (`UnknownWorkflowError`) with the
-   * checkpoint's version, or a `migrate` hook must upgrade it (`WorkflowVersionError`).
+   * checkpoint's version, or a `migrate` hook must upgrade it (`WorkflowVersionError`); a
+   * snapshot its machine cannot restore (a state renamed under the same version) is a
+   * `WorkflowMismatchError`, a migrated state of another task a `ContextValidationError`.
    */
   resume(taskId: string): Promise<WorkflowRun>;
   /**

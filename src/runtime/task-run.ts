@@ -9,6 +9,7 @@ import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
 import { type LoadedCheckpoint, loadedCheckpointOf } from './checkpoint-writer.js';
+import { assertRestored } from './machine-snapshot.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import { RunTracker } from './run-tracker.js';
 import type {
@@ -90,6 +91,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
+    assertRestored(actor, state, deps.workflow);
     const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
     const run = new TaskRun(deps, state.taskId, actor, lineage.flow, loaded);
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.

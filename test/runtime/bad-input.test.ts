@@ -128,6 +128,36 @@ describe('workflow versions', () => {
     ]);
   });
 
+  it('refuses a checkpoint its machine cannot restore, and a migrate that changes the task id', async () => {
+    current = await STORES.memory();
+    const taskId = await suspendedReview(current);
+    const v1 = reviewWorkflow({}, '1.0.0');
+    // The step the checkpoint waits at renamed under the same version.
+    const renamed = defineWorkflow({
+      id: 'review',
+      version: '1.0.0',
+      steps: v1.steps.map((step) =>
+        step.stepId === 'approve' ? { ...step, stepId: 'approval' } : step,
+      ),
+    });
+    const error = await createRuntime({ store: current.store, workflows: [renamed] })
+      .resume(taskId)
+      .catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_MISMATCH')).toBe(true);
+    expect(error).toMatchObject({ taskId, workflowId: 'review', workflowVersion: '1.0.0' });
+    expect(error.message).toContain("'approve'");
+
+    const moved: WorkflowMigrate = (state) => ({ ...state, taskId: 'another_task' });
+    const v2 = { ...reviewWorkflow({}, '2.0.0'), migrate: moved };
+    const runtime = createRuntime({ store: current.store, workflows: [v2] });
+    const refused = await runtime.resume(taskId).catch((e) => e);
+    expect(isOrchestrationError(refused, 'CONTEXT_VALIDATION')).toBe(true);
+    expect(refused.message).toContain('$.taskId');
+    // Nothing was written, and the task is as it was.
+    expect(await runtime.status(taskId)).toMatchObject({ taskId, status: 'suspended', seq: 3 });
+    await runtime.close();
+  });
+
   it('refuses a checkpoint whose workflow is not registered', async () => {
     current = await STORES.memory();
     const taskId = await suspendedReview(current);
