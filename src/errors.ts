@@ -343,7 +343,7 @@ export class EventNotAcceptedError extends OrchestrationError {
       expected.length > 0 ? `it waits for ${expected.join(', ')}` : 'it waits for no event';
     super(
       'EVENT_NOT_ACCEPTED',
-      `Task ${taskId} does not accept event ${JSON.stringify(eventType)} now (${waiting}, and the data must match its schema)`,
+      `Task ${taskId} does not accept event ${JSON.stringify(eventType)} now (${waiting}, with data its step's schema accepts, if it has one)`,
     );
     this.taskId = taskId;
     this.eventType = eventType;

@@ -16,7 +16,7 @@ import {
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
-import type { JsonValue } from '../json.js';
+import { assertJson, type JsonValue } from '../json.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
 import { isMachineWorkflow } from './machine-workflow.js';
@@ -121,6 +121,9 @@ class WorkflowRuntime implements Runtime {
       }
       throw new UnknownTaskError(taskId);
     }
+    // Data JSON cannot carry is named as such, rather than as an event the task does not take.
+    const data = (event as Partial<RuntimeEventInput> | null)?.data;
+    if (data !== undefined) assertJson({ data });
     run.send(event);
   }
 

@@ -295,7 +295,8 @@ export interface Runtime {
   /**
    * Sends an event to a `waitFor` step of a running task (to a hand-written machine: any event
    * its snapshot `can` take, as `{ type, data }`). `EventNotAcceptedError` when it waits for no
-   * such event or the data fails its schema (nothing changes).
+   * such event or the data fails its schema, `NonJsonValueError` (naming the path) for data JSON
+   * cannot carry; nothing changes.
    */
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
   /**

@@ -57,6 +57,11 @@ describe.each(['memory', 'file'] as const)('human in the loop on the %s store', 
       .send(taskId, { type: 'approval', data: { ok: 'yes' } })
       .catch((e) => e);
     expect(isOrchestrationError(badData, 'EVENT_NOT_ACCEPTED')).toBe(true);
+    const notJson = await second
+      .send(taskId, { type: 'approval', data: { ok: true, at: new Date() } as never })
+      .catch((e) => e);
+    expect(isOrchestrationError(notJson, 'NON_JSON_VALUE')).toBe(true);
+    expect(notJson.path).toBe('$.data.at');
     const reserved = await second.send(taskId, { type: 'workflow.committed' }).catch((e) => e);
     expect(isOrchestrationError(reserved, 'EVENT_NOT_ACCEPTED')).toBe(true);
     // Nothing changed.
