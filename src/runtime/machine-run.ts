@@ -64,6 +64,10 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     return { snapshot: this.actor.getSnapshot(), persisted: this.#persist() };
   }
 
+  protected failurePoint() {
+    return { stepId: this.#currentId ?? 'machine', snapshot: this.actor.getSnapshot() };
+  }
+
   protected onEnded(): void {
     this.#deps.onEnd(this);
   }
@@ -118,8 +122,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   #startActor(): void {
     this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) =>
-        this.failOnActorError(error, this.#currentId ?? 'machine', this.actor.getSnapshot()),
+      error: (error) => this.failOnActorError(error),
     });
     this.actor.start();
     // A snapshot that changed while starting (restored children) is saved like any other.

@@ -1,9 +1,11 @@
 import type { AnyActorRef } from 'xstate';
+import { describeFailure } from '../../machines/workflow-setup.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import {
   isOrchestrationError,
+  type OrchestrationErrorCode,
   TaskNotRunningError,
   WorkflowCancelledError,
   WorkflowFailedError,
@@ -27,6 +29,21 @@ import type {
   RuntimeOptions,
   WorkflowRun,
 } from './runtime-types.js';
+
+/**
+ * Errors a save meets again whenever it saves the same state: a value JSON cannot carry, a
+ * context nested too deep, a record over the store's limit, a context that is not one, an
+ * inline actor XState cannot persist. A run whose save fails with one of these fails at its
+ * current step instead of aborting (an aborted task stays as its last checkpoint left it, and
+ * a recover would rerun the step into the same error, forever).
+ */
+const UNSAVEABLE: ReadonlySet<OrchestrationErrorCode> = new Set<OrchestrationErrorCode>([
+  'NON_JSON_VALUE',
+  'DEPTH_LIMIT',
+  'RECORD_TOO_LARGE',
+  'CONTEXT_VALIDATION',
+  'INLINE_ACTOR',
+]);
 
 /** A promise with its settle functions; rejections are marked handled. */
 export function deferred<T>() {
@@ -216,19 +233,23 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     );
   }
 
-  /**
-   * Ends the run when its actor errors (a throw outside any step's handling): a final `error`
-   * checkpoint of `snapshot` with no persisted snapshot (an errored one carries the thrown value),
-   * blamed on `stepId`.
-   */
-  protected failOnActorError(error: unknown, stepId: string, snapshot: TSnapshot): void {
+  /** Ends the run as failed when its actor errors (a throw outside any step's handling). */
+  protected failOnActorError(error: unknown): void {
     if (this.ended) return;
-    const failure: WorkflowFailureInfo = {
-      stepId,
-      message: error instanceof Error ? error.message : String(error),
-      name: error instanceof Error ? error.name : 'Error',
-      attempts: 1,
-    };
+    this.#fail(error);
+  }
+
+  /** The step a failure now is blamed on, and the actor's snapshot. */
+  protected abstract failurePoint(): { readonly stepId: string; readonly snapshot: TSnapshot };
+
+  /**
+   * Ends the run as failed at its current step with `error`: a final `error` checkpoint with no
+   * persisted snapshot (an errored one carries the thrown value; an unsaveable one cannot be
+   * written), and `result` rejected with a `WorkflowFailedError`.
+   */
+  #fail(error: unknown): void {
+    const { stepId, snapshot } = this.failurePoint();
+    const failure: WorkflowFailureInfo = describeFailure(stepId, error, 1);
     this.failure = failure;
     this.ended = true;
     void this.enqueue(async () => {
@@ -287,6 +308,12 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.actor.stop();
     if (wasEnded) return; // cancel/halt report their own outcome
     const reason = asError(error);
+    if (isOrchestrationError(reason) && UNSAVEABLE.has(reason.code)) {
+      // Rerunning the step would meet the same error: the task fails here, so that no resume
+      // or recover takes it up again.
+      this.#fail(reason);
+      return;
+    }
     if (!isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')) {
       this.#aborted(reason);
       return;

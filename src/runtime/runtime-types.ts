@@ -225,7 +225,10 @@ export type RuntimeEvent =
       readonly previous: WorkflowStatus | undefined;
     }
   | {
-      /** The run stopped without finishing: a lost checkpoint race or a failed save. */
+      /**
+       * The run stopped without finishing: a lost checkpoint race or a failed save (one that
+       * would fail again, such as an oversized record, fails the task instead).
+       */
       readonly type: 'run.aborted';
       readonly taskId: string;
       readonly error: Error;

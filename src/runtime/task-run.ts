@@ -71,6 +71,10 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     return { snapshot: this.actor.getSnapshot(), persisted: this.actor.getPersistedSnapshot() };
   }
 
+  protected failurePoint() {
+    return { stepId: this.#tracker.currentId ?? 'workflow', snapshot: this.actor.getSnapshot() };
+  }
+
   protected onEnded(): void {
     this.#deps.onEnd(this);
   }
@@ -129,12 +133,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   #startActor(): void {
     this.actor.subscribe({
       next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) =>
-        this.failOnActorError(
-          error,
-          this.#tracker.currentId ?? 'workflow',
-          this.actor.getSnapshot(),
-        ),
+      error: (error) => this.failOnActorError(error),
     });
     this.actor.start();
   }

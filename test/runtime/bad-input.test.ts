@@ -1,12 +1,16 @@
 import {
   type Context,
+  createContext,
   createRuntime,
+  defineMachineWorkflow,
   defineWorkflow,
   getCheckpointManager,
   isOrchestrationError,
   type WorkflowMigrate,
 } from 'mcp-orchestration';
+import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assign, setup } from 'xstate';
 import { newTaskId, reviewWorkflow, STORES, type TestStore } from './helpers.js';
 
 let current: TestStore | undefined;
@@ -213,6 +217,71 @@ describe('a step returning a non-JSON value', () => {
     // Resuming a failed task gives its failure again, and runs nothing.
     const again = await runtime.resume(taskId);
     await expect(again.result).rejects.toMatchObject({ code: 'WORKFLOW_FAILED' });
+  });
+});
+
+describe('a step result the store cannot hold', () => {
+  it('fails the task at that step, so that recover does not run it into the same error again', async () => {
+    const store = createMemoryStore({ maxRecordBytes: 20_000 });
+    current = { store, reopen: async () => store, cleanup: () => store.close() };
+    const calls: Record<string, number> = {};
+    const count = (stepId: string) => (c: Context) => {
+      calls[stepId] = (calls[stepId] ?? 0) + 1;
+      return stepId === 'big' ? createContext('Big', { text: 'x'.repeat(50_000) }) : c;
+    };
+    const workflow = defineWorkflow({
+      id: 'too-big',
+      version: '1',
+      steps: ['small', 'big', 'never'].map((stepId) => ({ stepId, run: count(stepId) })),
+    });
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('big');
+    const run = await runtime.start(workflow, { a: 1 }, { taskId });
+    const error = await run.result.catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED')).toBe(true);
+    expect(error.failure).toMatchObject({ stepId: 'big', code: 'RECORD_TOO_LARGE', attempts: 1 });
+    const manager = await getCheckpointManager(store);
+    const state = await manager.loadLatestCheckpoint(taskId);
+    expect(state?.status).toBe('error');
+    expect(state?.snapshot).toBeUndefined();
+    expect(state?.metadata).toMatchObject({ failure: { stepId: 'big', code: 'RECORD_TOO_LARGE' } });
+    const report = await runtime.recover();
+    expect(report.resumed).toEqual([]);
+    expect(calls).toEqual({ small: 1, big: 1 });
+    await runtime.close();
+  });
+
+  it('fails a hand-written machine whose context takes a value JSON cannot carry', async () => {
+    current = await STORES.memory();
+    const machine = setup({
+      types: { context: {} as { n: number; when?: Date }, events: {} as { type: 'go' } },
+    }).createMachine({
+      id: 'dated',
+      context: { n: 1 },
+      initial: 'idle',
+      states: {
+        idle: {
+          tags: ['suspended'],
+          on: { go: { target: 'dated', actions: assign({ when: () => new Date(0) }) } },
+        },
+        dated: { tags: ['suspended'], on: { go: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const workflow = defineMachineWorkflow({ id: 'dated', version: '1', machine });
+    const runtime = createRuntime({ store: current.store });
+    const taskId = newTaskId('dated');
+    const run = await runtime.start(workflow, { a: 1 }, { taskId });
+    await expect.poll(async () => (await runtime.status(taskId))?.status).toBe('suspended');
+    await runtime.send(taskId, { type: 'go' });
+    const error = await run.result.catch((e) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED')).toBe(true);
+    expect(error.failure).toMatchObject({ stepId: 'dated', code: 'NON_JSON_VALUE' });
+    expect(error.failure.message).toContain('$.snapshot.context.when is a Date');
+    expect(await runtime.status(taskId)).toMatchObject({ status: 'error', live: false });
+    const again = await runtime.resume(taskId);
+    await expect(again.result).rejects.toMatchObject({ code: 'WORKFLOW_FAILED' });
+    await runtime.close();
   });
 });
 
