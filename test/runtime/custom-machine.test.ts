@@ -278,6 +278,36 @@ describe('a hand-written machine: refusals and policies', () => {
     expect(isOrchestrationError(error, 'INLINE_ACTOR')).toBe(true);
     expect(String((error as Error).message)).toMatch(/setup\(\{ actors \}\)/);
     expect(await runtime.status(taskId)).toBeUndefined();
+
+    // One spawned later fails the task there: saving that state again would meet it again.
+    const lateSpawn = createMachine({
+      initial: 'a',
+      states: {
+        a: {
+          tags: ['suspended'],
+          on: {
+            go: {
+              target: 'b',
+              actions: spawnChild(
+                fromPromise(async () => 1),
+                { id: 'late' },
+              ),
+            },
+          },
+        },
+        b: { tags: ['suspended'] },
+      },
+    });
+    const late = defineMachineWorkflow({ id: 'late-spawn', version: '1', machine: lateSpawn });
+    const lateId = newTaskId('late');
+    const run = await runtime.start(late, {}, { taskId: lateId });
+    await expect.poll(async () => (await runtime.status(lateId))?.status).toBe('suspended');
+    await runtime.send(lateId, { type: 'go' });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'WORKFLOW_FAILED',
+      failure: { stepId: 'b', code: 'INLINE_ACTOR' },
+    });
+    expect(await runtime.status(lateId)).toMatchObject({ status: 'error', live: false });
   });
 
   it('checks the plan at definition (a frozen copy), and names a large waiting context from the log', async () => {
