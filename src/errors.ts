@@ -24,12 +24,22 @@ export class OrchestrationError extends Error {
   }
 }
 
+/**
+ * `path` as a message shows it: a path longer than 160 characters (a value nested 100 levels
+ * deep, say) keeps its first and last 60 around an ellipsis, so that a message written into an
+ * error checkpoint stays short. The error's `path` field keeps all of it.
+ */
+function shownPath(path: string): string {
+  if (path.length <= 160) return path;
+  return `${path.slice(0, 60)}…(${path.length - 120} more characters)…${path.slice(-60)}`;
+}
+
 /** A value that JSON cannot carry exactly (function, `undefined`, `BigInt`, `Date`, `Map`, cycle…). */
 export class NonJsonValueError extends OrchestrationError {
   /** Where the bad value is, as a JSON path such as `$.data.items[3]`. */
   readonly path: string;
   constructor(path: string, what: string) {
-    super('NON_JSON_VALUE', `${path} is ${what}, which JSON cannot carry exactly`);
+    super('NON_JSON_VALUE', `${shownPath(path)} is ${what}, which JSON cannot carry exactly`);
     this.path = path;
   }
 }
@@ -39,7 +49,7 @@ export class DepthLimitError extends OrchestrationError {
   readonly path: string;
   readonly limit: number;
   constructor(path: string, limit: number) {
-    super('DEPTH_LIMIT', `${path} is nested deeper than the limit of ${limit} levels`);
+    super('DEPTH_LIMIT', `${shownPath(path)} is nested deeper than the limit of ${limit} levels`);
     this.path = path;
     this.limit = limit;
   }

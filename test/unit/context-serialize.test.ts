@@ -123,6 +123,9 @@ describe('serializeContext / deserializeContext', () => {
     const error = errorOf(() => deserializeContext(envelope(JSON.parse(deep))));
     expect(error.code).toBe('DEPTH_LIMIT');
     expect((error as { path?: string }).path).toMatch(/^\$\.data(\[0\])+$/);
+    // The message shortens so long a path (it may be written into an error checkpoint).
+    expect(error.message.length).toBeLessThan(250);
+    expect(error.message).toMatch(/^\$\.data\[0\].*…\(\d+ more characters\)….*\[0\] is nested/);
     // JSON.parse itself copes with far deeper text; the limit is what refuses it.
     const deeper = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     expect(
