@@ -26,6 +26,7 @@ import {
   type RuntimeSettings,
   runtimeSettings,
 } from './runtime-input.js';
+import { RuntimeListeners } from './runtime-listeners.js';
 import { RuntimeRouting } from './runtime-routing.js';
 import { listTaskStatuses, purgeFinishedTasks, recoverTasks } from './runtime-tasks.js';
 import type {
@@ -59,7 +60,7 @@ class WorkflowRuntime implements Runtime {
   readonly #workflows = new Map<string, { workflow: RuntimeWorkflow; index: StepIndex }>();
   readonly #runs = new Map<string, TaskRun | MachineRun>();
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
-  readonly #listeners = new Set<(event: RuntimeEvent) => void>();
+  readonly #listeners = new RuntimeListeners();
   #manager: Promise<CheckpointManager> | undefined;
   readonly #routing: RuntimeRouting;
   #recorder: RunRecorder | undefined;
@@ -213,12 +214,7 @@ class WorkflowRuntime implements Runtime {
   }
 
   subscribe(listener: (event: RuntimeEvent) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    const wrapped = (event: RuntimeEvent) => listener(event);
-    this.#listeners.add(wrapped);
-    return () => {
-      this.#listeners.delete(wrapped);
-    };
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {
@@ -231,13 +227,7 @@ class WorkflowRuntime implements Runtime {
   }
 
   #emit(event: RuntimeEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A failing progress display must not stop a workflow.
-      }
-    }
+    this.#listeners.emit(event);
   }
 
   #getManager(): Promise<CheckpointManager> {

@@ -355,7 +355,12 @@ export interface Runtime {
   purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport>;
   /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */
   lineage(taskId: string): Promise<ContextFlowManager>;
-  /** Calls `listener` with every progress event; returns the unsubscribe. */
+  /**
+   * Calls `listener` with every progress event; returns the unsubscribe. A listener that throws
+   * (or returns a promise that rejects) stops neither the workflow nor the other listeners; its
+   * error is thrown again in a macrotask of its own, as XState does for an observer without an
+   * error handler, where `window.onerror` or Node's `uncaughtException` sees it.
+   */
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   /**
    * Stops every run without writing anything (like a process exit); their tasks stay
