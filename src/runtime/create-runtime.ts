@@ -125,6 +125,10 @@ class WorkflowRuntime implements Runtime {
     // Data JSON cannot carry is named as such, rather than as an event the task does not take.
     const data = (event as Partial<RuntimeEventInput> | null)?.data;
     if (data !== undefined) assertJson({ data });
+    const stopped = await run.stoppedElsewhere();
+    if (stopped !== undefined) {
+      throw new TaskNotRunningError(taskId, `it was ${stopped} by another runtime`);
+    }
     run.send(event);
   }
 

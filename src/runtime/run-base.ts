@@ -295,6 +295,25 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     return run;
   }
 
+  /**
+   * Ends the run when another runtime paused or cancelled its task meanwhile (a run here never
+   * writes those while it runs, so the store's latest checkpoint saying so was written
+   * elsewhere), as its next save would have; resolves that status, or `undefined` when the
+   * task is still this run's. A suspended run writes nothing until its event comes: this is how
+   * a `send` learns that the task it would wake was stopped.
+   */
+  async stoppedElsewhere(): Promise<StopStatus | undefined> {
+    const latest = await this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false });
+    const status = latest?.status;
+    if (status !== 'paused' && status !== 'cancelled') return undefined;
+    if (!this.ended) {
+      this.ended = true;
+      this.actor.stop();
+      this.#stopped(status);
+    }
+    return status;
+  }
+
   /** Ends the run from outside, as a failed save would (e.g. its lease was taken). */
   abandon(error: Error): void {
     this.abort(error);

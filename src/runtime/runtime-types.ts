@@ -299,7 +299,9 @@ export interface Runtime {
    * Sends an event to a `waitFor` step of a running task (to a hand-written machine: any event
    * its snapshot `can` take, as `{ type, data }`). `EventNotAcceptedError` when it waits for no
    * such event or the data fails its schema, `NonJsonValueError` (naming the path) for data JSON
-   * cannot carry; nothing changes.
+   * cannot carry; nothing changes. `TaskNotRunningError` when the task runs nowhere here, or
+   * when another runtime paused or cancelled it meanwhile (read from the store before the
+   * event is delivered; the run here then ends as that stop says).
    */
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
   /**

@@ -3,6 +3,7 @@ import {
   createContext,
   createRuntime,
   defineWorkflow,
+  isOrchestrationError,
   type RuntimeEvent,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -176,6 +177,33 @@ describe('pause', () => {
     await live.close();
     await other.close();
   });
+
+  it.each(['cancelled', 'paused'] as const)(
+    '%s from another process while suspended, a send to the runtime holding it is refused',
+    async (status) => {
+      current = await STORES.file();
+      const workflow = reviewWorkflow();
+      const live = createRuntime({ store: current.store, workflows: [workflow] });
+      const taskId = newTaskId('stopped-elsewhere');
+      const run = await live.start(workflow, 'text', { taskId });
+      await expect.poll(async () => (await live.status(taskId))?.status).toBe('suspended');
+      const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+      await (status === 'cancelled' ? other.cancel(taskId) : other.pause(taskId));
+      // The event is refused, not accepted and then dropped at the run's next write.
+      const refused = await live
+        .send(taskId, { type: 'approval', data: { ok: true, reviewer: 'r' } })
+        .catch((e: unknown) => e);
+      expect(isOrchestrationError(refused, 'TASK_NOT_RUNNING')).toBe(true);
+      expect((refused as Error).message).toContain(`${status} by another runtime`);
+      await expect(run.result).rejects.toMatchObject({
+        code: status === 'cancelled' ? 'WORKFLOW_CANCELLED' : 'WORKFLOW_PAUSED',
+      });
+      expect(await live.status(taskId)).toMatchObject({ status, live: false });
+      expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe(status);
+      await live.close();
+      await other.close();
+    },
+  );
 
   it('pauses a suspended task; resumed, it waits for its event again', async () => {
     current = await STORES.memory();
