@@ -177,7 +177,13 @@ class WorkflowRuntime implements Runtime {
   async status(taskId: string): Promise<RunStatus | undefined> {
     assertValidId('taskId', taskId);
     const run = this.#runs.get(taskId);
-    if (run !== undefined) return run.status();
+    if (run !== undefined) {
+      // A suspended run writes nothing until its event comes: whether another runtime paused
+      // or cancelled the task meanwhile, only the store knows (a running one finds out at its
+      // next write).
+      if (run.live && run.status().status === 'suspended') await run.stoppedElsewhere();
+      return run.status();
+    }
     const manager = await this.#getManager();
     const [state, lease] = await Promise.all([
       manager.loadLatestCheckpoint(taskId, { snapshot: false }),

@@ -323,6 +323,8 @@ export interface Runtime {
   /**
    * The task's status, live or from its latest checkpoint and its lease; `undefined` when
    * unknown. A lease that cannot be read fails the call, as a checkpoint that cannot be read does.
+   * For a task suspended here, the store is read too: paused or cancelled by another runtime
+   * meanwhile, its run here stops as that says, and the status is that stop.
    */
   status(taskId: string): Promise<RunStatus | undefined>;
   /**

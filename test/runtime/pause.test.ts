@@ -205,6 +205,21 @@ describe('pause', () => {
     },
   );
 
+  it('cancelled from another process while suspended, the runtime holding it says so', async () => {
+    current = await STORES.file();
+    const workflow = reviewWorkflow();
+    const live = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('status-elsewhere');
+    const run = await live.start(workflow, 'text', { taskId });
+    await expect.poll(async () => (await live.status(taskId))?.status).toBe('suspended');
+    const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+    await other.cancel(taskId);
+    expect(await live.status(taskId)).toMatchObject({ status: 'cancelled', live: false });
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_CANCELLED' });
+    await live.close();
+    await other.close();
+  });
+
   it('pauses a suspended task; resumed, it waits for its event again', async () => {
     current = await STORES.memory();
     const runtime = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
