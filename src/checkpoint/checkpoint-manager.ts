@@ -47,11 +47,17 @@ export interface CheckpointManagerOptions {
   readonly contextsLog?: string;
 }
 
+/** The last time a `Date` can hold (ms since the epoch): no checkpoint expires later. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Options of {@link CheckpointManager.saveCheckpoint}. */
 export interface SaveCheckpointOptions {
   /** The checkpoint's id. Default: `<checkpointPrefix>-<ULID>`, which sorts by time. */
   readonly checkpointId?: string;
-  /** Time to live in seconds (fractions allowed); the checkpoint is gone after it. Default: forever. */
+  /**
+   * Time to live in seconds (fractions allowed); the checkpoint is gone after it. Default:
+   * forever. `RangeError` unless it is over 0 and ends before the last date a `Date` holds.
+   */
   readonly ttl?: number;
   /**
    * Save only if the task's head sequence number is this (0: no checkpoint yet; a loaded state's
@@ -227,6 +233,9 @@ export class CheckpointManager {
     const checkpointId = options.checkpointId ?? this.#newId(createdAt);
     const expiresAt =
       ttl === undefined ? undefined : createdAt + Math.max(1, Math.round(ttl * 1000));
+    if (expiresAt !== undefined && !(expiresAt <= MAX_DATE_MS)) {
+      throw new RangeError(`ttl must end before the last date JavaScript can hold, got ${ttl} s`);
+    }
     const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
     // Fields left undefined are left out of the JSON (the same body as without them).
     const envelope: Omit<CheckpointEnvelope, 'state' | 'shared'> = {

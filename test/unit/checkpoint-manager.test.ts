@@ -178,9 +178,13 @@ describe('CheckpointManager', () => {
     expect(await manager.loadCheckpoint('task-1', shortLived)).toBeUndefined();
     expect((await manager.loadLatestCheckpoint('task-1'))?.checkpoint?.checkpointId).toBe(durable);
     expect(await manager.listCheckpoints('task-1')).toEqual([durable]);
-    for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e13, Number.MAX_VALUE]) {
       await expect(manager.saveCheckpoint(state, { ttl })).rejects.toThrow(RangeError);
+      await expect(manager.saveCheckpoint(state, { ttl })).rejects.toThrow(/ttl/);
     }
+    // The longest ttl a Date can hold still saves.
+    const last = (8.64e15 - time.now()) / 1000;
+    await expect(manager.saveCheckpoint(state, { ttl: last })).resolves.toBeDefined();
   });
 
   it('makes writes conditional with expectedSeq', async () => {
