@@ -43,6 +43,10 @@ export class LineageWriter {
    */
   save(taskId: string, source: LineageSource, options: SaveLineageOptions = {}): Promise<number> {
     assertValidId('taskId', taskId);
+    const flow = source as { transitionsSince?: unknown } | null | undefined;
+    if (!Array.isArray(source) && typeof flow?.transitionsSince !== 'function') {
+      throw new TypeError('source must be a ContextFlowManager or an array of transitions');
+    }
     const previous = this.#queues.get(taskId);
     // Nothing of this task in flight (the runtime's case: it waits for its last write): go now.
     const run =

@@ -48,6 +48,11 @@ describe('lineage persisted with the workflow', () => {
 
     const loaded = await manager.loadLineage('task-1');
     expect(loaded).toEqual(flow.getFullTransitionLog());
+    for (const source of [null, undefined, {}, 'flow']) {
+      await expect(manager.saveLineage('task-1', source as never)).rejects.toThrow(
+        /source must be a ContextFlowManager/,
+      );
+    }
     const restored = ContextFlowManager.fromTransitions('task-1', loaded);
     expect(restored.findOriginatingContext('step-4')).toBe('input');
     expect(restored.getContextHistory('step-3')).toEqual(flow.getContextHistory('step-3'));
