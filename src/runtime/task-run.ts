@@ -112,7 +112,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     // The first step's events wait for the first checkpoint: a refused start reports nothing.
     this.#held = [];
     this.#tracker.observe(snapshot);
-    await this.save(snapshot, this.actor.getPersistedSnapshot(), 'running');
+    // A first step that waits makes it suspended from the start.
+    await this.save(snapshot, this.actor.getPersistedSnapshot(), this.restingStatus());
     const held = this.#held;
     this.#held = undefined;
     for (const event of held) this.#deps.emit(event);

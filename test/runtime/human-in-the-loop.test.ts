@@ -89,6 +89,42 @@ describe.each(['memory', 'file'] as const)('human in the loop on the %s store', 
       ['task', [lineage[2]?.toContextId]],
     ]);
   });
+
+  it('saves a workflow whose first step waits as suspended, with the event it waits for', async () => {
+    store = await STORES[kind]();
+    const workflow = defineWorkflow({
+      id: 'first-wait',
+      version: '1',
+      steps: [
+        { stepId: 'approve', waitFor: { event: 'approved' } },
+        { stepId: 'after', run: (c) => c },
+      ],
+    });
+    const runtime = createRuntime({ store: store.store, workflows: [workflow] });
+    const taskId = newTaskId('first-wait');
+    const saved: string[] = [];
+    runtime.subscribe((e) => {
+      if (e.type === 'checkpoint.saved') saved.push(e.status);
+    });
+    const run = await runtime.start(workflow, 'x', { taskId });
+    const other = createRuntime({ store: await store.reopen(), workflows: [workflow] });
+    expect(await other.status(taskId)).toMatchObject({
+      status: 'suspended',
+      waitingFor: ['approved'],
+    });
+    expect(saved).toEqual(['suspended']);
+    await runtime.send(taskId, { type: 'approved' });
+    await run.result;
+    // Each step's result is saved before the next step starts, then the final state.
+    expect((await checkpointsOf(store.store, taskId)).map((s) => s.status)).toEqual([
+      'suspended',
+      'running',
+      'running',
+      'completed',
+    ]);
+    await runtime.close();
+    await other.close();
+  });
 });
 
 describe('send: bad input', () => {
