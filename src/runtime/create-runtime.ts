@@ -61,6 +61,8 @@ class WorkflowRuntime implements Runtime {
   readonly #runs = new Map<string, TaskRun | MachineRun>();
   readonly #claims = new Map<string, Promise<WorkflowRun>>();
   readonly #listeners = new RuntimeListeners();
+  /** The pauses and cancels in flight. */
+  readonly #stopping = new Set<Promise<void>>();
   #manager: Promise<CheckpointManager> | undefined;
   readonly #routing: RuntimeRouting;
   #recorder: RunRecorder | undefined;
@@ -132,19 +134,34 @@ class WorkflowRuntime implements Runtime {
     run.send(event);
   }
 
-  async cancel(taskId: string): Promise<void> {
-    assertWorkflowTaskId(taskId);
-    const run = await this.#liveRun(taskId);
-    // A run being paused is cancelled in the store once its pause has landed.
-    if (run !== undefined && (await run.cancel())) return;
-    await this.#restamp(taskId, 'cancelled');
+  cancel(taskId: string): Promise<void> {
+    return this.#stopTask(taskId, 'cancelled');
   }
 
-  async pause(taskId: string): Promise<void> {
-    assertWorkflowTaskId(taskId);
+  pause(taskId: string): Promise<void> {
+    return this.#stopTask(taskId, 'paused');
+  }
+
+  /** Pauses or cancels a task, tracked until it has landed ({@link close} waits for it). */
+  #stopTask(taskId: string, status: StopStatus): Promise<void> {
+    try {
+      assertWorkflowTaskId(taskId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const stopping = this.#stopNow(taskId, status);
+    this.#stopping.add(stopping);
+    const done = () => this.#stopping.delete(stopping);
+    stopping.then(done, done);
+    return stopping;
+  }
+
+  async #stopNow(taskId: string, status: StopStatus): Promise<void> {
     const run = await this.#liveRun(taskId);
-    if (run !== undefined && (await run.pause())) return;
-    await this.#restamp(taskId, 'paused');
+    // A run being paused is cancelled in the store once its pause has landed (and vice versa);
+    // one that ended here meanwhile (`close`) is stopped there too.
+    if (run !== undefined && (await (status === 'paused' ? run.pause() : run.cancel()))) return;
+    await this.#restamp(taskId, status);
   }
 
   /**
@@ -230,6 +247,8 @@ class WorkflowRuntime implements Runtime {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#claims.values()]);
     await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    // A pause or cancel asked for before close() lands before close() resolves.
+    await Promise.allSettled([...this.#stopping]);
     await this.#leases?.settled();
     await this.#routing.close();
     // Recording is best effort: failed writes went to the recorder's onError.

@@ -192,7 +192,9 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
         () => false,
       );
     }
-    if (this.ended || this.actor.getSnapshot().status === 'done') return Promise.resolve(true);
+    // Ended here meanwhile (halted by `close`, aborted): the caller stops the task in the store.
+    if (this.ended) return Promise.resolve(FINAL_STATUSES.has(this.runStatus ?? 'running'));
+    if (this.actor.getSnapshot().status === 'done') return Promise.resolve(true);
     const done = this.#stopNow(status);
     this.#stop = { status, done };
     return done.then(() => true);
@@ -221,9 +223,17 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.end(() => this.settle.reject(error));
   }
 
-  /** Stops the actor without writing anything (the runtime closes); waits for saves in flight. */
+  /**
+   * Stops the actor without writing anything (the runtime closes); waits for saves in flight,
+   * the last checkpoint of a run that is ending (a stop's, a failure's) among them.
+   */
   async halt(): Promise<void> {
-    if (this.ended) return;
+    if (this.ended) {
+      await this.#stop?.done.catch(() => undefined);
+      await this.queue;
+      await this.writer.settled();
+      return;
+    }
     this.ended = true;
     this.actor.stop();
     await this.queue;

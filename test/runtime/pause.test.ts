@@ -220,6 +220,28 @@ describe('pause', () => {
     await other.close();
   });
 
+  it.each([
+    ['pause', 'before'],
+    ['cancel', 'before'],
+    ['pause', 'after'],
+    ['cancel', 'after'],
+  ] as const)('close() waits for a %s asked for %s it to be written', async (stop, when) => {
+    current = await STORES.file();
+    const { workflow, startedSlow } = slowWorkflow({}, []);
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId(`close-during-${stop}`);
+    const run = await runtime.start(workflow, { trail: [] }, { taskId });
+    run.result.catch(() => undefined);
+    await startedSlow;
+    const closing = when === 'after' ? runtime.close() : undefined;
+    const stopping = runtime[stop](taskId);
+    await (closing ?? runtime.close());
+    // Like a process that exits once close() resolved: the stop is in the store already.
+    const status = stop === 'pause' ? 'paused' : 'cancelled';
+    expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe(status);
+    await stopping;
+  });
+
   it('pauses a suspended task; resumed, it waits for its event again', async () => {
     current = await STORES.memory();
     const runtime = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
