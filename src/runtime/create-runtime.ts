@@ -53,6 +53,13 @@ function indexOf(workflow: RuntimeWorkflow): StepIndex {
   return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
 }
 
+/**
+ * Times a pause or cancel of a task live in another runtime reads its latest checkpoint and
+ * tries its conditional write, each time losing to that run's next checkpoint, before it gives
+ * up with `CheckpointConflictError`.
+ */
+const RESTAMP_ATTEMPTS = 20;
+
 /** The runtime behind {@link createRuntime}. */
 class WorkflowRuntime implements Runtime {
   readonly #options: RuntimeOptions;
@@ -171,6 +178,19 @@ class WorkflowRuntime implements Runtime {
    * `status`.
    */
   async #restamp(taskId: string, status: StopStatus): Promise<void> {
+    // A run of the task live elsewhere may write between the read and the write: read again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#restampOnce(taskId, status);
+      } catch (error) {
+        if (attempt >= RESTAMP_ATTEMPTS || !isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  async #restampOnce(taskId: string, status: StopStatus): Promise<void> {
     const manager = await this.#getManager();
     const state = await manager.loadLatestCheckpoint(taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);

@@ -315,8 +315,9 @@ export interface Runtime {
    * `WorkflowPausedError`), and a `paused` checkpoint (metadata `pausedAt`) records where it
    * was. A task not live here gets that checkpoint on top of its latest one, conditional on its
    * seq, so a run of it live in another process loses its next write and stops as paused (its
-   * `result` rejects with `WorkflowPausedError`; likewise for `cancel`). `resume`
-   * continues it, here or elsewhere. Nothing happens to a finished or already paused task;
+   * `result` rejects with `WorkflowPausedError`; likewise for `cancel`). When that run writes
+   * first, the pause reads the latest checkpoint again and retries (a `CheckpointConflictError`
+   * after 20 losses in a row). `resume` continues it, here or elsewhere. Nothing happens to a finished or already paused task;
    * `UnknownTaskError` without checkpoints.
    */
   pause(taskId: string): Promise<void>;

@@ -1,5 +1,6 @@
 import {
   type CheckpointPolicy,
+  type Context,
   createRuntime,
   defineWorkflow,
   isOrchestrationError,
@@ -10,6 +11,7 @@ import { chainWorkflow } from './chain-workflow.js';
 import {
   type Calls,
   checkpointsOf,
+  delay,
   newTaskId,
   reviewWorkflow,
   STORES,
@@ -134,6 +136,63 @@ describe('two runtimes racing on one task', () => {
     const steps = (won[0] as PromiseFulfilledResult<{ data: unknown }>).value.data;
     expect((steps as { items: string[] }).items).toContain('z06');
   });
+});
+
+describe('a stop from a runtime that does not run the task', () => {
+  it.each(['cancelled', 'paused'] as const)(
+    'reads again when the run writes first, and lands (%s)',
+    async (status) => {
+      current = await STORES.memory();
+      const store = current.store;
+      const workflow = defineWorkflow({
+        id: 'steady',
+        version: '1',
+        steps: Array.from({ length: 100 }, (_, i) => ({
+          stepId: `s${i}`,
+          run: async (c: Context) => {
+            await delay(2);
+            return c;
+          },
+        })),
+      });
+      const worker = createRuntime({ store, workflows: [workflow] });
+      const taskId = newTaskId('stop-races');
+      let nextSave: () => void = () => {};
+      worker.subscribe((e) => {
+        if (e.type === 'checkpoint.saved') nextSave();
+      });
+      const run = await worker.start(workflow, 'x', { taskId });
+      // The admin's first write waits until the worker has written after the admin's read.
+      let delayed = false;
+      const admin = createRuntime({
+        store: new Proxy(store, {
+          get(target, key) {
+            const value = Reflect.get(target, key);
+            if (key !== 'save' || typeof value !== 'function') {
+              return typeof value === 'function' ? value.bind(target) : value;
+            }
+            return async (...args: Parameters<typeof store.save>) => {
+              if (!delayed) {
+                delayed = true;
+                await new Promise<void>((resolve) => {
+                  nextSave = resolve;
+                });
+              }
+              return store.save(...args);
+            };
+          },
+        }),
+      });
+      await (status === 'cancelled' ? admin.cancel(taskId) : admin.pause(taskId));
+      expect(delayed).toBe(true);
+      await expect(run.result).rejects.toMatchObject({
+        code: status === 'cancelled' ? 'WORKFLOW_CANCELLED' : 'WORKFLOW_PAUSED',
+      });
+      expect((await checkpointsOf(store, taskId)).at(-1)?.status).toBe(status);
+      await worker.close();
+      await admin.close();
+    },
+  );
 });
 
 describe('two runtimes starting one new task at once', () => {
