@@ -309,7 +309,14 @@ class WorkflowRuntime implements Runtime {
     ifExists: 'fail' | 'resume',
     create: () => Promise<WorkflowRun>,
   ): Promise<WorkflowRun> {
-    const existing = this.#runs.get(taskId) ?? this.#claims.get(taskId);
+    const ending = this.#runs.get(taskId);
+    if (ending !== undefined && !ending.live) {
+      // A run being stopped (its pause or cancel being written): claim the task once it ended.
+      const ended = () =>
+        this.#runs.get(taskId) === ending ? ending : this.#claim(taskId, ifExists, create);
+      return ending.result.then(ended, ended);
+    }
+    const existing = ending ?? this.#claims.get(taskId);
     if (existing !== undefined) {
       return ifExists === 'resume'
         ? Promise.resolve(existing)

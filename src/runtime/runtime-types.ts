@@ -293,6 +293,7 @@ export interface Runtime {
    * checkpoint's version, or a `migrate` hook must upgrade it (`WorkflowVersionError`); a
    * snapshot its machine cannot restore (a state renamed under the same version) is a
    * `WorkflowMismatchError`, a migrated state of another task a `ContextValidationError`.
+   * While a pause or cancel of the task here is being written, it waits for that to land.
    */
   resume(taskId: string): Promise<WorkflowRun>;
   /**

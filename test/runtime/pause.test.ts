@@ -242,6 +242,25 @@ describe('pause', () => {
     await stopping;
   });
 
+  it('a resume asked for while a pause is being written resumes the task once paused', async () => {
+    current = await STORES.file();
+    const { workflow, startedSlow } = slowWorkflow({}, []);
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('resume-while-pausing');
+    const run = await runtime.start(workflow, { trail: [] }, { taskId });
+    run.result.catch(() => undefined);
+    await startedSlow;
+    const pausing = runtime.pause(taskId);
+    for (let i = 0; i < 20 && run.status().live; i++) await Promise.resolve();
+    expect(run.status().live).toBe(false); // stopping: its paused checkpoint is being written
+    const resumed = await runtime.resume(taskId);
+    await pausing;
+    expect(resumed).not.toBe(run);
+    expect(dataOf(await resumed.result)).toEqual({ trail: ['first', 'slow', 'last'] });
+    expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe('completed');
+    await runtime.close();
+  });
+
   it('pauses a suspended task; resumed, it waits for its event again', async () => {
     current = await STORES.memory();
     const runtime = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
