@@ -3,6 +3,7 @@ import { deepFreeze } from '../src/context/deep-freeze.js';
 import { InvalidIdError } from '../src/errors.js';
 import { assertValidId } from '../src/ids.js';
 import { assertJson, cloneJson } from '../src/json.js';
+import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
 import { assertRetryPolicy } from './backoff.js';
 import type {
   ParallelStep,
@@ -13,6 +14,9 @@ import type {
   TaskStep,
   WaitForStep,
 } from './workflow-types.js';
+
+/** The merge strategies a group may name. */
+const STRATEGIES: ReadonlySet<string> = new Set(Object.values(ContextMergeStrategy));
 
 /** The kind of a step, as written in its plan entry's metadata and its state's meta. */
 export type StepKind = 'task' | 'parallel' | 'sleep' | 'waitFor';
@@ -113,6 +117,14 @@ function checkStep(step: Step, kind: StepKind): void {
     const regions = Object.keys(parallel);
     if (regions.length === 0) throw new TypeError(`Group ${step.stepId} has no regions`);
     if (merge?.contextType !== undefined) assertValidId('context type', merge.contextType);
+    if (merge?.strategy !== undefined && !STRATEGIES.has(merge.strategy)) {
+      throw new TypeError(
+        `Group ${step.stepId}: merge.strategy must be one of ${[...STRATEGIES].join(', ')}, got ${JSON.stringify(String(merge.strategy))}`,
+      );
+    }
+    if (merge?.strategy === 'custom' && typeof merge.customMergeFunc !== 'function') {
+      throw new TypeError(`Group ${step.stepId}: the custom merge strategy needs customMergeFunc`);
+    }
     for (const regionId of regions) assertKey('region id', regionId);
   }
 }

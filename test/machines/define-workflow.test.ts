@@ -253,6 +253,13 @@ describe('defineWorkflow: a sequential workflow', () => {
       /Invalid context type/,
     );
     expect(define([{ stepId: 'g', parallel: {} }])).toThrow(/no regions/);
+    const typo = { strategy: 'apend_list' } as never;
+    expect(define([{ stepId: 'g', parallel: { r: [] }, merge: typo }])).toThrow(
+      /merge.strategy must be one of overwrite, append_list.*got "apend_list"/,
+    );
+    expect(define([{ stepId: 'g', parallel: { r: [] }, merge: { strategy: 'custom' } }])).toThrow(
+      /needs customMergeFunc/,
+    );
     expect(define([{ stepId: 'g', parallel: { 'r.1': [] } }])).toThrow(/Invalid region id/);
     expect(define([{ stepId: 'a', run, timeoutMs: 0 }])).toThrow(/timeoutMs/);
     expect(define([{ stepId: 's', sleep: { ms: -1 } }])).toThrow(/sleep.ms/);

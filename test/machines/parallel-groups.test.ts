@@ -190,7 +190,12 @@ describe('defineWorkflow: parallel groups', () => {
       steps: [
         {
           stepId: 'fan',
-          merge: { strategy: ContextMergeStrategy.Custom }, // no customMergeFunc
+          merge: {
+            strategy: ContextMergeStrategy.Custom,
+            customMergeFunc: () => {
+              throw new Error('the merge broke');
+            },
+          },
           parallel: { a: [{ stepId: 'a', run: (c) => c }], b: [{ stepId: 'b', run: (c) => c }] },
         },
         {
