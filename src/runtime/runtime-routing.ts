@@ -19,7 +19,7 @@ export class RuntimeRouting {
   /** The router actor, once a routed workflow asked for it. */
   #targets: Promise<PersistedRouterHandle> | undefined;
   /** Workflow → its machine with routing provided (only workflows with routed steps). */
-  readonly #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
+  #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -47,10 +47,14 @@ export class RuntimeRouting {
     return { machine };
   }
 
-  /** Stops the router actor, if one was started (it is started again when asked for). */
+  /**
+   * Stops the router actor, if one was started (it is started again when asked for, and the
+   * machines that held it are made again with the new one).
+   */
   async close(): Promise<void> {
     const targets = this.#targets;
     this.#targets = undefined;
+    this.#routed = new WeakMap();
     await (await targets?.catch(() => undefined))?.close();
   }
 

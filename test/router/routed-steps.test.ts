@@ -98,6 +98,10 @@ describe('routed steps', () => {
     const second = await runtime.start(basic, { text: 'a b' }, { taskId: newTaskId('basic') });
     expect((await second.result).data).toEqual({ summary: '2 words', report: 2 });
     await runtime.close();
+    // Closed, the runtime starts its router again for the next routed run.
+    const third = await runtime.start(basic, { text: 'a b c d' }, { taskId: newTaskId('basic') });
+    expect((await third.result).data).toMatchObject({ summary: '4 words' });
+    await runtime.close();
   });
 
   it('record why each context went where it went in the lineage', async () => {
