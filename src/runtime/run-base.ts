@@ -324,8 +324,13 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     return status;
   }
 
-  /** Ends the run from outside, as a failed save would (e.g. its lease was taken). */
+  /**
+   * Ends the run from outside, as a failed save would (e.g. its lease was taken). A run whose
+   * machine is done is left to write its final checkpoint: that write is conditional, so the
+   * task is over whether it lands or loses to another runtime's.
+   */
   abandon(error: Error): void {
+    if (!this.ended && this.actor.getSnapshot().status === 'done') return;
     this.abort(error);
   }
 

@@ -227,6 +227,43 @@ describe('task leases', () => {
     await a.close();
   });
 
+  it('a run whose lease lapses while its final checkpoint is written completes', async () => {
+    current = await STORES.memory();
+    const { store } = current;
+    let finalWrite = false;
+    const slowFinal = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        if (key === 'claimLease' && finalWrite) {
+          return () => Promise.reject(new StorageError('memory', 'claimLease: unreachable'));
+        }
+        if (key !== 'save') return value.bind(target);
+        return async (...args: Parameters<CheckpointStore['save']>) => {
+          if (args[0].body.includes('"status":"completed"')) {
+            finalWrite = true; // from now on renewals fail, and this write outlasts the lease
+            await delay(1.5 * TTL);
+          }
+          return store.save(...args);
+        };
+      },
+    });
+    const workflow = defineWorkflow({
+      id: 'finishing',
+      version: '1',
+      steps: [{ stepId: 'a', run: () => createContext('A', { a: 1 }) }],
+    });
+    const a = createRuntime({ store: slowFinal, lease: { owner: 'worker-a', ttlMs: TTL } });
+    const events: RuntimeEvent[] = [];
+    a.subscribe((e) => events.push(e));
+    const run = await a.start(workflow, { n: 1 }, { taskId: 'order-9' });
+    // The final write is conditional: the task is over whether it lands or loses.
+    await expect(run.result).resolves.toMatchObject({ data: { a: 1 } });
+    expect(events.filter((e) => e.type === 'run.aborted')).toEqual([]);
+    expect(run.status().status).toBe('completed');
+    await a.close();
+  });
+
   it('a run that ends releases its lease, and close releases the leases of the runs it stops', async () => {
     current = await STORES.memory();
     const { store } = current;
