@@ -265,8 +265,11 @@ class WorkflowRuntime implements Runtime {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#claims.values()]);
-    await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    // Runs started (or resumed by a recover) while it closes are stopped too.
+    do {
+      await Promise.allSettled([...this.#claims.values()]);
+      await Promise.all([...this.#runs.values()].map((run) => run.halt()));
+    } while (this.#claims.size > 0 || [...this.#runs.values()].some((run) => run.live));
     // A pause or cancel asked for before close() lands before close() resolves.
     await Promise.allSettled([...this.#stopping]);
     await this.#leases?.settled();

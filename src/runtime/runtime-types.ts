@@ -369,8 +369,8 @@ export interface Runtime {
    */
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   /**
-   * Stops every run without writing anything (like a process exit); their tasks stay
-   * resumable. Waits for saves in flight, and for the pauses and cancels asked for before it
+   * Stops every run without writing anything (like a process exit), those started while it
+   * closes too; their tasks stay resumable (the runtime can run them again). Waits for saves in flight, and for the pauses and cancels asked for before it
    * resolves: once it has, they are in the store (a process may exit).
    */
   close(): Promise<void>;

@@ -154,5 +154,23 @@ describe.each(['memory', 'file'] as const)(
       expect(await resumed.result).toEqual(output);
       expect(resumed.status().status).toBe('completed');
     });
+
+    it('close stops the runs started while it closes; the runtime runs tasks again after', async () => {
+      current = await STORES[kind]();
+      const runtime = createRuntime({ store: current.store });
+      const workflow = basicWorkflow({}, { ms: 20 });
+      const before = await runtime.start(workflow, { text: 'one' }, { taskId: newTaskId('a') });
+      const closing = runtime.close();
+      const during = runtime.start(workflow, { text: 'two' }, { taskId: newTaskId('b') });
+      await closing;
+      for (const run of [before, await during]) {
+        expect(run.status().live).toBe(false);
+        await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
+      }
+      // Their tasks stay resumable, here too.
+      const resumed = await runtime.resume((await during).taskId);
+      expect((await resumed.result).contextType).toBeDefined();
+      await runtime.close();
+    });
   },
 );
