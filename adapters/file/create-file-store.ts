@@ -95,7 +95,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   a reader sees whole files, and re-reads until `head.json` did not change during its listing.
  * - **The head** is the larger of `head.json`'s seq and the highest record file name, so it never
  *   goes down when records are deleted or expire; it returns to 0 once no record is live and the
- *   last one's expiry has passed. `deleteOld` raises a floor in `head.json` (one atomic write)
+ *   last expiry of the records has passed (a delete takes it from the records it leaves, or
+ *   keeps it when it leaves none). `deleteOld` raises a floor in `head.json` (one atomic write)
  *   before removing files, so it is one batch even if the process dies halfway.
  * - **Expiry** uses the injected clock; expired files are removed lazily by reads and writes.
  * - **Size bound**: bodies over `maxRecordBytes` are refused on write; on read, a file larger than

@@ -6,7 +6,11 @@ import type {
   SavedRecord,
   SaveRecordOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
-import { CheckpointConflictError, CheckpointExistsError } from '../../src/errors.js';
+import {
+  CheckpointConflictError,
+  CheckpointExistsError,
+  CorruptRecordError,
+} from '../../src/errors.js';
 import { writeFileAtomic } from './fs-utils.js';
 import {
   encodeRecordFile,
@@ -19,8 +23,8 @@ import type { RecordsMemo } from './records-memo.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import { type TaskPaths, taskPaths } from './task-paths.js';
 import {
-  headLags,
-  headOf,
+  headAfterDelete,
+  headIsStored,
   removeRecords,
   sweepDead,
   type TaskView,
@@ -37,7 +41,7 @@ import {
  * `save`: writes the record as the task's next seq, checking `expectedSeq` under the lock. The
  * task is read from its files, or from the memo this instance kept of them when nobody else held
  * the lock since its last claim (`records-memo.ts`): then a save costs the same at any number of
- * records.
+ * records. A head whose successor is not a safe integer (damage) is a `CorruptRecordError`.
  */
 export async function saveRecord(
   ctx: FileStoreContext,
@@ -60,6 +64,13 @@ export async function saveRecord(
       throw new CheckpointConflictError(taskId, expected, head);
     }
     if (ids.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
+    const seq = head + 1;
+    if (!Number.isSafeInteger(seq)) {
+      // Only a damaged head.json (or record name) gets here: a record numbered past the safe
+      // integers would be written, and then never read back (its name does not parse).
+      const reason = `its head is ${head}: the next seq would not be a safe integer`;
+      throw new CorruptRecordError(taskId, 'head.json', reason);
+    }
     // Before the record, so that a listing that can see the record can name the task.
     await ctx.taskIds.keep(paths, taskId, lock);
     if (current?.reset) {
@@ -68,7 +79,6 @@ export async function saveRecord(
       await removeRecords(paths, current.dead, true);
       await writeHead(paths, { seq: 0, floor: 0, expiresAt: record.expiresAt ?? null });
     }
-    const seq = head + 1;
     const meta = {
       seq,
       createdAt: record.createdAt,
@@ -142,7 +152,10 @@ export async function listRecords(
   return current.live.map((entry) => entryMeta(taskId, entry));
 }
 
-/** `delete`: removes the record with that checkpoint id, keeping the head; false if none. */
+/**
+ * `delete`: removes the record with that checkpoint id, keeping the head (until the records left
+ * expire); false if none.
+ */
 export async function deleteRecord(
   ctx: FileStoreContext,
   taskId: string,
@@ -157,8 +170,11 @@ export async function deleteRecord(
     const current = await viewTask(ctx, paths, taskId, true);
     const entry = current.live.find(matches);
     if (entry === undefined) return false;
-    // Keep the head: repair head.json first if a crash left it behind the files.
-    if (headLags(current)) await writeHead(paths, headOf(current));
+    // head.json first: it keeps the head, and its expiry becomes that of the records left (a
+    // crash before the file goes leaves the record live, and the view's expiry with it).
+    const left = current.live.filter((live) => live !== entry);
+    const head = headAfterDelete(current, left);
+    if (!headIsStored(current, head)) await writeHead(paths, head);
     await removeRecords(paths, [entry, ...current.dead], true);
     return true;
   });
@@ -166,7 +182,8 @@ export async function deleteRecord(
 
 /**
  * `deleteOld`: removes all but the `keepLatest` newest records by raising the floor in
- * `head.json` (one atomic write) before removing their files. Returns how many went.
+ * `head.json` (one atomic write, which also gives the head the expiry of the records kept)
+ * before removing their files. Returns how many went.
  */
 export async function deleteOldRecords(
   ctx: FileStoreContext,
@@ -184,7 +201,8 @@ export async function deleteOldRecords(
     const oldest = current.live[keepLatest - 1];
     const floor = oldest === undefined ? current.rawHead + 1 : oldest.seq;
     // One atomic write hides them all; removing the files is cleanup.
-    await writeHead(paths, headOf(current, Math.max(current.stored?.floor ?? 0, floor)));
+    const raised = Math.max(current.stored?.floor ?? 0, floor);
+    await writeHead(paths, headAfterDelete(current, current.live.slice(0, keepLatest), raised));
     await removeRecords(paths, [...doomed, ...current.dead], true);
     return doomed.length;
   });

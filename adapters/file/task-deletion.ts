@@ -1,8 +1,9 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { CorruptRecordError } from '../../src/errors.js';
 import { fsyncDirectory, isAlive, isNotFound, randomToken } from './fs-utils.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
-import { taskPaths, trashPath } from './task-paths.js';
+import { type TaskPaths, taskPaths, trashPath } from './task-paths.js';
 
 /**
  * The file store's `deleteTask`: under the task lock, one rename moves the task's folder into
@@ -10,15 +11,15 @@ import { taskPaths, trashPath } from './task-paths.js';
  * Folders left in the trash by a process that died meanwhile are removed by the next deletion.
  */
 
-/** `deleteTask`: removes everything of the task; whether it had records, a head or a log. */
+/**
+ * `deleteTask`: removes everything of the task; whether it had records, a head or a log. A task
+ * whose `head.json` is damaged is removed too (it counts as existing): this is how it is cleared.
+ */
 export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): Promise<boolean> {
   const paths = taskPaths(ctx.root, taskId);
   if (!(await exists(paths.dir))) return false;
   return lockTask(ctx, paths, taskId, async (lock) => {
-    const current = await viewTask(ctx, paths, taskId, true);
-    const logs = await readdir(paths.logs).catch(() => [] as string[]);
-    const existed =
-      current.head > 0 || current.live.length > 0 || logs.some((n) => n.endsWith('.log'));
+    const existed = await hasAnything(ctx, paths, taskId);
     // One rename takes the task away at once; the folder is then removed at leisure.
     const trash = trashPath(ctx.root);
     await mkdir(trash, { recursive: true });
@@ -31,6 +32,25 @@ export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): P
     await emptyTrash(trash);
     return existed;
   });
+}
+
+/** Whether the task has live records, a head above 0 or a log (the lock holder's view). */
+async function hasAnything(
+  ctx: FileStoreContext,
+  paths: TaskPaths,
+  taskId: string,
+): Promise<boolean> {
+  const logs = await readdir(paths.logs).catch(() => [] as string[]);
+  if (logs.some((name) => name.endsWith('.log'))) return true;
+  try {
+    const current = await viewTask(ctx, paths, taskId, true);
+    return current.head > 0 || current.live.length > 0;
+  } catch (error) {
+    // A damaged head.json: only writes to records make one, so the task was saved (listTasks
+    // lists it for the same reason).
+    if (error instanceof CorruptRecordError) return true;
+    throw error;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

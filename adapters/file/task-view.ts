@@ -21,8 +21,11 @@ import type { TaskPaths } from './task-paths.js';
  *   it and the highest record file name, so it never lags what the records say.
  * - `floor`: records with a lower seq are deleted. `deleteOld` raises it in one atomic write,
  *   then removes the files; a crash in between leaves files that are already invisible.
- * - `expiresAt`: when the task's last record expires (`null`: never). Once it has passed and no
- *   record is live, the task counts as never saved: its head is 0.
+ * - `expiresAt`: when the head lapses (`null`: never), as of the last write: the last expiry of
+ *   the records a delete left live (a delete that leaves none keeps the one before, so the head
+ *   outlives explicit deletes until the task would have expired anyway). Records saved since
+ *   extend it by their names. Once it has passed and no record is live, the task counts as never
+ *   saved: its head is 0.
  */
 export interface HeadFile {
   readonly seq: number;
@@ -38,7 +41,10 @@ export interface TaskView {
   readonly rawHead: number;
   /** `head.json` as read (`undefined`: no such file). */
   readonly stored: HeadFile | undefined;
-  /** When the task's last record expires (`Infinity`: never; `-Infinity`: no record ever). */
+  /**
+   * When the head lapses: the later of `head.json`'s `expiresAt` and the expiry of every record
+   * file at or above the floor (`Infinity`: never; `-Infinity`: no record ever).
+   */
   readonly expiry: number;
   /** Everything expired: the head counts as 0 and the next save starts over at 1. */
   readonly reset: boolean;
@@ -56,6 +62,11 @@ function expiryNumber(expiresAt: number | null | undefined): number {
   return expiresAt === null || expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt;
 }
 
+/** Whether `value` is a safe integer ≥ 0 (what a seq or a floor is). */
+function isCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
 function parseHead(taskId: string, raw: string): HeadFile {
   let value: unknown;
   try {
@@ -68,8 +79,8 @@ function parseHead(taskId: string, raw: string): HeadFile {
     typeof value !== 'object' ||
     value === null ||
     head.v !== HEAD_VERSION ||
-    !Number.isSafeInteger(head.seq) ||
-    !Number.isSafeInteger(head.floor) ||
+    !isCount(head.seq) ||
+    !isCount(head.floor) ||
     !(head.expiresAt === null || Number.isSafeInteger(head.expiresAt))
   ) {
     throw new CorruptRecordError(taskId, 'head.json', 'it does not have the expected shape');
@@ -114,7 +125,8 @@ export function computeView(
   const dead: RecordEntry[] = [];
   for (const file of files) {
     rawHead = Math.max(rawHead, file.seq);
-    expiry = Math.max(expiry, expiryNumber(file.expiresAt));
+    // A file below the floor is deleted (a crash left it): its expiry is no longer the task's.
+    if (file.seq >= floor) expiry = Math.max(expiry, expiryNumber(file.expiresAt));
     if (file.seq >= floor && !isExpired(file.expiresAt, now)) live.push(file);
     else dead.push(file);
   }
@@ -154,22 +166,31 @@ export async function writeHead(paths: TaskPaths, head: HeadFile): Promise<void>
   await writeFileAtomic(paths.head, [Buffer.from(text, 'utf8')]);
 }
 
-/** The `head.json` that keeps the view's head, expiry and floor (with a raised `floor`). */
-export function headOf(view: TaskView, floor = view.stored?.floor ?? 0): HeadFile {
-  return {
-    seq: view.rawHead,
-    floor,
-    expiresAt: Number.isFinite(view.expiry) ? view.expiry : null,
-  };
+/**
+ * The `head.json` a delete writes before it removes files: it keeps the view's head and floor
+ * (or a raised `floor`), and its expiry is that of `remaining`, the live records the delete
+ * leaves (as Redis gives a task's keys the lifetime of the records left). When it leaves none,
+ * the view's expiry stays, so the head outlives the deletes until the task would have expired
+ * anyway (Redis keeps the keys' lifetime then too).
+ */
+export function headAfterDelete(
+  view: TaskView,
+  remaining: readonly RecordEntry[],
+  floor = view.stored?.floor ?? 0,
+): HeadFile {
+  let expiry = remaining.length === 0 ? view.expiry : Number.NEGATIVE_INFINITY;
+  for (const entry of remaining) expiry = Math.max(expiry, expiryNumber(entry.expiresAt));
+  return { seq: view.rawHead, floor, expiresAt: Number.isFinite(expiry) ? expiry : null };
 }
 
-/** Whether `head.json` lags behind the record files (a crash between the two writes). */
-export function headLags(view: TaskView): boolean {
+/** Whether `head.json` holds `head` already. */
+export function headIsStored(view: TaskView, head: HeadFile): boolean {
   const stored = view.stored;
   return (
-    stored === undefined ||
-    stored.seq < view.rawHead ||
-    expiryNumber(stored.expiresAt) < view.expiry
+    stored !== undefined &&
+    stored.seq === head.seq &&
+    stored.floor === head.floor &&
+    stored.expiresAt === head.expiresAt
   );
 }
 

@@ -83,7 +83,8 @@ describe('file store on disk', () => {
       `0000000000000002~${clock}~${clock + 5_000}~cp-2`,
       `0000000000000003~${clock}~${clock + 1_000}~cp-3`,
     ]);
-    // A delete writes head.json first (head and expiry as the files said), then removes the file.
+    // A delete writes head.json first (the head, and the expiry of the records it leaves), then
+    // removes the file.
     expect(await store.delete('task-1', 'cp-3')).toBe(true);
     expect(JSON.parse(await readFile(join(taskDir(), 'head.json'), 'utf8'))).toEqual({
       v: 1,
@@ -253,6 +254,27 @@ describe('file store recovery from what a crash leaves', () => {
     expect(await store.save(record('cp-4'))).toEqual({ seq: 4 });
   });
 
+  it('lets the head lapse with what deleteOld kept, though a hidden file is back', async () => {
+    const store = open();
+    await store.save(record('cp-1')); // never expires
+    await store.save(record('cp-2', 'two', 10_000));
+    const [first] = await recordFiles();
+    const bytes = await readFile(join(recordsDir(), first as string));
+    expect(await store.deleteOld('task-1', 1)).toBe(1);
+    expect(JSON.parse(await readFile(join(taskDir(), 'head.json'), 'utf8'))).toEqual({
+      v: 1,
+      seq: 2,
+      floor: 2,
+      expiresAt: clock + 10_000,
+    });
+    // A crash before the unlink: cp-1's file is back, below the floor. Deleted, it no longer
+    // keeps the task alive.
+    await writeFile(join(recordsDir(), first as string), bytes);
+    clock += 10_000;
+    expect(await store.head('task-1')).toBe(0);
+    expect(await store.save(record('cp-3'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+  });
+
   it('keeps the head of records newer than head.json, also once the newest is deleted', async () => {
     const store = open();
     await store.save(record('cp-1'));
@@ -283,6 +305,62 @@ describe('file store recovery from what a crash leaves', () => {
     await writeFile(join(taskDir(), 'head.json'), '{"v":1,"seq":');
     const error = await rejectionOf(store.head('task-1'));
     expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+  });
+
+  it('reports a head.json with a negative seq or floor as CorruptRecordError', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    for (const head of [
+      { v: 1, seq: -1, floor: 0, expiresAt: null },
+      { v: 1, seq: 1, floor: -1, expiresAt: null },
+    ]) {
+      await writeFile(join(taskDir(), 'head.json'), JSON.stringify(head));
+      const error = await rejectionOf(store.head('task-1'));
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+      expect(error).toMatchObject({ taskId: 'task-1', recordId: 'head.json' });
+    }
+  });
+
+  it('refuses a save after the largest safe head as corrupt, writing nothing', async () => {
+    await open().save(record('cp-1'));
+    const seq = Number.MAX_SAFE_INTEGER;
+    await writeFile(
+      join(taskDir(), 'head.json'),
+      JSON.stringify({ v: 1, seq, floor: 0, expiresAt: null }),
+    );
+    const before = await recordFiles();
+    // A new instance (the writer's own remembers the head it left, see records-memo.ts).
+    const store = open();
+    expect(await store.head('task-1')).toBe(seq);
+    const error = await rejectionOf(store.save(record('cp-2')));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    expect(error).toMatchObject({ taskId: 'task-1', recordId: 'head.json' });
+    expect(await recordFiles()).toEqual(before);
+    expect(await store.head('task-1')).toBe(seq);
+  });
+
+  it('deleteTask removes a task whose head.json is damaged (deleteOld refuses it)', async () => {
+    const store = open();
+    await store.save(record('cp-1'));
+    await store.save(record('cp-2'));
+    await store.appendLog('task-1', 'lineage', ['a']);
+    expect(await store.delete('task-1', 'cp-1')).toBe(true);
+    await writeFile(join(taskDir(), 'head.json'), '{"v":1,"seq":');
+    const error = await rejectionOf(store.deleteOld('task-1', 0));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    expect(await store.listTasks()).toEqual(['task-1']);
+    expect(await store.deleteTask('task-1')).toBe(true);
+    expect(await readdir(join(temp.dir, 'tasks'))).toEqual([]);
+    expect(await store.listTasks()).toEqual([]);
+    expect(await store.head('task-1')).toBe(0);
+    expect(await store.readLog('task-1', 'lineage')).toEqual([]);
+    expect(await store.deleteTask('task-1')).toBe(false);
+    // Without a log too: the damaged head alone counts as something that existed.
+    await store.save(record('cp-1'));
+    await store.delete('task-1', 'cp-1');
+    await writeFile(join(taskDir(), 'head.json'), 'not json');
+    expect(await open().deleteTask('task-1')).toBe(true);
+    expect(await store.listTasks()).toEqual([]);
   });
 });
 

@@ -359,6 +359,76 @@ describeRedis('Redis store: integrity and failures', () => {
     expect(await keysUnder(client, prefix)).toEqual([`${prefix}{task-1}:exp`]);
   });
 
+  it('answers a :head score no save writes as a corrupt head, writing nothing', async () => {
+    let time = Date.now();
+    const { store, client, prefix } = await open({ now: () => time });
+    const scores = [String(-Number.MAX_SAFE_INTEGER), '-9007199254740945', '5', '-1.5'];
+    // Per score, a task a save reads on its fast path (nothing due), and one with a record due
+    // to expire (its save and every other script open it with openTask).
+    const tasks = scores.flatMap((score, i) => [
+      { taskId: `fast-${i}`, score },
+      { taskId: `due-${i}`, score },
+    ]);
+    // Minutes, and the store's clock jumps over them: Redis's own expiry (real time) never fires.
+    const ttl = 10 * 60_000;
+    for (const { taskId, score } of tasks) {
+      const expiresAt = taskId.startsWith('due') ? time + ttl : undefined;
+      await store.save(record(taskId, 'cp-1', time, expiresAt));
+      await client.zadd(`${prefix}{${taskId}}:idx`, score, ':head');
+    }
+    time += ttl;
+    // Every key and value, but the answers a saveMany call keeps for a re-send (with a TTL).
+    const snapshot = async () => {
+      const keys = (await keysUnder(client, prefix)).filter((key) => !key.includes(':ans:')).sort();
+      const values = await Promise.all(keys.map((key) => client.dump(key)));
+      return keys.map((key, i) => [key, values[i]]);
+    };
+    const before = await snapshot();
+    const expectCorruptHead = (error: unknown, taskId: string) => {
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+      expect(error).toMatchObject({ taskId, recordId: 'head' });
+    };
+    // All at once: the group commit sends most of them in one saveMany call.
+    const saves = tasks.map(({ taskId }) => rejectionOf(store.save(record(taskId, 'cp-2', time))));
+    const errors = await Promise.all(saves);
+    for (const [i, { taskId }] of tasks.entries()) expectCorruptHead(errors[i], taskId);
+    for (const { taskId } of tasks) {
+      for (const call of [
+        store.save(record(taskId, 'cp-2', time, time + 60_000)),
+        store.head(taskId),
+        store.list(taskId),
+        store.latest(taskId),
+        store.load(taskId, 'cp-1'),
+        store.delete(taskId, 'cp-1'),
+        store.deleteOld(taskId, 0),
+      ]) {
+        expectCorruptHead(await rejectionOf(call), taskId);
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+    // Listed (it exists, and its reads say why it cannot be used); deleteTask clears it.
+    expect(await store.listTasks()).toEqual(tasks.map(({ taskId }) => taskId).sort());
+    for (const { taskId } of tasks) expect(await store.deleteTask(taskId)).toBe(true);
+    expect(await store.listTasks()).toEqual([]);
+    expect(await snapshot()).toEqual([]);
+  });
+
+  it('saves up to the largest seq the client reads exactly, and refuses the next', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    await store.save(record('task-1', 'cp-1', t));
+    const last = 9_007_199_254_740_944; // 2^53 - 48 (see MAX_SEQ in includes/taskKeys.lua)
+    await client.zadd(`${prefix}{task-1}:idx`, -(last - 1), ':head');
+    expect(await store.save(record('task-1', 'cp-2', t))).toEqual({ seq: last });
+    expect(await store.head('task-1')).toBe(last);
+    expect((await store.latest('task-1'))?.seq).toBe(last);
+    const error = await rejectionOf(store.save(record('task-1', 'cp-3', t)));
+    expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    expect(error).toMatchObject({ taskId: 'task-1', recordId: 'head' });
+    expect(await client.exists(recordKey(prefix, 'task-1', 'cp-3'))).toBe(0);
+    expect((await store.list('task-1')).map((meta) => meta.seq)).toEqual([last, 1]);
+  });
+
   it('fails a large save whose value never reached Redis with StorageError, writing nothing', async () => {
     const { store, client, prefix } = await open();
     const send = client.sendCommand.bind(client);

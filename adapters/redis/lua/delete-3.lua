@@ -12,6 +12,7 @@
   Output:
     {0, 1}        deleted
     {0, 0}        there was no live record with this id
+    {3, 'head', reason}  the task's head is damaged (see openTask); nothing written
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
@@ -19,7 +20,8 @@
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
 local now, id = ARGV[2], ARGV[3]
 
-local _, _, _, entry = openTask(task, now, id)
+local head, damaged, _, entry = openTask(task, now, id)
+if not head then return {3, 'head', damaged} end
 if not entry then return {0, 0} end
 dropRecords(task, {id})
 refreshLifetime(task)

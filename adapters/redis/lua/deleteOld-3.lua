@@ -11,6 +11,7 @@
 
   Output:
     {0, deleted}   how many live records were deleted
+    {3, 'head', reason}  the task's head is damaged (see openTask); nothing written
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
@@ -18,7 +19,8 @@
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
 local now, keep = ARGV[2], tonumber(ARGV[3])
 
-openTask(task, now)
+local head, damaged = openTask(task, now)
+if not head then return {3, 'head', damaged} end
 local excess = liveCount(task) - keep
 if excess <= 0 then return {0, 0} end
 -- Oldest (lowest seq) first; the reserved members score at most 0.

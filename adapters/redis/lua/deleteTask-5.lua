@@ -25,6 +25,7 @@ local logPrefix, now = ARGV[2], ARGV[3]
 
 local t = redis.call('TYPE', namesKey)['ok']
 if t ~= 'none' and t ~= 'set' then return {3, 'its log names key holds a ' .. t} end
+-- A damaged head (openTask answers false) is deleted with the rest: that is how it is cleared.
 openTask(task, now)
 
 local existed = 0

@@ -10,10 +10,12 @@
 
   Output:
     {0, head}
+    {3, 'head', reason}  the task's head is damaged (see openTask); nothing written
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
 
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
-local head = openTask(task, ARGV[2])
+local head, damaged = openTask(task, ARGV[2])
+if not head then return {3, 'head', damaged} end
 return {0, head}

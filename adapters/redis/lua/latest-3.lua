@@ -18,6 +18,7 @@
     {3, id, reason}                            corrupt
     {4, id, bytes}                             body over the bound; not read
     {5}                                        the task has no live record
+    {3, 'head', reason}                        the task's head is damaged (see openTask)
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
@@ -25,7 +26,8 @@
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
 local now, maxBytes, inlineBytes = ARGV[2], ARGV[3], ARGV[4]
 
-openTask(task, now)
+local head, damaged = openTask(task, now)
+if not head then return {3, 'head', damaged} end
 
 while true do
   -- The highest score: a record's seq (>= 1), or a reserved member's (<= 0) when none is left.

@@ -12,6 +12,7 @@
     {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes" (nil when
                                                    the record's header or metadata is
                                                    missing or does not parse)
+    {3, 'head', reason}                            the task's head is damaged (see openTask)
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
@@ -19,7 +20,8 @@
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
 local now = ARGV[2]
 
-openTask(task, now)
+local head, damaged = openTask(task, now)
+if not head then return {3, 'head', damaged} end
 
 local entries = redis.call('ZRANGE', task.idx, '+inf', 1, 'BYSCORE', 'REV', 'WITHSCORES')
 local out = {0}

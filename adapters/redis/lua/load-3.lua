@@ -19,6 +19,7 @@
     {3, id, reason}                            corrupt
     {4, id, bytes}                             body over the bound; not read
     {5}                                        no live record with this id
+    {3, 'head', reason}                        the task's head is damaged (see openTask)
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
 --- @include "taskKeys"
@@ -26,7 +27,8 @@
 local task = {idx = KEYS[1], exp = KEYS[2], meta = KEYS[3], rec = ARGV[1]}
 local now, id, maxBytes, inlineBytes = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
-local _, _, _, seq = openTask(task, now, id)
+local head, damaged, _, seq = openTask(task, now, id)
+if not head then return {3, 'head', damaged} end
 if not seq then return {5} end
 local record = readRecord(task, id, seq, maxBytes, inlineBytes)
 if record then return record end

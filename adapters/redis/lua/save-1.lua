@@ -24,6 +24,8 @@
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing written
     {2}              the task already has a live record with this id; nothing written
     {3, reason}      the packed save does not parse; nothing written
+    {3, 'head', reason}  the task's head is damaged, or no seq can follow it (see
+                     includes/saveRecord.lua); nothing written
     {6}              the temp value key is missing (its SETEX failed or expired); nothing written
     {8, error}       a Redis command failed (a task key of the wrong type: WRONGTYPE); nothing
                      written

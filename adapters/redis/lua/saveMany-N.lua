@@ -32,6 +32,8 @@
     {1, actualSeq}   conflict: the head is not expectedSeq; nothing of it written
     {2}              the task already has a live record with this id; nothing of it written
     {3, reason}      the packed save does not parse; nothing of it written
+    {3, 'head', reason}  its task's head is damaged, or no seq can follow it (see
+                     includes/saveRecord.lua); nothing of it written
     {6}              its temp value key is missing (its SETEX failed or expired); nothing written
     {8, error}       a Redis command failed for it (a task key of the wrong type: WRONGTYPE)
                      with nothing of it written

@@ -1,3 +1,4 @@
+import type { CheckpointStore } from 'mcp-orchestration';
 import { expect } from 'vitest';
 import { listedIds, newRecord, type SuiteContext, saveMany } from '../suite-context.js';
 
@@ -60,6 +61,30 @@ export function ttlCases(ctx: SuiteContext): void {
       seq: 1,
     });
   });
+
+  for (const [how, prune] of [
+    ['delete', (store: CheckpointStore) => store.delete('task-1', 'cp-1')],
+    ['deleteOld', (store: CheckpointStore) => store.deleteOld('task-1', 1)],
+  ] as const) {
+    test(`the head lapses with the records left after ${how} took the immortal one`, async () => {
+      const { store } = await ctx.open();
+      await store.save(newRecord(ctx, 'task-1', 'cp-1')); // never expires
+      await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 10 * MINUTE }));
+      await prune(store);
+      expect(await listedIds(store, 'task-1')).toEqual(['cp-2']);
+      // The record left keeps the head while it lives...
+      ctx.clock().advance(10 * MINUTE - 1);
+      expect(await store.head('task-1')).toBe(2);
+      expect(await store.listTasks()).toEqual(['task-1']);
+      // ...and takes it along when it expires: the task counts as never saved.
+      ctx.clock().advance(1);
+      expect(await store.head('task-1')).toBe(0);
+      expect(await store.listTasks()).toEqual([]);
+      expect(await store.save(newRecord(ctx, 'task-1', 'cp-3'), { expectedSeq: 0 })).toEqual({
+        seq: 1,
+      });
+    });
+  }
 
   test('an expired id can be saved again', async () => {
     const { store } = await ctx.open();

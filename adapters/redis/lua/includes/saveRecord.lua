@@ -43,6 +43,9 @@
     {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save)
     {2}              the task already has a live record with this id
     {3, reason}      the packed save does not parse; nothing written
+    {3, 'head', reason}  the task's head is damaged (its ':head' score is not an integer from
+                     -MAX_SEQ to 0, see taskKeys), or it is MAX_SEQ: no seq can follow it;
+                     nothing written
     {6}              the temp value key is missing (its SETEX failed or expired)
     {8, error}       a Redis command failed (a task key of the wrong type: WRONGTYPE); nothing
                      of this save written
@@ -94,17 +97,21 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   local s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
   if s.err then return refuseSave(tmpKey, {8, s.err}) end
   local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
+  local score = head
   if head and nextAt == '-inf' and lifetime == '-inf' then
-    head = -tonumber(head)
+    head = headOfScore(score)
   elseif not head or (nextAt ~= '-inf' and (not nextAt or -tonumber(nextAt) <= tonumber(now)))
       or (lifetime ~= '-inf' and (not lifetime or -tonumber(lifetime) <= tonumber(now))) then
     -- A new or v2 task, a record due to expire, or a lifetime that passed.
     local ok
     ok, head, lifetime, nextAt, entry = pcall(openTask, taskOf(idxKey, base), now, id)
     if not ok then return refuseSave(tmpKey, {8, errorText(head)}) end
+    -- A damaged head: openTask gives the reason in place of the lifetime.
+    if not head then return refuseSave(tmpKey, {3, 'head', lifetime}) end
   else
-    head = -tonumber(head)
+    head = headOfScore(score)
   end
+  if not head then return refuseSave(tmpKey, {3, 'head', damagedHead(score)}) end
 
   local recKey = base .. 'r:' .. id
   if entry then
@@ -130,6 +137,11 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   if count > 0 then
     local refused = logKeysRefuse(base, log)
     if refused then return refuseSave(tmpKey, {8, refused}) end
+  end
+
+  if head >= MAX_SEQ then
+    -- Only a damaged head gets here; its next seq would not come back to the client exactly.
+    return refuseSave(tmpKey, {3, 'head', 'its head is ' .. MAX_SEQ_TEXT .. ': no seq can follow'})
   end
 
   local seq = head + 1

@@ -3,7 +3,8 @@
     <prefix>{taskId}:idx     zset    the task's index and head: every live record as
                                      checkpointId -> seq (seq >= 1), and four reserved members
                                      (ids cannot contain ':') whose scores are never above 0:
-                                       ':head'   -(head sequence number)
+                                       ':head'   -(head sequence number), at least
+                                                 -MAX_SEQ (else the head is damaged)
                                        ':until'  -(ms when the task's last record expires), or
                                                  -inf: never
                                        ':next'   -(ms when its first record expires; may be
@@ -53,6 +54,30 @@ local NONCE_LENGTH = 36
 -- Most characters of "<createdAt>|<expiresAt>|<bodyBytes>\n" after "<nonce> <checkpointId> "
 -- (two safe integers of at most 17 characters with their sign, a byte count, two bars, \n).
 local META_CHARS = 64
+
+-- The largest seq a save gives, so the largest head (2^53 - 48): every seq and head a script
+-- answers with must be an integer the client reads back exactly. ioredis (6.0.0) decodes an
+-- integer reply digit by digit as n * 10 + (the digit's character code) - 48: the last sum, the
+-- number plus 48, must not pass 2^53 (the seq 2^53 - 1 came back as 2^53, so a saved record was
+-- answered as an unexpected reply). A save after this head is refused (see saveRecord).
+local MAX_SEQ = 9007199254740944
+local MAX_SEQ_TEXT = '9007199254740944'
+
+-- The head a ':head' score stands for (its negation), or nil when the score is not one a save
+-- writes (an integer from -MAX_SEQ to 0): the head is damaged.
+local function headOfScore(score)
+  local head = tonumber(score)
+  if not head then return nil end
+  head = -head
+  if head >= 0 and head <= MAX_SEQ and head == math.floor(head) then return head end
+  return nil
+end
+
+-- Why a ':head' score is damaged (see headOfScore), for a corrupt answer {3, 'head', reason}.
+local function damagedHead(score)
+  return 'its :head score ' .. tostring(score) .. ' is not an integer from -' .. MAX_SEQ_TEXT
+    .. ' to 0'
+end
 
 -- The score of a reserved member for the time `ms` (a string of digits): -ms, 0 at or before the
 -- epoch (scores of reserved members are never above 0).
@@ -115,11 +140,13 @@ end
 
 -- Moves a v2 task's head, lifetime and ':next' from its meta hash into the index (see the
 -- LAYOUT). Returns the new scores of ':head', ':until' and ':next', or nil when the meta hash
--- has no head (no v2 task: a new one). A wrong-typed meta key fails before anything is written.
+-- has no head (no v2 task: a new one). A wrong-typed meta key fails before anything is written;
+-- a damaged head is returned as its score with nothing written (openTask answers it).
 local function migrateTask(task)
   local m = redis.call('HMGET', task.meta, ':seq', ':until', ':next')
   if not m[1] then return nil end
   local head, lifetime, nextAt = '-' .. m[1], '-inf', '0'
+  if not headOfScore(head) then return head end
   if m[2] and m[2] ~= 'inf' then lifetime = timeScore(m[2]) end
   -- No ':next' (the layout before v2): 0 makes the caller sweep now, which sets it.
   if m[3] == 'inf' then nextAt = '-inf' elseif m[3] then nextAt = timeScore(m[3]) end
@@ -136,12 +163,14 @@ end
 -- the task's lifetime has passed, forgets the head too. The index is read before anything is
 -- written (a key of the wrong type fails the script with nothing written).
 -- Returns head (a number), the scores of ':until' and ':next' (nil for a new task), and the seq
--- of `id` (a string; false when it has no live record).
+-- of `id` (a string; false when it has no live record); or false and the reason when the head
+-- is damaged (see headOfScore), with nothing written: the script answers {3, 'head', reason}.
 local function openTask(task, now, id)
   local s = redis.call('ZMSCORE', task.idx, ':head', ':until', ':next', id or ':head')
   local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
   if not id then entry = false end
   if not head then head, lifetime, nextAt = migrateTask(task) end
+  if head and not headOfScore(head) then return false, damagedHead(head) end
   if head and (not nextAt or (nextAt ~= '-inf' and -tonumber(nextAt) <= tonumber(now))) then
     local expired = redis.call('ZRANGEBYSCORE', task.exp, '-inf', now)
     if #expired > 0 then dropRecords(task, expired) end
@@ -156,7 +185,7 @@ local function openTask(task, now, id)
     return 0, nil, nil, false
   end
   if not head then return 0, nil, nil, entry end
-  return -tonumber(head), lifetime, nextAt, entry
+  return headOfScore(head), lifetime, nextAt, entry
 end
 
 -- Parses the header of a record value (or of its first characters), which must name `id`.
