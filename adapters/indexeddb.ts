@@ -50,6 +50,7 @@ import {
 import { leaseMethods } from './indexeddb/leases.js';
 import {
   get,
+  headLivesWith,
   indexEntries,
   liveTaskIds,
   purgeRecords,
@@ -253,7 +254,15 @@ export function createIndexedDbStore(
         const found = await findLive(store, taskId, checkpointId, time);
         const meta = found?.live ?? found?.expired;
         if (meta !== undefined) await removeRecord(store, taskId, meta);
-        return found?.live !== undefined;
+        if (found?.live === undefined) return false;
+        const left = await indexEntries(store, taskId);
+        await headLivesWith(
+          store,
+          taskId,
+          time,
+          left.filter((m) => !isExpired(m.expiresAt, time)),
+        );
+        return true;
       });
     },
 
@@ -267,6 +276,7 @@ export function createIndexedDbStore(
         const doomed = live.slice(0, Math.max(0, live.length - keepLatest));
         const expired = metas.filter((meta) => isExpired(meta.expiresAt, time));
         for (const meta of [...doomed, ...expired]) await removeRecord(store, taskId, meta);
+        if (doomed.length > 0) await headLivesWith(store, taskId, time, live.slice(doomed.length));
         return doomed.length;
       });
     },

@@ -120,6 +120,32 @@ export async function removeRecord(
   }
 }
 
+/**
+ * After a delete: the head takes the lifetime of `left`, the live records the delete left (as
+ * Redis gives a task's keys theirs); with none left it keeps its own, so it outlives explicit
+ * deletes until the task would have expired anyway. A damaged head is left as it is.
+ */
+export async function headLivesWith(
+  store: IDBObjectStore,
+  taskId: string,
+  time: number,
+  left: readonly IndexValue[],
+): Promise<void> {
+  if (left.length === 0) return;
+  const head = (await readHead(store, taskId, time).catch(unlessCorrupt))?.live;
+  if (head === undefined) return;
+  let expiresAt: number | undefined = Number.NEGATIVE_INFINITY;
+  for (const meta of left) {
+    if (meta.expiresAt === undefined) expiresAt = undefined;
+    else if (expiresAt !== undefined) expiresAt = Math.max(expiresAt, meta.expiresAt);
+  }
+  if (expiresAt === head.expiresAt) return;
+  store.put(
+    expiresAt === undefined ? { seq: head.seq } : { seq: head.seq, expiresAt },
+    headKey(taskId),
+  );
+}
+
 /** Removes up to `limit` records whose expiry is due; returns how many went. */
 export async function sweep(store: IDBObjectStore, time: number, limit: number): Promise<number> {
   if (limit <= 0) return 0;
