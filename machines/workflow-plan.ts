@@ -122,7 +122,10 @@ function checkStep(step: Step, kind: StepKind): void {
         `Group ${step.stepId}: merge.strategy must be one of ${[...STRATEGIES].join(', ')}, got ${JSON.stringify(String(merge.strategy))}`,
       );
     }
-    if (merge?.strategy === 'custom' && typeof merge.customMergeFunc !== 'function') {
+    if (
+      merge?.strategy === ContextMergeStrategy.Custom &&
+      typeof merge.customMergeFunc !== 'function'
+    ) {
       throw new TypeError(`Group ${step.stepId}: the custom merge strategy needs customMergeFunc`);
     }
     for (const regionId of regions) assertKey('region id', regionId);

@@ -228,16 +228,15 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
    * the last checkpoint of a run that is ending (a stop's, a failure's) among them.
    */
   async halt(): Promise<void> {
-    if (this.ended) {
-      await this.#stop?.done.catch(() => undefined);
-      await this.queue;
-      await this.writer.settled();
-      return;
+    const ending = this.ended;
+    if (!ending) {
+      this.ended = true;
+      this.actor.stop();
     }
-    this.ended = true;
-    this.actor.stop();
+    await this.#stop?.done.catch(() => undefined);
     await this.queue;
     await this.writer.settled();
+    if (ending) return; // its stop, failure or abort settles it
     this.end(() =>
       this.settle.reject(new TaskNotRunningError(this.taskId, 'the runtime was closed')),
     );
@@ -313,15 +312,20 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
    * a `send` learns that the task it would wake was stopped.
    */
   async stoppedElsewhere(): Promise<StopStatus | undefined> {
-    const latest = await this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false });
-    const status = latest?.status;
-    if (status !== 'paused' && status !== 'cancelled') return undefined;
-    if (!this.ended) {
+    const stop = await this.#storedStop();
+    if (stop !== undefined && !this.ended) {
       this.ended = true;
       this.actor.stop();
-      this.#stopped(status);
+      this.#stopped(stop);
     }
-    return status;
+    return stop;
+  }
+
+  /** The stop (`paused` or `cancelled`) the task's latest checkpoint in the store has, if any. */
+  async #storedStop(): Promise<StopStatus | undefined> {
+    const latest = await this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false });
+    const status = latest?.status;
+    return status === 'paused' || status === 'cancelled' ? status : undefined;
   }
 
   /**
@@ -354,12 +358,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     }
     // A lost conditional write: when the winner paused or cancelled the task (`pause` or
     // `cancel` in a process that does not run it), this run stopped that way, not by accident.
-    this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false }).then(
-      (latest) => {
-        const status = latest?.status;
-        if (status === 'paused' || status === 'cancelled') this.#stopped(status);
-        else this.#aborted(reason);
-      },
+    this.#storedStop().then(
+      (stop) => (stop === undefined ? this.#aborted(reason) : this.#stopped(stop)),
       () => this.#aborted(reason),
     );
   }

@@ -27,6 +27,22 @@ afterEach(async () => {
 });
 
 /**
+ * A review task suspended at its approval in one runtime (`live`, on the file store), then
+ * paused or cancelled (`status`) by a second runtime over the same files (`other`).
+ */
+async function stoppedElsewhereWhileSuspended(status: 'paused' | 'cancelled') {
+  current = await STORES.file();
+  const workflow = reviewWorkflow();
+  const live = createRuntime({ store: current.store, workflows: [workflow] });
+  const taskId = newTaskId('stopped-elsewhere');
+  const run = await live.start(workflow, 'text', { taskId });
+  await expect.poll(async () => (await live.status(taskId))?.status).toBe('suspended');
+  const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+  await (status === 'cancelled' ? other.cancel(taskId) : other.pause(taskId));
+  return { store: current.store, live, other, run, taskId };
+}
+
+/**
  * Three steps; `slow` waits for `release()` (or its signal) the first time it is called (unless
  * `wait` is false). Each step counts its completed calls; `slow` records its idempotency keys.
  */
@@ -181,14 +197,7 @@ describe('pause', () => {
   it.each(['cancelled', 'paused'] as const)(
     '%s from another process while suspended, a send to the runtime holding it is refused',
     async (status) => {
-      current = await STORES.file();
-      const workflow = reviewWorkflow();
-      const live = createRuntime({ store: current.store, workflows: [workflow] });
-      const taskId = newTaskId('stopped-elsewhere');
-      const run = await live.start(workflow, 'text', { taskId });
-      await expect.poll(async () => (await live.status(taskId))?.status).toBe('suspended');
-      const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
-      await (status === 'cancelled' ? other.cancel(taskId) : other.pause(taskId));
+      const { store, live, other, run, taskId } = await stoppedElsewhereWhileSuspended(status);
       // The event is refused, not accepted and then dropped at the run's next write.
       const refused = await live
         .send(taskId, { type: 'approval', data: { ok: true, reviewer: 'r' } })
@@ -199,21 +208,14 @@ describe('pause', () => {
         code: status === 'cancelled' ? 'WORKFLOW_CANCELLED' : 'WORKFLOW_PAUSED',
       });
       expect(await live.status(taskId)).toMatchObject({ status, live: false });
-      expect((await checkpointsOf(current.store, taskId)).at(-1)?.status).toBe(status);
+      expect((await checkpointsOf(store, taskId)).at(-1)?.status).toBe(status);
       await live.close();
       await other.close();
     },
   );
 
   it('cancelled from another process while suspended, the runtime holding it says so', async () => {
-    current = await STORES.file();
-    const workflow = reviewWorkflow();
-    const live = createRuntime({ store: current.store, workflows: [workflow] });
-    const taskId = newTaskId('status-elsewhere');
-    const run = await live.start(workflow, 'text', { taskId });
-    await expect.poll(async () => (await live.status(taskId))?.status).toBe('suspended');
-    const other = createRuntime({ store: await current.reopen(), workflows: [workflow] });
-    await other.cancel(taskId);
+    const { live, other, run, taskId } = await stoppedElsewhereWhileSuspended('cancelled');
     expect(await live.status(taskId)).toMatchObject({ status: 'cancelled', live: false });
     await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_CANCELLED' });
     await live.close();
