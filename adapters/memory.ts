@@ -58,6 +58,13 @@ interface TaskData {
   readonly meta: Map<string, CheckpointRecordMeta>;
   /** The earliest `expiresAt` among the records, `Infinity` when none expires. */
   nextExpiry: number;
+  /**
+   * When the head lapses once no record is live (`Infinity`: never), as on the file and Redis
+   * stores: the last expiry of the records a delete left (a delete that leaves none keeps the one
+   * before, so the head outlives explicit deletes until the task would have expired anyway),
+   * extended by each record saved since.
+   */
+  headExpiry: number;
   /** The newest live record's metadata (`latest` in O(1)); `undefined`: to be looked up. */
   newest: CheckpointRecordMeta | undefined;
   /** Names of the task's logs (their entries are in the store's `logs` map). */
@@ -135,6 +142,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
     records.delete(recordKey(taskId, checkpointId));
   }
 
+  /** After a delete: the head lapses with the records left (if none, when it would have). */
+  function headAfterDelete(task: TaskData): void {
+    if (task.meta.size === 0) return;
+    let expiry = Number.NEGATIVE_INFINITY;
+    for (const meta of task.meta.values()) {
+      expiry = Math.max(expiry, meta.expiresAt ?? Number.POSITIVE_INFINITY);
+    }
+    task.headExpiry = expiry;
+  }
+
   /** The task's data with expired records removed, or `undefined` when it holds nothing. */
   function liveTask(taskId: string): TaskData | undefined {
     const task = tasks.get(taskId);
@@ -147,8 +164,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
         else if (meta.expiresAt !== undefined && meta.expiresAt < next) next = meta.expiresAt;
       }
       task.nextExpiry = next;
-      // Everything expired: the task is gone, and its head with it.
-      if (task.meta.size === 0) task.head = 0;
+    }
+    // Nothing live and the head's time is up: the task counts as never saved.
+    if (task.meta.size === 0 && time >= task.headExpiry) {
+      task.head = 0;
+      task.headExpiry = Number.NEGATIVE_INFINITY;
     }
     if (task.meta.size === 0 && task.head === 0 && task.logNames.size === 0) {
       tasks.delete(taskId);
@@ -164,6 +184,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       head: 0,
       meta: new Map(),
       nextExpiry: Number.POSITIVE_INFINITY,
+      headExpiry: Number.NEGATIVE_INFINITY,
       newest: undefined,
       logNames: new Set(),
     };
@@ -244,6 +265,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       task.meta.set(checkpointId, meta);
       task.newest = meta;
       if (expiresAt !== undefined && expiresAt < task.nextExpiry) task.nextExpiry = expiresAt;
+      task.headExpiry = Math.max(task.headExpiry, expiresAt ?? Number.POSITIVE_INFINITY);
       task.head = seq;
       const append = saveOptions?.appendLog;
       if (append !== undefined) appendEntries(task, taskId, append.name, append.entries);
@@ -276,6 +298,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       const task = liveTask(taskId);
       if (task === undefined || !task.meta.has(checkpointId)) return false;
       removeRecord(task, taskId, checkpointId);
+      headAfterDelete(task);
       return true;
     },
 
@@ -289,6 +312,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       // Oldest first: the first `excess` entries are the ones to go.
       const doomed = [...task.meta.keys()].slice(0, excess);
       for (const checkpointId of doomed) removeRecord(task, taskId, checkpointId);
+      headAfterDelete(task);
       return doomed.length;
     },
 

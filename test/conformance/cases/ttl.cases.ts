@@ -86,6 +86,28 @@ export function ttlCases(ctx: SuiteContext): void {
     });
   }
 
+  test('the head outlives records deleted before they expire, until the last would have expired', async () => {
+    const { store } = await ctx.open();
+    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE }));
+    await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 20 * MINUTE }));
+    expect(await store.delete('task-1', 'cp-1')).toBe(true);
+    expect(await store.delete('task-1', 'cp-2')).toBe(true);
+    expect(await store.head('task-1')).toBe(2);
+    // Past the first record's expiry, not the last's: the head is still there.
+    ctx.clock().advance(10 * MINUTE);
+    expect(await store.head('task-1')).toBe(2);
+    expect(await store.listTasks()).toEqual(['task-1']);
+    await expect(store.save(newRecord(ctx, 'task-1', 'cp-3'), { expectedSeq: 0 })).rejects.toThrow(
+      /conflict|expected/i,
+    );
+    ctx.clock().advance(10 * MINUTE);
+    expect(await store.head('task-1')).toBe(0);
+    expect(await store.listTasks()).toEqual([]);
+    expect(await store.save(newRecord(ctx, 'task-1', 'cp-3'), { expectedSeq: 0 })).toEqual({
+      seq: 1,
+    });
+  });
+
   test('an expired id can be saved again', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'keep'));
