@@ -1,3 +1,4 @@
+import { MAIN_LANE } from '../../machines/workflow-plan.js';
 import type { StepRoute } from '../../machines/workflow-types.js';
 import type { Context, ContextRef } from '../context/context.js';
 import { markValidatedJson } from '../context/validated-json.js';
@@ -31,10 +32,22 @@ export class LaneLineage {
   #lanes = new Map<string, ContextRef>();
   /** The lanes object last observed: an unchanged one (most snapshots) has nothing new. */
   #seen: Readonly<Record<string, Context>> | undefined;
+  /** Routed steps whose unchanged context was logged (see {@link #passedOn}). */
+  readonly #passed = new Set<string>();
 
   constructor(flow: ContextFlowManager, index: StepIndex) {
     this.#flow = flow;
     this.#index = index;
+  }
+
+  /**
+   * Logs a new run's input as the origin of its main lane, before its first snapshot: that
+   * snapshot may already hold the first step's result instead (a first group with nothing to
+   * run merges at once), which then comes from the input as any result does.
+   */
+  begin(input: Context): void {
+    this.#logInput(input);
+    this.#lanes = new Map([[MAIN_LANE, refOf(input)]]);
   }
 
   /** Takes the lanes as they are without logging anything (a restored snapshot). */
@@ -60,7 +73,10 @@ export class LaneLineage {
       const ref = refOf(context);
       next.set(lane, ref);
       const before = previous.get(lane);
-      if (before?.contextId === ref.contextId) continue;
+      if (before?.contextId === ref.contextId) {
+        this.#passedOn(lane, context, before, progress, routes);
+        continue;
+      }
       if (before === undefined && known.has(ref.contextId)) continue; // a region's group input
       this.#log(lane, context, before, known, progress, routes);
       known.set(ref.contextId, ref);
@@ -77,13 +93,8 @@ export class LaneLineage {
     routes: Readonly<Record<string, StepRoute>> | undefined,
   ): void {
     const step = this.#completedStepIn(lane, progress);
-    if (step === undefined && before === undefined && lane === 'main') {
-      this.#flow.logTransition({
-        toContext: context,
-        componentName: 'WorkflowRuntime',
-        operation: 'input',
-        metadata: { lane },
-      });
+    if (step === undefined && before === undefined && lane === MAIN_LANE) {
+      this.#logInput(context);
       return;
     }
     const plan = step === undefined ? undefined : this.#index.plan.get(step);
@@ -121,6 +132,33 @@ export class LaneLineage {
       fromContext: parents,
       metadata: logged,
     });
+  }
+
+  #logInput(input: Context): void {
+    this.#flow.logTransition({
+      toContext: input,
+      componentName: 'WorkflowRuntime',
+      operation: 'input',
+      metadata: { lane: MAIN_LANE },
+    });
+  }
+
+  /**
+   * A routed step whose target gave the lane's context back unchanged: the decision is logged
+   * all the same (the context went there, and came back as itself), once per step.
+   */
+  #passedOn(
+    lane: string,
+    context: Context,
+    before: ContextRef,
+    progress: WorkflowProgress,
+    routes: Readonly<Record<string, StepRoute>> | undefined,
+  ): void {
+    if (routes === undefined) return;
+    const step = this.#completedStepIn(lane, progress);
+    if (step === undefined || routes[step] === undefined || this.#passed.has(step)) return;
+    this.#passed.add(step);
+    this.#log(lane, context, before, new Map(), progress, routes);
   }
 
   /** The step of `lane` that sits at its commit gate (it produced the lane's new context). */

@@ -51,6 +51,11 @@ export class RunTracker {
     this.#emit = emit;
   }
 
+  /** A new run: logs its input (see {@link LaneLineage.begin}) before its first snapshot. */
+  begin(input: Context): void {
+    this.#lanes.begin(input);
+  }
+
   /** Takes a restored snapshot as the starting point, without events or lineage. */
   seed(snapshot: TrackedSnapshot): void {
     this.#progress = readProgress(this.#index, snapshot.value);

@@ -51,6 +51,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   #suspendSaved = false;
   /** Step events held back until the first checkpoint is saved. */
   #held: RuntimeEvent[] | undefined;
+  /** A new run's input, logged as its origin when it begins. */
+  #input: Context | undefined;
 
   constructor(
     deps: TaskRunDeps,
@@ -85,7 +87,9 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       input: { taskId, input, gated: true },
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
-    return new TaskRun(deps, taskId, actor, lineage);
+    const run = new TaskRun(deps, taskId, actor, lineage);
+    run.#input = input;
+    return run;
   }
 
   /** A run restored from a checkpoint's persisted snapshot. */
@@ -111,6 +115,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     const snapshot = this.actor.getSnapshot();
     // The first step's events wait for the first checkpoint: a refused start reports nothing.
     this.#held = [];
+    if (this.#input !== undefined) this.#tracker.begin(this.#input);
     this.#tracker.observe(snapshot);
     // A first step that waits makes it suspended from the start.
     await this.save(snapshot, this.actor.getPersistedSnapshot(), this.restingStatus());

@@ -136,6 +136,45 @@ describe('routed steps', () => {
     ]);
   });
 
+  it('record the decision of a target that passes the context on unchanged, once', async () => {
+    const validator = defineTool({ id: 'validator', call: (context) => context });
+    const router = new ContextRouter({
+      typeBasedRules: { Order: { targetType: 'tool', targetId: 'validator', priority: 1 } },
+    });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, router, targets: [validator] });
+    const taskId = newTaskId('pass-through');
+    const workflow = defineWorkflow({
+      id: 'routed-pass-through',
+      version: '1',
+      steps: [
+        { stepId: 'make', run: () => createContext('Order', { n: 1 }, { contextId: 'order_1' }) },
+        { stepId: 'check', route: true, action: 'validate' },
+        { stepId: 'after', run: (context) => createContext('Done', { from: context.contextId }) },
+      ],
+    });
+    const result = await (await runtime.start(workflow, {}, { taskId })).result;
+    await runtime.close();
+    const lineage = await createRuntime({ store }).lineage(taskId);
+    const log = lineage.getFullTransitionLog();
+    // The order went to the validator and came back as itself: one transition says so and why.
+    const checked = log.filter((t) => t.componentName === 'tool_validator');
+    expect(checked).toHaveLength(1);
+    expect(checked[0]).toMatchObject({
+      toContextId: 'order_1',
+      fromContextIds: ['order_1'],
+      operation: 'validate',
+      metadata: { stepId: 'check', route: { targetId: 'validator', ruleId: 'type:Order' } },
+    });
+    expect(log.map((t) => t.componentName)).toEqual([
+      'WorkflowRuntime',
+      'make',
+      'tool_validator',
+      'after',
+    ]);
+    expect(lineage.findOriginatingContexts(result.contextId)).toEqual([`${taskId}_input`]);
+  });
+
   it('keep the decision in the checkpoint: a resumed workflow goes to the same target after the rules changed', async () => {
     const store = createMemoryStore();
     const held = gate();

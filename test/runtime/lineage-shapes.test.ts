@@ -78,4 +78,25 @@ describe('lineage of other workflow shapes', () => {
     expect(byTarget.get(output.contextId)).toEqual([innerMerge?.[0], errorContext?.[0]]);
     expect(run.lineage.findOriginatingContexts(output.contextId)).toEqual(['my-input']);
   });
+
+  it('logs the input of a workflow whose first step is a group with nothing to run', async () => {
+    const workflow = defineWorkflow({
+      id: 'empty-first-group',
+      version: '1',
+      steps: [{ stepId: 'g', parallel: { a: [], b: [] } }, tag('after')],
+    });
+    const runtime = createRuntime({ store: createMemoryStore() });
+    const taskId = newTaskId('empty-group');
+    const input = createContext('Seed', { tags: [] }, { contextId: 'seed-input' });
+    const run = await runtime.start(workflow, input, { taskId });
+    const output = await run.result;
+    await runtime.close();
+    const log = run.lineage.getFullTransitionLog();
+    expect(log.map((t) => [t.operation, t.fromContextIds, t.toContextId])).toEqual([
+      ['input', [], 'seed-input'],
+      ['merge', ['seed-input', 'seed-input'], expect.any(String)],
+      ['task', [log[1]?.toContextId], output.contextId],
+    ]);
+    expect(run.lineage.findOriginatingContexts(output.contextId)).toEqual(['seed-input']);
+  });
 });
