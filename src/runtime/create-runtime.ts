@@ -164,9 +164,11 @@ class WorkflowRuntime implements Runtime {
   }
 
   async #stopNow(taskId: string, status: StopStatus): Promise<void> {
-    const run = await this.#liveRun(taskId);
+    // A run ending here (its stop's or failure's checkpoint in flight) answers too: a write to
+    // the store now would race that checkpoint.
+    const run = await this.#runHere(taskId);
     // A run being paused is cancelled in the store once its pause has landed (and vice versa);
-    // one that ended here meanwhile (`close`) is stopped there too.
+    // one that ended here without a final checkpoint (`close`) is stopped there too.
     if (run !== undefined && (await (status === 'paused' ? run.pause() : run.cancel()))) return;
     await this.#restamp(taskId, status);
   }
@@ -298,11 +300,16 @@ class WorkflowRuntime implements Runtime {
     return (await manager.store.head(taskId)) > 0;
   }
 
-  /** The live run of a task, waiting for a start or resume in progress. */
-  async #liveRun(taskId: string): Promise<TaskRun | MachineRun | undefined> {
+  /** The run of a task here, live or ending, waiting for a start or resume in progress. */
+  async #runHere(taskId: string): Promise<TaskRun | MachineRun | undefined> {
     const claim = this.#claims.get(taskId);
     if (claim !== undefined) await claim.catch(() => undefined);
-    const run = this.#runs.get(taskId);
+    return this.#runs.get(taskId);
+  }
+
+  /** The live run of a task, waiting for a start or resume in progress. */
+  async #liveRun(taskId: string): Promise<TaskRun | MachineRun | undefined> {
+    const run = await this.#runHere(taskId);
     return run?.live ? run : undefined;
   }
 

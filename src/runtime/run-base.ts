@@ -192,8 +192,12 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
         () => false,
       );
     }
-    // Ended here meanwhile (halted by `close`, aborted): the caller stops the task in the store.
-    if (this.ended) return Promise.resolve(FINAL_STATUSES.has(this.runStatus ?? 'running'));
+    // Ending here (failing, halted by `close`, aborted): once it has ended, the task is over if
+    // its last checkpoint was final (a failure's); if not, the caller stops it in the store.
+    if (this.ended) {
+      const final = () => FINAL_STATUSES.has(this.runStatus ?? 'running');
+      return this.result.then(final, final);
+    }
     if (this.actor.getSnapshot().status === 'done') return Promise.resolve(true);
     const done = this.#stopNow(status);
     this.#stop = { status, done };
@@ -262,13 +266,23 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     this.failure = failure;
     this.ended = true;
     void this.enqueue(async () => {
-      try {
-        await this.save(snapshot, undefined, 'error', failureMetadata(failure, this.#base.now()));
-      } finally {
-        this.setStatus('error');
-        this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
-      }
+      const metadata = failureMetadata(failure, this.#base.now());
+      const lostTo = await this.save(snapshot, undefined, 'error', metadata).then(
+        () => undefined,
+        (reason: unknown) => this.#stopLostTo(reason),
+      );
+      // A pause or cancel written by another runtime first: the run stopped that way (as a
+      // finishing run's lost final write does, in `abort`).
+      if (lostTo !== undefined) return this.#stopped(lostTo);
+      this.setStatus('error');
+      this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
     });
+  }
+
+  /** The stop in the store a failed save lost to (a conditional write), if it lost to one. */
+  async #stopLostTo(reason: unknown): Promise<StopStatus | undefined> {
+    if (!isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')) return undefined;
+    return this.#storedStop().catch(() => undefined);
   }
 
   protected setStatus(status: WorkflowStatus): void {

@@ -1,12 +1,17 @@
 import {
   type CheckpointPolicy,
+  type CheckpointStore,
   type Context,
   createRuntime,
+  defineMachineWorkflow,
   defineWorkflow,
   isOrchestrationError,
+  type Runtime,
   type RuntimeEvent,
+  type WorkflowRun,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fromPromise, setup } from 'xstate';
 import { chainWorkflow } from './chain-workflow.js';
 import {
   type Calls,
@@ -190,6 +195,151 @@ describe('a stop from a runtime that does not run the task', () => {
       });
       expect((await checkpointsOf(store, taskId)).at(-1)?.status).toBe(status);
       await worker.close();
+      await admin.close();
+    },
+  );
+});
+
+/**
+ * A workflow that fails for good once `fail()` is called: a hand-written machine whose invoked
+ * promise rejects (an error snapshot), or a step with no retries left that rejects.
+ */
+function failingWorkflow(kind: 'machine' | 'step') {
+  let fail: () => void = () => {};
+  const failing = new Promise<never>((_, reject) => {
+    fail = () => reject(new Error('kaput'));
+  });
+  failing.catch(() => {});
+  const workflow =
+    kind === 'machine'
+      ? defineMachineWorkflow({
+          id: 'failing',
+          version: '1',
+          machine: setup({ actors: { boom: fromPromise(() => failing) } }).createMachine({
+            initial: 'a',
+            states: { a: { invoke: { src: 'boom' } } },
+          }),
+        })
+      : defineWorkflow({
+          id: 'failing',
+          version: '1',
+          steps: [{ stepId: 'a', run: () => failing }],
+        });
+  return { workflow, fail };
+}
+
+/**
+ * `store` with the write of a final `error` checkpoint held: `reached` resolves when it comes,
+ * and it goes on once `release()` is called. `otherSaved` resolves when another write has landed
+ * after it came.
+ */
+function holdingErrorSave(store: CheckpointStore) {
+  let reach: () => void = () => {};
+  let release: () => void = () => {};
+  let otherSave: () => void = () => {};
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const otherSaved = new Promise<void>((resolve) => {
+    otherSave = resolve;
+  });
+  let held = false;
+  const holding = new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (key !== 'save' || typeof value !== 'function') {
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (...args: Parameters<typeof store.save>) => {
+        if (!args[0].body.includes('"status":"error"')) {
+          const saved = await store.save(...args);
+          if (held) otherSave();
+          return saved;
+        }
+        held = true;
+        reach();
+        await released;
+        return store.save(...args);
+      };
+    },
+  });
+  return { store: holding, reached, otherSaved, release: () => release() };
+}
+
+/** The store, the runtime, the run and the runtime's events all say the task ended `status`. */
+async function expectEndedAs(
+  status: 'error' | 'cancelled',
+  {
+    store,
+    runtime,
+    run,
+    events,
+  }: {
+    store: CheckpointStore;
+    runtime: Runtime;
+    run: WorkflowRun;
+    events: readonly RuntimeEvent[];
+  },
+) {
+  await expect(run.result).rejects.toMatchObject({
+    code: status === 'error' ? 'WORKFLOW_FAILED' : 'WORKFLOW_CANCELLED',
+  });
+  expect((await checkpointsOf(store, run.taskId)).at(-1)?.status).toBe(status);
+  expect(run.status()).toMatchObject({ status, live: false });
+  expect(await runtime.status(run.taskId)).toMatchObject({ status, live: false });
+  expect(events.filter((e) => e.type === 'status.changed').at(-1)).toMatchObject({ status });
+  expect(events.filter((e) => e.type === 'run.aborted')).toEqual([]);
+}
+
+describe('a cancel racing the final checkpoint of a failing run', () => {
+  const cases = (['memory', 'file'] as const).flatMap((store) =>
+    (['machine', 'step'] as const).map((failure) => [failure, store] as const),
+  );
+
+  it.each(cases)(
+    'of the runtime running it does nothing: the failure is written and the task failed (%s, %s store)',
+    async (failure, kind) => {
+      current = await STORES[kind]();
+      const held = holdingErrorSave(current.store);
+      const { workflow, fail } = failingWorkflow(failure);
+      const runtime = createRuntime({ store: held.store, workflows: [workflow] });
+      const events: RuntimeEvent[] = [];
+      runtime.subscribe((e) => events.push(e));
+      const taskId = newTaskId('cancel-failing');
+      const run = await runtime.start(workflow, {}, { taskId });
+      fail();
+      await held.reached;
+      const cancelling = runtime.cancel(taskId);
+      // A cancel that writes lands before the failure's checkpoint does.
+      await Promise.race([held.otherSaved, delay(30)]);
+      held.release();
+      await cancelling;
+      await expectEndedAs('error', { store: current.store, runtime, run, events });
+      await runtime.close();
+    },
+  );
+
+  it.each(cases)(
+    'from another runtime, landing first, stops the run as cancelled (%s, %s store)',
+    async (failure, kind) => {
+      current = await STORES[kind]();
+      const held = holdingErrorSave(current.store);
+      const { workflow, fail } = failingWorkflow(failure);
+      const runtime = createRuntime({ store: held.store, workflows: [workflow] });
+      const events: RuntimeEvent[] = [];
+      runtime.subscribe((e) => events.push(e));
+      const taskId = newTaskId('cancel-failing-elsewhere');
+      const run = await runtime.start(workflow, {}, { taskId });
+      fail();
+      await held.reached;
+      const admin = createRuntime({ store: await current.reopen() });
+      await admin.cancel(taskId);
+      held.release();
+      await expectEndedAs('cancelled', { store: current.store, runtime, run, events });
+      await runtime.close();
       await admin.close();
     },
   );
