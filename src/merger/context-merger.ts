@@ -24,6 +24,16 @@ export interface MergeContextsOptions extends MergeContextDataOptions {
   metadata?: JsonObject;
 }
 
+/** `metadata` without its `mergedMetadata` key (the same object when it has none). */
+function withoutMergedMetadata(metadata: JsonObject): JsonObject {
+  if (!Object.hasOwn(metadata, 'mergedMetadata')) return metadata;
+  const kept: JsonObject = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key !== 'mergedMetadata') setOwn(kept, key, value);
+  }
+  return kept;
+}
+
 /**
  * Combines several contexts into one (the seed's `ContextMerger`), e.g. the results of parallel
  * steps. Stateless; use the shared instance from {@link getContextMerger} or make your own.
@@ -33,12 +43,17 @@ export class ContextMerger {
    * Merges the contexts' data with a {@link ContextMergeStrategy} (see {@link mergeContextData}
    * for the exact rules) into a NEW context of the target type; the inputs are never changed.
    * The result's metadata records the merge: `mergedFrom` (the input ids, in merge order),
-   * `mergedTypes` (their types), `mergeStrategy`, and `mergedMetadata` (each input's metadata).
+   * `mergedTypes` (their types), `mergeStrategy`, and `mergedMetadata` (each input's metadata,
+   * without its own `mergedMetadata`). So an input that is itself a merge result keeps its
+   * `mergedFrom`, `mergedTypes` and `mergeStrategy` there (earlier merges are still found by id),
+   * and the metadata of a merge does not grow with the length of a chain of merges (an
+   * accumulator merged with the next chunk, again and again).
    *
    * Throws `MergeError` (a Custom merge without or with a failing function),
    * `ContextValidationError` (an input that is not a context, or merged data the target's
-   * schema rejects, with the paths of the problems), the typed errors of `assertJson`, and
-   * `InvalidIdError` for a bad `contextId`.
+   * schema rejects, with the paths of the problems), the typed errors of `assertJson`,
+   * `InvalidIdError` for a bad `contextId`, and `TypeError` for `contexts` that is not an array
+   * or a `separator` that is not a string.
    *
    * @example
    * ```ts
@@ -63,6 +78,11 @@ export class ContextMerger {
     contexts: readonly Context[],
     options: MergeContextsOptions = {},
   ): Promise<Context> {
+    if (!Array.isArray(contexts)) {
+      throw new TypeError(
+        `contexts must be an array of contexts, not ${contexts === null ? 'null' : typeof contexts}`,
+      );
+    }
     contexts.forEach((context, index) => {
       const issues = contextShapeIssues(context);
       if (issues.length > 0) {
@@ -82,7 +102,7 @@ export class ContextMerger {
     metadata.mergedFrom = contexts.map((context) => context.contextId);
     metadata.mergedTypes = contexts.map((context) => context.contextType);
     metadata.mergeStrategy = options.strategy ?? ContextMergeStrategy.RecursiveDictMerge;
-    metadata.mergedMetadata = contexts.map((context) => context.metadata);
+    metadata.mergedMetadata = contexts.map((context) => withoutMergedMetadata(context.metadata));
 
     const target = options.targetContextType ?? contexts[0]?.contextType ?? MERGED_CONTEXT_TYPE;
     const createOptions = { contextId: options.contextId, metadata };

@@ -15,7 +15,7 @@ export interface MergeContextDataOptions {
   customMergeFunc?: CustomMergeFunction;
   /** The base every input is merged into, before the first input. Default: the first input. */
   initialContextData?: JsonValue;
-  /** Put between two strings by `ConcatenateString`. Default: `''`. */
+  /** Put between two strings by `ConcatenateString`; a string. Default: `''`. */
   separator?: string;
 }
 
@@ -120,7 +120,9 @@ function strategyMerge(
  * `DepthLimitError`). Recursion never goes deeper than the inputs, which are depth-bounded.
  * Keys `__proto__`, `constructor` and `prototype` are ordinary data and never reach a
  * prototype. Throws `MergeError` for `Custom` without `customMergeFunc`, for a throwing one
- * (with `cause`), for one returning non-JSON, and for an unknown strategy.
+ * (with `cause`), for one returning non-JSON, and for an unknown strategy; `TypeError` for
+ * `datas` that is not an array and for a `separator` that is not a string (whatever the
+ * strategy).
  *
  * @example
  * ```ts
@@ -133,6 +135,17 @@ export function mergeContextData(
   datas: readonly JsonValue[],
   options: MergeContextDataOptions = {},
 ): JsonValue {
+  if (!Array.isArray(datas)) {
+    throw new TypeError(
+      `datas must be an array of JSON values, not ${datas === null ? 'null' : typeof datas}`,
+    );
+  }
+  if (options.separator !== undefined && typeof options.separator !== 'string') {
+    const { separator } = options;
+    throw new TypeError(
+      `separator must be a string, not ${separator === null ? 'null' : typeof separator}`,
+    );
+  }
   const merge = strategyMerge(options);
   const inputs = datas.map((data, index) => {
     assertJsonOnce(data, { path: `$.datas[${index}]` });

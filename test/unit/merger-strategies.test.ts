@@ -148,6 +148,22 @@ describe('ConcatenateString: strings are concatenated everywhere, the rest merge
     });
     expect(merged).toEqual({ log: 'one\ntwo\nthree' });
   });
+
+  it('refuses a separator that is not a string with a TypeError naming it', () => {
+    const cases: [unknown, string][] = [
+      [5, 'number'],
+      [null, 'null'],
+      [{ s: '-' }, 'object'],
+    ];
+    for (const [separator, shown] of cases) {
+      expect(() =>
+        mergeContextData(['a', 'b'], {
+          strategy: ContextMergeStrategy.ConcatenateString,
+          separator: separator as never,
+        }),
+      ).toThrow(new TypeError(`separator must be a string, not ${shown}`));
+    }
+  });
 });
 
 describe('RecursiveDictMerge (the default): objects merge deeply, anything else: b wins', () => {
@@ -265,6 +281,18 @@ describe('every strategy', () => {
     const options = { strategy: ContextMergeStrategy.AppendList };
     expect(errorOf(() => mergeContextData([1, { k: deep }], options)).code).toBe('DEPTH_LIMIT');
     expect(mergeContextData([1, deep], options)).toHaveLength(2);
+  });
+
+  it('refuses datas that is not an array with a TypeError naming it', () => {
+    expect(() => mergeContextData('abc' as never)).toThrow(
+      new TypeError('datas must be an array of JSON values, not string'),
+    );
+    expect(() => mergeContextData({ 0: 1, length: 1 } as never)).toThrow(
+      new TypeError('datas must be an array of JSON values, not object'),
+    );
+    expect(() => mergeContextData(null as never)).toThrow(
+      new TypeError('datas must be an array of JSON values, not null'),
+    );
   });
 
   it('refuses an unknown strategy', () => {

@@ -71,6 +71,40 @@ describe('ContextMerger.mergeContexts', () => {
     expect(merged.data).toEqual({ o: [{ y: 2 }, { x: 1 }], tags: ['b', 'a'] });
   });
 
+  it('keeps metadata bounded along a chain of merges (accumulator + next chunk, 1,000 times)', async () => {
+    const merger = await getContextMerger();
+    const id = (n: number) => String(n).padStart(4, '0'); // ids of one length: sizes compare
+    let acc: Context = createContext('Acc', { items: [] as number[] }, { contextId: 'acc_0000' });
+    const sizes: number[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      const chunk = createContext('Chunk', { items: [i] }, { contextId: `chunk_${id(i)}` });
+      acc = await merger.mergeContexts([acc, chunk], {
+        strategy: ContextMergeStrategy.AppendList,
+        targetContextType: 'Acc',
+        contextId: `acc_${id(i)}`,
+      });
+      sizes.push(JSON.stringify(acc.metadata).length);
+    }
+    expect((acc.data as { items: number[] }).items).toHaveLength(1000);
+    // The same size after the 10th merge as after the 1,000th: it does not grow with the chain.
+    expect(sizes[999]).toBe(sizes[9]);
+    expect(sizes[999]).toBeLessThan(400);
+    // The previous merge is still there by id, without its own mergedMetadata.
+    expect(acc.metadata).toEqual({
+      mergedFrom: ['acc_0999', 'chunk_1000'],
+      mergedTypes: ['Acc', 'Chunk'],
+      mergeStrategy: 'append_list',
+      mergedMetadata: [
+        {
+          mergedFrom: ['acc_0998', 'chunk_0999'],
+          mergedTypes: ['Acc', 'Chunk'],
+          mergeStrategy: 'append_list',
+        },
+        {},
+      ],
+    });
+  });
+
   it('creates the target type, validated against its schema', async () => {
     const Summary = defineContextType(
       'Summary',
@@ -183,6 +217,19 @@ describe('ContextMerger.mergeContexts', () => {
       '$[1].data',
       '$[1].metadata',
     ]);
+  });
+
+  it('refuses contexts that are not an array, and a separator that is not a string', async () => {
+    const merger = await getContextMerger();
+    await expect(merger.mergeContexts(a as unknown as Context[])).rejects.toThrow(
+      new TypeError('contexts must be an array of contexts, not object'),
+    );
+    await expect(
+      merger.mergeContexts([a, b], {
+        strategy: ContextMergeStrategy.ConcatenateString,
+        separator: 5 as never,
+      }),
+    ).rejects.toThrow(new TypeError('separator must be a string, not number'));
   });
 
   it('never lets a __proto__ key pollute a prototype', async () => {
