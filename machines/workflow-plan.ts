@@ -4,6 +4,7 @@ import { InvalidIdError } from '../src/errors.js';
 import { assertValidId } from '../src/ids.js';
 import { assertJson, cloneJson } from '../src/json.js';
 import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
+import { assertAvailableTargets } from '../src/router/available-targets.js';
 import { assertRetryPolicy } from './backoff.js';
 import type {
   ParallelStep,
@@ -83,6 +84,10 @@ function checkStep(step: Step, kind: StepKind): void {
       if (task.route !== true && (typeof task.route !== 'object' || task.route === null)) {
         throw new TypeError(`Step ${step.stepId}: route must be true or an options object`);
       }
+      const available = task.route === true ? undefined : task.route.availableTargets;
+      if (available !== undefined) {
+        assertAvailableTargets(available, 'route.availableTargets', `Step ${step.stepId}`);
+      }
     } else if (typeof task.run !== 'function')
       throw new TypeError(`Step ${step.stepId}: run must be a function`);
     assertRetryPolicy(step.stepId, task.retry);
@@ -134,8 +139,9 @@ function checkStep(step: Step, kind: StepKind): void {
 
 /**
  * Checks a definition's steps (ids unique in the whole workflow and usable as state keys, one
- * kind per step, sane retry/timeout/sleep values) and flattens them into the plan. Throws
- * `InvalidIdError` for bad or duplicate ids and `TypeError` for malformed steps.
+ * kind per step, sane retry/timeout/sleep values, a routed step's `route.availableTargets` as
+ * the router checks a rule's target) and flattens them into the plan. Throws `InvalidIdError`
+ * for bad or duplicate ids (target ids included) and `TypeError` for malformed steps.
  */
 export function indexWorkflowSteps(steps: readonly Step[]): WorkflowIndex {
   const plan: WorkflowStep[] = [];

@@ -73,7 +73,10 @@ export interface TaskStep extends StepBase, Omit<NoKind, 'run'> {
 export interface RouteStepOptions {
   /**
    * The targets this step may go to (ids, or type and id); a rule whose target is not among them
-   * falls through to the next. Default: every target the runtime has.
+   * falls through to the next. Checked by `defineWorkflow` as the router checks a rule's target:
+   * anything but an array of ids and `{ targetType, targetId }`, or a target type other than
+   * `agent_type`, `tool` or `worker_pool`, is a `TypeError`; an invalid id, an
+   * `InvalidIdError`. Default: every target the runtime has.
    */
   readonly availableTargets?: readonly (
     | string
@@ -122,7 +125,14 @@ export interface GroupMergeOptions {
 
 /** Runs step lists concurrently (one per region), each from the group's input, then merges. */
 export interface ParallelStep extends StepBase, Omit<NoKind, 'parallel'> {
-  /** Region id (`A-Z a-z 0-9 _ -`) → the steps it runs in sequence. */
+  /**
+   * Region id (`A-Z a-z 0-9 _ -`) → the steps it runs in sequence. The regions' final contexts
+   * are merged in the order JavaScript enumerates this object's keys (as do the plan and
+   * `mergedFrom`): integer-like region ids (`'1'`, `'2'`, `'10'`; not `'01'`) first, in
+   * ascending numeric order, then the others in the order written. So
+   * `{ b: […], 2: […], a: […], 1: […] }` merges `1`, `2`, `b`, `a`: `AppendList` lists them in
+   * that order, and with `Overwrite` region `a`'s values win.
+   */
   readonly parallel: Readonly<Record<string, readonly Step[]>>;
   /** Default: recursive dictionary merge, type of the input context. */
   readonly merge?: GroupMergeOptions;

@@ -16,7 +16,8 @@ import type { RoutingTarget, RoutingTargetType } from './routing-target.js';
 /** The id of the fallback route in decisions and explanations. */
 export const FALLBACK_RULE_ID = 'fallback';
 
-const TARGET_TYPES: ReadonlySet<string> = new Set<RoutingTargetType>([
+/** The target types a rule may name. @internal */
+export const TARGET_TYPES: ReadonlySet<string> = new Set<RoutingTargetType>([
   'agent_type',
   'tool',
   'worker_pool',

@@ -1,5 +1,7 @@
 import type { Context } from '../context/context.js';
-import { NoRouteError, RoutingRuleError } from '../errors.js';
+import { contextShapeIssues, reportedType } from '../context/parse-context.js';
+import { ContextValidationError, NoRouteError, RoutingRuleError } from '../errors.js';
+import { assertAvailableTargetsShape } from './available-targets.js';
 import {
   type CompiledRule,
   compileContentRule,
@@ -27,6 +29,25 @@ import type { RoutingTarget } from './routing-target.js';
 import { createTypeBasedRules, type TypeBasedRules } from './type-based-rules.js';
 
 const MAX_PLANS = 1000;
+
+/** Frozen contexts whose shape was checked: a frozen object's fields cannot change. */
+const wellFormedContexts = new WeakSet<object>();
+
+/**
+ * Checks what every routing call takes: `context` must have a context's shape
+ * (`ContextValidationError` listing the problems), and `availableTargets`, when given, be an
+ * array of ids and `{ targetType, targetId }` (`TypeError` naming it).
+ */
+function checkRouteCall(context: unknown, options: RouteOptions): asserts context is Context {
+  if (!wellFormedContexts.has(context as object)) {
+    const issues = contextShapeIssues(context);
+    if (issues.length > 0) throw new ContextValidationError(reportedType(context), issues);
+    if (Object.isFrozen(context)) wellFormedContexts.add(context as object);
+  }
+  if (options.availableTargets !== undefined) {
+    assertAvailableTargetsShape(options.availableTargets, 'availableTargets');
+  }
+}
 
 /** Options of {@link ContextRouter}. */
 export interface ContextRouterOptions {
@@ -169,7 +190,8 @@ export class ContextRouter {
 
   /**
    * Where `context` goes (the seed's `determine_route`): the target of the first rule that
-   * matches and is available, the fallback, or `undefined`. The async twin of {@link decide}.
+   * matches and is available, the fallback, or `undefined`. The async twin of {@link decide}
+   * (it rejects where `decide` throws).
    */
   async determineRoute(
     context: Context,
@@ -183,8 +205,14 @@ export class ContextRouter {
    * the documented order, that matches and whose target is available, else the available
    * fallback, else `undefined`. Pure in the context: the same context, rules and options give
    * the same decision, whether from the cache (`cached: true`) or not.
+   *
+   * Throws `ContextValidationError` when `context` does not have a context's shape (`null`,
+   * `{}`…), `TypeError` when `availableTargets` is not an array of ids and
+   * `{ targetType, targetId }`, and {@link RoutingRuleError} when the predicate of a rule it
+   * tests throws (it tests no rule after the chosen one, nor one whose target is unavailable).
    */
   decide(context: Context, options: RouteOptions = {}): RouteDecision | undefined {
+    checkRouteCall(context, options);
     const plan = this.#planFor(context.contextType);
     if (options.currentSystemState !== undefined || this.#cacheSize === 0) {
       return evaluatePlan(plan, context, options, this.#fallback);
@@ -207,7 +235,8 @@ export class ContextRouter {
 
   /**
    * {@link decide}, but a context with no route throws {@link NoRouteError} (naming its type, its
-   * id and how many rules were tried) instead of answering `undefined`.
+   * id and how many rules were tried) instead of answering `undefined`. Throws what `decide`
+   * throws.
    */
   route(context: Context, options: RouteOptions = {}): RouteDecision {
     const made = this.decide(context, options);
@@ -218,31 +247,48 @@ export class ContextRouter {
 
   /**
    * Why `context` goes where it goes: every rule that applies to its type, in the order tried,
-   * with what became of it (chosen, outranked, unavailable, no-match), then the fallback. Tests
-   * every rule (no short cut, no cache); its `decision` is what `decide` answers.
+   * with what became of it (chosen, outranked, unavailable, no-match, errored), then the
+   * fallback. Tests every rule (no short cut, no cache); its `decision` is what `decide`
+   * answers, and it throws what `decide` throws, no more: a rule `decide` does not test (after
+   * the chosen one, or with an unavailable target) whose predicate throws is reported as
+   * `errored`, with the predicate's error message in `error`.
    */
   explain(context: Context, options: RouteOptions = {}): RouteExplanation {
+    checkRouteCall(context, options);
     const plan = this.#planFor(context.contextType);
     const isAvailable = availability(options.availableTargets);
     const considered: RuleVerdict[] = [];
     let chosen: CompiledRule | undefined;
-    const verdict = (rule: CompiledRule, outcome: RuleOutcome): RuleVerdict => ({
+    const verdict = (rule: CompiledRule, outcome: RuleOutcome, error?: string): RuleVerdict => ({
       ruleId: rule.id,
       kind: rule.kind,
       priority: rule.priority,
       target: { targetType: rule.target.targetType, targetId: rule.target.targetId },
       outcome,
       test: rule.test,
+      ...(error === undefined ? {} : { error }),
     });
     for (const rule of plan.rules) {
-      let outcome: RuleOutcome;
-      if (!ruleMatches(rule, context, options.currentSystemState)) outcome = 'no-match';
-      else if (!isAvailable(rule)) outcome = 'unavailable';
-      else if (chosen !== undefined) outcome = 'outranked';
-      else {
-        outcome = 'chosen';
-        chosen = rule;
+      const available = isAvailable(rule);
+      if (available && chosen === undefined) {
+        // A rule decide tests: what its predicate throws, decide throws too.
+        const matched = ruleMatches(rule, context, options.currentSystemState);
+        if (matched) chosen = rule;
+        considered.push(verdict(rule, matched ? 'chosen' : 'no-match'));
+        continue;
       }
+      let matched: boolean;
+      try {
+        matched = ruleMatches(rule, context, options.currentSystemState);
+      } catch (error) {
+        if (!(error instanceof RoutingRuleError)) throw error;
+        const cause = error.cause;
+        considered.push(
+          verdict(rule, 'errored', cause instanceof Error ? cause.message : String(cause)),
+        );
+        continue;
+      }
+      const outcome = !matched ? 'no-match' : available ? 'outranked' : 'unavailable';
       considered.push(verdict(rule, outcome));
     }
     const fallback = this.#fallback;

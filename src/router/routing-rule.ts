@@ -81,8 +81,9 @@ export type AvailableTarget = string | TargetRef;
 export interface RouteOptions {
   /**
    * The targets that can take the context now; a rule whose target is not among them falls
-   * through to the next rule. Part of the decision cache's key; a frozen array (of ids or frozen
-   * objects) is read once, not at every call. Default: every target is available.
+   * through to the next rule. Anything but an array of ids and `{ targetType, targetId }` (with
+   * string fields) is a `TypeError`. Part of the decision cache's key; a frozen array (of ids or
+   * frozen objects) is read once, not at every call. Default: every target is available.
    */
   readonly availableTargets?: readonly AvailableTarget[];
   /** Passed to predicate rules; when given, the decision is neither read from nor put in the cache. Default: none. */
@@ -111,7 +112,13 @@ export type RuleOutcome =
   /** It did not match the context. */
   | 'no-match'
   /** The fallback, not needed because a rule was chosen. */
-  | 'not-needed';
+  | 'not-needed'
+  /**
+   * Its predicate threw (see {@link RuleVerdict.error}), and `decide` does not test it: its
+   * target is unavailable, or a rule before it was chosen. (A rule `decide` tests whose
+   * predicate throws makes `explain` throw, as `decide` does.)
+   */
+  | 'errored';
 
 /** One rule as {@link ContextRouter.explain} saw it. */
 export interface RuleVerdict {
@@ -122,6 +129,8 @@ export interface RuleVerdict {
   readonly outcome: RuleOutcome;
   /** What the rule tests, e.g. `'type TaskContext'`, `'data.priority equals "high"'`. */
   readonly test: string;
+  /** Only with the outcome `errored`: the message of what its predicate threw. */
+  readonly error?: string;
 }
 
 /** The answer of {@link ContextRouter.explain}: "why did this go there". */

@@ -183,6 +183,32 @@ describe('defineWorkflow: parallel groups', () => {
     expect(config.states.analyze.states.commit.tags).toEqual(['checkpoint']);
   });
 
+  it('merges regions in key order: integer-like region ids first, ascending, then as written', async () => {
+    const region = (id: string) => [{ stepId: `s${id}`, run: () => ctx('R', { who: id }) }];
+    const workflow = defineWorkflow({
+      id: 'merge-order',
+      version: '1',
+      steps: [
+        {
+          stepId: 'g',
+          merge: { strategy: ContextMergeStrategy.AppendList },
+          parallel: {
+            b: region('b'),
+            '2': region('2'),
+            a: region('a'),
+            '01': region('01'),
+            '1': region('1'),
+          },
+        },
+      ],
+    });
+    const snapshot = await finished(
+      start(workflow.machine, { taskId: newTaskId('order'), input: ctx('In', {}) }),
+    );
+    expect((snapshot.output as Context).data).toEqual({ who: ['1', '2', 'b', 'a', '01'] });
+    expect(workflow.plan.map((step) => step.stepId)).toEqual(['g', 's1', 's2', 'sb', 'sa', 's01']);
+  });
+
   it('fails the workflow when the merge fails', async () => {
     const workflow = defineWorkflow({
       id: 'merge-fails',

@@ -361,6 +361,70 @@ describe('ContextRouter: priorities, ties and the fallback', () => {
     ).toEqual(['unavailable', 'chosen', 'not-needed']);
   });
 
+  it('refuses malformed availableTargets with a TypeError naming it, in every routing call', async () => {
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'fb', priority: 0 },
+    });
+    const context = task();
+    const cases: [unknown, string][] = [
+      [
+        'fb',
+        'availableTargets must be an array of target ids or { targetType, targetId }, not "fb"',
+      ],
+      [
+        { 0: 'fb' },
+        'availableTargets must be an array of target ids or { targetType, targetId }, not object',
+      ],
+      [[null], 'availableTargets[0] must be a target id or { targetType, targetId }, not null'],
+      [
+        ['fb', 7],
+        'availableTargets[1] must be a target id or { targetType, targetId }, not number',
+      ],
+      [[{ targetType: 'tool' }], 'availableTargets[0].targetId must be a string, not undefined'],
+      [[{ targetId: 'fb' }], 'availableTargets[0].targetType must be a string, not undefined'],
+    ];
+    for (const [availableTargets, message] of cases) {
+      const options = { availableTargets: availableTargets as never };
+      const error = new TypeError(message);
+      expect(() => router.decide(context, options)).toThrow(error);
+      expect(() => router.route(context, options)).toThrow(error);
+      expect(() => router.explain(context, options)).toThrow(error);
+      await expect(router.determineRoute(context, options)).rejects.toThrow(error);
+    }
+    // Ids that name no target are not malformed: they only match no rule.
+    expect(
+      router.decide(context, {
+        availableTargets: ['no such id!', { targetType: 'tool', targetId: 'fb' }],
+      })?.ruleId,
+    ).toBe('fallback');
+  });
+
+  it('refuses what is not a context with a ContextValidationError, in every routing call', async () => {
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'fb', priority: 0 },
+    });
+    for (const notContext of [{}, null, undefined, 'TaskContext', { contextType: 'TaskContext' }]) {
+      const bad = notContext as Context;
+      const isValidation = expect.objectContaining({ code: 'CONTEXT_VALIDATION' });
+      expect(() => router.decide(bad)).toThrow(isValidation);
+      expect(() => router.route(bad)).toThrow(isValidation);
+      expect(() => router.explain(bad)).toThrow(isValidation);
+      await expect(router.determineRoute(bad)).rejects.toThrow(isValidation);
+    }
+    try {
+      router.decide({} as Context);
+      expect.unreachable();
+    } catch (error) {
+      if (!isOrchestrationError(error, 'CONTEXT_VALIDATION')) throw error;
+      expect(error.issues.map((issue) => issue.path)).toEqual([
+        '$.contextId',
+        '$.contextType',
+        '$.data',
+        '$.metadata',
+      ]);
+    }
+  });
+
   it('route() throws NoRouteError naming the context and the rules tried', () => {
     const router = new ContextRouter({
       typeBasedRules: { TaskContext: { ...target('planner'), priority: 1 } },
@@ -536,6 +600,62 @@ describe('ContextRouter: explain', () => {
     ]);
     const decided = router.decide(context) as RouteDecision;
     expect(explanation.decision).toEqual({ ...decided, cached: false });
+  });
+
+  it('gives decide’s answer where a predicate decide never calls throws, reporting it as errored', () => {
+    const kaboom = () => {
+      throw new Error('kaboom');
+    };
+    // Below the chosen rule: decide never gets to it.
+    const router = new ContextRouter();
+    router.addRule({
+      id: 'urgent',
+      priority: 9,
+      when: { path: 'data.n', equals: 3 },
+      target: { targetType: 'tool', targetId: 'fast' },
+    });
+    router.addRule({
+      id: 'flaky',
+      priority: 1,
+      when: kaboom,
+      target: { targetType: 'tool', targetId: 'slow' },
+    });
+    const context = createContext('Task', { n: 3 });
+    const explained = router.explain(context);
+    expect(explained.decision).toEqual({ ...router.decide(context), cached: false });
+    expect(explained.decision?.ruleId).toBe('urgent');
+    expect(explained.considered.map((v) => [v.ruleId, v.outcome, v.error])).toEqual([
+      ['urgent', 'chosen', undefined],
+      ['flaky', 'errored', 'kaboom'],
+    ]);
+    expect(Object.hasOwn(explained.considered[0] as object, 'error')).toBe(false);
+    // Its target unavailable: decide skips it without calling the predicate.
+    const withFallback = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'fast', priority: 0 },
+    });
+    withFallback.addRule({
+      id: 'flaky',
+      priority: 1,
+      when: kaboom,
+      target: { targetType: 'tool', targetId: 'slow' },
+    });
+    const options = { availableTargets: ['fast'] };
+    expect(withFallback.decide(context, options)?.ruleId).toBe('fallback');
+    const second = withFallback.explain(context, options);
+    expect(second.decision?.ruleId).toBe('fallback');
+    expect(second.considered.map((v) => [v.ruleId, v.outcome, v.error])).toEqual([
+      ['flaky', 'errored', 'kaboom'],
+      ['fallback', 'chosen', undefined],
+    ]);
+    // A predicate decide does call: explain throws what decide throws.
+    expect(() => withFallback.decide(context)).toThrow(RoutingRuleError);
+    expect(() => withFallback.explain(context)).toThrow(
+      expect.objectContaining({
+        code: 'ROUTING_RULE',
+        ruleId: 'flaky',
+        message: `Routing rule flaky: its predicate threw while routing ${context.contextId}`,
+      }),
+    );
   });
 
   it('a decision is JSON: it can be recorded in a lineage and read back', () => {

@@ -84,6 +84,49 @@ describe('routed steps', () => {
     );
   });
 
+  it('have their route.availableTargets checked when the workflow is defined, as rule targets are', () => {
+    const define =
+      (route: unknown, inRegion = false) =>
+      () => {
+        const step = { stepId: 's', route } as Step;
+        const steps: Step[] = inRegion ? [{ stepId: 'g', parallel: { r: [step] } }] : [step];
+        return defineWorkflow({ id: 'checked', version: '1', steps });
+      };
+    const typeError = (message: string) =>
+      new TypeError(`Step s: route.availableTargets${message}`);
+    expect(define({ availableTargets: 'tool1' })).toThrow(
+      typeError(' must be an array of target ids or { targetType, targetId }, not "tool1"'),
+    );
+    expect(define({ availableTargets: [null] })).toThrow(
+      typeError('[0] must be a target id or { targetType, targetId }, not null'),
+    );
+    expect(define({ availableTargets: [{ targetType: 'tool' }] })).toThrow(
+      typeError('[0].targetId must be a string, not undefined'),
+    );
+    expect(
+      define({ availableTargets: ['ok', { targetType: 'robot', targetId: 'tool1' }] }),
+    ).toThrow(typeError('[1].targetType must be agent_type, tool or worker_pool, not "robot"'));
+    expect(define({ availableTargets: ['bad id!'] }, true)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ID',
+        message: expect.stringMatching(
+          /^Invalid target id \(Step s, route\.availableTargets\[0\]\) "bad id!": /,
+        ),
+      }),
+    );
+    expect(define({ availableTargets: [{ targetType: 'tool', targetId: '../x' }] })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ID',
+        message: expect.stringContaining('(Step s, route.availableTargets[0].targetId) "../x"'),
+      }),
+    );
+    expect(
+      define({ availableTargets: ['tool1', { targetType: 'tool', targetId: 'tool2' }] }),
+    ).not.toThrow();
+    expect(define({ availableTargets: [] }, true)).not.toThrow();
+    expect(define({})).not.toThrow();
+  });
+
   it('send the lane context to the target the router picks; its result is the step result', async () => {
     const runtime = createRuntime({
       store: createMemoryStore(),
