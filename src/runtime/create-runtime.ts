@@ -1,6 +1,6 @@
 import { toObserver } from 'xstate';
 import { type CheckpointManager, saveLoadedAgain } from '../checkpoint/checkpoint-manager.js';
-import type { ListTasksOptions } from '../checkpoint/checkpoint-store.js';
+import type { ListTasksOptions, TaskLease } from '../checkpoint/checkpoint-store.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
@@ -51,6 +51,11 @@ import { indexSteps, type StepIndex } from './workflow-progress.js';
 /** The step index of a workflow (a hand-written machine has only its plan). */
 function indexOf(workflow: RuntimeWorkflow): StepIndex {
   return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
+}
+
+/** `status` with the task's `lease`, when it has one and the task is unfinished. */
+function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
+  return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
 }
 
 /**
@@ -221,7 +226,8 @@ class WorkflowRuntime implements Runtime {
       // or cancelled the task meanwhile, only the store knows (a running one finds out at its
       // next write).
       if (run.live && run.status().status === 'suspended') await run.stoppedElsewhere();
-      return run.status();
+      // Its lease as the store last granted it to this runtime: no store read.
+      return withLease(run.status(), this.#leases?.lease(taskId));
     }
     const manager = await this.#getManager();
     const [state, lease] = await Promise.all([
@@ -229,8 +235,7 @@ class WorkflowRuntime implements Runtime {
       manager.store.readLease(taskId),
     ]);
     if (state === undefined) return undefined;
-    const status = statusFromState(state);
-    return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
+    return withLease(statusFromState(state), lease);
   }
 
   async listTasks(options: ListTasksOptions = {}): Promise<TaskListing> {

@@ -159,8 +159,10 @@ export interface RunStatus {
   /** Why it failed, when `status` is `'error'`. */
   readonly error?: WorkflowFailureInfo;
   /**
-   * Who holds the task's live lease (`RuntimeOptions.lease`), for an unfinished task that does
-   * not run here: the worker that runs it, or did until it lapses. Absent when none does.
+   * Who holds the task's live lease (`RuntimeOptions.lease`), for an unfinished task: the worker
+   * that runs it, or did until it lapses. For a task that runs here, this runtime's lease with
+   * the expiry the store gave its latest claim or renewal (no store read); for one that does
+   * not, the lease read from the store. Absent when none does.
    */
   readonly lease?: TaskLease;
 }

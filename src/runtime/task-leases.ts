@@ -1,4 +1,8 @@
-import { type CheckpointStore, MAX_LEASE_TTL_MS } from '../checkpoint/checkpoint-store.js';
+import {
+  type CheckpointStore,
+  MAX_LEASE_TTL_MS,
+  type TaskLease,
+} from '../checkpoint/checkpoint-store.js';
 import { LeaseLostError, TaskLeasedError } from '../errors.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
 import type { LeaseOptions } from './runtime-types.js';
@@ -29,12 +33,18 @@ function unref(timer: ReturnType<typeof setTimeout>): void {
  * store refuses a renewal (another owner took the lease) or when it lapses before a renewal
  * landed (by this process's clock, counted from when the last granted claim was sent): from
  * then on another runtime may take the task, so this one stops. A renewal that fails (the store
- * unreachable) is tried again at the next tick.
+ * unreachable) is tried again at the next tick. It knows each lease it holds as the store last
+ * granted it ({@link lease}), so a status needs no store read.
  */
 export class TaskLeases {
   readonly owner: string;
   readonly ttlMs: number;
   readonly #held = new Map<string, Held>();
+  /**
+   * The leases this runtime holds as the store last granted them (claim or renewal): from the
+   * claim until released or lost.
+   */
+  readonly #granted = new Map<string, TaskLease>();
   /** Releases in flight (they never reject). */
   readonly #releasing = new Set<Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -59,7 +69,16 @@ export class TaskLeases {
     const sentAt = Date.now();
     const { granted, lease } = await store.claimLease(taskId, this.owner, this.ttlMs);
     if (!granted) throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
+    this.#grant(taskId, lease);
     return sentAt;
+  }
+
+  /**
+   * The task's lease while this runtime holds it (claimed, not yet released or lost): its owner
+   * and the expiry the store gave its latest granted claim or renewal. `undefined` otherwise.
+   */
+  lease(taskId: string): TaskLease | undefined {
+    return this.#granted.get(taskId);
   }
 
   /**
@@ -85,6 +104,7 @@ export class TaskLeases {
   release(store: CheckpointStore, taskId: string): void {
     const held = this.#held.get(taskId);
     if (held !== undefined) this.#forget(taskId, held);
+    this.#granted.delete(taskId); // claimed but never held (no run goes on here)
     // After a renewal in flight, which would otherwise grant the lease again.
     const releasing = (held?.renewing ?? Promise.resolve())
       .then(() => store.releaseLease(taskId, this.owner))
@@ -109,14 +129,23 @@ export class TaskLeases {
         ({ granted, lease }) => {
           held.renewing = undefined;
           if (this.#held.get(taskId) !== held) return;
-          if (granted) this.#fence(taskId, held, sentAt);
-          else this.#lost(taskId, held, lease.owner);
+          if (granted) {
+            this.#grant(taskId, lease);
+            this.#fence(taskId, held, sentAt);
+          } else {
+            this.#lost(taskId, held, lease.owner);
+          }
         },
         () => {
           held.renewing = undefined; // tried again at the next tick, unless it lapses first
         },
       );
     }
+  }
+
+  /** Records a lease the store granted (a copy: the store's object is its own). */
+  #grant(taskId: string, lease: TaskLease): void {
+    this.#granted.set(taskId, Object.freeze({ owner: this.owner, expiresAt: lease.expiresAt }));
   }
 
   /** (Re)arms the fence of a lease granted by a claim sent at `sentAt`. */
@@ -136,6 +165,7 @@ export class TaskLeases {
   #forget(taskId: string, held: Held): void {
     clearTimeout(held.fence);
     this.#held.delete(taskId);
+    this.#granted.delete(taskId);
     if (this.#held.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;

@@ -110,6 +110,53 @@ describe('task leases', () => {
     },
   );
 
+  it.each(['memory', 'file'] as const)(
+    'the runtime running a task reports its lease as another runtime does, renewals included (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const { store } = current;
+      const { workflow, release } = blockingWorkflow({}, 'leased');
+      const a = createRuntime({
+        store,
+        workflows: [workflow],
+        lease: { owner: 'worker-a', ttlMs: TTL },
+      });
+      const b = createRuntime({
+        store: await current.reopen(),
+        workflows: [workflow],
+        lease: { owner: 'worker-b', ttlMs: TTL },
+      });
+      const run = await a.start(workflow, { n: 1 }, { taskId: 'order-9' });
+      // The holder (status and listTasks) and another runtime both say what the store says.
+      // Retried when a renewal (every TTL / 3) landed between the reads.
+      const leaseEverywhere = async (): Promise<number> => {
+        const stored = await store.readLease('order-9');
+        const [here, listedHere, there, listedThere] = await Promise.all([
+          a.status('order-9'),
+          a.listTasks(),
+          b.status('order-9'),
+          b.listTasks(),
+        ]);
+        expect(stored?.owner).toBe('worker-a');
+        expect(here?.lease).toStrictEqual(stored);
+        expect(listedHere.tasks.map((task) => task.lease)).toStrictEqual([stored]);
+        expect(there?.lease).toStrictEqual(stored);
+        expect(listedThere.tasks.map((task) => task.lease)).toStrictEqual([stored]);
+        return stored?.expiresAt ?? 0;
+      };
+      const claimed = await vi.waitFor(leaseEverywhere, { timeout: 3 * TTL });
+      // Once a renewal landed, the holder reports the store's new expiry.
+      await vi.waitFor(async () => expect(await leaseEverywhere()).toBeGreaterThan(claimed), {
+        timeout: 3 * TTL,
+      });
+      release();
+      await expect(run.result).resolves.toBeDefined();
+      expect((await a.status('order-9'))?.lease).toBeUndefined();
+      await a.close();
+      await b.close();
+    },
+  );
+
   it('starting a task another runtime holds the lease of is refused, and nothing is written', async () => {
     current = await STORES.memory();
     const { store } = current;
