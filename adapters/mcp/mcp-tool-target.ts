@@ -59,9 +59,14 @@ function isRpcError(error: unknown): error is McpError {
   );
 }
 
-/** Turns what the SDK threw into a {@link ToolCallError}; the caller's abort passes through. */
+/**
+ * Turns what the SDK threw into a {@link ToolCallError}. Once the caller's signal is aborted the
+ * call fails with the signal's reason, whatever the SDK threw: it rejects an aborted request
+ * with the reason wrapped in an `McpError` -32001 (its timeout code, unless the reason is an
+ * `McpError` already), which would otherwise read as a timeout.
+ */
 function callFailure(error: unknown, target: McpToolTarget, signal: AbortSignal): unknown {
-  if (signal.aborted && error === signal.reason) return error;
+  if (signal.aborted) return signal.reason;
   const { targetId, toolName } = target;
   if (!isRpcError(error)) {
     const message = error instanceof Error ? error.message : String(error);

@@ -77,17 +77,37 @@ describe('MCP tools over Streamable HTTP (the example server on 127.0.0.1)', () 
 
   it("aborting helpers.signal rejects with the signal's reason", async () => {
     const controller = new AbortController();
+    const reason = new Error('workflow stopped');
     const call = tools
       .target('sleep')
       .call(createContext('Nap', { ms: 10_000 }), helpers(controller.signal));
-    setTimeout(() => controller.abort(new Error('workflow stopped')), 100);
-    await expect(call).rejects.toThrow('workflow stopped');
+    setTimeout(() => controller.abort(reason), 100);
+    // The reason itself, not a ToolCallError (timeout) whose message quotes it.
+    await expect(call).rejects.toBe(reason);
     // An already aborted signal sends nothing and rejects at once.
     await expect(
       tools
         .target('word_count')
         .call(createContext('Doc', { text: 'x' }), helpers(controller.signal)),
-    ).rejects.toThrow('workflow stopped');
+    ).rejects.toBe(reason);
+  });
+
+  it("aborting helpers.signal without a reason rejects with the signal's AbortError, not a timeout", async () => {
+    const controller = new AbortController();
+    const call = tools
+      .target('sleep')
+      .call(createContext('Nap', { ms: 10_000 }), helpers(controller.signal));
+    setTimeout(() => controller.abort(), 100);
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toBe(controller.signal.reason);
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(error).not.toBeInstanceOf(ToolCallError);
+    // The session is still good.
+    const again = await tools
+      .target('word_count')
+      .call(createContext('Doc', { text: 'still here' }), helpers());
+    expect(again.data).toMatchObject({ words: 2 });
   });
 
   it('aborting helpers.signal cancels the call on the server too: its sleep ends early', async () => {
@@ -99,8 +119,9 @@ describe('MCP tools over Streamable HTTP (the example server on 127.0.0.1)', () 
       const call = set
         .target('sleep')
         .call(createContext('Nap', { ms: 30_000 }), helpers(controller.signal));
-      setTimeout(() => controller.abort(new Error('workflow stopped')), 200);
-      await expect(call).rejects.toThrow('workflow stopped');
+      const reason = new Error('workflow stopped');
+      setTimeout(() => controller.abort(reason), 200);
+      await expect(call).rejects.toBe(reason);
       // The server's sleep ended because the client's notifications/cancelled reached it (its
       // reason is the client's), not after 30 s, nor because a connection closed.
       await vi.waitFor(() => expect(ends).toHaveLength(1), { timeout: 3_000 });

@@ -129,8 +129,30 @@ describe('MCP tools over stdio (the example server as a child process)', () => {
     const call = tools
       .target('sleep')
       .call(createContext('Nap', { ms: 10_000 }), helpers(controller.signal));
-    setTimeout(() => controller.abort(new Error('step cancelled')), 200);
-    await expect(call).rejects.toThrow('step cancelled');
+    const reason = new Error('step cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    // The reason itself, not a ToolCallError (timeout) whose message quotes it.
+    await expect(call).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The connection is still good.
+    const again = await tools
+      .target('word_count')
+      .call(createContext('Doc', { text: 'still here' }), helpers());
+    expect(again.data).toMatchObject({ words: 2 });
+  });
+
+  it("aborting helpers.signal without a reason rejects with the signal's AbortError, not a timeout", async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = tools
+      .target('sleep')
+      .call(createContext('Nap', { ms: 10_000 }), helpers(controller.signal));
+    setTimeout(() => controller.abort(), 200);
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toBe(controller.signal.reason);
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(error).not.toBeInstanceOf(ToolCallError);
     expect(Date.now() - started).toBeLessThan(5_000);
     // The connection is still good.
     const again = await tools
