@@ -294,6 +294,22 @@ async function expectEndedAs(
   expect(events.filter((e) => e.type === 'run.aborted')).toEqual([]);
 }
 
+/** Starts a run on a fresh `kind` store and fails it; resolves once its `error` save is held. */
+async function failWithErrorSaveHeld(failure: 'machine' | 'step', kind: 'memory' | 'file') {
+  const stored = await STORES[kind]();
+  current = stored;
+  const held = holdingErrorSave(stored.store);
+  const { workflow, fail } = failingWorkflow(failure);
+  const runtime = createRuntime({ store: held.store, workflows: [workflow] });
+  const events: RuntimeEvent[] = [];
+  runtime.subscribe((e) => events.push(e));
+  const taskId = newTaskId('cancel-failing');
+  const run = await runtime.start(workflow, {}, { taskId });
+  fail();
+  await held.reached;
+  return { stored, held, runtime, events, taskId, run };
+}
+
 describe('a cancel racing the final checkpoint of a failing run', () => {
   const cases = (['memory', 'file'] as const).flatMap((store) =>
     (['machine', 'step'] as const).map((failure) => [failure, store] as const),
@@ -302,22 +318,16 @@ describe('a cancel racing the final checkpoint of a failing run', () => {
   it.each(cases)(
     'of the runtime running it does nothing: the failure is written and the task failed (%s, %s store)',
     async (failure, kind) => {
-      current = await STORES[kind]();
-      const held = holdingErrorSave(current.store);
-      const { workflow, fail } = failingWorkflow(failure);
-      const runtime = createRuntime({ store: held.store, workflows: [workflow] });
-      const events: RuntimeEvent[] = [];
-      runtime.subscribe((e) => events.push(e));
-      const taskId = newTaskId('cancel-failing');
-      const run = await runtime.start(workflow, {}, { taskId });
-      fail();
-      await held.reached;
+      const { stored, held, runtime, events, taskId, run } = await failWithErrorSaveHeld(
+        failure,
+        kind,
+      );
       const cancelling = runtime.cancel(taskId);
       // A cancel that writes lands before the failure's checkpoint does.
       await Promise.race([held.otherSaved, delay(30)]);
       held.release();
       await cancelling;
-      await expectEndedAs('error', { store: current.store, runtime, run, events });
+      await expectEndedAs('error', { store: stored.store, runtime, run, events });
       await runtime.close();
     },
   );
@@ -325,20 +335,14 @@ describe('a cancel racing the final checkpoint of a failing run', () => {
   it.each(cases)(
     'from another runtime, landing first, stops the run as cancelled (%s, %s store)',
     async (failure, kind) => {
-      current = await STORES[kind]();
-      const held = holdingErrorSave(current.store);
-      const { workflow, fail } = failingWorkflow(failure);
-      const runtime = createRuntime({ store: held.store, workflows: [workflow] });
-      const events: RuntimeEvent[] = [];
-      runtime.subscribe((e) => events.push(e));
-      const taskId = newTaskId('cancel-failing-elsewhere');
-      const run = await runtime.start(workflow, {}, { taskId });
-      fail();
-      await held.reached;
-      const admin = createRuntime({ store: await current.reopen() });
+      const { stored, held, runtime, events, taskId, run } = await failWithErrorSaveHeld(
+        failure,
+        kind,
+      );
+      const admin = createRuntime({ store: await stored.reopen() });
       await admin.cancel(taskId);
       held.release();
-      await expectEndedAs('cancelled', { store: current.store, runtime, run, events });
+      await expectEndedAs('cancelled', { store: stored.store, runtime, run, events });
       await runtime.close();
       await admin.close();
     },

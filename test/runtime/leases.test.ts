@@ -9,6 +9,7 @@ import {
   type OrchestrationError,
   type RuntimeEvent,
   StorageError,
+  type Workflow,
 } from 'mcp-orchestration';
 import { createFileStore } from 'mcp-orchestration/file';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -57,22 +58,28 @@ function killable(store: CheckpointStore): { store: CheckpointStore; kill(): voi
 /** Short enough to wait out, long enough that a loaded CI machine's stalls do not lapse a lease. */
 const TTL = 1_000;
 
+/** Runtimes `worker-a` (on the current store) and `worker-b` (on it reopened), leasing for TTL. */
+async function twoWorkers(workflow: Workflow) {
+  const a = createRuntime({
+    store: current!.store,
+    workflows: [workflow],
+    lease: { owner: 'worker-a', ttlMs: TTL },
+  });
+  const b = createRuntime({
+    store: await current!.reopen(),
+    workflows: [workflow],
+    lease: { owner: 'worker-b', ttlMs: TTL },
+  });
+  return { a, b };
+}
+
 describe('task leases', () => {
   it.each(['memory', 'file'] as const)(
     'a task leased to one runtime is refused by another and skipped by its recover (%s store)',
     async (kind) => {
       current = await STORES[kind]();
       const { workflow, release } = blockingWorkflow({}, 'leased');
-      const a = createRuntime({
-        store: current.store,
-        workflows: [workflow],
-        lease: { owner: 'worker-a', ttlMs: TTL },
-      });
-      const b = createRuntime({
-        store: await current.reopen(),
-        workflows: [workflow],
-        lease: { owner: 'worker-b', ttlMs: TTL },
-      });
+      const { a, b } = await twoWorkers(workflow);
       const run = await a.start(workflow, { n: 1 }, { taskId: 'order-1' });
       const refused = await rejectionOf(b.resume('order-1'));
       expect(isOrchestrationError(refused, 'TASK_LEASED')).toBe(true);
@@ -116,16 +123,7 @@ describe('task leases', () => {
       current = await STORES[kind]();
       const { store } = current;
       const { workflow, release } = blockingWorkflow({}, 'leased');
-      const a = createRuntime({
-        store,
-        workflows: [workflow],
-        lease: { owner: 'worker-a', ttlMs: TTL },
-      });
-      const b = createRuntime({
-        store: await current.reopen(),
-        workflows: [workflow],
-        lease: { owner: 'worker-b', ttlMs: TTL },
-      });
+      const { a, b } = await twoWorkers(workflow);
       const run = await a.start(workflow, { n: 1 }, { taskId: 'order-9' });
       // The holder (status and listTasks) and another runtime both say what the store says.
       // Retried when a renewal (every TTL / 3) landed between the reads.
