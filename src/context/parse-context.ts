@@ -58,6 +58,15 @@ export function reportedType(value: unknown, expectedType?: string): string {
 }
 
 /**
+ * Throws `ContextValidationError` listing the shape problems of `value` seen as a context (see
+ * {@link contextShapeIssues}), if it has any. @internal
+ */
+export function assertContextShape(value: unknown): asserts value is Context {
+  const issues = contextShapeIssues(value);
+  if (issues.length > 0) throw new ContextValidationError(reportedType(value), issues);
+}
+
+/**
  * Whether `value` is a well-formed context: the four fields with a valid id and type name, and
  * data and metadata that are JSON. Does not run any schema (see `ContextType.is`).
  */
@@ -92,8 +101,7 @@ function isBuiltContext(value: unknown): value is Context {
  */
 export function parseContext(value: unknown): Context {
   if (isBuiltContext(value)) return value;
-  const issues = contextShapeIssues(value);
-  if (issues.length > 0) throw new ContextValidationError(reportedType(value), issues);
+  assertContextShape(value);
   const record = value as {
     contextId: string;
     contextType: string;

@@ -2,7 +2,7 @@ import { ContextValidationError } from '../errors.js';
 import { assertWithinLimit } from '../utf8.js';
 import type { Context } from './context.js';
 import type { AnyContextType, ContextOf } from './define-context-type.js';
-import { contextShapeIssues, parseContext, reportedType } from './parse-context.js';
+import { assertContextShape, parseContext } from './parse-context.js';
 import { assertJsonOnce } from './validated-json.js';
 
 /**
@@ -31,8 +31,7 @@ export interface ContextSizeOptions {
  * ```
  */
 export function serializeContext(context: Context, options: ContextSizeOptions = {}): string {
-  const issues = contextShapeIssues(context);
-  if (issues.length > 0) throw new ContextValidationError(reportedType(context), issues);
+  assertContextShape(context);
   assertJsonOnce(context.data, { path: '$.data' });
   assertJsonOnce(context.metadata, { path: '$.metadata' });
   const { contextId, contextType, data, metadata } = context;

@@ -1,6 +1,6 @@
 import type { Context } from '../context/context.js';
-import { contextShapeIssues, reportedType } from '../context/parse-context.js';
-import { ContextValidationError, NoRouteError, RoutingRuleError } from '../errors.js';
+import { assertContextShape } from '../context/parse-context.js';
+import { NoRouteError, RoutingRuleError } from '../errors.js';
 import { assertAvailableTargetsShape } from './available-targets.js';
 import {
   type CompiledRule,
@@ -40,8 +40,7 @@ const wellFormedContexts = new WeakSet<object>();
  */
 function checkRouteCall(context: unknown, options: RouteOptions): asserts context is Context {
   if (!wellFormedContexts.has(context as object)) {
-    const issues = contextShapeIssues(context);
-    if (issues.length > 0) throw new ContextValidationError(reportedType(context), issues);
+    assertContextShape(context);
     if (Object.isFrozen(context)) wellFormedContexts.add(context as object);
   }
   if (options.availableTargets !== undefined) {
