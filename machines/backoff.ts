@@ -1,3 +1,5 @@
+import { assertKnownKeys, isRecord } from '../src/objects.js';
+
 /** How long to wait between attempts of a failing step. */
 export interface BackoffPolicy {
   /** Delay before the second attempt, in ms. */
@@ -41,15 +43,29 @@ export function backoffDelay(
   return Math.max(0, Math.round(base + spread));
 }
 
+const RETRY_KEYS: ReadonlySet<string> = new Set(['attempts', 'backoff']);
+const BACKOFF_KEYS: ReadonlySet<string> = new Set(['initialMs', 'factor', 'maxMs', 'jitter']);
+
 /** Checks a retry policy once, when the workflow is defined. Throws `TypeError`. */
 export function assertRetryPolicy(stepId: string, retry: RetryPolicy | undefined): void {
   if (retry === undefined) return;
+  if (!isRecord(retry as unknown)) throw new TypeError(`Step ${stepId}: retry must be an options object`);
+  assertKnownKeys(retry, RETRY_KEYS, `Step ${stepId}: retry`);
   const attempts = retry.attempts ?? 1;
   if (!(Number.isSafeInteger(attempts) && attempts >= 1)) {
     throw new TypeError(`Step ${stepId}: retry.attempts must be an integer ≥ 1, got ${attempts}`);
   }
   const backoff = retry.backoff;
   if (backoff === undefined) return;
+  if (!isRecord(backoff as unknown)) {
+    throw new TypeError(`Step ${stepId}: retry.backoff must be an options object`);
+  }
+  assertKnownKeys(backoff, BACKOFF_KEYS, `Step ${stepId}: retry.backoff`);
+  for (const name of ['initialMs', 'maxMs'] as const) {
+    if (backoff[name] === undefined) {
+      throw new TypeError(`Step ${stepId}: retry.backoff.${name} is required`);
+    }
+  }
   const numbers: [string, number | undefined][] = [
     ['initialMs', backoff.initialMs],
     ['maxMs', backoff.maxMs],

@@ -3,6 +3,7 @@ import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
 import { parseContext } from '../src/context/parse-context.js';
 import { InvalidIdError } from '../src/errors.js';
 import { assertValidId } from '../src/ids.js';
+import { assertKnownKeys, isRecord } from '../src/objects.js';
 import { FAILED_STATE_ID, stepListStates, type WorkflowStateConfig } from './workflow-config.js';
 import { indexWorkflowSteps, MAIN_LANE } from './workflow-plan.js';
 import { createWorkflowSetup, type WorkflowSetup } from './workflow-setup.js';
@@ -26,6 +27,14 @@ export interface WorkflowDefinition {
   /** What the workflow does; the machine's description. Default: none. */
   readonly description?: string;
 }
+
+const DEFINITION_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'version',
+  'steps',
+  'name',
+  'description',
+]);
 
 type InferredMachine = ReturnType<WorkflowSetup['createMachine']>;
 
@@ -145,6 +154,8 @@ function initialContext(input: WorkflowInput | undefined): WorkflowMachineContex
  * ```
  */
 export function defineWorkflow(definition: WorkflowDefinition): Workflow {
+  if (!isRecord(definition as unknown)) throw new TypeError('defineWorkflow takes { id, version, steps }');
+  assertKnownKeys(definition, DEFINITION_KEYS, `Workflow ${String(definition.id)}`);
   const { id, version, steps } = definition;
   assertValidId('workflow id', id);
   if (id === FAILED_STATE_ID) throw new InvalidIdError('workflow id', id, 'it is reserved');

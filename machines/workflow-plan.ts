@@ -4,6 +4,7 @@ import { InvalidIdError } from '../src/errors.js';
 import { assertValidId } from '../src/ids.js';
 import { assertJson, cloneJson } from '../src/json.js';
 import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
+import { assertKnownKeys, isRecord } from '../src/objects.js';
 import { assertAvailableTargets } from '../src/router/available-targets.js';
 import { assertRetryPolicy } from './backoff.js';
 import type {
@@ -18,6 +19,20 @@ import type {
 
 /** The merge strategies a group may name. */
 const STRATEGIES: ReadonlySet<string> = new Set(Object.values(ContextMergeStrategy));
+
+/** Keys every step may have. */
+const BASE_KEYS = ['stepId', 'name', 'description', 'toolName', 'action', 'metadata'];
+/** Keys a step of each kind may have (a task step's, with `run` or `route`). */
+const STEP_KEYS: Readonly<Record<StepKind, ReadonlySet<string>>> = {
+  task: new Set([...BASE_KEYS, 'run', 'route', 'retry', 'timeoutMs', 'onError']),
+  parallel: new Set([...BASE_KEYS, 'parallel', 'merge']),
+  sleep: new Set([...BASE_KEYS, 'sleep', 'sleepUntil']),
+  waitFor: new Set([...BASE_KEYS, 'waitFor']),
+};
+const ROUTE_KEYS: ReadonlySet<string> = new Set(['availableTargets']);
+const MERGE_KEYS: ReadonlySet<string> = new Set(['strategy', 'customMergeFunc', 'contextType']);
+const SLEEP_KEYS: ReadonlySet<string> = new Set(['ms']);
+const WAIT_FOR_KEYS: ReadonlySet<string> = new Set(['event', 'schema', 'contextType']);
 
 /** The kind of a step, as written in its plan entry's metadata and its state's meta. */
 export type StepKind = 'task' | 'parallel' | 'sleep' | 'waitFor';
@@ -77,13 +92,20 @@ function assertKey(kind: string, id: unknown): asserts id is string {
   }
 }
 
+/**
+ * Checks one step's options; unknown keys (a typo such as `timeout` for `timeoutMs`) are a
+ * `TypeError`, in the step and in its option objects alike.
+ */
 function checkStep(step: Step, kind: StepKind): void {
+  assertKnownKeys(step, STEP_KEYS[kind], `Step ${step.stepId}`);
   if (kind === 'task') {
     const task = step as TaskStep | RoutedStep;
     if (task.route !== undefined) {
-      if (task.route !== true && (typeof task.route !== 'object' || task.route === null)) {
+      if (task.route !== true && !isRecord(task.route as unknown)) {
         throw new TypeError(`Step ${step.stepId}: route must be true or an options object`);
       }
+      if (task.route !== true)
+        assertKnownKeys(task.route, ROUTE_KEYS, `Step ${step.stepId}: route`);
       const available = task.route === true ? undefined : task.route.availableTargets;
       if (available !== undefined) {
         assertAvailableTargets(available, 'route.availableTargets', `Step ${step.stepId}`);
@@ -101,6 +123,10 @@ function checkStep(step: Step, kind: StepKind): void {
   } else if (kind === 'sleep') {
     const { sleep } = step as SleepStep;
     const { sleepUntil } = step as SleepUntilStep;
+    if (sleep !== undefined) {
+      if (!isRecord(sleep as unknown)) throw new TypeError(`Step ${step.stepId}: sleep must be { ms }`);
+      assertKnownKeys(sleep, SLEEP_KEYS, `Step ${step.stepId}: sleep`);
+    }
     if (sleep !== undefined && !(Number.isFinite(sleep.ms) && sleep.ms >= 0)) {
       throw new TypeError(`Step ${step.stepId}: sleep.ms must be a finite number ≥ 0`);
     }
@@ -108,7 +134,12 @@ function checkStep(step: Step, kind: StepKind): void {
       throw new TypeError(`Step ${step.stepId}: sleepUntil must be a function`);
     }
   } else if (kind === 'waitFor') {
-    const { event, contextType, schema } = (step as WaitForStep).waitFor;
+    const { waitFor } = step as WaitForStep;
+    if (!isRecord(waitFor as unknown)) {
+      throw new TypeError(`Step ${step.stepId}: waitFor must be an options object`);
+    }
+    assertKnownKeys(waitFor, WAIT_FOR_KEYS, `Step ${step.stepId}: waitFor`);
+    const { event, contextType, schema } = waitFor;
     assertValidId('event type', event);
     if (contextType !== undefined) assertValidId('context type', contextType);
     if (schema !== undefined && typeof schema['~standard']?.validate !== 'function') {
@@ -119,6 +150,14 @@ function checkStep(step: Step, kind: StepKind): void {
     }
   } else {
     const { parallel, merge } = step as ParallelStep;
+    if (!isRecord(parallel as unknown)) {
+      throw new TypeError(`Group ${step.stepId}: parallel must be an object of regions`);
+    }
+    if (merge !== undefined) {
+      if (!isRecord(merge as unknown))
+        throw new TypeError(`Group ${step.stepId}: merge must be an options object`);
+      assertKnownKeys(merge, MERGE_KEYS, `Group ${step.stepId}: merge`);
+    }
     const regions = Object.keys(parallel);
     if (regions.length === 0) throw new TypeError(`Group ${step.stepId} has no regions`);
     if (merge?.contextType !== undefined) assertValidId('context type', merge.contextType);

@@ -265,4 +265,78 @@ describe('defineWorkflow: a sequential workflow', () => {
     expect(define([{ stepId: 's', sleep: { ms: -1 } }])).toThrow(/sleep.ms/);
     expect(() => defineWorkflow({ id: 'failed', version: '1', steps: [] })).toThrow(/reserved/);
   });
+
+  it('refuses unknown options, in a step and in its option objects, naming them', () => {
+    const run: TaskStep['run'] = (context) => context;
+    const define = (steps: unknown) => () =>
+      defineWorkflow({ id: 'w', version: '1', steps: steps as TaskStep[] });
+    const unknown = (where: string, key: string) =>
+      new RegExp(`^${where}: unknown option "${key}" \\(known: `);
+    // Typos that would otherwise be ignored: no timeout, no retry, every target, a default merge.
+    expect(define([{ stepId: 'a', run, timeout: 500 }])).toThrow(unknown('Step a', 'timeout'));
+    expect(define([{ stepId: 'a', run, retries: 3 }])).toThrow(unknown('Step a', 'retries'));
+    expect(define([{ stepId: 'a', run, retry: { attempt: 3 } }])).toThrow(
+      unknown('Step a: retry', 'attempt'),
+    );
+    expect(
+      define([{ stepId: 'a', run, retry: { attempts: 2, backoff: { initialMs: 1, max: 9 } } }]),
+    ).toThrow(unknown('Step a: retry.backoff', 'max'));
+    expect(
+      define([{ stepId: 'a', run, retry: { attempts: 2, backoff: { initialMs: 1 } } }]),
+    ).toThrow(/retry.backoff.maxMs is required/);
+    expect(define([{ stepId: 'r', route: { availableTarget: ['x'] } }])).toThrow(
+      unknown('Step r: route', 'availableTarget'),
+    );
+    expect(define([{ stepId: 'r', route: 'yes' }])).toThrow(/route must be true or an options/);
+    expect(define([{ stepId: 'g', parallel: { r: [] }, merge: { stratgy: 'overwrite' } }])).toThrow(
+      unknown('Group g: merge', 'stratgy'),
+    );
+    expect(define([{ stepId: 'g', parallel: { r: [] }, retry: { attempts: 2 } }])).toThrow(
+      unknown('Step g', 'retry'),
+    );
+    expect(define([{ stepId: 's', sleep: { ms: 5, until: 9 } }])).toThrow(
+      unknown('Step s: sleep', 'until'),
+    );
+    expect(define([{ stepId: 'w', waitFor: { event: 'ok', shema: {} } }])).toThrow(
+      unknown('Step w: waitFor', 'shema'),
+    );
+    expect(define([{ stepId: 'a', run, timeout: 1, retries: 2 }])).toThrow(
+      /unknown options "timeout", "retries"/,
+    );
+    expect(() =>
+      defineWorkflow({ id: 'w', version: '1', steps: [], descripton: 'x' } as never),
+    ).toThrow(unknown('Workflow w', 'descripton'));
+    // Every documented option is still taken.
+    expect(() =>
+      defineWorkflow({
+        id: 'w',
+        version: '1',
+        name: 'W',
+        description: 'd',
+        steps: [
+          {
+            stepId: 'a',
+            name: 'A',
+            description: 'a',
+            toolName: 't',
+            action: 'act',
+            metadata: { k: 1 },
+            run,
+            retry: { attempts: 2, backoff: { initialMs: 1, maxMs: 2, factor: 2, jitter: 0 } },
+            timeoutMs: 10,
+            onError: 'continue',
+          },
+          { stepId: 'r', route: { availableTargets: ['x'] }, retry: { attempts: 1 } },
+          {
+            stepId: 'g',
+            parallel: { r1: [{ stepId: 'b', run }] },
+            merge: { strategy: 'overwrite', contextType: 'M' },
+          },
+          { stepId: 's', sleep: { ms: 1 } },
+          { stepId: 'u', sleepUntil: () => 0 },
+          { stepId: 'w', waitFor: { event: 'ok', contextType: 'Ok' } },
+        ],
+      }),
+    ).not.toThrow();
+  });
 });
