@@ -50,6 +50,13 @@ export interface WorkflowStateConfig {
 
 /** State id of the top-level `failed` state (ids without `.` are safe as `#` targets). */
 export const FAILED_STATE_ID = 'failed';
+/**
+ * The tag of a state waiting for a deadline it set in `context.deadlines` (a durable sleep, a
+ * retry's backoff). The runtime checkpoints a snapshot with a deadline it has not saved yet, so
+ * that a restore waits for the same deadline rather than starting the wait (or the failed attempt)
+ * over.
+ */
+export const TIMER_TAG: WorkflowTag = 'timer';
 const FAILED = `#${FAILED_STATE_ID}`;
 
 const DONE: WorkflowStateConfig = { type: 'final', description: 'The step has completed.' };
@@ -164,6 +171,7 @@ function taskState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
       },
       retrying: {
         description: 'Waits until the backoff deadline (a durable timer), then retries.',
+        tags: [TIMER_TAG],
         invoke: {
           id: `sleepUntil.${stepId}`,
           src: 'sleepUntil',
@@ -189,6 +197,7 @@ function sleepState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
     states: {
       sleeping: {
         description: 'Waits until the deadline set on entry (a durable timer).',
+        tags: [TIMER_TAG],
         entry: { type: 'startSleep', params: { stepId, lane: entry.lane } },
         always: [{ guard: 'hasFailed', target: FAILED }],
         invoke: {

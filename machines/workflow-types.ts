@@ -237,5 +237,9 @@ export interface WorkflowFailureOutput {
 /** The machine's output: the final main-lane context, or the failure. */
 export type WorkflowOutput = Context | WorkflowFailureOutput;
 
-/** Tags a workflow machine's states carry. */
-export type WorkflowTag = 'checkpoint' | 'error' | 'suspended';
+/**
+ * Tags a workflow machine's states carry: `checkpoint` (a commit gate), `error` (failed),
+ * `suspended` (waiting for an external event), `timer` (waiting for a deadline in
+ * `context.deadlines`: a durable sleep or a retry's backoff).
+ */
+export type WorkflowTag = 'checkpoint' | 'error' | 'suspended' | 'timer';

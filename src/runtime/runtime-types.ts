@@ -40,8 +40,9 @@ export type RuntimeWorkflow = DefinedRuntimeWorkflow | MachineWorkflow;
 
 /**
  * Which commit gates write a checkpoint: `'every-step'` all of them; `{ every: N }` every Nth
- * commit; `'on-suspend'` none. Start, suspending, completing, failing and cancelling always write.
- * For a hand-written machine (`defineMachineWorkflow`, no gates) it counts snapshot changes.
+ * commit; `'on-suspend'` none. Start, suspending, completing, failing and cancelling always write,
+ * and so does a durable sleep or a retry's backoff when it sets its deadline (restored without it,
+ * the wait, or the failed attempt, would start over). For a hand-written machine (`defineMachineWorkflow`, no gates) it counts snapshot changes.
  */
 export type CheckpointPolicy = 'every-step' | 'on-suspend' | { readonly every: number };
 

@@ -1,5 +1,6 @@
 import { type Actor, createActor, type SnapshotFrom } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
+import { TIMER_TAG } from '../../machines/workflow-config.js';
 import type { WorkflowOutput } from '../../machines/workflow-types.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
@@ -201,12 +202,20 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       const suspended = snapshot.hasTag('suspended');
       const fresh = snapshot !== this.#savedSnapshot;
       if (!snapshot.hasTag('checkpoint')) {
-        if (!(suspended && !this.#suspendSaved && fresh)) return;
-        await this.save(snapshot, this.actor.getPersistedSnapshot(), 'suspended');
+        if (!fresh || !((suspended && !this.#suspendSaved) || this.#unsavedDeadline(snapshot))) {
+          return;
+        }
+        const status = suspended ? 'suspended' : 'running';
+        await this.save(snapshot, this.actor.getPersistedSnapshot(), status);
         continue;
       }
       this.#gateWantsSave ??= this.#policyWantsSave();
-      if (fresh && (this.#gateWantsSave || (suspended && !this.#suspendSaved))) {
+      if (
+        fresh &&
+        (this.#gateWantsSave ||
+          (suspended && !this.#suspendSaved) ||
+          this.#unsavedDeadline(snapshot))
+      ) {
         const status = suspended ? 'suspended' : 'running';
         await this.save(snapshot, this.actor.getPersistedSnapshot(), status);
         continue; // saved; if the snapshot moved on meanwhile, save that one too
@@ -214,6 +223,17 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       this.#gateWantsSave = undefined;
       this.actor.send({ type: 'workflow.committed' });
     }
+  }
+
+  /**
+   * Whether a sleep or a retry's backoff waits in `snapshot` for a deadline no checkpoint holds
+   * yet. Saved whatever the policy: a wait restored without its deadline would start over.
+   */
+  #unsavedDeadline(snapshot: WorkflowSnapshot): boolean {
+    return (
+      snapshot.hasTag(TIMER_TAG) &&
+      snapshot.context.deadlines !== this.#savedSnapshot?.context.deadlines
+    );
   }
 
   #policyWantsSave(): boolean {
