@@ -156,7 +156,10 @@ export class LaneLineage {
   ): void {
     if (routes === undefined) return;
     const step = this.#completedStepIn(lane, progress);
-    if (step === undefined || routes[step] === undefined || this.#passed.has(step)) return;
+    if (step === undefined || this.#passed.has(step)) return;
+    // The context routed is the one the lane holds: the target gave it back. (A region whose
+    // target made a new context sits at its gate while other lanes change; nothing to log.)
+    if (routes[step]?.contextId !== context.contextId) return;
     this.#passed.add(step);
     this.#log(lane, context, before, new Map(), progress, routes);
   }

@@ -218,6 +218,39 @@ describe('routed steps', () => {
     expect(lineage.findOriginatingContexts(result.contextId)).toEqual([`${taskId}_input`]);
   });
 
+  it('log a routed region that made a new context once, while the other regions finish', async () => {
+    // Regions done before the last one sat at their gates while the lanes changed around them,
+    // and were logged a second time, from their result to itself, as if passed on unchanged.
+    const maker = defineTool({
+      id: 'maker',
+      call: (_context, { stepId }) => createContext('Found', { stepId }),
+    });
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'maker', priority: 0 },
+    });
+    const runtime = createRuntime({ store: createMemoryStore(), router, targets: [maker] });
+    const taskId = newTaskId('routed-regions');
+    const regions = Object.fromEntries(
+      ['r1', 'r2', 'r3'].map((id) => [id, [{ stepId: id, route: true as const }]]),
+    );
+    const workflow = defineWorkflow({
+      id: 'routed-regions',
+      version: '1',
+      steps: [{ stepId: 'g', parallel: regions }],
+    });
+    await (await runtime.start(workflow, { q: 1 }, { taskId })).result;
+    const log = (await runtime.lineage(taskId)).getFullTransitionLog();
+    await runtime.close();
+    expect(log.filter((t) => t.fromContextIds.includes(t.toContextId))).toEqual([]);
+    expect(log.map((t) => `${t.operation} ${t.metadata.stepId ?? ''}`.trim()).sort()).toEqual([
+      'input',
+      'merge g',
+      'task r1',
+      'task r2',
+      'task r3',
+    ]);
+  });
+
   it('keep the decision in the checkpoint: a resumed workflow goes to the same target after the rules changed', async () => {
     const store = createMemoryStore();
     const held = gate();
