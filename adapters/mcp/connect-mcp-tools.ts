@@ -22,7 +22,7 @@ export interface ConnectMcpToolsOptions {
    * {@link DEFAULT_MCP_CLIENT_INFO} (`{ name: 'mcp-orchestration', version: '0.1.0' }`).
    */
   readonly clientInfo?: Implementation;
-  /** Aborts connecting and listing. Default: none. */
+  /** Aborts connecting and listing; the promise rejects with the signal's reason. Default: none. */
   readonly signal?: AbortSignal;
 }
 
@@ -111,6 +111,8 @@ export async function connectMcpTools(
     };
   } catch (error) {
     await close().catch(() => {});
-    throw error;
+    // Aborted, the SDK rejects with its own McpError (-32001) wrapping the reason: give the
+    // caller's reason, as a target's call does.
+    throw options.signal?.aborted ? options.signal.reason : error;
   }
 }

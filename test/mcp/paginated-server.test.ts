@@ -93,3 +93,51 @@ describe('a server with paginated tools/list', () => {
     });
   });
 });
+
+describe('connectMcpTools aborted by its signal', () => {
+  /** A server whose tools/list never answers; `listed` resolves when the request arrives. */
+  async function stuckServer() {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = new Server({ name: 'stuck', version: '1.0.0' }, { capabilities: { tools: {} } });
+    let arrived: () => void = () => {};
+    const listed = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    server.setRequestHandler(ListToolsRequestSchema, () => {
+      arrived();
+      return new Promise<never>(() => {});
+    });
+    await server.connect(serverSide);
+    return { clientSide, listed, server };
+  }
+
+  // The SDK rejects an aborted request with its own McpError (-32001, "Request timed out"
+  // style), which said nothing of the abort.
+  it("rejects with the signal's reason while listing, and with its AbortError without one", async () => {
+    for (const reason of [new Error('user gave up'), undefined]) {
+      const { clientSide, listed, server } = await stuckServer();
+      const controller = new AbortController();
+      const connecting = connectMcpTools(
+        { transport: clientSide },
+        { signal: controller.signal },
+      ).catch((e: unknown) => e);
+      await listed;
+      controller.abort(reason);
+      const error = await connecting;
+      if (reason === undefined) expect(error).toMatchObject({ name: 'AbortError' });
+      else expect(error).toBe(reason);
+      await server.close();
+    }
+  });
+
+  it('rejects with the reason of a signal aborted before it starts, connecting nothing', async () => {
+    const { clientSide, server } = await stuckServer();
+    const reason = new Error('never mind');
+    const error = await connectMcpTools(
+      { transport: clientSide },
+      { signal: AbortSignal.abort(reason) },
+    ).catch((e: unknown) => e);
+    expect(error).toBe(reason);
+    await server.close();
+  });
+});
