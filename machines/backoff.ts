@@ -49,7 +49,9 @@ const BACKOFF_KEYS: ReadonlySet<string> = new Set(['initialMs', 'factor', 'maxMs
 /** Checks a retry policy once, when the workflow is defined. Throws `TypeError`. */
 export function assertRetryPolicy(stepId: string, retry: RetryPolicy | undefined): void {
   if (retry === undefined) return;
-  if (!isRecord(retry as unknown)) throw new TypeError(`Step ${stepId}: retry must be an options object`);
+  if (!isRecord(retry as unknown)) {
+    throw new TypeError(`Step ${stepId}: retry must be an options object`);
+  }
   assertKnownKeys(retry, RETRY_KEYS, `Step ${stepId}: retry`);
   const attempts = retry.attempts ?? 1;
   if (!(Number.isSafeInteger(attempts) && attempts >= 1)) {

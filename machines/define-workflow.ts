@@ -154,7 +154,9 @@ function initialContext(input: WorkflowInput | undefined): WorkflowMachineContex
  * ```
  */
 export function defineWorkflow(definition: WorkflowDefinition): Workflow {
-  if (!isRecord(definition as unknown)) throw new TypeError('defineWorkflow takes { id, version, steps }');
+  if (!isRecord(definition as unknown)) {
+    throw new TypeError('defineWorkflow takes { id, version, steps }');
+  }
   assertKnownKeys(definition, DEFINITION_KEYS, `Workflow ${String(definition.id)}`);
   const { id, version, steps } = definition;
   assertValidId('workflow id', id);

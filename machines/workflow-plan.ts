@@ -124,7 +124,9 @@ function checkStep(step: Step, kind: StepKind): void {
     const { sleep } = step as SleepStep;
     const { sleepUntil } = step as SleepUntilStep;
     if (sleep !== undefined) {
-      if (!isRecord(sleep as unknown)) throw new TypeError(`Step ${step.stepId}: sleep must be { ms }`);
+      if (!isRecord(sleep as unknown)) {
+        throw new TypeError(`Step ${step.stepId}: sleep must be { ms }`);
+      }
       assertKnownKeys(sleep, SLEEP_KEYS, `Step ${step.stepId}: sleep`);
     }
     if (sleep !== undefined && !(Number.isFinite(sleep.ms) && sleep.ms >= 0)) {

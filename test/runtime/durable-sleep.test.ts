@@ -52,7 +52,7 @@ async function crashMidSleep(
   await run.result.catch(() => undefined);
   expect(wokeAt).toBe(0);
   const saved = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
-  const context = (saved?.snapshot as unknown as { context: { deadlines: Record<string, number> } })
+  const context = (saved!.snapshot as unknown as { context: { deadlines: Record<string, number> } })
     .context;
   const deadline = context.deadlines[sleepId];
   const second = createRuntime(options);
