@@ -316,8 +316,10 @@ export class WorkflowVersionError extends OrchestrationError {
 
 /**
  * A checkpoint whose snapshot the registered workflow's machine cannot restore (its state was
- * removed or renamed, say): the definition changed without a new version, or the `migrate` hook
- * did not carry the snapshot over. Nothing ran and nothing was written.
+ * removed or renamed, an invoked or spawned child's `src` is no longer registered, say): the
+ * definition changed without a new version, or the `migrate` hook did not carry the snapshot
+ * over (it threw, or left no snapshot). Nothing ran and nothing was written. `reason`, when
+ * given, says why in the message (else the `cause`'s message does).
  */
 export class WorkflowMismatchError extends OrchestrationError {
   readonly taskId: string;
@@ -327,14 +329,15 @@ export class WorkflowMismatchError extends OrchestrationError {
     taskId: string,
     workflowId: string,
     workflowVersion: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: string },
   ) {
     const cause = options?.cause;
-    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    const reason = options?.reason ?? (cause instanceof Error ? cause.message : undefined);
+    const why = reason === undefined ? '' : `: ${reason}`;
     super(
       'WORKFLOW_MISMATCH',
       `Task ${taskId}: its checkpoint does not fit workflow ${workflowId} version ${workflowVersion}${why}. A changed definition needs a new version and a migrate hook that carries the snapshot over`,
-      options,
+      cause === undefined ? undefined : { cause },
     );
     this.taskId = taskId;
     this.workflowId = workflowId;
@@ -370,12 +373,20 @@ export interface WorkflowFailureInfo {
   readonly code?: string;
 }
 
-/** A workflow run that ended in its `failed` state; `failure` says which step and why. */
+/**
+ * A workflow run that ended in its `failed` state; `failure` says which step and why. A live
+ * run's error has the thrown value as its `cause` (one read back from a checkpoint has only
+ * `failure`).
+ */
 export class WorkflowFailedError extends OrchestrationError {
   readonly taskId: string;
   readonly failure: WorkflowFailureInfo;
-  constructor(taskId: string, failure: WorkflowFailureInfo) {
-    super('WORKFLOW_FAILED', `Task ${taskId} failed at step ${failure.stepId}: ${failure.message}`);
+  constructor(taskId: string, failure: WorkflowFailureInfo, options?: { cause?: unknown }) {
+    super(
+      'WORKFLOW_FAILED',
+      `Task ${taskId} failed at step ${failure.stepId}: ${failure.message}`,
+      options,
+    );
     this.taskId = taskId;
     this.failure = failure;
   }

@@ -11,6 +11,7 @@ import {
   TaskNotRunningError,
   UnknownTaskError,
   UnknownWorkflowError,
+  WorkflowMismatchError,
   WorkflowVersionError,
 } from '../errors.js';
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
@@ -19,6 +20,7 @@ import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.
 import { assertJson, type JsonValue } from '../json.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { MachineRun } from './machine-run.js';
+import { assertHasSnapshot } from './machine-snapshot.js';
 import { isMachineWorkflow } from './machine-workflow.js';
 import {
   assertWorkflowTaskId,
@@ -56,6 +58,18 @@ function indexOf(workflow: RuntimeWorkflow): StepIndex {
 /** `status` with the task's `lease`, when it has one and the task is unfinished. */
 function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
   return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
+}
+
+/** Throws `TypeError` unless `event` is an object with a string `type` (a wrong argument). */
+function assertEventInput(event: RuntimeEventInput): void {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new TypeError(
+      `event must be an object { type, data? }, not ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`,
+    );
+  }
+  if (typeof event.type !== 'string') {
+    throw new TypeError(`event.type must be a string, not ${typeof event.type}`);
+  }
 }
 
 /**
@@ -129,6 +143,7 @@ class WorkflowRuntime implements Runtime {
   }
 
   async send(taskId: string, event: RuntimeEventInput): Promise<void> {
+    assertEventInput(event);
     const run = await this.#liveRun(taskId);
     if (run === undefined) {
       if (await this.#hasCheckpoints(taskId)) {
@@ -137,8 +152,7 @@ class WorkflowRuntime implements Runtime {
       throw new UnknownTaskError(taskId);
     }
     // Data JSON cannot carry is named as such, rather than as an event the task does not take.
-    const data = (event as Partial<RuntimeEventInput> | null)?.data;
-    if (data !== undefined) assertJson({ data });
+    if (event.data !== undefined) assertJson({ data: event.data });
     const stopped = await run.stoppedElsewhere();
     if (stopped !== undefined) {
       throw new TaskNotRunningError(taskId, `it was ${stopped} by another runtime`);
@@ -454,7 +468,17 @@ class WorkflowRuntime implements Runtime {
       if (migrate === undefined) {
         throw new WorkflowVersionError(taskId, workflow.id, from, workflow.version);
       }
-      const migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
+      let migrated: WorkflowState;
+      try {
+        migrated = await migrate(loaded, { from, to: workflow.version, workflowId });
+      } catch (error) {
+        // An orchestration error says why itself (a storage failure, a refusal it chose).
+        if (isOrchestrationError(error)) throw error;
+        throw new WorkflowMismatchError(taskId, workflow.id, workflow.version, {
+          cause: error,
+          reason: `its migrate hook (from version ${from ?? '(none)'}) threw${error instanceof Error ? `: ${error.message}` : ''}`,
+        });
+      }
       state = { ...parseWorkflowState(migrated), checkpoint: loaded.checkpoint };
       if (state.taskId !== taskId) {
         throw new ContextValidationError('WorkflowState', [
@@ -462,6 +486,8 @@ class WorkflowRuntime implements Runtime {
         ]);
       }
     }
+    // Restoring no snapshot would start the machine over (and rerun finished work).
+    assertHasSnapshot(state, workflow, state !== loaded);
     const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)

@@ -176,8 +176,23 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       if (snapshot !== this.#savedSnapshot) this.#changes += 1;
       this.queueDrain();
     } catch (error) {
-      this.abort(error);
+      // The workflow's hooks (`contexts`, `suspended`) or the contexts they gave: no store
+      // write failed, and the same snapshot would fail the same way again.
+      this.#failInHook(error);
     }
+  }
+
+  /**
+   * Ends the run as failed when one of the workflow's hooks throws (or gives what it may not),
+   * as when the actor errors: a final `error` checkpoint, `result` rejected with
+   * `WorkflowFailedError` (its `cause` the hook's error). Ending it as aborted would leave the
+   * task at its last checkpoint, for a resume to meet the same error (and an event that moved
+   * the machine on since, lost). The actor is stopped: nothing it does later counts.
+   */
+  #failInHook(error: unknown): void {
+    if (this.ended) return;
+    this.failOnActorError(error);
+    this.actor.stop();
   }
 
   /** Logs new contexts and moves the current step. */
@@ -200,7 +215,12 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
       if (snapshot.status !== 'active' || snapshot === this.#savedSnapshot) return;
-      const suspended = this.#deps.workflow.suspended(snapshot);
+      let suspended: boolean;
+      try {
+        suspended = this.#deps.workflow.suspended(snapshot);
+      } catch (error) {
+        return this.#failInHook(error);
+      }
       const policy = this.#deps.policy;
       const wanted =
         policy === 'every-step' ||
@@ -213,19 +233,34 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
 
   async #finish(snapshot: MachineSnapshot): Promise<void> {
     const output: unknown = snapshot.output;
-    const mapped = this.#deps.workflow.output(output, this.taskId);
-    const contextId = `${this.taskId}_output`;
-    const result =
-      mapped ??
-      createContext('OutputContext', (output ?? null) as JsonValue, {
-        ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
-      });
+    let result: Context;
+    try {
+      result = this.#result(output);
+    } catch (error) {
+      // The `output` hook threw or gave no context, or the output is not JSON: the task fails
+      // in its final state (a resume would meet the same output again).
+      return this.#failInHook(error);
+    }
     const extra: JsonObject = result === output ? {} : { output: result as unknown as JsonValue };
     await this.save(snapshot, this.#persist(), 'completed', extra);
     await this.writer.settled();
     this.ended = true;
     this.setStatus('completed');
     this.end(() => this.settle.resolve(result));
+  }
+
+  /**
+   * The run's result from the machine's output: the workflow's `output` hook's context (checked
+   * as a read of the final checkpoint will check it), the output if it is a context, else an
+   * `OutputContext` holding it.
+   */
+  #result(output: unknown): Context {
+    const mapped = this.#deps.workflow.output(output, this.taskId);
+    if (mapped !== undefined) return mapped;
+    const contextId = `${this.taskId}_output`;
+    return createContext('OutputContext', (output ?? null) as JsonValue, {
+      ...(contextId.length <= MAX_ID_LENGTH ? { contextId } : {}),
+    });
   }
 
   #persist(): Persisted {

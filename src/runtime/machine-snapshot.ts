@@ -1,6 +1,7 @@
 import type { Actor, AnyActorRef, AnyStateMachine, SnapshotFrom } from 'xstate';
 import type { WorkflowState, WorkflowStep } from '../checkpoint/workflow-state.js';
 import { InlineActorError, WorkflowMismatchError } from '../errors.js';
+import { isRecord } from '../objects.js';
 
 type MachineSnapshot = SnapshotFrom<AnyStateMachine>;
 
@@ -63,11 +64,57 @@ export function persistedSnapshotOf(
   }
 }
 
+/** A child of a persisted snapshot that its restored actor does not have (or has errored). */
+interface UnrestoredChild {
+  /** Its id, under its parents' (`parent/child`) for a child of a child machine. */
+  readonly path: string;
+  readonly src: unknown;
+  /** Why its own snapshot could not be restored, when it was not skipped. */
+  readonly error?: unknown;
+}
+
+/**
+ * The first active child in `persisted` (a persisted snapshot) that `restored` (the snapshot
+ * XState restored from it) lacks, looking into child machines too. XState's restore skips a
+ * child whose `src` names no actor the machine has (`!logic` in `StateMachine.restoreSnapshot`;
+ * every other child is created), and a child whose own snapshot does not fit gets an error
+ * snapshot and is never started: either way nothing would ever answer its parent, which would
+ * wait forever. Runs once per restore, never per step.
+ */
+function unrestoredChild(
+  persisted: unknown,
+  restored: unknown,
+  prefix = '',
+): UnrestoredChild | undefined {
+  const children = isRecord(persisted) ? persisted.children : undefined;
+  if (!isRecord(children)) return undefined;
+  const refs = isRecord(restored) && isRecord(restored.children) ? restored.children : {};
+  for (const [id, child] of Object.entries(children)) {
+    const before = isRecord(child) ? child.snapshot : undefined;
+    // A child that had finished (a spawned one stays listed) is never started again: missing
+    // or not, nothing waits for it.
+    const status = isRecord(before) ? before.status : undefined;
+    if (typeof status === 'string' && status !== 'active') continue;
+    const path = `${prefix}${id}`;
+    const src = isRecord(child) ? child.src : undefined;
+    const ref = refs[id] as AnyActorRef | undefined;
+    if (ref === undefined) return { path, src };
+    const after = ref.getSnapshot() as { readonly status?: unknown; readonly error?: unknown };
+    if (after?.status === 'error') return { path, src, error: after.error };
+    const deeper = unrestoredChild(before, after, `${path}/`);
+    if (deeper !== undefined) return deeper;
+  }
+  return undefined;
+}
+
 /**
  * Throws {@link WorkflowMismatchError} when XState could not restore `state.snapshot` into
- * `actor`: the actor then holds an error snapshot whose `error` says why (a state that no longer
- * exists, say), and nothing has run. A checkpoint that held an errored snapshot itself is left
- * to the caller.
+ * `actor`, and nothing has run:
+ * - the actor holds an error snapshot whose `error` says why (a state that no longer exists,
+ *   say). A checkpoint that held an errored snapshot itself is left to the caller;
+ * - an invoked or spawned child of the checkpoint is missing from the restored snapshot (its
+ *   `src` is no longer registered, XState skips it silently) or could not be restored itself:
+ *   the run would wait for it forever. The error names the child and its `src`.
  */
 export function assertRestored(
   actor: AnyActorRef,
@@ -75,9 +122,40 @@ export function assertRestored(
   workflow: { readonly id: string; readonly version: string },
 ): void {
   const restored = actor.getSnapshot() as { readonly status?: unknown; readonly error?: unknown };
-  if (restored.status !== 'error') return;
-  if ((state.snapshot as { readonly status?: unknown } | undefined)?.status === 'error') return;
+  const persisted = state.snapshot as { readonly status?: unknown } | undefined;
+  if (persisted?.status === 'error') return;
+  if (restored.status === 'error') {
+    throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, {
+      cause: restored.error,
+    });
+  }
+  const child = unrestoredChild(persisted, restored);
+  if (child === undefined) return;
+  const src = typeof child.src === 'string' ? `'${child.src}'` : '(none)';
+  const named = `its child actor '${child.path}' (src ${src})`;
+  const reason =
+    child.error === undefined
+      ? `${named} is not restored: the machine has no actor ${src}`
+      : `${named} cannot be restored${child.error instanceof Error ? `: ${child.error.message}` : ''}`;
   throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, {
-    cause: restored.error,
+    reason,
+    ...(child.error === undefined ? {} : { cause: child.error }),
+  });
+}
+
+/**
+ * Throws {@link WorkflowMismatchError} when `state` (a checkpoint to resume, after its `migrate`
+ * hook if `migrated`) holds no snapshot: restoring nothing would start the machine over, and
+ * run work again that the task had finished. Nothing has run.
+ */
+export function assertHasSnapshot(
+  state: WorkflowState,
+  workflow: { readonly id: string; readonly version: string },
+  migrated: boolean,
+): void {
+  if (state.snapshot !== undefined) return;
+  const whose = migrated ? 'the state its migrate hook returned' : `its ${state.status} checkpoint`;
+  throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, {
+    reason: `${whose} holds no snapshot, and restoring none would start the task over`,
   });
 }

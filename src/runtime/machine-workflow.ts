@@ -2,7 +2,7 @@ import type { AnyStateMachine, InputFrom, OutputFrom, SnapshotFrom } from 'xstat
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { deepFreeze } from '../context/deep-freeze.js';
-import { isContext } from '../context/parse-context.js';
+import { isContext, parseContext } from '../context/parse-context.js';
 import { InlineActorError } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import { assertJson, cloneJson } from '../json.js';
@@ -43,7 +43,11 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
   suspended?(snapshot: SnapshotFrom<TMachine>): boolean;
   /**
    * The run's result from the machine's output. Default: the output if it is a context, else
-   * an `OutputContext` holding it (kept in the final checkpoint's `metadata.output`).
+   * an `OutputContext` holding it (kept in the final checkpoint's `metadata.output`). What it
+   * returns must be a context (`parseContext` accepts it); when it is not, or the hook throws,
+   * the run fails in its final state, as when the machine errors: a final `error` checkpoint,
+   * and `result` rejects with `WorkflowFailedError` (its `cause` the hook's error or the
+   * `ContextValidationError`). So do throws in `contexts` and `suspended`.
    */
   output?(output: OutputFrom<TMachine>, taskId: string): Context;
   /** Upgrades checkpoints of other versions. Default: the runtime's. */
@@ -127,9 +131,12 @@ function defaultContexts(snapshot: { readonly context?: unknown }): Record<strin
  * XState re-runs the invoked actors active in it, also one that had finished but whose result
  * was not yet checkpointed; delayed events (`after`) are lost on restore, use durable timers.
  * Status: `suspended` while `suspended(snapshot)`, `completed` on a done snapshot, `error` when
- * the actor errors. `send` delivers `{ type, data }` when `snapshot.can` accepts it. Lineage:
- * each new context id among `contexts(snapshot)` is logged, from the previous context at its
- * key (or as an origin). Inline `invoke` logic is refused here with {@link InlineActorError}.
+ * the actor errors or a hook (`contexts`, `suspended`, `output`) throws. A checkpoint the
+ * machine cannot restore (a state gone, an active child whose `src` is no longer registered) is
+ * refused on resume with `WorkflowMismatchError`. `send` delivers `{ type, data }` when
+ * `snapshot.can` accepts it. Lineage: each new context id among `contexts(snapshot)` is logged,
+ * from the previous context at its key (or as an origin). Inline `invoke` logic is refused here
+ * with {@link InlineActorError}.
  *
  * @example
  * ```ts
@@ -186,7 +193,9 @@ export function defineMachineWorkflow<TMachine extends AnyStateMachine>(
         ? suspended(snapshot)
         : (snapshot as SnapshotFrom<AnyStateMachine>).hasTag('suspended'),
     output: (value, taskId) => {
-      if (output) return output(value, taskId);
+      // Checked as a read of the final checkpoint checks it: a result that could not be read
+      // back fails the run (`WORKFLOW_FAILED`) rather than completing it.
+      if (output) return parseContext(output(value, taskId));
       return isContext(value) ? value : undefined;
     },
   };

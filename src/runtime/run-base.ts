@@ -258,7 +258,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   /**
    * Ends the run as failed at its current step with `error`: a final `error` checkpoint with no
    * persisted snapshot (an errored one carries the thrown value; an unsaveable one cannot be
-   * written), and `result` rejected with a `WorkflowFailedError`.
+   * written), and `result` rejected with a `WorkflowFailedError` whose `cause` is `error`.
    */
   #fail(error: unknown): void {
     const { stepId, snapshot } = this.failurePoint();
@@ -275,7 +275,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
       // finishing run's lost final write does, in `abort`).
       if (lostTo !== undefined) return this.#stopped(lostTo);
       this.setStatus('error');
-      this.end(() => this.settle.reject(new WorkflowFailedError(this.taskId, failure)));
+      const failed = new WorkflowFailedError(this.taskId, failure, { cause: error });
+      this.end(() => this.settle.reject(failed));
     });
   }
 
