@@ -4,6 +4,7 @@ import { assertValidId } from '../../src/ids.js';
 import { assertJson, cloneJson, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
 import {
+  type AgentResetEvent,
   acceptContext,
   type CallMeta,
   callHelpers,
@@ -56,10 +57,7 @@ export function defineAgent<TState extends JsonValue>(
   definition: AgentDefinition<TState>,
 ): AgentTarget<TState> {
   assertValidId('agent id', definition?.id);
-  if (typeof definition.process !== 'function') {
-    throw new TypeError(`Agent ${definition.id}: process must be a function`);
-  }
-  assertJson(definition.initialState, { path: `${definition.id}.initialState` });
+  assertAgentParts(definition.id, definition);
   return {
     targetType: 'agent_type',
     targetId: definition.id,
@@ -67,6 +65,21 @@ export function defineAgent<TState extends JsonValue>(
     initialState: cloneJson(definition.initialState),
     process: definition.process,
   };
+}
+
+/**
+ * Checks what an agent needs beside its id: a `process` function and a JSON `initialState`. Used
+ * by {@link defineAgent} and by the router for an agent target made by hand. Throws `TypeError`
+ * naming the argument (or the JSON error of `assertJson` for the state).
+ */
+export function assertAgentParts(
+  id: string,
+  parts: { readonly process?: unknown; readonly initialState?: unknown },
+): void {
+  if (typeof parts.process !== 'function') {
+    throw new TypeError(`Agent ${id}: process must be a function`);
+  }
+  assertJson(parts.initialState, { path: `${id}.initialState` });
 }
 
 /** A call waiting for (or being handled by) an agent. JSON, persisted with the agent. */
@@ -106,7 +119,7 @@ export function agentChildLogic(agent: AgentTarget) {
     types: {
       context: {} as AgentChildContext,
       input: {} as TargetChildInput,
-      events: {} as TargetChildEvent,
+      events: {} as TargetChildEvent | AgentResetEvent,
     },
     actors: { process: run },
     guards: {
@@ -137,12 +150,19 @@ export function agentChildLogic(agent: AgentTarget) {
             context.queue.filter((call) => call.requestId !== event.requestId),
         }),
       },
+      'agent.reset': { actions: assign({ state: ({ event }) => event.state }) },
     },
     initial: 'idle',
     states: {
       idle: { always: { guard: 'hasCalls', target: 'busy' } },
       busy: {
         on: {
+          // Leaving `busy` aborts the call in progress; entering it again runs it from `state`.
+          'agent.reset': {
+            target: 'busy',
+            reenter: true,
+            actions: assign({ state: ({ event }) => event.state }),
+          },
           'target.cancel': [
             {
               // The call in progress: leaving `busy` stops its invoked actor, which aborts the

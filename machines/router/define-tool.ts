@@ -35,9 +35,7 @@ export interface ToolDefinition {
  */
 export function defineTool(definition: ToolDefinition): ToolTarget {
   assertValidId('tool id', definition?.id);
-  if (typeof definition.call !== 'function') {
-    throw new TypeError(`Tool ${definition.id}: call must be a function`);
-  }
+  assertToolParts(definition.id, definition);
   const { call } = definition;
   return {
     targetType: 'tool',
@@ -45,6 +43,14 @@ export function defineTool(definition: ToolDefinition): ToolTarget {
     ...(definition.description === undefined ? {} : { description: definition.description }),
     call: async (context, helpers) => call(context, helpers),
   };
+}
+
+/**
+ * Checks what a tool needs beside its id: a `call` function. Used by {@link defineTool} and by
+ * the router for a tool target made by hand. Throws `TypeError` naming the argument.
+ */
+export function assertToolParts(id: string, parts: { readonly call?: unknown }): void {
+  if (typeof parts.call !== 'function') throw new TypeError(`Tool ${id}: call must be a function`);
 }
 
 /**

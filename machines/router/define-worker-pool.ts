@@ -29,7 +29,10 @@ export interface WorkerPoolDefinition {
    * Default: `1000`.
    */
   readonly queueLimit?: number;
-  /** How a job whose handler threw is retried, on the same worker. Default: one attempt. */
+  /**
+   * How a job whose handler threw is retried, on the same worker (a job its caller withdrew is
+   * not). Default: one attempt.
+   */
   readonly retry?: RetryPolicy;
 }
 
@@ -39,7 +42,9 @@ export interface WorkerPoolDefinition {
  * `PoolSaturatedError` and nothing runs (an actor cannot block its sender; the caller decides,
  * e.g. a routed step retries per its own `retry`). A handler that throws (a crashed job) fails
  * only that job: it is retried per `retry` on the same worker after the backoff delay, and the
- * other workers carry on.
+ * other workers carry on. A job withdrawn by its caller (its signal aborted, its workflow
+ * cancelled) is dropped if it waits; if it runs, its handler's `signal` aborts, and it is neither
+ * retried nor run again: its worker takes the next job once the handler settles.
  *
  * @example
  * ```ts
@@ -55,16 +60,7 @@ export function defineWorkerPool(definition: WorkerPoolDefinition): WorkerPoolTa
   assertValidId('worker pool id', definition?.id);
   const { id, size, handler } = definition;
   const queueLimit = definition.queueLimit ?? 1000;
-  if (!(Number.isSafeInteger(size) && size >= 1)) {
-    throw new TypeError(`Worker pool ${id}: size must be an integer ≥ 1, got ${size}`);
-  }
-  if (!(Number.isSafeInteger(queueLimit) && queueLimit >= 0)) {
-    throw new TypeError(`Worker pool ${id}: queueLimit must be an integer ≥ 0`);
-  }
-  if (typeof handler !== 'function') {
-    throw new TypeError(`Worker pool ${id}: handler must be a function`);
-  }
-  assertRetryPolicy(id, definition.retry);
+  assertWorkerPoolParts(id, { size, queueLimit, handler, retry: definition.retry });
   return {
     targetType: 'worker_pool',
     targetId: id,
@@ -76,6 +72,34 @@ export function defineWorkerPool(definition: WorkerPoolDefinition): WorkerPoolTa
   };
 }
 
+/**
+ * Checks what a worker pool needs beside its id: an integer `size` ≥ 1, an integer `queueLimit`
+ * ≥ 0, a `handler` function and a valid `retry` (or none). Used by {@link defineWorkerPool} (with
+ * its defaults applied) and by the router for a pool target made by hand. Throws `TypeError`
+ * naming the argument.
+ */
+export function assertWorkerPoolParts(
+  id: string,
+  parts: {
+    readonly size?: unknown;
+    readonly queueLimit?: unknown;
+    readonly handler?: unknown;
+    readonly retry?: unknown;
+  },
+): void {
+  const { size, queueLimit } = parts;
+  if (!(Number.isSafeInteger(size) && (size as number) >= 1)) {
+    throw new TypeError(`Worker pool ${id}: size must be an integer ≥ 1, got ${String(size)}`);
+  }
+  if (!(Number.isSafeInteger(queueLimit) && (queueLimit as number) >= 0)) {
+    throw new TypeError(`Worker pool ${id}: queueLimit must be an integer ≥ 0`);
+  }
+  if (typeof parts.handler !== 'function') {
+    throw new TypeError(`Worker pool ${id}: handler must be a function`);
+  }
+  assertRetryPolicy(id, parts.retry as RetryPolicy | undefined);
+}
+
 /** One context in the pool: waiting in the queue or running on a worker. JSON. */
 interface Job {
   readonly requestId: string;
@@ -83,6 +107,11 @@ interface Job {
   readonly meta: CallMeta;
   /** 1 for the first run of the job. */
   readonly attempt: number;
+  /**
+   * Set when its caller withdrew it while it ran: it is not retried nor run again (not even after
+   * a restore), its outcome goes nowhere, and its worker is free once its handler settles.
+   */
+  readonly withdrawn?: true;
 }
 
 /** What the pool sends a worker. */
@@ -125,6 +154,7 @@ const workerId = (slot: number) => `worker-${slot}`;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
     const onAbort = () => {
       clearTimeout(timer);
@@ -141,7 +171,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * the job it had (run again, at least once).
  */
 export function workerPoolChildLogic(pool: WorkerPoolTarget) {
-  const attempts = pool.retry.attempts ?? 1;
+  const { attempts = 1, backoff } = pool.retry ?? {};
   const worker = fromCallback<WorkerEvent, { readonly slot: number }>(
     ({ input, receive, sendBack }) => {
       const { slot } = input;
@@ -157,7 +187,11 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
         const call = lazyCallHelpers(job.meta);
         current = { requestId: job.requestId, call };
         const run = async (): Promise<Context> => {
-          if (delayMs > 0) await sleep(delayMs, call.helpers.signal);
+          if (delayMs > 0) {
+            await sleep(delayMs, call.helpers.signal);
+            // Withdrawn during the backoff: the handler is not called again.
+            if (call.aborted) throw new Error(`Job ${job.requestId} was withdrawn`);
+          }
           return acceptContext(await pool.handler(job.context, call.helpers));
         };
         const report = (made: WorkerReport) => {
@@ -224,8 +258,12 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
       'target.cancel': {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const { requestId } = event;
-          const slot = context.running.findIndex((job) => job?.requestId === requestId);
-          if (slot >= 0) {
+          const { running } = context;
+          const slot = running.findIndex((job) => job?.requestId === requestId && !job.withdrawn);
+          const job = running[slot];
+          if (job) {
+            // Its worker stays busy until the handler settles; then the job is dropped.
+            running[slot] = { ...job, withdrawn: true };
             enqueue.sendTo(workerId(slot), { type: 'job.cancel', requestId });
             return;
           }
@@ -238,17 +276,22 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
           const { slot } = event;
           context.ready[slot] = true;
           const held = context.running[slot];
-          // Restored: the worker lost the job it had; it runs it again.
-          const next = held ?? context.queue.shift();
+          // Restored: the worker lost the job it had; it runs it again, unless it was withdrawn.
+          const next = held && !held.withdrawn ? held : context.queue.shift();
+          context.running[slot] = next ?? null;
           if (next === undefined) return;
-          context.running[slot] = next;
           enqueue.sendTo(workerId(slot), { type: 'job.run', job: next, delayMs: 0 });
         }),
       },
       'job.done': {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const { slot, job, result } = event;
-          if (context.running[slot]?.requestId !== job.requestId) return;
+          const held = context.running[slot];
+          if (held?.requestId !== job.requestId) return;
+          if (held.withdrawn) {
+            runNext(context, slot, enqueue); // its outcome goes nowhere
+            return;
+          }
           enqueue.sendParent({
             type: 'target.result',
             childId: context.childId,
@@ -262,10 +305,15 @@ export function workerPoolChildLogic(pool: WorkerPoolTarget) {
       'job.failed': {
         actions: enqueueActions(({ context, event, enqueue }) => {
           const { slot, job, error } = event;
-          if (context.running[slot]?.requestId !== job.requestId) return;
+          const held = context.running[slot];
+          if (held?.requestId !== job.requestId) return;
+          if (held.withdrawn) {
+            runNext(context, slot, enqueue); // not retried
+            return;
+          }
           if (job.attempt < attempts) {
             const retry: Job = { ...job, attempt: job.attempt + 1 };
-            const delayMs = backoffDelay(pool.retry.backoff, job.attempt);
+            const delayMs = backoffDelay(backoff, job.attempt);
             context.running[slot] = retry;
             enqueue.sendTo(workerId(slot), { type: 'job.run', job: retry, delayMs });
             return;

@@ -3,10 +3,11 @@ import type { Context } from '../../src/context/context.js';
 import { InvalidIdError, UnknownTargetError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { JsonValue } from '../../src/json.js';
-import { agentChildLogic } from './define-agent.js';
-import { toolChildLogic } from './define-tool.js';
-import { workerPoolChildLogic } from './define-worker-pool.js';
+import { agentChildLogic, assertAgentParts } from './define-agent.js';
+import { assertToolParts, toolChildLogic } from './define-tool.js';
+import { assertWorkerPoolParts, workerPoolChildLogic } from './define-worker-pool.js';
 import type {
+  AgentsResetEvent,
   CallMeta,
   RouteCancelEvent,
   RouteRequestEvent,
@@ -14,7 +15,7 @@ import type {
   TargetReadyEvent,
   TargetResultEvent,
 } from './router-protocol.js';
-import { type RouterTarget, targetChildId, targetKey } from './target-types.js';
+import { type AgentTarget, type RouterTarget, targetChildId, targetKey } from './target-types.js';
 
 /** Options of {@link createRouterMachine} (and `startRouter`). */
 export interface RouterMachineOptions {
@@ -84,6 +85,7 @@ export type RouterEvent =
   | RouteCancelEvent
   | TargetReadyEvent
   | TargetResultEvent
+  | AgentsResetEvent
   | { readonly type: 'router.sweep' }
   | { readonly type: `xstate.error.actor.${string}`; readonly error: unknown };
 
@@ -95,17 +97,53 @@ function without<T>(record: Readonly<Record<string, T>>, key: string): Record<st
   return rest;
 }
 
-/** The actor logic of each target, registered by `'<targetType>:<targetId>'`. */
+/**
+ * Checks the options of {@link createRouterMachine} without building it: `idleTimeoutMs` and
+ * `maxChildren` (`TypeError`), and each target as `defineTool`, `defineAgent` and
+ * `defineWorkerPool` check theirs, since a target may be made by hand (`InvalidIdError` for a bad
+ * or repeated id, `TypeError` naming what is wrong). `createRouterMachine` runs the same checks;
+ * call this one to refuse a configuration before anything else happens (before a router snapshot
+ * is read, say).
+ */
+export function assertRouterMachineOptions(options: RouterMachineOptions): void {
+  routerLimits(options);
+  const keys = new Set<string>();
+  for (const target of options.targets ?? []) keys.add(checkedTargetKey(target, keys));
+}
+
+/** `idleTimeoutMs` and `maxChildren` with their defaults, checked. */
+function routerLimits(options: RouterMachineOptions) {
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const maxChildren = options.maxChildren ?? 32;
+  if (!(idleTimeoutMs > 0)) throw new TypeError('idleTimeoutMs must be a number > 0');
+  if (!(Number.isSafeInteger(maxChildren) && maxChildren >= 1)) {
+    throw new TypeError('maxChildren must be an integer ≥ 1');
+  }
+  return { idleTimeoutMs, maxChildren };
+}
+
+/** Checks one target (see {@link assertRouterMachineOptions}); returns its key, not in `keys`. */
+function checkedTargetKey(target: RouterTarget, keys: ReadonlySet<string>): string {
+  assertValidId('target id', target?.targetId);
+  const key = targetKey(target);
+  if (keys.has(key)) throw new InvalidIdError('target id', target.targetId, 'registered twice');
+  if (target.targetType === 'tool') assertToolParts(target.targetId, target);
+  else if (target.targetType === 'agent_type') assertAgentParts(target.targetId, target);
+  else if (target.targetType === 'worker_pool') assertWorkerPoolParts(target.targetId, target);
+  else throw new TypeError(`Unknown target type ${String((target as RouterTarget).targetType)}`);
+  return key;
+}
+
+/** The actor logic of each target, checked, registered by `'<targetType>:<targetId>'`. */
 function targetLogics(targets: readonly RouterTarget[]): Record<string, AnyActorLogic> {
   const logics: Record<string, AnyActorLogic> = {};
+  const keys = new Set<string>();
   for (const target of targets) {
-    assertValidId('target id', target?.targetId);
-    const key = targetKey(target);
-    if (key in logics) throw new InvalidIdError('target id', target.targetId, 'registered twice');
+    const key = checkedTargetKey(target, keys);
+    keys.add(key);
     if (target.targetType === 'tool') logics[key] = toolChildLogic(target);
     else if (target.targetType === 'agent_type') logics[key] = agentChildLogic(target);
-    else if (target.targetType === 'worker_pool') logics[key] = workerPoolChildLogic(target);
-    else throw new TypeError(`Unknown target type ${String((target as RouterTarget).targetType)}`);
+    else logics[key] = workerPoolChildLogic(target);
   }
   return logics;
 }
@@ -115,6 +153,37 @@ function agentState(self: AnyActorRef, childId: string, key: string): JsonValue 
   if (!key.startsWith('agent_type:')) return undefined;
   const child = self.getSnapshot().children[childId] as AnyActorRef | undefined;
   return (child?.getSnapshot() as { context?: { state?: JsonValue } } | undefined)?.context?.state;
+}
+
+/**
+ * The state of each of `agents` in a persisted router snapshot (`getPersistedSnapshot()`), by
+ * child id: the live child's, else the one kept for its next start, else its initial state (as
+ * when there is no snapshot).
+ */
+export function persistedAgentStates(
+  snapshot: unknown,
+  agents: readonly AgentTarget[],
+): Record<string, JsonValue> {
+  const held = snapshot as
+    | {
+        readonly context?: { readonly memory?: Readonly<Record<string, JsonValue>> };
+        readonly children?: Readonly<
+          Record<
+            string,
+            { readonly snapshot?: { readonly context?: { readonly state?: JsonValue } } }
+          >
+        >;
+      }
+    | undefined;
+  const states: Record<string, JsonValue> = {};
+  for (const agent of agents) {
+    const childId = targetChildId(agent);
+    states[childId] =
+      held?.children?.[childId]?.snapshot?.context?.state ??
+      held?.context?.memory?.[childId] ??
+      agent.initialState;
+  }
+  return states;
 }
 
 /** The least recently used child with nothing in flight, if any. */
@@ -158,12 +227,7 @@ function lruIdle(children: Readonly<Record<string, RouterChildInfo>>): string | 
  * ```
  */
 export function createRouterMachine(options: RouterMachineOptions) {
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  const maxChildren = options.maxChildren ?? 32;
-  if (!(idleTimeoutMs > 0)) throw new TypeError('idleTimeoutMs must be a number > 0');
-  if (!(Number.isSafeInteger(maxChildren) && maxChildren >= 1)) {
-    throw new TypeError('maxChildren must be an integer ≥ 1');
-  }
+  const { idleTimeoutMs, maxChildren } = routerLimits(options);
   const logics = targetLogics(options.targets ?? []);
   const sweeps = Number.isFinite(idleTimeoutMs);
 
@@ -295,6 +359,20 @@ export function createRouterMachine(options: RouterMachineOptions) {
           enqueue.assign({ children });
           if (info?.ready)
             enqueue.sendTo(childId, { type: 'target.cancel', requestId: event.requestId });
+        }),
+      },
+      'agents.reset': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          let memory: Record<string, JsonValue> | undefined;
+          for (const [childId, state] of Object.entries(event.states)) {
+            if (context.children[childId] !== undefined) {
+              enqueue.sendTo(childId, { type: 'agent.reset', state });
+            } else {
+              memory ??= { ...context.memory };
+              memory[childId] = state;
+            }
+          }
+          if (memory !== undefined) enqueue.assign({ memory });
         }),
       },
       'router.sweep': {

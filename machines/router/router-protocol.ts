@@ -30,6 +30,25 @@ export interface TargetCancelEvent {
 /** What the router sends its children. */
 export type TargetChildEvent = TargetCallEvent | TargetCancelEvent;
 
+/**
+ * Sets an agent child's state back (to the one last saved, after a failed save): a call in
+ * progress is run again from it; its first run's signal aborts and its outcome is dropped.
+ */
+export interface AgentResetEvent {
+  readonly type: 'agent.reset';
+  readonly state: JsonValue;
+}
+
+/**
+ * Sets agents' states back, by child id (`'target:agent_type:<id>'`): a live agent gets an
+ * {@link AgentResetEvent}, a stopped one the state for its next start. Sent by
+ * `startPersistedRouter` after a failed save, so that agents go on from what the store holds.
+ */
+export interface AgentsResetEvent {
+  readonly type: 'agents.reset';
+  readonly states: Readonly<Record<string, JsonValue>>;
+}
+
 /** Sent by a child to the router when its logic starts (again, after a restore for a tool). */
 export interface TargetReadyEvent {
   readonly type: 'target.ready';
@@ -108,6 +127,8 @@ export interface LazyCall {
   readonly helpers: TargetCallHelpers;
   /** Aborts the call's signal (now if it was read, else when it is). */
   abort(): void;
+  /** Whether {@link LazyCall.abort} was called. */
+  readonly aborted: boolean;
 }
 
 /**
@@ -136,6 +157,9 @@ export function lazyCallHelpers(meta: CallMeta): LazyCall {
     abort: () => {
       aborted = true;
       controller?.abort();
+    },
+    get aborted() {
+      return aborted;
     },
   };
 }

@@ -86,6 +86,35 @@ interface Waiter {
   readonly resolve: (context: Context) => void;
   readonly reject: (error: unknown) => void;
   readonly promise: Promise<Context>;
+  /** Told the number of the answer before the call settles (see {@link ObservedRouter}). */
+  answered?: ((answer: number) => void) | undefined;
+}
+
+/** An answer nobody waited for, with its number. */
+interface Unclaimed {
+  readonly response: RouteResponseEvent;
+  readonly answer: number;
+}
+
+/**
+ * A router handle that numbers the answers its router emits (0, 1, …, in the order emitted), for
+ * `startPersistedRouter`, which needs to know which answers a save of the router's snapshot
+ * covers: those numbered below {@link ObservedRouter.answers} when the snapshot was taken.
+ */
+export interface ObservedRouter extends RouterHandle {
+  /** How many answers the router has emitted so far. */
+  answers(): number;
+  /**
+   * `call`, where `answered` is told the number of the call's answer just before the call
+   * settles with it (an answer a restored router gave before the call was sent again has the
+   * number it got when the router emitted it).
+   */
+  callObserved(
+    target: TargetAddress,
+    context: Context,
+    options: RouterCallOptions | undefined,
+    answered: (answer: number) => void,
+  ): Promise<Context>;
 }
 
 /** Answers nobody waited for (kept for a re-send of the same request id). */
@@ -112,6 +141,16 @@ function jsonCopy<T>(value: T): T {
  * ```
  */
 export function startRouter(options: StartRouterOptions): RouterHandle {
+  const {
+    answers: _answers,
+    callObserved: _callObserved,
+    ...handle
+  } = startObservedRouter(options);
+  return handle;
+}
+
+/** {@link startRouter}, with its answers numbered (see {@link ObservedRouter}). */
+export function startObservedRouter(options: StartRouterOptions): ObservedRouter {
   const machine = createRouterMachine(options);
   // A copy: the router updates its pending table in place. Its contexts are frozen, as live ones.
   const snapshot =
@@ -121,23 +160,26 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
   const waiting = new Map<string, Waiter>();
-  const unclaimed = new Map<string, RouteResponseEvent>();
+  const unclaimed = new Map<string, Unclaimed>();
+  let answers = 0;
   const prefix = `r${(routerCount++).toString(36)}-${Date.now().toString(36)}-`;
   let next = 0;
   let stopped = false;
 
-  const settle = (waiter: Waiter, response: RouteResponseEvent) => {
+  const settle = (waiter: Waiter, response: RouteResponseEvent, answer: number) => {
+    waiter.answered?.(answer);
     if (response.ok) waiter.resolve(response.context);
     else waiter.reject(response.error);
   };
   actor.on('route.response', (response) => {
+    const answer = answers++;
     const waiter = waiting.get(response.requestId);
     if (waiter !== undefined) {
       waiting.delete(response.requestId);
-      settle(waiter, response);
+      settle(waiter, response, answer);
       return;
     }
-    unclaimed.set(response.requestId, response);
+    unclaimed.set(response.requestId, { response, answer });
     if (unclaimed.size > UNCLAIMED_LIMIT) {
       const oldest = unclaimed.keys().next().value;
       if (oldest !== undefined) unclaimed.delete(oldest);
@@ -145,7 +187,12 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
   });
   actor.start();
 
-  const call = (target: TargetAddress, input: Context, callOptions: RouterCallOptions = {}) => {
+  const call = (
+    target: TargetAddress,
+    input: Context,
+    callOptions: RouterCallOptions = {},
+    answered?: (answer: number) => void,
+  ) => {
     if (stopped) return Promise.reject(new RouterStoppedError());
     let context: Context;
     try {
@@ -155,18 +202,30 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
     }
     const requestId = callOptions.requestId ?? `${prefix}${next++}`;
     const known = waiting.get(requestId);
-    if (known !== undefined) return known.promise;
+    if (known !== undefined) {
+      const first = known.answered;
+      if (answered !== undefined) {
+        known.answered =
+          first === undefined
+            ? answered
+            : (answer) => {
+                first(answer);
+                answered(answer);
+              };
+      }
+      return known.promise;
+    }
     let resolve: (context: Context) => void = () => {};
     let reject: (error: unknown) => void = () => {};
     const promise = new Promise<Context>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const waiter: Waiter = { resolve, reject, promise };
-    const answered = unclaimed.get(requestId);
-    if (answered !== undefined) {
+    const waiter: Waiter = { resolve, reject, promise, answered };
+    const earlier = unclaimed.get(requestId);
+    if (earlier !== undefined) {
       unclaimed.delete(requestId);
-      settle(waiter, answered);
+      settle(waiter, earlier.response, earlier.answer);
       return promise;
     }
     const { signal } = callOptions;
@@ -204,6 +263,8 @@ export function startRouter(options: StartRouterOptions): RouterHandle {
     targets: options.targets.map(({ targetType, targetId }) => ({ targetType, targetId })),
     call,
     ...seedHandles(call),
+    answers: () => answers,
+    callObserved: call,
     getPersistedSnapshot: () => jsonCopy(actor.getPersistedSnapshot() as Snapshot<unknown>),
     stop: () => {
       if (stopped) return;

@@ -395,6 +395,45 @@ describe('routed steps', () => {
     await runtime.close();
   });
 
+  it('do not run a pool job again once its task is cancelled, even with the pool retry', async () => {
+    const log: string[] = [];
+    const charge = defineWorkerPool({
+      id: 'charge',
+      size: 1,
+      retry: { attempts: 3, backoff: { initialMs: 1, maxMs: 1 } },
+      handler: async (_context, { signal, idempotencyKey }) => {
+        log.push(`start ${idempotencyKey}`);
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 100);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(new Error('aborted'));
+          });
+        });
+        log.push(`finished ${idempotencyKey}`);
+        return createContext('Charged', { ok: true });
+      },
+    });
+    const router = new ContextRouter({
+      fallback: { targetType: 'worker_pool', targetId: 'charge', priority: 0 },
+    });
+    const pay = defineWorkflow({
+      id: 'routed-pay',
+      version: '1',
+      steps: [{ stepId: 'charge', route: true }],
+    });
+    const runtime = createRuntime({ store: createMemoryStore(), router, targets: [charge] });
+    const taskId = newTaskId('pay');
+    const run = await runtime.start(pay, { amount: 5 }, { taskId });
+    run.result.catch(() => {});
+    await expect.poll(() => log).toEqual([`start ${taskId}:charge:1`]);
+    await runtime.cancel(taskId);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(log).toEqual([`start ${taskId}:charge:1`]);
+    expect((await runtime.status(taskId))?.status).toBe('cancelled');
+    await runtime.close();
+  });
+
   it('route the steps of parallel regions too, each region to the target its context picks', async () => {
     let peak = 0;
     let running = 0;

@@ -6,6 +6,7 @@ import {
   defineTool,
   isOrchestrationError,
   type RouterMachineContext,
+  type RouterTarget,
   startRouter,
 } from '../../src/index.js';
 
@@ -280,6 +281,36 @@ describe('the router actor', () => {
     expect((await next).data).toEqual(['first', 'next']);
     expect(routerContext(router).pending).toEqual({});
     router.stop();
+  });
+
+  it('checks a target made by hand when it is registered, as defineTool, defineAgent and defineWorkerPool do', () => {
+    const handler = (context: Context) => context;
+    const pool = { targetType: 'worker_pool', targetId: 'pool', size: 2, queueLimit: 5, handler };
+    const wrong: [object, RegExp][] = [
+      [{ targetType: 'tool', targetId: 'nocall' }, /Tool nocall: call must be a function/],
+      [{ targetType: 'agent_type', targetId: 'a', initialState: {} }, /Agent a: process must be/],
+      [{ ...pool, size: 0 }, /Worker pool pool: size must be an integer ≥ 1, got 0/],
+      [{ ...pool, queueLimit: -1 }, /queueLimit must be an integer ≥ 0/],
+      [{ ...pool, handler: undefined }, /handler must be a function/],
+      [{ ...pool, retry: { attempts: 0 } }, /retry\.attempts must be an integer ≥ 1/],
+    ];
+    for (const [target, message] of wrong) {
+      const start = () => startRouter({ targets: [target as RouterTarget] });
+      expect(start).toThrow(message);
+      expect(start).toThrow(TypeError);
+    }
+    // An agent state that is not JSON is refused as defineAgent refuses it.
+    const dated = {
+      targetType: 'agent_type',
+      targetId: 'a',
+      initialState: new Date(),
+      process() {},
+    };
+    expect(() => startRouter({ targets: [dated as unknown as RouterTarget] })).toThrow(
+      expect.objectContaining({ code: 'NON_JSON_VALUE' }),
+    );
+    // A well-made one is taken, `retry` left out included.
+    startRouter({ targets: [pool as unknown as RouterTarget] }).stop();
   });
 
   it('rejects waiting and later calls with RouterStoppedError once stopped', async () => {

@@ -150,6 +150,48 @@ describe('startPersistedRouter', () => {
     expect(await store.head('router.router')).toBe(1);
   });
 
+  it('refuses a configuration mistake as itself, before reading the store, not as a corrupt record', async () => {
+    const store = createMemoryStore();
+    const manager = await getCheckpointManager(store);
+    const mistakes = [
+      [{ targets: [chat, chat] }, 'INVALID_ID', /registered twice/],
+      [{ targets: [chat], idleTimeoutMs: 0 }, TypeError, /idleTimeoutMs/],
+      [{ targets: [chat], maxChildren: 0 }, TypeError, /maxChildren/],
+    ] as const;
+    const check = async () => {
+      for (const [options, kind, message] of mistakes) {
+        const error = await startPersistedRouter({ manager, ...options }).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        if (typeof kind === 'string') expect(isOrchestrationError(error, kind)).toBe(true);
+        else expect(error).toBeInstanceOf(kind);
+        expect(String(error)).toMatch(message);
+        expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(false);
+      }
+    };
+    await check(); // on an empty store
+    const router = await startPersistedRouter({ manager, targets: [chat] });
+    await router.getAgent('chat').process(createContext('Say', { text: 'kept' }));
+    await router.close();
+    await check(); // with a router record: the same, and the record stays
+    expect(await store.head('router.router')).toBe(1);
+
+    const runtime = createRuntime({
+      store,
+      router: rules(),
+      targets: [chat],
+      workflows: [talk],
+      routerActor: { maxChildren: 0 },
+    });
+    const error = await runtime.start(talk, { text: 'hi' }, { taskId: newTaskId('talk') }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    await runtime.close();
+  });
+
   it('coalesces saves of calls answered at once, and a losing writer stops with CheckpointConflictError', async () => {
     const store = createMemoryStore();
     const manager = await getCheckpointManager(store);
@@ -165,8 +207,11 @@ describe('startPersistedRouter', () => {
     const rival = await startPersistedRouter({ manager, targets: [chat] });
     await rival.getAgent('chat').process(createContext('Say', { text: 'rival' }));
     await rival.flush();
-    // The first router's next save is stale: it fails, and its agent calls stop.
-    await agent.process(createContext('Say', { text: 'late' }));
+    // The first router's next save is stale: it fails, and so does the call it was to cover;
+    // its agent calls stop.
+    await expect(agent.process(createContext('Say', { text: 'late' }))).rejects.toMatchObject({
+      code: 'CHECKPOINT_CONFLICT',
+    });
     await expect(router.flush()).rejects.toMatchObject({ code: 'CHECKPOINT_CONFLICT' });
     await expect(agent.process(createContext('Say', { text: 'after' }))).rejects.toMatchObject({
       code: 'CHECKPOINT_CONFLICT',

@@ -220,6 +220,93 @@ describe('a worker pool under the router', () => {
     router.stop();
   });
 
+  it('never retries nor runs again a running job its caller withdrew; its worker frees when the handler settles', async () => {
+    const ran: number[] = [];
+    const settled: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'withdrawn',
+      size: 1,
+      retry: { attempts: 3, backoff: { initialMs: 1, maxMs: 1 } },
+      handler: async (context: Context, { signal }) => {
+        const { n } = context.data as { n: number };
+        ran.push(n);
+        // Job 1 takes a while to notice its signal, then throws: no retry may follow.
+        await new Promise((resolve) => setTimeout(resolve, n === 1 ? 50 : 0));
+        settled.push(n);
+        if (signal.aborted) throw new Error(`job ${n} aborted`);
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('withdrawn').submit;
+    const caller = new AbortController();
+    const first = submit(job(1), { signal: caller.signal });
+    await expect.poll(() => ran).toEqual([1]);
+    caller.abort(new Error('withdrawn'));
+    await expect(first).rejects.toThrow('withdrawn');
+    const second = submit(job(2));
+    await expect(second).resolves.toMatchObject({ data: { n: 2 } });
+    expect(settled).toEqual([1, 2]); // job 2 waited for job 1's handler to settle
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(ran).toEqual([1, 2]); // job 1 ran once
+    router.stop();
+  });
+
+  it('does not call the handler again when its job is withdrawn during the backoff before a retry', async () => {
+    const ran: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'backoff',
+      size: 1,
+      retry: { attempts: 2, backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } },
+      handler: (context: Context) => {
+        const { n } = context.data as { n: number };
+        ran.push(n);
+        if (n === 1) throw new Error('crashed');
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const submit = router.getWorkerPool('backoff').submit;
+    const caller = new AbortController();
+    const first = submit(job(1), { signal: caller.signal });
+    await expect.poll(() => ran).toEqual([1]); // failed once: its worker waits 60 s to retry
+    caller.abort(new Error('withdrawn'));
+    await expect(first).rejects.toThrow('withdrawn');
+    await expect(submit(job(2))).resolves.toMatchObject({ data: { n: 2 } }); // at once
+    expect(ran).toEqual([1, 2]);
+    router.stop();
+  });
+
+  it('does not run a withdrawn job again after a restore: its worker is free', async () => {
+    const held = gate();
+    const ran: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'restored',
+      size: 1,
+      handler: async (context: Context) => {
+        ran.push((context.data as { n: number }).n);
+        await held.opened; // ignores its signal
+        return context;
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const caller = new AbortController();
+    const first = router.getWorkerPool('restored').submit(job(1), { signal: caller.signal });
+    await expect.poll(() => ran).toEqual([1]);
+    caller.abort(new Error('withdrawn'));
+    await expect(first).rejects.toThrow('withdrawn');
+    const saved = router.getPersistedSnapshot();
+    router.stop();
+
+    const restored = startRouter({ targets: [pool], snapshot: saved });
+    held.open();
+    await expect(restored.getWorkerPool('restored').submit(job(2))).resolves.toMatchObject({
+      data: { n: 2 },
+    });
+    expect(ran).toEqual([1, 2]);
+    restored.stop();
+  });
+
   it('passes a context made by createContext on as it is, and copies and freezes any other result', async () => {
     const made = createContext('Made', { n: 1 });
     const plain = { contextId: 'plain_1', contextType: 'Plain', data: { list: [1] }, metadata: {} };
