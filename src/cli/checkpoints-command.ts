@@ -5,7 +5,7 @@ import {
   UnknownTaskError,
   type WorkflowState,
 } from 'mcp-orchestration';
-import { CliError, ExitCode, usageError } from './cli-error.js';
+import { CliError, ExitCode, errorCode, usageError } from './cli-error.js';
 import {
   type Command,
   countOption,
@@ -21,7 +21,10 @@ const ACTIONS = ['list', 'show', 'delete', 'prune'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** A checkpoint as `checkpoints list --json` prints it. */
-export interface CheckpointListEntry {
+export type CheckpointListEntry = ReadableCheckpointEntry | UnreadableCheckpointEntry;
+
+/** A checkpoint `checkpoints list` could read. */
+export interface ReadableCheckpointEntry {
   readonly checkpointId: string;
   readonly seq: number;
   readonly createdAt: string;
@@ -30,6 +33,19 @@ export interface CheckpointListEntry {
   readonly status: string;
   readonly currentStepIndex: number;
   readonly currentStepId?: string;
+}
+
+/**
+ * A checkpoint `checkpoints list` could not read (corrupt, too large, a failed read): listed
+ * with what the store's listing says of it, its status `unreadable`, and why.
+ */
+export interface UnreadableCheckpointEntry {
+  readonly checkpointId: string;
+  readonly seq: number;
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+  readonly status: 'unreadable';
+  readonly error: { readonly code: string; readonly message: string };
 }
 
 function currentStepId(state: WorkflowState): string | undefined {
@@ -42,7 +58,7 @@ const DEFAULT_LIST_LIMIT = 50;
 /** Checkpoints `checkpoints list` reads at once. */
 const LIST_READS = 8;
 
-function listEntry(meta: CheckpointRecordMeta, state: WorkflowState): CheckpointListEntry {
+function listEntry(meta: CheckpointRecordMeta, state: WorkflowState): ReadableCheckpointEntry {
   const stepId = currentStepId(state);
   const expiresAt = isoTime(meta.expiresAt);
   const parentId = state.checkpoint?.parentId;
@@ -58,9 +74,23 @@ function listEntry(meta: CheckpointRecordMeta, state: WorkflowState): Checkpoint
   };
 }
 
+function unreadableEntry(meta: CheckpointRecordMeta, error: unknown): UnreadableCheckpointEntry {
+  const expiresAt = isoTime(meta.expiresAt);
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    checkpointId: meta.checkpointId,
+    seq: meta.seq,
+    createdAt: isoTime(meta.createdAt) as string,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    status: 'unreadable',
+    error: { code: errorCode(error), message },
+  };
+}
+
 /**
  * The `limit` newest live checkpoints of a task (all with `limit` 0), read {@link LIST_READS} at
- * a time, and how many older ones were left out.
+ * a time, and how many older ones were left out. One that cannot be read is listed as
+ * `unreadable`, and the others still are (as `tasks` lists a task it cannot read).
  */
 async function list(
   manager: CheckpointManager,
@@ -70,19 +100,20 @@ async function list(
   const metas = await manager.listCheckpointInfo(taskId);
   if (metas.length === 0) throw new UnknownTaskError(taskId);
   const shown = limit === 0 ? metas : metas.slice(0, limit);
-  const states: (WorkflowState | undefined)[] = [];
+  const states: PromiseSettledResult<WorkflowState | undefined>[] = [];
   for (let start = 0; start < shown.length; start += LIST_READS) {
     const batch = shown.slice(start, start + LIST_READS);
     states.push(
-      ...(await Promise.all(
+      ...(await Promise.allSettled(
         batch.map((meta) => manager.loadCheckpoint(taskId, meta.checkpointId)),
       )),
     );
   }
   const entries: CheckpointListEntry[] = [];
   shown.forEach((meta, i) => {
-    const state = states[i];
-    if (state !== undefined) entries.push(listEntry(meta, state)); // else deleted or expired meanwhile
+    const read = states[i];
+    if (read?.status === 'rejected') entries.push(unreadableEntry(meta, read.reason));
+    else if (read?.value !== undefined) entries.push(listEntry(meta, read.value)); // else deleted or expired meanwhile
   });
   if (entries.length === 0 && shown.length === metas.length) throw new UnknownTaskError(taskId);
   return { entries, omitted: metas.length - shown.length };
@@ -145,10 +176,17 @@ export const checkpointsCommand: Command = {
     '  show TASK [ID]     one checkpoint (default: the latest); --json prints the whole state',
     '  delete TASK ID     deletes one checkpoint; delete TASK --all deletes the task entirely',
     '                     (checkpoints and lineage)',
-    '  prune TASK         deletes all but the --keep N newest checkpoints (default 3)',
+    '  prune TASK         deletes all but the --keep N newest checkpoints (default 3, at least 1:',
+    '                     the latest is the task; delete --all deletes it all)',
+    'A checkpoint that cannot be read (corrupt, too large) is listed as unreadable, with the',
+    "error's message and code; the others still are, and the exit code stays 0.",
   ].join('\n'),
   options: {
-    keep: { type: 'string', value: 'N', description: 'prune: how many to keep (default 3)' },
+    keep: {
+      type: 'string',
+      value: 'N',
+      description: 'prune: how many to keep (default 3, at least 1)',
+    },
     limit: {
       type: 'string',
       value: 'N',
@@ -176,6 +214,10 @@ export const checkpointsCommand: Command = {
     // Checked before the store is opened: a usage error touches nothing.
     const limit = countOption('--limit', limitText, DEFAULT_LIST_LIMIT);
     const keep = countOption('--keep', keepText, 3);
+    // Keeping none would leave lineage without a checkpoint: a task nothing can show or resume.
+    if (keep < 1) {
+      throw usageError('--keep must be at least 1 (delete TASK --all deletes the whole task)');
+    }
     const manager = await getCheckpointManager((await invocation.store()).store);
     const { io } = invocation;
     const json = invocation.flag('json');
@@ -186,10 +228,11 @@ export const checkpointsCommand: Command = {
         else {
           writeLines(io, [
             `Checkpoints of task ${taskId}, newest first:`,
-            ...entries.map(
-              (e) =>
-                `  ${String(e.seq).padStart(4)}  ${e.checkpointId}  ${e.createdAt}  ${e.status.padEnd(9)}  ${e.currentStepId ?? e.currentStepIndex}`,
-            ),
+            ...entries.map((e) => {
+              const head = `  ${String(e.seq).padStart(4)}  ${e.checkpointId}  ${e.createdAt}`;
+              if ('error' in e) return `${head}  unreadable: ${e.error.message} (${e.error.code})`;
+              return `${head}  ${e.status.padEnd(9)}  ${e.currentStepId ?? e.currentStepIndex}`;
+            }),
             ...(omitted === 0 ? [] : [`  … and ${omitted} older (--limit 0 lists all)`]),
           ]);
         }

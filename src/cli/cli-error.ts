@@ -31,7 +31,9 @@ export type CliErrorCode =
   | 'BAD_WORKFLOW_FILE'
   | 'MISSING_DEPENDENCY'
   | 'STORE_UNREACHABLE'
-  | 'CHECKPOINT_NOT_FOUND';
+  | 'CHECKPOINT_NOT_FOUND'
+  /** A run that came to rest waiting for no event: nothing would ever move it on here. */
+  | 'RUN_STALLED';
 
 const USAGE_CODES: ReadonlySet<string> = new Set([
   'USAGE',

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   createRuntime,
@@ -6,9 +6,10 @@ import {
   renderInspectionHtml,
   UnknownTaskError,
 } from 'mcp-orchestration';
-import { ExitCode } from './cli-error.js';
+import { ExitCode, usageError } from './cli-error.js';
 import { type Command, taskIdArgument, writeJson, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
+import { taskPlan } from './task-plan.js';
 
 /** `mcp-orch inspect TASK`: a self-contained HTML page of a task. */
 export const inspectCommand: Command = {
@@ -32,18 +33,28 @@ export const inspectCommand: Command = {
   async run(invocation) {
     const taskId = taskIdArgument(invocation.positionals[0]);
     const file = invocation.string('file');
+    const out = invocation.string('out');
+    // Checked before the store is opened: `--out ''` would name the current folder.
+    if (out !== undefined && out.trim() === '') throw usageError('--out needs a file path');
+    const path = resolve(out ?? `mcp-orch-inspect-${taskId}.html`);
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+      throw usageError(`--out ${path} is a folder: give a file path`);
+    }
     const { store } = await invocation.store();
-    const checkpoint = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
+    const manager = await getCheckpointManager(store);
+    const checkpoint = await manager.loadLatestCheckpoint(taskId);
     if (checkpoint === undefined) throw new UnknownTaskError(taskId);
     const workflow = file === undefined ? undefined : await taskWorkflow(checkpoint, file);
     const lineage = await createRuntime({ store }).lineage(taskId);
+    // A long plan's checkpoints between the first and the final one leave it out.
+    const { plan, omitted } = await taskPlan(manager, checkpoint, workflow?.plan);
     const html = renderInspectionHtml({
       title: `Task ${taskId}`,
       checkpoint,
       lineage,
       ...(workflow === undefined ? {} : { workflow }),
+      ...(omitted === undefined ? {} : { plan }),
     });
-    const path = resolve(invocation.string('out') ?? `mcp-orch-inspect-${taskId}.html`);
     await writeFile(path, html);
     if (invocation.flag('json')) writeJson(invocation.io, { taskId, path });
     else writeLines(invocation.io, [path]);

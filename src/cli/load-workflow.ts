@@ -35,7 +35,8 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
-    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !TYPESCRIPT.test(path)) throw error;
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !TYPESCRIPT.test(path))
+      throw loadError(path, error);
   }
   let api: typeof import('tsx/esm/api');
   try {
@@ -47,8 +48,23 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
       { cause: error },
     );
   }
-  // A scoped import: Node keeps the failed attempt above cached under the plain URL.
-  return (await api.tsImport(url, import.meta.url)) as Record<string, unknown>;
+  try {
+    // A scoped import: Node keeps the failed attempt above cached under the plain URL.
+    return (await api.tsImport(url, import.meta.url)) as Record<string, unknown>;
+  } catch (error) {
+    throw loadError(path, error);
+  }
+}
+
+/**
+ * Why a module failed to load (a syntax error, a missing import, a throw at its top level), as
+ * a `BAD_WORKFLOW_FILE` error naming the module: the error alone rarely says which file.
+ */
+function loadError(path: string, error: unknown): CliError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CliError('BAD_WORKFLOW_FILE', `Cannot load workflow module ${path}: ${reason}`, {
+    cause: error,
+  });
 }
 
 /**

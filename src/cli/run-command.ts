@@ -13,7 +13,9 @@ export const runCommand: Command = {
     'FILE exports a workflow (defineWorkflow or defineMachineWorkflow) as its default export or',
     'as `workflow`, and optionally its `input`. Every step boundary is checkpointed in the store.',
     'Ctrl-C stops the run and leaves the task resumable (`mcp-orch resume`); a run waiting for an',
-    'event (a waitFor step) stops once that is checkpointed. TypeScript modules load through tsx.',
+    'event (a waitFor step) stops once that is checkpointed, and so does a defineMachineWorkflow',
+    'machine idle in a state not tagged `suspended` (nothing left to run here; it stays running',
+    'and `mcp-orch send` takes it on). TypeScript modules load through tsx.',
   ].join('\n'),
   options: {
     task: { type: 'string', value: 'ID', description: 'the task id (default: <workflow>-<ulid>)' },
@@ -29,7 +31,8 @@ export const runCommand: Command = {
     if (file === undefined) throw usageError('run needs a workflow module: mcp-orch run FILE');
     const given = invocation.string('task');
     const inputText = invocation.string('input');
-    const input = inputText === undefined ? undefined : jsonArgument('input', inputText);
+    // Boxed: `--input null` is an input too, not the absence of one.
+    const input = inputText === undefined ? undefined : { value: jsonArgument('input', inputText) };
     if (given !== undefined) taskIdArgument(given);
     const loaded = await loadWorkflowModule(file);
     const { workflow } = loaded;
@@ -47,7 +50,10 @@ export const runCommand: Command = {
       runtime,
       taskId,
       plan: workflow.plan,
-      begin: () => runtime.start(workflow, input ?? loaded.input ?? {}, { taskId }),
+      begin: () =>
+        runtime.start(workflow, input === undefined ? (loaded.input ?? {}) : input.value, {
+          taskId,
+        }),
       file: file,
       store: opened,
     });

@@ -2,7 +2,9 @@ import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orche
 import { usageError } from './cli-error.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
-import { watchRun } from './watch-run.js';
+import { assertNotLeased, assertTakesEvents } from './task-guards.js';
+import { taskPlan } from './task-plan.js';
+import { followUpArguments, watchRun } from './watch-run.js';
 
 /** `mcp-orch send TASK EVENT`: gives a suspended task the event it waits for, and runs it on. */
 export const sendCommand: Command = {
@@ -13,6 +15,9 @@ export const sendCommand: Command = {
     'The task is resumed from its latest checkpoint (its workflow module comes from --file), the',
     'event { type: EVENT, data } is sent to it, and it runs until it finishes or waits again.',
     'An event it does not wait for, or data its schema refuses, changes nothing (EVENT_NOT_ACCEPTED).',
+    'Only a suspended task takes events (or a defineMachineWorkflow machine idle in an untagged',
+    'state); a paused, finished or running one is refused as it is (TASK_NOT_RUNNING), and so is',
+    'a task a worker holds a live lease on (TASK_LEASED).',
   ].join('\n'),
   options: {
     file: { type: 'string', value: 'FILE', description: "the task's workflow module (required)" },
@@ -29,20 +34,32 @@ export const sendCommand: Command = {
     const data = dataText === undefined ? undefined : jsonArgument('data', dataText);
     const opened = await invocation.store();
     const manager = await getCheckpointManager(opened.store);
-    const latest = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+    // With its snapshot: whether a machine's actors are in flight (see assertTakesEvents).
+    const latest = await manager.loadLatestCheckpoint(taskId);
     if (latest === undefined) throw new UnknownTaskError(taskId);
     const workflow = await taskWorkflow(latest, file);
+    const resume = `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`;
+    // Resuming what runs or rests elsewhere would run it twice, or undo its pause.
+    if (!['completed', 'error', 'cancelled'].includes(latest.status)) {
+      await assertNotLeased(opened.store, taskId);
+    }
+    assertTakesEvents(latest, workflow, resume);
+    const { plan } = await taskPlan(manager, latest, workflow.plan);
     const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
     if (!invocation.flag('json')) writeLines(invocation.io, [`Sending ${type} to task ${taskId}`]);
+    /** The task's seq once the event was delivered: the suspended checkpoints that count follow it. */
+    let sentAt: number | undefined;
     return watchRun(invocation, {
       runtime,
       taskId,
-      plan: latest.plan.length > 0 ? latest.plan : workflow.plan,
+      plan: plan.length > 0 ? plan : workflow.plan,
       begin: async () => {
         const run = await runtime.resume(taskId);
         await runtime.send(taskId, data === undefined ? { type } : { type, data });
+        sentAt = run.status().seq ?? 0;
         return run;
       },
+      suspendedAfter: () => sentAt,
       file: file,
       store: opened,
     });

@@ -13,6 +13,7 @@ import {
   writeJson,
   writeLines,
 } from './command.js';
+import { storeArgument } from './watch-run.js';
 
 /** Task ids `tasks` reads from the store unless `--limit` says otherwise. */
 const DEFAULT_LIMIT = 100;
@@ -61,7 +62,8 @@ export const tasksCommand: Command = {
     if (limit < 1 || limit > MAX_LIST_TASKS_LIMIT) {
       throw usageError(`--limit must be from 1 to ${MAX_LIST_TASKS_LIMIT}, got ${limit}`);
     }
-    const { store } = await invocation.store();
+    const opened = await invocation.store();
+    const { store } = opened;
     const listing = await createRuntime({ store }).listTasks({ limit, after });
     if (invocation.flag('json')) {
       writeJson(invocation.io, {
@@ -86,7 +88,9 @@ export const tasksCommand: Command = {
       lines.push(`  ${taskId.padEnd(widths.id)}  unreadable: ${error.message}`);
     }
     if (listing.next !== undefined) {
-      lines.push(`More: mcp-orch tasks --after ${listing.next} --limit ${limit}`);
+      lines.push(
+        `More: mcp-orch tasks --after ${listing.next} --limit ${limit}${storeArgument(opened)}`,
+      );
     }
     writeLines(invocation.io, lines);
     return ExitCode.Ok;

@@ -1,5 +1,5 @@
 import type { Context, Runtime, WorkflowRun, WorkflowStep } from 'mcp-orchestration';
-import { ExitCode } from './cli-error.js';
+import { CliError, ExitCode } from './cli-error.js';
 import { type Invocation, writeJson, writeLines } from './command.js';
 import type { OpenedStore } from './open-store.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -22,11 +22,18 @@ export interface WatchRunOptions {
    * wait for one. Absent: never, as a run that starts or takes an event moves on first.
    */
   readonly waitsAsCheckpointed?: (run: WorkflowRun) => Promise<boolean>;
+  /**
+   * For `send`: the seq of the task's latest checkpoint once its event was delivered
+   * (`undefined` before). A `suspended` checkpoint up to that seq was saved before the event
+   * (by the resume under it) and does not end the watch. Absent: every `suspended` one does.
+   */
+  readonly suspendedAfter?: () => number | undefined;
 }
 
 type Outcome =
   | { readonly kind: 'finished'; readonly result: Context }
   | { readonly kind: 'suspended' }
+  | { readonly kind: 'idle' }
   | { readonly kind: 'interrupted' }
   | { readonly kind: 'outputClosed' };
 
@@ -35,11 +42,15 @@ export function shellQuote(argument: string): string {
   return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
 }
 
+/** ` --store STORE` for a printed follow-up command; nothing for the default store. */
+export function storeArgument(store: Pick<OpenedStore, 'spec' | 'isDefault'>): string {
+  return store.isDefault ? '' : ` --store ${shellQuote(store.spec)}`;
+}
+
 /** The arguments after the task in a printed follow-up command: `--file` and `--store`. */
-function followUpArguments(options: WatchRunOptions): string {
+export function followUpArguments(options: Pick<WatchRunOptions, 'file' | 'store'>): string {
   const file = options.file === undefined ? '' : ` --file ${shellQuote(options.file)}`;
-  const store = options.store.isDefault ? '' : ` --store ${shellQuote(options.store.spec)}`;
-  return `${file}${store}`;
+  return `${file}${storeArgument(options.store)}`;
 }
 
 /**
@@ -57,6 +68,15 @@ function followUpArguments(options: WatchRunOptions): string {
  * pipe shows only when a write fails, so the run stops at its next progress line (with `--json`,
  * which writes only at the end, it runs to its end). Unlike Ctrl-C, it lets the run begin first:
  * a run whose very first line failed is paused too, not left half-started.
+ *
+ * A run can also come to rest without a `suspended` checkpoint: a hand-written machine
+ * (`defineMachineWorkflow`) without a `suspended` tag waits in a state for events, and its
+ * checkpoints say `running`. Nothing then keeps the process busy, so Node would end it (exit
+ * code 13, an unsettled top-level await) with no word. The watch sees that moment (Node's
+ * `beforeExit`: nothing left to run here) and says the task is idle, waiting for the events its
+ * machine takes (exit code 0, as when suspended: the task stays resumable, and `send` takes it
+ * on). A run that rests waiting for no event (a step whose promise never settles) ends with
+ * `RUN_STALLED` (exit code 1), its task left as its last checkpoint says.
  */
 export async function watchRun(
   invocation: Invocation,
@@ -88,10 +108,22 @@ export async function watchRun(
   });
   io.outputClosed?.addEventListener('abort', onOutputClosed);
   if (io.outputClosed?.aborted) onOutputClosed();
+  let onIdle = (): void => {};
+  const idle = new Promise<Outcome>((resolve) => {
+    onIdle = () => resolve({ kind: 'idle' });
+  });
+  // Emitted when nothing is left to run in this process: the run waits for what never comes.
+  process.once('beforeExit', onIdle);
+  /** Whether a `suspended` checkpoint with `seq` ends the watch (see `suspendedAfter`). */
+  const endsWatch = (seq: number): boolean => {
+    if (options.suspendedAfter === undefined) return true;
+    const after = options.suspendedAfter();
+    return after !== undefined && seq > after;
+  };
   const unsubscribe = runtime.subscribe((event) => {
     display?.update(event);
     if (event.type === 'checkpoint.saved' && event.taskId === taskId) {
-      if (event.status === 'suspended') onSuspended();
+      if (event.status === 'suspended' && endsWatch(event.seq)) onSuspended();
     }
   });
 
@@ -109,6 +141,7 @@ export async function watchRun(
       outcome = await Promise.race([
         run.result.then((result): Outcome => ({ kind: 'finished', result })),
         suspended,
+        idle,
         interrupted,
         outputClosed,
       ]);
@@ -117,6 +150,7 @@ export async function watchRun(
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('beforeExit', onIdle);
     io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
     display?.finish();
@@ -141,7 +175,27 @@ export async function watchRun(
     return byCtrlC ? ExitCode.Interrupted : ExitCode.OutputClosed;
   }
   const status = run?.status();
-  if (outcome.kind === 'suspended') {
+  if (outcome.kind === 'idle' && status?.status !== 'suspended') {
+    await runtime.close();
+    const waitingFor = status?.waitingFor ?? [];
+    if (waitingFor.length === 0) {
+      const step = status?.currentStepId ?? status?.currentStepIndex;
+      throw new CliError(
+        'RUN_STALLED',
+        `Task ${taskId} stalled at step ${step}: nothing is left to run in this process and it waits for no event; it stays ${status?.status ?? 'running'} as its last checkpoint says`,
+      );
+    }
+    if (json) writeJson(io, { taskId, status: status?.status, idle: true, waitingFor });
+    else {
+      const event = waitingFor.length === 1 ? shellQuote(waitingFor[0] as string) : 'EVENT';
+      writeLines(io, [
+        `Task ${taskId} is idle, waiting for ${waitingFor.join(', ')} (its machine has no \`suspended\` tag, so the task stays ${status?.status}). Go on with:`,
+        `  mcp-orch send ${taskId} ${event}${followUpArguments(options)} [--data JSON]`,
+      ]);
+    }
+    return ExitCode.Ok;
+  }
+  if (outcome.kind === 'suspended' || outcome.kind === 'idle') {
     await runtime.close();
     const waitingFor = status?.waitingFor ?? [];
     if (json) writeJson(io, { taskId, status: 'suspended', waitingFor });

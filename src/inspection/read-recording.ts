@@ -41,8 +41,9 @@ interface MutableSession {
 /**
  * Reads a task's inspection recording from its store (the `inspection` log written by
  * `createRunRecorder` or the runtime's `record` option): its sessions in order, each with its
- * events. A task without a recording has no sessions. An entry that is not a recording entry
- * throws `CorruptRecordError`.
+ * events. A task without a recording has no sessions. An entry that is not a recording entry,
+ * or one of a session whose header the log lacks, throws `CorruptRecordError`. A header that
+ * comes again (written again after a write that failed, or seemed to) changes nothing.
  *
  * @example
  * ```ts
@@ -67,7 +68,11 @@ export async function readRecording(store: CheckpointStore, taskId: string): Pro
       throw new CorruptRecordError(taskId, `${INSPECTION_LOG}[${index}]`, 'not a recording entry');
     }
     if (entry.kind === 'session') {
-      sessions.set(entry.session, { id: entry.session, startedAt: entry.startedAt, events: [] });
+      // The recorder writes a header again after a failed write that held it; that write may
+      // have landed all the same (a timeout, say): the session goes on.
+      if (!sessions.has(entry.session)) {
+        sessions.set(entry.session, { id: entry.session, startedAt: entry.startedAt, events: [] });
+      }
       return;
     }
     const session = sessions.get(entry.session);
@@ -81,7 +86,13 @@ export async function readRecording(store: CheckpointStore, taskId: string): Pro
     if (entry.kind === 'event') session.events.push(entry);
     else if (entry.kind === 'truncated')
       session.truncated = { reason: entry.reason, fromSeq: entry.fromSeq };
-    else session.end = { recorded: entry.recorded, dropped: entry.dropped };
+    else {
+      session.end = {
+        recorded: entry.recorded,
+        dropped: entry.dropped,
+        ...(entry.lost === undefined ? {} : { lost: entry.lost }),
+      };
+    }
   });
   return { taskId, sessions: [...sessions.values()] };
 }

@@ -75,6 +75,11 @@ export interface RecordingEndEntry {
   /** Events written and dropped in the session. */
   readonly recorded: number;
   readonly dropped: number;
+  /**
+   * Events among `recorded` whose write failed (the recorder's writes are best effort): gaps in
+   * `seq` that no `truncated` marker explains. Absent: none.
+   */
+  readonly lost?: number;
 }
 
 /** One entry of the inspection log. */
@@ -151,7 +156,11 @@ export function isRecordingEntry(value: unknown): value is RecordingEntry {
     case 'truncated':
       return typeof entry.fromSeq === 'number';
     case 'end':
-      return typeof entry.recorded === 'number' && typeof entry.dropped === 'number';
+      return (
+        typeof entry.recorded === 'number' &&
+        typeof entry.dropped === 'number' &&
+        (entry.lost === undefined || typeof entry.lost === 'number')
+      );
     default:
       return false;
   }

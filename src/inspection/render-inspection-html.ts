@@ -1,5 +1,5 @@
 import type { StateValue } from 'xstate';
-import type { WorkflowState } from '../checkpoint/workflow-state.js';
+import type { WorkflowState, WorkflowStep } from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { InspectableWorkflow } from './inspectable-workflow.js';
 import { lineageMermaid } from './lineage-mermaid.js';
@@ -21,6 +21,29 @@ export interface InspectionHtmlOptions {
   readonly checkpoint?: WorkflowState;
   /** The run's context lineage, drawn as a graph. Default: no lineage. */
   readonly lineage?: ContextFlowManager;
+  /**
+   * The plan to list when `checkpoint` leaves its own out (`metadata.planOmitted`: a plan over
+   * the runtime's `planInCheckpoints` steps, between the first and the final checkpoint), e.g.
+   * the task's first checkpoint's. Its steps before the current one are shown done, and the page
+   * says so. Default: the workflow's plan.
+   */
+  readonly plan?: readonly WorkflowStep[];
+}
+
+/** The plan a checkpoint shows, and whether its completion is derived (the checkpoint omits it). */
+function shownPlan(
+  state: WorkflowState,
+  fallback: readonly WorkflowStep[] | undefined,
+): { plan: readonly WorkflowStep[]; derived: boolean; omitted: number | undefined } {
+  const omitted = state.metadata.planOmitted;
+  if (state.plan.length > 0 || typeof omitted !== 'number') {
+    return { plan: state.plan, derived: false, omitted: undefined };
+  }
+  const plan = (fallback ?? []).map((step) => ({
+    ...step,
+    isComplete: state.status === 'completed' || step.stepIndex < state.currentStepIndex,
+  }));
+  return { plan, derived: true, omitted };
 }
 
 function stateOf(options: InspectionHtmlOptions): StateValue | undefined {
@@ -31,13 +54,21 @@ function stateOf(options: InspectionHtmlOptions): StateValue | undefined {
     : undefined;
 }
 
-function summary(state: WorkflowState): string {
-  const current = state.plan[state.currentStepIndex];
+function summary(state: WorkflowState, fallback: readonly WorkflowStep[] | undefined): string {
+  const { plan: steps, derived, omitted } = shownPlan(state, fallback);
+  const current = steps.find((step) => step.stepIndex === state.currentStepIndex);
+  const currentId = state.metadata.currentStepId;
+  const currentStep =
+    current === undefined
+      ? typeof currentId === 'string'
+        ? currentId
+        : undefined
+      : `${current.stepId} (${current.name})`;
   const rows: [string, string | undefined][] = [
     ['Task', state.taskId],
     ['Workflow', state.machine && `${state.machine.id} ${state.machine.version ?? ''}`.trim()],
     ['Status', state.status],
-    ['Current step', current && `${current.stepId} (${current.name})`],
+    ['Current step', currentStep],
     [
       'Checkpoint',
       state.checkpoint && `${state.checkpoint.checkpointId} (seq ${state.checkpoint.seq})`,
@@ -48,7 +79,7 @@ function summary(state: WorkflowState): string {
     .filter((row): row is [string, string] => row[1] !== undefined && row[1] !== '')
     .map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`)
     .join('\n');
-  const plan = state.plan
+  const plan = steps
     .map((step) => {
       const mark = step.isComplete ? '✓' : step.stepIndex === state.currentStepIndex ? '▶' : '·';
       const what = step.description ? ` — ${step.description}` : '';
@@ -56,8 +87,16 @@ function summary(state: WorkflowState): string {
       return `<li class="${cls}"><span class="mark">${mark}</span> <code>${escapeXml(step.stepId)}</code> ${escapeXml(step.name)}${escapeXml(what)}</li>`;
     })
     .join('\n');
+  const note =
+    omitted === undefined
+      ? ''
+      : `<p class="note">${
+          derived && steps.length > 0
+            ? `This checkpoint leaves out its plan of ${omitted} steps: the steps before the current one are shown done.`
+            : `This checkpoint leaves out its plan of ${omitted} steps.`
+        }</p>`;
   return `<section><h2>Run</h2><table class="summary">${table}</table>${
-    plan === '' ? '' : `<h3>Plan</h3><ol class="plan">${plan}</ol>`
+    plan === '' ? note : `<h3>Plan</h3>${note}<ol class="plan">${plan}</ol>`
   }</section>`;
 }
 
@@ -74,7 +113,7 @@ h1 { font-size: 22px; margin: 0 0 16px; } h2 { font-size: 17px; margin: 28px 0 8
 .picture { overflow: auto; border: 1px solid #e2e8f0; border-radius: 8px; padding: 8px; background: #ffffff; }
 .summary th { text-align: left; padding: 2px 12px 2px 0; color: #475569; font-weight: 500; }
 .plan { padding-left: 20px; } .plan li { margin: 2px 0; } .plan .done { color: #166534; } .plan .now { font-weight: 600; color: #b45309; }
-.mark { display: inline-block; width: 1em; }
+.mark { display: inline-block; width: 1em; } .note { color: #475569; font-size: 13px; }
 pre { background: #f1f5f9; padding: 12px; border-radius: 6px; overflow: auto; font-size: 12px; }
 details summary { cursor: pointer; margin-top: 8px; color: #334155; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 8px; border-radius: 4px; font-size: 12px; }
@@ -113,7 +152,7 @@ export function renderInspectionHtml(options: InspectionHtmlOptions): string {
   const { title, workflow, checkpoint, lineage } = options;
   const state = stateOf(options);
   const sections: string[] = [];
-  if (checkpoint !== undefined) sections.push(summary(checkpoint));
+  if (checkpoint !== undefined) sections.push(summary(checkpoint, options.plan ?? workflow?.plan));
   if (workflow !== undefined) {
     const chart = stateChartOf(workflow.machine, workflow.plan);
     const name = workflow.name ?? workflow.id;

@@ -41,10 +41,25 @@ export interface RunRecorder {
 
 const KEPT = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
 
+/** A line of the log waiting for its write, and whether it is an event (for `lost`). */
+interface Buffered {
+  readonly line: string;
+  readonly isEvent: boolean;
+}
+
 interface Session {
   readonly id: string;
   readonly taskId: string;
-  readonly buffer: string[];
+  readonly buffer: Buffered[];
+  /** The `session` entry opening the session, as a line. */
+  readonly header: string;
+  /**
+   * Whether a write holding {@link header} succeeded. Until one has, each batch written starts
+   * with it: a batch that failed with it must not leave later entries without their session.
+   */
+  headerWritten: boolean;
+  /** Events whose write failed. */
+  lost: number;
   seq: number;
   bytes: number;
   recorded: number;
@@ -128,14 +143,17 @@ class StoreRunRecorder implements RunRecorder {
     for (const [rootId, owner] of this.#roots) if (owner === session) this.#roots.delete(rootId);
     session.ended = true;
     if (session.lastRootSnapshot !== undefined) {
-      session.buffer.push(session.lastRootSnapshot);
+      session.buffer.push({ line: session.lastRootSnapshot, isEvent: true });
       session.lastRootSnapshot = undefined;
     }
+    // Writes are one at a time: the count of events lost is final once those before it are done.
+    await this.#drain(session);
     this.#push(session, {
       kind: 'end',
       session: session.id,
       recorded: session.recorded,
       dropped: session.dropped,
+      ...(session.lost > 0 ? { lost: session.lost } : {}),
     });
     await this.#drain(session);
   }
@@ -175,10 +193,23 @@ class StoreRunRecorder implements RunRecorder {
   #open(taskId: string): Session {
     const existing = this.#sessions.get(taskId);
     if (existing !== undefined) return existing;
+    const id = createCheckpointId(this.#now());
+    const header: RecordingEntry = {
+      kind: 'session',
+      format: RECORDING_FORMAT,
+      session: id,
+      taskId,
+      startedAt: this.#now(),
+      maxEvents: this.#maxEvents,
+      maxBytes: this.#maxBytes,
+    };
     const session: Session = {
-      id: createCheckpointId(this.#now()),
+      id,
       taskId,
       buffer: [],
+      header: JSON.stringify(header),
+      headerWritten: false,
+      lost: 0,
       seq: 0,
       bytes: 0,
       recorded: 0,
@@ -189,16 +220,8 @@ class StoreRunRecorder implements RunRecorder {
       scheduled: false,
       writing: undefined,
     };
+    // No entry of its own: the header leads every batch until one is written (see #drain).
     this.#sessions.set(taskId, session);
-    this.#push(session, {
-      kind: 'session',
-      format: RECORDING_FORMAT,
-      session: session.id,
-      taskId,
-      startedAt: this.#now(),
-      maxEvents: this.#maxEvents,
-      maxBytes: this.#maxBytes,
-    });
     return session;
   }
 
@@ -224,12 +247,12 @@ class StoreRunRecorder implements RunRecorder {
     }
     session.recorded += 1;
     session.bytes += bytes;
-    session.buffer.push(line);
+    session.buffer.push({ line, isEvent: true });
     this.#schedule(session);
   }
 
   #push(session: Session, entry: RecordingEntry): void {
-    session.buffer.push(JSON.stringify(entry));
+    session.buffer.push({ line: JSON.stringify(entry), isEvent: false });
     this.#schedule(session);
   }
 
@@ -244,7 +267,11 @@ class StoreRunRecorder implements RunRecorder {
     });
   }
 
-  /** Appends the buffer in order, one write at a time; later events wait for the next write. */
+  /**
+   * Appends the buffer in order, one write at a time; later events wait for the next write. The
+   * session's header leads every batch until one holding it is written, so that a failed write
+   * loses its own entries only (counted in `lost`), never the session of the entries after it.
+   */
   #drain(session: Session): Promise<void> {
     if (session.writing !== undefined) return session.writing;
     if (session.buffer.length === 0) {
@@ -254,9 +281,14 @@ class StoreRunRecorder implements RunRecorder {
     const writing = (async () => {
       while (session.buffer.length > 0) {
         const batch = session.buffer.splice(0);
+        const lines = batch.map((entry) => entry.line);
+        const withHeader = !session.headerWritten;
+        if (withHeader) lines.unshift(session.header);
         try {
-          await this.#store.appendLog(session.taskId, INSPECTION_LOG, batch);
+          await this.#store.appendLog(session.taskId, INSPECTION_LOG, lines);
+          if (withHeader) session.headerWritten = true;
         } catch (error) {
+          session.lost += batch.filter((entry) => entry.isEvent).length;
           this.#errors.push(error);
           try {
             this.#options.onError?.(error);
@@ -292,7 +324,10 @@ class StoreRunRecorder implements RunRecorder {
  *   session ends (so a replay ends in the run's final state), followed by an `end` entry with
  *   the counts. Dropped events leave gaps in `seq`.
  * - **Writes** are batched (one append per burst of events, one at a time per task) and best
- *   effort: a failed write is reported to `onError` and by `flush()`, never to the run.
+ *   effort: a failed write is reported to `onError` and by `flush()`, never to the run. It loses
+ *   its own events only (gaps in `seq`, counted in the `end` entry's `lost`): the session's
+ *   header is written again with the next batch when the failed one held it, so the entries
+ *   after it still belong to their session.
  *
  * @example
  * ```ts

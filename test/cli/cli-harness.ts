@@ -47,7 +47,8 @@ export function runCli(
 /**
  * Workflow modules a user would write, importing the package by name: `words.mjs` (split →
  * count → report, each step appending its id to `steps.log` and waiting `STEP_MS`),
- * `fails.mjs` (a step that always throws) and `approval.mjs` (draft, wait for `approve`, publish).
+ * `fails.mjs` (a step that always throws) and `approval.mjs` (draft, wait for `approve`, publish);
+ * more below.
  */
 const WORDS = `
 import { appendFileSync } from 'node:fs';
@@ -113,13 +114,105 @@ export default defineWorkflow({
 export const input = { topic: 'checkpoints' };
 `;
 
-/** A temp folder holding the workflow modules, `node_modules/mcp-orchestration` → this repo. */
+/**
+ * `review.mjs`: a hand-written machine (defineMachineWorkflow) with no `suspended` tag: it rests
+ * in `drafting` (taking `edit` and `submit`), then in `reviewing` (taking `approve`).
+ */
+const REVIEW_MACHINE = `
+import { defineMachineWorkflow } from 'mcp-orchestration';
+import { assign, setup } from 'xstate';
+
+const machine = setup({}).createMachine({
+  id: 'review',
+  initial: 'drafting',
+  context: { edits: 0 },
+  states: {
+    drafting: {
+      on: { edit: { actions: assign({ edits: ({ context }) => context.edits + 1 }) }, submit: 'reviewing' },
+    },
+    reviewing: { on: { approve: 'published' } },
+    published: { type: 'final' },
+  },
+});
+
+export default defineMachineWorkflow({
+  id: 'review',
+  version: '1',
+  machine,
+  plan: [
+    { stepId: 'drafting', name: 'Draft it', stepIndex: 0, isComplete: false },
+    { stepId: 'reviewing', name: 'Review it', stepIndex: 1, isComplete: false },
+  ],
+});
+`;
+
+/**
+ * `checked.mjs`: a hand-written machine tagged `suspended` where it waits, that invokes a
+ * `check` actor (waiting `CHECK_MS`) between its two waits.
+ */
+const CHECKED_MACHINE = `
+import { defineMachineWorkflow } from 'mcp-orchestration';
+import { fromPromise, setup } from 'xstate';
+
+const ms = Number(process.env.CHECK_MS ?? 0);
+const machine = setup({
+  actors: { check: fromPromise(() => new Promise((resolve) => setTimeout(() => resolve(true), ms))) },
+}).createMachine({
+  id: 'checked',
+  initial: 'drafting',
+  states: {
+    drafting: { tags: ['suspended'], on: { submit: 'checking' } },
+    checking: { invoke: { src: 'check', onDone: 'reviewing' } },
+    reviewing: { tags: ['suspended'], on: { approve: 'published' } },
+    published: { type: 'final' },
+  },
+});
+
+export default defineMachineWorkflow({ id: 'checked', version: '1', machine });
+`;
+
+/** `long.mjs`: 25 steps (more than a checkpoint's plan holds by default), a wait for `go` at 12. */
+const LONG = `
+import { createContext, defineWorkflow } from 'mcp-orchestration';
+
+const steps = [];
+for (let i = 0; i < 25; i++) {
+  if (i === 12) steps.push({ stepId: 'gate', name: 'Wait for go', waitFor: { event: 'go' } });
+  else steps.push({ stepId: 's' + i, name: 'Step ' + i, run: (context, _step, { taskId }) =>
+    createContext('N', { i }, { contextId: taskId + '_' + i }) });
+}
+export default defineWorkflow({ id: 'long', version: '1', steps });
+`;
+
+/** `echo.mjs`: one step giving its input's data as `got`; its `input` is `{ from: 'module' }`. */
+const ECHO = `
+import { createContext, defineWorkflow } from 'mcp-orchestration';
+
+export default defineWorkflow({
+  id: 'echo',
+  version: '1',
+  steps: [{ stepId: 'echo', run: (context, _step, { taskId }) =>
+    createContext('Echo', { got: context.data }, { contextId: taskId + '_echo' }) }],
+});
+
+export const input = { from: 'module' };
+`;
+
+/**
+ * A temp folder holding the workflow modules, `node_modules/mcp-orchestration` → this repo (and
+ * `node_modules/xstate` → its xstate, for the hand-written machines).
+ */
 export async function makeCliDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-orch-cli-'));
   await mkdir(join(dir, 'node_modules'));
   await symlink(repo, join(dir, 'node_modules', 'mcp-orchestration'), 'dir');
+  await symlink(join(repo, 'node_modules', 'xstate'), join(dir, 'node_modules', 'xstate'), 'dir');
   await writeFile(join(dir, 'words.mjs'), WORDS);
   await writeFile(join(dir, 'fails.mjs'), FAILS);
   await writeFile(join(dir, 'approval.mjs'), APPROVAL);
+  await writeFile(join(dir, 'review.mjs'), REVIEW_MACHINE);
+  await writeFile(join(dir, 'checked.mjs'), CHECKED_MACHINE);
+  await writeFile(join(dir, 'long.mjs'), LONG);
+  await writeFile(join(dir, 'echo.mjs'), ECHO);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

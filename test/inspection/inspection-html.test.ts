@@ -1,6 +1,8 @@
 import {
   ContextFlowManager,
+  createContext,
   createRuntime,
+  defineWorkflow,
   getCheckpointManager,
   renderInspectionHtml,
   type WorkflowState,
@@ -94,6 +96,47 @@ describe('renderInspectionHtml', () => {
     }
     // The two regions' contexts side by side, in one layer.
     expect(boxes.get('doc_html_count')?.y).toBe(boxes.get('doc_html_tone')?.y);
+  });
+
+  it('lists a long plan its checkpoint leaves out from the workflow, done steps derived', async () => {
+    // 25 steps: checkpoints between the first and the final one leave the plan out.
+    const steps = Array.from({ length: 25 }, (_, i) =>
+      i === 12
+        ? { stepId: 'gate', name: 'Wait for go', waitFor: { event: 'go' } }
+        : {
+            stepId: `s${i}`,
+            name: `Step ${i}`,
+            run: (_context: unknown, _step: unknown, { taskId }: { taskId: string }) =>
+              createContext('N', { i }, { contextId: `${taskId}_${i}` }),
+          },
+    );
+    const long = defineWorkflow({ id: 'long', version: '1', steps });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store });
+    const saved = new Promise<void>((resolve) => {
+      runtime.subscribe(
+        (e) => e.type === 'checkpoint.saved' && e.status === 'suspended' && resolve(),
+      );
+    });
+    (await runtime.start(long, {}, { taskId: 'long_1' })).result.catch(() => undefined);
+    await saved;
+    await runtime.close();
+    const latest = await (await getCheckpointManager(store)).loadLatestCheckpoint('long_1');
+    expect(latest?.plan).toEqual([]);
+    expect(latest?.metadata.planOmitted).toBe(25);
+
+    const html = renderInspectionHtml({ title: 'long_1', workflow: long, checkpoint: latest });
+    expect(html).toContain('<tr><th>Current step</th><td>gate (Wait for go)</td></tr>');
+    expect(html).toContain(
+      'This checkpoint leaves out its plan of 25 steps: the steps before the current one are shown done.',
+    );
+    expect(html.match(/<span class="mark">✓<\/span>/g)).toHaveLength(12);
+    expect(html).toContain('<li class="now"><span class="mark">▶</span> <code>gate</code>');
+
+    // Without a plan to borrow: the current step from the checkpoint, and what is left out.
+    const bare = renderInspectionHtml({ title: 'long_1', checkpoint: latest });
+    expect(bare).toContain('<tr><th>Current step</th><td>gate</td></tr>');
+    expect(bare).toContain('This checkpoint leaves out its plan of 25 steps.');
   });
 
   it('escapes every text it shows', () => {

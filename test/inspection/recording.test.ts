@@ -1,4 +1,5 @@
 import {
+  type CheckpointStore,
   createRunRecorder,
   createRuntime,
   exportStatelyMachine,
@@ -37,8 +38,10 @@ function untilSuspended(runtime: Runtime): Promise<void> {
 }
 
 /** Runs the document workflow to the end (approving it) with recording on; closes the runtime. */
-async function recordedRun(record: RunRecorderOptions = {}) {
-  const store = createMemoryStore();
+async function recordedRun(
+  record: RunRecorderOptions = {},
+  store: CheckpointStore = createMemoryStore(),
+) {
   const runtime = createRuntime({ store, record });
   const taskId = 'doc_1';
   const suspended = untilSuspended(runtime);
@@ -181,6 +184,57 @@ describe('recording a run (createRuntime({ record }))', () => {
       expect(context).toEqual({ $truncated: expect.stringMatching(/bytes, over 64$/) });
   });
 
+  it('a failed write loses its own events only: the session and the entries after it stay readable', async () => {
+    // The first write of the recording (the session's header and first events) fails.
+    const base = createMemoryStore();
+    let failures = 1;
+    const store = withAppendLog(base, async (taskId, name, entries) => {
+      if (name === INSPECTION_LOG && failures > 0) {
+        failures -= 1;
+        throw new Error('transient EIO');
+      }
+      return base.appendLog(taskId, name, entries);
+    });
+    const errors: unknown[] = [];
+    const { taskId } = await recordedRun({ onError: (error) => errors.push(error) }, store);
+    expect(errors).toHaveLength(1);
+
+    const recording = await readRecording(store, taskId);
+    expect(recording.sessions).toHaveLength(1);
+    const [session] = recording.sessions;
+    const lost = session?.events[0]?.seq ?? 0;
+    expect(lost).toBeGreaterThan(0);
+    expect(session?.events.map((e) => e.seq)).toEqual(session?.events.map((_, i) => i + lost));
+    expect(session?.end).toEqual({
+      recorded: (session?.events.length ?? 0) + lost,
+      dropped: 0,
+      lost,
+    });
+    // It still replays, to the run's final state.
+    const replayed: InspectionEvent[] = [];
+    replayRecording(recording, (event) => replayed.push(event));
+    expect(rootValues(replayed).at(-1)).toBe('done');
+  });
+
+  it('a header written again after a write that failed but landed opens no second session', async () => {
+    const base = createMemoryStore();
+    let failures = 1;
+    const store = withAppendLog(base, async (taskId, name, entries) => {
+      const appended = await base.appendLog(taskId, name, entries);
+      if (name === INSPECTION_LOG && failures > 0) {
+        failures -= 1;
+        throw new Error('timed out (but written)');
+      }
+      return appended;
+    });
+    const { taskId } = await recordedRun({}, store);
+    const lines = await base.readLog(taskId, INSPECTION_LOG);
+    expect(lines.filter((line) => line.includes('"kind":"session"'))).toHaveLength(2);
+    const [session, ...more] = (await readRecording(store, taskId)).sessions;
+    expect(more).toEqual([]);
+    expect(session?.events.map((e) => e.seq)).toEqual(session?.events.map((_, i) => i));
+  });
+
   it('records any XState actor safely: cycles, functions, errors and actor refs become JSON', async () => {
     const store = createMemoryStore();
     const recorder = createRunRecorder(store);
@@ -216,3 +270,17 @@ describe('recording a run (createRuntime({ record }))', () => {
     expect(session?.end).toEqual({ recorded: session?.events.length, dropped: 0 });
   });
 });
+
+/** `store` with its `appendLog` replaced (to make writes fail). */
+function withAppendLog(
+  store: CheckpointStore,
+  appendLog: CheckpointStore['appendLog'],
+): CheckpointStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === 'appendLog') return appendLog;
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
