@@ -19,7 +19,8 @@ import type { MachineWorkflow } from './machine-workflow.js';
 /**
  * Upgrades a checkpoint written by another version of a workflow (`from`) so that the
  * registered version (`to`) can restore it; returns the state to restore (its `snapshot` must
- * fit the new machine).
+ * fit the new machine). A hook that throws, or returns a state without a snapshot, fails the
+ * resume with `WorkflowMismatchError` (its error as `cause`); nothing is written.
  */
 export type WorkflowMigrate = (
   state: WorkflowState,
@@ -294,8 +295,9 @@ export interface Runtime {
    * Continues a task from its latest checkpoint (`UnknownTaskError` without one); a finished
    * task gives a settled run. Its workflow must be registered (`UnknownWorkflowError`) with the
    * checkpoint's version, or a `migrate` hook must upgrade it (`WorkflowVersionError`); a
-   * snapshot its machine cannot restore (a state renamed under the same version) is a
-   * `WorkflowMismatchError`, a migrated state of another task a `ContextValidationError`.
+   * snapshot its machine cannot restore (a state renamed under the same version, an active
+   * child whose `src` is no longer registered, none at all) is a `WorkflowMismatchError`, as is a
+   * `migrate` hook that throws; a migrated state of another task a `ContextValidationError`.
    * While a pause or cancel of the task here is being written, it waits for that to land.
    */
   resume(taskId: string): Promise<WorkflowRun>;
@@ -305,7 +307,8 @@ export interface Runtime {
    * such event or the data fails its schema, `NonJsonValueError` (naming the path) for data JSON
    * cannot carry; nothing changes. `TaskNotRunningError` when the task runs nowhere here, or
    * when another runtime paused or cancelled it meanwhile (read from the store before the
-   * event is delivered; the run here then ends as that stop says).
+   * event is delivered; the run here then ends as that stop says). `TypeError` for an event
+   * that is not an object with a string `type`.
    */
   send(taskId: string, event: RuntimeEventInput): Promise<void>;
   /**
