@@ -217,13 +217,15 @@ class WorkflowRuntime implements Runtime {
     if (state === undefined) throw new UnknownTaskError(taskId);
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
     const { checkpoint, ...rest } = state;
+    // Stopped, the task waits for no event any more (resumed, it computes its wait again).
+    const { waitingFor: _waiting, ...metadata } = rest.metadata;
     const checkpointId = await saveLoadedAgain(
       manager,
       state,
       {
         ...rest,
         status,
-        metadata: { ...rest.metadata, ...stopMetadata(status, this.#settings.now()) },
+        metadata: { ...metadata, ...stopMetadata(status, this.#settings.now()) },
       },
       { expectedSeq: checkpoint?.seq ?? 0 },
     );

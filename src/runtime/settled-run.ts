@@ -40,7 +40,9 @@ export function statusFromState(state: WorkflowState, live = false): RunStatus {
         : state.plan[state.currentStepIndex]?.stepId,
     checkpointId: state.checkpoint?.checkpointId,
     seq: state.checkpoint?.seq,
-    waitingFor: Array.isArray(waitingFor) ? waitingFor.map(String) : [],
+    // Only a suspended task waits: one paused or cancelled at its wait keeps the metadata.
+    waitingFor:
+      state.status === 'suspended' && Array.isArray(waitingFor) ? waitingFor.map(String) : [],
     ...(error === undefined ? {} : { error }),
   };
 }

@@ -284,6 +284,33 @@ describe('pause', () => {
     await runtime.close();
   });
 
+  it('a suspended task paused or cancelled where it does not run waits for nothing any more', async () => {
+    for (const stop of ['pause', 'cancel'] as const) {
+      current = await STORES.memory();
+      const first = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
+      const taskId = newTaskId(`${stop}-suspended-elsewhere`);
+      const run = await first.start(reviewWorkflow(), 'x', { taskId });
+      await expect.poll(() => run.status().status).toBe('suspended');
+      await first.close(); // the task rests at its wait, run nowhere
+      const other = createRuntime({ store: current.store, workflows: [reviewWorkflow()] });
+      await other[stop](taskId);
+      const status = stop === 'pause' ? 'paused' : 'cancelled';
+      // It said "waiting for approval" from the suspended checkpoint it was written over.
+      expect(await other.status(taskId)).toMatchObject({ status, waitingFor: [] });
+      expect((await other.listTasks()).tasks.find((t) => t.taskId === taskId)).toMatchObject({
+        status,
+        waitingFor: [],
+      });
+      if (stop === 'pause') {
+        const resumed = await other.resume(taskId);
+        expect(resumed.status()).toMatchObject({ status: 'suspended', waitingFor: ['approval'] });
+      }
+      await other.close();
+      await current.cleanup();
+      current = undefined;
+    }
+  });
+
   it('pauses and resumes a hand-written machine', async () => {
     current = await STORES.memory();
     const calls: Calls = {};
