@@ -112,15 +112,7 @@ class StoreRunRecorder implements RunRecorder {
     this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.#maxValueBytes = options.maxValueBytes ?? 16 * 1024;
     this.#now = options.now ?? Date.now;
-    for (const [name, value] of [
-      ['maxEvents', this.#maxEvents],
-      ['maxBytes', this.#maxBytes],
-      ['maxValueBytes', this.#maxValueBytes],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new TypeError(`${name} must be an integer ≥ 1`);
-      }
-    }
+    assertRunRecorderOptions(options);
     this.inspect = { next: (event) => this.#attribute(event) };
   }
 
@@ -338,6 +330,19 @@ class StoreRunRecorder implements RunRecorder {
  * replayRecording(await readRecording(store, 'task_1'), inspector.inspect);
  * ```
  */
+/**
+ * Checks a recorder's bounds (`maxEvents`, `maxBytes`, `maxValueBytes`: integers ≥ 1 when
+ * given); throws `TypeError` naming the bad one. `createRuntime` checks its `record` option so.
+ */
+export function assertRunRecorderOptions(options: RunRecorderOptions): void {
+  for (const name of ['maxEvents', 'maxBytes', 'maxValueBytes'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+      throw new TypeError(`${name} must be an integer ≥ 1`);
+    }
+  }
+}
+
 export function createRunRecorder(
   store: CheckpointStore,
   options: RunRecorderOptions = {},

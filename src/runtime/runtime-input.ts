@@ -4,6 +4,7 @@ import { createContext } from '../context/create-context.js';
 import { parseContext } from '../context/parse-context.js';
 import { InvalidIdError } from '../errors.js';
 import { assertValidId, MAX_ID_LENGTH } from '../ids.js';
+import { assertRunRecorderOptions } from '../inspection/run-recorder.js';
 import type { JsonValue } from '../json.js';
 import type { CheckpointPolicy, RuntimeOptions } from './runtime-types.js';
 
@@ -35,6 +36,13 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   const keep = options.keepCheckpoints;
   if (keep !== undefined && !(Number.isSafeInteger(keep) && keep >= 1)) {
     throw new TypeError(`keepCheckpoints must be an integer ≥ 1, got ${keep}`);
+  }
+  const { record } = options;
+  if (record !== undefined && typeof record !== 'boolean') {
+    if (typeof record !== 'object' || record === null) {
+      throw new TypeError('record must be true, false or the recorder options');
+    }
+    assertRunRecorderOptions(record);
   }
   return { policy, now: options.now ?? Date.now, planLimit };
 }

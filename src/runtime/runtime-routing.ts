@@ -3,6 +3,7 @@ import {
   type PersistedRouterHandle,
   startPersistedRouter,
 } from '../../machines/router/persist-router.js';
+import { assertRouterMachineOptions } from '../../machines/router/router-machine.js';
 import { startRouter } from '../../machines/router/start-router.js';
 import { hasRoutedSteps, withRouting } from '../../machines/router/with-routing.js';
 import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
@@ -21,7 +22,17 @@ export class RuntimeRouting {
   /** Workflow → its machine with routing provided (only workflows with routed steps). */
   #routed = new WeakMap<DefinedRuntimeWorkflow, WorkflowMachine>();
 
+  /**
+   * Checks the targets and the router actor's limits at once (`InvalidIdError`, `TypeError`),
+   * though the router starts at the first routed run.
+   */
   constructor(options: RuntimeOptions) {
+    const { idleTimeoutMs, maxChildren } = options.routerActor ?? {};
+    assertRouterMachineOptions({
+      targets: options.targets ?? [],
+      ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+      ...(maxChildren === undefined ? {} : { maxChildren }),
+    });
     this.#options = options;
   }
 

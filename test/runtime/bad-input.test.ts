@@ -3,9 +3,11 @@ import {
   createContext,
   createRuntime,
   defineMachineWorkflow,
+  defineTool,
   defineWorkflow,
   getCheckpointManager,
   isOrchestrationError,
+  type ToolTarget,
   type WorkflowMigrate,
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
@@ -296,5 +298,23 @@ describe('options', () => {
     await expect(
       runtime.start(reviewWorkflow(), 1, { taskId: 't', ifExists: 'replace' as 'fail' }),
     ).rejects.toThrow(TypeError);
+  });
+
+  // Both were accepted, and refused only at the first start() that needed them.
+  it('refuses bad recorder bounds and bad targets or router limits when created', () => {
+    expect(() => createRuntime({ record: { maxEvents: 0 } })).toThrow(
+      /^maxEvents must be an integer ≥ 1$/,
+    );
+    expect(() => createRuntime({ record: { maxBytes: 1.5 } })).toThrow(TypeError);
+    expect(() => createRuntime({ record: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => createRuntime({ record: { maxEvents: 5 } })).not.toThrow();
+    const tool = defineTool({ id: 'lookup', call: (context) => context });
+    expect(() => createRuntime({ targets: [tool, tool] })).toThrow(/registered twice/);
+    const handMade = { targetType: 'tool', targetId: 'bare' } as unknown as ToolTarget;
+    expect(() => createRuntime({ targets: [handMade] })).toThrow(TypeError);
+    expect(() => createRuntime({ targets: [tool], routerActor: { maxChildren: 0 } })).toThrow(
+      /maxChildren/,
+    );
+    expect(() => createRuntime({ routerActor: { idleTimeoutMs: 0 } })).toThrow(/idleTimeoutMs/);
   });
 });
