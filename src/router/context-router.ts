@@ -39,6 +39,10 @@ const wellFormedContexts = new WeakSet<object>();
  * array of ids and `{ targetType, targetId }` (`TypeError` naming it).
  */
 function checkRouteCall(context: unknown, options: RouteOptions): asserts context is Context {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
+    throw new TypeError(`options must be an object (RouteOptions) or undefined, not ${got}`);
+  }
   if (!wellFormedContexts.has(context as object)) {
     assertContextShape(context);
     if (Object.isFrozen(context)) wellFormedContexts.add(context as object);

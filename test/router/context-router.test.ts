@@ -8,6 +8,7 @@ import {
   type JsonObject,
   NoRouteError,
   type RouteDecision,
+  type RouteOptions,
   RoutingRuleError,
   type RoutingTarget,
 } from 'mcp-orchestration';
@@ -423,6 +424,21 @@ describe('ContextRouter: priorities, ties and the fallback', () => {
         '$.metadata',
       ]);
     }
+  });
+
+  it('refuses options that are not an object with a TypeError naming them, in every routing call', async () => {
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'fb', priority: 0 },
+    });
+    for (const options of [null, 'fast', 3, ['planner']]) {
+      const bad = options as unknown as RouteOptions;
+      const named = /^options must be an object \(RouteOptions\) or undefined, not /;
+      expect(() => router.decide(task(), bad)).toThrow(named);
+      expect(() => router.route(task(), bad)).toThrow(named);
+      expect(() => router.explain(task(), bad)).toThrow(named);
+      await expect(router.determineRoute(task(), bad)).rejects.toThrow(named);
+    }
+    expect(router.decide(task(), undefined)?.ruleId).toBe('fallback');
   });
 
   it('route() throws NoRouteError naming the context and the rules tried', () => {
