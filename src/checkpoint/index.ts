@@ -34,6 +34,8 @@ export {
 } from './store-guards.js';
 export {
   type CheckpointInfo,
+  type CheckpointPlan,
+  checkpointPlan,
   createWorkflowState,
   parseWorkflowState,
   WORKFLOW_STATUSES,

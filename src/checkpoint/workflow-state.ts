@@ -262,6 +262,39 @@ export function planlessStateOf(fields: {
   return state;
 }
 
+/** A checkpoint's plan, as {@link checkpointPlan} gives it. */
+export interface CheckpointPlan {
+  /** The steps, with `isComplete`. */
+  readonly plan: readonly WorkflowStep[];
+  /**
+   * Set when the checkpoint leaves its plan out (`metadata.planOmitted`): how many steps the
+   * plan has. `plan` is then the plan given instead, its completion derived from the current step.
+   */
+  readonly omittedSteps?: number;
+}
+
+/**
+ * The plan of a checkpoint. A runtime writes a plan longer than its `planInCheckpoints` only
+ * into a task's first and final checkpoints; one between them names its length in
+ * `metadata.planOmitted`, and gets `fallback` instead (the workflow's plan, or the task's first
+ * checkpoint's), each step marked complete when the task completed or the step comes before the
+ * current one: exact for a sequence, an estimate inside a parallel group (its regions' steps are
+ * numbered one after another).
+ */
+export function checkpointPlan(
+  state: WorkflowState,
+  fallback: readonly WorkflowStep[] = [],
+): CheckpointPlan {
+  const omittedSteps = state.metadata.planOmitted;
+  if (state.plan.length > 0 || typeof omittedSteps !== 'number') return { plan: state.plan };
+  const completed = state.status === 'completed';
+  const plan = fallback.map((step) => ({
+    ...step,
+    isComplete: completed || step.stepIndex < state.currentStepIndex,
+  }));
+  return { plan, omittedSteps };
+}
+
 /**
  * Validates the shape of a {@link WorkflowState} and returns a normalized copy (optional
  * properties that are `undefined` are left out; `metadata` and `snapshot` are shared, not

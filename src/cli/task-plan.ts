@@ -1,4 +1,9 @@
-import type { CheckpointManager, WorkflowState, WorkflowStep } from 'mcp-orchestration';
+import {
+  type CheckpointManager,
+  checkpointPlan,
+  type WorkflowState,
+  type WorkflowStep,
+} from 'mcp-orchestration';
 
 /** A task's plan as `status` and `inspect` show it. */
 export interface TaskPlan {
@@ -19,29 +24,26 @@ export interface TaskPlan {
 
 /**
  * The plan of a task's latest checkpoint. A checkpoint that omits it borrows it from the
- * workflow module (when given) or the task's oldest checkpoint (the first, unless pruned), with
- * the steps before the current one marked complete: exact for a sequence, an estimate inside a
- * parallel group (its regions' steps are numbered one after another).
+ * workflow module (when given) or the task's oldest checkpoint (the first, unless pruned), its
+ * completion derived from the current step (`checkpointPlan`).
  */
 export async function taskPlan(
   manager: CheckpointManager,
   latest: WorkflowState,
   workflowPlan?: readonly WorkflowStep[],
 ): Promise<TaskPlan> {
-  const steps = latest.metadata.planOmitted;
-  if (latest.plan.length > 0 || typeof steps !== 'number') return { plan: latest.plan };
-  let plan = workflowPlan ?? [];
+  const own = checkpointPlan(latest);
+  if (own.omittedSteps === undefined) return { plan: own.plan };
+  let fallback = workflowPlan ?? [];
   let source: 'workflow' | 'first checkpoint' | 'none' = 'workflow';
-  if (plan.length === 0) {
+  if (fallback.length === 0) {
     source = 'first checkpoint';
-    plan = (await firstCheckpointPlan(manager, latest.taskId)) ?? [];
+    fallback = (await firstCheckpointPlan(manager, latest.taskId)) ?? [];
   }
-  if (plan.length === 0) source = 'none';
-  const done = (step: WorkflowStep) =>
-    latest.status === 'completed' || step.stepIndex < latest.currentStepIndex;
+  if (fallback.length === 0) source = 'none';
   return {
-    plan: plan.map((step) => ({ ...step, isComplete: done(step) })),
-    omitted: { steps, source, completion: 'derived from the current step' },
+    plan: checkpointPlan(latest, fallback).plan,
+    omitted: { steps: own.omittedSteps, source, completion: 'derived from the current step' },
   };
 }
 
@@ -56,14 +58,4 @@ async function firstCheckpointPlan(
     .loadCheckpoint(taskId, oldest.checkpointId, { snapshot: false })
     .catch(() => undefined);
   return state?.plan;
-}
-
-/** The current step's id: the checkpoint's `metadata.currentStepId`, else the plan's entry. */
-export function currentStepIdOf(
-  state: WorkflowState,
-  plan: readonly WorkflowStep[] = state.plan,
-): string | undefined {
-  const id = state.metadata.currentStepId;
-  if (typeof id === 'string') return id;
-  return plan.find((step) => step.stepIndex === state.currentStepIndex)?.stepId;
 }

@@ -1,5 +1,9 @@
 import type { StateValue } from 'xstate';
-import type { WorkflowState, WorkflowStep } from '../checkpoint/workflow-state.js';
+import {
+  checkpointPlan,
+  type WorkflowState,
+  type WorkflowStep,
+} from '../checkpoint/workflow-state.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { InspectableWorkflow } from './inspectable-workflow.js';
 import { lineageMermaid } from './lineage-mermaid.js';
@@ -30,22 +34,6 @@ export interface InspectionHtmlOptions {
   readonly plan?: readonly WorkflowStep[];
 }
 
-/** The plan a checkpoint shows, and whether its completion is derived (the checkpoint omits it). */
-function shownPlan(
-  state: WorkflowState,
-  fallback: readonly WorkflowStep[] | undefined,
-): { plan: readonly WorkflowStep[]; derived: boolean; omitted: number | undefined } {
-  const omitted = state.metadata.planOmitted;
-  if (state.plan.length > 0 || typeof omitted !== 'number') {
-    return { plan: state.plan, derived: false, omitted: undefined };
-  }
-  const plan = (fallback ?? []).map((step) => ({
-    ...step,
-    isComplete: state.status === 'completed' || step.stepIndex < state.currentStepIndex,
-  }));
-  return { plan, derived: true, omitted };
-}
-
 function stateOf(options: InspectionHtmlOptions): StateValue | undefined {
   if (options.state !== undefined) return options.state;
   const value = (options.checkpoint?.snapshot as { value?: unknown } | undefined)?.value;
@@ -55,7 +43,7 @@ function stateOf(options: InspectionHtmlOptions): StateValue | undefined {
 }
 
 function summary(state: WorkflowState, fallback: readonly WorkflowStep[] | undefined): string {
-  const { plan: steps, derived, omitted } = shownPlan(state, fallback);
+  const { plan: steps, omittedSteps } = checkpointPlan(state, fallback);
   const current = steps.find((step) => step.stepIndex === state.currentStepIndex);
   const currentId = state.metadata.currentStepId;
   const currentStep =
@@ -88,12 +76,12 @@ function summary(state: WorkflowState, fallback: readonly WorkflowStep[] | undef
     })
     .join('\n');
   const note =
-    omitted === undefined
+    omittedSteps === undefined
       ? ''
       : `<p class="note">${
-          derived && steps.length > 0
-            ? `This checkpoint leaves out its plan of ${omitted} steps: the steps before the current one are shown done.`
-            : `This checkpoint leaves out its plan of ${omitted} steps.`
+          steps.length > 0
+            ? `This checkpoint leaves out its plan of ${omittedSteps} steps: the steps before the current one are shown done.`
+            : `This checkpoint leaves out its plan of ${omittedSteps} steps.`
         }</p>`;
   return `<section><h2>Run</h2><table class="summary">${table}</table>${
     plan === '' ? note : `<h3>Plan</h3>${note}<ol class="plan">${plan}</ol>`

@@ -148,18 +148,17 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
 
   /** Whether the run still runs. */
 
-  /** Sends `{ type, data }`, refused (nothing changes) unless the machine `can` take it now. */
+  /**
+   * Sends `{ type, data }` (its shape checked by `runtime.send`), refused (nothing changes)
+   * unless the machine `can` take it now.
+   */
   send(event: RuntimeEventInput): void {
     if (this.ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
-    const type = (event as Partial<RuntimeEventInput> | null)?.type;
+    const { type } = event;
     const snapshot = this.actor.getSnapshot();
-    const expected = handledEvents(snapshot);
-    if (typeof type !== 'string' || type.startsWith('xstate.')) {
-      throw new EventNotAcceptedError(this.taskId, String(type), expected);
-    }
     const message = { type, data: event.data };
-    if (snapshot.status !== 'active' || !snapshot.can(message)) {
-      throw new EventNotAcceptedError(this.taskId, type, expected);
+    if (type.startsWith('xstate.') || snapshot.status !== 'active' || !snapshot.can(message)) {
+      throw new EventNotAcceptedError(this.taskId, type, handledEvents(snapshot));
     }
     this.actor.send(message);
   }

@@ -164,16 +164,16 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
 
   /** Whether the run still runs. */
 
-  /** Sends an external event, refused (nothing changes) unless a waiting step accepts it. */
+  /**
+   * Sends an external event (its shape checked by `runtime.send`), refused (nothing changes)
+   * unless a waiting step accepts it.
+   */
   send(event: RuntimeEventInput): void {
     if (this.ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
-    const type = (event as Partial<RuntimeEventInput> | null)?.type;
-    const expected = this.#tracker.waitingFor();
-    if (typeof type !== 'string')
-      throw new EventNotAcceptedError(this.taskId, String(type), expected);
+    const { type } = event;
     const reserved = /^(xstate|workflow)\./.test(type);
     if (reserved || !this.actor.getSnapshot().can({ type, data: event.data })) {
-      throw new EventNotAcceptedError(this.taskId, type, expected);
+      throw new EventNotAcceptedError(this.taskId, type, this.#tracker.waitingFor());
     }
     this.actor.send({ type, data: event.data });
   }
