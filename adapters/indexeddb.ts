@@ -1,4 +1,4 @@
-import { createStore, type UseStore } from 'idb-keyval';
+import type { UseStore } from 'idb-keyval';
 import {
   type CheckpointRecord,
   type CheckpointRecordMeta,
@@ -69,7 +69,12 @@ export interface IndexedDbStoreOptions extends CheckpointStoreOptions {
    * owns that object store. It is left open by `close()`. Default: `createStore(dbName, 'checkpoints')`.
    */
   readonly store?: UseStore;
-  /** Database name of the default store (ignored when `store` is given). Default: `'mcp-orchestration'`. */
+  /**
+   * Database name of the default store (ignored when `store` is given). Default:
+   * `'mcp-orchestration'`. The store creates its object store (`checkpoints`) with the database:
+   * name a database of its own, not one the app already has (every call would fail with a
+   * `StorageError`); to share the app's database, pass `store` on an object store it owns.
+   */
   readonly dbName?: string;
   /** Most expired records a save removes on the way (0: only `sweepExpired` removes them). Default: 16. */
   readonly sweepPerSave?: number;
@@ -83,6 +88,8 @@ export interface IndexedDbCheckpointStore extends CheckpointStore {
 
 /** Object store name of the default store. */
 export const DEFAULT_OBJECT_STORE = 'checkpoints';
+/** Database name of the default store. */
+const DEFAULT_DB = 'mcp-orchestration';
 
 /**
  * A {@link CheckpointStore} in the browser's IndexedDB, through idb-keyval. Each operation is
@@ -111,10 +118,8 @@ export function createIndexedDbStore(
   if (!(Number.isSafeInteger(sweepPerSave) && sweepPerSave >= 0)) {
     throw new TypeError(`sweepPerSave must be an integer ≥ 0, got ${sweepPerSave}`);
   }
-  const owned = options.store === undefined;
-  const useStore =
-    options.store ?? createStore(options.dbName ?? 'mcp-orchestration', DEFAULT_OBJECT_STORE);
-  let used = false;
+  const own = options.store === undefined ? ownDatabase(options.dbName ?? DEFAULT_DB) : undefined;
+  const useStore = options.store ?? (own as OwnDatabase).useStore;
   let closed = false;
   /** Operations in flight, so `close()` can let them finish first. */
   const pending = new Set<Promise<void>>();
@@ -127,7 +132,6 @@ export function createIndexedDbStore(
     if (closed) {
       return Promise.reject(new StorageError('indexeddb', `${operation}: the store is closed`));
     }
-    used = true;
     const result = runTransaction(useStore, mode, operation, body);
     const settled = result.then(ignore, ignore);
     pending.add(settled);
@@ -351,10 +355,7 @@ export function createIndexedDbStore(
       if (closed) return;
       closed = true;
       await Promise.all(pending);
-      if (!owned || !used) return;
-      // idb-keyval keeps its connection to itself; reach it through a transaction to close it,
-      // and settle once that transaction ended, when the connection is really closed.
-      await useStore('readonly', (store) => closeConnection(store.transaction)).catch(ignore);
+      await own?.close();
     },
   };
 }
@@ -389,12 +390,40 @@ function nextHead(
 }
 
 /** Closes a transaction's connection; settles when the transaction has ended. */
-function closeConnection(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => resolve();
-    tx.db.close();
-  });
+/** The default store's database, opened by the store itself (see {@link ownDatabase}). */
+interface OwnDatabase {
+  readonly useStore: UseStore;
+  /** Closes the connection, once opened (whether or not the object store was found). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `dbName` on first use as idb-keyval's `createStore(dbName, 'checkpoints')` does (the
+ * object store is created with the database), keeping the connection so that `close()` always
+ * closes it: through idb-keyval it is reachable only by a transaction on that object store, so a
+ * database the app already had without it could never be closed (nor deleted).
+ */
+function ownDatabase(dbName: string): OwnDatabase {
+  let db: Promise<IDBDatabase> | undefined;
+  const open = () => {
+    if (db !== undefined) return db;
+    const req = indexedDB.open(dbName);
+    req.onupgradeneeded = () => req.result.createObjectStore(DEFAULT_OBJECT_STORE);
+    db = request(req);
+    return db;
+  };
+  return {
+    useStore: (mode, callback) =>
+      open().then((connection) =>
+        callback(
+          connection.transaction(DEFAULT_OBJECT_STORE, mode).objectStore(DEFAULT_OBJECT_STORE),
+        ),
+      ),
+    close: async () => {
+      const connection = await db?.catch(ignore);
+      connection?.close();
+    },
+  };
 }
 
 function ignore(): void {}

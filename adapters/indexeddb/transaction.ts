@@ -22,8 +22,20 @@ export async function runTransaction<T>(
   } catch (error) {
     if (error instanceof OrchestrationError) throw error;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new StorageError('indexeddb', `${operation} failed (${message})`, { cause: error });
+    throw new StorageError('indexeddb', `${operation} failed (${message})${hintFor(error)}`, {
+      cause: error,
+    });
   }
+}
+
+/**
+ * What to do about a failure the store cannot fix itself: idb-keyval creates its object store only
+ * when it creates the database, so a `dbName` naming a database the app already has (without that
+ * object store) fails every transaction with `NotFoundError`.
+ */
+function hintFor(error: unknown): string {
+  if (!(error instanceof Error) || error.name !== 'NotFoundError') return '';
+  return ': the database has no such object store (a database that already existed is not given one); give the store a database of its own (dbName) or pass store: createStore(dbName, storeName) for an object store it owns';
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

@@ -329,6 +329,19 @@ export function describeIndexedDbSpecifics(label: string): void {
       expect((closed as Error).cause).toMatchObject({ name: 'InvalidStateError' });
     });
 
+    it('a dbName naming a database the app already has: a StorageError that says what to do, and close() still closes', async () => {
+      const { dbName } = openDb('app-data'); // the app's own database, without 'checkpoints'
+      await set('app', 1, connect(dbName, 'app-data'));
+      const store = own(createIndexedDbStore({ dbName }));
+      const error = await store.head('task-1').catch((e: unknown) => e);
+      expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+      expect((error as Error).message).toMatch(
+        /NotFoundError.*give the store a database of its own/,
+      );
+      // Closed, its connection no longer blocks deleting the database (the test's cleanup).
+      await store.close();
+    });
+
     it('a transaction that fails part-way leaves nothing behind', async () => {
       const { idb } = openDb();
       await set('before', 1, idb);
