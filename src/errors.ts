@@ -108,12 +108,21 @@ export class CheckpointConflictError extends OrchestrationError {
   constructor(taskId: string, expectedSeq: number, actualSeq: number) {
     super(
       'CHECKPOINT_CONFLICT',
-      `Checkpoint conflict on task ${taskId}: expected sequence ${expectedSeq}, but it is at ${actualSeq}; nothing was written`,
+      `Checkpoint conflict on task ${taskId}: expected sequence ${expectedSeq}, but ${conflictState(expectedSeq, actualSeq)}; nothing was written`,
     );
     this.taskId = taskId;
     this.expectedSeq = expectedSeq;
     this.actualSeq = actualSeq;
   }
+}
+
+/** What a conflict found: another writer ahead, or the task's checkpoints gone. */
+function conflictState(expectedSeq: number, actualSeq: number): string {
+  if (actualSeq === 0 && expectedSeq > 0) {
+    return 'the task has no checkpoints any more (deleted, expired, or the storage was cleared)';
+  }
+  if (actualSeq > expectedSeq) return `it is at ${actualSeq} (another writer saved first)`;
+  return `it is at ${actualSeq}`;
 }
 
 /** A checkpoint id that already exists for the task; nothing was overwritten. */

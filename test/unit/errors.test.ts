@@ -31,4 +31,15 @@ describe('typed errors', () => {
     // @ts-expect-error: not a code
     isOrchestrationError(error, 'NOT_A_CODE');
   });
+
+  it('a checkpoint conflict says whether another writer got ahead or the checkpoints are gone', () => {
+    expect(new CheckpointConflictError('t', 3, 4).message).toBe(
+      'Checkpoint conflict on task t: expected sequence 3, but it is at 4 (another writer saved first); nothing was written',
+    );
+    expect(new CheckpointConflictError('t', 2, 0).message).toBe(
+      'Checkpoint conflict on task t: expected sequence 2, but the task has no checkpoints any more (deleted, expired, or the storage was cleared); nothing was written',
+    );
+    expect(new CheckpointConflictError('t', 0, 1).message).toMatch(/it is at 1 \(another writer/);
+    expect(new CheckpointConflictError('t', 5, 2).message).toMatch(/but it is at 2; nothing/);
+  });
 });
