@@ -59,7 +59,11 @@ export function integerOf(value: unknown): number | undefined {
   return Number.isSafeInteger(number) ? number : undefined;
 }
 
-/** Record metadata from the reply's fields (`expiresAt` is `''` when it never expires). */
+/**
+ * Record metadata from the reply's fields (`expiresAt` is `''` when it never expires). The id
+ * comes from the task's index, as stored: one that `load` would refuse (an `InvalidIdError`) is a
+ * corrupt index entry, as a seq that is not a whole number is.
+ */
 export function metaOf(
   taskId: string,
   checkpointId: string,
@@ -67,6 +71,13 @@ export function metaOf(
   createdAt: unknown,
   expiresAt: unknown,
 ): CheckpointRecordMeta {
+  if (!isValidId(checkpointId)) {
+    throw new CorruptRecordError(
+      taskId,
+      checkpointId,
+      'its index entry is not a valid checkpoint id',
+    );
+  }
   const seqNumber = integerOf(seq);
   const created = integerOf(createdAt);
   const expires = expiresAt === '' ? undefined : integerOf(expiresAt);

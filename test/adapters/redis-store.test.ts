@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Command, Redis } from 'ioredis';
-import { isOrchestrationError, type NewCheckpointRecord } from 'mcp-orchestration';
+import {
+  type CheckpointStore,
+  isOrchestrationError,
+  type NewCheckpointRecord,
+} from 'mcp-orchestration';
 import { createRedisStore } from 'mcp-orchestration/redis';
 import { expect, it } from 'vitest';
 import {
@@ -65,6 +69,20 @@ describeRedis('Redis store: keys and lifetimes', () => {
     await store.save(record('task-1', 'brief', t, t + 30_000));
     expect(await client.pexpiretime(key('idx'))).toBe(-1);
     expect(await store.delete('task-1', 'forever')).toBe(true);
+    for (const suffix of ['idx', 'exp']) {
+      expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
+    }
+  });
+
+  it('gives an expiry index made under the lifetime a delete kept that lifetime', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    const key = (suffix: string) => `${prefix}{task-1}:${suffix}`;
+    await store.save(record('task-1', 'long', t, t + 120_000));
+    expect(await store.deleteOld('task-1', 0)).toBe(1); // the expiry index goes, the head stays
+    expect(await client.exists(key('exp'))).toBe(0);
+    await store.save(record('task-1', 'short', t, t + 60_000));
+    // Not the record's expiry: the index lives on past it, and the expiry index with it.
     for (const suffix of ['idx', 'exp']) {
       expect(await client.pexpiretime(key(suffix))).toBe(t + 120_000);
     }
@@ -173,6 +191,33 @@ describeRedis('Redis store: keys and lifetimes', () => {
       await Promise.all([client.quit(), plain.quit()]);
     }
   });
+
+  for (const [how, read] of [
+    ['load', (store: CheckpointStore) => store.load('task-1', 'early')],
+    ['latest', (store: CheckpointStore) => store.latest('task-1')],
+    ['list', (store: CheckpointStore) => store.list('task-1')],
+  ] as const) {
+    it(`keeps the lifetime a delete left when ${how} finds a record Redis expired first`, async () => {
+      let time = Date.now();
+      const { store, client, prefix } = await open({ now: () => time });
+      const idx = `${prefix}{task-1}:idx`;
+      await store.save(record('task-1', 'forever', time));
+      expect(await store.deleteOld('task-1', 0)).toBe(1); // the head keeps 'forever's lifetime
+      await store.save(record('task-1', 'late', time, time + 13 * 60_000));
+      await store.save(record('task-1', 'early', time, time + 60_000));
+      // As if the server's clock ran ahead of ours: Redis drops the key first.
+      await client.del(recordKey(prefix, 'task-1', 'early'));
+      await read(store);
+      expect(await client.zmscore(idx, ':until', ':next')).toEqual([
+        '-inf',
+        String(-(time + 13 * 60_000)),
+      ]);
+      expect(await client.pexpiretime(idx)).toBe(-1);
+      time += 20 * 60_000; // 'late' expired too: the head stays
+      expect(await store.head('task-1')).toBe(3);
+      expect(await store.save(record('task-1', 'next', time))).toEqual({ seq: 4 });
+    });
+  }
 
   it('tracks the head, the lifetime and the first expiry in reserved members of the index', async () => {
     let time = Date.now();
@@ -340,6 +385,31 @@ describeRedis('Redis store: integrity and failures', () => {
       expect(await store.delete('task-1', id)).toBe(true);
     }
     expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['a']);
+  });
+
+  it('answers an index entry whose id load would refuse as corrupt, as a fractional seq', async () => {
+    const { store, client, prefix } = await open();
+    const nonce = '00000000-0000-0000-0000-000000000000';
+    const planted: [string, number][] = [
+      ['evil id', 5],
+      ['x:y', 5],
+      ['../../etc', 5],
+      ['.hidden', 5],
+      ['a'.repeat(201), 5],
+      ['frac', 2.5],
+    ];
+    for (const [i, [id, seq]] of planted.entries()) {
+      const taskId = `task-${i}`;
+      await store.save(record(taskId, 'ok', Date.now()));
+      // A record planted directly in Redis, whole but for its id (or seq).
+      await client.zadd(`${prefix}{${taskId}}:idx`, seq, id, -5, ':head');
+      await client.set(recordKey(prefix, taskId, id), `${nonce} ${id} 1||2\n{}`);
+      for (const read of [store.latest(taskId), store.list(taskId)]) {
+        const error = await rejectionOf(read);
+        expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+        expect(error).toMatchObject({ taskId, recordId: id });
+      }
+    }
   });
 
   it('refuses to save into a task whose index key holds the wrong type, writing nothing', async () => {

@@ -37,5 +37,5 @@ while true do
   if record then return record end
   -- Redis expired it before our clock did: forget it and look at the next one.
   dropRecords(task, {top[1]})
-  refreshLifetime(task)
+  refreshNext(task)
 end

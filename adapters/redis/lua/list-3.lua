@@ -41,6 +41,6 @@ for i = 1, #entries, 2 do
 end
 if #expired > 0 then
   dropRecords(task, expired)
-  refreshLifetime(task)
+  refreshNext(task)
 end
 return out

@@ -33,5 +33,5 @@ if not seq then return {5} end
 local record = readRecord(task, id, seq, maxBytes, inlineBytes)
 if record then return record end
 dropRecords(task, {id})
-refreshLifetime(task)
+refreshNext(task)
 return {5}

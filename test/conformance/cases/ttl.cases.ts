@@ -108,6 +108,37 @@ export function ttlCases(ctx: SuiteContext): void {
     });
   });
 
+  for (const [lifetime, ttlMs] of [
+    ['never expires', undefined],
+    ['expires late', 100 * MINUTE],
+  ] as const) {
+    test(`a read that expires records keeps the head a delete left (its record ${lifetime})`, async () => {
+      const { store } = await ctx.open();
+      await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs }));
+      expect(await store.deleteOld('task-1', 0)).toBe(1); // the head keeps cp-1's lifetime
+      await store.save(newRecord(ctx, 'task-1', 'cp-2', { ttlMs: 13 * MINUTE }));
+      await store.save(newRecord(ctx, 'task-1', 'cp-3', { ttlMs: MINUTE }));
+      ctx.clock().advance(6 * MINUTE);
+      // Expiring cp-3 (on a read) does not shorten the head's lifetime to cp-2's.
+      expect(await store.head('task-1')).toBe(3);
+      expect(await listedIds(store, 'task-1')).toEqual(['cp-2']);
+      ctx.clock().advance(18 * MINUTE); // cp-2 expired too
+      expect(await store.head('task-1')).toBe(3);
+      expect(await store.listTasks()).toEqual(['task-1']);
+      await expect(
+        store.save(newRecord(ctx, 'task-1', 'cp-4'), { expectedSeq: 0 }),
+      ).rejects.toThrow(/conflict|expected/i);
+      expect(await store.save(newRecord(ctx, 'task-1', 'cp-4', { ttlMs: MINUTE }))).toEqual({
+        seq: 4,
+      });
+      if (ttlMs === undefined) return;
+      // Once cp-1 would have expired (and cp-4 did), the task counts as never saved.
+      ctx.clock().advance(ttlMs);
+      expect(await store.head('task-1')).toBe(0);
+      expect(await store.listTasks()).toEqual([]);
+    });
+  }
+
   test('an expired id can be saved again', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'keep'));

@@ -210,6 +210,10 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   if keysUntil then
     redis.call('PEXPIREAT', idxKey, keysUntil)
     redis.call('PEXPIREAT', expKey, keysUntil)
+  elseif nextAt == '-inf' and string.byte(lifetime) == 45 and lifetime ~= '-inf' then
+    -- No live record expires (':next' -inf), so the ZADD above created the expiry index: it
+    -- gets the task's lifetime (-':until'), which a delete kept beyond this record's expiry.
+    redis.call('PEXPIREAT', expKey, string.sub(lifetime, 2))
   end
   if count > 0 then appendEntries(base, log, from, count) end
   return seq

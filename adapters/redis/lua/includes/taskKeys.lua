@@ -25,8 +25,10 @@
     <prefix>{taskId}:ans:<nonce>  string  the answers (JSON) of a saveMany call that refused a
                                   save, kept for a re-send, with a TTL
     <prefix>{taskId}:meta    hash    only in tasks written by layout v2, see below
-  The task keys (idx, exp, meta) live as long as the task's longest-lived record: they persist
-  while a record never expires, else expire (PEXPIREAT) together with the last one.
+  The task keys (idx, exp, meta) live as long as the task (':until'): they persist while a record
+  never expires, else expire (PEXPIREAT) together with the last one. Saves only extend that
+  lifetime and expiry leaves it as it is; a delete sets it to that of the records left, or keeps
+  it when none is left (so the head outlives explicit deletes until the task would have expired).
 
   Layout v2 (before): no reserved members; a ':meta' hash held ':seq' (head), ':until' and ':next'
   ('inf': never/none, else ms), ':layout', and per record id -> "createdAt|expiresAt|bodyBytes";
@@ -110,9 +112,18 @@ local function liveCount(task)
   return redis.call('ZCOUNT', task.idx, 1, '+inf')
 end
 
--- Sets ':next' and the task keys' lifetime to that of the longest-lived record. Keeps the
--- lifetime when no record is left, so the head survives explicit deletes until the time the task
--- would have expired anyway.
+-- Sets ':next' to the first expiry of the live records (-inf: none expires), after records
+-- expired (by the store's clock, or by Redis's own when it dropped a record key first). Expiry
+-- leaves the task's lifetime as it is: only saves extend it and only deletes set it, so a lifetime
+-- that a delete kept beyond the records left (see refreshLifetime) is not cut short by a read.
+local function refreshNext(task)
+  local first = redis.call('ZRANGE', task.exp, 0, 0, 'WITHSCORES')[2]
+  redis.call('ZADD', task.idx, first and timeScore(first) or '-inf', ':next')
+end
+
+-- After an explicit delete: sets ':next' and the task keys' lifetime to that of the longest-lived
+-- record left. Keeps the lifetime when no record is left, so the head survives explicit deletes
+-- until the time the task would have expired anyway.
 local function refreshLifetime(task)
   local live = liveCount(task)
   if live == 0 then
@@ -174,7 +185,7 @@ local function openTask(task, now, id)
   if head and (not nextAt or (nextAt ~= '-inf' and -tonumber(nextAt) <= tonumber(now))) then
     local expired = redis.call('ZRANGEBYSCORE', task.exp, '-inf', now)
     if #expired > 0 then dropRecords(task, expired) end
-    refreshLifetime(task)
+    refreshNext(task)
     s = redis.call('ZMSCORE', task.idx, ':until', ':next', id or ':head')
     lifetime, nextAt = s[1], s[2]
     if id then entry = s[3] end
