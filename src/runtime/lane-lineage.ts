@@ -102,7 +102,9 @@ export class LaneLineage {
     const isMerge = plan?.metadata?.kind === 'parallel' && Array.isArray(mergedFrom);
     let parents: ContextRef[];
     if (isMerge) {
-      parents = (mergedFrom as unknown[]).flatMap((id) => {
+      // Regions that hand back the same context (the group's input, passed through) list it
+      // once each in mergedFrom; the transition names each parent once.
+      parents = [...new Set(mergedFrom as unknown[])].flatMap((id) => {
         const ref = typeof id === 'string' ? known.get(id) : undefined;
         return ref === undefined ? [] : [ref];
       });

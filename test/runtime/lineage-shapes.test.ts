@@ -24,6 +24,35 @@ function tag(stepId: string): Step {
 }
 
 describe('lineage of other workflow shapes', () => {
+  it('a merge of regions that hand back the same context names that parent once', async () => {
+    const passThrough = (stepId: string): Step => ({ stepId, run: (context) => context });
+    const workflow = defineWorkflow({
+      id: 'pass-through-merge',
+      version: '1',
+      steps: [
+        tag('first'),
+        {
+          stepId: 'group',
+          parallel: { a: [passThrough('a1')], b: [passThrough('b1')], c: [tag('c1')] },
+        },
+      ],
+    });
+    const runtime = createRuntime({ store: createMemoryStore() });
+    const taskId = newTaskId('pass-through');
+    const run = await runtime.start(workflow, createContext('Seed', { tags: [] }), { taskId });
+    const output = await run.result;
+    expect(output.metadata.mergedFrom).toEqual([
+      `${taskId}_first`,
+      `${taskId}_first`,
+      `${taskId}_c1`,
+    ]);
+    const merge = run.lineage
+      .getFullTransitionLog()
+      .find((t) => t.toContextId === output.contextId);
+    expect(merge?.fromContextIds).toEqual([`${taskId}_first`, `${taskId}_c1`]);
+    await runtime.close();
+  });
+
   it('takes a given context as the input, and follows nested groups and continued errors', async () => {
     const workflow = defineWorkflow({
       id: 'nested',
@@ -94,7 +123,7 @@ describe('lineage of other workflow shapes', () => {
     const log = run.lineage.getFullTransitionLog();
     expect(log.map((t) => [t.operation, t.fromContextIds, t.toContextId])).toEqual([
       ['input', [], 'seed-input'],
-      ['merge', ['seed-input', 'seed-input'], expect.any(String)],
+      ['merge', ['seed-input'], expect.any(String)],
       ['task', [log[1]?.toContextId], output.contextId],
     ]);
     expect(run.lineage.findOriginatingContexts(output.contextId)).toEqual(['seed-input']);
