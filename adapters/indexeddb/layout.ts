@@ -173,13 +173,16 @@ export function parseLease(taskId: string, value: unknown): TaskLease | undefine
   throw new CorruptRecordError(taskId, 'lease', 'the stored lease has the wrong shape');
 }
 
-/** Whether `value` is a well-formed index entry. */
+/**
+ * Whether `value` is a well-formed index entry. Its checkpoint id must be one `load` takes: an id
+ * it would refuse (`InvalidIdError`) is damage, not an id to hand out.
+ */
 export function isIndexValue(value: unknown): value is IndexValue {
   return (
     isRecord(value) &&
     isInt(value.seq) &&
     value.seq > 0 &&
-    typeof value.checkpointId === 'string' &&
+    isValidId(value.checkpointId) &&
     isInt(value.createdAt) &&
     (value.expiresAt === undefined || isInt(value.expiresAt)) &&
     isInt(value.bytes) &&

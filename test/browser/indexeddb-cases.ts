@@ -223,6 +223,13 @@ export function describeIndexedDbSpecifics(label: string): void {
       // exists; reading it says why it is unusable) and does not hide the others.
       expect(await store.listTasks()).toEqual(['task-2', 'task-3']);
       expect(await store.listTasks({ after: 'task-2' })).toEqual(['task-3']);
+      // An index entry naming an id that load would refuse is damage too.
+      await store.save(record('task-4', 'cp-1', t));
+      for (const checkpointId of ['evil id', 'x:y', '../../etc', 'a'.repeat(201)]) {
+        await set(seqKey('task-4', 1), { seq: 1, checkpointId, createdAt: t, bytes: 4 }, idb);
+        expect(await code(store.list('task-4'))).toBe('CORRUPT_RECORD');
+        expect(await code(store.latest('task-4'))).toBe('CORRUPT_RECORD');
+      }
     });
 
     it('listTasks judges each task by its head and logs, whatever else is stored', async () => {
