@@ -6,12 +6,16 @@
  * - **Two tabs**: the run holds the task's Web Lock (`withWebLock`) for its whole duration. A
  *   second tab shows "running in another tab", follows the checkpoints, and takes over (resumes)
  *   if the first tab closes.
+ * - **What is stored**: a tab that does not run the task keeps reading the store, so it sees a run
+ *   start, or a "Start over", in another tab (and site data cleared): it shows what the store holds.
+ * - **A bad task id** (one the store refuses) is shown as the page's error, with the buttons off.
  *
  * URL parameters: `task` (task id, default `trip_demo`), `stepMs` (how long each agent works,
  * default 900), `to` (destination, default Lisbon), `days` (default 3).
  * Run: `npx vite examples/browser-agent`.
  */
 import {
+  assertValidId,
   type Context,
   createRuntime,
   getCheckpointManager,
@@ -57,10 +61,19 @@ const startButton = element<HTMLButtonElement>('#start');
 const resetButton = element<HTMLButtonElement>('#reset');
 element('#task').textContent = taskId;
 
-/** Whether this tab has asked to run the task (once per page load). */
-let claimed = false;
-/** Whether this tab waits for another tab that runs the task (and follows its checkpoints). */
-let following = false;
+/**
+ * What this tab does about the task:
+ * - `watching`: it shows what the store holds (no task yet, or a finished run) and reads the store
+ *   again every {@link POLL_MS} for a change made elsewhere (a start, a Start over);
+ * - `waiting`: another tab holds the task's lock (runs it): this one waits for it and follows the
+ *   checkpoints;
+ * - `owning`: this tab takes or holds the lock, and runs (or reads) the task.
+ */
+let mode: 'watching' | 'waiting' | 'owning' = 'watching';
+/** How often a tab that does not run the task reads the store. */
+const POLL_MS = 400;
+/** The latest checkpoint the page shows (`undefined`: no task), as of the last refresh. */
+let shownCheckpoint: string | undefined;
 /** Steps this tab saw complete (checkpoints say so too, a moment later). */
 const completed = new Set<string>();
 
@@ -95,6 +108,8 @@ async function checkpointRows(): Promise<CheckpointRow[]> {
 
 async function refresh(): Promise<void> {
   const latest = await manager.loadLatestCheckpoint(taskId);
+  // No task (deleted, or the site data cleared): nothing is done, whatever this tab saw.
+  if (latest === undefined) completed.clear();
   for (const step of latest?.plan ?? []) if (step.isComplete) completed.add(step.stepId);
   const finished = latest !== undefined && FINAL.has(latest.status);
   const work = workLog.entries();
@@ -106,10 +121,11 @@ async function refresh(): Promise<void> {
       return { step, keys, state: done ? 'done' : running ? 'running' : 'pending' };
     }),
   );
+  shownCheckpoint = latest?.checkpoint?.checkpointId;
   renderCheckpoints(await checkpointRows());
   const lineage = latest === undefined ? undefined : await runtime.lineage(taskId);
   renderLineage(lineage?.getFullTransitionLog() ?? [], lineage?.toMermaid() ?? '');
-  if (following && latest !== undefined) followOther(latest.status);
+  if (mode === 'waiting' && latest !== undefined) followOther(latest.status);
 }
 
 let refreshing: Promise<void> | undefined;
@@ -155,19 +171,16 @@ function showResult(status: WorkflowStatus, result: Context | undefined): void {
  * again once the lock is held.
  */
 async function own(intent: 'start' | 'resume'): Promise<void> {
-  if (claimed) return;
-  claimed = true;
-  const poll = setInterval(scheduleRefresh, 400);
+  if (mode !== 'watching') return;
+  mode = 'owning';
   try {
     await withWebLock(
       taskLockName(taskId),
       async () => {
-        following = false;
-        clearInterval(poll);
+        mode = 'owning';
         const status = await runtime.status(taskId);
         if (status === undefined && intent === 'resume') {
-          claimed = false; // deleted meanwhile (Start over in another tab): startable again
-          return show('idle', 'Not started.');
+          return show('idle', 'Not started.'); // deleted meanwhile (Start over in another tab)
         }
         if (status === undefined) {
           show('running', 'Running in this tab.');
@@ -185,7 +198,7 @@ async function own(intent: 'start' | 'resume'): Promise<void> {
       },
       {
         onWait: () => {
-          following = true;
+          mode = 'waiting';
           show('elsewhere', 'Running in another tab: this tab waits…');
         },
       },
@@ -193,8 +206,7 @@ async function own(intent: 'start' | 'resume'): Promise<void> {
   } catch (error) {
     show('error', describeError(error));
   } finally {
-    following = false;
-    clearInterval(poll);
+    mode = 'watching';
     scheduleRefresh();
   }
 }
@@ -208,28 +220,70 @@ async function noteResume(status: RunStatus): Promise<void> {
   note.textContent = `Resumed from checkpoint ${status.seq}: ${done} of ${workflow.plan.length} steps were done.`;
 }
 
+/** Forgets the run the page showed: its steps, result and resume note. */
+function forgetRun(): void {
+  completed.clear();
+  loadedRows.clear();
+  renderResult(undefined);
+  const note = element('#note');
+  delete note.dataset.resumedFrom;
+  note.textContent = '';
+}
+
+/**
+ * Every {@link POLL_MS}, unless this tab runs the task: a waiting tab follows the checkpoints; a
+ * watching one reads the task's status, and when its latest checkpoint is not the one shown
+ * (another tab started the task, or started over, or the site data was cleared), shows that:
+ * no task (steps reset; an error this tab's run ended with stays shown), or the new run, which
+ * it follows (or resumes, or shows finished) as on a load.
+ */
+async function poll(): Promise<void> {
+  if (mode === 'waiting') return scheduleRefresh();
+  // A refresh under way (the one after this tab's run ended, say) is about to update what is shown.
+  if (mode !== 'watching' || refreshing !== undefined) return;
+  const status = await runtime.status(taskId);
+  if (mode !== 'watching' || refreshing !== undefined) return;
+  if (status?.checkpointId === shownCheckpoint) return;
+  forgetRun();
+  scheduleRefresh();
+  if (status !== undefined) return own('resume');
+  if (element('#status').dataset.state !== 'error') show('idle', 'Not started.');
+}
+
 startButton.addEventListener('click', () => void own('start'));
 resetButton.addEventListener('click', () => {
+  const shown = shownCheckpoint;
+  resetButton.disabled = true;
   void withWebLock(taskLockName(taskId), async () => {
+    // Only the run this page shows (its checkpoint is still stored): another tab may have
+    // started over and run the task anew meanwhile.
+    if (shown === undefined || (await manager.loadCheckpoint(taskId, shown)) === undefined) return;
     await manager.deleteTask(taskId);
     workLog.clear();
-  }).then(() => location.reload());
+  }).then(
+    () => location.reload(),
+    (error: unknown) => show('error', describeError(error)),
+  );
 });
 
 // ---- on load ----
 
-// A task that exists is resumed, or shown if finished; otherwise wait for a start, here or in
-// another tab (followed through the store).
-if ((await runtime.status(taskId)) !== undefined) void own('resume');
-else {
-  show('idle', 'Not started.');
-  const watch = setInterval(() => {
-    void runtime.status(taskId).then((status) => {
-      if (status === undefined) return;
-      clearInterval(watch);
-      void own('resume');
-    });
-  }, 500);
-  startButton.addEventListener('click', () => clearInterval(watch), { once: true });
+/** Shows what the store holds of the task, then keeps reading it ({@link poll}). */
+async function load(): Promise<void> {
+  try {
+    assertValidId('taskId', taskId);
+    // A task that exists is resumed, or shown if finished; otherwise wait for a start, here or in
+    // another tab (seen by `poll`).
+    if ((await runtime.status(taskId)) !== undefined) void own('resume');
+    else show('idle', 'Not started.');
+  } catch (error) {
+    // A task id the store refuses, or a store that cannot be read: said, with the buttons off.
+    return renderStatus('error', describeError(error));
+  }
+  scheduleRefresh();
+  setInterval(() => {
+    poll().catch((error: unknown) => console.error('poll failed', error));
+  }, POLL_MS);
 }
-scheduleRefresh();
+
+await load();

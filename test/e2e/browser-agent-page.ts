@@ -94,3 +94,32 @@ export async function resumedFrom(page: Page): Promise<number> {
   await page.waitForSelector('#note[data-resumed-from]');
   return Number(await page.locator('#note').getAttribute('data-resumed-from'));
 }
+
+/** The ids of the checkpoints the page lists, newest first. */
+export function checkpointIds(page: Page): Promise<string[]> {
+  return page.$$eval('#checkpoints td.id', (cells) => cells.map((cell) => cell.textContent ?? ''));
+}
+
+/**
+ * Empties the page's IndexedDB database behind the page's back (as clearing the site's data
+ * does), leaving its connections open: every task's checkpoints are gone.
+ */
+export function clearCheckpointStore(page: Page): Promise<void> {
+  return page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const opening = indexedDB.open('mcp-orchestration-browser-agent');
+        opening.onerror = () => reject(opening.error);
+        opening.onsuccess = () => {
+          const db = opening.result;
+          const tx = db.transaction('checkpoints', 'readwrite');
+          tx.objectStore('checkpoints').clear();
+          tx.oncomplete = () => {
+            db.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+}

@@ -6,6 +6,8 @@ import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkpointIds,
+  clearCheckpointStore,
   doneSteps,
   type Outcome,
   openTask,
@@ -20,7 +22,7 @@ import {
 } from './browser-agent-page.js';
 
 // The browser example (examples/browser-agent) served by vite and driven in headless Chromium:
-// a run survives a reload, and two tabs never both run it.
+// a run survives a reload, two tabs never both run it, and a tab shows what the store holds.
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -219,5 +221,74 @@ describe.skipIf(!haveChromium)('the browser example (examples/browser-agent) in 
     }
     expect(new Set(work.map((entry) => entry.load)).size).toBe(2);
     await second.close();
+  });
+
+  it('a tab that showed a run finished follows the new run another tab starts over', async () => {
+    // The first tab's runs take about 4 × 400 ms: time for the second tab to see the new one.
+    const first = await context.newPage();
+    await openTask(first, baseUrl, 'restart', 400);
+    await first.click('#start');
+    await waitForState(first, 'completed');
+    // The second tab took the lock too, to read the finished run.
+    const second = await context.newPage();
+    await openTask(second, baseUrl, 'restart', 400);
+    await waitForState(second, 'completed');
+    const oldIds = await checkpointIds(second);
+
+    await first.click('#reset');
+    await waitForState(first, 'idle');
+    await first.click('#start');
+    await waitForState(second, 'elsewhere', 10_000);
+    expect((await status(second)).text).toContain('Running in another tab');
+    // Nothing of the old run is shown, and the second tab cannot delete the run under way.
+    expect(await second.locator('#reset').isDisabled()).toBe(true);
+    expect(await second.locator('#result').textContent()).toBe('');
+    expect(await checkpointIds(second)).not.toContain(oldIds[0]);
+
+    await waitForState(first, 'completed');
+    await waitForState(second, 'completed');
+    const newIds = await checkpointIds(first);
+    await expect.poll(() => checkpointIds(second)).toEqual(newIds);
+    expect(newIds).not.toContain(oldIds[0]);
+    const work = await workLog(second, 'restart');
+    expect(runsPerStep(work)).toEqual(Object.fromEntries(AGENT_STEPS.map((stepId) => [stepId, 1])));
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('a task id the store refuses is shown as the error, with the buttons off', async () => {
+    const page = await context.newPage();
+    // A character refused, an empty id, one too long (the store's three reasons).
+    for (const task of ['my%20trip', '', 'a'.repeat(201)]) {
+      await page.goto(`${baseUrl}?task=${task}`);
+      await waitForLoaded(page);
+      const shown = await status(page);
+      expect(shown.state, task).toBe('error');
+      expect(shown.text, task).toMatch(/^INVALID_ID: Invalid taskId /);
+      expect(await page.locator('#start').isDisabled(), task).toBe(true);
+      expect(await page.locator('#reset').isDisabled(), task).toBe(true);
+    }
+    await page.close();
+  });
+
+  it('when the checkpoints are gone mid-run, the page shows the failure and no step done', async () => {
+    // A context of its own: emptying the database must not touch the other tests' tasks.
+    const isolated = await browser.newContext();
+    const page = await isolated.newPage();
+    await openTask(page, baseUrl, 'wiped', 1000);
+    await page.click('#start');
+    await waitForDoneSteps(page, 1);
+
+    await clearCheckpointStore(page);
+    await waitForState(page, 'error');
+    // The run's next checkpoint finds the task gone (a conflict): nothing of it is shown done.
+    expect((await status(page)).text).toMatch(/^CHECKPOINT_CONFLICT: /);
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#steps li[data-state="done"]').length === 0 &&
+        document.querySelectorAll('#checkpoints tbody tr').length === 0,
+      undefined,
+      { timeout: 5_000 },
+    );
+    await isolated.close();
   });
 });
