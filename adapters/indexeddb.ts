@@ -409,8 +409,22 @@ function ownDatabase(dbName: string): OwnDatabase {
     if (db !== undefined) return db;
     const req = indexedDB.open(dbName);
     req.onupgradeneeded = () => req.result.createObjectStore(DEFAULT_OBJECT_STORE);
-    db = request(req);
-    return db;
+    const opened: Promise<IDBDatabase> = request(req).then((connection) => {
+      // A connection the browser closed (site data cleared) or that another page needs gone
+      // (deleting or upgrading the database) is let go, and the next operation opens it again:
+      // kept, it would fail every call (or block the other page) until a reload.
+      const forget = () => {
+        if (db === opened) db = undefined;
+      };
+      connection.onclose = forget;
+      connection.onversionchange = () => {
+        connection.close();
+        forget();
+      };
+      return connection;
+    });
+    db = opened;
+    return opened;
   };
   return {
     useStore: (mode, callback) =>

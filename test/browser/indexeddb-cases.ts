@@ -393,6 +393,27 @@ export function describeIndexedDbSpecifics(label: string): void {
       expect(blocked).toBe(false);
     });
 
+    it('the default store lets its database be deleted by another page, and opens it again', async () => {
+      const dbName = uniqueDbName();
+      deleteAfter(dbName);
+      const store = own(createIndexedDbStore({ dbName }));
+      await store.save(record('task-1', 'cp-1', Date.now()));
+      // Another tab deletes the database (or the user clears site data): not blocked.
+      let blocked = false;
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(dbName);
+        request.onblocked = () => {
+          blocked = true;
+        };
+        request.onsuccess = () => resolve();
+        request.onerror = () => reject(request.error);
+      });
+      expect(blocked).toBe(false);
+      // The store opens a new database at its next call: the task is gone, numbering starts over.
+      expect(await store.head('task-1')).toBe(0);
+      expect(await store.save(record('task-1', 'cp-2', Date.now()))).toEqual({ seq: 1 });
+    });
+
     it('close() leaves an injected store open for its owner', async () => {
       const { idb } = openDb();
       const store = createIndexedDbStore({ store: idb });
