@@ -473,15 +473,21 @@ function isGenuineFlow(flow: ContextFlowManager): boolean {
 /**
  * Appends to the task's lineage log the transitions of the runtime's `ContextFlowManager` that
  * are not persisted yet and have a `seq` below `below` (internal), checked as
- * {@link isGenuineFlow} says.
+ * {@link isGenuineFlow} says. With `reread`, what is persisted is read from the log rather than
+ * remembered (see {@link SaveLineageOptions.reread}).
  */
 export function saveRuntimeLineage(
   manager: CheckpointManager,
   taskId: string,
   flow: ContextFlowManager,
   below: number,
+  reread = false,
 ): Promise<number> {
-  return internals.saveLineage(manager, taskId, flow, { logged: isGenuineFlow(flow), below });
+  return internals.saveLineage(manager, taskId, flow, {
+    logged: isGenuineFlow(flow),
+    below,
+    reread,
+  });
 }
 
 /**

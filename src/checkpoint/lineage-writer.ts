@@ -19,7 +19,8 @@ const REMEMBERED_TASKS = 10_000;
 /**
  * Persists a task's lineage append-only in one store log, one JSON transition per entry
  * (internal to `CheckpointManager`). It remembers the last persisted `seq` per task, reading it
- * back from the log's last entry when it does not know it, so only new transitions are written.
+ * back from the log's last entry when it does not know it (or a save says not to trust it:
+ * `reread`), so only new transitions are written.
  */
 export class LineageWriter {
   readonly #store: CheckpointStore;
@@ -86,7 +87,9 @@ export class LineageWriter {
    * saves once per step and every promise it makes counts there.
    */
   #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
-    const last = this.#persisted.get(taskId);
+    // Decided here, in the task's queue: a save queued before this one (a previous run's last
+    // append) cannot bring back what it remembered of a log since deleted.
+    const last = options.reread === true ? undefined : this.#persisted.get(taskId);
     if (last === undefined) {
       return this.#readLastPersisted(taskId).then((read) =>
         this.#append(taskId, source, options, read),
@@ -208,6 +211,14 @@ export interface SaveLineageOptions {
   readonly logged?: boolean;
   /** Leave out transitions with this `seq` or higher. Default: none are left out. */
   readonly below?: number;
+  /**
+   * Read the last persisted `seq` from the log instead of trusting what the writer remembers.
+   * For the first append of a new run of a task: the task may have been deleted behind this
+   * writer's back since it last wrote it (the CLI, another manager or process on the same store),
+   * and a `seq` remembered from the deleted log would make it skip the new run's first
+   * transitions as persisted. One log read per new run, not per append. Default: false.
+   */
+  readonly reread?: boolean;
 }
 
 /**

@@ -30,6 +30,11 @@ export const LINEAGE_APPEND_BATCH = 8;
 export interface LoadedCheckpoint {
   readonly seq: number;
   readonly checkpointId: string;
+  /**
+   * The seq its next checkpoint expects the task's head at: `seq`, or more when newer
+   * checkpoints were deleted (a rollback; the store never numbers two checkpoints alike).
+   */
+  readonly head: number;
   /** The contexts log entry each context of its state was read from. */
   readonly storedContexts?: ReadonlyMap<object, number>;
   /** The `seq` of the last lineage transition in the store's log (-1: none). */
@@ -38,24 +43,49 @@ export interface LoadedCheckpoint {
 
 /**
  * What a run restored from `state` (as a load returned it) continues from, its task's lineage
- * log holding the transitions up to `lineageSeq`; none for a new task.
+ * log holding the transitions up to `lineageSeq`; none for a new task. `head` is the task's head
+ * seq as read before the load (see {@link loadedHead}).
  */
 export function loadedCheckpointOf(
   state: WorkflowState,
   lineageSeq: number,
+  head: number,
 ): LoadedCheckpoint | undefined {
   const info = state.checkpoint;
   if (info === undefined) return undefined;
   const { seq, checkpointId } = info;
-  return { seq, checkpointId, storedContexts: entriesReadFor(state), lineageSeq };
+  return {
+    seq,
+    checkpointId,
+    head: loadedHead(head, state),
+    storedContexts: entriesReadFor(state),
+    lineageSeq,
+  };
+}
+
+/**
+ * The seq a write after loading `state` (the task's latest checkpoint) expects the task's head
+ * at, `head` being the head read BEFORE that load. The head outruns the latest live checkpoint
+ * once newer ones were deleted (`deleteCheckpoint`, `mcp-orch checkpoints delete TASK ID`: a
+ * rollback) or expired, and it never goes back (no seq is numbered twice), so expecting the
+ * loaded checkpoint's own seq would conflict forever: the write goes after the head instead.
+ * The order of the reads keeps it race-safe. A writer that saves between the two reads wrote
+ * the checkpoint we loaded (its seq is the max); one that saves after the load moves the head
+ * past what we expect, and our write conflicts instead of forking the task. Were the head read
+ * after the load, a save between the two would count in it but not in the state we loaded, and
+ * our write would silently go over that save.
+ */
+export function loadedHead(head: number, state: WorkflowState): number {
+  return Math.max(head, state.checkpoint?.seq ?? 0);
 }
 
 /**
  * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
- * on the last sequence number written or loaded, so a second writer on the task loses with
- * `CheckpointConflictError` instead of forking it. The lineage transitions the store's log does
- * not have yet go with each checkpoint: on a store that appends on save (`appendsOnSave`), in the
- * checkpoint's own write; on any other, appended beside it in batches
+ * on the last sequence number written or loaded (the task's head, for a run restored after a
+ * rollback), so a second writer on the task loses with `CheckpointConflictError` instead of
+ * forking it. The lineage transitions the store's log does not have yet go with each
+ * checkpoint: on a store that appends on save (`appendsOnSave`), in the checkpoint's own write;
+ * on any other, appended beside it in batches
  * ({@link LINEAGE_APPEND_BATCH}), with at most one lineage write in flight, which the next
  * checkpoint does not wait for: until a write lands, those transitions travel in the
  * checkpoints' metadata (a resumed run carries them on until they are in the log), so a crash
@@ -66,6 +96,11 @@ export function loadedCheckpointOf(
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
   seq: number;
+  /**
+   * The seq the next write expects the task's head at: {@link seq}, or more for a run restored
+   * after a rollback ({@link LoadedCheckpoint.head}).
+   */
+  #head: number;
   /** The id of that checkpoint. */
   checkpointId: string | undefined;
   readonly #manager: CheckpointManager;
@@ -74,6 +109,12 @@ export class CheckpointWriter {
   readonly #emit: (event: RuntimeEvent) => void;
   /** The highest lineage seq known to be in the store's log. */
   #lineageSeq: number;
+  /**
+   * Whether the next lineage append reads what the log holds instead of trusting the manager's
+   * memory: a new run's first, since the task may have been deleted and started again behind the
+   * manager's back (`SaveLineageOptions.reread`).
+   */
+  #rereadLineage: boolean;
   /** Who waits for the appends in flight to end ({@link settled}). */
   #waiting: (() => void)[] = [];
   /** The highest lineage seq a saved checkpoint asked to append. */
@@ -102,12 +143,15 @@ export class CheckpointWriter {
     this.#lineage = lineage;
     this.#emit = emit;
     this.seq = loaded?.seq ?? 0;
+    this.#head = loaded?.head ?? 0;
     this.checkpointId = loaded?.checkpointId;
     // A restored lineage may hold transitions its checkpoint carried that the log lacks: they
     // stay pending (in the checkpoints) until appended.
     this.#lineageSeq = loaded?.lineageSeq ?? lineage.nextSeq - 1;
+    // A restored run's lineage was just read from the log, which refreshed the manager's memory.
+    this.#rereadLineage = loaded === undefined;
     this.#keep = keep;
-    this.#prunedAt = this.seq;
+    this.#prunedAt = this.#head;
     // Keeping N checkpoints bounds what a task stores; the contexts log is never pruned, so it
     // is not added to then (entries a loaded state names are still named).
     this.#contextLog = new ContextLogWriter(
@@ -152,7 +196,7 @@ export class CheckpointWriter {
       saved = saveRuntimeCheckpoint(
         this.#manager,
         checkpoint,
-        { expectedSeq: this.seq },
+        { expectedSeq: this.#head },
         this.#contextLog,
         appending ? { flow: this.#lineage, after: this.#lineageSeq } : undefined,
       );
@@ -160,7 +204,8 @@ export class CheckpointWriter {
       return Promise.reject(error);
     }
     return saved.then((checkpointId) => {
-      this.seq += 1;
+      this.#head += 1;
+      this.seq = this.#head;
       this.checkpointId = checkpointId;
       if (appending && upTo > this.#lineageSeq) this.#lineageSeq = upTo;
       this.#emit({
@@ -218,7 +263,13 @@ export class CheckpointWriter {
     const target = this.#appendUpTo;
     let append: Promise<number>;
     try {
-      append = saveRuntimeLineage(this.#manager, this.#taskId, this.#lineage, target + 1);
+      append = saveRuntimeLineage(
+        this.#manager,
+        this.#taskId,
+        this.#lineage,
+        target + 1,
+        this.#rereadLineage,
+      );
     } catch {
       this.#appendsEnded();
       return;
@@ -226,6 +277,7 @@ export class CheckpointWriter {
     append.then(
       () => {
         this.#lineageSeq = Math.max(this.#lineageSeq, target);
+        this.#rereadLineage = false;
         this.#appendNext();
       },
       () => this.#appendsEnded(),

@@ -19,6 +19,7 @@ import { assertValidId } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import { assertJson, type JsonValue } from '../json.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
+import { loadedHead } from './checkpoint-writer.js';
 import { MachineRun } from './machine-run.js';
 import { assertHasSnapshot } from './machine-snapshot.js';
 import { isMachineWorkflow } from './machine-workflow.js';
@@ -194,9 +195,9 @@ class WorkflowRuntime implements Runtime {
 
   /**
    * For a task not live here: writes its latest checkpoint again with `status` and when (in its
-   * metadata), conditional on that checkpoint's seq (a run of the task live elsewhere then
-   * loses its next write and stops). Nothing for a finished task, nor for one that already has
-   * `status`.
+   * metadata), conditional on that checkpoint's seq, or the task's head after a rollback (a run
+   * of the task live elsewhere then loses its next write and stops). Nothing for a finished
+   * task, nor for one that already has `status`.
    */
   async #restamp(taskId: string, status: StopStatus): Promise<void> {
     // A run of the task live elsewhere may write between the read and the write: read again.
@@ -213,10 +214,13 @@ class WorkflowRuntime implements Runtime {
 
   async #restampOnce(taskId: string, status: StopStatus): Promise<void> {
     const manager = await this.#getManager();
+    // Read before the load: see `loadedHead` (a rollback left the head past the latest).
+    const head = await manager.store.head(taskId);
     const state = await manager.loadLatestCheckpoint(taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
-    const { checkpoint, ...rest } = state;
+    const expectedSeq = loadedHead(head, state);
+    const { checkpoint: _checkpoint, ...rest } = state;
     // Stopped, the task waits for no event any more (resumed, it computes its wait again).
     const { waitingFor: _waiting, ...metadata } = rest.metadata;
     const checkpointId = await saveLoadedAgain(
@@ -227,9 +231,9 @@ class WorkflowRuntime implements Runtime {
         status,
         metadata: { ...metadata, ...stopMetadata(status, this.#settings.now()) },
       },
-      { expectedSeq: checkpoint?.seq ?? 0 },
+      { expectedSeq },
     );
-    const seq = (checkpoint?.seq ?? 0) + 1;
+    const seq = expectedSeq + 1;
     this.#emit({ type: 'checkpoint.saved', taskId, checkpointId, seq, status });
     this.#emit({ type: 'status.changed', taskId, status, previous: state.status });
   }
@@ -453,6 +457,9 @@ class WorkflowRuntime implements Runtime {
 
   async #resume(taskId: string): Promise<WorkflowRun> {
     const manager = await this.#getManager();
+    // Read before the load: the run's first write expects the head, which a rollback (newer
+    // checkpoints deleted) left past the latest checkpoint (see `loadedHead`).
+    const head = await manager.store.head(taskId);
     const loaded = await manager.loadLatestCheckpoint(taskId);
     if (loaded === undefined) throw new UnknownTaskError(taskId);
     const lineage = await loadTaskLineage(manager, taskId, loaded, this.#settings.now);
@@ -493,8 +500,8 @@ class WorkflowRuntime implements Runtime {
     const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)
-      ? MachineRun.restore({ ...common, workflow }, state, lineage)
-      : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage);
+      ? MachineRun.restore({ ...common, workflow }, state, lineage, head)
+      : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage, head);
     // A paused task's store says paused until it runs again: say so before it does.
     if (loaded.status === 'paused') await run.unpause();
     this.#runs.set(taskId, run);

@@ -81,15 +81,18 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     return new MachineRun(deps, taskId, actor, lineage);
   }
 
-  /** A run restored from a checkpoint's persisted snapshot. */
-  static restore(deps: MachineRunDeps, state: WorkflowState, lineage: TaskLineage) {
+  /**
+   * A run restored from a checkpoint's persisted snapshot; `head` is the task's head seq as read
+   * before `state` was loaded (see `loadedHead`).
+   */
+  static restore(deps: MachineRunDeps, state: WorkflowState, lineage: TaskLineage, head: number) {
     const actor = createActor(deps.workflow.machine, {
       // Read back as plain JSON: its contexts are frozen, as a live run's are.
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
     assertRestored(actor, state, deps.workflow);
-    const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
+    const loaded = loadedCheckpointOf(state, lineage.persistedSeq, head);
     const run = new MachineRun(deps, state.taskId, actor, lineage.flow, loaded);
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;

@@ -93,15 +93,23 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     return run;
   }
 
-  /** A run restored from a checkpoint's persisted snapshot. */
-  static restore(deps: TaskRunDeps, state: WorkflowState, lineage: TaskLineage): TaskRun {
+  /**
+   * A run restored from a checkpoint's persisted snapshot; `head` is the task's head seq as read
+   * before `state` was loaded (see `loadedHead`).
+   */
+  static restore(
+    deps: TaskRunDeps,
+    state: WorkflowState,
+    lineage: TaskLineage,
+    head: number,
+  ): TaskRun {
     const actor = createActor(deps.machine ?? deps.workflow.machine, {
       // Read back as plain JSON: its contexts are frozen, as a live run's are.
       snapshot: freezeContextsIn(state.snapshot),
       ...(deps.inspect === undefined ? {} : { inspect: deps.inspect }),
     });
     assertRestored(actor, state, deps.workflow);
-    const loaded = loadedCheckpointOf(state, lineage.persistedSeq);
+    const loaded = loadedCheckpointOf(state, lineage.persistedSeq, head);
     const run = new TaskRun(deps, state.taskId, actor, lineage.flow, loaded);
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.
     const snapshot = actor.getSnapshot();
