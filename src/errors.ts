@@ -544,10 +544,23 @@ export class ToolCallError extends OrchestrationError {
 export class UnknownTargetError extends OrchestrationError {
   readonly targetType: string;
   readonly targetId: string;
-  constructor(targetType: string, targetId: string) {
-    super('TARGET_NOT_FOUND', `No ${targetType} target ${JSON.stringify(targetId)} is registered`);
+  /** On resume: the task and the routed step whose checkpointed decision named the target. */
+  readonly routedStep?: { readonly taskId: string; readonly stepId: string };
+  constructor(
+    targetType: string,
+    targetId: string,
+    routedStep?: { readonly taskId: string; readonly stepId: string },
+  ) {
+    const missing = `${targetType} target ${JSON.stringify(targetId)}`;
+    super(
+      'TARGET_NOT_FOUND',
+      routedStep === undefined
+        ? `No ${missing} is registered`
+        : `Task ${routedStep.taskId} cannot resume: its step ${routedStep.stepId} was routed to the ${missing}, which is not registered; register it to resume (nothing was written)`,
+    );
     this.targetType = targetType;
     this.targetId = targetId;
+    if (routedStep !== undefined) this.routedStep = routedStep;
   }
 }
 

@@ -23,6 +23,7 @@ import { loadedHead } from './checkpoint-writer.js';
 import { MachineRun } from './machine-run.js';
 import { assertHasSnapshot } from './machine-snapshot.js';
 import { isMachineWorkflow } from './machine-workflow.js';
+import { assertRouteTargets } from './route-targets.js';
 import {
   assertWorkflowTaskId,
   inputContext,
@@ -497,6 +498,7 @@ class WorkflowRuntime implements Runtime {
     }
     // Restoring no snapshot would start the machine over (and rerun finished work).
     assertHasSnapshot(state, workflow, state !== loaded);
+    if (!isMachineWorkflow(workflow)) assertRouteTargets(state, index, this.#options.targets ?? []);
     const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
     const run = isMachineWorkflow(workflow)

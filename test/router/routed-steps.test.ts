@@ -295,6 +295,23 @@ describe('routed steps', () => {
     });
     await first.close(); // the process dies with the call in flight
 
+    // A runtime without the decided target refuses to resume, writing nothing: once the target
+    // is registered again the task goes on (restored without it, the step would fail for good).
+    const without = createRuntime({
+      store,
+      router: rulesTo('new_target'),
+      targets: [targets[1] as (typeof targets)[number]],
+      workflows: [workflow],
+    });
+    const refused = await without.resume(taskId).catch((caught: unknown) => caught);
+    expect(isOrchestrationError(refused, 'TARGET_NOT_FOUND')).toBe(true);
+    expect((refused as Error).message).toBe(
+      `Task ${taskId} cannot resume: its step handle was routed to the tool target "old_target", which is not registered; register it to resume (nothing was written)`,
+    );
+    expect((await manager.loadLatestCheckpoint(taskId))?.checkpoint).toEqual(saved?.checkpoint);
+    expect(calls).toEqual(['old_target']);
+    await without.close();
+
     held.open();
     const second = createRuntime({
       store,
