@@ -14,6 +14,7 @@ import {
 import { request, runTransaction } from '../../adapters/indexeddb/transaction.js';
 import {
   closeConnection,
+  deleteDatabaseReporting,
   manualClock,
   storedKeys,
   testRecord,
@@ -381,16 +382,7 @@ export function describeIndexedDbSpecifics(label: string): void {
       expect((await reopened.latest('task-1'))?.body).toBe('body of cp-1');
       await reopened.close();
       // With every connection closed, deleting the database is not blocked.
-      let blocked = false;
-      await new Promise<void>((resolve, reject) => {
-        const request = indexedDB.deleteDatabase(dbName);
-        request.onblocked = () => {
-          blocked = true;
-        };
-        request.onsuccess = () => resolve();
-        request.onerror = () => reject(request.error);
-      });
-      expect(blocked).toBe(false);
+      expect(await deleteDatabaseReporting(dbName)).toEqual({ blocked: false });
     });
 
     it('the default store lets its database be deleted by another page, and opens it again', async () => {
@@ -399,16 +391,7 @@ export function describeIndexedDbSpecifics(label: string): void {
       const store = own(createIndexedDbStore({ dbName }));
       await store.save(record('task-1', 'cp-1', Date.now()));
       // Another tab deletes the database (or the user clears site data): not blocked.
-      let blocked = false;
-      await new Promise<void>((resolve, reject) => {
-        const request = indexedDB.deleteDatabase(dbName);
-        request.onblocked = () => {
-          blocked = true;
-        };
-        request.onsuccess = () => resolve();
-        request.onerror = () => reject(request.error);
-      });
-      expect(blocked).toBe(false);
+      expect(await deleteDatabaseReporting(dbName)).toEqual({ blocked: false });
       // The store opens a new database at its next call: the task is gone, numbering starts over.
       expect(await store.head('task-1')).toBe(0);
       expect(await store.save(record('task-1', 'cp-2', Date.now()))).toEqual({ seq: 1 });

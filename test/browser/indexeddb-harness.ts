@@ -61,9 +61,21 @@ function closeAfter(tx: IDBTransaction): Promise<void> {
 
 /** Deletes a database once its connections are closed. */
 export function deleteDatabase(name: string): Promise<void> {
+  return deleteDatabaseReporting(name).then(() => undefined);
+}
+
+/**
+ * Deletes the database named `name`; resolves once it is gone with whether the delete was
+ * blocked on the way (an open connection did not close when asked).
+ */
+export function deleteDatabaseReporting(name: string): Promise<{ blocked: boolean }> {
   return new Promise((resolve, reject) => {
+    let blocked = false;
     const request = indexedDB.deleteDatabase(name);
-    request.onsuccess = () => resolve();
+    request.onblocked = () => {
+      blocked = true;
+    };
+    request.onsuccess = () => resolve({ blocked });
     request.onerror = () => reject(request.error);
   });
 }
