@@ -79,18 +79,23 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * <directory>/tasks/<taskId>/records/<seq>~<createdAt>~<expiresAt|never>~<checkpointId>
  * <directory>/tasks/<taskId>/logs/<name>.log  one JSON line per append
  * <directory>/tasks/<taskId>/lock/<generation> cross-process lock
+ * <directory>/tasks/<taskId>/lock/stage-<token>/ what a lock claim in progress writes through
  * <directory>/tasks/<taskId>/lease.json       the task's lease (atomic replace)
  * <directory>/tasks/<taskId>/task-id          the id, when the folder's name is not (capitals)
  * ```
- * - **Atomic writes**: every record and `head.json` is written to a temp file beside it, fsynced,
- *   renamed into place, and the folder fsynced (a save writes its record only: `head.json` is
- *   written by deletes, before files go, and when a task starts over after everything expired).
- *   After a crash (even `kill -9` mid-write) a record is whole or absent; stray temp files are
- *   invisible and removed by the next lock holder.
+ * - **Atomic writes**: every record and `head.json` is written to a temp file in the lock claim's
+ *   stage, fsynced, renamed into place, and the folder fsynced (a save writes its record only:
+ *   `head.json` is written by deletes, before files go, and when a task starts over after
+ *   everything expired). After a crash (even `kill -9` mid-write) a record is whole or absent;
+ *   stray temp files are invisible and removed by the next lock holder.
  * - **Writers are serialized per task** by a lock that works across processes and store instances
  *   (generation files claimed with `link()`; see `task-lock.ts`). A holder that dies is detected
  *   by pid liveness (same host) or by its heartbeat aging past `lockStaleMs`, and superseded: a
- *   lock never stays stuck. So the check-and-set of `expectedSeq` is atomic across processes.
+ *   lock never stays stuck. A holder that is only stalled (event loop blocked, `SIGSTOP`) and
+ *   wakes up after it was superseded writes nothing: every change goes through its claim's stage
+ *   folder in the system call that makes it, and the claimant that took over removed that folder
+ *   first (`claim-stage.ts`); the stalled operation runs again under a new claim. So the
+ *   check-and-set of `expectedSeq` is atomic across processes, stalls included.
  * - **Reads take no lock**: records are immutable files and `head.json` is replaced atomically, so
  *   a reader sees whole files, and re-reads until `head.json` did not change during its listing.
  * - **The head** is the larger of `head.json`'s seq and the highest record file name, so it never

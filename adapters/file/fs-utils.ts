@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 
 /**
- * Small file-system helpers of the file store: atomic replace (temp file + fsync + rename +
- * directory fsync), exact reads and writes on a handle, and error-code tests.
+ * Small file-system helpers of the file store: exact reads and writes on a handle, directory
+ * fsync, and error-code tests. Atomic replaces go through a lock claim's stage
+ * (`claim-stage.ts`).
  */
 
 /** Prefix of every temp file; record, head and lock listings skip names that start with it. */
@@ -95,41 +95,11 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-/**
- * Replaces `path` with `chunks` atomically: they go to a temp file in the same directory, which
- * is fsynced and then renamed over `path`, and the directory is fsynced so that the new name
- * survives a power loss. A reader (or a process that starts after a crash)
- * sees the old file or the new one, never a mix. The temp file is removed on failure; after a
- * crash it stays behind under {@link TEMP_PREFIX} and is cleaned by the next lock holder.
- */
-export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const directory = dirname(path);
-  const temp = join(directory, `${TEMP_PREFIX}${randomToken()}`);
-  try {
-    let handle: FileHandle;
-    try {
-      handle = await open(temp, 'wx');
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await mkdir(directory, { recursive: true });
-      handle = await open(temp, 'wx');
-    }
-    try {
-      await writeChunks(handle, chunks);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await fsyncDirectory(directory);
-}
-
 /** Writes `chunks` in order at the handle's position: one `writev`, then the rest if it fell short. */
-async function writeChunks(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+export async function writeChunks(
+  handle: FileHandle,
+  chunks: readonly Uint8Array[],
+): Promise<void> {
   const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   let skip = (await handle.writev([...chunks])).bytesWritten;
   if (skip >= total) return;

@@ -2,17 +2,20 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { TaskLease } from '../../src/checkpoint/checkpoint-store.js';
 import { CorruptRecordError } from '../../src/errors.js';
 import { isValidId } from '../../src/ids.js';
-import { fsyncDirectory, isNotFound, readAtMost, removeFile, writeFileAtomic } from './fs-utils.js';
+import type { ClaimStage } from './claim-stage.js';
+import { fsyncDirectory, isNotFound, readAtMost } from './fs-utils.js';
 import type { TaskPaths } from './task-paths.js';
 
 /**
  * A task's lease = one small file, `lease.json` in the task's folder:
  * `{"v":1,"owner":"<id>","expiresAt":<ms since the epoch>}`.
  *
- * - **Written and removed by the task lock's holder only**, so a claim's check-and-set is atomic
- *   across processes and store instances, as `save`'s `expectedSeq` is. Written with an atomic
- *   replace (temp file, fsync, rename, folder fsync) and removed with a folder fsync: a reader
- *   sees the old lease or the new one, and a granted or released lease survives a power cut.
+ * - **Written and removed by the task lock's holder only**, through its claim's stage (see
+ *   `claim-stage.ts`), so a claim's check-and-set is atomic across processes and store
+ *   instances, as `save`'s `expectedSeq` is, even when a stalled holder is taken over. Written
+ *   with an atomic replace (temp file, fsync, rename, folder fsync) and removed with a folder
+ *   fsync: a reader sees the old lease or the new one, and a granted or released lease survives
+ *   a power cut.
  * - **Read without the lock** (the file is replaced whole), at most {@link MAX_LEASE_FILE_BYTES}
  *   bytes. A longer file, or one that is not the expected JSON, is a `CorruptRecordError` (record
  *   `lease.json`), as a damaged `head.json` is: ignoring it could hand a task that runs elsewhere
@@ -78,13 +81,20 @@ function corrupt(taskId: string, reason: string, cause?: unknown): CorruptRecord
   return new CorruptRecordError(taskId, LEASE_RECORD, reason, { cause });
 }
 
-/** Replaces the task's lease file; the caller holds the task lock. */
-export async function writeLeaseFile(paths: TaskPaths, lease: TaskLease): Promise<void> {
+/**
+ * Replaces the task's lease file; the caller holds the task lock, and writes through its claim's
+ * stage, so that a holder superseded since it read the lease grants nothing (`LockLostError`).
+ */
+export async function writeLeaseFile(
+  paths: TaskPaths,
+  lease: TaskLease,
+  stage: ClaimStage,
+): Promise<void> {
   const text = JSON.stringify({ v: LEASE_VERSION, owner: lease.owner, expiresAt: lease.expiresAt });
-  await writeFileAtomic(paths.lease, [Buffer.from(text, 'utf8')]);
+  await stage.writeFile(paths.lease, [Buffer.from(text, 'utf8')]);
 }
 
-/** Removes the task's lease file; the caller holds the task lock. */
-export async function removeLeaseFile(paths: TaskPaths): Promise<void> {
-  if (await removeFile(paths.lease)) await fsyncDirectory(paths.dir);
+/** Removes the task's lease file; the caller holds the task lock (see {@link writeLeaseFile}). */
+export async function removeLeaseFile(paths: TaskPaths, stage: ClaimStage): Promise<void> {
+  if (await stage.removeFile(paths.lease)) await fsyncDirectory(paths.dir);
 }

@@ -25,12 +25,12 @@ export async function claimTaskLease(
     ctx,
     paths,
     taskId,
-    async () => {
+    async (lock) => {
       const time = ctx.now();
       const held = liveAt(await readLeaseFile(paths, taskId), time);
       if (held !== undefined && held.owner !== owner) return { granted: false, lease: held };
       const lease: TaskLease = { owner, expiresAt: time + ttlMs };
-      await writeLeaseFile(paths, lease);
+      await writeLeaseFile(paths, lease, lock.stage);
       return { granted: true, lease };
     },
     { keepsRecords: true },
@@ -50,9 +50,9 @@ export async function releaseTaskLease(
     ctx,
     paths,
     taskId,
-    async () => {
+    async (lock) => {
       if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
-      await removeLeaseFile(paths);
+      await removeLeaseFile(paths, lock.stage);
       return true;
     },
     { keepsRecords: true },

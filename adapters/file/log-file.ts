@@ -1,6 +1,7 @@
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CorruptRecordError } from '../../src/errors.js';
+import type { ClaimStage } from './claim-stage.js';
 import { fsyncDirectory, isNotFound, readExactly } from './fs-utils.js';
 import { LogScanner } from './log-scanner.js';
 
@@ -9,7 +10,9 @@ import { LogScanner } from './log-scanner.js';
  * JSON, so entries with newlines stay on their line. An append is one write of one line, so it is
  * all or nothing: a line is complete only once its final `\n` is on disk. A reader ignores a last
  * line without `\n` (an append in progress, or torn by a crash), and the next append, under the
- * task lock, truncates such a torn tail before writing. Lines are read in chunks, never whole
+ * task lock, truncates such a torn tail before writing. An append is fenced by an intent in the
+ * lock claim's stage ({@link appendLogLine}), so that a holder superseded while stalled never
+ * writes over the line of the one that took over. Lines are read in chunks, never whole
  * (`log-scanner.ts`), so a line's size does not bound what a reader allocates; an entry's does.
  * The first number of each line lets an append learn the log's length from the last line alone,
  * and a reader check that no line is missing or repeated.
@@ -74,47 +77,78 @@ async function readTail(
 }
 
 /**
- * Appends `entries` (non-empty) as one line; the caller holds the task lock. Returns the log's
- * new length. Truncates a torn tail left by a crash first.
+ * Appends `entries` (non-empty) as one line; the caller holds the task lock, and `stage` is its
+ * claim's. Returns the log's new length. Truncates a torn tail left by a crash first.
+ *
+ * The line is written in place, so it is fenced by an intent (see `claim-stage.ts`): the log is
+ * opened (created through the stage if new), its tail read, then the intent `<end>-<file>` is
+ * recorded, and only then is the file changed; ending the intent commits. A holder superseded
+ * before the intent writes nothing; one superseded after it finds its intent revoked
+ * (`LockLostError`), and its line, whenever it lands, is in a file the new holder replaced by a
+ * copy cut back to `end` ({@link cutLog}), since the handle was opened before the intent. The
+ * intent ends before the fsync: a crash between loses only an append not yet acknowledged, and on
+ * a journaling file system the fsync makes the ended intent durable with the line.
  */
 export async function appendLogLine(
   path: string,
   entries: readonly string[],
   onCorrupt: (reason: string) => Error,
+  stage: ClaimStage,
 ): Promise<number> {
-  let handle: FileHandle;
+  let handle: FileHandle | undefined;
   let created = false;
-  try {
-    handle = await open(path, 'r+');
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-    await mkdir(dirname(path), { recursive: true });
-    handle = await open(path, 'a+');
-    created = true;
+  while (handle === undefined) {
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      handle = await stage.createFile(path); // undefined: it exists now
+      created = handle !== undefined;
+    }
   }
   try {
     const { size } = await handle.stat();
     const tail = await readTail(handle, size, onCorrupt);
+    const intent = await stage.beginIntent(`${tail.end}-${basename(path)}`, path);
     if (tail.end < size) await handle.truncate(tail.end);
     const { length } = tail;
     const line = Buffer.from(`${JSON.stringify([length, ...entries])}\n`, 'utf8');
     // Positioned at the (possibly truncated) end: the only writer is the lock holder.
-    let offset = 0;
-    while (offset < line.length) {
-      const { bytesWritten } = await handle.write(
-        line,
-        offset,
-        line.length - offset,
-        tail.end + offset,
-      );
-      offset += bytesWritten;
+    try {
+      let offset = 0;
+      while (offset < line.length) {
+        const { bytesWritten } = await handle.write(
+          line,
+          offset,
+          line.length - offset,
+          tail.end + offset,
+        );
+        offset += bytesWritten;
+      }
+    } catch (error) {
+      // What landed is a torn line at most: readers ignore it, and the next append cuts it.
+      await stage.endIntent(intent).catch(() => undefined);
+      throw error;
     }
+    await stage.endIntent(intent);
     await handle.sync();
     if (created) await fsyncDirectory(dirname(path));
     return length + entries.length;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Undoes the append of a superseded holder whose intent `payload` (`<end>-<file>`) was revoked:
+ * the log in `logsDir` is replaced, through `stage`, by a copy cut back to `end` (nothing past it
+ * was committed). A new file, not a truncation: the superseded holder may still write to the one
+ * it opened. Called by the new holder before anything appends to the log.
+ */
+export async function cutLog(logsDir: string, payload: string, stage: ClaimStage): Promise<void> {
+  const match = /^(\d{1,16})-(.+)$/.exec(payload);
+  if (match === null) return; // not an intent of this version: nothing to undo
+  await stage.replaceWithCopy(join(logsDir, match[2] as string), Number(match[1]));
 }
 
 /** The log's length, from its last complete line (no lock needed). */

@@ -27,7 +27,7 @@ export async function appendTaskLog(
     taskId,
     async (lock) => {
       await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
-      return appendLogLine(path, entries, onCorrupt);
+      return appendLogLine(path, entries, onCorrupt, lock.stage);
     },
     { keepsRecords: true },
   );

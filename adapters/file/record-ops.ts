@@ -11,7 +11,8 @@ import {
   CheckpointExistsError,
   CorruptRecordError,
 } from '../../src/errors.js';
-import { writeFileAtomic } from './fs-utils.js';
+import { ignoreLockLost } from './claim-stage.js';
+import { fsyncDirectory } from './fs-utils.js';
 import {
   encodeRecordFile,
   entryMeta,
@@ -34,7 +35,10 @@ import {
 /**
  * The file store's checkpoint-record operations (`save`, `load`, `latest`, `list`, `delete`,
  * `deleteOld`, `head`), on arguments already validated. Reads take no lock and sweep expired
- * files on the way; writes re-read the task under its lock before changing anything.
+ * files on the way; writes re-read the task under its lock before changing anything, and change
+ * it through the claim's stage (`claim-stage.ts`): a step that throws `LockLostError` did nothing,
+ * and the task lock runs the operation again; after an operation's commit, such cleanup as
+ * removing expired files is skipped instead.
  */
 
 /**
@@ -76,8 +80,8 @@ export async function saveRecord(
     if (current?.reset) {
       // Everything expired: forget it all before numbering starts over at 1 (with the new
       // record's expiry, as a save writes no head.json after its record).
-      await removeRecords(paths, current.dead, true);
-      await writeHead(paths, { seq: 0, floor: 0, expiresAt: record.expiresAt ?? null });
+      await removeRecords(paths, current.dead, true, lock.stage);
+      await writeHead(paths, { seq: 0, floor: 0, expiresAt: record.expiresAt ?? null }, lock.stage);
     }
     const meta = {
       seq,
@@ -90,8 +94,13 @@ export async function saveRecord(
     // head.json is left as it is: the head and the expiry are the larger of it and the record
     // names, and this record file is durable. A delete or deleteOld brings head.json up to date
     // before it removes a file, and readers never remove the newest record above its seq.
-    await writeFileAtomic(file, encodeRecordFile(taskId, entry, record.body));
-    if (current !== undefined && !current.reset) await removeRecords(paths, current.dead, false);
+    // The commit: a rename out of the claim's stage, which fails if this process was stalled and
+    // superseded since it checked `expectedSeq` (then the save runs again, and sees the head the
+    // other writer left: two writers never both get a seq).
+    await lock.stage.writeFile(file, encodeRecordFile(taskId, entry, record.body));
+    if (current !== undefined && !current.reset) {
+      await removeRecords(paths, current.dead, false, lock.stage).catch(ignoreLockLost);
+    }
     ids.add(checkpointId);
     const nextExpiry = Math.min(known.nextExpiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
     ctx.memos.put(taskId, lock.token, { head: seq, ids, nextExpiry });
@@ -166,7 +175,7 @@ export async function deleteRecord(
   const peek = await viewTask(ctx, paths, taskId);
   await sweepDead(paths, peek);
   if (!peek.live.some(matches)) return false;
-  return lockTask(ctx, paths, taskId, async () => {
+  return lockTask(ctx, paths, taskId, async (lock) => {
     const current = await viewTask(ctx, paths, taskId, true);
     const entry = current.live.find(matches);
     if (entry === undefined) return false;
@@ -174,8 +183,11 @@ export async function deleteRecord(
     // crash before the file goes leaves the record live, and the view's expiry with it).
     const left = current.live.filter((live) => live !== entry);
     const head = headAfterDelete(current, left);
-    if (!headIsStored(current, head)) await writeHead(paths, head);
-    await removeRecords(paths, [entry, ...current.dead], true);
+    if (!headIsStored(current, head)) await writeHead(paths, head, lock.stage);
+    // The commit: the record leaves records/ through the claim's stage.
+    await removeRecords(paths, [entry], false, lock.stage);
+    await removeRecords(paths, current.dead, false, lock.stage).catch(ignoreLockLost);
+    await fsyncDirectory(paths.records);
     return true;
   });
 }
@@ -194,16 +206,19 @@ export async function deleteOldRecords(
   const peek = await viewTask(ctx, paths, taskId);
   await sweepDead(paths, peek);
   if (peek.live.length <= keepLatest) return 0;
-  return lockTask(ctx, paths, taskId, async () => {
+  return lockTask(ctx, paths, taskId, async (lock) => {
     const current = await viewTask(ctx, paths, taskId, true);
     const doomed = current.live.slice(keepLatest);
     if (doomed.length === 0) return 0;
     const oldest = current.live[keepLatest - 1];
     const floor = oldest === undefined ? current.rawHead + 1 : oldest.seq;
-    // One atomic write hides them all; removing the files is cleanup.
+    // One atomic write hides them all (the commit); removing the files is cleanup.
     const raised = Math.max(current.stored?.floor ?? 0, floor);
-    await writeHead(paths, headAfterDelete(current, current.live.slice(0, keepLatest), raised));
-    await removeRecords(paths, [...doomed, ...current.dead], true);
+    const head = headAfterDelete(current, current.live.slice(0, keepLatest), raised);
+    await writeHead(paths, head, lock.stage);
+    await removeRecords(paths, [...doomed, ...current.dead], true, lock.stage).catch(
+      ignoreLockLost,
+    );
     return doomed.length;
   });
 }

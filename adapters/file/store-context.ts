@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFile, TEMP_PREFIX } from './fs-utils.js';
+import { cutLog } from './log-file.js';
 import type { RecordsMemo, RecordsMemos } from './records-memo.js';
 import type { TaskIdFiles } from './task-ids.js';
 import { type HeldTaskLock, withTaskLock } from './task-lock.js';
@@ -33,9 +34,12 @@ export interface FileStoreContext {
 
 /**
  * Runs `fn` holding the task's lock. A holder that finds a dead one's leftovers removes its temp
- * files first, and the first holder of a new folder gives it its id file. `fn` gets the task's
- * records memo when it is still good (see `records-memo.ts`); it is forgotten unless `fn` puts it
- * back, or `keepsRecords` (`fn` writes no record and deletes none) and `fn` succeeds.
+ * files first, one that revoked appends of superseded holders cuts their logs back, and the first
+ * holder of a new folder gives it its id file. `fn` changes the task through `lock.stage`; when
+ * that throws `LockLostError` (this process stalled and was superseded), `fn` runs again under a
+ * new claim (see `withTaskLock`). `fn` gets the task's records memo when it is still good (see
+ * `records-memo.ts`); it is forgotten unless `fn` puts it back, or `keepsRecords` (`fn` writes no
+ * record and deletes none) and `fn` succeeds.
  */
 export function lockTask<T>(
   ctx: FileStoreContext,
@@ -48,6 +52,12 @@ export function lockTask<T>(
   const label = `task ${JSON.stringify(taskId)}`;
   return withTaskLock(paths.lock, { staleMs, timeoutMs, label }, async (lock) => {
     if (lock.recoveredFromCrash) await removeTemps(paths);
+    // Appends of superseded holders, revoked when this claim fenced them: undone before anything
+    // else can append (a claim that dies first leaves them to the next, see `claim-stage.ts`).
+    for (const payload of lock.revoked) {
+      await cutLog(paths.logs, payload, lock.stage);
+      await lock.stage.clearRevoked(payload);
+    }
     // A new folder (or one a crashed holder may have left half made) gets its id file from its
     // first holder, whatever it writes (a lease, say): other instances that remember the id file
     // of the folder it replaced go by that memory, since their own claims are not first ones.

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { CorruptRecordError } from '../../src/errors.js';
 import { fsyncDirectory, isAlive, isNotFound, randomToken } from './fs-utils.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
-import { type TaskPaths, taskPaths, trashPath } from './task-paths.js';
+import { type TaskPaths, taskPaths, taskPathsIn, trashPath } from './task-paths.js';
 
 /**
  * The file store's `deleteTask`: under the task lock, one rename moves the task's folder into
@@ -19,7 +19,6 @@ export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): P
   const paths = taskPaths(ctx.root, taskId);
   if (!(await exists(paths.dir))) return false;
   return lockTask(ctx, paths, taskId, async (lock) => {
-    const existed = await hasAnything(ctx, paths, taskId);
     // One rename takes the task away at once; the folder is then removed at leisure.
     const trash = trashPath(ctx.root);
     await mkdir(trash, { recursive: true });
@@ -28,6 +27,10 @@ export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): P
     lock.abandon();
     ctx.taskIds.forget(taskId);
     await fsyncDirectory(dirname(paths.dir));
+    // What it held, read where it went: the stages of the task's lock claims went with it, so
+    // nobody changes it any more, and this holds even if this process was superseded while
+    // stalled (the rename then took what the new holder had written: a delete after it).
+    const existed = await hasAnything(ctx, taskPathsIn(doomed), taskId).catch(() => true);
     await rm(doomed, { recursive: true, force: true });
     await emptyTrash(trash);
     return existed;

@@ -1,7 +1,8 @@
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isValidId } from '../../src/ids.js';
-import { errorCode, isNotFound, readAtMost, writeFileAtomic } from './fs-utils.js';
+import type { ClaimStage } from './claim-stage.js';
+import { errorCode, isNotFound, readAtMost } from './fs-utils.js';
 import { fileNameForId, idFilePath, type TaskPaths } from './task-paths.js';
 
 /**
@@ -13,9 +14,9 @@ import { fileNameForId, idFilePath, type TaskPaths } from './task-paths.js';
  *
  * - **Written** by the lock holder of a save or an append, before anything else of the task, and
  *   by the first lock holder of a new folder whatever it writes (a lease claim, say), with an
- *   atomic replace (temp file, fsync, rename, folder fsync): whoever sees a record or a log of the
- *   task also sees the id file. Folders named by their id get none (nothing to learn from it, and
- *   a first save pays no extra fsyncs).
+ *   atomic replace through the claim's stage (temp file, fsync, rename, folder fsync): whoever
+ *   sees a record or a log of the task also sees the id file. Folders named by their id get
+ *   none (nothing to learn from it, and a first save pays no extra fsyncs).
  * - **Read** at most {@link MAX_ID_FILE_BYTES} bytes; an id file that is longer, does not hold a
  *   valid id, or holds an id that does not map back to the folder's name (copied from another
  *   folder, damaged) is ignored: the folder is not listed, as if it had none. One bad file does
@@ -45,6 +46,8 @@ const MEMO_ENTRIES = 50_000;
 export interface FolderFreshness {
   readonly firstClaim: boolean;
   readonly recoveredFromCrash: boolean;
+  /** The claim's stage, through which the id file is written. */
+  readonly stage: ClaimStage;
 }
 
 /** The id files of one store instance's tasks (see the module comment). */
@@ -71,7 +74,7 @@ export class TaskIdFiles {
     const fresh = folder.firstClaim || folder.recoveredFromCrash;
     if (!fresh && this.#kept.has(taskId)) return;
     if ((await readIdFile(paths.idFile)) !== taskId) {
-      await writeFileAtomic(paths.idFile, [Buffer.from(taskId, 'ascii')]);
+      await folder.stage.writeFile(paths.idFile, [Buffer.from(taskId, 'ascii')]);
     }
     this.#kept.add(taskId);
     trim(this.#kept);

@@ -35,7 +35,11 @@ export function fileNameForId(id: string): string {
 
 /** The paths of a task under `root`; `taskId` must be valid already. */
 export function taskPaths(root: string, taskId: string): TaskPaths {
-  const dir = join(tasksPath(root), fileNameForId(taskId));
+  return taskPathsIn(join(tasksPath(root), fileNameForId(taskId)));
+}
+
+/** The paths of the task whose folder is `dir` (wherever it is, e.g. moved to the trash). */
+export function taskPathsIn(dir: string): TaskPaths {
   return {
     dir,
     head: join(dir, 'head.json'),

@@ -2,13 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isExpired } from '../../src/checkpoint/store-guards.js';
 import { CorruptRecordError } from '../../src/errors.js';
-import {
-  fsyncDirectory,
-  isNotFound,
-  readSmallFile,
-  removeFile,
-  writeFileAtomic,
-} from './fs-utils.js';
+import type { ClaimStage } from './claim-stage.js';
+import { fsyncDirectory, isNotFound, readSmallFile, removeFile } from './fs-utils.js';
 import { parseRecordFileName, type RecordEntry } from './record-file.js';
 import type { TaskPaths } from './task-paths.js';
 
@@ -160,10 +155,17 @@ export async function readTaskView(
   }
 }
 
-/** Writes `head.json` atomically (its folder fsynced too). */
-export async function writeHead(paths: TaskPaths, head: HeadFile): Promise<void> {
+/**
+ * Writes `head.json` atomically (its folder fsynced too), through the lock claim's stage: a
+ * holder that was superseded meanwhile writes nothing (`LockLostError`).
+ */
+export async function writeHead(
+  paths: TaskPaths,
+  head: HeadFile,
+  stage: ClaimStage,
+): Promise<void> {
   const text = JSON.stringify({ v: HEAD_VERSION, ...head });
-  await writeFileAtomic(paths.head, [Buffer.from(text, 'utf8')]);
+  await stage.writeFile(paths.head, [Buffer.from(text, 'utf8')]);
 }
 
 /**
@@ -196,15 +198,20 @@ export function headIsStored(view: TaskView, head: HeadFile): boolean {
 
 /**
  * Removes record files; returns how many were there. With `syncDirectory`, flushes the removals.
+ * A lock holder passes its claim's `stage`, through which each file goes (`LockLostError` when
+ * the holder was superseded: the files from there on stay); a reader sweeping expired files
+ * passes none.
  */
 export async function removeRecords(
   paths: TaskPaths,
   entries: readonly RecordEntry[],
   syncDirectory: boolean,
+  stage?: ClaimStage,
 ): Promise<number> {
   let removed = 0;
   for (const entry of entries) {
-    if (await removeFile(join(paths.records, entry.fileName))) removed++;
+    const path = join(paths.records, entry.fileName);
+    if (await (stage === undefined ? removeFile(path) : stage.removeFile(path))) removed++;
   }
   if (syncDirectory && entries.length > 0) await fsyncDirectory(paths.records);
   return removed;
