@@ -43,8 +43,8 @@ export interface LoadedCheckpoint {
 
 /**
  * What a run restored from `state` (as a load returned it) continues from, its task's lineage
- * log holding the transitions up to `lineageSeq`; none for a new task. `head` is the task's head
- * seq as read before the load (see {@link loadedHead}).
+ * log holding the transitions up to `lineageSeq`; none for a new task. `head` is the seq its
+ * first write expects the task's head at, as {@link loadLatestForWrite} returned it.
  */
 export function loadedCheckpointOf(
   state: WorkflowState,
@@ -54,29 +54,28 @@ export function loadedCheckpointOf(
   const info = state.checkpoint;
   if (info === undefined) return undefined;
   const { seq, checkpointId } = info;
-  return {
-    seq,
-    checkpointId,
-    head: loadedHead(head, state),
-    storedContexts: entriesReadFor(state),
-    lineageSeq,
-  };
+  return { seq, checkpointId, head, storedContexts: entriesReadFor(state), lineageSeq };
 }
 
 /**
- * The seq a write after loading `state` (the task's latest checkpoint) expects the task's head
- * at, `head` being the head read BEFORE that load. The head outruns the latest live checkpoint
- * once newer ones were deleted (`deleteCheckpoint`, `mcp-orch checkpoints delete TASK ID`: a
- * rollback) or expired, and it never goes back (no seq is numbered twice), so expecting the
- * loaded checkpoint's own seq would conflict forever: the write goes after the head instead.
- * The order of the reads keeps it race-safe. A writer that saves between the two reads wrote
- * the checkpoint we loaded (its seq is the max); one that saves after the load moves the head
- * past what we expect, and our write conflicts instead of forking the task. Were the head read
- * after the load, a save between the two would count in it but not in the state we loaded, and
- * our write would silently go over that save.
+ * The task's latest checkpoint (`state`, undefined: none), and `head`: the seq a write after it
+ * expects the task's head at. The head outruns the latest live checkpoint once newer ones were
+ * deleted (`deleteCheckpoint`, `mcp-orch checkpoints delete TASK ID`: a rollback) or expired,
+ * and it never goes back (no seq is numbered twice), so expecting the loaded checkpoint's own
+ * seq would conflict forever: the write goes after the head instead. The head is read BEFORE the
+ * checkpoint, which keeps it race-safe. A writer that saves between the two reads wrote the
+ * checkpoint we loaded (its seq is the max); one that saves after the load moves the head past
+ * what we expect, and our write conflicts instead of forking the task. Were the head read after
+ * the load, a save between the two would count in it but not in the state we loaded, and our
+ * write would silently go over that save.
  */
-export function loadedHead(head: number, state: WorkflowState): number {
-  return Math.max(head, state.checkpoint?.seq ?? 0);
+export async function loadLatestForWrite(
+  manager: CheckpointManager,
+  taskId: string,
+): Promise<{ readonly state: WorkflowState | undefined; readonly head: number }> {
+  const head = await manager.store.head(taskId);
+  const state = await manager.loadLatestCheckpoint(taskId);
+  return { state, head: Math.max(head, state?.checkpoint?.seq ?? 0) };
 }
 
 /**

@@ -19,7 +19,7 @@ import { assertValidId } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
 import { assertJson, type JsonValue } from '../json.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
-import { loadedHead } from './checkpoint-writer.js';
+import { loadLatestForWrite } from './checkpoint-writer.js';
 import { MachineRun } from './machine-run.js';
 import { assertHasSnapshot } from './machine-snapshot.js';
 import { isMachineWorkflow } from './machine-workflow.js';
@@ -215,12 +215,10 @@ class WorkflowRuntime implements Runtime {
 
   async #restampOnce(taskId: string, status: StopStatus): Promise<void> {
     const manager = await this.#getManager();
-    // Read before the load: see `loadedHead` (a rollback left the head past the latest).
-    const head = await manager.store.head(taskId);
-    const state = await manager.loadLatestCheckpoint(taskId);
+    // Expecting the head, not the loaded seq: a rollback left the head past the latest.
+    const { state, head: expectedSeq } = await loadLatestForWrite(manager, taskId);
     if (state === undefined) throw new UnknownTaskError(taskId);
     if (FINAL_STATUSES.has(state.status) || state.status === status) return;
-    const expectedSeq = loadedHead(head, state);
     const { checkpoint: _checkpoint, ...rest } = state;
     // Stopped, the task waits for no event any more (resumed, it computes its wait again).
     const { waitingFor: _waiting, ...metadata } = rest.metadata;
@@ -458,10 +456,9 @@ class WorkflowRuntime implements Runtime {
 
   async #resume(taskId: string): Promise<WorkflowRun> {
     const manager = await this.#getManager();
-    // Read before the load: the run's first write expects the head, which a rollback (newer
-    // checkpoints deleted) left past the latest checkpoint (see `loadedHead`).
-    const head = await manager.store.head(taskId);
-    const loaded = await manager.loadLatestCheckpoint(taskId);
+    // The run's first write expects the head, which a rollback (newer checkpoints deleted) left
+    // past the latest checkpoint.
+    const { state: loaded, head } = await loadLatestForWrite(manager, taskId);
     if (loaded === undefined) throw new UnknownTaskError(taskId);
     const lineage = await loadTaskLineage(manager, taskId, loaded, this.#settings.now);
     if (FINAL_STATUSES.has(loaded.status)) return settledRun(loaded, lineage.flow);

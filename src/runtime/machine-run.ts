@@ -82,8 +82,8 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   }
 
   /**
-   * A run restored from a checkpoint's persisted snapshot; `head` is the task's head seq as read
-   * before `state` was loaded (see `loadedHead`).
+   * A run restored from a checkpoint's persisted snapshot; `head` is the seq its first write
+   * expects the task's head at, as `loadLatestForWrite` returned it with `state`.
    */
   static restore(deps: MachineRunDeps, state: WorkflowState, lineage: TaskLineage, head: number) {
     const actor = createActor(deps.workflow.machine, {

@@ -94,8 +94,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   }
 
   /**
-   * A run restored from a checkpoint's persisted snapshot; `head` is the task's head seq as read
-   * before `state` was loaded (see `loadedHead`).
+   * A run restored from a checkpoint's persisted snapshot; `head` is the seq its first write
+   * expects the task's head at, as `loadLatestForWrite` returned it with `state`.
    */
   static restore(
     deps: TaskRunDeps,
