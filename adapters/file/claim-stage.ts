@@ -241,19 +241,12 @@ export class ClaimStage {
    */
   async writeFile(path: string, chunks: readonly Uint8Array[]): Promise<void> {
     const [temp, handle] = await this.#openTemp('wx');
-    try {
-      try {
-        await writeChunks(handle, chunks);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await this.#commit(temp, path);
-    } catch (error) {
-      await this.#drop(temp);
-      throw error;
-    }
-    await fsyncDirectory(dirname(path));
+    await this.#fillAndCommit(
+      temp,
+      path,
+      async () => handle,
+      (file) => writeChunks(file, chunks),
+    );
   }
 
   /**
@@ -270,13 +263,33 @@ export class ClaimStage {
       if (!(await exists(this.dir))) throw this.lost(error);
       return; // no such file
     }
+    await this.#fillAndCommit(
+      temp,
+      path,
+      () => open(temp, 'r+'),
+      async (file) => {
+        if ((await file.stat()).size > length) await file.truncate(length);
+      },
+    );
+  }
+
+  /**
+   * Fills the stage's temp file `temp` through the handle `openFile` gives (then synced and
+   * closed) and commits it as `path`, its folder synced; on failure drops it.
+   */
+  async #fillAndCommit(
+    temp: string,
+    path: string,
+    openFile: () => Promise<FileHandle>,
+    fill: (file: FileHandle) => Promise<void>,
+  ): Promise<void> {
     try {
-      const handle = await open(temp, 'r+');
+      const file = await openFile();
       try {
-        if ((await handle.stat()).size > length) await handle.truncate(length);
-        await handle.sync();
+        await fill(file);
+        await file.sync();
       } finally {
-        await handle.close();
+        await file.close();
       }
       await this.#commit(temp, path);
     } catch (error) {

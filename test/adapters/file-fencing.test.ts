@@ -158,39 +158,30 @@ function runChild(body: string): Stalling {
 }
 
 describe('file store: a stalled lock holder that was taken over', () => {
-  it('gets a conflict for its conditional save (stalled right after taking the lock)', async () => {
-    const child = runChild(`
+  it.each([
+    ['right after taking the lock', "arm('now')"],
+    ['right before its record lands', "arm('rename', '/records/')"],
+  ])(
+    'gets a conflict for its conditional save (stalled %s)',
+    async (_when, arm) => {
+      const child = runChild(`
       await store.save(record('A-1'), { expectedSeq: 0 });
-      arm('now');
+      ${arm};
       report(await outcome(store.save(record('A-2'), { expectedSeq: 1 })));
     `);
-    await child.stalled;
-    const store = open();
-    expect(await store.save(record('B-2'), { expectedSeq: 1 })).toEqual({ seq: 2 });
-    expect(await child.wake()).toEqual({ error: 'CHECKPOINT_CONFLICT' });
-    expect((await store.list(TASK)).map((meta) => `${meta.seq}:${meta.checkpointId}`)).toEqual([
-      '2:B-2',
-      '1:A-1',
-    ]);
-    expect((await store.latest(TASK))?.checkpointId).toBe('B-2');
-  }, 30_000);
-
-  it('gets a conflict for its conditional save (stalled right before its record lands)', async () => {
-    const child = runChild(`
-      await store.save(record('A-1'), { expectedSeq: 0 });
-      arm('rename', '/records/');
-      report(await outcome(store.save(record('A-2'), { expectedSeq: 1 })));
-    `);
-    await child.stalled;
-    const store = open();
-    expect(await store.save(record('B-2'), { expectedSeq: 1 })).toEqual({ seq: 2 });
-    expect(await child.wake()).toEqual({ error: 'CHECKPOINT_CONFLICT' });
-    expect((await store.list(TASK)).map((meta) => `${meta.seq}:${meta.checkpointId}`)).toEqual([
-      '2:B-2',
-      '1:A-1',
-    ]);
-    expect(await store.head(TASK)).toBe(2);
-  }, 30_000);
+      await child.stalled;
+      const store = open();
+      expect(await store.save(record('B-2'), { expectedSeq: 1 })).toEqual({ seq: 2 });
+      expect(await child.wake()).toEqual({ error: 'CHECKPOINT_CONFLICT' });
+      expect((await store.list(TASK)).map((meta) => `${meta.seq}:${meta.checkpointId}`)).toEqual([
+        '2:B-2',
+        '1:A-1',
+      ]);
+      expect((await store.latest(TASK))?.checkpointId).toBe('B-2');
+      expect(await store.head(TASK)).toBe(2);
+    },
+    30_000,
+  );
 
   it('does not write over the log line of the new holder (stalled before its write)', async () => {
     const child = runChild(`
