@@ -3,7 +3,9 @@
  * through the official `@modelcontextprotocol/sdk` client (an optional peer dependency, with
  * the `ajv` it ships, which checks arguments against each tool's input schema). Over any
  * transport (`connectMcpTools`), a child process over stdio (`connectMcpStdio`, Node only) or
- * Streamable HTTP (`connectMcpHttp`); one tool of a client you hold with `mcpToolTarget`.
+ * Streamable HTTP (`connectMcpHttp`); one tool of a client you hold with `mcpToolTarget`. A set
+ * that makes its own connection fails calls in flight as soon as it sees the connection lost,
+ * and the connectors connect again at the next call (never sending a call twice).
  */
 
 export { connectMcpHttp, type McpHttpOptions } from './mcp/connect-mcp-http.js';

@@ -1,9 +1,6 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  type ConnectMcpToolsOptions,
-  connectMcpTools,
-  type McpToolSet,
-} from './connect-mcp-tools.js';
+import type { ConnectMcpToolsOptions, McpToolSet } from './connect-mcp-tools.js';
+import { openMcpToolSet } from './connect-mcp-tools.js';
 
 /** How long `close()` waits for the server to end the session before closing anyway (ms). */
 const SESSION_END_TIMEOUT_MS = 2_000;
@@ -38,6 +35,11 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  * ends the session on the server (`DELETE`, best effort: an error is ignored, and a server that
  * has not answered within 2 s is not waited for), then closes the client.
  *
+ * When the server goes away (it died, or restarted and no longer knows the session: 404), calls
+ * in flight fail with `ToolCallError` (`reason: 'disconnected'`) as soon as the set has seen it
+ * (a stream cut or a request failed, then a ping failed too), and the next call starts a new
+ * session (a new `initialize`); a call is never sent twice.
+ *
  * @example
  * ```ts
  * const tools = await connectMcpHttp({ url: 'http://127.0.0.1:3000/mcp' });
@@ -47,15 +49,20 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  */
 export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSet> {
   const { url, requestInit, ...rest } = options;
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    ...(requestInit === undefined ? {} : { requestInit }),
-  });
-  const set = await connectMcpTools({ transport }, rest);
-  let closed: Promise<void> | undefined;
-  // Closing the client aborts a DELETE still in flight.
-  const close = (): Promise<void> => {
-    closed ??= endSession(transport).then(() => set.close());
-    return closed;
-  };
-  return { ...set, close };
+  const endpoint = new URL(url);
+  return openMcpToolSet(
+    {
+      newTransport: () =>
+        new StreamableHTTPClientTransport(endpoint, {
+          ...(requestInit === undefined ? {} : { requestInit }),
+        }),
+    },
+    rest,
+    {
+      // Closing the client aborts a DELETE still in flight: end the session first.
+      beforeClose: async (transport) => {
+        if (transport instanceof StreamableHTTPClientTransport) await endSession(transport);
+      },
+    },
+  );
 }

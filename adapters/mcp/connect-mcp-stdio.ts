@@ -1,8 +1,5 @@
-import {
-  type ConnectMcpToolsOptions,
-  connectMcpTools,
-  type McpToolSet,
-} from './connect-mcp-tools.js';
+import type { ConnectMcpToolsOptions, McpToolSet } from './connect-mcp-tools.js';
+import { openMcpToolSet } from './connect-mcp-tools.js';
 
 /**
  * The SDK's stdio transport (Node only: it spawns processes), imported through a variable so
@@ -31,7 +28,8 @@ export interface McpStdioOptions extends ConnectMcpToolsOptions {
  * Starts an MCP server as a child process and talks to it over stdio (the SDK's
  * `StdioClientTransport`), returning its tools as targets; `close()` ends the process (stdin
  * closed, then `SIGTERM`, then `SIGKILL`). If the process dies, calls in flight fail with
- * `ToolCallError` (`reason: 'disconnected'`).
+ * `ToolCallError` (`reason: 'disconnected'`), and the next call starts the server again (same
+ * command, arguments and environment); a call is never sent twice.
  *
  * Node only. The transport module is imported when this is first called, through a variable
  * that bundlers do not follow, so `mcp-orchestration/mcp` bundles for the browser (where
@@ -52,12 +50,13 @@ export async function connectMcpStdio(options: McpStdioOptions): Promise<McpTool
   const { StdioClientTransport } = (await import(
     /* @vite-ignore */ STDIO_TRANSPORT_MODULE
   )) as typeof import('@modelcontextprotocol/sdk/client/stdio.js');
-  const transport = new StdioClientTransport({
-    command,
-    ...(args === undefined ? {} : { args: [...args] }),
-    ...(env === undefined ? {} : { env: { ...env } }),
-    ...(cwd === undefined ? {} : { cwd }),
-    ...(stderr === undefined ? {} : { stderr }),
-  });
-  return connectMcpTools({ transport }, rest);
+  const newTransport = () =>
+    new StdioClientTransport({
+      command,
+      ...(args === undefined ? {} : { args: [...args] }),
+      ...(env === undefined ? {} : { env: { ...env } }),
+      ...(cwd === undefined ? {} : { cwd }),
+      ...(stderr === undefined ? {} : { stderr }),
+    });
+  return openMcpToolSet({ newTransport }, rest);
 }

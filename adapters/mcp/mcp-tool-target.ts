@@ -1,22 +1,35 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type CallToolResult, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  ListToolsResultSchema,
+  McpError,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Context } from '../../src/context/context.js';
 import { createContext } from '../../src/context/create-context.js';
-import { ToolCallError, ToolInputError } from '../../src/errors.js';
-import { assertValidId } from '../../src/ids.js';
-import { isJson, type JsonObject, type JsonValue } from '../../src/json.js';
+import { InvalidIdError, ToolCallError, ToolInputError } from '../../src/errors.js';
+import { assertValidId, isValidId } from '../../src/ids.js';
+import { assertJson, type JsonObject, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
 import { compileJsonSchemaCheck, type JsonSchemaCheck } from './json-schema-check.js';
 
 /** Options of {@link mcpToolTarget} (and of each target of `connectMcpTools`). */
 export interface McpToolTargetOptions {
-  /** The target's id, a valid storage id. Default: the tool's name. */
+  /**
+   * The target's id, a valid storage id (`A-Z a-z 0-9 _ . -`, at most 200 characters). Default:
+   * the tool's name, so a tool named e.g. `fs/read` needs one.
+   */
   readonly targetId?: string;
-  /** Type name of the result contexts. Default: `` `${toolName}.result` ``. */
+  /**
+   * Type name of the result contexts. Default: `` `${toolName}.result` ``, or
+   * `` `${targetId}.result` `` when that is not a valid id (e.g. for a tool named `fs/read`).
+   */
   readonly resultContextType?: string;
   /**
    * Longest a call may wait for its answer, in ms; then it fails with `ToolCallError`
-   * (`reason: 'timeout'`) and the server is told to cancel. Default: 60 000 (the SDK's).
+   * (`reason: 'timeout'`) and the server is told to cancel. From 1 to 2 147 483 647 (about 24.8
+   * days, the longest timer delay), or `Infinity` for no practical limit (that longest delay);
+   * anything else is a `TypeError`. Default: 60 000 (the SDK's).
    */
   readonly timeoutMs?: number;
   /**
@@ -26,14 +39,187 @@ export interface McpToolTargetOptions {
   readonly toArguments?: (context: Context) => JsonObject;
   /** Check the arguments against the tool's input schema before sending. Default: true. */
   readonly validateInput?: boolean;
+  /**
+   * Check the structured content of an answer against the tool's output schema, when it has
+   * one. Default: true.
+   */
+  readonly validateOutput?: boolean;
 }
 
 /** A {@link ToolTarget} that calls one tool of an MCP server. */
 export interface McpToolTarget extends ToolTarget {
   /** The tool's name on the server. */
   readonly toolName: string;
-  /** The tool as the server lists it (name, description, input and output schemas…). */
+  /**
+   * The tool as the server lists it (name, description, input and output schemas…); after a
+   * reconnection, as the server lists it then.
+   */
   readonly tool: Tool;
+}
+
+/** The longest delay timers take (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * What targets call through: an SDK client, and the tools its server lists on the current
+ * connection. @internal
+ */
+export interface McpToolSource {
+  /** The client the calls go through. */
+  readonly client: Client;
+  /**
+   * The tools the server lists, by name, once the client is connected (connected again first
+   * when the connection was lost and the source can make a new one). Rejects with the signal's
+   * reason once it is aborted, or with `ToolCallError` (`reason: 'disconnected'`) when there is
+   * no connection to call over.
+   */
+  ready(target: McpToolTarget, signal: AbortSignal): Promise<ReadonlyMap<string, Tool>>;
+}
+
+/** The tools by name; the first of a name wins, as `tools/list` lists them. @internal */
+export function toolsByName(tools: readonly Tool[]): ReadonlyMap<string, Tool> {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) if (!byName.has(tool.name)) byName.set(tool.name, tool);
+  return byName;
+}
+
+/** A `ToolCallError` (`reason: 'disconnected'`) of a target. @internal */
+export function disconnectedError(
+  target: McpToolTarget,
+  message: string,
+  cause?: unknown,
+): ToolCallError {
+  return new ToolCallError(
+    target.targetId,
+    target.toolName,
+    'disconnected',
+    message,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * A source over a client that is never connected again (an injected client, or a set made over
+ * one transport): the tools listed once; no connection, no call. @internal
+ */
+export function fixedToolSource(client: Client, tools: readonly Tool[]): McpToolSource {
+  const byName = toolsByName(tools);
+  return {
+    client,
+    async ready(target, signal) {
+      signal.throwIfAborted();
+      if (client.transport === undefined) {
+        throw disconnectedError(target, 'the client is not connected to the MCP server');
+      }
+      return byName;
+    },
+  };
+}
+
+/**
+ * `timeoutMs` as a timer delay: `Infinity` is the longest; a value out of 1..2^31 − 1 (or not
+ * a number) is a `TypeError`, where Node would fire the timer at once.
+ */
+function timeoutOf(timeoutMs: number | undefined, toolName: string): number | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (timeoutMs === Number.POSITIVE_INFINITY) return MAX_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new TypeError(
+      `timeoutMs of tool ${toolName} must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, or Infinity for no practical limit; got ${String(timeoutMs)}`,
+    );
+  }
+  return timeoutMs;
+}
+
+/** What `assertJson` says of a value that is not JSON, or `undefined` when it is. */
+function notJsonReason(value: unknown, path: string): string | undefined {
+  try {
+    assertJson(value, { path });
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** The reason part of an `InvalidIdError`'s message (after `Invalid <kind> "<id>": `). */
+function invalidIdReason(error: InvalidIdError): string {
+  const prefix = `Invalid ${error.kind} ${JSON.stringify(error.id.slice(0, 80))}: `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+/**
+ * The target's id: the given one, else the tool's name, which must then be a valid id; an
+ * invalid name is an `InvalidIdError` that says how to get past it.
+ */
+function targetIdOf(tool: Tool, options: McpToolTargetOptions): string {
+  const targetId = options.targetId ?? tool.name;
+  try {
+    assertValidId('target', targetId);
+  } catch (error) {
+    if (options.targetId !== undefined || !(error instanceof InvalidIdError)) throw error;
+    const suggested = tool.name
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^[.-]+/, '')
+      .slice(0, 64);
+    const example = JSON.stringify(isValidId(suggested) ? suggested : 'my_tool');
+    const name =
+      tool.name.length > 80
+        ? `${JSON.stringify(tool.name.slice(0, 80))}…`
+        : JSON.stringify(tool.name);
+    throw new InvalidIdError(
+      'target',
+      targetId,
+      `${invalidIdReason(error)}; the tool's name is not a valid target id: give its target one (perTool: { ${name}: { targetId: ${example} } }, or targetId with mcpToolTarget), or leave the tool out with the tools option`,
+    );
+  }
+  return targetId;
+}
+
+/** The checks of a tool's arguments and answers, compiled from its schemas. */
+interface ToolChecks {
+  readonly tool: Tool;
+  readonly input: JsonSchemaCheck | undefined;
+  readonly output: JsonSchemaCheck | undefined;
+}
+
+/**
+ * Compiles the checks of a tool (as `options` ask); throws `ToolCallError` (`protocol`) naming
+ * the way out when a schema cannot be compiled. Reuses `previous` checks whose schema is the same.
+ */
+function checksOf(
+  tool: Tool,
+  targetId: string,
+  options: McpToolTargetOptions,
+  previous?: ToolChecks,
+): ToolChecks {
+  const compile = (which: 'input' | 'output', schema: Tool['inputSchema']): JsonSchemaCheck => {
+    try {
+      return compileJsonSchemaCheck(schema);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ToolCallError(
+        targetId,
+        tool.name,
+        'protocol',
+        `its ${which} schema cannot be compiled: ${reason} (pass validate${which === 'input' ? 'Input' : 'Output'}: false to skip the check, or leave the tool out with the tools option)`,
+        { cause: error },
+      );
+    }
+  };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const input =
+    options.validateInput === false
+      ? undefined
+      : previous?.input !== undefined && same(previous.tool.inputSchema, tool.inputSchema)
+        ? previous.input
+        : compile('input', tool.inputSchema);
+  const output =
+    options.validateOutput === false || tool.outputSchema === undefined
+      ? undefined
+      : previous?.output !== undefined && same(previous.tool.outputSchema, tool.outputSchema)
+        ? previous.output
+        : compile('output', tool.outputSchema);
+  return { tool, input, output };
 }
 
 /** The text of an answer's text blocks, one per line. */
@@ -114,11 +300,12 @@ function resultContext(
   const structured = result.structuredContent;
   const fail = (message: string) =>
     new ToolCallError(target.targetId, target.toolName, 'protocol', message);
-  if (structured !== undefined && !isJson(structured)) {
-    throw fail('the structured content is not JSON');
-  }
+  const notJson =
+    structured === undefined ? undefined : notJsonReason(structured, '$.structuredContent');
+  if (notJson !== undefined) throw fail(`the structured content is not JSON: ${notJson}`);
   if (outputCheck !== undefined) {
-    // The SDK checks too, but only for tools on the last page it listed: check here as well.
+    // The SDK checks too when it listed the tools itself (its listTools), only for the last
+    // page: the sets list without it (it compiles every output schema, wanted or not).
     if (structured === undefined) {
       throw fail('the tool has an output schema but no structured content');
     }
@@ -128,16 +315,18 @@ function resultContext(
       throw fail(`the structured content does not match the output schema: ${where}`);
     }
   }
-  let data: JsonValue | undefined = structured;
+  // Checked above: JSON.
+  let data = structured as JsonValue;
   let resultKind = 'structured';
-  if (data === undefined) {
+  if (structured === undefined) {
     const others = otherBlocksOf(result);
     if (others.length === 0) {
       data = { text: textOf(result) };
       resultKind = 'text';
     } else {
-      if (!isJson(others)) throw fail('a content block is not JSON');
-      data = { text: textOf(result), content: others };
+      const blocksNotJson = notJsonReason(result.content, '$.content');
+      if (blocksNotJson !== undefined) throw fail(`a content block is not JSON: ${blocksNotJson}`);
+      data = { text: textOf(result), content: others as JsonValue[] };
       resultKind = 'content';
     }
   }
@@ -152,58 +341,58 @@ function resultContext(
 }
 
 /**
- * Builds the target of a tool the server listed (`connectMcpTools` lists once for all tools).
+ * Builds the target of a tool the server listed (`connectMcpTools` lists once for all tools),
+ * calling through `source`. Checks the options, the target id and the tool's schemas now.
  * @internal
  */
 export function toolTargetOf(
-  client: Client,
+  source: McpToolSource,
   tool: Tool,
   options: McpToolTargetOptions = {},
 ): McpToolTarget {
-  const targetId = options.targetId ?? tool.name;
-  assertValidId('target', targetId);
-  const contextType = options.resultContextType ?? `${tool.name}.result`;
+  const targetId = targetIdOf(tool, options);
+  const contextType =
+    options.resultContextType ??
+    (isValidId(`${tool.name}.result`) ? `${tool.name}.result` : `${targetId}.result`);
   assertValidId('context type', contextType);
-  const compile = (which: 'input' | 'output', schema: Tool['inputSchema']): JsonSchemaCheck => {
-    try {
-      return compileJsonSchemaCheck(schema);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const hint = which === 'input' ? ' (pass validateInput: false to skip the check)' : '';
-      throw new ToolCallError(
-        targetId,
-        tool.name,
-        'protocol',
-        `its ${which} schema cannot be compiled: ${reason}${hint}`,
-        { cause: error },
-      );
-    }
-  };
-  const check = options.validateInput === false ? undefined : compile('input', tool.inputSchema);
-  const outputCheck = tool.outputSchema && compile('output', tool.outputSchema);
+  const timeout = timeoutOf(options.timeoutMs, tool.name);
+  let checks = checksOf(tool, targetId, options);
   const target: McpToolTarget = {
     targetType: 'tool',
     targetId,
     toolName: tool.name,
-    tool,
+    get tool() {
+      return checks.tool;
+    },
     ...(tool.description === undefined ? {} : { description: tool.description }),
     async call(context: Context, helpers: TargetCallHelpers): Promise<Context> {
       const { signal } = helpers;
       signal.throwIfAborted();
-      const args = argumentsOf(context, options, check, target);
-      if (client.transport === undefined) {
+      const listed = (await source.ready(target, signal)).get(tool.name);
+      if (listed === undefined) {
         throw new ToolCallError(
           targetId,
           tool.name,
-          'disconnected',
-          'the client is not connected to the MCP server',
+          'unknown-tool',
+          'the server no longer lists this tool (it did when the set connected)',
+        );
+      }
+      // Listed again after a reconnection: the checks follow the schemas it has now.
+      if (listed !== checks.tool) checks = checksOf(listed, targetId, options, checks);
+      const args = argumentsOf(context, options, checks.input, target);
+      if (listed.execution?.taskSupport === 'required') {
+        throw new ToolCallError(
+          targetId,
+          tool.name,
+          'protocol',
+          'the tool requires task-based execution, which these targets do not use',
         );
       }
       let result: CallToolResult;
       try {
-        result = (await client.callTool({ name: tool.name, arguments: args }, undefined, {
+        result = (await source.client.callTool({ name: tool.name, arguments: args }, undefined, {
           signal,
-          ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+          ...(timeout === undefined ? {} : { timeout }),
         })) as CallToolResult;
       } catch (error) {
         throw callFailure(error, target, signal);
@@ -211,18 +400,26 @@ export function toolTargetOf(
       if (result.isError === true) {
         throw new ToolCallError(targetId, tool.name, 'tool-error', textOf(result) || 'no message');
       }
-      return resultContext(result, context, target, contextType, outputCheck);
+      return resultContext(result, context, target, contextType, checks.output);
     },
   };
   return target;
 }
 
-/** Every tool the server lists, following pagination. @internal */
+/**
+ * Every tool the server lists, following pagination. Sends `tools/list` itself rather than
+ * through the client's `listTools`, which compiles the output schema of every tool listed (a
+ * schema it cannot compile would fail the listing, even of a tool not wanted). @internal
+ */
 export async function listAllTools(client: Client, signal?: AbortSignal): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor }, { signal });
+    const page = await client.request(
+      { method: 'tools/list', params: cursor === undefined ? {} : { cursor } },
+      ListToolsResultSchema,
+      { signal },
+    );
     tools.push(...page.tools);
     cursor = page.nextCursor;
   } while (cursor !== undefined);
@@ -233,8 +430,8 @@ export async function listAllTools(client: Client, signal?: AbortSignal): Promis
  * A {@link ToolTarget} for one tool of an MCP server, through a connected SDK `Client` (yours:
  * the target never closes it). Lists the server's tools to find the tool's input schema, so
  * that each call checks its arguments first. A call sends the context's data as the tool's
- * arguments and turns the answer into the result context: its `structuredContent` (checked by
- * the SDK against the tool's output schema) when present, else `{ text }`, the text blocks one
+ * arguments and turns the answer into the result context: its `structuredContent` (checked
+ * against the tool's output schema) when present, else `{ text }`, the text blocks one
  * per line. Failures: arguments the schema refuses → {@link ToolInputError} (nothing sent); an
  * error result (`isError`), a timeout, a closed connection → {@link ToolCallError}; an abort of
  * `helpers.signal` rejects with the signal's reason (the server is told to cancel).
@@ -264,5 +461,5 @@ export async function mcpToolTarget(
       'the server lists no tool of this name',
     );
   }
-  return toolTargetOf(client, tool, options);
+  return toolTargetOf(fixedToolSource(client, [tool]), tool, options);
 }

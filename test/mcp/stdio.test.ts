@@ -161,7 +161,7 @@ describe('MCP tools over stdio (the example server as a child process)', () => {
     expect(again.data).toMatchObject({ words: 2 });
   });
 
-  it('the server process dying mid-call fails the call with ToolCallError (disconnected), and later calls too', async () => {
+  it('the server process dying mid-call fails the call with ToolCallError (disconnected); the next call starts it again', async () => {
     const { tools, pid } = await startServer();
     const call = tools
       .target('sleep')
@@ -170,12 +170,25 @@ describe('MCP tools over stdio (the example server as a child process)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     process.kill(pid, 'SIGKILL');
     expect(await call).toMatchObject({ code: 'TOOL_CALL_FAILED', reason: 'disconnected' });
+    // The call in flight is not sent again; the next one goes to a new server process.
     const later = await tools
+      .target('word_count')
+      .call(createContext('Doc', { text: 'anyone?' }), helpers());
+    expect(later.data).toMatchObject({ words: 1 });
+    const { transport } = tools.client;
+    const newPid = transport instanceof StdioClientTransport ? transport.pid : null;
+    expect(newPid).not.toBeNull();
+    expect(newPid).not.toBe(pid);
+    expect(isAlive(newPid as number)).toBe(true);
+    await tools.close();
+    expect(isAlive(newPid as number)).toBe(false);
+    // Closed: calls fail, and no process starts.
+    const closed = await tools
       .target('word_count')
       .call(createContext('Doc', { text: 'anyone?' }), helpers())
       .catch((e: unknown) => e);
-    expect(later).toMatchObject({ code: 'TOOL_CALL_FAILED', reason: 'disconnected' });
-    await tools.close();
+    expect(closed).toMatchObject({ code: 'TOOL_CALL_FAILED', reason: 'disconnected' });
+    expect(tools.client.transport).toBeUndefined();
   });
 
   it('close() ends the server process and leaves no child behind', async () => {
