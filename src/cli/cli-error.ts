@@ -78,7 +78,6 @@ export function exitCodeOf(error: unknown): ExitCode {
 /** Hints that turn a library message into advice for the command line, by error code. */
 const HINTS: Readonly<Record<string, string>> = {
   WORKFLOW_NOT_FOUND: 'pass the workflow module with --file FILE',
-  TASK_EXISTS: 'continue it with `mcp-orch resume`, or pick another --task',
 };
 
 /** The one line `mcp-orch` prints on stderr for an error: `mcp-orch: <message> (<CODE>)`. */

@@ -59,7 +59,7 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     value: 'STORE',
     description:
-      'file:DIR or redis://host:port[/db][?prefix=P] (default: file:$MCP_ORCHESTRATION_DIR, else file:.mcp-orchestration)',
+      'file:DIR or redis://host:port[/db][?prefix=P&timeout=10s] (default: file:$MCP_ORCHESTRATION_DIR, else file:.mcp-orchestration)',
   },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },

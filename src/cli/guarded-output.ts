@@ -6,6 +6,13 @@ export interface GuardedOutput {
   readonly stream: ProgressStream;
   /** Aborted by the first failed write (EPIPE: the reader closed the pipe). */
   readonly closed: AbortSignal;
+  /**
+   * Resolves once everything written so far has reached the stream's reader, or at once when
+   * nothing is queued, the stream failed (`closed`) or it was destroyed. A pipe on POSIX takes
+   * writes asynchronously: what a slow reader has not read yet waits in this process, and
+   * `process.exit()` would drop it.
+   */
+  flush(): Promise<void>;
 }
 
 /**
@@ -18,13 +25,14 @@ export interface GuardedOutput {
  */
 export function guardOutput(stream: NodeJS.WriteStream): GuardedOutput {
   const controller = new AbortController();
+  const { signal } = controller;
   stream.on('error', () => {
-    if (!controller.signal.aborted) controller.abort();
+    if (!signal.aborted) controller.abort();
   });
   return {
-    closed: controller.signal,
+    closed: signal,
     stream: {
-      write: (text) => !controller.signal.aborted && stream.write(text),
+      write: (text) => !signal.aborted && stream.write(text),
       // Read through: a terminal's width changes when it is resized.
       get isTTY() {
         return stream.isTTY;
@@ -33,5 +41,16 @@ export function guardOutput(stream: NodeJS.WriteStream): GuardedOutput {
         return stream.columns;
       },
     },
+    flush: () =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted || stream.destroyed || stream.writableLength === 0) {
+          resolve();
+          return;
+        }
+        // Writes complete in order: this empty one's callback runs once those before it did
+        // (or with the error that failed them, which `closed` then reports).
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        stream.write('', () => resolve());
+      }),
   };
 }

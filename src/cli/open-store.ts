@@ -21,12 +21,13 @@ export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   return dir === undefined || dir === '' ? '.mcp-orchestration' : dir;
 }
 
-const STORE_FORMS = 'file:DIR or redis://host:port[/db][?prefix=...]';
+const STORE_FORMS = 'file:DIR or redis://host:port[/db][?prefix=P&timeout=10s]';
 
 /**
  * Opens the store named by `--store`: `file:DIR` (the embedded file store; the default, in
- * `MCP_ORCHESTRATION_DIR` or `.mcp-orchestration`) or `redis://host:port[/db][?prefix=P]`
- * (`rediss://` for TLS; ioredis is imported only then, so it stays optional). `memory` is
+ * `MCP_ORCHESTRATION_DIR` or `.mcp-orchestration`) or `redis://host:port[/db][?prefix=P&timeout=T]`
+ * (`rediss://` for TLS; ioredis is imported only then, so it stays optional; `timeout` bounds
+ * each wait for Redis, {@link DEFAULT_REDIS_TIMEOUT_MS} by default). `memory` is
  * refused: nothing would outlive the command.
  */
 export async function openStore(
@@ -56,20 +57,96 @@ async function openFileStore(dir: string, isDefault: boolean): Promise<OpenedSto
   return { store, spec, label: spec, isDefault, close: () => store.close() };
 }
 
-async function openRedisStore(spec: string): Promise<OpenedStore> {
+/** The query parameters a `redis://` store takes (others would reach ioredis unchecked). */
+const REDIS_PARAMETERS = ['prefix', 'timeout'] as const;
+
+/** How long the command line waits for Redis by default: to connect, and for each command. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 10_000;
+
+/** Milliseconds of a `timeout` parameter: `500ms`, `10s`, `2m`, more than 0. */
+function timeoutMs(text: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(text);
+  const unit = match?.[2] === 'ms' ? 1 : match?.[2] === 's' ? 1_000 : 60_000;
+  const ms = match === null ? Number.NaN : Number(match[1]) * unit;
+  if (!(Number.isSafeInteger(ms) && ms > 0)) {
+    throw new CliError(
+      'BAD_STORE',
+      `The Redis URL's timeout takes a duration such as 500ms, 10s or 2m, got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
+
+/** What a `redis://` URL says beside what ioredis reads from it (host, port, password). */
+interface RedisUrl {
+  /** The URL for ioredis: no query, the db checked. */
+  readonly url: URL;
+  readonly db: number;
+  readonly prefix: string | undefined;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Checks a `redis://` URL: its path is empty or a db number, and its query takes only
+ * {@link REDIS_PARAMETERS} (a misspelt `prefx` would otherwise be ignored, and the run would
+ * write under the shared default prefix; `keyPrefix` would nest the store's keys).
+ */
+function parseRedisUrl(spec: string): RedisUrl {
   let url: URL;
   try {
     url = new URL(spec);
   } catch (error) {
     throw new CliError('BAD_STORE', `Invalid Redis URL ${JSON.stringify(spec)}`, { cause: error });
   }
+  const unknown = [...url.searchParams.keys()].filter(
+    (name) => !(REDIS_PARAMETERS as readonly string[]).includes(name),
+  );
+  if (unknown.length > 0) {
+    const names = [...new Set(unknown)].map((name) => JSON.stringify(name)).join(', ');
+    const accepted = REDIS_PARAMETERS.map((name) => `${name}=`).join(', ');
+    throw new CliError(
+      'BAD_STORE',
+      `The Redis URL takes no ${names}: its parameters are ${accepted} (as in ${STORE_FORMS})`,
+    );
+  }
+  const dbMatch = /^\/?(\d*)$/.exec(url.pathname);
+  const db = dbMatch === null ? Number.NaN : Number(dbMatch[1] ?? '');
+  if (!Number.isSafeInteger(db)) {
+    throw new CliError(
+      'BAD_STORE',
+      `The Redis URL's path is a database number, as in redis://host:port/1, got ${JSON.stringify(url.pathname)}`,
+    );
+  }
+  const timeout = url.searchParams.get('timeout');
   const prefix = url.searchParams.get('prefix') ?? undefined;
-  url.searchParams.delete('prefix');
+  url.search = '';
+  return {
+    url,
+    db,
+    prefix,
+    timeoutMs: timeout === null ? DEFAULT_REDIS_TIMEOUT_MS : timeoutMs(timeout),
+  };
+}
+
+/**
+ * Opens a Redis store through a client of its own, whose every wait is bounded: connecting
+ * (TCP, handshake, ready check) within the URL's `timeout`, each command within it too
+ * (ioredis' `commandTimeout`, timed per command, so a run's long steps are not limited), so a
+ * Redis that takes the connection but never answers ends the command with an error.
+ *
+ * Its socket does not keep the process alive (`unref`): `watchRun` sees a run that comes to
+ * rest by Node's `beforeExit`, and an idle connection must not hide it. A command in flight
+ * still does, through its timeout timer (set when it is sent, cleared when it settles), so the
+ * process never looks idle while it waits for Redis.
+ */
+async function openRedisStore(spec: string): Promise<OpenedStore> {
+  const { url, db, prefix, timeoutMs } = parseRedisUrl(spec);
   const { Redis } = await importIoredis();
   const { createRedisStore } = await import('mcp-orchestration/redis');
   const client = new Redis(url.toString(), {
     lazyConnect: true,
-    connectTimeout: 5_000,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 2,
     retryStrategy: (attempt) => (attempt > 3 ? null : 200 * attempt),
   });
@@ -77,14 +154,41 @@ async function openRedisStore(spec: string): Promise<OpenedStore> {
   client.on('error', (error: Error) => {
     lastError = error;
   });
+  // Each connection's socket, the first and any after a reconnect.
+  client.on('connect', () => client.stream.unref());
+  const seconds = `${timeoutMs / 1_000} s`;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
-    await client.connect();
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(
+          () => reject(new Error(lastError?.message ?? `no answer within ${seconds}`)),
+          timeoutMs,
+        );
+      }),
+    ]);
   } catch (error) {
     client.disconnect();
     const reason = (lastError ?? (error as Error)).message;
     throw new CliError('STORE_UNREACHABLE', `Cannot connect to Redis at ${url.host}: ${reason}`, {
       cause: error,
     });
+  } finally {
+    clearTimeout(deadline);
+  }
+  if (db > 0) {
+    // ioredis selects the db as it connects, but a failed SELECT is only an `error` event:
+    // it would go on in db 0. Selected again here, a failure is the command's.
+    try {
+      await client.select(db);
+    } catch (error) {
+      client.disconnect();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CliError('BAD_STORE', `Redis at ${url.host} has no database ${db}: ${reason}`, {
+        cause: error,
+      });
+    }
   }
   let store: CheckpointStore;
   try {

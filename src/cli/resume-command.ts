@@ -1,6 +1,7 @@
-import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { createCliRuntime } from './cli-runtime.js';
 import { type Command, taskIdArgument, writeLines } from './command.js';
-import { loadWorkflowModule } from './load-workflow.js';
+import { taskWorkflow } from './export-command.js';
 import { assertNotLeased } from './task-guards.js';
 import { taskPlan } from './task-plan.js';
 import { watchRun } from './watch-run.js';
@@ -12,8 +13,9 @@ export const resumeCommand: Command = {
   summary: 'continue a task from its latest checkpoint, with live progress',
   details: [
     'The workflow must be known: --file names the module it was run from. A finished task needs',
-    'no module: its result (or failure) is read from its final checkpoint. A task a worker holds',
-    'a live lease on runs there, and is refused (TASK_LEASED).',
+    'no module: its result (or failure) is read from its final checkpoint. A task a worker or',
+    'another mcp-orch process holds a live lease on runs there, and is refused (TASK_LEASED); the',
+    'lease of a killed mcp-orch lapses 30 s after its last renewal.',
   ].join('\n'),
   options: {
     file: { type: 'string', value: 'FILE', description: 'the workflow module (as for run)' },
@@ -22,20 +24,21 @@ export const resumeCommand: Command = {
   async run(invocation) {
     const taskId = taskIdArgument(invocation.positionals[0]);
     const file = invocation.string('file');
-    const loaded = file === undefined ? undefined : await loadWorkflowModule(file);
     const opened = await invocation.store();
     const manager = await getCheckpointManager(opened.store);
     const latest = await manager.loadLatestCheckpoint(taskId);
     if (latest === undefined) throw new UnknownTaskError(taskId);
+    // Checked to be the workflow the task runs (BAD_WORKFLOW_FILE), as send and status do.
+    const workflow = file === undefined ? undefined : await taskWorkflow(latest, file);
     const finished = ['completed', 'error', 'cancelled'].includes(latest.status);
-    // The runtime here takes no lease, so it would not refuse a task a worker runs.
+    // Refused before anything is printed; the runtime's lease claim refuses it too (racing
+    // processes included), before it runs anything.
     if (!finished) await assertNotLeased(opened.store, taskId);
-    const runtime = createRuntime({
-      store: opened.store,
-      workflows: loaded === undefined ? [] : [loaded.workflow],
+    const runtime = createCliRuntime(opened.store, workflow === undefined ? [] : [workflow], {
+      lease: !finished,
     });
     // A long plan's checkpoints between the first and the final one leave it out.
-    const { plan } = await taskPlan(manager, latest, loaded?.workflow.plan);
+    const { plan } = await taskPlan(manager, latest, workflow?.plan);
     if (!(finished || invocation.flag('json'))) {
       const done = plan.filter((step) => step.isComplete).length;
       const steps = plan.length > 0 ? `; ${done}/${plan.length} steps done` : '';
@@ -46,7 +49,7 @@ export const resumeCommand: Command = {
     return watchRun(invocation, {
       runtime,
       taskId,
-      plan: plan.length > 0 ? plan : (loaded?.workflow.plan ?? []),
+      plan: plan.length > 0 ? plan : (workflow?.plan ?? []),
       begin: () => runtime.resume(taskId),
       file: file,
       store: opened,

@@ -1,8 +1,19 @@
-import { createCheckpointId, createRuntime, TaskExistsError } from 'mcp-orchestration';
+import { createCheckpointId, TaskExistsError } from 'mcp-orchestration';
 import { usageError } from './cli-error.js';
+import { createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
-import { watchRun } from './watch-run.js';
+import { followUpArguments, watchRun } from './watch-run.js';
+
+/**
+ * The `TaskExistsError` of `run` on a task id that has checkpoints, saying how the command line
+ * continues it (the library's message speaks of `start`'s `ifExists` option).
+ */
+function taskExists(taskId: string, resume: string): TaskExistsError {
+  const error = new TaskExistsError(taskId, false);
+  error.message = `Task ${taskId} already has checkpoints: continue it with \`${resume}\`, or pick another --task`;
+  return error;
+}
 
 /** `mcp-orch run FILE`: runs a workflow module under the durable runtime. */
 export const runCommand: Command = {
@@ -15,7 +26,8 @@ export const runCommand: Command = {
     'Ctrl-C stops the run and leaves the task resumable (`mcp-orch resume`); a run waiting for an',
     'event (a waitFor step) stops once that is checkpointed, and so does a defineMachineWorkflow',
     'machine idle in a state not tagged `suspended` (nothing left to run here; it stays running',
-    'and `mcp-orch send` takes it on). TypeScript modules load through tsx.',
+    'and `mcp-orch send` takes it on). The task is leased to this process while it runs, so',
+    'another mcp-orch is refused it (TASK_LEASED). TypeScript modules load through tsx.',
   ].join('\n'),
   options: {
     task: { type: 'string', value: 'ID', description: 'the task id (default: <workflow>-<ulid>)' },
@@ -38,9 +50,10 @@ export const runCommand: Command = {
     const { workflow } = loaded;
     const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
     const opened = await invocation.store();
+    const resume = `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`;
     // Refused before anything is printed (the runtime refuses it too, racing writers included).
-    if ((await opened.store.head(taskId)) > 0) throw new TaskExistsError(taskId, false);
-    const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
+    if ((await opened.store.head(taskId)) > 0) throw taskExists(taskId, resume);
+    const runtime = createCliRuntime(opened.store, [workflow]);
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [
         `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.label})`,
@@ -51,9 +64,11 @@ export const runCommand: Command = {
       taskId,
       plan: workflow.plan,
       begin: () =>
-        runtime.start(workflow, input === undefined ? (loaded.input ?? {}) : input.value, {
-          taskId,
-        }),
+        runtime
+          .start(workflow, input === undefined ? (loaded.input ?? {}) : input.value, { taskId })
+          .catch((error: unknown) => {
+            throw error instanceof TaskExistsError ? taskExists(taskId, resume) : error;
+          }),
       file: file,
       store: opened,
     });

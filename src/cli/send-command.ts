@@ -1,5 +1,6 @@
-import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
 import { usageError } from './cli-error.js';
+import { createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
 import { assertNotLeased, assertTakesEvents } from './task-guards.js';
@@ -17,7 +18,7 @@ export const sendCommand: Command = {
     'An event it does not wait for, or data its schema refuses, changes nothing (EVENT_NOT_ACCEPTED).',
     'Only a suspended task takes events (or a defineMachineWorkflow machine idle in an untagged',
     'state); a paused, finished or running one is refused as it is (TASK_NOT_RUNNING), and so is',
-    'a task a worker holds a live lease on (TASK_LEASED).',
+    'a task a worker or another mcp-orch process holds a live lease on (TASK_LEASED).',
   ].join('\n'),
   options: {
     file: { type: 'string', value: 'FILE', description: "the task's workflow module (required)" },
@@ -45,7 +46,7 @@ export const sendCommand: Command = {
     }
     assertTakesEvents(latest, workflow, resume);
     const { plan } = await taskPlan(manager, latest, workflow.plan);
-    const runtime = createRuntime({ store: opened.store, workflows: [workflow] });
+    const runtime = createCliRuntime(opened.store, [workflow]);
     if (!invocation.flag('json')) writeLines(invocation.io, [`Sending ${type} to task ${taskId}`]);
     /** The task's seq once the event was delivered: the suspended checkpoints that count follow it. */
     let sentAt: number | undefined;

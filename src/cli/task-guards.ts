@@ -9,8 +9,9 @@ import {
 
 /**
  * Throws `TaskLeasedError` when a worker holds a live lease on the task (a runtime with the
- * `lease` option runs it, or did until less than a lease's TTL ago). The command line takes no
- * lease itself, so its runtime would not refuse such a task: it checks first.
+ * `lease` option runs it, another `mcp-orch` process does, or either did until less than a
+ * lease's TTL ago). The command line's runtime claims the lease itself (`createCliRuntime`) and
+ * is refused then too; this checks first, before the command prints anything.
  */
 export async function assertNotLeased(store: CheckpointStore, taskId: string): Promise<void> {
   const lease = await store.readLease(taskId);

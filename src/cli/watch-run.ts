@@ -82,6 +82,17 @@ export async function watchRun(
   invocation: Invocation,
   options: WatchRunOptions,
 ): Promise<ExitCode> {
+  try {
+    return await watch(invocation, options);
+  } finally {
+    // Whichever way it ends (a failed or finished run, an event refused, a store that fails),
+    // the runtime closes: that releases the task's lease, which a finished run only sends.
+    await options.runtime.close().catch(() => {});
+  }
+}
+
+/** {@link watchRun}, but for closing the runtime at the end. */
+async function watch(invocation: Invocation, options: WatchRunOptions): Promise<ExitCode> {
   const { io } = invocation;
   const { runtime, taskId } = options;
   const json = invocation.flag('json');

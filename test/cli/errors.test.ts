@@ -99,10 +99,52 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
     expect((await cli('run', 'words.mjs', '--task', 'taken')).code).toBe(0);
     const again = await cli('run', 'words.mjs', '--task', 'taken');
     expectOneLineError(again, 1, 'TASK_EXISTS');
-    expect(again.stderr).toContain('continue it with `mcp-orch resume`');
+    // The command line's way on, not the library's (`{ ifExists: 'resume' }`).
+    expect(again.stderr).toBe(
+      `mcp-orch: Task taken already has checkpoints: continue it with \`mcp-orch resume taken --file words.mjs --store file:${join(dir, 'store')}\`, or pick another --task (TASK_EXISTS)\n`,
+    );
     // Resuming a failed task gives its failure again, from its final checkpoint.
     const resumed = await cli('resume', 'broken');
     expectOneLineError(resumed, 1, 'WORKFLOW_FAILED');
+  });
+
+  it('resume refuses a module that exports another workflow than the task runs (2), before anything', async () => {
+    expect((await cli('run', 'approval.mjs', '--task', 'other_file')).code).toBe(0);
+    const resumed = await cli('resume', 'other_file', '--file', 'words.mjs');
+    expectOneLineError(resumed, 2, 'BAD_WORKFLOW_FILE');
+    expect(resumed.stderr).toBe(
+      'mcp-orch: Task other_file runs workflow approval, but words.mjs exports words (BAD_WORKFLOW_FILE)\n',
+    );
+    // The task is as it was: still waiting for its event.
+    const status = JSON.parse((await cli('status', 'other_file', '--json')).stdout);
+    expect(status).toMatchObject({ status: 'suspended', seq: 3 });
+  });
+
+  it('a redis:// URL with a wrong db path, an unknown parameter or a bad timeout is BAD_STORE (2)', async () => {
+    // Refused before connecting: nothing listens on port 1.
+    const redis = 'redis://127.0.0.1:1';
+    const cases: [string, string][] = [
+      [
+        `${redis}/abc`,
+        `The Redis URL's path is a database number, as in redis://host:port/1, got "/abc"`,
+      ],
+      [`${redis}/-1`, 'got "/-1"'],
+      [`${redis}/1/2`, 'got "/1/2"'],
+      [
+        `${redis}?prefx=typo`,
+        'The Redis URL takes no "prefx": its parameters are prefix=, timeout=',
+      ],
+      [`${redis}?prefix=p:&keyPrefix=nested:`, 'The Redis URL takes no "keyPrefix"'],
+      [`${redis}?timeout=0s`, "The Redis URL's timeout takes a duration such as 500ms, 10s or 2m"],
+      [`${redis}?timeout=soon`, 'got "soon"'],
+    ];
+    const results = await Promise.all(
+      cases.map(([store]) => runCli(['tasks', '--store', store], { cwd: dir })),
+    );
+    for (const [i, result] of results.entries()) {
+      expectOneLineError(result, 2, 'BAD_STORE');
+      expect(result.stderr).toContain(cases[i]?.[1]);
+    }
   });
 
   it('--help is per command and exits 0; a bare mcp-orch prints the help on stderr and exits 2', async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createFileStore } from 'mcp-orchestration/file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +100,7 @@ describe('mcp-orch send takes only a task that waits for an event', { timeout: 1
     );
   });
 
-  it('refuses a task running in another process, without running its step again', async () => {
+  it('send and resume refuse a task another mcp-orch runs (its lease), running nothing again', async () => {
     const log = join(dir, 'steps.log');
     const before = (await readFile(log, 'utf8').catch(() => '')).length;
     const running = await startCli(
@@ -108,17 +109,65 @@ describe('mcp-orch send takes only a task that waits for an event', { timeout: 1
       { STEP_MS: '3000' },
     );
     try {
-      const sent = await cli('send', 'sg_running', 'approve', '--file', 'words.mjs');
-      expect(sent.code).toBe(1);
-      expect(sent.stderr).toMatch(
-        /^mcp-orch: Task sg_running is running, not waiting for an event: another process runs it, or none does and `mcp-orch resume sg_running --file words.mjs --store \S+` continues it \(TASK_NOT_RUNNING\)\n$/,
-      );
-      // The step in flight there ran once: send resumed nothing.
+      const refusals = await Promise.all([
+        cli('send', 'sg_running', 'approve', '--file', 'words.mjs'),
+        cli('resume', 'sg_running', '--file', 'words.mjs'),
+        cli('resume', 'sg_running', '--file', 'words.mjs', '--json'),
+      ]);
+      for (const refused of refusals) {
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).toMatch(
+          /^mcp-orch: Task sg_running is leased to mcp-orch\.[\w.-]+\.\d+ until \S+Z: it runs there \(TASK_LEASED\)\n$/,
+        );
+      }
+      const status = await cli('status', 'sg_running');
+      expect(status.stdout).toMatch(/leased to +mcp-orch\.[\w.-]+\.\d+ until /);
+      // The step in flight there ran once: nothing resumed it here.
       const steps = (await readFile(log, 'utf8')).slice(before).trim().split('\n');
       expect(steps).toEqual(['split']);
     } finally {
+      // Ctrl-C pauses it and releases its lease: resume takes it on at once.
       expect(await running.stop()).toBe(130);
     }
+    const resumed = await cli('resume', 'sg_running', '--file', 'words.mjs', '--json');
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ status: 'completed' });
+    expect((await status('sg_running')).lease).toBeUndefined();
+  });
+
+  it('a killed mcp-orch leaves its lease until it lapses: resume is refused, saying until when', async () => {
+    const [command, argv] = cliCommand([
+      'run',
+      'words.mjs',
+      '--task',
+      'sg_killed',
+      '--store',
+      store,
+    ]);
+    const child = spawn(command, argv, { cwd: dir, env: { ...process.env, STEP_MS: '3000' } });
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    await new Promise<void>((resolve) => {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('step split started')) resolve();
+      });
+    });
+    child.kill('SIGKILL');
+    await exited;
+    const { lease } = await status('sg_killed');
+    expect(lease.owner).toBe(
+      `mcp-orch.${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}.${child.pid}`,
+    );
+    // Renewed every 10 s, it lapses at most 30 s after the kill.
+    expect(lease.expiresAt - Date.now()).toBeLessThanOrEqual(30_000);
+    const refused = await cli('resume', 'sg_killed', '--file', 'words.mjs');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `mcp-orch: Task sg_killed is leased to ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}: it runs there (TASK_LEASED)\n`,
+    );
   });
 
   it('refuses a machine whose invoked actor is in flight in another process', async () => {
@@ -131,8 +180,9 @@ describe('mcp-orch send takes only a task that waits for an event', { timeout: 1
     try {
       const sent = await cli('send', 'sg_busy', 'approve', '--file', 'checked.mjs');
       expect(sent.code).toBe(1);
-      expect(sent.stderr).toContain(
-        "mcp-orch: Task sg_busy is running (its actor '0.checked.checking' in flight), not waiting for an event",
+      // The send in flight holds the task's lease.
+      expect(sent.stderr).toMatch(
+        /^mcp-orch: Task sg_busy is leased to mcp-orch\..+ \(TASK_LEASED\)\n$/,
       );
     } finally {
       await checking.stop();
