@@ -4,6 +4,7 @@ import {
   type CheckpointRecordMeta,
   type CheckpointStore,
   type CheckpointStoreOptions,
+  type ConditionalAppend,
   DEFAULT_MAX_RECORD_BYTES,
   type LeaseClaim,
   type ListTasksOptions,
@@ -16,6 +17,7 @@ import {
 import {
   assertKeepLatest,
   assertLeaseArgs,
+  assertLogAt,
   assertLogEntries,
   assertNoAppendOnSave,
   assertReadLogOptions,
@@ -25,7 +27,7 @@ import {
 import { OrchestrationError, StorageError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import { claimTaskLease, readTaskLease, releaseTaskLease } from './lease-ops.js';
-import { appendTaskLog, readTaskLog } from './log-ops.js';
+import { appendTaskLog, appendTaskLogAt, readTaskLog } from './log-ops.js';
 import {
   deleteOldRecords,
   deleteRecord,
@@ -213,6 +215,19 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       assertValidId('log name', name);
       assertLogEntries(entries, maxRecordBytes, name);
       return run('appendLog', taskId, () => appendTaskLog(ctx, taskId, name, entries));
+    },
+
+    async appendLogAt(
+      taskId: string,
+      name: string,
+      at: number,
+      entries: readonly string[],
+    ): Promise<ConditionalAppend> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertLogAt(at);
+      assertLogEntries(entries, maxRecordBytes, name);
+      return run('appendLogAt', taskId, () => appendTaskLogAt(ctx, taskId, name, at, entries));
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

@@ -1,4 +1,4 @@
-import type { ReadLogOptions } from '../../src/checkpoint/checkpoint-store.js';
+import type { ConditionalAppend, ReadLogOptions } from '../../src/checkpoint/checkpoint-store.js';
 import { assertLogEntriesRead } from '../../src/checkpoint/store-guards.js';
 import { RecordTooLargeError } from '../../src/errors.js';
 import { appendLogLine, corruptLog, logLength, readLogEntries } from './log-file.js';
@@ -17,17 +17,43 @@ export async function appendTaskLog(
   name: string,
   entries: readonly string[],
 ): Promise<number> {
+  const { length } = await appendTaskLogAt(ctx, taskId, name, undefined, entries);
+  return length;
+}
+
+/**
+ * `appendLogAt` (`at`), and `appendLog` (`at` undefined): appends the entries under the task lock
+ * when the log holds `at` entries then (any number, without `at`). The length is checked inside
+ * the lock's callback, so a holder that stalled and was superseded checks it again when its
+ * append runs again under a new claim: an append another writer overtook meanwhile is refused,
+ * not made after the other's. A refused append changes nothing, not even the task's id file.
+ */
+export async function appendTaskLogAt(
+  ctx: FileStoreContext,
+  taskId: string,
+  name: string,
+  at: number | undefined,
+  entries: readonly string[],
+): Promise<ConditionalAppend> {
   const paths = taskPaths(ctx.root, taskId);
   const path = logPath(paths, name);
   const onCorrupt = corruptLog(taskId, name);
-  if (entries.length === 0) return logLength(path, onCorrupt);
+  if (entries.length === 0) {
+    const length = await logLength(path, onCorrupt);
+    return { appended: at === undefined || length === at, length };
+  }
   return lockTask(
     ctx,
     paths,
     taskId,
     async (lock) => {
+      if (at !== undefined) {
+        const length = await logLength(path, onCorrupt);
+        if (length !== at) return { appended: false, length };
+      }
       await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
-      return appendLogLine(path, entries, onCorrupt, lock.stage);
+      const length = await appendLogLine(path, entries, onCorrupt, lock.stage);
+      return { appended: true, length };
     },
     { keepsRecords: true },
   );

@@ -91,6 +91,23 @@ export interface CheckpointStore {
   /** Appends entries to a task's log, atomically and in order; returns the log's new length. */
   appendLog(taskId: string, name: string, entries: readonly string[]): Promise<number>;
 
+  /**
+   * Optional: appends `entries` to a task's log as {@link appendLog} does, but only when the log
+   * holds exactly `at` entries as they are written (checked in the same atomic step as the
+   * append); otherwise it appends nothing. So a writer whose knowledge of the log is stale (it
+   * stalled while another writer appended) never appends entries after those. Returns whether it
+   * appended and the log's length after the call (with no entries nothing is written, and
+   * `appended` says whether the length is `at`). `at` is an integer ≥ 0. The runtime appends a
+   * task's lineage with it on a store without {@link appendsOnSave}, and with {@link appendLog}
+   * when a store leaves it out. The conformance suite checks it when a store has it.
+   */
+  appendLogAt?(
+    taskId: string,
+    name: string,
+    at: number,
+    entries: readonly string[],
+  ): Promise<ConditionalAppend>;
+
   /** Entries `[from, from + limit)` of a task's log (all from `from` when no limit); `[]` if none. */
   readLog(taskId: string, name: string, options?: ReadLogOptions): Promise<string[]>;
 
@@ -179,6 +196,14 @@ export interface CheckpointRecordMeta {
 /** A stored record: its metadata and its body. */
 export interface CheckpointRecord extends CheckpointRecordMeta {
   readonly body: string;
+}
+
+/** What {@link CheckpointStore.appendLogAt} returns. */
+export interface ConditionalAppend {
+  /** Whether the entries were appended (the log held `at` entries). */
+  readonly appended: boolean;
+  /** The log's length after the call. */
+  readonly length: number;
 }
 
 /** Options of {@link CheckpointStore.readLog}. */

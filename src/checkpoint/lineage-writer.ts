@@ -1,5 +1,10 @@
-import { ContextValidationError, CorruptRecordError, isOrchestrationError } from '../errors.js';
-import { parseContextTransitions } from '../flow/context-flow-snapshot.js';
+import {
+  ContextValidationError,
+  CorruptRecordError,
+  isOrchestrationError,
+  StorageError,
+} from '../errors.js';
+import { parseContextTransitions, parseLoggedTransitions } from '../flow/context-flow-snapshot.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import { assertValidId } from '../ids.js';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -16,18 +21,36 @@ export type LineageSource =
 /** Most tasks whose last persisted `seq` a writer remembers; others are re-read from the log. */
 const REMEMBERED_TASKS = 10_000;
 
+/** Entries read at a time when a damaged log is scanned for its highest `seq`. */
+const SCAN_PAGE = 1_000;
+
+/** Tries of one save at most while other writers keep appending first (`appendLogAt`). */
+const APPEND_TRIES = 3;
+
+/** What a writer knows of a task's log. */
+interface LogTail {
+  /** The highest `seq` in it (-1: none). */
+  readonly seq: number;
+  /** How many entries it holds, when known (`undefined` after an append made in a save). */
+  readonly length: number | undefined;
+}
+
 /**
  * Persists a task's lineage append-only in one store log, one JSON transition per entry
- * (internal to `CheckpointManager`). It remembers the last persisted `seq` per task, reading it
- * back from the log's last entry when it does not know it (or a save says not to trust it:
- * `reread`), so only new transitions are written.
+ * (internal to `CheckpointManager`). It remembers the highest persisted `seq` per task (and the
+ * log's length), reading them back from the log when it does not know them (or a save says not
+ * to trust them: `reread`), so only new transitions are written. On a store with `appendLogAt`
+ * an append is conditional on the length it knows: a writer that stalled while another appended
+ * the same transitions (a runtime that lost its task's lease) reads the log again and appends
+ * only what it still lacks, instead of repeating them. A log that repeats transitions anyway
+ * (written before, or by a store without `appendLogAt`) is read without the repeats.
  */
 export class LineageWriter {
   readonly #store: CheckpointStore;
   /** The name of the store log it writes. */
   readonly log: string;
-  /** Last persisted `seq` per task (-1: none), least recently written first. */
-  readonly #persisted = new Map<string, number>();
+  /** What it knows of each task's log, least recently written first. */
+  readonly #persisted = new Map<string, LogTail>();
   /** The tail of each task's queue of saves, so saves of one task never interleave. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -71,14 +94,18 @@ export class LineageWriter {
     this.#persisted.delete(taskId);
   }
 
-  /** The whole persisted lineage, validated. */
+  /**
+   * The whole persisted lineage, validated. An entry that repeats an earlier `seq` with the same
+   * content (a stalled writer's late append, see the class) is left out; one with other content
+   * is a `CorruptRecordError`.
+   */
   async load(taskId: string): Promise<ContextTransition[]> {
     const entries = await this.#store.readLog(taskId, this.log);
-    const transitions = parseContextTransitions(
+    const transitions = parseLoggedTransitions(
       taskId,
       entries.map((entry, i) => this.#parseEntry(taskId, entry, i)),
     );
-    this.#remember(taskId, transitions.at(-1)?.seq ?? -1);
+    this.#remember(taskId, { seq: transitions.at(-1)?.seq ?? -1, length: entries.length });
     return transitions;
   }
 
@@ -89,40 +116,70 @@ export class LineageWriter {
   #save(taskId: string, source: LineageSource, options: SaveLineageOptions): Promise<number> {
     // Decided here, in the task's queue: a save queued before this one (a previous run's last
     // append) cannot bring back what it remembered of a log since deleted.
-    const last = options.reread === true ? undefined : this.#persisted.get(taskId);
-    if (last === undefined) {
-      return this.#readLastPersisted(taskId).then((read) =>
-        this.#append(taskId, source, options, read),
-      );
+    const known = options.reread === true ? undefined : this.#persisted.get(taskId);
+    // A conditional append needs the log's length as well.
+    if (known === undefined || (this.#conditional && known.length === undefined)) {
+      return this.#readTail(taskId).then((tail) => this.#append(taskId, source, options, tail, 1));
     }
     try {
-      return this.#append(taskId, source, options, last);
+      return this.#append(taskId, source, options, known, 1);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Appends the transitions of `source` after `last` (checked here; may throw). */
+  /** Whether the store appends conditionally on a log's length (`appendLogAt`). */
+  get #conditional(): boolean {
+    return typeof this.#store.appendLogAt === 'function';
+  }
+
+  /**
+   * Appends the transitions of `source` after `tail.seq` (checked here; may throw): on a store
+   * with `appendLogAt`, only if the log still holds `tail.length` entries; if it does not,
+   * another writer appended meanwhile, so the log is read again and only what it lacks is
+   * appended (`attempt` counts the tries).
+   */
   #append(
     taskId: string,
     source: LineageSource,
     options: SaveLineageOptions,
-    last: number,
+    tail: LogTail,
+    attempt: number,
   ): Promise<number> {
-    const fresh = this.entriesAfter(taskId, source, options, last);
+    const fresh = this.entriesAfter(taskId, source, options, tail.seq);
     if (fresh === undefined) return Promise.resolve(0);
     const { entries, seq } = fresh;
-    return this.#store.appendLog(taskId, this.log, entries).then(
-      () => {
-        this.#remember(taskId, seq);
+    const { length } = tail;
+    const forgetTail = (error: unknown): never => {
+      // The append may have happened (a lost reply): read the log's tail again next time.
+      this.#persisted.delete(taskId);
+      throw error;
+    };
+    if (this.#store.appendLogAt === undefined || length === undefined) {
+      return this.#store.appendLog(taskId, this.log, entries).then((after) => {
+        this.#remember(taskId, { seq, length: after });
         return entries.length;
-      },
-      (error: unknown) => {
-        // The append may have happened (a lost reply): read the log's tail again next time.
+      }, forgetTail);
+    }
+    return this.#store
+      .appendLogAt(taskId, this.log, length, entries)
+      .then((result): number | Promise<number> => {
+        if (result.appended) {
+          this.#remember(taskId, { seq, length: result.length });
+          return entries.length;
+        }
+        // Another writer appended since `tail` was read: read it again, append what it lacks.
         this.#persisted.delete(taskId);
-        throw error;
-      },
-    );
+        if (attempt >= APPEND_TRIES) {
+          throw new StorageError(
+            this.#store.name,
+            `appending to log ${this.log} of task ${taskId}: other writers appended first ${attempt} times; nothing was appended`,
+          );
+        }
+        return this.#readTail(taskId).then((read) =>
+          this.#append(taskId, source, options, read, attempt + 1),
+        );
+      }, forgetTail);
   }
 
   /**
@@ -166,22 +223,52 @@ export class LineageWriter {
    */
   appended(taskId: string, seq: number | undefined): void {
     if (seq === undefined) this.#persisted.delete(taskId);
-    else this.#remember(taskId, seq);
+    else this.#remember(taskId, { seq, length: undefined });
   }
 
-  /** The last persisted `seq` of a task this writer does not remember, read from its log. */
-  async #readLastPersisted(taskId: string): Promise<number> {
+  /**
+   * The highest persisted `seq` and the length of the log of a task this writer does not
+   * remember, read from the log. The last entry holds the highest `seq` when the log's `seq`s
+   * run without a gap from its first entry to its last (two entries read); otherwise (a log that
+   * repeats transitions) every entry is read, a page at a time, for the highest.
+   */
+  async #readTail(taskId: string): Promise<LogTail> {
     // Appending nothing returns the log's length without writing.
     const length = await this.#store.appendLog(taskId, this.log, []);
-    if (length === 0) return -1;
-    const [entry] = await this.#store.readLog(taskId, this.log, { from: length - 1, limit: 1 });
-    if (entry === undefined) return -1;
-    const value = this.#parseEntry(taskId, entry, length - 1);
+    const seq = length === 0 ? -1 : await this.#highestSeq(taskId, length);
+    const tail = { seq, length };
+    this.#remember(taskId, tail);
+    return tail;
+  }
+
+  async #highestSeq(taskId: string, length: number): Promise<number> {
+    const last = await this.#seqAt(taskId, length - 1);
+    if (last === undefined) return -1;
+    const first = length === 1 ? last : await this.#seqAt(taskId, 0);
+    if (first === undefined || last - first === length - 1) return last;
+    let highest = last;
+    for (let from = 0; from < length; from += SCAN_PAGE) {
+      const page = await this.#store.readLog(taskId, this.log, { from, limit: SCAN_PAGE });
+      for (const [i, entry] of page.entries()) {
+        highest = Math.max(highest, this.#seqOf(taskId, entry, from + i));
+      }
+      if (page.length < SCAN_PAGE) break;
+    }
+    return highest;
+  }
+
+  /** The `seq` of the log's entry at `index` (`undefined`: no such entry). */
+  async #seqAt(taskId: string, index: number): Promise<number | undefined> {
+    const [entry] = await this.#store.readLog(taskId, this.log, { from: index, limit: 1 });
+    return entry === undefined ? undefined : this.#seqOf(taskId, entry, index);
+  }
+
+  #seqOf(taskId: string, entry: string, index: number): number {
+    const value = this.#parseEntry(taskId, entry, index);
     const seq = (value as { seq?: unknown } | null)?.seq;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-      throw new CorruptRecordError(taskId, `${this.log}[${length - 1}]`, 'it has no valid seq');
+      throw new CorruptRecordError(taskId, `${this.log}[${index}]`, 'it has no valid seq');
     }
-    this.#remember(taskId, seq);
     return seq;
   }
 
@@ -195,9 +282,9 @@ export class LineageWriter {
     }
   }
 
-  #remember(taskId: string, seq: number): void {
+  #remember(taskId: string, tail: LogTail): void {
     this.#persisted.delete(taskId);
-    this.#persisted.set(taskId, seq);
+    this.#persisted.set(taskId, tail);
     if (this.#persisted.size > REMEMBERED_TASKS) {
       const oldest = this.#persisted.keys().next();
       if (!oldest.done) this.#persisted.delete(oldest.value);

@@ -105,6 +105,13 @@ export function assertLogEntriesRead(
   }
 }
 
+/** Validates the `at` of `appendLogAt`: an integer ≥ 0. */
+export function assertLogAt(at: number): void {
+  if (!(Number.isSafeInteger(at) && at >= 0)) {
+    throw new TypeError(`at must be an integer ≥ 0, got ${at}`);
+  }
+}
+
 /** Validates the options of `readLog`: `from` and `limit` are integers ≥ 0. */
 export function assertReadLogOptions(options: ReadLogOptions | undefined): void {
   for (const key of ['from', 'limit'] as const) {

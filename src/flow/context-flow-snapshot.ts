@@ -183,6 +183,75 @@ export function parseContextTransitions(
   }
 }
 
+/**
+ * Validates the transitions of a task's lineage log as {@link parseContextTransitions} does, but
+ * leaves out an entry that repeats an earlier `seq` with the same content: an append that a
+ * stalled writer made again after another writer had appended the same transitions (a log
+ * written before appends were conditional, or by a store without `appendLogAt`). A repeated
+ * `seq` with other content, or a `seq` below the last one that no earlier entry has, is a
+ * {@link CorruptRecordError} as before.
+ */
+export function parseLoggedTransitions(
+  workflowId: string,
+  values: readonly unknown[],
+): ContextTransition[] {
+  try {
+    const out: ContextTransition[] = [];
+    let previous = -1;
+    for (let i = 0; i < values.length; i++) {
+      const path = `$[${i}]`;
+      const t = transitionAt(values[i], path, workflowId);
+      if (t.seq <= previous) {
+        const earlier = transitionWithSeq(out, t.seq);
+        if (earlier === undefined) throw new Problem(`${path}.seq`, 'is not increasing');
+        if (!sameJson(earlier, t)) {
+          throw new Problem(`${path}.seq`, `repeats seq ${t.seq} with other content`);
+        }
+        continue;
+      }
+      previous = t.seq;
+      out.push(t);
+    }
+    return out;
+  } catch (error) {
+    return corrupt(workflowId, error);
+  }
+}
+
+/** The transition with `seq` in `sorted` (strictly increasing seqs), found by bisection. */
+function transitionWithSeq(
+  sorted: readonly ContextTransition[],
+  seq: number,
+): ContextTransition | undefined {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((sorted[mid] as ContextTransition).seq < seq) low = mid + 1;
+    else high = mid;
+  }
+  const found = sorted[low];
+  return found?.seq === seq ? found : undefined;
+}
+
+/** Whether two JSON values are equal (objects compared by their keys, in any order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  while (stack.length > 0) {
+    const [x, y] = stack.pop() as [unknown, unknown];
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+    if (Array.isArray(x) !== Array.isArray(y)) return false;
+    const xKeys = Object.keys(x);
+    if (xKeys.length !== Object.keys(y).length) return false;
+    for (const key of xKeys) {
+      if (!Object.hasOwn(y, key)) return false;
+      stack.push([(x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]]);
+    }
+  }
+  return true;
+}
+
 /** The parsed content of a {@link ContextFlowSnapshot} (internal). */
 export interface ParsedContextFlow {
   readonly workflowId: string;

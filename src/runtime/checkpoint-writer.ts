@@ -90,7 +90,9 @@ export async function loadLatestForWrite(
  * checkpoints' metadata (a resumed run carries them on until they are in the log), so a crash
  * between the writes loses nothing. With `keep`, older checkpoints are deleted as the run goes:
  * once every `keep` saves, and after a final one (best effort: a failed prune is tried again at
- * the next). Callers serialize their saves.
+ * the next). With `assertLease` (a runtime with leases), nothing is saved or appended once the
+ * task's lease has lapsed: a save fails with its `LeaseLostError`, and an append is not made (its
+ * transitions stay in the checkpoints). Callers serialize their saves.
  */
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
@@ -128,6 +130,8 @@ export class CheckpointWriter {
   #pruning: Promise<void> = Promise.resolve();
   /** Stores the contexts that outlive a checkpoint once for the task. */
   readonly #contextLog: ContextLogWriter;
+  /** Throws when the task's lease has lapsed (a runtime with leases). */
+  readonly #assertLease: (() => void) | undefined;
 
   constructor(
     manager: CheckpointManager,
@@ -136,6 +140,7 @@ export class CheckpointWriter {
     emit: (event: RuntimeEvent) => void,
     loaded?: LoadedCheckpoint,
     keep?: number,
+    assertLease?: () => void,
   ) {
     this.#manager = manager;
     this.#taskId = taskId;
@@ -150,6 +155,7 @@ export class CheckpointWriter {
     // A restored run's lineage was just read from the log, which refreshed the manager's memory.
     this.#rereadLineage = loaded === undefined;
     this.#keep = keep;
+    this.#assertLease = assertLease;
     this.#prunedAt = this.#head;
     // Keeping N checkpoints bounds what a task stores; the contexts log is never pruned, so it
     // is not added to then (entries a loaded state names are still named).
@@ -191,6 +197,7 @@ export class CheckpointWriter {
     const upTo = this.#lineage.nextSeq - 1;
     let saved: Promise<string>;
     try {
+      this.#assertLease?.();
       const checkpoint = buildRuntimeCheckpoint(input, pending);
       saved = saveRuntimeCheckpoint(
         this.#manager,
@@ -262,6 +269,8 @@ export class CheckpointWriter {
     const target = this.#appendUpTo;
     let append: Promise<number>;
     try {
+      // A run that lost its lease appends nothing: another runtime may append the same.
+      this.#assertLease?.();
       append = saveRuntimeLineage(
         this.#manager,
         this.#taskId,

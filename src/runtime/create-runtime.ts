@@ -405,6 +405,7 @@ class WorkflowRuntime implements Runtime {
   }
 
   #common(manager: CheckpointManager, taskId: string) {
+    const leases = this.#leases;
     return {
       manager,
       policy: this.#settings.policy,
@@ -413,6 +414,7 @@ class WorkflowRuntime implements Runtime {
       keepCheckpoints: this.#options.keepCheckpoints,
       now: this.#settings.now,
       emit: (event: RuntimeEvent) => this.#emit(event),
+      assertLease: leases === undefined ? undefined : () => leases.assertHeld(taskId),
       onEnd: (run: TaskRun | MachineRun) => {
         if (this.#runs.get(run.taskId) === run) this.#runs.delete(run.taskId);
         this.#leases?.release(manager.store, run.taskId);

@@ -69,6 +69,12 @@ export interface RunBaseDeps {
   readonly keepCheckpoints: number | undefined;
   readonly now: () => number;
   readonly emit: (event: RuntimeEvent) => void;
+  /**
+   * With leases: throws `LeaseLostError`, and ends the run as a lost lease does, once the task's
+   * lease has lapsed by this process's clock (`TaskLeases.assertHeld`). Called before a gate
+   * opens, before a save and before a lineage append.
+   */
+  readonly assertLease?: (() => void) | undefined;
 }
 
 /**
@@ -118,6 +124,7 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
       deps.emit,
       loaded,
       deps.keepCheckpoints,
+      deps.assertLease,
     );
   }
 

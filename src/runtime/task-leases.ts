@@ -45,6 +45,11 @@ export class TaskLeases {
    * claim until released or lost.
    */
   readonly #granted = new Map<string, TaskLease>();
+  /**
+   * When the claim or renewal that granted each of those leases was sent (this process's clock):
+   * the lease lapses `ttlMs` after it unless renewed.
+   */
+  readonly #grantedAt = new Map<string, number>();
   /** Releases in flight (they never reject). */
   readonly #releasing = new Set<Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -69,7 +74,7 @@ export class TaskLeases {
     const sentAt = Date.now();
     const { granted, lease } = await store.claimLease(taskId, this.owner, this.ttlMs);
     if (!granted) throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
-    this.#grant(taskId, lease);
+    this.#grant(taskId, lease, sentAt);
     return sentAt;
   }
 
@@ -79,6 +84,29 @@ export class TaskLeases {
    */
   lease(taskId: string): TaskLease | undefined {
     return this.#granted.get(taskId);
+  }
+
+  /**
+   * Throws `LeaseLostError` unless this runtime holds the task's lease by its own clock now:
+   * claimed, neither released nor lost, and its latest granted claim or renewal sent less than
+   * `ttlMs` ago (as the fence times it). A lease found lapsed is lost at once: its run is ended
+   * through `onLost`, as when the fence fires. Synchronous, for the run to call before it opens a
+   * gate, saves or appends: after a stall (a blocked event loop, `SIGSTOP`) the continuations of
+   * the promises that settled meanwhile run before any timer, the fence's included, so without
+   * this check a step could start after another runtime took the task over.
+   */
+  assertHeld(taskId: string): void {
+    const sentAt = this.#grantedAt.get(taskId);
+    if (sentAt !== undefined && Date.now() < sentAt + this.ttlMs) return;
+    const held = this.#held.get(taskId);
+    if (held !== undefined) {
+      this.#lost(taskId, held, undefined);
+    } else {
+      // Claimed but not held yet (its run is being created), or already released or lost.
+      this.#granted.delete(taskId);
+      this.#grantedAt.delete(taskId);
+    }
+    throw new LeaseLostError(taskId, undefined);
   }
 
   /**
@@ -105,6 +133,7 @@ export class TaskLeases {
     const held = this.#held.get(taskId);
     if (held !== undefined) this.#forget(taskId, held);
     this.#granted.delete(taskId); // claimed but never held (no run goes on here)
+    this.#grantedAt.delete(taskId);
     // After a renewal in flight, which would otherwise grant the lease again.
     const releasing = (held?.renewing ?? Promise.resolve())
       .then(() => store.releaseLease(taskId, this.owner))
@@ -130,7 +159,7 @@ export class TaskLeases {
           held.renewing = undefined;
           if (this.#held.get(taskId) !== held) return;
           if (granted) {
-            this.#grant(taskId, lease);
+            this.#grant(taskId, lease, sentAt);
             this.#fence(taskId, held, sentAt);
           } else {
             this.#lost(taskId, held, lease.owner);
@@ -143,9 +172,13 @@ export class TaskLeases {
     }
   }
 
-  /** Records a lease the store granted (a copy: the store's object is its own). */
-  #grant(taskId: string, lease: TaskLease): void {
+  /**
+   * Records a lease the store granted to a claim sent at `sentAt` (a copy: the store's object is
+   * its own).
+   */
+  #grant(taskId: string, lease: TaskLease, sentAt: number): void {
     this.#granted.set(taskId, Object.freeze({ owner: this.owner, expiresAt: lease.expiresAt }));
+    this.#grantedAt.set(taskId, sentAt);
   }
 
   /** (Re)arms the fence of a lease granted by a claim sent at `sentAt`. */
@@ -166,6 +199,7 @@ export class TaskLeases {
     clearTimeout(held.fence);
     this.#held.delete(taskId);
     this.#granted.delete(taskId);
+    this.#grantedAt.delete(taskId);
     if (this.#held.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;

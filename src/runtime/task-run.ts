@@ -229,6 +229,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
         continue; // saved; if the snapshot moved on meanwhile, save that one too
       }
       this.#gateWantsSave = undefined;
+      // Checked now, not only by the lease's timer: a run waking from a stall gets here first.
+      this.#deps.assertLease?.();
       this.actor.send({ type: 'workflow.committed' });
     }
   }

@@ -198,6 +198,24 @@ describe('file store: a stalled lock holder that was taken over', () => {
     expect(await store.appendLog(TASK, 'lineage', ['b2'])).toBe(4);
   }, 30_000);
 
+  it('appends nothing with appendLogAt when the new holder appended meanwhile (its append runs again)', async () => {
+    const child = runChild(`
+      await store.appendLog(config.task, 'lineage', ['a1']);
+      arm('write', '[1,');
+      report(await outcome(store.appendLogAt(config.task, 'lineage', 1, ['a2'])));
+    `);
+    await child.stalled;
+    const store = open();
+    expect(await store.appendLogAt?.(TASK, 'lineage', 1, ['b1'])).toEqual({
+      appended: true,
+      length: 2,
+    });
+    // Run again under a new claim, the append finds the log longer than it knew: refused.
+    expect(await child.wake()).toEqual({ value: { appended: false, length: 2 } });
+    expect(await store.readLog(TASK, 'lineage')).toEqual(['a1', 'b1']);
+    expect(await store.appendLog(TASK, 'lineage', ['b2'])).toBe(3);
+  }, 30_000);
+
   it('is not granted a lease the new holder granted meanwhile', async () => {
     const child = runChild(`
       arm('rename', 'lease\\\\.json$');

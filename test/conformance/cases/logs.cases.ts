@@ -83,4 +83,53 @@ export function logCases(ctx: SuiteContext): void {
     expect(await store.deleteOld('task-1', 0)).toBe(0);
     expect(await store.readLog('task-1', 'lineage')).toEqual(['a']);
   });
+
+  test('appendLogAt appends only at the length it names (a store without it leaves it out)', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    expect(await appendLogAt('task-1', 'lineage', 0, ['a', 'b'])).toEqual({
+      appended: true,
+      length: 2,
+    });
+    expect(await appendLogAt('task-1', 'lineage', 2, ['c'])).toEqual({ appended: true, length: 3 });
+    // A writer that knows an older length (another appended meanwhile) appends nothing.
+    expect(await appendLogAt('task-1', 'lineage', 2, ['late'])).toEqual({
+      appended: false,
+      length: 3,
+    });
+    expect(await appendLogAt('task-1', 'lineage', 5, ['ahead'])).toEqual({
+      appended: false,
+      length: 3,
+    });
+    expect(await appendLogAt('task-1', 'lineage', 3, [])).toEqual({ appended: true, length: 3 });
+    expect(await appendLogAt('task-1', 'lineage', 1, [])).toEqual({ appended: false, length: 3 });
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b', 'c']);
+    // A refused append to a task that has nothing makes no log and lists no task.
+    expect(await appendLogAt('task-2', 'lineage', 1, ['x'])).toEqual({
+      appended: false,
+      length: 0,
+    });
+    expect(await store.readLog('task-2', 'lineage')).toEqual([]);
+    expect(await store.listTasks()).toEqual(['task-1']);
+    await expect(appendLogAt('task-1', 'lineage', -1, ['x'])).rejects.toThrow(TypeError);
+    await expect(appendLogAt('task-1', 'lineage', 1.5, ['x'])).rejects.toThrow(TypeError);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['a', 'b', 'c']);
+  });
+
+  test('appendLogAt: of writers racing at one length, exactly one appends', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    await store.appendLog('task-1', 'lineage', ['base']);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => appendLogAt('task-1', 'lineage', 1, [`w${i}`])),
+    );
+    const winners = results.filter((result) => result.appended);
+    expect(winners).toEqual([{ appended: true, length: 2 }]);
+    for (const result of results) expect(result.length).toBe(2);
+    const log = await store.readLog('task-1', 'lineage');
+    expect(log).toHaveLength(2);
+    expect(log[0]).toBe('base');
+  });
 }
