@@ -30,6 +30,13 @@ function stallFor(ms: number): void {
   }
 }
 
+/** The entries of a store call that appends to the `lineage` log (`undefined`: another call). */
+function lineageAppended(key: string | symbol, args: readonly unknown[]): string[] | undefined {
+  if (key !== 'appendLog' && key !== 'appendLogAt') return undefined;
+  const entries = (key === 'appendLogAt' ? args[3] : args[2]) as string[];
+  return args[1] === 'lineage' && entries.length > 0 ? entries : undefined;
+}
+
 /** The `seq`s of the task's lineage log, as stored (repeats included). */
 async function loggedSeqs(store: CheckpointStore, taskId: string): Promise<number[]> {
   const entries = await store.readLog(taskId, 'lineage');
@@ -125,9 +132,8 @@ describe('a run that stalls past its lease', () => {
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          const entries = (key === 'appendLogAt' ? args[3] : args[2]) as string[];
-          const isAppend = key === 'appendLog' || key === 'appendLogAt';
-          if (isAppend && args[1] === 'lineage' && entries.length > 0) {
+          const entries = lineageAppended(key, args);
+          if (entries !== undefined) {
             appends.push(entries.map((entry) => (JSON.parse(entry) as { seq: number }).seq));
           }
           return Reflect.apply(value, target, args);
@@ -212,9 +218,7 @@ describe('a lineage append of a stalled worker that lands after the new holder a
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          const entries = (key === 'appendLogAt' ? args[3] : args[2]) as string[];
-          const isAppend = key === 'appendLog' || key === 'appendLogAt';
-          if (!stalled && isAppend && args[1] === 'lineage' && entries.length > 0) {
+          if (!stalled && lineageAppended(key, args) !== undefined) {
             stalled = true;
             const late = woken.then(() => Reflect.apply(value, target, args));
             inflight.add(late);
