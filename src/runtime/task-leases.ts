@@ -41,15 +41,11 @@ export class TaskLeases {
   readonly ttlMs: number;
   readonly #held = new Map<string, Held>();
   /**
-   * The leases this runtime holds as the store last granted them (claim or renewal): from the
-   * claim until released or lost.
+   * The leases this runtime holds as the store last granted them (claim or renewal), from the
+   * claim until released or lost, each with when that claim or renewal was sent (`sentAt`, this
+   * process's clock): the lease lapses `ttlMs` after it unless renewed.
    */
-  readonly #granted = new Map<string, TaskLease>();
-  /**
-   * When the claim or renewal that granted each of those leases was sent (this process's clock):
-   * the lease lapses `ttlMs` after it unless renewed.
-   */
-  readonly #grantedAt = new Map<string, number>();
+  readonly #granted = new Map<string, { readonly lease: TaskLease; readonly sentAt: number }>();
   /** Releases in flight (they never reject). */
   readonly #releasing = new Set<Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -83,7 +79,7 @@ export class TaskLeases {
    * and the expiry the store gave its latest granted claim or renewal. `undefined` otherwise.
    */
   lease(taskId: string): TaskLease | undefined {
-    return this.#granted.get(taskId);
+    return this.#granted.get(taskId)?.lease;
   }
 
   /**
@@ -96,7 +92,7 @@ export class TaskLeases {
    * this check a step could start after another runtime took the task over.
    */
   assertHeld(taskId: string): void {
-    const sentAt = this.#grantedAt.get(taskId);
+    const sentAt = this.#granted.get(taskId)?.sentAt;
     if (sentAt !== undefined && Date.now() < sentAt + this.ttlMs) return;
     const held = this.#held.get(taskId);
     if (held !== undefined) {
@@ -104,7 +100,6 @@ export class TaskLeases {
     } else {
       // Claimed but not held yet (its run is being created), or already released or lost.
       this.#granted.delete(taskId);
-      this.#grantedAt.delete(taskId);
     }
     throw new LeaseLostError(taskId, undefined);
   }
@@ -133,7 +128,6 @@ export class TaskLeases {
     const held = this.#held.get(taskId);
     if (held !== undefined) this.#forget(taskId, held);
     this.#granted.delete(taskId); // claimed but never held (no run goes on here)
-    this.#grantedAt.delete(taskId);
     // After a renewal in flight, which would otherwise grant the lease again.
     const releasing = (held?.renewing ?? Promise.resolve())
       .then(() => store.releaseLease(taskId, this.owner))
@@ -177,8 +171,8 @@ export class TaskLeases {
    * its own).
    */
   #grant(taskId: string, lease: TaskLease, sentAt: number): void {
-    this.#granted.set(taskId, Object.freeze({ owner: this.owner, expiresAt: lease.expiresAt }));
-    this.#grantedAt.set(taskId, sentAt);
+    const copy = Object.freeze({ owner: this.owner, expiresAt: lease.expiresAt });
+    this.#granted.set(taskId, { lease: copy, sentAt });
   }
 
   /** (Re)arms the fence of a lease granted by a claim sent at `sentAt`. */
@@ -199,7 +193,6 @@ export class TaskLeases {
     clearTimeout(held.fence);
     this.#held.delete(taskId);
     this.#granted.delete(taskId);
-    this.#grantedAt.delete(taskId);
     if (this.#held.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
