@@ -93,10 +93,13 @@ export class MergeError extends OrchestrationError {
 export class InvalidIdError extends OrchestrationError {
   readonly kind: string;
   readonly id: string;
+  /** What is wrong with it (the message's end). */
+  readonly reason: string;
   constructor(kind: string, id: string, reason: string) {
     super('INVALID_ID', `Invalid ${kind} ${JSON.stringify(id.slice(0, 80))}: ${reason}`);
     this.kind = kind;
     this.id = id;
+    this.reason = reason;
   }
 }
 

@@ -141,12 +141,6 @@ function notJsonReason(value: unknown, path: string): string | undefined {
   }
 }
 
-/** The reason part of an `InvalidIdError`'s message (after `Invalid <kind> "<id>": `). */
-function invalidIdReason(error: InvalidIdError): string {
-  const prefix = `Invalid ${error.kind} ${JSON.stringify(error.id.slice(0, 80))}: `;
-  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-}
-
 /**
  * The target's id: the given one, else the tool's name, which must then be a valid id; an
  * invalid name is an `InvalidIdError` that says how to get past it.
@@ -169,7 +163,7 @@ function targetIdOf(tool: Tool, options: McpToolTargetOptions): string {
     throw new InvalidIdError(
       'target',
       targetId,
-      `${invalidIdReason(error)}; the tool's name is not a valid target id: give its target one (perTool: { ${name}: { targetId: ${example} } }, or targetId with mcpToolTarget), or leave the tool out with the tools option`,
+      `${error.reason}; the tool's name is not a valid target id: give its target one (perTool: { ${name}: { targetId: ${example} } }, or targetId with mcpToolTarget), or leave the tool out with the tools option`,
     );
   }
   return targetId;
