@@ -2,7 +2,7 @@ import { getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
-import { assertNotLeased } from './task-guards.js';
+import { assertNotLeased, isFinished } from './task-guards.js';
 import { taskPlan } from './task-plan.js';
 import { watchRun } from './watch-run.js';
 
@@ -30,7 +30,7 @@ export const resumeCommand: Command = {
     if (latest === undefined) throw new UnknownTaskError(taskId);
     // Checked to be the workflow the task runs (BAD_WORKFLOW_FILE), as send and status do.
     const workflow = file === undefined ? undefined : await taskWorkflow(latest, file);
-    const finished = ['completed', 'error', 'cancelled'].includes(latest.status);
+    const finished = isFinished(latest.status);
     // Refused before anything is printed; the runtime's lease claim refuses it too (racing
     // processes included), before it runs anything.
     if (!finished) await assertNotLeased(opened.store, taskId);

@@ -3,7 +3,7 @@ import { usageError } from './cli-error.js';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
-import { assertNotLeased, assertTakesEvents } from './task-guards.js';
+import { assertNotLeased, assertTakesEvents, isFinished } from './task-guards.js';
 import { taskPlan } from './task-plan.js';
 import { followUpArguments, watchRun } from './watch-run.js';
 
@@ -41,7 +41,7 @@ export const sendCommand: Command = {
     const workflow = await taskWorkflow(latest, file);
     const resume = `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`;
     // Resuming what runs or rests elsewhere would run it twice, or undo its pause.
-    if (!['completed', 'error', 'cancelled'].includes(latest.status)) {
+    if (!isFinished(latest.status)) {
       await assertNotLeased(opened.store, taskId);
     }
     assertTakesEvents(latest, workflow, resume);

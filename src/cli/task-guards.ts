@@ -18,6 +18,11 @@ export async function assertNotLeased(store: CheckpointStore, taskId: string): P
   if (lease !== undefined) throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
 }
 
+/** Whether a task with this status has finished (`completed`, `error`, `cancelled`). */
+export function isFinished(status: WorkflowState['status']): boolean {
+  return status === 'completed' || status === 'error' || status === 'cancelled';
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
