@@ -5,10 +5,12 @@ import { CliError } from './cli-error.js';
 /** A store opened by the command line, and how to let it go. */
 export interface OpenedStore {
   readonly store: CheckpointStore;
-  /** The `--store` value that opens the same store again (for the resume hint). */
+  /**
+   * The `--store` value, for display and for printed follow-up commands (which open the same
+   * store again), with a password in a Redis URL shown as `***`: the command line never prints
+   * a secret. A password from {@link REDIS_PASSWORD_ENV} is not part of it.
+   */
   readonly spec: string;
-  /** `spec` for display, with any Redis password masked. */
-  readonly label: string;
   /** Whether the store was chosen by default (no `--store`). */
   readonly isDefault: boolean;
   /** Closes the store and the client the command line opened for it. */
@@ -46,15 +48,33 @@ export async function openStore(
     if (dir === '') throw new CliError('BAD_STORE', '--store file: needs a folder, as in file:DIR');
     return openFileStore(dir, false);
   }
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisStore(spec);
-  throw new CliError('BAD_STORE', `Unknown store ${JSON.stringify(spec)}: use ${STORE_FORMS}`);
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisStore(spec, env);
+  throw new CliError(
+    'BAD_STORE',
+    `Unknown store ${JSON.stringify(maskPassword(spec))}: use ${STORE_FORMS}`,
+  );
 }
 
 async function openFileStore(dir: string, isDefault: boolean): Promise<OpenedStore> {
   const { createFileStore } = await import('mcp-orchestration/file');
   const store = createFileStore({ directory: resolve(dir) });
   const spec = `file:${dir}`;
-  return { store, spec, label: spec, isDefault, close: () => store.close() };
+  return { store, spec, isDefault, close: () => store.close() };
+}
+
+/**
+ * The environment variable holding the Redis password when the URL has none, which keeps it off
+ * the command line (where `ps` and shell history see it) and lets printed follow-up commands
+ * run as they are.
+ */
+export const REDIS_PASSWORD_ENV = 'MCP_ORCHESTRATION_REDIS_PASSWORD';
+
+/**
+ * `spec` with the password of a URL's `user:password@` replaced by `***` (also when the URL
+ * does not parse, as the text between `//` and the last `@` before the path).
+ */
+export function maskPassword(spec: string): string {
+  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^/?#]*@/i, '$1:***@');
 }
 
 /** The query parameters a `redis://` store takes (others would reach ioredis unchecked). */
@@ -91,12 +111,13 @@ interface RedisUrl {
  * {@link REDIS_PARAMETERS} (a misspelt `prefx` would otherwise be ignored, and the run would
  * write under the shared default prefix; `keyPrefix` would nest the store's keys).
  */
-function parseRedisUrl(spec: string): RedisUrl {
+function parseRedisUrl(spec: string, env: NodeJS.ProcessEnv): RedisUrl {
   let url: URL;
   try {
     url = new URL(spec);
-  } catch (error) {
-    throw new CliError('BAD_STORE', `Invalid Redis URL ${JSON.stringify(spec)}`, { cause: error });
+  } catch {
+    // The parser's error (and so any `cause`) would quote the URL, password included.
+    throw new CliError('BAD_STORE', `Invalid Redis URL ${JSON.stringify(maskPassword(spec))}`);
   }
   const unknown = [...url.searchParams.keys()].filter(
     (name) => !(REDIS_PARAMETERS as readonly string[]).includes(name),
@@ -120,6 +141,8 @@ function parseRedisUrl(spec: string): RedisUrl {
   const timeout = url.searchParams.get('timeout');
   const prefix = url.searchParams.get('prefix') ?? undefined;
   url.search = '';
+  const password = env[REDIS_PASSWORD_ENV];
+  if (url.password === '' && password !== undefined && password !== '') url.password = password;
   return {
     url,
     db,
@@ -139,8 +162,8 @@ function parseRedisUrl(spec: string): RedisUrl {
  * still does, through its timeout timer (set when it is sent, cleared when it settles), so the
  * process never looks idle while it waits for Redis.
  */
-async function openRedisStore(spec: string): Promise<OpenedStore> {
-  const { url, db, prefix, timeoutMs } = parseRedisUrl(spec);
+async function openRedisStore(spec: string, env: NodeJS.ProcessEnv): Promise<OpenedStore> {
+  const { url, db, prefix, timeoutMs } = parseRedisUrl(spec, env);
   const { Redis } = await importIoredis();
   const { createRedisStore } = await import('mcp-orchestration/redis');
   const client = new Redis(url.toString(), {
@@ -197,12 +220,9 @@ async function openRedisStore(spec: string): Promise<OpenedStore> {
     client.disconnect();
     throw error;
   }
-  const shown = new URL(spec);
-  if (shown.password !== '') shown.password = '***';
   return {
     store,
-    spec,
-    label: shown.toString(),
+    spec: maskPassword(spec),
     isDefault: false,
     async close() {
       await store.close();

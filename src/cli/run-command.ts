@@ -56,7 +56,7 @@ export const runCommand: Command = {
     const runtime = createCliRuntime(opened.store, [workflow]);
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [
-        `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.label})`,
+        `Running ${workflow.id}@${workflow.version} as task ${taskId} (${opened.spec})`,
       ]);
     }
     return watchRun(invocation, {

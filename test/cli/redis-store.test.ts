@@ -1,10 +1,17 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { getCheckpointManager } from 'mcp-orchestration';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { REDIS_PASSWORD_ENV } from '../../src/cli/open-store.js';
 import {
+  createTestClient,
+  deleteKeysUnder,
   describeRedis,
+  keysUnder,
   openRedisStore,
   REDIS_URL,
   type RedisStoreUnderTest,
+  randomPrefix,
 } from '../support/redis.js';
 import { makeCliDir, runCli } from './cli-harness.js';
 
@@ -54,5 +61,89 @@ describeRedis('mcp-orch over a redis:// store', () => {
     expect(result.stderr).toMatch(
       /^mcp-orch: Cannot connect to Redis at 127\.0\.0\.1:1: .+ \(STORE_UNREACHABLE\)\n$/,
     );
+  });
+});
+
+describeRedis('mcp-orch over a Redis that asks for a password', () => {
+  // A Redis user of the test's own, allowed only the test's key prefix, so the store's commands
+  // really authenticate; deleted afterwards.
+  const suffix = randomBytes(6).toString('hex');
+  const user = `mcporch_${suffix}`;
+  const password = `p@ss w:rd/${suffix}`;
+  const encoded = encodeURIComponent(password);
+  let admin: Redis | undefined;
+  let prefix = '';
+
+  beforeAll(async () => {
+    ({ dir, remove } = await makeCliDir());
+    prefix = randomPrefix();
+    admin = createTestClient();
+    await admin.acl('SETUSER', user, 'on', `>${password}`, `~${prefix}*`, '&*', '+@all');
+  });
+  afterAll(async () => {
+    if (admin !== undefined) {
+      await deleteKeysUnder(admin, prefix);
+      await admin.acl('DELUSER', user);
+      await admin.quit();
+    }
+    await remove();
+  });
+
+  const storeUrl = (withPassword: string | undefined) => {
+    const url = new URL(REDIS_URL);
+    url.username = user;
+    if (withPassword !== undefined) url.password = encodeURIComponent(withPassword);
+    url.searchParams.set('prefix', prefix);
+    return url.toString();
+  };
+  const noSecret = (text: string) => {
+    expect(text).not.toContain(password);
+    expect(text).not.toContain(encoded);
+    expect(text).not.toContain(`w:rd/${suffix}`);
+  };
+
+  it('a password in the URL works and is printed as *** everywhere, follow-up commands included', {
+    timeout: 60_000,
+  }, async () => {
+    const store = storeUrl(password);
+    for (const task of ['pw_1', 'pw_2']) {
+      const run = await runCli(['run', 'words.mjs', '--task', task, '--store', store], {
+        cwd: dir,
+      });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`(redis://${user}:***@`);
+      noSecret(run.stdout);
+    }
+    const tasks = await runCli(['tasks', '--limit', '1', '--store', store], { cwd: dir });
+    expect(tasks.code).toBe(0);
+    expect(tasks.stdout).toMatch(/More: mcp-orch tasks --after \S+ --limit 1 --store \S+:\*\*\*@/);
+    noSecret(tasks.stdout);
+    // The keys were written as the test's user, under its prefix.
+    expect((await keysUnder(admin!, prefix)).length).toBeGreaterThan(0);
+  });
+
+  it(`takes the password from ${REDIS_PASSWORD_ENV} when the URL has none`, {
+    timeout: 60_000,
+  }, async () => {
+    const status = (env: Record<string, string>) =>
+      runCli(['status', 'pw_1', '--json', '--store', storeUrl(undefined)], { cwd: dir, env });
+    const good = await status({ [REDIS_PASSWORD_ENV]: password });
+    expect(good.stderr).toBe('');
+    expect(JSON.parse(good.stdout)).toMatchObject({ taskId: 'pw_1', status: 'completed' });
+    // A wrong one is refused by Redis: the variable was used, and is not printed.
+    const wrong = await status({ [REDIS_PASSWORD_ENV]: `${password}-wrong` });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/Cannot connect to Redis at .*WRONGPASS.*\(STORE_UNREACHABLE\)/);
+    noSecret(wrong.stderr);
+  });
+
+  it('a URL that does not parse is refused without printing its password', async () => {
+    const result = await runCli(['status', 'x', '--store', `redis://${user}:${encoded}@[::1`], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(2); // a usage error
+    expect(result.stderr).toContain(`Invalid Redis URL "redis://${user}:***@[::1"`);
+    noSecret(result.stderr);
   });
 });
