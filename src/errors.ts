@@ -220,16 +220,26 @@ export class UnknownTaskError extends OrchestrationError {
 /** Starting a task id that already has checkpoints or is already running (`ifExists: 'fail'`). */
 export class TaskExistsError extends OrchestrationError {
   readonly taskId: string;
-  /** Whether it is running in this runtime (else: it has checkpoints in the store). */
+  /** Whether it is running in this runtime (else: it has records in the store). */
   readonly running: boolean;
-  constructor(taskId: string, running: boolean) {
-    const where = running ? 'is already running in this runtime' : 'already has checkpoints';
+  /**
+   * Whether it has checkpoints. A task whose checkpoints were all deleted (one by one, or by
+   * `deleteOldCheckpoints` with `keepLatest: 0`) keeps its sequence and lineage, so it can be
+   * neither resumed nor started again until it is deleted (`CheckpointManager.deleteTask`).
+   */
+  readonly hasCheckpoints: boolean;
+  constructor(taskId: string, running: boolean, hasCheckpoints = true) {
     super(
       'TASK_EXISTS',
-      `Task ${taskId} ${where}; resume it, or start with { ifExists: 'resume' }`,
+      running
+        ? `Task ${taskId} is already running in this runtime; resume it, or start with { ifExists: 'resume' }`
+        : hasCheckpoints
+          ? `Task ${taskId} already has checkpoints; resume it, or start with { ifExists: 'resume' }`
+          : `Task ${taskId} has no checkpoint left to resume, but its records remain (its sequence and lineage); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
     );
     this.taskId = taskId;
     this.running = running;
+    this.hasCheckpoints = hasCheckpoints;
   }
 }
 

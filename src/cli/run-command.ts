@@ -3,15 +3,22 @@ import { usageError } from './cli-error.js';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
-import { followUpArguments, watchRun } from './watch-run.js';
+import { followUpArguments, storeArgument, watchRun } from './watch-run.js';
 
 /**
- * The `TaskExistsError` of `run` on a task id that has checkpoints, saying how the command line
- * continues it (the library's message speaks of `start`'s `ifExists` option).
+ * The `TaskExistsError` of `run` on a task id the store has, saying how the command line goes
+ * on (the library's message speaks of `start`'s `ifExists` option and of `deleteTask`): resume
+ * it, or, when its checkpoints were all deleted, delete what is left of it.
  */
-function taskExists(taskId: string, resume: string): TaskExistsError {
-  const error = new TaskExistsError(taskId, false);
-  error.message = `Task ${taskId} already has checkpoints: continue it with \`${resume}\`, or pick another --task`;
+function taskExists(
+  taskId: string,
+  hasCheckpoints: boolean,
+  next: { resume: string; remove: string },
+): TaskExistsError {
+  const error = new TaskExistsError(taskId, false, hasCheckpoints);
+  error.message = hasCheckpoints
+    ? `Task ${taskId} already has checkpoints: continue it with \`${next.resume}\`, or pick another --task`
+    : `Task ${taskId} has no checkpoint left to resume, but its lineage remains: delete it with \`${next.remove}\`, or pick another --task`;
   return error;
 }
 
@@ -50,9 +57,15 @@ export const runCommand: Command = {
     const { workflow } = loaded;
     const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
     const opened = await invocation.store();
-    const resume = `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`;
+    const next = {
+      resume: `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`,
+      remove: `mcp-orch checkpoints delete ${taskId} --all${storeArgument(opened)}`,
+    };
     // Refused before anything is printed (the runtime refuses it too, racing writers included).
-    if ((await opened.store.head(taskId)) > 0) throw taskExists(taskId, resume);
+    if ((await opened.store.head(taskId)) > 0) {
+      const hasCheckpoints = (await opened.store.list(taskId)).length > 0;
+      throw taskExists(taskId, hasCheckpoints, next);
+    }
     const runtime = createCliRuntime(opened.store, [workflow]);
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [
@@ -67,7 +80,9 @@ export const runCommand: Command = {
         runtime
           .start(workflow, input === undefined ? (loaded.input ?? {}) : input.value, { taskId })
           .catch((error: unknown) => {
-            throw error instanceof TaskExistsError ? taskExists(taskId, resume) : error;
+            throw error instanceof TaskExistsError
+              ? taskExists(taskId, error.hasCheckpoints, next)
+              : error;
           }),
       file: file,
       store: opened,

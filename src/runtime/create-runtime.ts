@@ -58,6 +58,26 @@ function indexOf(workflow: RuntimeWorkflow): StepIndex {
 }
 
 /** `status` with the task's `lease`, when it has one and the task is unfinished. */
+/**
+ * The `TaskExistsError` of starting a task the store has: one with checkpoints (resume it), or
+ * one whose checkpoints were all deleted, which keeps its sequence and lineage (delete it).
+ */
+async function taskExists(manager: CheckpointManager, taskId: string): Promise<TaskExistsError> {
+  const hasCheckpoints = (await manager.listCheckpointInfo(taskId)).length > 0;
+  return new TaskExistsError(taskId, false, hasCheckpoints);
+}
+
+/**
+ * For `start` with `ifExists: 'resume'` on a task the store has: a resume that finds no
+ * checkpoint (they were all deleted) fails as the start it was, with {@link taskExists}'s error.
+ */
+function recordsOnly(manager: CheckpointManager, taskId: string) {
+  return async (error: unknown): Promise<never> => {
+    if (!isOrchestrationError(error, 'TASK_NOT_FOUND')) throw error;
+    throw await taskExists(manager, taskId);
+  };
+}
+
 function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
   return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
 }
@@ -431,8 +451,8 @@ class WorkflowRuntime implements Runtime {
   ): Promise<WorkflowRun> {
     const manager = await this.#getManager();
     if ((await manager.store.head(taskId)) > 0) {
-      if (ifExists === 'resume') return this.#resume(taskId);
-      throw new TaskExistsError(taskId, false);
+      if (ifExists === 'resume') return this.#resume(taskId).catch(recordsOnly(manager, taskId));
+      throw await taskExists(manager, taskId);
     }
     const entry = this.#workflows.get(workflow.id);
     const index = entry?.workflow === workflow ? entry.index : indexOf(workflow);
@@ -449,8 +469,8 @@ class WorkflowRuntime implements Runtime {
       // Another writer created the task between the check and the first save.
       void this.#recorder?.end(taskId); // the actor never started: close its recording
       if (!isOrchestrationError(error, 'CHECKPOINT_CONFLICT')) throw error;
-      if (ifExists === 'resume') return this.#resume(taskId);
-      throw new TaskExistsError(taskId, false);
+      if (ifExists === 'resume') return this.#resume(taskId).catch(recordsOnly(manager, taskId));
+      throw await taskExists(manager, taskId);
     }
     this.#runs.set(taskId, run);
     return run;

@@ -108,6 +108,22 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
     expectOneLineError(resumed, 1, 'WORKFLOW_FAILED');
   });
 
+  it('run on a task whose checkpoints were all deleted says how to delete what is left', async () => {
+    expect((await cli('run', 'words.mjs', '--task', 'emptied')).code).toBe(0);
+    const list = JSON.parse((await cli('checkpoints', 'list', 'emptied', '--json')).stdout);
+    for (const { checkpointId } of list) {
+      expect((await cli('checkpoints', 'delete', 'emptied', checkpointId)).code).toBe(0);
+    }
+    const again = await cli('run', 'words.mjs', '--task', 'emptied');
+    expectOneLineError(again, 1, 'TASK_EXISTS');
+    const remove = `mcp-orch checkpoints delete emptied --all --store file:${join(dir, 'store')}`;
+    expect(again.stderr).toBe(
+      `mcp-orch: Task emptied has no checkpoint left to resume, but its lineage remains: delete it with \`${remove}\`, or pick another --task (TASK_EXISTS)\n`,
+    );
+    expect((await cli('checkpoints', 'delete', 'emptied', '--all')).code).toBe(0);
+    expect((await cli('run', 'words.mjs', '--task', 'emptied')).code).toBe(0);
+  });
+
   it('resume refuses a module that exports another workflow than the task runs (2), before anything', async () => {
     expect((await cli('run', 'approval.mjs', '--task', 'other_file')).code).toBe(0);
     const resumed = await cli('resume', 'other_file', '--file', 'words.mjs');

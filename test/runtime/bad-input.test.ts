@@ -84,6 +84,45 @@ describe('unknown task ids', () => {
   });
 });
 
+describe('a task whose checkpoints were all deleted', () => {
+  // It keeps its sequence and lineage (the store contract), so it can be neither resumed nor
+  // started again: start said "already has checkpoints; resume it", and resume that it was unknown.
+  it('start refuses it, ifExists resume too, naming deleteTask; once deleted it starts again', async () => {
+    current = await STORES.memory();
+    const taskId = await suspendedReview(current);
+    const manager = await getCheckpointManager(current.store);
+    expect(await manager.deleteOldCheckpoints(taskId, { keepLatest: 0 })).toBeGreaterThan(0);
+    const runtime = createRuntime({ store: current.store });
+    const workflow = reviewWorkflow({}, '1.0.0');
+    for (const ifExists of ['fail', 'resume'] as const) {
+      const refused = await runtime.start(workflow, 'text', { taskId, ifExists }).catch((e) => e);
+      expect(isOrchestrationError(refused, 'TASK_EXISTS')).toBe(true);
+      expect(refused).toMatchObject({ taskId, running: false, hasCheckpoints: false });
+      expect((refused as Error).message).toBe(
+        `Task ${taskId} has no checkpoint left to resume, but its records remain (its sequence and lineage); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
+      );
+    }
+    expect(await current.store.head(taskId)).toBeGreaterThan(0); // nothing written
+    expect(await manager.deleteTask(taskId)).toBe(true);
+    const run = await runtime.start(workflow, 'text', { taskId });
+    expect(run.taskId).toBe(taskId);
+    await runtime.close();
+    await run.result.catch(() => undefined);
+  });
+
+  it('a task with checkpoints is still refused as one to resume', async () => {
+    current = await STORES.memory();
+    const taskId = await suspendedReview(current);
+    const runtime = createRuntime({ store: current.store });
+    const refused = await runtime
+      .start(reviewWorkflow({}, '1.0.0'), 'text', { taskId })
+      .catch((e) => e);
+    expect(refused).toMatchObject({ code: 'TASK_EXISTS', running: false, hasCheckpoints: true });
+    expect((refused as Error).message).toContain('already has checkpoints; resume it');
+    await runtime.close();
+  });
+});
+
 describe('workflow versions', () => {
   it('refuses a checkpoint of another version, naming both', async () => {
     current = await STORES.memory();
