@@ -222,7 +222,8 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
         fresh &&
         (this.#gateWantsSave ||
           (suspended && !this.#suspendSaved) ||
-          this.#unsavedDeadline(snapshot))
+          this.#unsavedDeadline(snapshot) ||
+          this.#unsavedRoute(snapshot))
       ) {
         const status = suspended ? 'suspended' : 'running';
         await this.save(snapshot, this.actor.getPersistedSnapshot(), status);
@@ -244,6 +245,20 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       snapshot.hasTag(TIMER_TAG) &&
       snapshot.context.deadlines !== this.#savedSnapshot?.context.deadlines
     );
+  }
+
+  /**
+   * Whether `snapshot` holds a routing decision no checkpoint holds yet (a routed step's
+   * `routed` gate). Saved whatever the policy: a run restored without it would route the
+   * context again, maybe elsewhere after a rule change, and the target that already ran would
+   * be followed by another.
+   */
+  #unsavedRoute(snapshot: WorkflowSnapshot): boolean {
+    const routes = snapshot.context.routes;
+    const saved = this.#savedSnapshot?.context.routes;
+    if (routes === undefined || routes === saved) return false;
+    for (const stepId in routes) if (routes[stepId] !== saved?.[stepId]) return true;
+    return false;
   }
 
   #policyWantsSave(): boolean {

@@ -331,6 +331,66 @@ describe('routed steps', () => {
     await second.close();
   });
 
+  // The decision was saved only when the policy saved that gate: a crash mid-call then routed
+  // again, to the new rules' target, after the old one had run.
+  it.each([
+    ['on-suspend', 'on-suspend'],
+    ['every 5', { every: 5 }],
+  ] as const)(
+    'keep the decision in a checkpoint under checkpointPolicy %s too, and no more',
+    async (_, policy) => {
+      const store = createMemoryStore();
+      const held = gate();
+      const calls: string[] = [];
+      const tool = (id: string) =>
+        defineTool({
+          id,
+          call: async () => {
+            calls.push(id);
+            if (id === 'old_target' && calls.length === 1) await held.opened;
+            return createContext('Done', { by: id });
+          },
+        });
+      const targets = [tool('old_target'), tool('new_target')];
+      const workflow = defineWorkflow({
+        id: 'sticky-route-policy',
+        version: '1',
+        steps: [
+          { stepId: 'prepare', run: (context) => context },
+          { stepId: 'handle', route: true },
+          { stepId: 'finish', run: (context) => context },
+        ],
+      });
+      const rulesTo = (targetId: string) =>
+        new ContextRouter({
+          typeBasedRules: { InputContext: { targetType: 'tool', targetId, priority: 1 } },
+        });
+      const runtime = (targetId: string) =>
+        createRuntime({
+          store,
+          router: rulesTo(targetId),
+          targets,
+          workflows: [workflow],
+          checkpointPolicy: policy,
+        });
+      const first = runtime('old_target');
+      const taskId = newTaskId('sticky_policy');
+      (await first.start(workflow, { job: 1 }, { taskId })).result.catch(() => {});
+      await expect.poll(() => calls).toEqual(['old_target']);
+      const manager = await getCheckpointManager(store);
+      // The first checkpoint (the start) and the decision's: the step before it was not saved.
+      expect(await manager.listCheckpoints(taskId)).toHaveLength(2);
+      await first.close(); // the process dies with the call in flight
+
+      held.open();
+      const second = runtime('new_target');
+      const output = await (await second.resume(taskId)).result;
+      expect(output.data).toMatchObject({ by: 'old_target' });
+      expect(calls).toEqual(['old_target', 'old_target']);
+      await second.close();
+    },
+  );
+
   it('fail the workflow with NoRouteError (as data) when no rule matches', async () => {
     const runtime = createRuntime({
       store: createMemoryStore(),
