@@ -5,7 +5,8 @@
  * transport (`connectMcpTools`), a child process over stdio (`connectMcpStdio`, Node only) or
  * Streamable HTTP (`connectMcpHttp`); one tool of a client you hold with `mcpToolTarget`. A set
  * that makes its own connection fails calls in flight as soon as it sees the connection lost,
- * and the connectors connect again at the next call (never sending a call twice).
+ * and the connectors connect again at the next call (never sending a call twice). A connect
+ * that fails rejects with `McpConnectError` (from `mcp-orchestration`), its `reason` saying why.
  */
 
 export { connectMcpHttp, type McpHttpOptions } from './mcp/connect-mcp-http.js';

@@ -551,6 +551,68 @@ export class ToolCallError extends OrchestrationError {
 }
 
 /**
+ * Why connecting to an MCP server failed: its command does not exist (`not-found`, `ENOENT`) or
+ * could not be started (`spawn-failed`, e.g. not executable); nothing answered at its URL
+ * (`unreachable`: connection refused, unknown host, connection cut); the URL answered with an HTTP
+ * error status (`http-status`: 404, 401…); its process exited, or closed the connection, before
+ * the tools were listed (`exited`); it did not finish within the connect timeout (`timeout`); it
+ * answered, but not as an MCP server (`protocol`: not JSON-RPC, an unsupported protocol version,
+ * a JSON-RPC error to `initialize` or `tools/list`); or another failure of the transport
+ * (`transport`).
+ */
+export type McpConnectFailureReason =
+  | 'not-found'
+  | 'spawn-failed'
+  | 'unreachable'
+  | 'http-status'
+  | 'exited'
+  | 'timeout'
+  | 'protocol'
+  | 'transport';
+
+/**
+ * A connection to an MCP server that could not be made (`connectMcpStdio`, `connectMcpHttp`,
+ * `connectMcpTools` over a transport): at the first connect, or at a reconnection (then it is
+ * the `cause` of the call's `ToolCallError`, `reason: 'disconnected'`). Nothing is left running:
+ * a process it started has ended and a request in flight was aborted. `cause` is the error the
+ * SDK, `fetch` or the process gave.
+ */
+export class McpConnectError extends OrchestrationError {
+  /**
+   * Which server: its command line (stdio), its URL with any credentials masked (HTTP), or
+   * `over <transport class>`.
+   */
+  readonly server: string;
+  readonly reason: McpConnectFailureReason;
+  /** What went wrong (the message's end). */
+  readonly detail: string;
+  /** The HTTP status the URL answered (`reason: 'http-status'`); else `undefined`. */
+  readonly httpStatus: number | undefined;
+  /**
+   * The server process's exit code (`reason: 'exited'`; `null` when a signal ended it); else
+   * `undefined`.
+   */
+  readonly exitCode: number | null | undefined;
+  constructor(
+    server: string,
+    reason: McpConnectFailureReason,
+    detail: string,
+    options?: { cause?: unknown; httpStatus?: number; exitCode?: number | null },
+  ) {
+    super(
+      'MCP_CONNECT_FAILED',
+      `Cannot connect to MCP server ${server} (${reason}): ${detail}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.server = server;
+    this.reason = reason;
+    this.detail = detail;
+    this.httpStatus = options?.httpStatus;
+    this.exitCode = options?.exitCode;
+  }
+}
+
+/**
  * A request for a target the router does not have: no tool, agent or worker pool registered
  * under that type and id (`startRouter({ targets })`, `createRuntime({ targets })`).
  */
@@ -661,6 +723,7 @@ export interface OrchestrationErrorByCode {
   ROUTER_STOPPED: RouterStoppedError;
   TOOL_INPUT_INVALID: ToolInputError;
   TOOL_CALL_FAILED: ToolCallError;
+  MCP_CONNECT_FAILED: McpConnectError;
 }
 
 /** Every code an {@link OrchestrationError} can carry. */

@@ -1,13 +1,119 @@
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  type ConnectAttempt,
+  type McpConnectFailure,
+  phaseRequest,
+  shortMessage,
+} from './connect-failure.js';
 import type { ConnectMcpToolsOptions, McpToolSet } from './connect-mcp-tools.js';
 import { openMcpToolSet } from './connect-mcp-tools.js';
 
 /** How long `close()` waits for the server to end the session before closing anyway (ms). */
 const SESSION_END_TIMEOUT_MS = 2_000;
 
+/**
+ * The URL as messages show it: a password is masked (`user:***@`), and so is a user name
+ * without one (it is often a token).
+ */
+function maskedUrl(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
+  const masked = new URL(url.href);
+  if (masked.password !== '') masked.password = '***';
+  else masked.username = '***';
+  return masked.href;
+}
+
+/** Base64 of the UTF-8 bytes of `text` (`btoa` takes Latin-1 only). */
+function base64Utf8(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** A percent-encoded URL part, decoded (as it is, when it does not decode). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * The endpoint without its credentials (`fetch` refuses a URL with them), and `requestInit`
+ * sending them as `Authorization: Basic` instead, unless it sets an `Authorization` header.
+ */
+function withoutCredentials(
+  url: URL,
+  requestInit: RequestInit | undefined,
+): { endpoint: URL; requestInit: RequestInit | undefined } {
+  if (url.username === '' && url.password === '') return { endpoint: url, requestInit };
+  const endpoint = new URL(url.href);
+  endpoint.username = '';
+  endpoint.password = '';
+  const headers = new Headers(requestInit?.headers);
+  if (!headers.has('authorization')) {
+    const user = decoded(url.username);
+    const password = decoded(url.password);
+    headers.set('authorization', `Basic ${base64Utf8(`${user}:${password}`)}`);
+  }
+  return { endpoint, requestInit: { ...requestInit, headers } };
+}
+
+/** Whether `error` is `fetch` failing to reach the server (refused, unknown host, cut off…). */
+function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof TypeError)) return false;
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  // Node's fetch: "fetch failed", the socket's error as `cause`; browsers: "Failed to fetch"…
+  return typeof cause?.code === 'string' || /fetch|network/i.test(error.message);
+}
+
+/** The HTTP reading of a failed connect: unreachable, an HTTP error status, not an MCP endpoint. */
+function explainHttp(attempt: ConnectAttempt): McpConnectFailure | undefined {
+  const { error, phase } = attempt;
+  const request = phaseRequest(phase);
+  if (isNetworkError(error)) {
+    const cause = (error as { cause?: unknown }).cause;
+    const why = cause instanceof Error ? cause.message : (error as Error).message;
+    return { reason: 'unreachable', detail: `no answer to ${request}: ${shortMessage(why)}` };
+  }
+  if (error instanceof UnauthorizedError) {
+    return {
+      reason: 'http-status',
+      detail: `it answered ${request} with HTTP 401 (unauthorized): ${shortMessage(error)}`,
+      httpStatus: 401,
+    };
+  }
+  if (error instanceof StreamableHTTPError) {
+    const status = error.code;
+    // The SDK's message starts "Streamable HTTP error: Error POSTing to endpoint: <body>".
+    const said = shortMessage(error.message.replace(/^Streamable HTTP error: /, ''));
+    if (typeof status === 'number' && status >= 100) {
+      return {
+        reason: 'http-status',
+        detail: `it answered ${request} with HTTP ${status} (${said}); is this the server's MCP endpoint?`,
+        httpStatus: status,
+      };
+    }
+    return {
+      reason: 'protocol',
+      detail: `its answer to ${request} is not MCP (${said}); is this the server's MCP endpoint?`,
+    };
+  }
+  return undefined;
+}
+
 /** Options of {@link connectMcpHttp}. */
 export interface McpHttpOptions extends ConnectMcpToolsOptions {
-  /** The server's Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. Required. */
+  /**
+   * The server's Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. Required.
+   * Credentials in it (`https://user:password@host/mcp`) are sent as `Authorization: Basic`
+   * (unless `requestInit` sets an `Authorization` header) and masked in error messages.
+   */
   readonly url: string | URL;
   /** Extra `fetch` options of every request (e.g. an `Authorization` header). Default: none. */
   readonly requestInit?: RequestInit;
@@ -40,6 +146,11 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  * (a stream cut or a request failed, then a ping failed too), and the next call starts a new
  * session (a new `initialize`); a call is never sent twice.
  *
+ * A connect that fails rejects with `McpConnectError` naming the URL (its password masked):
+ * `unreachable` (refused, unknown host), `http-status` (e.g. 404: not the MCP endpoint; 401;
+ * `httpStatus`), `protocol` (it answers, but not MCP: an HTML page, say), or `timeout`
+ * (`connectTimeoutMs`, default 60 s; the request is aborted).
+ *
  * @example
  * ```ts
  * const tools = await connectMcpHttp({ url: 'http://127.0.0.1:3000/mcp' });
@@ -48,8 +159,9 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  * ```
  */
 export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSet> {
-  const { url, requestInit, ...rest } = options;
-  const endpoint = new URL(url);
+  const { url, requestInit: givenInit, ...rest } = options;
+  const given = new URL(url);
+  const { endpoint, requestInit } = withoutCredentials(given, givenInit);
   return openMcpToolSet(
     {
       newTransport: () =>
@@ -59,6 +171,7 @@ export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSe
     },
     rest,
     {
+      server: { server: maskedUrl(given), explain: explainHttp },
       // Closing the client aborts a DELETE still in flight: end the session first.
       beforeClose: async (transport) => {
         if (transport instanceof StreamableHTTPClientTransport) await endSession(transport);

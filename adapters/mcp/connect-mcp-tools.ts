@@ -7,6 +7,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ToolCallError } from '../../src/errors.js';
+import { type ConnectPhase, connectError, type McpServerDescription } from './connect-failure.js';
 import {
   disconnectedError,
   fixedToolSource,
@@ -20,6 +21,24 @@ import {
 
 /** How long the ping that follows a transport error may wait for the server's answer (ms). */
 const PROBE_TIMEOUT_MS = 5_000;
+
+/** How long a connect may take by default, from starting the transport to the tools listed (ms). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+
+/** The longest delay timers take (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** `connectTimeoutMs` as a timer delay (`Infinity`: the longest); out of range is a `TypeError`. */
+function connectTimeoutOf(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  if (timeoutMs === Number.POSITIVE_INFINITY) return MAX_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new TypeError(
+      `connectTimeoutMs must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, or Infinity for no practical limit; got ${String(timeoutMs)}`,
+    );
+  }
+  return timeoutMs;
+}
 
 /** Options of {@link connectMcpTools} and the `connectMcp*` connectors. */
 export interface ConnectMcpToolsOptions {
@@ -39,6 +58,14 @@ export interface ConnectMcpToolsOptions {
   readonly clientInfo?: Implementation;
   /** Aborts connecting and listing; the promise rejects with the signal's reason. Default: none. */
   readonly signal?: AbortSignal;
+  /**
+   * How long connecting may take (ms), from starting the transport (a stdio server's process)
+   * to the last page of `tools/list`, at the first connect and at each reconnection: 1 to
+   * 2 147 483 647, or `Infinity` for no practical limit; anything else is a `TypeError`. Past
+   * it the connect fails with `McpConnectError` (`reason: 'timeout'`), the process ended or the
+   * request aborted. Not used over an injected `client`. Default: 60 000.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Where {@link connectMcpTools} gets its connection: your connected client, or a transport. */
@@ -80,6 +107,11 @@ export const DEFAULT_MCP_CLIENT_INFO: Implementation = {
 export interface McpToolSetHooks {
   /** Runs first in the set's `close()`, with the transport of the moment (if connected). */
   readonly beforeClose?: (transport: Transport) => Promise<void>;
+  /**
+   * Names the server in an `McpConnectError`, and reads the transport's failures. Default: the
+   * server is `over <the transport's class>`, its failures read the generic way.
+   */
+  readonly server?: McpServerDescription;
 }
 
 /** Waits for `promise`, or rejects with the signal's reason once it is aborted. */
@@ -113,6 +145,7 @@ function ownedSource(
   client: Client,
   newTransport: () => Transport | Promise<Transport>,
   canReconnect: boolean,
+  connect: { readonly timeoutMs: number; readonly server: McpServerDescription | undefined },
 ): McpToolSource & {
   open(signal?: AbortSignal): Promise<Tool[]>;
   close(): Promise<void>;
@@ -143,28 +176,67 @@ function ownedSource(
       });
   };
 
+  /**
+   * Connects a new transport and lists the tools, within the connect timeout. A failure (but
+   * an abort of `signal`, or the set closing) is an `McpConnectError`, thrown once the transport
+   * is closed (a stdio server's process ended).
+   */
   const open = async (signal?: AbortSignal): Promise<Tool[]> => {
-    const transport = await newTransport();
-    if (closing) {
-      await transport.close().catch(() => {});
-      throw new Error('the tool set was closed');
-    }
-    // The client chains its own handler after this one.
-    const reported = transport.onerror;
-    transport.onerror = (error) => {
-      reported?.(error);
-      probe(transport);
-    };
+    // Aborted by `signal`, or at the timeout: the SDK then cancels the request in flight.
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort(new Error(`connect timed out after ${connect.timeoutMs} ms`));
+    }, connect.timeoutMs);
+    const forward = () => deadline.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    let transport: Transport | undefined;
+    let phase: ConnectPhase = 'initialize';
+    let reported: unknown;
     try {
-      await client.connect(transport, { signal });
-      const listed = await listAllTools(client, signal);
+      const made = await newTransport();
+      transport = made;
+      if (closing) {
+        await made.close().catch(() => {});
+        throw new Error('the tool set was closed');
+      }
+      // The client chains its own handler after this one.
+      const reportedBefore = made.onerror;
+      made.onerror = (error) => {
+        reportedBefore?.(error);
+        if (live !== made) reported ??= error;
+        probe(made);
+      };
+      deadline.signal.throwIfAborted();
+      await client.connect(made, { signal: deadline.signal, timeout: connect.timeoutMs });
+      phase = 'list';
+      const listed = await listAllTools(client, deadline.signal, connect.timeoutMs);
       if (closing) throw new Error('the tool set was closed');
       tools = toolsByName(listed);
-      live = transport;
+      live = made;
       return listed;
     } catch (error) {
+      clearTimeout(timer);
+      // Read as it failed, before closing (which ends a process, and the process's exit is news
+      // only when it came first).
+      const failure =
+        signal?.aborted || closing
+          ? error
+          : connectError(connect.server, {
+              error,
+              transport,
+              phase,
+              reported,
+              timedOutAfterMs: timedOut ? connect.timeoutMs : undefined,
+            });
+      // Also waits for a process the SDK began to end when its `initialize` failed.
       await client.close().catch(() => {});
-      throw error;
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
     }
   };
 
@@ -228,6 +300,12 @@ function ownedSource(
  * the server no longer lists then fails its calls with `reason: 'unknown-tool'`. Over an
  * injected client or one transport, calls after the connection was lost fail (`disconnected`).
  *
+ * A connect over a transport that fails (the first, or a reconnection) rejects with
+ * `McpConnectError` (`reason`: see `McpConnectFailureReason`; the SDK's error as `cause`), after
+ * closing the transport; past `connectTimeoutMs` (default 60 s) with `reason: 'timeout'`. Over an
+ * injected client, a failed listing rejects with the SDK's error. An abort of `signal` rejects
+ * with its reason.
+ *
  * Targets have no `close()` of their own (they share the client): close the set.
  *
  * @example
@@ -259,11 +337,15 @@ export async function openMcpToolSet(
     const source = fixedToolSource(client, listed);
     return toolSet(source, listed, options, () => Promise.resolve());
   }
+  const connect = {
+    timeoutMs: connectTimeoutOf(options.connectTimeoutMs),
+    server: hooks.server,
+  };
   const client = new Client(options.clientInfo ?? DEFAULT_MCP_CLIENT_INFO);
   const source =
     'transport' in connection
-      ? ownedSource(client, () => connection.transport, false)
-      : ownedSource(client, connection.newTransport, true);
+      ? ownedSource(client, () => connection.transport, false, connect)
+      : ownedSource(client, connection.newTransport, true, connect);
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {

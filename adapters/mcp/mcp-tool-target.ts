@@ -405,14 +405,18 @@ export function toolTargetOf(
  * through the client's `listTools`, which compiles the output schema of every tool listed (a
  * schema it cannot compile would fail the listing, even of a tool not wanted). @internal
  */
-export async function listAllTools(client: Client, signal?: AbortSignal): Promise<Tool[]> {
+export async function listAllTools(
+  client: Client,
+  signal?: AbortSignal,
+  timeout?: number,
+): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
   do {
     const page = await client.request(
       { method: 'tools/list', params: cursor === undefined ? {} : { cursor } },
       ListToolsResultSchema,
-      { signal },
+      timeout === undefined ? { signal } : { signal, timeout },
     );
     tools.push(...page.tools);
     cursor = page.nextCursor;
