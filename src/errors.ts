@@ -650,7 +650,7 @@ export class PoolSaturatedError extends OrchestrationError {
   constructor(poolId: string, queueLimit: number) {
     super(
       'POOL_SATURATED',
-      `Worker pool ${poolId} is saturated: ${queueLimit} contexts already wait for a worker`,
+      `Worker pool ${poolId} is saturated: ${queueLimit === 1 ? '1 context already waits' : `${queueLimit} contexts already wait`} for a worker`,
     );
     this.poolId = poolId;
     this.queueLimit = queueLimit;

@@ -2,6 +2,7 @@ import {
   CheckpointConflictError,
   isOrchestrationError,
   OrchestrationError,
+  PoolSaturatedError,
   StorageError,
 } from 'mcp-orchestration';
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -41,5 +42,14 @@ describe('typed errors', () => {
     );
     expect(new CheckpointConflictError('t', 0, 1).message).toMatch(/it is at 1 \(another writer/);
     expect(new CheckpointConflictError('t', 5, 2).message).toMatch(/but it is at 2; nothing/);
+  });
+
+  it('a saturated pool counts the contexts that wait in words', () => {
+    expect(new PoolSaturatedError('p', 1).message).toBe(
+      'Worker pool p is saturated: 1 context already waits for a worker',
+    );
+    expect(new PoolSaturatedError('p', 8).message).toBe(
+      'Worker pool p is saturated: 8 contexts already wait for a worker',
+    );
   });
 });
