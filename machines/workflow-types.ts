@@ -76,7 +76,9 @@ export interface RouteStepOptions {
    * falls through to the next. Checked by `defineWorkflow` as the router checks a rule's target:
    * anything but an array of ids and `{ targetType, targetId }`, or a target type other than
    * `agent_type`, `tool` or `worker_pool`, is a `TypeError`; an invalid id, an
-   * `InvalidIdError`. Default: every target the runtime has.
+   * `InvalidIdError`. The runtime leaves out the entries that name no target it registers (a
+   * rule for one falls through; none left: `NoRouteError`). Default: every target the runtime
+   * has.
    */
   readonly availableTargets?: readonly (
     | string

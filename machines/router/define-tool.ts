@@ -57,6 +57,12 @@ export function assertToolParts(id: string, parts: { readonly call?: unknown }):
  * The child actor of a tool under the router: a callback actor that runs every call it receives
  * concurrently and sends each outcome back as data. It says `target.ready` whenever it starts,
  * so after a restore the router sends it the calls that were in flight again (at least once).
+ *
+ * A call is known by its request id only until it is cancelled: `target.cancel` forgets it, then
+ * aborts its signal, and its outcome goes nowhere. So a call withdrawn and sent again with the
+ * same id (a task paused and resumed, whose attempt keeps its idempotency key) is answered by
+ * the new run alone, and a later `target.cancel` aborts the new run, whatever the first one does
+ * once its signal aborts. A call sent again while it still runs (not cancelled) is not run twice.
  */
 export function toolChildLogic(tool: ToolTarget) {
   return fromCallback<TargetChildEvent, TargetChildInput>(({ input, receive, sendBack }) => {
@@ -65,10 +71,15 @@ export function toolChildLogic(tool: ToolTarget) {
     let stopped = false;
     receive((event) => {
       if (event.type === 'target.cancel') {
-        running.get(event.requestId)?.abort(new Error(`Call ${event.requestId} was cancelled`));
+        const cancelled = running.get(event.requestId);
+        if (cancelled === undefined) return;
+        // Forgotten first: its outcome must not answer a later call with the same id.
+        running.delete(event.requestId);
+        cancelled.abort(new Error(`Call ${event.requestId} was cancelled`));
         return;
       }
       const { requestId } = event;
+      if (running.has(requestId)) return; // still running: its outcome answers this one too
       const controller = new AbortController();
       running.set(requestId, controller);
       const helpers = callHelpers(event.meta, controller.signal);
@@ -92,6 +103,8 @@ export function toolChildLogic(tool: ToolTarget) {
           }),
         )
         .then((result) => {
+          // Cancelled (and perhaps sent again since, under the same id): the outcome goes nowhere.
+          if (running.get(requestId) !== controller) return;
           running.delete(requestId);
           if (!stopped) sendBack(result);
         });

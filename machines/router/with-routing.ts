@@ -1,7 +1,8 @@
 import { fromPromise } from 'xstate';
 import type { WorkflowStep } from '../../src/checkpoint/workflow-state.js';
 import type { Context } from '../../src/context/context.js';
-import { NoRouterError } from '../../src/errors.js';
+import { NoRouteError, NoRouterError } from '../../src/errors.js';
+import type { AvailableTarget } from '../../src/router/routing-rule.js';
 import type { RoutingTarget } from '../../src/router/routing-target.js';
 import type { Workflow, WorkflowMachine } from '../define-workflow.js';
 import { type RunStepInput, runStepAttempt } from '../run-step.js';
@@ -50,6 +51,55 @@ function taskSteps(workflow: Pick<Workflow, 'steps' | 'plan'>) {
   return found;
 }
 
+/** Where a routed step may go: the runtime's targets its `route.availableTargets` names. */
+interface StepTargets {
+  /** What the router is given: frozen, typed entries (read once by the router's cache). */
+  readonly available: readonly AvailableTarget[];
+  /** The entries of `route.availableTargets` that name no target the runtime registers. */
+  readonly unregistered: readonly AvailableTarget[];
+}
+
+/**
+ * The entries of `chosen` that name a target of `registered`, as `{ targetType, targetId }`: a
+ * typed entry if that target is registered, a bare id as every registered target with that id
+ * (of any type). So a rule whose target the runtime does not have falls through to the next,
+ * as with `route: true`; an empty result leaves no rule available (`NoRouteError`).
+ */
+function registeredAmong(
+  chosen: readonly AvailableTarget[],
+  registered: readonly TargetAddress[],
+): StepTargets {
+  const available: AvailableTarget[] = [];
+  const unregistered: AvailableTarget[] = [];
+  const seen = new Set<string>();
+  for (const entry of chosen) {
+    const matches = registered.filter((target) =>
+      typeof entry === 'string'
+        ? target.targetId === entry
+        : target.targetType === entry.targetType && target.targetId === entry.targetId,
+    );
+    if (matches.length === 0) unregistered.push(entry);
+    for (const { targetType, targetId } of matches) {
+      const key = `${targetType}:${targetId}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      available.push(Object.freeze({ targetType, targetId }));
+    }
+  }
+  return { available: Object.freeze(available), unregistered: Object.freeze(unregistered) };
+}
+
+/** `entries` for a message: ids, and `type:id` for typed ones; the first 8 of a longer list. */
+function shownTargets(entries: readonly AvailableTarget[]): string {
+  const shown = entries
+    .slice(0, 8)
+    .map((entry) =>
+      JSON.stringify(typeof entry === 'string' ? entry : `${entry.targetType}:${entry.targetId}`),
+    )
+    .join(', ');
+  return entries.length > 8 ? `${shown} and ${entries.length - 8} more` : shown;
+}
+
 /** Whether a workflow has routed steps (task steps with `route` instead of `run`). */
 export function hasRoutedSteps(workflow: Pick<Workflow, 'steps' | 'plan'>): boolean {
   for (const { step } of taskSteps(workflow).values()) if (step.route !== undefined) return true;
@@ -59,7 +109,9 @@ export function hasRoutedSteps(workflow: Pick<Workflow, 'steps' | 'plan'>): bool
 /**
  * The workflow's machine with routing provided: its `routeStep` actor asks `router` where a
  * routed step's context goes (once, when the step is entered; the machine checkpoints the
- * decision before the target runs), and its `runStep` actor sends the context to the decided
+ * decision before the target runs) among the targets `targets` runs (a step's
+ * `route.availableTargets` narrowed to those, so a rule for a target it lacks falls through; none
+ * of them: `NoRouteError`, saying so), and its `runStep` actor sends the context to the decided
  * target through the router actor `targets`, under the step's `timeoutMs` (a timed-out call is
  * withdrawn) and `retry`. The request id of each attempt is its idempotency key
  * `taskId:stepId:attempt`. Ordinary task steps run as before. The actors keep their names, so
@@ -79,13 +131,39 @@ export function withRouting(
 ): WorkflowMachine {
   const { router, targets } = options;
   const steps = taskSteps(workflow);
+  // Every registered target, typed: what `route: true` may use, and what a step's
+  // `route.availableTargets` is narrowed to (a rule for a target the runtime lacks falls through).
+  const registered = Object.freeze(
+    targets.targets.map(({ targetType, targetId }) => Object.freeze({ targetType, targetId })),
+  );
+  const stepTargets = new Map<string, StepTargets>();
+  for (const [stepId, { step }] of steps) {
+    if (typeof step.route !== 'object' || step.route.availableTargets === undefined) continue;
+    stepTargets.set(stepId, registeredAmong(step.route.availableTargets, registered));
+  }
 
   const routeStep = fromPromise<RouteStepOutput, RouteStepInput>(async ({ input }) => {
-    const step = steps.get(input.stepId)?.step;
-    const chosen = typeof step?.route === 'object' ? step.route.availableTargets : undefined;
-    const decision = router.route(input.context, {
-      availableTargets: chosen ?? targets.targets,
-    });
+    const narrowed = stepTargets.get(input.stepId);
+    let decision: ReturnType<RouteDecider['route']>;
+    try {
+      decision = router.route(input.context, {
+        availableTargets: narrowed?.available ?? registered,
+      });
+    } catch (error) {
+      if (error instanceof NoRouteError && narrowed && narrowed.unregistered.length > 0) {
+        // The same error, saying why a target the step names was no candidate.
+        const { available, unregistered } = narrowed;
+        const why =
+          available.length === 0
+            ? `none of step ${input.stepId}'s route.availableTargets (${shownTargets(unregistered)}) is registered in this runtime`
+            : `step ${input.stepId}'s route.availableTargets ${shownTargets(unregistered)} ${unregistered.length === 1 ? 'is' : 'are'} not registered in this runtime`;
+        const { contextType, contextId, rulesTried } = error;
+        const clearer = new NoRouteError(contextType, contextId, rulesTried);
+        clearer.message = `${error.message}; ${why}`;
+        throw clearer;
+      }
+      throw error;
+    }
     const { targetType, targetId, priority } = decision.target;
     return {
       target: { targetType, targetId, priority },
