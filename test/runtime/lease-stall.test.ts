@@ -58,7 +58,9 @@ function chain(calls: Calls, count: number, id = 'chain') {
   });
 }
 
-const TTL = 150;
+// Long enough that a loaded machine's slow fsyncs do not let the lease lapse before the stall
+// (it is renewed every third of it), which would end the run before the moment under test.
+const TTL = 400;
 
 describe('a run that stalls past its lease', () => {
   it('does not open the next gate when it wakes: the next step never starts', async () => {
