@@ -4,7 +4,11 @@ import type { Context } from '../../src/context/context.js';
 import { CheckpointConflictError, CorruptRecordError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { JsonValue } from '../../src/json.js';
-import { assertRouterMachineOptions, persistedAgentStates } from './router-machine.js';
+import {
+  assertRouterMachineOptions,
+  persistedAgentStates,
+  withoutCalls,
+} from './router-machine.js';
 import {
   type ObservedRouter,
   type RouterCallOptions,
@@ -54,7 +58,8 @@ const ROUTER_KIND = 'router';
 /**
  * Starts a router actor (see `startRouter`) that is persisted with its checkpoint store: the
  * latest router checkpoint of `taskId` is restored first (agents get back their state, e.g. a
- * conversation memory; calls pending at the save run again, at least once), and after every
+ * conversation memory; calls pending at the save are dropped, see `withoutCalls`: one runs again
+ * only when its caller sends it again, with the same request id), and after every
  * call to an agent the router's persisted snapshot is saved as a new checkpoint of `taskId`. An
  * agent call resolves only once a snapshot holding the agent state it made is saved, so a caller
  * never goes on from a state the store does not have. Saves are serialized and coalesced (calls
@@ -112,7 +117,10 @@ export async function startPersistedRouter(
         `not a persisted snapshot of router ${JSON.stringify(machineId)}`,
       );
     }
-    snapshot = loaded.snapshot;
+    // Only the agents' states are restored: the record is saved after agent calls only, so the
+    // calls it holds may have been answered or withdrawn since. A call still wanted is sent again
+    // by its caller (a resumed workflow does) and runs then, once.
+    snapshot = withoutCalls(loaded.snapshot);
   }
   let router: ObservedRouter;
   try {

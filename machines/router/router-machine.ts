@@ -186,6 +186,49 @@ export function persistedAgentStates(
   return states;
 }
 
+/**
+ * A persisted router snapshot (`getPersistedSnapshot()`, JSON) without the calls it holds: no
+ * pending request, and no child (the calls an agent had queued or was running, a pool's queue and
+ * running jobs go with them); the state of each agent child is kept in `memory`, for the agent's
+ * next start. Restored, it runs nothing by itself: a call pending when the snapshot was taken
+ * runs again only when its caller sends it again (with the same request id and idempotency key),
+ * from the agent state the snapshot holds. `startPersistedRouter` restores its record this way,
+ * since the record is only saved after agent calls and so may hold calls long since answered or
+ * withdrawn. Anything that is not a router snapshot is returned as it is.
+ */
+export function withoutCalls<T>(snapshot: T): T {
+  const held = snapshot as
+    | {
+        readonly context?: Partial<RouterMachineContext> | null;
+        readonly children?: Readonly<
+          Record<
+            string,
+            { readonly snapshot?: { readonly context?: { readonly state?: unknown } } }
+          >
+        > | null;
+      }
+    | null
+    | undefined;
+  if (typeof held !== 'object' || held === null) return snapshot;
+  const { context, children } = held;
+  if (typeof context !== 'object' || context === null) return snapshot;
+  const memory: Record<string, JsonValue> =
+    typeof context.memory === 'object' && context.memory !== null ? { ...context.memory } : {};
+  const known = typeof context.children === 'object' ? context.children : null;
+  const live = typeof children === 'object' && children !== null ? children : {};
+  for (const [childId, child] of Object.entries(live)) {
+    const key: unknown = known?.[childId]?.key;
+    if (typeof key !== 'string' || !key.startsWith('agent_type:')) continue;
+    const state = child?.snapshot?.context?.state;
+    if (state !== undefined) memory[childId] = state as JsonValue;
+  }
+  return {
+    ...held,
+    context: { ...context, children: {}, pending: {}, memory, sweepAt: null },
+    children: {},
+  } as T;
+}
+
 /** The least recently used child with nothing in flight, if any. */
 function lruIdle(children: Readonly<Record<string, RouterChildInfo>>): string | undefined {
   let victim: string | undefined;
@@ -215,7 +258,8 @@ function lruIdle(children: Readonly<Record<string, RouterChildInfo>>): string | 
  * their state, pools their queue. Requests pending at the snapshot are carried out again after a
  * restore (at least once, same request id and idempotency key: tools get them again when they
  * restart, agents and pools re-run the call they had), and a request re-sent with a pending id
- * is not run twice. Idle timers are not persisted (XState drops delayed events on restore): a
+ * is not run twice (`startPersistedRouter` restores its record without them, see
+ * {@link withoutCalls}). Idle timers are not persisted (XState drops delayed events on restore): a
  * restored router schedules its sweep again at the next answered call.
  *
  * @example
