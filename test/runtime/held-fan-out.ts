@@ -1,4 +1,5 @@
 import {
+  type CheckpointStore,
   type Context,
   createContext,
   defineWorkflow,
@@ -69,4 +70,41 @@ export function closeAfterHold(runtime: Runtime): Promise<void> {
       }
     });
   });
+}
+
+/** A store whose appends to `contexts` logs are watched: see {@link watchContextAppends}. */
+export interface WatchedContextAppends {
+  readonly store: CheckpointStore;
+  /**
+   * Settles once every append to a `contexts` log made so far has settled, and the runtime has
+   * taken its result: a checkpoint saved after it names the entries. (A read of the log sees an
+   * entry as soon as the store has it, before the runtime knows: under load, a checkpoint saved
+   * in between still held the context.)
+   */
+  landed(): Promise<void>;
+}
+
+/** `store` behind a proxy that keeps each `appendLog` to a `contexts` log. */
+export function watchContextAppends(store: CheckpointStore): WatchedContextAppends {
+  const appends: Promise<unknown>[] = [];
+  const watched = new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (key !== 'appendLog') return value.bind(target);
+      return (...args: unknown[]) => {
+        const append = Reflect.apply(value, target, args) as Promise<unknown>;
+        // Kept before the runtime's own callbacks are added: those run first once it settles.
+        if (args[1] === 'contexts') appends.push(append.catch(() => {}));
+        return append;
+      };
+    },
+  });
+  return {
+    store: watched,
+    async landed() {
+      await Promise.all(appends);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    },
+  };
 }

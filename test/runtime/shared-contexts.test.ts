@@ -6,7 +6,7 @@ import {
   getCheckpointManager,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAfterHold, HELD_DOC, heldFanOut } from './held-fan-out.js';
+import { closeAfterHold, HELD_DOC, heldFanOut, watchContextAppends } from './held-fan-out.js';
 import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 
 // A parallel group's input sits in the main lane, in each region's lane and in each region's step
@@ -116,12 +116,14 @@ describe.each(['memory', 'file'] as const)(
     it('a pause from a runtime that does not run the task keeps naming the stored context', async () => {
       store = await STORES[kind]();
       const { workflow, release } = heldFanOut(() => {});
-      const first = createRuntime({ store: store.store, workflows: [workflow] });
+      const watched = watchContextAppends(store.store);
+      const first = createRuntime({ store: watched.store, workflows: [workflow] });
       const taskId = newTaskId('paused-named');
       const run = await first.start(workflow, { topic: 'x' }, { taskId });
       await expect
         .poll(async () => (await store?.store.readLog(taskId, 'contexts'))?.length)
         .toBe(1);
+      await watched.landed();
       const closed = closeAfterHold(first);
       release();
       await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
@@ -192,7 +194,8 @@ describe.each(['memory', 'file'] as const)(
       const { workflow, release } = heldFanOut((stepId) => {
         calls[stepId] = (calls[stepId] ?? 0) + 1;
       });
-      const first = createRuntime({ store: test.store, workflows: [workflow] });
+      const watched = watchContextAppends(test.store);
+      const first = createRuntime({ store: watched.store, workflows: [workflow] });
       const taskId = newTaskId('stored');
       const run = await first.start(workflow, { topic: 'x' }, { taskId });
       // `a1` done: the doc was in two checkpoints, and goes to the contexts log.
@@ -201,6 +204,7 @@ describe.each(['memory', 'file'] as const)(
           timeout: 5_000,
         })
         .toBe(1);
+      await watched.landed(); // so the checkpoints from here on name it
       const closed = closeAfterHold(first);
       release();
       await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
