@@ -78,12 +78,18 @@ export function renderLineageSvg(mermaid: string, idPrefix: string, title: strin
   const rows: LineageNode[][] = [];
   for (const n of nodes) {
     const layer = layers.get(n.id) ?? 0;
-    rows[layer] = [...(rows[layer] ?? []), n];
+    const row = rows[layer];
+    if (row === undefined) rows[layer] = [n];
+    else row.push(n);
   }
   // Within a row, order by the mean position of the parents (fewer crossings).
   const order = new Map<string, number>();
   const parents = new Map<string, string[]>();
-  for (const e of edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from]);
+  for (const e of edges) {
+    const list = parents.get(e.to);
+    if (list === undefined) parents.set(e.to, [e.from]);
+    else list.push(e.from);
+  }
   for (const row of rows) {
     if (row === undefined) continue;
     const key = (n: LineageNode) => {
@@ -97,7 +103,8 @@ export function renderLineageSvg(mermaid: string, idPrefix: string, title: strin
   }
   const rowWidth = (row: readonly LineageNode[]) =>
     row.reduce((sum, n) => sum + (size.get(n.id)?.w ?? 0), 0) + GAP_X * (row.length - 1);
-  const contentW = Math.max(0, ...rows.map((row) => (row === undefined ? 0 : rowWidth(row))));
+  // Not `Math.max(...rows)`: too many arguments for the stack in a long lineage.
+  const contentW = rows.reduce((most, row) => Math.max(most, rowWidth(row)), 0);
   const boxes = new Map<string, Box>();
   let y = MARGIN;
   for (const row of rows) {

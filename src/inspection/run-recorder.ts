@@ -3,7 +3,12 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
 import { utf8Length } from '../utf8.js';
 import { toRecordedEvent } from './recorded-event.js';
-import { INSPECTION_LOG, RECORDING_FORMAT, type RecordingEntry } from './recording-format.js';
+import {
+  INSPECTION_LOG,
+  RECORDING_FORMAT,
+  type RecordingEntry,
+  type RecordingTruncatedEntry,
+} from './recording-format.js';
 
 /** Options of {@link createRunRecorder} (and of the runtime's `record` option). */
 export interface RunRecorderOptions {
@@ -18,10 +23,15 @@ export interface RunRecorderOptions {
   readonly maxValueBytes?: number;
   /**
    * The task of a root actor, for events reaching {@link RunRecorder.inspect}. Default: the
-   * root's `context.taskId`, then its `input.taskId` (a workflow machine has both).
+   * root's `context.taskId`, then its `input.taskId` (a workflow machine has both). A root
+   * without a task at its first snapshot is not recorded (the events held until then, a bounded
+   * number, are dropped), unless a later event of its own names one.
    */
   readonly taskIdOf?: (event: InspectionEvent) => string | undefined;
-  /** Called with every failed log write; recording never fails a run. Default: none. */
+  /**
+   * Called with every failed log write, and every inspection event the recorder could not
+   * record (counted in its session's `end.lost`); recording never fails a run. Default: none.
+   */
   readonly onError?: (error: unknown) => void;
   /** Clock of the events' `at`, ms since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
@@ -29,7 +39,10 @@ export interface RunRecorderOptions {
 
 /** Records inspection events into each task's `inspection` log; see {@link createRunRecorder}. */
 export interface RunRecorder {
-  /** An XState inspector for any actors: each root actor's events go to its task's recording. */
+  /**
+   * An XState inspector for any actors: each root actor's events go to its task's recording
+   * (see `taskIdOf`); the events of actors without a task are not kept.
+   */
   readonly inspect: Observer<InspectionEvent>;
   /** An XState inspector whose events all go to `taskId`'s recording (what the runtime uses). */
   forTask(taskId: string): Observer<InspectionEvent>;
@@ -40,6 +53,16 @@ export interface RunRecorder {
 }
 
 const KEPT = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+
+/** Snapshot statuses after which an actor sends no more events of its own. */
+const FINAL_STATUSES = new Set(['done', 'error', 'stopped']);
+
+/**
+ * Most root actors whose events {@link RunRecorder.inspect} holds while their task is unknown
+ * (before their first snapshot), and most it remembers as having no task; the oldest go first.
+ */
+const MAX_PENDING_ROOTS = 64;
+const MAX_UNATTRIBUTED_ROOTS = 1024;
 
 /** A line of the log waiting for its write, and whether it is an event (for `lost`). */
 interface Buffered {
@@ -66,8 +89,13 @@ interface Session {
   dropped: number;
   truncated: boolean;
   ended: boolean;
-  /** The root's latest snapshot while events are dropped: written at the end. */
-  lastRootSnapshot: string | undefined;
+  /**
+   * The root's latest snapshot while events are dropped, with its place: converted and written
+   * at the end (only the last one is ever converted).
+   */
+  lastRootSnapshot:
+    | { readonly event: InspectionEvent; readonly seq: number; readonly at: number }
+    | undefined;
   scheduled: boolean;
   writing: Promise<void> | undefined;
 }
@@ -100,8 +128,13 @@ class StoreRunRecorder implements RunRecorder {
   readonly #sessions = new Map<string, Session>();
   /** Sessions with writes in flight or buffered (ended ones included). */
   readonly #active = new Set<Session>();
-  /** Events of roots whose task is not known yet, by root id. */
+  /**
+   * Events of roots whose task is not known yet, by root id: held until the root's first
+   * snapshot at most (when its context and input are known), then dropped if it has no task.
+   */
   readonly #pending = new Map<string, InspectionEvent[]>();
+  /** Roots found to have no task (at their first snapshot), oldest first. */
+  readonly #unattributed = new Set<string>();
   readonly #roots = new Map<string, Session>();
   #errors: unknown[] = [];
 
@@ -113,7 +146,16 @@ class StoreRunRecorder implements RunRecorder {
     this.#maxValueBytes = options.maxValueBytes ?? 16 * 1024;
     this.#now = options.now ?? Date.now;
     assertRunRecorderOptions(options);
-    this.inspect = { next: (event) => this.#attribute(event) };
+    // Called synchronously by XState: whatever fails here must not reach the actors.
+    this.inspect = {
+      next: (event) => {
+        try {
+          this.#attribute(event);
+        } catch (error) {
+          this.#report(error);
+        }
+      },
+    };
   }
 
   forTask(taskId: string): Observer<InspectionEvent> {
@@ -121,9 +163,13 @@ class StoreRunRecorder implements RunRecorder {
     let session: Session | undefined;
     return {
       next: (event) => {
-        if (!KEPT.has(event.type)) return;
-        session ??= this.#open(taskId);
-        this.#record(session, event);
+        try {
+          if (!KEPT.has(event.type)) return;
+          session ??= this.#open(taskId);
+          this.#record(session, event);
+        } catch (error) {
+          this.#report(error);
+        }
       },
     };
   }
@@ -134,9 +180,11 @@ class StoreRunRecorder implements RunRecorder {
     this.#sessions.delete(taskId);
     for (const [rootId, owner] of this.#roots) if (owner === session) this.#roots.delete(rootId);
     session.ended = true;
-    if (session.lastRootSnapshot !== undefined) {
-      session.buffer.push({ line: session.lastRootSnapshot, isEvent: true });
-      session.lastRootSnapshot = undefined;
+    const last = session.lastRootSnapshot;
+    session.lastRootSnapshot = undefined;
+    if (last !== undefined) {
+      const line = this.#lineOf(session, last.event, last.seq, last.at);
+      if (line !== undefined) session.buffer.push({ line, isEvent: true });
     }
     // Writes are one at a time: the count of events lost is final once those before it are done.
     await this.#drain(session);
@@ -159,27 +207,55 @@ class StoreRunRecorder implements RunRecorder {
     if (errors.length > 0) throw errors[0];
   }
 
-  /** Routes an event of any actor to its root's task (waiting until the task is known). */
+  /**
+   * Routes an event of any actor to its root's task. The events of a root whose task is not
+   * known yet are held until it is, or until the root's first snapshot (where its context and
+   * input are known): a root without a task then is not recorded (its events dropped), unless a
+   * later event of its own names one. Held events are bounded in roots and per root.
+   */
   #attribute(event: InspectionEvent): void {
     if (!KEPT.has(event.type)) return;
-    const known = this.#roots.get(event.rootId);
+    const { rootId } = event;
+    const known = this.#roots.get(rootId);
     if (known !== undefined) {
       this.#record(known, event);
       return;
     }
-    const isRoot = event.actorRef.sessionId === event.rootId;
+    const isRoot = event.actorRef.sessionId === rootId;
     const taskId = isRoot ? (this.#options.taskIdOf?.(event) ?? taskIdFromRoot(event)) : undefined;
-    const waiting = this.#pending.get(event.rootId) ?? [];
-    if (taskId === undefined) {
-      if (waiting.length < this.#maxEvents) waiting.push(event);
-      this.#pending.set(event.rootId, waiting);
+    if (taskId !== undefined) {
+      const waiting = this.#pending.get(rootId) ?? [];
+      this.#pending.delete(rootId);
+      this.#unattributed.delete(rootId);
+      const session = this.#sessions.get(taskId) ?? this.#open(taskId);
+      this.#roots.set(rootId, session);
+      for (const earlier of waiting) this.#record(session, earlier);
+      this.#record(session, event);
       return;
     }
-    this.#pending.delete(event.rootId);
-    const session = this.#sessions.get(taskId) ?? this.#open(taskId);
-    this.#roots.set(event.rootId, session);
-    for (const earlier of waiting) this.#record(session, earlier);
-    this.#record(session, event);
+    const snapshot = isRoot && event.type === '@xstate.snapshot' ? event.snapshot : undefined;
+    if (snapshot !== undefined || this.#unattributed.has(rootId)) {
+      // Decided: no task. Only a later event of the root itself could still name one.
+      this.#pending.delete(rootId);
+      const status = (snapshot as { status?: unknown } | undefined)?.status;
+      this.#unattributed.delete(rootId);
+      if (typeof status !== 'string' || !FINAL_STATUSES.has(status)) {
+        this.#unattributed.add(rootId);
+        if (this.#unattributed.size > MAX_UNATTRIBUTED_ROOTS) {
+          this.#unattributed.delete(this.#unattributed.values().next().value as string);
+        }
+      }
+      return;
+    }
+    let waiting = this.#pending.get(rootId);
+    if (waiting === undefined) {
+      waiting = [];
+      this.#pending.set(rootId, waiting);
+      if (this.#pending.size > MAX_PENDING_ROOTS) {
+        this.#pending.delete(this.#pending.keys().next().value as string);
+      }
+    }
+    if (waiting.length < this.#maxEvents) waiting.push(event);
   }
 
   #open(taskId: string): Session {
@@ -217,30 +293,85 @@ class StoreRunRecorder implements RunRecorder {
     return session;
   }
 
-  /** Keeps the first events within the bounds; past them, only the root's latest snapshot. */
+  /**
+   * Keeps the first events within the bounds; past them, only the root's latest snapshot. An
+   * event is converted only when it may be kept: once the session is truncated, never (but for
+   * the last root snapshot, at the end). An event that cannot be converted is lost (counted).
+   */
   #record(session: Session, event: InspectionEvent): void {
     if (session.ended) return;
-    const base = { session: session.id, seq: session.seq++, at: this.#now() };
-    const entry = toRecordedEvent(event, base, this.#maxValueBytes);
-    const line = JSON.stringify(entry);
+    const seq = session.seq++;
+    let at: number;
+    try {
+      at = this.#now();
+    } catch (error) {
+      this.#report(error);
+      if (session.truncated) session.dropped += 1;
+      else {
+        session.recorded += 1;
+        session.lost += 1;
+      }
+      return;
+    }
+    if (session.truncated || session.recorded >= this.#maxEvents) {
+      this.#drop(session, event, seq, at, 'maxEvents');
+      return;
+    }
+    const line = this.#lineOf(session, event, seq, at);
+    if (line === undefined) {
+      // Kept but lost, as if its write had failed (a gap that no `truncated` marker explains).
+      session.recorded += 1;
+      session.lost += 1;
+      return;
+    }
     const bytes = utf8Length(line);
-    const overEvents = session.recorded >= this.#maxEvents;
-    if (session.truncated || overEvents || session.bytes + bytes > this.#maxBytes) {
-      if (!session.truncated) {
-        session.truncated = true;
-        const reason = overEvents ? 'maxEvents' : 'maxBytes';
-        this.#push(session, { kind: 'truncated', session: session.id, reason, fromSeq: entry.seq });
-      }
-      session.dropped += 1;
-      if (entry.type === '@xstate.snapshot' && entry.actorId === entry.rootId) {
-        session.lastRootSnapshot = line;
-      }
+    if (session.bytes + bytes > this.#maxBytes) {
+      this.#drop(session, event, seq, at, 'maxBytes');
       return;
     }
     session.recorded += 1;
     session.bytes += bytes;
     session.buffer.push({ line, isEvent: true });
     this.#schedule(session);
+  }
+
+  /** Drops an event past the session's bounds (opening the truncation at the first one). */
+  #drop(
+    session: Session,
+    event: InspectionEvent,
+    seq: number,
+    at: number,
+    reason: RecordingTruncatedEntry['reason'],
+  ): void {
+    if (!session.truncated) {
+      session.truncated = true;
+      this.#push(session, { kind: 'truncated', session: session.id, reason, fromSeq: seq });
+    }
+    session.dropped += 1;
+    if (event.type === '@xstate.snapshot' && event.actorRef.sessionId === event.rootId) {
+      session.lastRootSnapshot = { event, seq, at };
+    }
+  }
+
+  /** The event's log line; `undefined` when it cannot be made (reported to `onError`). */
+  #lineOf(session: Session, event: InspectionEvent, seq: number, at: number): string | undefined {
+    try {
+      return JSON.stringify(
+        toRecordedEvent(event, { session: session.id, seq, at }, this.#maxValueBytes),
+      );
+    } catch (error) {
+      this.#report(error);
+      return undefined;
+    }
+  }
+
+  /** Tells `onError` (a failing handler is ignored: recording never fails the run). */
+  #report(error: unknown): void {
+    try {
+      this.#options.onError?.(error);
+    } catch {
+      // A failing error handler must not stop the recorder.
+    }
   }
 
   #push(session: Session, entry: RecordingEntry): void {
@@ -282,11 +413,7 @@ class StoreRunRecorder implements RunRecorder {
         } catch (error) {
           session.lost += batch.filter((entry) => entry.isEvent).length;
           this.#errors.push(error);
-          try {
-            this.#options.onError?.(error);
-          } catch {
-            // A failing error handler must not stop the recorder.
-          }
+          this.#report(error);
         }
       }
     })();
@@ -314,7 +441,13 @@ class StoreRunRecorder implements RunRecorder {
  *   `maxBytes`. At the first event past a bound it writes a `truncated` marker and drops every
  *   later event, except that the root actor's latest snapshot is kept and written when the
  *   session ends (so a replay ends in the run's final state), followed by an `end` entry with
- *   the counts. Dropped events leave gaps in `seq`.
+ *   the counts. Dropped events leave gaps in `seq`. Dropped events are not converted (the final
+ *   snapshot is, once, at the end), and converting a value stops past `maxValueBytes`: the cost
+ *   of recording does not grow with the size of the contexts.
+ * - **Never fails the run.** A value that cannot be read (a getter or `toJSON()` that throws, a
+ *   revoked proxy) is recorded as `'[Unserializable: …]'`; anything else that fails while
+ *   recording an event (an option's function that throws) is reported to `onError`, the event
+ *   counted in its session's `lost` when it has one. Nothing is thrown back to XState.
  * - **Writes** are batched (one append per burst of events, one at a time per task) and best
  *   effort: a failed write is reported to `onError` and by `flush()`, never to the run. It loses
  *   its own events only (gaps in `seq`, counted in the `end` entry's `lost`): the session's

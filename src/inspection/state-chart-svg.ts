@@ -53,7 +53,7 @@ function place(node: ChartNode, edges: ReadonlyMap<string, readonly ChartEdge[]>
       return at;
     });
     const w = Math.max(x - 16 + PAD, headerW);
-    const h = HEADER + Math.max(...placed.map((p) => p.h)) + PAD;
+    const h = HEADER + placed.reduce((most, p) => Math.max(most, p.h), 0) + PAD;
     return { node, w, h, children };
   }
   const keys = node.children.map((c) => c.key);
@@ -66,18 +66,21 @@ function place(node: ChartNode, edges: ReadonlyMap<string, readonly ChartEdge[]>
   const rows: Placed[][] = [];
   placed.forEach((p) => {
     const layer = layers.get(p.node.key) ?? 0;
-    rows[layer] = [...(rows[layer] ?? []), p];
+    const row = rows[layer];
+    if (row === undefined) rows[layer] = [p];
+    else row.push(p);
   });
   const rowWidth = (row: readonly Placed[]) =>
     row.reduce((sum, p) => sum + p.w, 0) + GAP_X * (row.length - 1);
-  const contentW = Math.max(...rows.map((row) => (row === undefined ? 0 : rowWidth(row))));
+  // Not `Math.max(...rows)`: too many arguments for the stack in a long workflow.
+  const contentW = rows.reduce((most, row) => Math.max(most, rowWidth(row)), 0);
   const w = Math.max(PAD_LEFT + contentW + PAD_RIGHT, headerW);
   const children: { placed: Placed; x: number; y: number; row: number }[] = [];
   let y = HEADER + (node.initial === undefined ? 0 : INITIAL);
   for (const [index, row] of rows.entries()) {
     if (row === undefined) continue;
     let x = PAD_LEFT + (contentW - rowWidth(row)) / 2;
-    const rowH = Math.max(...row.map((p) => p.h));
+    const rowH = row.reduce((most, p) => Math.max(most, p.h), 0);
     for (const p of row) {
       children.push({ placed: p, x, y: y + (rowH - p.h) / 2, row: index });
       x += p.w + GAP_X;
@@ -178,7 +181,9 @@ export function renderStateChartSvg(
   const edges = new Map<string, ChartEdge[]>();
   for (const edge of chart.edges) {
     const key = edge.parent.join('.');
-    edges.set(key, [...(edges.get(key) ?? []), edge]);
+    const list = edges.get(key);
+    if (list === undefined) edges.set(key, [edge]);
+    else list.push(edge);
   }
   const root = { ...chart.root, key: rootTitle, caption: undefined };
   const placed = place(root, edges);

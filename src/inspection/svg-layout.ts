@@ -28,6 +28,7 @@ export function clip(text: string, max: number): string {
  * Layers of a directed graph for a top-to-bottom drawing: back edges (found by a depth-first
  * walk from `roots`, then from every unvisited node, in order) are set aside, and each node goes
  * one layer below the lowest of its parents (longest path). Returns the layer of each node.
+ * Iterative and linear in the size of the graph, so a chain of any length can be laid out.
  */
 export function layerNodes(
   nodes: readonly string[],
@@ -39,29 +40,46 @@ export function layerNodes(
   for (const [from, to] of edges) {
     if (from !== to && out.has(from) && out.has(to)) out.get(from)?.push(to);
   }
-  const forward: [string, string][] = [];
+  /** The forward edges (all but back edges) out of each node, in the walk's order. */
+  const forward = new Map<string, string[]>();
   const state = new Map<string, 'open' | 'done'>();
-  const visit = (node: string): void => {
-    state.set(node, 'open');
-    for (const next of out.get(node) ?? []) {
+  /** Nodes in the order the walk finished them: every forward edge goes to an earlier one. */
+  const finished: string[] = [];
+  for (const start of [...roots, ...nodes]) {
+    if (state.has(start) || !out.has(start)) continue;
+    // The walk's path: each node with the index of its next child to look at.
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 'open');
+    forward.set(start, []);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as [string, number];
+      const [node, index] = top;
+      const children = out.get(node) ?? [];
+      if (index >= children.length) {
+        stack.pop();
+        state.set(node, 'done');
+        finished.push(node);
+        continue;
+      }
+      top[1] = index + 1;
+      const next = children[index] as string;
       const s = state.get(next);
       if (s === 'open') continue; // a back edge
-      forward.push([node, next]);
-      if (s === undefined) visit(next);
-    }
-    state.set(node, 'done');
-  };
-  for (const node of [...roots, ...nodes]) if (!state.has(node) && out.has(node)) visit(node);
-  const layer = new Map<string, number>(nodes.map((n) => [n, 0]));
-  // Longest path over the forward edges (a DAG): relax until stable.
-  for (let changed = true, rounds = 0; changed && rounds <= nodes.length; rounds++) {
-    changed = false;
-    for (const [from, to] of forward) {
-      const want = (layer.get(from) ?? 0) + 1;
-      if ((layer.get(to) ?? 0) < want) {
-        layer.set(to, want);
-        changed = true;
+      forward.get(node)?.push(next);
+      if (s === undefined) {
+        state.set(next, 'open');
+        forward.set(next, []);
+        stack.push([next, 0]);
       }
+    }
+  }
+  // Longest path over the forward edges (a DAG), in topological order (reverse finishing order).
+  const layer = new Map<string, number>(nodes.map((n) => [n, 0]));
+  for (let i = finished.length - 1; i >= 0; i--) {
+    const from = finished[i] as string;
+    const want = (layer.get(from) ?? 0) + 1;
+    for (const to of forward.get(from) ?? []) {
+      if ((layer.get(to) ?? 0) < want) layer.set(to, want);
     }
   }
   return layer;
