@@ -1,3 +1,4 @@
+import { setOwn } from '../context/own-property.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import { utf8Length } from '../utf8.js';
 
@@ -111,18 +112,6 @@ function unserializable(error: unknown): string {
 /** UTF-8 bytes of `text` as a JSON string, quotes and escapes included. */
 function jsonStringBytes(text: string): number {
   return utf8Length(JSON.stringify(text));
-}
-
-/** Sets an own property (a `__proto__` key too, which plain assignment would not create). */
-function setOwn(out: JsonObject, key: string, value: JsonValue): void {
-  if (key === '__proto__') {
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else out[key] = value;
 }
 
 /**
