@@ -89,10 +89,11 @@ export async function loadLatestForWrite(
  * checkpoint does not wait for: until a write lands, those transitions travel in the
  * checkpoints' metadata (a resumed run carries them on until they are in the log), so a crash
  * between the writes loses nothing. With `keep`, older checkpoints are deleted as the run goes:
- * once every `keep` saves, and after a final one (best effort: a failed prune is tried again at
- * the next). With `assertLease` (a runtime with leases), nothing is saved or appended once the
- * task's lease has lapsed: a save fails with its `LeaseLostError`, and an append is not made (its
- * transitions stay in the checkpoints). Callers serialize their saves.
+ * once every `keep` saves, after a final one, and at a restored run's first save (best effort: a
+ * failed prune is tried again at the next save). With `assertLease` (a runtime with leases),
+ * nothing is saved or appended once the task's lease has lapsed: a save fails with its
+ * `LeaseLostError`, and an append is not made (its transitions stay in the checkpoints).
+ * Callers serialize their saves.
  */
 export class CheckpointWriter {
   /** The seq of the last checkpoint written or loaded (0: none). */
@@ -124,8 +125,14 @@ export class CheckpointWriter {
   #appending = false;
   /** Checkpoints a task keeps (older ones are pruned); undefined: all. */
   readonly #keep: number | undefined;
-  /** The seq at the last prune. */
-  #prunedAt: number;
+  /**
+   * The seq at the last prune this writer started; 0: none yet, so a prune is due at the first
+   * save past `keep`, a restored run's included. Not the loaded head: what earlier writers left
+   * unpruned is not known here (a run halted or crashed before its next prune was due, a pause
+   * or cancel another runtime wrote), and counting from the head, a task resumed after every few
+   * saves (paused and resumed, restarted) was never pruned at all.
+   */
+  #prunedAt = 0;
   /** The prune in flight (it never rejects). */
   #pruning: Promise<void> = Promise.resolve();
   /** Stores the contexts that outlive a checkpoint once for the task. */
@@ -156,7 +163,6 @@ export class CheckpointWriter {
     this.#rereadLineage = loaded === undefined;
     this.#keep = keep;
     this.#assertLease = assertLease;
-    this.#prunedAt = this.#head;
     // Keeping N checkpoints bounds what a task stores; the contexts log is never pruned, so it
     // is not added to then (entries a loaded state names are still named).
     this.#contextLog = new ContextLogWriter(
@@ -229,7 +235,12 @@ export class CheckpointWriter {
     });
   }
 
-  /** Deletes all but the newest `keep` checkpoints when `keep` saves went by since the last time. */
+  /**
+   * Deletes all but the newest `keep` checkpoints when `keep` saves went by since the last time,
+   * after a final checkpoint, and at the first save past `keep` of this writer (a restored run's
+   * first save): with every prune landing, a task then has at most `2 × keep` checkpoints while
+   * a run goes (`keep` after a prune, and the `keep` saves up to the next one).
+   */
   #pruneIfDue(final: boolean): void {
     const keep = this.#keep;
     if (keep === undefined || this.seq <= keep) return;

@@ -1,8 +1,21 @@
-import { createRuntime, getCheckpointManager, type Workflow } from 'mcp-orchestration';
+import {
+  createContext,
+  createRuntime,
+  defineWorkflow,
+  getCheckpointManager,
+  type Workflow,
+} from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chainWorkflow } from './chain-workflow.js';
-import { type Calls, dataOf, newTaskId, STORES, type TestStore } from './helpers.js';
+import {
+  type Calls,
+  dataOf,
+  newTaskId,
+  reviewWorkflow,
+  STORES,
+  type TestStore,
+} from './helpers.js';
 
 let current: TestStore | undefined;
 afterEach(async () => {
@@ -130,6 +143,128 @@ describe('keepCheckpoints', () => {
     expect(failed).toEqual(['disk on fire']);
     expect((await inner.list(taskId)).map((meta) => meta.seq)).toEqual([17, 16, 15, 14]);
     await runtime.close();
+  });
+
+  // Each run below saves fewer than `keep` checkpoints, so no prune is ever due by count within
+  // one run: a restored run prunes at its first save (what earlier runs left is not known).
+  const KEEP = 3;
+  const CYCLES = 25;
+  const APPROVAL = { type: 'approval', data: { ok: true, reviewer: 'ana' } } as const;
+
+  it.each(['memory', 'file'] as const)(
+    'a task paused and resumed again and again stays bounded (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const store = current.store;
+      const workflow = reviewWorkflow();
+      const runtime = createRuntime({ store, workflows: [workflow], keepCheckpoints: KEEP });
+      const taskId = newTaskId('keep-pause');
+      const first = await runtime.start(workflow, 'text', { taskId });
+      first.result.catch(() => {});
+      await expect.poll(async () => (await runtime.status(taskId))?.status).toBe('suspended');
+      const head = await store.head(taskId);
+      const counts: number[] = [];
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        // Each cycle saves two checkpoints (the pause's, the resume's `suspended` one).
+        await runtime.pause(taskId);
+        counts.push((await store.list(taskId)).length);
+        const resumed = await runtime.resume(taskId);
+        resumed.result.catch(() => {});
+      }
+      expect(await store.head(taskId)).toBe(head + 2 * CYCLES);
+      // The resume's first save prunes (a pause waits for it): the newest `keep`, and the pause.
+      expect(Math.max(...counts)).toBeLessThanOrEqual(KEEP + 1);
+      await runtime.send(taskId, APPROVAL);
+      await expect.poll(async () => (await runtime.status(taskId))?.status).toBe('completed');
+      await runtime.close();
+      expect((await store.list(taskId)).length).toBe(KEEP);
+    },
+  );
+
+  it.each(['memory', 'file'] as const)(
+    'a task whose runs are cut short again and again stays bounded (%s store)',
+    async (kind) => {
+      current = await STORES[kind]();
+      const steps = 3 * CYCLES;
+      const workflow = defineWorkflow({
+        id: 'counting',
+        version: '1',
+        steps: Array.from({ length: steps }, (_, index) => ({
+          stepId: `step${index}`,
+          run: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            return createContext('Count', { index });
+          },
+        })),
+      });
+      const taskId = newTaskId('keep-cut');
+      const counts: number[] = [];
+      let store = current.store;
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        // Each run is closed at its second save (fewer than `keep`), a step in flight.
+        const runtime = createRuntime({ store, workflows: [workflow], keepCheckpoints: KEEP });
+        let saves = 0;
+        let closing: Promise<void> | undefined;
+        runtime.subscribe((event) => {
+          if (event.type === 'checkpoint.saved' && ++saves === 2) closing = runtime.close();
+        });
+        const run =
+          cycle === 0
+            ? await runtime.start(workflow, {}, { taskId })
+            : await runtime.resume(taskId);
+        await run.result.catch(() => {});
+        await closing;
+        store = await current.reopen();
+        counts.push((await store.list(taskId)).length);
+      }
+      // Closed, a run has waited for its prune: the newest `keep`, and the save after the prune.
+      expect(Math.max(...counts)).toBeLessThanOrEqual(KEEP + 1);
+      expect(await store.head(taskId)).toBeGreaterThanOrEqual(2 * CYCLES);
+      const runtime = createRuntime({ store, workflows: [workflow], keepCheckpoints: KEEP });
+      const resumed = await runtime.resume(taskId);
+      expect(dataOf(await resumed.result)).toEqual({ index: steps - 1 });
+      await runtime.close();
+      expect((await store.list(taskId)).length).toBe(KEEP);
+    },
+  );
+
+  it('a task paused by runtimes that do not run it stays bounded', async () => {
+    current = await STORES.file();
+    const workflow = reviewWorkflow();
+    const taskId = newTaskId('keep-elsewhere');
+    const counts: number[] = [];
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      // A runtime runs the task up to its wait and closes; another one, with no run of the task,
+      // pauses it in the store (it prunes nothing); the next resumes it.
+      const runner = createRuntime({
+        store: await current.reopen(),
+        workflows: [workflow],
+        keepCheckpoints: KEEP,
+      });
+      const run =
+        cycle === 0
+          ? await runner.start(workflow, 'text', { taskId })
+          : await runner.resume(taskId);
+      run.result.catch(() => {});
+      await expect.poll(async () => (await runner.status(taskId))?.status).toBe('suspended');
+      await runner.close();
+      const pauser = createRuntime({
+        store: await current.reopen(),
+        workflows: [workflow],
+        keepCheckpoints: KEEP,
+      });
+      await pauser.pause(taskId);
+      await pauser.close();
+      counts.push((await current.store.list(taskId)).length);
+    }
+    // Two saves a cycle (the resume's, the pause elsewhere), none pruned but by the resume.
+    expect(await current.store.head(taskId)).toBeGreaterThanOrEqual(2 * CYCLES);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(KEEP + 1);
+    // A cancel elsewhere adds one more, final: nothing runs the task again.
+    const canceller = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+    await canceller.cancel(taskId);
+    await canceller.close();
+    expect((await current.store.list(taskId)).length).toBeLessThanOrEqual(KEEP + 2);
   });
 
   it('must be an integer ≥ 1', () => {
