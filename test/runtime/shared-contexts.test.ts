@@ -4,6 +4,7 @@ import {
   createRuntime,
   defineWorkflow,
   getCheckpointManager,
+  type Runtime,
 } from 'mcp-orchestration';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAfterHold, HELD_DOC, heldFanOut, watchContextAppends } from './held-fan-out.js';
@@ -16,12 +17,40 @@ import { type Calls, newTaskId, STORES, type TestStore } from './helpers.js';
 
 const DOC = HELD_DOC; // 24 KB
 
-function fanOut(calls: Calls) {
+/**
+ * Lets the group's steps end one checkpoint apart: each waits until a checkpoint was saved since
+ * the one before it ended (on a loaded machine, slow saves otherwise let several regions end
+ * within one save, and the group had fewer checkpoints than the test looks at).
+ */
+interface Paced {
+  turn(): Promise<void>;
+}
+
+function paced(runtime: Runtime): Paced {
+  let saved = 0;
+  let next = 0;
+  runtime.subscribe((event) => {
+    if (event.type === 'checkpoint.saved') saved += 1;
+  });
+  let queue: Promise<void> = Promise.resolve();
+  return {
+    turn() {
+      queue = queue.then(async () => {
+        while (saved < next) await new Promise((resolve) => setTimeout(resolve, 1));
+        next = saved + 1;
+      });
+      return queue;
+    },
+  };
+}
+
+function fanOut(calls: Calls, paced?: Paced) {
   const agent = (name: string, ms: number) => ({
     stepId: name,
     run: async (context: Context) => {
       calls[name] = (calls[name] ?? 0) + 1;
       await new Promise((resolve) => setTimeout(resolve, ms));
+      await paced?.turn();
       const doc = (context.data as { doc?: string }).doc ?? '';
       return createContext('Finding', { [name]: `${name} read ${doc.length} characters` });
     },
@@ -64,7 +93,7 @@ describe.each(['memory', 'file'] as const)(
       store = await STORES[kind]();
       const runtime = createRuntime({ store: store.store });
       const taskId = newTaskId('shared');
-      const run = await runtime.start(fanOut({}), { topic: 'x' }, { taskId });
+      const run = await runtime.start(fanOut({}, paced(runtime)), { topic: 'x' }, { taskId });
       await run.result;
       await runtime.close();
       const metas = await store.store.list(taskId);
