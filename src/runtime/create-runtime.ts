@@ -101,6 +101,9 @@ function assertEventInput(event: RuntimeEventInput): void {
  */
 const RESTAMP_ATTEMPTS = 20;
 
+/** Suspended runs `purgeFinished` checks against the store at once. */
+const SUSPENDED_CHECKS = 8;
+
 /** The runtime behind {@link createRuntime}. */
 class WorkflowRuntime implements Runtime {
   readonly #options: RuntimeOptions;
@@ -176,6 +179,7 @@ class WorkflowRuntime implements Runtime {
     // Data JSON cannot carry is named as such, rather than as an event the task does not take.
     if (event.data !== undefined) assertJson({ data: event.data });
     const stopped = await run.stoppedElsewhere();
+    if (stopped === 'deleted') throw new UnknownTaskError(taskId);
     if (stopped !== undefined) {
       throw new TaskNotRunningError(taskId, `it was ${stopped} by another runtime`);
     }
@@ -260,11 +264,10 @@ class WorkflowRuntime implements Runtime {
   async status(taskId: string): Promise<RunStatus | undefined> {
     assertValidId('taskId', taskId);
     const run = this.#runs.get(taskId);
-    if (run !== undefined) {
-      // A suspended run writes nothing until its event comes: whether another runtime paused
-      // or cancelled the task meanwhile, only the store knows (a running one finds out at its
-      // next write).
-      if (run.live && run.status().status === 'suspended') await run.stoppedElsewhere();
+    // A suspended run writes nothing until its event comes: whether another runtime paused,
+    // cancelled or deleted the task meanwhile, only the store knows (a running one finds out at
+    // its next write). A deleted one ended here: the store says what it has now.
+    if (run !== undefined && !(run.suspended && (await run.stoppedElsewhere()) === 'deleted')) {
       // Its lease as the store last granted it to this runtime: no store read.
       return withLease(run.status(), this.#leases?.lease(taskId));
     }
@@ -292,7 +295,23 @@ class WorkflowRuntime implements Runtime {
 
   purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
     const isLive = (taskId: string) => this.#runs.has(taskId);
-    return purgeFinishedTasks(() => this.#getManager(), options?.olderThanMs, isLive);
+    // Suspended runs here first: one whose task another runtime cancelled (or deleted) meanwhile
+    // ends, and its task is purged like any other.
+    const getManager = () => this.#checkSuspended().then(() => this.#getManager());
+    return purgeFinishedTasks(getManager, options?.olderThanMs, isLive);
+  }
+
+  /**
+   * Checks every run suspended here against the store, a few at a time ({@link
+   * TaskRun.stillHeld}): those whose task was stopped or deleted elsewhere end. Best effort: a
+   * run whose task cannot be read stays.
+   */
+  async #checkSuspended(): Promise<void> {
+    const suspended = [...this.#runs.values()].filter((run) => run.suspended);
+    for (let at = 0; at < suspended.length; at += SUSPENDED_CHECKS) {
+      const batch = suspended.slice(at, at + SUSPENDED_CHECKS);
+      await Promise.all(batch.map((run) => run.stillHeld()));
+    }
   }
 
   async lineage(taskId: string): Promise<ContextFlowManager> {
@@ -400,7 +419,15 @@ class WorkflowRuntime implements Runtime {
     }
     const live = this.#runs.get(taskId);
     if (live === run && live.live) {
-      leases.hold(store, taskId, claimedAt, (error) => live.abandon(error));
+      // A suspended run's task is checked before each renewal: one stopped or deleted by another
+      // runtime ends its run here, whose end releases the lease (never renewed again).
+      leases.hold(
+        store,
+        taskId,
+        claimedAt,
+        (error) => live.abandon(error),
+        () => live.stillHeld(),
+      );
     } else {
       // No run here (a finished task), or one that ended already (its end released the lease).
       leases.release(store, taskId);
@@ -520,11 +547,18 @@ class WorkflowRuntime implements Runtime {
     if (!isMachineWorkflow(workflow)) assertRouteTargets(state, index, this.#options.targets ?? []);
     const routed = await this.#routing.machineFor(workflow, manager);
     const common = this.#common(manager, taskId);
-    const run = isMachineWorkflow(workflow)
-      ? MachineRun.restore({ ...common, workflow }, state, lineage, head)
-      : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage, head);
-    // A paused task's store says paused until it runs again: say so before it does.
-    if (loaded.status === 'paused') await run.unpause();
+    let run: TaskRun | MachineRun;
+    try {
+      run = isMachineWorkflow(workflow)
+        ? MachineRun.restore({ ...common, workflow }, state, lineage, head)
+        : TaskRun.restore({ ...common, workflow, index, ...routed }, state, lineage, head);
+      // A paused task's store says paused until it runs again: say so before it does.
+      if (loaded.status === 'paused') await run.unpause();
+    } catch (error) {
+      // The actor was created (its recording opened) but never runs: close its recording.
+      void this.#recorder?.end(taskId);
+      throw error;
+    }
     this.#runs.set(taskId, run);
     run.resume();
     return run;

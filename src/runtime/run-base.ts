@@ -7,6 +7,7 @@ import {
   isOrchestrationError,
   type OrchestrationErrorCode,
   TaskNotRunningError,
+  UnknownTaskError,
   WorkflowCancelledError,
   WorkflowFailedError,
   type WorkflowFailureInfo,
@@ -44,6 +45,13 @@ const UNSAVEABLE: ReadonlySet<OrchestrationErrorCode> = new Set<OrchestrationErr
   'CONTEXT_VALIDATION',
   'INLINE_ACTOR',
 ]);
+
+/**
+ * How a run found its task ended by another writer ({@link RunBase.stoppedElsewhere}): paused or
+ * cancelled (its latest checkpoint says so), or `deleted` (no checkpoint and head 0: the task
+ * was deleted, e.g. purged after a cancel).
+ */
+export type EndedElsewhere = StopStatus | 'deleted';
 
 /** A promise with its settle functions; rejections are marked handled. */
 export function deferred<T>() {
@@ -102,6 +110,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   #drainQueued = false;
   /** The stop (pause or cancel) that ends this run, once one has begun. */
   #stop: { readonly status: StopStatus; readonly done: Promise<void> } | undefined;
+  /** The head at which {@link stillHeld} last found the task still this run's (-1: none). */
+  #quietHead = -1;
 
   protected constructor(
     deps: RunBaseDeps,
@@ -327,27 +337,71 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   }
 
   /**
-   * Ends the run when another runtime paused or cancelled its task meanwhile (a run here never
-   * writes those while it runs, so the store's latest checkpoint saying so was written
-   * elsewhere), as its next save would have; resolves that status, or `undefined` when the
-   * task is still this run's. A suspended run writes nothing until its event comes: this is how
-   * a `send` learns that the task it would wake was stopped.
+   * Ends the run when another runtime paused, cancelled or deleted its task meanwhile (a run
+   * here never writes those while it runs, so the store's latest checkpoint saying so was
+   * written elsewhere, and a task of a live run has a checkpoint or at least a head), as its
+   * next save would have; resolves how, or `undefined` when the task is still this run's.
+   * Nothing is written: the other writer's checkpoint (or deletion) stands. A stopped run's
+   * `result` rejects as a local stop's does (`WorkflowPausedError`, `WorkflowCancelledError`), a
+   * deleted task's with `UnknownTaskError` (and `run.aborted`). A suspended run writes nothing
+   * until its event comes: this is how `send`, `status`, `purgeFinished` and the lease renewals
+   * learn that the task it would wake was stopped.
    */
-  async stoppedElsewhere(): Promise<StopStatus | undefined> {
-    const stop = await this.#storedStop();
+  async stoppedElsewhere(): Promise<EndedElsewhere | undefined> {
+    const stop = await this.#storedEnd();
     if (stop !== undefined && !this.ended) {
       this.ended = true;
       this.actor.stop();
-      this.#stopped(stop);
+      if (stop === 'deleted') this.#aborted(new UnknownTaskError(this.taskId));
+      else this.#stopped(stop);
     }
     return stop;
   }
 
+  /** Whether the run is live and suspended at a wait (it writes nothing until an event comes). */
+  get suspended(): boolean {
+    return !this.ended && this.runStatus === 'suspended';
+  }
+
+  /**
+   * For the lease renewal of a suspended run: whether its task is still this run's, before the
+   * lease is renewed. One head read: a head this run wrote (or found quiet before) means nobody
+   * else wrote; only another head (a stop written elsewhere, 0 after a deletion) costs a read of
+   * the latest checkpoint ({@link stoppedElsewhere}, which ends the run when it was stopped or
+   * deleted). `true` for a running run without reading anything (its next write finds out); a
+   * failed read is `true` too (the renewal goes on; the next tick reads again).
+   */
+  async stillHeld(): Promise<boolean> {
+    if (!this.suspended) return !this.ended;
+    try {
+      const head = await this.#base.manager.store.head(this.taskId);
+      if (head === this.writer.seq || head === this.#quietHead) return !this.ended;
+      if ((await this.stoppedElsewhere()) === undefined) this.#quietHead = head;
+    } catch {
+      // Unreadable now: renewed as before, and read again at the next tick.
+    }
+    return !this.ended;
+  }
+
+  /**
+   * How the task was ended elsewhere, from the store: the stop (`paused` or `cancelled`) its
+   * latest checkpoint has, `deleted` when it has no checkpoint and its head is 0, if either.
+   */
+  async #storedEnd(): Promise<EndedElsewhere | undefined> {
+    const { manager } = this.#base;
+    const latest = await manager.loadLatestCheckpoint(this.taskId, { snapshot: false });
+    if (latest === undefined) {
+      // No checkpoint but a head: rolled back (checkpoints deleted), still this run's to write.
+      return (await manager.store.head(this.taskId)) === 0 ? 'deleted' : undefined;
+    }
+    const status = latest.status;
+    return status === 'paused' || status === 'cancelled' ? status : undefined;
+  }
+
   /** The stop (`paused` or `cancelled`) the task's latest checkpoint in the store has, if any. */
   async #storedStop(): Promise<StopStatus | undefined> {
-    const latest = await this.#base.manager.loadLatestCheckpoint(this.taskId, { snapshot: false });
-    const status = latest?.status;
-    return status === 'paused' || status === 'cancelled' ? status : undefined;
+    const end = await this.#storedEnd();
+    return end === 'deleted' ? undefined : end;
   }
 
   /**
@@ -379,9 +433,14 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
       return;
     }
     // A lost conditional write: when the winner paused or cancelled the task (`pause` or
-    // `cancel` in a process that does not run it), this run stopped that way, not by accident.
-    this.#storedStop().then(
-      (stop) => (stop === undefined ? this.#aborted(reason) : this.#stopped(stop)),
+    // `cancel` in a process that does not run it), this run stopped that way, not by accident;
+    // when the task was deleted meanwhile, it is gone (`UnknownTaskError`).
+    this.#storedEnd().then(
+      (end) => {
+        if (end === undefined) this.#aborted(reason);
+        else if (end === 'deleted') this.#aborted(new UnknownTaskError(this.taskId));
+        else this.#stopped(end);
+      },
       () => this.#aborted(reason),
     );
   }

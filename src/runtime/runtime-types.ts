@@ -332,7 +332,9 @@ export interface Runtime {
    * The task's status, live or from its latest checkpoint and its lease; `undefined` when
    * unknown. A lease that cannot be read fails the call, as a checkpoint that cannot be read does.
    * For a task suspended here, the store is read too: paused or cancelled by another runtime
-   * meanwhile, its run here stops as that says, and the status is that stop.
+   * meanwhile, its run here stops as that says, and the status is that stop; deleted meanwhile
+   * (no checkpoint, head 0), its run here ends (`result` rejects with `UnknownTaskError`) and the
+   * status is the store's (`undefined`).
    */
   status(taskId: string): Promise<RunStatus | undefined>;
   /**
@@ -362,7 +364,9 @@ export interface Runtime {
    * lineage, everything (`deleteTask`). Retention
    * for whole tasks, which a TTL on checkpoints cannot give (an older checkpoint outliving the
    * final one would bring the task back as running). Running, suspended and paused tasks are
-   * never touched. A task that cannot be read or deleted is reported in `failed` and kept.
+   * never touched. A task that cannot be read or deleted is reported in `failed` and kept. The
+   * tasks suspended here are checked against the store first: one cancelled by another runtime
+   * ends here (as `status` would find) and is purged like the others.
    */
   purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport>;
   /** The task's lineage, live or from the store; `UnknownTaskError` when it has none. */

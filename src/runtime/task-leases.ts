@@ -15,6 +15,10 @@ interface Held {
   readonly store: CheckpointStore;
   /** Called once when the lease is lost. */
   readonly onLost: (error: LeaseLostError) => void;
+  /**
+   * Asked before each renewal: whether the run still has its task (see {@link TaskLeases.hold}).
+   */
+  readonly stillHeld: (() => Promise<boolean>) | undefined;
   /** The renewal in flight, if any (never rejects). */
   renewing: Promise<void> | undefined;
   /** Fires when the lease lapses unless a renewal lands first. */
@@ -106,15 +110,21 @@ export class TaskLeases {
 
   /**
    * Keeps renewing a lease claimed at `claimedAt` while its run lives; `onLost` ends the run if
-   * the lease is taken or lapses.
+   * the lease is taken or lapses. `stillHeld`, when given, is asked before each renewal: `false`
+   * (the run found its task stopped or deleted by another writer, and ended) skips the renewal,
+   * so a lease deleted with its task is not claimed again (the run's end releases it; a deletion
+   * landing between the check and the claim is seen at the next tick). The runtime's check reads
+   * a suspended run's head (its latest checkpoint only when the head moved) and nothing for a
+   * running run, which finds out at its next write.
    */
   hold(
     store: CheckpointStore,
     taskId: string,
     claimedAt: number,
     onLost: (error: LeaseLostError) => void,
+    stillHeld?: () => Promise<boolean>,
   ): void {
-    const held: Held = { store, onLost, renewing: undefined, fence: undefined };
+    const held: Held = { store, onLost, stillHeld, renewing: undefined, fence: undefined };
     this.#held.set(taskId, held);
     this.#fence(taskId, held, claimedAt);
     if (this.#timer === undefined) {
@@ -147,22 +157,31 @@ export class TaskLeases {
   #renewAll(): void {
     for (const [taskId, held] of this.#held) {
       if (held.renewing !== undefined) continue;
+      const renewing = this.#renew(taskId, held);
+      held.renewing = renewing;
+      void renewing.then(() => {
+        if (held.renewing === renewing) held.renewing = undefined;
+      });
+    }
+  }
+
+  /** Renews one held lease, once its run says it still has its task. Never rejects. */
+  async #renew(taskId: string, held: Held): Promise<void> {
+    try {
+      // A run that found its task stopped or deleted elsewhere has ended (and released).
+      if (held.stillHeld !== undefined && !(await held.stillHeld())) return;
+      if (this.#held.get(taskId) !== held) return;
       const sentAt = Date.now();
-      held.renewing = held.store.claimLease(taskId, this.owner, this.ttlMs).then(
-        ({ granted, lease }) => {
-          held.renewing = undefined;
-          if (this.#held.get(taskId) !== held) return;
-          if (granted) {
-            this.#grant(taskId, lease, sentAt);
-            this.#fence(taskId, held, sentAt);
-          } else {
-            this.#lost(taskId, held, lease.owner);
-          }
-        },
-        () => {
-          held.renewing = undefined; // tried again at the next tick, unless it lapses first
-        },
-      );
+      const { granted, lease } = await held.store.claimLease(taskId, this.owner, this.ttlMs);
+      if (this.#held.get(taskId) !== held) return;
+      if (granted) {
+        this.#grant(taskId, lease, sentAt);
+        this.#fence(taskId, held, sentAt);
+      } else {
+        this.#lost(taskId, held, lease.owner);
+      }
+    } catch {
+      // Tried again at the next tick, unless it lapses first.
     }
   }
 
