@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   ContextFlowManager,
   createContext,
@@ -14,6 +12,7 @@ import {
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
 import { type AnyStateMachine, assign, createActor, fromPromise, setup } from 'xstate';
+import { collectGarbage } from '../support/gc.js';
 
 /** A `defineMachineWorkflow` whose invoked actor resolves with `output()`; keeps `status` only. */
 function fetcher(output: () => unknown) {
@@ -73,20 +72,6 @@ async function recordRun(
   await recorder.end('f1');
   const [session] = (await readRecording(store, 'f1')).sessions;
   return { result, events: session?.events ?? [], session };
-}
-
-/** `gc()`, made available to this test file. */
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
-/** Collects garbage (after the current job, so that `WeakRef`s can be cleared). */
-async function collect(gc: () => void): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
 }
 
 describe('recording never fails the run (values that cannot be serialized)', () => {
@@ -317,7 +302,6 @@ describe('recorder.inspect does not hold the events of actors without a task', (
   });
 
   it('releases the events of root actors that end without a task', async () => {
-    const gc = collector();
     const recorder = createRunRecorder(createMemoryStore());
     const contexts: WeakRef<object>[] = [];
     const start = (machine: AnyStateMachine, stop: 'done' | 'stopped') => {
@@ -327,12 +311,11 @@ describe('recorder.inspect does not hold the events of actors without a task', (
       else actor.stop();
     };
     for (let i = 0; i < 20; i++) start(big, i % 2 === 0 ? 'done' : 'stopped');
-    await collect(gc);
+    await collectGarbage();
     expect(contexts.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
   });
 
   it('holds no events of a long-lived root without a task, nor of many unstarted ones', async () => {
-    const gc = collector();
     const recorder = createRunRecorder(createMemoryStore());
     const actor = createActor(big, { inspect: recorder.inspect }).start();
     const replaced = new WeakRef(actor.getSnapshot().context as object);
@@ -344,7 +327,7 @@ describe('recorder.inspect does not hold the events of actors without a task', (
       inputs.push(new WeakRef(input));
       createActor(big, { input, inspect: recorder.inspect });
     }
-    await collect(gc);
+    await collectGarbage();
     expect(replaced.deref()).toBeUndefined();
     // At most a bounded number of unstarted roots are held (64), not all 200.
     expect(inputs.filter((ref) => ref.deref() !== undefined).length).toBeLessThanOrEqual(64);

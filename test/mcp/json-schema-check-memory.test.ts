@@ -4,8 +4,6 @@
  * that change, must not grow one process-wide instance for good.
  */
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -21,21 +19,8 @@ import {
   JSON_SCHEMA_COMPILES_PER_INSTANCE,
   jsonSchemaCheckHoldings,
 } from '../../adapters/mcp/json-schema-check.js';
+import { collectGarbage } from '../support/gc.js';
 import { helpers } from './text-tools-server.js';
-
-/** `gc()`, made available to this test file. */
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
-/** Collects garbage (after the current job, so that `WeakRef`s can be cleared). */
-async function collect(gc: () => void): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
-}
 
 /** A small schema of its own for each `i`. */
 function schemaNo(i: number): Record<string, unknown> {
@@ -128,16 +113,14 @@ describe('compiled checks of JSON Schemas stay bounded', () => {
   });
 
   it('lets the schemas it compiled go once their checks are dropped', async () => {
-    const gc = collector();
     // Made in a function of its own: an async function's registers would keep the last one.
     const schemas = compileTracked(10);
     for (let i = 0; i < 2_000; i++) compileJsonSchemaCheck(schemaNo(200_000 + i));
-    await collect(gc);
+    await collectGarbage();
     expect(schemas.filter((schema) => schema.deref() !== undefined)).toHaveLength(0);
   });
 
   it('holds no schema of a tool set opened and closed, over many sets whose schemas change', async () => {
-    const gc = collector();
     const listed: WeakRef<object>[] = [];
     for (let n = 0; n < 300; n++) {
       const server = serverNo(n);
@@ -166,7 +149,7 @@ describe('compiled checks of JSON Schemas stay bounded', () => {
       await set.close();
       await server.close();
     }
-    await collect(gc);
+    await collectGarbage();
     expect(listed.filter((schema) => schema.deref() !== undefined)).toHaveLength(0);
   });
 
