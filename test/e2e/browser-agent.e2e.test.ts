@@ -280,8 +280,9 @@ describe.skipIf(!haveChromium)('the browser example (examples/browser-agent) in 
 
     await clearCheckpointStore(page);
     await waitForState(page, 'error');
-    // The run's next checkpoint finds the task gone (a conflict): nothing of it is shown done.
-    expect((await status(page)).text).toMatch(/^CHECKPOINT_CONFLICT: /);
+    // The run's next checkpoint finds the task gone (its write conflicts, and the store has no
+    // task left: TASK_NOT_FOUND): nothing of it is shown done.
+    expect((await status(page)).text).toMatch(/^TASK_NOT_FOUND: /);
     await page.waitForFunction(
       () =>
         document.querySelectorAll('#steps li[data-state="done"]').length === 0 &&
