@@ -14,6 +14,7 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { gate } from '../support/gate.js';
 
 let counter = 0;
 const newTaskId = (prefix: string) => `${prefix}-${++counter}`;
@@ -64,14 +65,6 @@ function basicRules(): ContextRouter {
       ProcessedContext: { targetType: 'agent_type', targetId: 'result_generator', priority: 1 },
     },
   });
-}
-
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
 }
 
 describe('routed steps', () => {

@@ -12,18 +12,10 @@ import {
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { describe, expect, it } from 'vitest';
+import { gate } from '../support/gate.js';
 
 let counter = 0;
 const newTaskId = (prefix: string) => `${prefix}-${++counter}`;
-
-/** A deferred promise, to hold a save or a call. */
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
 
 /** `store`, with each save of a router record first waiting for `before()`. */
 function holdingRouterSaves(store: CheckpointStore, before: () => Promise<void>): CheckpointStore {

@@ -9,6 +9,7 @@ import {
   type RouterTarget,
   startRouter,
 } from '../../src/index.js';
+import { gate } from '../support/gate.js';
 
 const ctx = (contextType: string, data: Context['data']) => createContext(contextType, data);
 
@@ -26,15 +27,6 @@ const upper = defineTool({
   id: 'upper',
   call: (context) => ctx('Upper', String(context.data).toUpperCase()),
 });
-
-/** A deferred promise, to hold a call in flight. */
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
 
 function routerContext(router: { actor: { getSnapshot(): { context: unknown } } }) {
   return router.actor.getSnapshot().context as RouterMachineContext;

@@ -17,21 +17,13 @@ import {
 import { createFileStore } from 'mcp-orchestration/file';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gate } from '../support/gate.js';
 
 // The persisted router record (`router.<id>`) is saved after agent calls only, so it may hold
 // calls that were answered or withdrawn since: a tool call in flight when another task's agent
 // call saved the router, say. A later runtime restoring that record must not run them (nobody
 // waits for them, and their tasks are over), nor hand their answers to a new task reusing the id;
 // a call still wanted is sent again by its resumed workflow and runs then, once.
-
-/** A deferred promise, to hold a call in flight. */
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
 
 /** Resolves when `signal` aborts. */
 const aborted = (signal: AbortSignal) =>

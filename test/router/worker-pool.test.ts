@@ -7,16 +7,9 @@ import {
   type PoolChildContext,
   startRouter,
 } from '../../src/index.js';
+import { gate } from '../support/gate.js';
 
 const job = (n: number) => createContext('Job', { n });
-
-function gate() {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { open, opened };
-}
 
 describe('a worker pool under the router', () => {
   it('runs at most `size` contexts at once and answers every one', async () => {
