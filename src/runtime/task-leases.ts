@@ -18,7 +18,7 @@ interface Held {
   /**
    * Asked before each renewal: whether the run still has its task (see {@link TaskLeases.hold}).
    */
-  readonly stillHeld: (() => Promise<boolean>) | undefined;
+  readonly stillHeld: () => Promise<boolean>;
   /** The renewal in flight, if any (never rejects). */
   renewing: Promise<void> | undefined;
   /** Fires when the lease lapses unless a renewal lands first. */
@@ -110,7 +110,7 @@ export class TaskLeases {
 
   /**
    * Keeps renewing a lease claimed at `claimedAt` while its run lives; `onLost` ends the run if
-   * the lease is taken or lapses. `stillHeld`, when given, is asked before each renewal: `false`
+   * the lease is taken or lapses. `stillHeld` is asked before each renewal: `false`
    * (the run found its task stopped or deleted by another writer, and ended) skips the renewal,
    * so a lease deleted with its task is not claimed again (the run's end releases it; a deletion
    * landing between the check and the claim is seen at the next tick). The runtime's check reads
@@ -122,7 +122,7 @@ export class TaskLeases {
     taskId: string,
     claimedAt: number,
     onLost: (error: LeaseLostError) => void,
-    stillHeld?: () => Promise<boolean>,
+    stillHeld: () => Promise<boolean>,
   ): void {
     const held: Held = { store, onLost, stillHeld, renewing: undefined, fence: undefined };
     this.#held.set(taskId, held);
@@ -169,7 +169,7 @@ export class TaskLeases {
   async #renew(taskId: string, held: Held): Promise<void> {
     try {
       // A run that found its task stopped or deleted elsewhere has ended (and released).
-      if (held.stillHeld !== undefined && !(await held.stillHeld())) return;
+      if (!(await held.stillHeld())) return;
       if (this.#held.get(taskId) !== held) return;
       const sentAt = Date.now();
       const { granted, lease } = await held.store.claimLease(taskId, this.owner, this.ttlMs);
