@@ -2,6 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type CheckpointStore,
+  createRuntime,
   isOrchestrationError,
   type LeaseClaim,
   MAX_LEASE_TTL_MS,
@@ -70,8 +71,32 @@ describe('file store leases on disk', () => {
     expect(await other.readLease('task-1')).toEqual(lease);
     expect(await other.claimLease('task-1', 'worker-b', MINUTE)).toEqual({ granted: false, lease });
     expect(await other.releaseLease('task-1', 'worker-a')).toBe(true);
-    expect(await readdir(folder('task-1'))).toEqual(['lock']);
+    // The task held nothing but the lease: its folder goes with it.
+    expect(await readdir(join(temp.dir, 'tasks'))).toEqual([]);
     expect(await store.readLease('task-1')).toBeUndefined();
+  });
+
+  it('keeps the folder of a task with records, a log or a head on release', async () => {
+    const store = open();
+    await store.save({ taskId: 'saved', checkpointId: 'cp-1', createdAt: clock, body: '{}' });
+    await store.appendLog('logged', 'lineage', ['{}']);
+    await store.save({ taskId: 'emptied', checkpointId: 'cp-1', createdAt: clock, body: '{}' });
+    await store.delete('emptied', 'cp-1');
+    for (const id of ['saved', 'logged', 'emptied']) {
+      expect((await store.claimLease(id, 'worker-a', MINUTE)).granted).toBe(true);
+      expect(await store.releaseLease(id, 'worker-a')).toBe(true);
+    }
+    expect(await store.listTasks()).toEqual(['emptied', 'logged', 'saved']);
+    expect(await store.head('emptied')).toBe(1);
+    expect(await store.readLog('logged', 'lineage')).toEqual(['{}']);
+  });
+
+  it('a runtime resuming an unknown task under a lease leaves no folder behind', async () => {
+    const runtime = createRuntime({ store: open(), lease: { owner: 'worker-a', ttlMs: MINUTE } });
+    const error = await rejectionOf(runtime.resume('never-saved'));
+    expect(isOrchestrationError(error, 'TASK_NOT_FOUND')).toBe(true);
+    await runtime.close();
+    expect(await readdir(join(temp.dir, 'tasks'))).toEqual([]);
   });
 
   it('refuses and releases nothing without creating a folder', async () => {
