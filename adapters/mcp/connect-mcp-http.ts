@@ -3,6 +3,7 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { redactUrl } from '../../src/redact.js';
 import {
   type ConnectAttempt,
   type McpConnectFailure,
@@ -14,18 +15,6 @@ import { openMcpToolSet } from './connect-mcp-tools.js';
 
 /** How long `close()` waits for the server to end the session before closing anyway (ms). */
 const SESSION_END_TIMEOUT_MS = 2_000;
-
-/**
- * The URL as messages show it: a password is masked (`user:***@`), and so is a user name
- * without one (it is often a token).
- */
-function maskedUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const masked = new URL(url.href);
-  if (masked.password !== '') masked.password = '***';
-  else masked.username = '***';
-  return masked.href;
-}
 
 /** Base64 of the UTF-8 bytes of `text` (`btoa` takes Latin-1 only). */
 function base64Utf8(text: string): string {
@@ -171,7 +160,7 @@ export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSe
     },
     rest,
     {
-      server: { server: maskedUrl(given), explain: explainHttp },
+      server: { server: redactUrl(given.href), explain: explainHttp },
       // Closing the client aborts a DELETE still in flight: end the session first.
       beforeClose: async (transport) => {
         if (transport instanceof StreamableHTTPClientTransport) await endSession(transport);

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { redactArgs, redactUrl } from '../../src/redact.js';
 import {
   type ConnectAttempt,
   type McpConnectFailure,
@@ -80,9 +81,12 @@ function watchedTransportClass(
   };
 }
 
-/** The command line as messages show it: arguments with spaces or quotes are JSON-quoted. */
+/**
+ * The command line as messages show it: secrets masked (`redactArgs`), arguments with spaces or
+ * quotes JSON-quoted.
+ */
 function commandLine(command: string, args: readonly string[] | undefined): string {
-  const quoted = [command, ...(args ?? [])].map((word) =>
+  const quoted = [redactUrl(command), ...redactArgs(args ?? [])].map((word) =>
     /^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word),
   );
   return shortText(quoted.join(' '));

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { CheckpointStore } from 'mcp-orchestration';
+import { redactUrl } from '../redact.js';
 import { CliError } from './cli-error.js';
 
 /** A store opened by the command line, and how to let it go. */
@@ -51,7 +52,7 @@ export async function openStore(
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisStore(spec, env);
   throw new CliError(
     'BAD_STORE',
-    `Unknown store ${JSON.stringify(maskPassword(spec))}: use ${STORE_FORMS}`,
+    `Unknown store ${JSON.stringify(redactUrl(spec))}: use ${STORE_FORMS}`,
   );
 }
 
@@ -68,14 +69,6 @@ async function openFileStore(dir: string, isDefault: boolean): Promise<OpenedSto
  * run as they are.
  */
 export const REDIS_PASSWORD_ENV = 'MCP_ORCHESTRATION_REDIS_PASSWORD';
-
-/**
- * `spec` with the password of a URL's `user:password@` replaced by `***` (also when the URL
- * does not parse, as the text between `//` and the last `@` before the path).
- */
-export function maskPassword(spec: string): string {
-  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^/?#]*@/i, '$1:***@');
-}
 
 /** The query parameters a `redis://` store takes (others would reach ioredis unchecked). */
 const REDIS_PARAMETERS = ['prefix', 'timeout'] as const;
@@ -117,7 +110,7 @@ function parseRedisUrl(spec: string, env: NodeJS.ProcessEnv): RedisUrl {
     url = new URL(spec);
   } catch {
     // The parser's error (and so any `cause`) would quote the URL, password included.
-    throw new CliError('BAD_STORE', `Invalid Redis URL ${JSON.stringify(maskPassword(spec))}`);
+    throw new CliError('BAD_STORE', `Invalid Redis URL ${JSON.stringify(redactUrl(spec))}`);
   }
   const unknown = [...url.searchParams.keys()].filter(
     (name) => !(REDIS_PARAMETERS as readonly string[]).includes(name),
@@ -222,7 +215,7 @@ async function openRedisStore(spec: string, env: NodeJS.ProcessEnv): Promise<Ope
   }
   return {
     store,
-    spec: maskPassword(spec),
+    spec: redactUrl(spec),
     isDefault: false,
     async close() {
       await store.close();

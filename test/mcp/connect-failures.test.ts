@@ -70,6 +70,14 @@ describe('connectMcpHttp to a URL that is not a working MCP server', () => {
     expect(error.cause).toBeInstanceOf(TypeError);
   });
 
+  it('masks a token in the query string', async () => {
+    const refused = new URL(await refusedUrl());
+    refused.search = '?token=t0ken&mode=x';
+    const error = await rejection(connectMcpHttp({ url: refused }));
+    expect(error.server).toBe(refused.href.replace('t0ken', '***'));
+    expect(`${error.message} ${JSON.stringify(error)}`).not.toContain('t0ken');
+  });
+
   it('masks the password of a URL with credentials, which it sends as Basic auth', async () => {
     const refused = new URL(await refusedUrl());
     refused.username = 'alice';
@@ -194,6 +202,27 @@ describe('connectMcpStdio with a command that is not a working MCP server', () =
     expect(error.server).toBe(`${process.execPath} -e "process.exit(3)"`);
     expect(error.message).toContain('exited with code 3 before it answered initialize');
     expect(error.cause).toMatchObject({ code: -32000 });
+  });
+
+  it('masks secrets of the command line in the error: secret options, URL credentials', async () => {
+    const error = await rejection(
+      connectMcpStdio({
+        command: process.execPath,
+        args: [
+          '-e',
+          'process.exit(3)',
+          '--token',
+          'tok3n',
+          '--api-key=k3y',
+          'https://u:pw@h/?sig=s1g',
+        ],
+      }),
+    );
+    expect(error.server).toBe(
+      `${process.execPath} -e "process.exit(3)" --token "***" "--api-key=***" "https://u:***@h/?sig=***"`,
+    );
+    const shown = `${error.message} ${JSON.stringify(error)}`;
+    for (const secret of ['tok3n', 'k3y', 'pw@', 's1g']) expect(shown).not.toContain(secret);
   });
 
   it('a process that exits at once with code 0: exited too', async () => {
