@@ -65,10 +65,11 @@ export interface SaveCheckpointOptions {
    */
   readonly expectedSeq?: number;
   /**
-   * The checkpoint this one follows. Default: the last one this manager saved for the task, else
-   * the checkpoint the state was loaded from (`state.checkpoint`), else none.
+   * The checkpoint this one follows; `null`: none. Default: the last one this manager saved for
+   * the task (unless this manager deleted it since), else the checkpoint the state was loaded
+   * from (`state.checkpoint`), else none.
    */
-  readonly parentId?: string;
+  readonly parentId?: string | null;
 }
 
 /** Options of {@link CheckpointManager.deleteOldCheckpoints}. */
@@ -223,7 +224,7 @@ export class CheckpointManager {
     const { stored, sharedJson } = prepared;
     const { taskId } = stored;
     if (options.checkpointId !== undefined) assertValidId('checkpointId', options.checkpointId);
-    if (options.parentId !== undefined) assertValidId('parentId', options.parentId);
+    if (typeof options.parentId === 'string') assertValidId('parentId', options.parentId);
     const ttl = options.ttl;
     if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
       throw new RangeError(`ttl must be a number of seconds > 0, got ${ttl}`);
@@ -236,7 +237,10 @@ export class CheckpointManager {
     if (expiresAt !== undefined && !(expiresAt <= MAX_DATE_MS)) {
       throw new RangeError(`ttl must end before the last date JavaScript can hold, got ${ttl} s`);
     }
-    const parentId = options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom;
+    const parentId =
+      options.parentId === null
+        ? undefined
+        : (options.parentId ?? this.#lastSaved.get(taskId) ?? loadedFrom);
     // Fields left undefined are left out of the JSON (the same body as without them).
     const envelope: Omit<CheckpointEnvelope, 'state' | 'shared'> = {
       v: prepared.v,
@@ -350,7 +354,10 @@ export class CheckpointManager {
 
   /** Deletes one checkpoint; `true` if it existed. */
   async deleteCheckpoint(taskId: string, checkpointId: string): Promise<boolean> {
-    return this.store.delete(taskId, checkpointId);
+    const deleted = await this.store.delete(taskId, checkpointId);
+    // A rollback: the next save from a loaded state follows what it was loaded from.
+    if (this.#lastSaved.get(taskId) === checkpointId) this.#lastSaved.delete(taskId);
+    return deleted;
   }
 
   /** Deletes all but the `keepLatest` newest checkpoints, in one batch; returns how many it deleted. */
@@ -358,7 +365,10 @@ export class CheckpointManager {
     taskId: string,
     options: DeleteOldCheckpointsOptions = {},
   ): Promise<number> {
-    return this.store.deleteOld(taskId, options.keepLatest ?? 3);
+    const keepLatest = options.keepLatest ?? 3;
+    const deleted = await this.store.deleteOld(taskId, keepLatest);
+    if (keepLatest === 0 && deleted > 0) this.#lastSaved.delete(taskId);
+    return deleted;
   }
 
   /**

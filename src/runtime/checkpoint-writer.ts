@@ -208,7 +208,9 @@ export class CheckpointWriter {
       saved = saveRuntimeCheckpoint(
         this.#manager,
         checkpoint,
-        { expectedSeq: this.#head },
+        // Its parent is the checkpoint this run last wrote or was restored from (none for a
+        // new run), whatever the manager remembers: a rollback elsewhere may have deleted that.
+        { expectedSeq: this.#head, parentId: this.checkpointId ?? null },
         this.#contextLog,
         appending ? { flow: this.#lineage, after: this.#lineageSeq } : undefined,
       );

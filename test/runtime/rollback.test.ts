@@ -126,6 +126,39 @@ describe.each(['memory', 'file'] as const)('a rollback on the %s store', (kind) 
     await again.close();
   });
 
+  it('checkpoints after a rollback made elsewhere follow the one resumed from, in the runtime that saved the deleted ones too', async () => {
+    current = await STORES[kind]();
+    const calls: Calls = {};
+    const { workflow, inC } = rollbackWorkflow(calls);
+    const { store } = current;
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('rollback');
+    const run = await runtime.start(workflow, { trail: [] }, { taskId });
+    await inC;
+    await runtime.pause(taskId);
+    await expect(run.result).rejects.toMatchObject({ code: 'WORKFLOW_PAUSED' });
+    // Another process rolls the task back; this runtime's manager remembers what it saved last.
+    const elsewhere = new CheckpointManager(store);
+    const [paused, afterB, afterA] = await elsewhere.listCheckpointInfo(taskId);
+    for (const info of [paused, afterB]) {
+      expect(await elsewhere.deleteCheckpoint(taskId, info?.checkpointId ?? '')).toBe(true);
+    }
+    const resumed = await runtime.resume(taskId);
+    await expect(resumed.result).resolves.toMatchObject({ data: { trail: STEPS } });
+    // Every live checkpoint's parent is the next older live one: none names a deleted one.
+    const live = await elsewhere.listCheckpointInfo(taskId);
+    const parents = await Promise.all(
+      live.map(async ({ checkpointId }) => {
+        const state = await elsewhere.loadCheckpoint(taskId, checkpointId, { snapshot: false });
+        return state?.checkpoint?.parentId;
+      }),
+    );
+    // Newest first: each follows the next in the list; the first checkpoint follows none.
+    expect(parents).toEqual([...live.slice(1).map((info) => info.checkpointId), undefined]);
+    expect(live.map((info) => info.checkpointId)).toContain(afterA?.checkpointId);
+    await runtime.close();
+  });
+
   it('recover resumes a rolled-back task once, to its end', async () => {
     current = await STORES[kind]();
     const calls: Calls = {};

@@ -289,6 +289,20 @@ describe('CheckpointManager', () => {
     if (loaded === undefined) throw new Error('no checkpoint');
     const resumed = await restarted.saveCheckpoint(loaded);
     expect((await restarted.loadCheckpoint('task-1', resumed))?.checkpoint?.parentId).toBe(branch);
+    // A rollback (the newest deleted): the next save from the state loaded then follows it.
+    expect(await restarted.deleteCheckpoint('task-1', resumed)).toBe(true);
+    const back = await restarted.loadLatestCheckpoint('task-1');
+    if (back === undefined) throw new Error('no checkpoint');
+    const after = await restarted.saveCheckpoint(back);
+    expect((await restarted.loadCheckpoint('task-1', after))?.checkpoint?.parentId).toBe(branch);
+    // Every checkpoint deleted, the next one follows none; `parentId: null` says so too.
+    expect(await restarted.deleteOldCheckpoints('task-1', { keepLatest: 0 })).toBe(4);
+    const fresh = await restarted.saveCheckpoint(state);
+    expect((await restarted.loadCheckpoint('task-1', fresh))?.checkpoint?.parentId).toBeUndefined();
+    const orphan = await restarted.saveCheckpoint(state, { parentId: null });
+    expect(
+      (await restarted.loadCheckpoint('task-1', orphan))?.checkpoint?.parentId,
+    ).toBeUndefined();
   });
 
   it('checks its options', () => {
