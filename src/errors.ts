@@ -224,8 +224,9 @@ export class TaskExistsError extends OrchestrationError {
   readonly running: boolean;
   /**
    * Whether it has checkpoints. A task whose checkpoints were all deleted (one by one, or by
-   * `deleteOldCheckpoints` with `keepLatest: 0`) keeps its sequence and lineage, so it can be
-   * neither resumed nor started again until it is deleted (`CheckpointManager.deleteTask`).
+   * `deleteOldCheckpoints` with `keepLatest: 0`) keeps its sequence and lineage, and one whose
+   * checkpoints all expired keeps its lineage (logs have no TTL), so it can be neither resumed
+   * nor started again until it is deleted (`CheckpointManager.deleteTask`).
    */
   readonly hasCheckpoints: boolean;
   constructor(taskId: string, running: boolean, hasCheckpoints = true) {
@@ -235,7 +236,7 @@ export class TaskExistsError extends OrchestrationError {
         ? `Task ${taskId} is already running in this runtime; resume it, or start with { ifExists: 'resume' }`
         : hasCheckpoints
           ? `Task ${taskId} already has checkpoints; resume it, or start with { ifExists: 'resume' }`
-          : `Task ${taskId} has no checkpoint left to resume, but its records remain (its sequence and lineage); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
+          : `Task ${taskId} has no checkpoint left to resume (deleted or expired), but its records remain (its lineage or sequence); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
     );
     this.taskId = taskId;
     this.running = running;

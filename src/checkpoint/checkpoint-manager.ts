@@ -132,6 +132,8 @@ export class CheckpointManager {
   readonly checkpointPrefix: string;
   /** Name of the store log of each task's stored contexts. */
   readonly contextsLog: string;
+  /** Name of the store log of each task's lineage. */
+  readonly lineageLog: string;
   readonly #now: () => number;
   readonly #migrate: CheckpointMigrate | undefined;
   readonly #lineage: LineageWriter;
@@ -166,6 +168,7 @@ export class CheckpointManager {
     }
     this.store = store;
     this.contextsLog = contextsLog;
+    this.lineageLog = lineageLog;
     this.checkpointPrefix = prefix;
     this.#now = options.now ?? Date.now;
     this.#migrate = options.migrate;

@@ -57,14 +57,23 @@ function indexOf(workflow: RuntimeWorkflow): StepIndex {
   return indexSteps(isMachineWorkflow(workflow) ? [] : workflow.steps, workflow.plan);
 }
 
-/** `status` with the task's `lease`, when it has one and the task is unfinished. */
 /**
  * The `TaskExistsError` of starting a task the store has: one with checkpoints (resume it), or
- * one whose checkpoints were all deleted, which keeps its sequence and lineage (delete it).
+ * one whose checkpoints were all deleted (it keeps its sequence and lineage) or expired (it keeps
+ * its lineage): delete it.
  */
 async function taskExists(manager: CheckpointManager, taskId: string): Promise<TaskExistsError> {
   const hasCheckpoints = (await manager.listCheckpointInfo(taskId)).length > 0;
   return new TaskExistsError(taskId, false, hasCheckpoints);
+}
+
+/**
+ * Whether the task has a lineage. A task whose head is 0 has none unless its checkpoints
+ * expired (a TTL given to `saveCheckpoint`): the head lapses with them, but logs have no TTL, and
+ * a new run's lineage, numbered from 0 again, would collide with the old one's.
+ */
+async function hasLineage(manager: CheckpointManager, taskId: string): Promise<boolean> {
+  return (await manager.store.readLog(taskId, manager.lineageLog, { limit: 1 })).length > 0;
 }
 
 /**
@@ -78,6 +87,7 @@ function recordsOnly(manager: CheckpointManager, taskId: string) {
   };
 }
 
+/** `status` with the task's `lease`, when it has one and the task is unfinished. */
 function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
   return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
 }
@@ -477,7 +487,7 @@ class WorkflowRuntime implements Runtime {
     ifExists: 'fail' | 'resume',
   ): Promise<WorkflowRun> {
     const manager = await this.#getManager();
-    if ((await manager.store.head(taskId)) > 0) {
+    if ((await manager.store.head(taskId)) > 0 || (await hasLineage(manager, taskId))) {
       if (ifExists === 'resume') return this.#resume(taskId).catch(recordsOnly(manager, taskId));
       throw await taskExists(manager, taskId);
     }

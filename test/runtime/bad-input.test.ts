@@ -1,7 +1,9 @@
 import {
   type Context,
+  ContextFlowManager,
   createContext,
   createRuntime,
+  createWorkflowState,
   defineMachineWorkflow,
   defineTool,
   defineWorkflow,
@@ -99,7 +101,7 @@ describe('a task whose checkpoints were all deleted', () => {
       expect(isOrchestrationError(refused, 'TASK_EXISTS')).toBe(true);
       expect(refused).toMatchObject({ taskId, running: false, hasCheckpoints: false });
       expect((refused as Error).message).toBe(
-        `Task ${taskId} has no checkpoint left to resume, but its records remain (its sequence and lineage); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
+        `Task ${taskId} has no checkpoint left to resume (deleted or expired), but its records remain (its lineage or sequence); delete the task (CheckpointManager.deleteTask) to start it again, or use another task id`,
       );
     }
     expect(await current.store.head(taskId)).toBeGreaterThan(0); // nothing written
@@ -108,6 +110,37 @@ describe('a task whose checkpoints were all deleted', () => {
     expect(run.taskId).toBe(taskId);
     await runtime.close();
     await run.result.catch(() => undefined);
+  });
+
+  it('a task whose checkpoints expired keeps its lineage: refused too, until deleted', async () => {
+    // A new run's lineage starts at seq 0 again: appended after the old one, the log repeated
+    // seqs (CorruptRecordError at the next resume) or lost the new transitions.
+    let clock = Date.now();
+    const store = createMemoryStore({ now: () => clock });
+    const manager = await getCheckpointManager(store);
+    const taskId = newTaskId('expired');
+    await manager.saveCheckpoint(createWorkflowState({ taskId }), { ttl: 60 });
+    const flow = new ContextFlowManager({ workflowId: taskId });
+    flow.logTransition({
+      toContext: createContext('Text', 'old'),
+      componentName: 'loader',
+      operation: 'input',
+    });
+    expect(await manager.saveLineage(taskId, flow)).toBe(1);
+    clock += 61_000;
+    expect(await store.head(taskId)).toBe(0);
+    const runtime = createRuntime({ store });
+    const workflow = reviewWorkflow({}, '1.0.0');
+    for (const ifExists of ['fail', 'resume'] as const) {
+      const refused = await runtime.start(workflow, 'text', { taskId, ifExists }).catch((e) => e);
+      expect(refused).toMatchObject({ code: 'TASK_EXISTS', running: false, hasCheckpoints: false });
+    }
+    expect(await store.head(taskId)).toBe(0); // nothing written
+    expect(await manager.deleteTask(taskId)).toBe(true);
+    const run = await runtime.start(workflow, 'text', { taskId });
+    await runtime.close();
+    await run.result.catch(() => undefined);
+    expect((await manager.loadLineage(taskId))[0]).toMatchObject({ seq: 0, operation: 'input' });
   });
 
   it('a task with checkpoints is still refused as one to resume', async () => {
