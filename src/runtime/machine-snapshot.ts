@@ -108,26 +108,68 @@ function unrestoredChild(
 }
 
 /**
+ * Where a restored state value differs from the persisted one (`undefined`: nowhere). XState
+ * fills a region the checkpoint lacks (one added to a parallel state since) with its initial
+ * state without entering it: no lane, no invoked child, and a run that hangs or fails.
+ */
+function stateValueChange(before: unknown, after: unknown, path = ''): string | undefined {
+  const at = path === '' ? 'the root state' : `state ${JSON.stringify(path)}`;
+  if (!isRecord(before) || !isRecord(after)) {
+    if (before === after) return undefined;
+    return `${at} is ${JSON.stringify(before)} in the checkpoint but ${JSON.stringify(after)} restored`;
+  }
+  for (const key of Object.keys(after)) {
+    const inner = path === '' ? key : `${path}.${key}`;
+    if (!Object.hasOwn(before, key)) {
+      return `the machine has a state ${JSON.stringify(inner)} (a region added?) that the checkpoint does not`;
+    }
+    const change = stateValueChange(before[key], after[key], inner);
+    if (change !== undefined) return change;
+  }
+  for (const key of Object.keys(before)) {
+    if (!Object.hasOwn(after, key)) {
+      const inner = path === '' ? key : `${path}.${key}`;
+      return `the checkpoint has a state ${JSON.stringify(inner)} that the machine does not restore`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Throws {@link WorkflowMismatchError} when XState could not restore `state.snapshot` into
  * `actor`, and nothing has run:
  * - the actor holds an error snapshot whose `error` says why (a state that no longer exists,
  *   say). A checkpoint that held an errored snapshot itself is left to the caller;
  * - an invoked or spawned child of the checkpoint is missing from the restored snapshot (its
  *   `src` is no longer registered, XState skips it silently) or could not be restored itself:
- *   the run would wait for it forever. The error names the child and its `src`.
+ *   the run would wait for it forever. The error names the child and its `src`;
+ * - the restored state value is not the checkpoint's: a parallel state gained a region since,
+ *   which XState fills with its initial state without entering it (nothing would run there).
  */
 export function assertRestored(
   actor: AnyActorRef,
   state: WorkflowState,
   workflow: { readonly id: string; readonly version: string },
 ): void {
-  const restored = actor.getSnapshot() as { readonly status?: unknown; readonly error?: unknown };
-  const persisted = state.snapshot as { readonly status?: unknown } | undefined;
+  const restored = actor.getSnapshot() as {
+    readonly status?: unknown;
+    readonly error?: unknown;
+    readonly value?: unknown;
+  };
+  const persisted = state.snapshot as
+    | { readonly status?: unknown; readonly value?: unknown }
+    | undefined;
   if (persisted?.status === 'error') return;
   if (restored.status === 'error') {
     throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, {
       cause: restored.error,
     });
+  }
+  if (persisted?.value !== undefined) {
+    const reason = stateValueChange(persisted.value, restored.value);
+    if (reason !== undefined) {
+      throw new WorkflowMismatchError(state.taskId, workflow.id, workflow.version, { reason });
+    }
   }
   const child = unrestoredChild(persisted, restored);
   if (child === undefined) return;

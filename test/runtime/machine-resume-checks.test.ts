@@ -1,5 +1,6 @@
 import {
   type CheckpointStore,
+  type Context,
   createContext,
   createRuntime,
   defineMachineWorkflow,
@@ -7,6 +8,7 @@ import {
   getCheckpointManager,
   isOrchestrationError,
   type Runtime,
+  type Step,
   UnknownTaskError,
   type WorkflowMigrate,
   type WorkflowRun,
@@ -100,6 +102,50 @@ describe('resume refuses a checkpoint it cannot restore as it was', () => {
     expect(before.status).toBe('suspended');
     await second.close();
   });
+
+  it.each([
+    ['with a step', [{ stepId: 'c1', run: (context: Context) => context }]],
+    ['empty', []],
+  ])(
+    'a parallel group that gained a region (%s) under the same version: refused, nothing written',
+    async (_, region) => {
+      const groupWorkflow = (extra: boolean) => {
+        const regions: Record<string, readonly Step[]> = {
+          a: [{ stepId: 'a1', run: (context) => context }],
+          b: [{ stepId: 'b1', waitFor: { event: 'go' } }],
+        };
+        if (extra) regions.c = region as Step[];
+        return defineWorkflow({
+          id: 'grown',
+          version: '1',
+          steps: [{ stepId: 'g', parallel: regions }],
+        });
+      };
+      const store = createMemoryStore();
+      const v1 = groupWorkflow(false);
+      const first = createRuntime({ store, workflows: [v1] });
+      const taskId = newTaskId('grown');
+      const suspended = checkpointed(first, taskId, 'suspended');
+      await first.start(v1, { n: 1 }, { taskId });
+      await suspended;
+      await first.close();
+      const before = await head(store, taskId);
+      // XState restored the new region at its initial state without entering it: the run hung
+      // (no step started there) or failed for good (no lane g.c), whichever version ran it next.
+      const second = createRuntime({ store, workflows: [groupWorkflow(true)] });
+      const error = await second.resume(taskId).catch((e: unknown) => e);
+      expect(isOrchestrationError(error, 'WORKFLOW_MISMATCH')).toBe(true);
+      expect((error as Error).message).toContain('"g.regions.c"');
+      expect(await head(store, taskId)).toEqual(before);
+      await second.close();
+      // The workflow as it was still resumes it.
+      const third = createRuntime({ store, workflows: [v1] });
+      const run = await third.resume(taskId);
+      await third.send(taskId, { type: 'go' });
+      await expect(run.result).resolves.toMatchObject({ contextType: expect.any(String) });
+      await third.close();
+    },
+  );
 
   describe('a child whose src the machine no longer registers', () => {
     const slow = fromPromise(() => delay(150).then(() => 1));
