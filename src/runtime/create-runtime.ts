@@ -92,7 +92,10 @@ function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
   return lease === undefined || FINAL_STATUSES.has(status.status) ? status : { ...status, lease };
 }
 
-/** Throws `TypeError` unless `event` is an object with a string `type` (a wrong argument). */
+/**
+ * Throws `TypeError` unless `event` is an object with a string `type` and no key but `type` and
+ * `data` (a wrong argument).
+ */
 function assertEventInput(event: RuntimeEventInput): void {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new TypeError(
@@ -101,6 +104,14 @@ function assertEventInput(event: RuntimeEventInput): void {
   }
   if (typeof event.type !== 'string') {
     throw new TypeError(`event.type must be a string, not ${typeof event.type}`);
+  }
+  // Only `type` and `data` reach the workflow: a payload beside them would be dropped unseen.
+  const extra = Object.keys(event).filter((key) => key !== 'type' && key !== 'data');
+  if (extra.length > 0) {
+    const named = extra.slice(0, 5).map((key) => JSON.stringify(key));
+    throw new TypeError(
+      `event must be { type, data? }: put its payload in data, not beside type (${named.join(', ')}${extra.length > 5 ? ', …' : ''})`,
+    );
   }
 }
 

@@ -544,6 +544,8 @@ describe('runtime.send with a wrong event argument', () => {
         ['go', /^event must be an object .*not string/],
         [[], /^event must be an object .*not an array/],
         [{ type: 5 }, /^event\.type must be a string, not number/],
+        // An XState-style payload beside `type` would be dropped unseen.
+        [{ type: 'go', approved: true, by: 'ann' }, /put its payload in data.*"approved", "by"/],
       ] as const) {
         const error = await runtime.send(taskId, event as never).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TypeError);
