@@ -355,12 +355,33 @@ export class CheckpointManager {
     return this.store.listTasks(options);
   }
 
-  /** Deletes one checkpoint; `true` if it existed. */
+  /**
+   * Deletes one checkpoint; `true` if it existed. On a store that does not append lineage with
+   * each save (`appendsOnSave`), the transitions the checkpoint carries that the task's lineage
+   * log lacks yet are appended first: a rollback (the newest checkpoint deleted) keeps what the
+   * rolled-back steps logged, and no lineage seq is given twice. If that append fails, nothing is
+   * deleted.
+   */
   async deleteCheckpoint(taskId: string, checkpointId: string): Promise<boolean> {
+    if (!appendsOnSave(this)) await this.#keepCarriedLineage(taskId, checkpointId);
     const deleted = await this.store.delete(taskId, checkpointId);
     // A rollback: the next save from a loaded state follows what it was loaded from.
     if (this.#lastSaved.get(taskId) === checkpointId) this.#lastSaved.delete(taskId);
     return deleted;
+  }
+
+  /** Appends the lineage transitions checkpoint `checkpointId` carries (see `deleteCheckpoint`). */
+  async #keepCarriedLineage(taskId: string, checkpointId: string): Promise<void> {
+    const record = await this.store.load(taskId, checkpointId);
+    if (record === undefined) return;
+    let carried: unknown;
+    try {
+      carried = (await this.#decode(record, { snapshot: false })).metadata.lineage;
+    } catch {
+      return; // a checkpoint that cannot be read has nothing to keep (deleting it is the remedy)
+    }
+    if (!Array.isArray(carried) || carried.length === 0) return;
+    await this.#lineage.save(taskId, carried as ContextTransition[], { reread: true });
   }
 
   /** Deletes all but the `keepLatest` newest checkpoints, in one batch; returns how many it deleted. */

@@ -159,6 +159,39 @@ describe.each(['memory', 'file'] as const)('a rollback on the %s store', (kind) 
     await runtime.close();
   });
 
+  it('a rollback of a run stopped mid-way keeps the lineage its deleted checkpoints carried', async () => {
+    current = await STORES[kind]();
+    const calls: Calls = {};
+    const { workflow, inC } = rollbackWorkflow(calls);
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('rollback');
+    await runtime.start(workflow, { trail: [] }, { taskId });
+    await inC;
+    // Stopped, not paused: on the file store the lineage still rides in the checkpoints.
+    await runtime.close();
+    const manager = new CheckpointManager(current.store);
+    const seqsOf = async () => (await manager.loadLineage(taskId)).map((t) => t.seq);
+    const [newest] = await manager.listCheckpointInfo(taskId);
+    const carried = (await manager.loadCheckpoint(taskId, newest?.checkpointId ?? ''))?.metadata
+      .lineage;
+    const before = [
+      ...new Set([
+        ...(await seqsOf()),
+        ...((carried ?? []) as { seq: number }[]).map((t) => t.seq),
+      ]),
+    ];
+    expect(await manager.deleteCheckpoint(taskId, newest?.checkpointId ?? '')).toBe(true);
+    expect(await seqsOf()).toEqual(before);
+    const again = createRuntime({ store: await current.reopen(), workflows: [workflow] });
+    const run = await again.resume(taskId);
+    await expect(run.result).resolves.toMatchObject({ data: { trail: STEPS } });
+    // Every seq once, in order, the rolled-back step's transition among them.
+    const seqs = await seqsOf();
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    expect(seqs.slice(0, before.length)).toEqual(before);
+    await again.close();
+  });
+
   it('recover resumes a rolled-back task once, to its end', async () => {
     current = await STORES[kind]();
     const calls: Calls = {};
