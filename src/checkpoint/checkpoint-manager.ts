@@ -363,17 +363,18 @@ export class CheckpointManager {
    * deleted.
    */
   async deleteCheckpoint(taskId: string, checkpointId: string): Promise<boolean> {
-    if (!appendsOnSave(this)) await this.#keepCarriedLineage(taskId, checkpointId);
+    if (!appendsOnSave(this)) {
+      const record = await this.store.load(taskId, checkpointId);
+      if (record !== undefined) await this.#keepCarriedLineage(taskId, record);
+    }
     const deleted = await this.store.delete(taskId, checkpointId);
     // A rollback: the next save from a loaded state follows what it was loaded from.
     if (this.#lastSaved.get(taskId) === checkpointId) this.#lastSaved.delete(taskId);
     return deleted;
   }
 
-  /** Appends the lineage transitions checkpoint `checkpointId` carries (see `deleteCheckpoint`). */
-  async #keepCarriedLineage(taskId: string, checkpointId: string): Promise<void> {
-    const record = await this.store.load(taskId, checkpointId);
-    if (record === undefined) return;
+  /** Appends the lineage transitions checkpoint `record` carries (see `deleteCheckpoint`). */
+  async #keepCarriedLineage(taskId: string, record: CheckpointRecord): Promise<void> {
     let carried: unknown;
     try {
       carried = (await this.#decode(record, { snapshot: false })).metadata.lineage;
@@ -390,6 +391,11 @@ export class CheckpointManager {
     options: DeleteOldCheckpointsOptions = {},
   ): Promise<number> {
     const keepLatest = options.keepLatest ?? 3;
+    if (keepLatest === 0 && !appendsOnSave(this)) {
+      // The newest goes too: the lineage it carries is kept first, as `deleteCheckpoint` does.
+      const newest = await this.store.latest(taskId);
+      if (newest !== undefined) await this.#keepCarriedLineage(taskId, newest);
+    }
     const deleted = await this.store.deleteOld(taskId, keepLatest);
     if (keepLatest === 0 && deleted > 0) this.#lastSaved.delete(taskId);
     return deleted;

@@ -192,6 +192,25 @@ describe.each(['memory', 'file'] as const)('a rollback on the %s store', (kind) 
     await again.close();
   });
 
+  it('deleting every checkpoint of a run stopped mid-way keeps the lineage they carried', async () => {
+    current = await STORES[kind]();
+    const { workflow, inC } = rollbackWorkflow({});
+    const runtime = createRuntime({ store: current.store, workflows: [workflow] });
+    const taskId = newTaskId('rollback');
+    await runtime.start(workflow, { trail: [] }, { taskId });
+    await inC;
+    await runtime.close();
+    const manager = new CheckpointManager(current.store);
+    const latest = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+    const carried = ((latest?.metadata.lineage ?? []) as { seq: number }[]).map((t) => t.seq);
+    const logged = (await manager.loadLineage(taskId)).map((t) => t.seq);
+    const all = [...new Set([...logged, ...carried])];
+    expect(await manager.deleteOldCheckpoints(taskId, { keepLatest: 0 })).toBeGreaterThan(0);
+    expect((await manager.loadLineage(taskId)).map((t) => t.seq)).toEqual(all);
+    // a, b and the input: whatever the store had appended by then.
+    expect(all).toEqual([0, 1, 2]);
+  });
+
   it('recover resumes a rolled-back task once, to its end', async () => {
     current = await STORES[kind]();
     const calls: Calls = {};
