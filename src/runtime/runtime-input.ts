@@ -47,10 +47,23 @@ export function runtimeSettings(options: RuntimeOptions): RuntimeSettings {
   return { policy, now: options.now ?? Date.now, planLimit };
 }
 
+/**
+ * Whether a run's input is meant as a context: it has a context's four fields (`contextId` and
+ * `contextType` strings, `data`, a `metadata` object), as `createContext` makes it or JSON
+ * carries it. Plain JSON that merely has `contextId`/`contextType` fields is data.
+ */
 function looksLikeContext(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const record = value as Record<string, unknown>;
-  return typeof record.contextId === 'string' && typeof record.contextType === 'string';
+  const { metadata } = record;
+  return (
+    typeof record.contextId === 'string' &&
+    typeof record.contextType === 'string' &&
+    Object.hasOwn(record, 'data') &&
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    !Array.isArray(metadata)
+  );
 }
 
 /** The first context of a run: the given context, or JSON data in an `InputContext`. */

@@ -282,7 +282,8 @@ export interface Runtime {
   /** Makes a workflow known by id (for `resume`); the last one registered for an id wins. */
   register(workflow: RuntimeWorkflow): void;
   /**
-   * Starts a new run of `workflow` on `input` (a context, or JSON data wrapped in an
+   * Starts a new run of `workflow` on `input` (a context: an object with a context's four fields
+   * `contextId`, `contextType`, `data` and `metadata`; or JSON data, wrapped in an
    * `InputContext`). A task id with checkpoints, or running here, is resumed with
    * `ifExists: 'resume'` and refused with `TaskExistsError` otherwise: never a second copy.
    */

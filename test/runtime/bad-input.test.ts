@@ -86,6 +86,28 @@ describe('unknown task ids', () => {
   });
 });
 
+describe('the input of a run', () => {
+  it('is a context only with the four fields of one; JSON with contextId/contextType fields is data', async () => {
+    const runtime = createRuntime({ store: createMemoryStore() });
+    const echo = defineWorkflow({
+      id: 'echo',
+      version: '1',
+      steps: [{ stepId: 's', run: (context: Context) => context }],
+    });
+    const data = { contextId: 'ctx-from-upstream', contextType: 'chat', text: 'hello' };
+    const run = await runtime.start(echo, data, { taskId: newTaskId('input') });
+    await expect(run.result).resolves.toMatchObject({ contextType: 'InputContext', data });
+    // A context carried as JSON (not frozen) is still taken as the context it is.
+    const carried = JSON.parse(JSON.stringify(createContext('Chat', { text: 'hi' })));
+    const again = await runtime.start(echo, carried, { taskId: newTaskId('input') });
+    await expect(again.result).resolves.toMatchObject({
+      contextId: carried.contextId,
+      contextType: 'Chat',
+    });
+    await runtime.close();
+  });
+});
+
 describe('a task whose checkpoints were all deleted', () => {
   // It keeps its sequence and lineage (the store contract), so it can be neither resumed nor
   // started again: start said "already has checkpoints; resume it", and resume that it was unknown.
