@@ -233,7 +233,12 @@ export function createWorkflowSetup(index: WorkflowIndex) {
             const regions = params.lanes.map((lane) => laneContext(context, lane));
             const data = mergeContextData(
               regions.map((region) => region.data),
-              { strategy, customMergeFunc: merge?.customMergeFunc },
+              {
+                strategy,
+                customMergeFunc: merge?.customMergeFunc,
+                // The group's lanes are its regions, in order (see groupState).
+                inputNames: Object.keys(group(params.stepId).parallel).map((id) => `region ${id}`),
+              },
             );
             const merged = createContext(
               merge?.contextType ?? laneContext(context, params.into).contextType,

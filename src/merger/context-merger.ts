@@ -94,7 +94,10 @@ export class ContextMerger {
     });
     const data = mergeContextData(
       contexts.map((context) => context.data),
-      options,
+      {
+        inputNames: contexts.map((context, i) => `input ${i} (context ${context.contextId})`),
+        ...options,
+      },
     );
 
     const metadata: JsonObject = {};

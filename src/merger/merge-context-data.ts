@@ -17,6 +17,11 @@ export interface MergeContextDataOptions {
   initialContextData?: JsonValue;
   /** Put between two strings by `ConcatenateString`; a string. Default: `''`. */
   separator?: string;
+  /**
+   * What each input is called in errors (by index): a parallel group's region ids, a merger's
+   * context ids. Default: `input <index>`.
+   */
+  inputNames?: readonly string[];
 }
 
 type Merge = (a: JsonValue, b: JsonValue) => JsonValue;
@@ -61,17 +66,23 @@ function concatenating(separator: string): Merge {
 
 function custom(
   func: CustomMergeFunction | undefined,
+  names: readonly string[] | undefined,
 ): (a: JsonValue, b: JsonValue, index: number) => JsonValue {
   if (typeof func !== 'function') {
     throw new MergeError('The Custom merge strategy needs a customMergeFunc(base, next) function');
   }
   return (a, b, index) => {
+    const input = typeof names?.[index] === 'string' ? names[index] : `input ${index}`;
     let result: unknown;
     try {
       result = func(a, b);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new MergeError(`customMergeFunc threw while merging input ${index}: ${reason}`, {
+      // The error's own name too, when it has one of its own: it is all the failure keeps of it.
+      const reason =
+        error instanceof Error
+          ? `${error.name !== 'Error' ? `${error.name}: ` : ''}${error.message}`
+          : String(error);
+      throw new MergeError(`customMergeFunc threw while merging ${input}: ${reason}`, {
         cause: error,
       });
     }
@@ -80,7 +91,7 @@ function custom(
     } catch (error) {
       if (!isOrchestrationError(error)) throw error;
       throw new MergeError(
-        `customMergeFunc returned what JSON cannot carry while merging input ${index}: ${error.message}`,
+        `customMergeFunc returned what JSON cannot carry while merging ${input}: ${error.message}`,
         { cause: error },
       );
     }
@@ -102,7 +113,7 @@ function strategyMerge(
     case ContextMergeStrategy.RecursiveDictMerge:
       return recursive;
     case ContextMergeStrategy.Custom:
-      return custom(options.customMergeFunc);
+      return custom(options.customMergeFunc, options.inputNames);
     default:
       throw new MergeError(`Unknown merge strategy ${JSON.stringify(String(strategy))}`);
   }

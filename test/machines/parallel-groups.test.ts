@@ -219,7 +219,7 @@ describe('defineWorkflow: parallel groups', () => {
           merge: {
             strategy: ContextMergeStrategy.Custom,
             customMergeFunc: () => {
-              throw new Error('the merge broke');
+              throw new RangeError('the merge broke');
             },
           },
           parallel: { a: [{ stepId: 'a', run: (c) => c }], b: [{ stepId: 'b', run: (c) => c }] },
@@ -240,6 +240,8 @@ describe('defineWorkflow: parallel groups', () => {
       stepId: 'fan',
       name: 'MergeError',
       code: 'MERGE_FAILED',
+      // Named by region, the function's own error named too.
+      message: 'customMergeFunc threw while merging region b: RangeError: the merge broke',
     });
   });
 

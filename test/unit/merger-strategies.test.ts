@@ -337,6 +337,17 @@ describe('Custom: customMergeFunc(base, next) decides', () => {
     expect(error.code).toBe('MERGE_FAILED');
     expect(error.message).toBe('customMergeFunc threw while merging input 1: boom');
     expect(error.cause).toBe(boom);
+    // Named as the caller names its inputs, with the error's own class.
+    const named = errorOf(() =>
+      mergeContextData([1, 2], {
+        strategy: ContextMergeStrategy.Custom,
+        customMergeFunc: () => {
+          throw new TypeError('no score');
+        },
+        inputNames: ['region a', 'region b'],
+      }),
+    );
+    expect(named.message).toBe('customMergeFunc threw while merging region b: TypeError: no score');
   });
 
   it('checks that the function returns JSON', () => {
