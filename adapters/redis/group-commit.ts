@@ -32,7 +32,7 @@ import {
   StorageError,
 } from '../../src/errors.js';
 import { sendLuaScript } from './lua-scripts.js';
-import { failure, recordValue, replyFailure, Status } from './redis-replies.js';
+import { connectionTrouble, failure, recordValue, replyFailure, Status } from './redis-replies.js';
 import { type StoreContext, scripts } from './store-context.js';
 
 /**
@@ -326,10 +326,15 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
         case Status.Failed:
           // A Redis command failed for this save (WRONGTYPE: corrupt), with nothing written.
           throw failure('save', taskId, 'index', new Error(String(answer[1])));
-        case Status.NoValue:
-          throw new StorageError('redis', 'save failed: the record value did not reach Redis', {
+        case Status.NoValue: {
+          // The value sent ahead was lost on the way (its SETEX failed), or it expired.
+          const trouble = connectionTrouble(save.tempError);
+          const why = trouble === undefined ? '' : ` (${trouble})`;
+          const message = `save of task ${taskId} failed: the record value did not reach Redis${why}`;
+          throw new StorageError('redis', message, {
             cause: save.tempError ?? new Error('the value sent ahead was gone when the save ran'),
           });
+        }
         default:
           throw replyFailure(taskId, answer, maxRecordBytes, checkpointId);
       }

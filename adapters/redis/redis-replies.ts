@@ -90,6 +90,25 @@ export function metaOf(
     : { taskId, checkpointId, seq: seqNumber, createdAt: created, expiresAt: expires };
 }
 
+/**
+ * The metadata `list` gives a record whose stored header (or v2 metadata) is damaged: what the
+ * task's index knows, its id, seq and `expiresAt` (from the expiry index; absent when that has
+ * no entry or it does not parse), and `createdAt` 0, since only the damaged header held it. So
+ * one damaged record does not hide the others from `list` (as on the file store, which lists a
+ * record from its file name alone); `load` and `latest` of it are `CorruptRecordError`s. An id
+ * or seq the index should never hold is still a `CorruptRecordError` from `list`.
+ */
+export function damagedMetaOf(
+  taskId: string,
+  checkpointId: string,
+  seq: unknown,
+  expiresAt: unknown,
+): CheckpointRecordMeta {
+  const meta = metaOf(taskId, checkpointId, seq, '0', '');
+  const expires = integerOf(expiresAt);
+  return expires === undefined ? meta : { ...meta, expiresAt: expires };
+}
+
 /** A lease from a lease script's reply fields (owner, expiresAt); corrupt when they do not parse. */
 export function leaseOf(taskId: string, owner: unknown, expiresAt: unknown): TaskLease {
   const expires = integerOf(expiresAt);
@@ -144,11 +163,66 @@ export function bodyOfFetched(
   return start < 0 ? undefined : value.toString('utf8', start);
 }
 
-/** A storage failure, unless `error` is already one of ours. */
-export function storageError(operation: string, error: unknown): Error {
+/** Error codes of a socket that could not reach Redis or lost it. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * What an ioredis failure says about the connection to Redis, in words that need none of the
+ * client's options (ioredis names them: `Reached the max retries per request limit (which is 2).
+ * Refer to "maxRetriesPerRequest" option …`); `undefined` when it is about something else (an
+ * error reply from Redis, say). The messages are ioredis 6.0.0's.
+ */
+export function connectionTrouble(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { message, name } = error;
+  if (name === 'MaxRetriesPerRequestError' || message.startsWith('Reached the max retries')) {
+    // ioredis drops the commands it holds after that many failed attempts to reconnect.
+    return 'the connection to Redis was lost, and could not be made again before the client gave up on the command';
+  }
+  if (message === 'Command timed out') return 'Redis did not answer in time: Command timed out';
+  if (message.startsWith('Socket timeout')) return 'Redis did not answer in time';
+  if (message === 'Connection is closed.') {
+    return 'the connection to Redis is closed (lost, with the client no longer reconnecting, or closed by its owner)';
+  }
+  if (message.startsWith("Stream isn't writeable") || message.startsWith("Cluster isn't ready")) {
+    return 'not connected to Redis (the client does not hold commands until it is)';
+  }
+  if (
+    name === 'ClusterAllFailedError' ||
+    message === 'Cluster is disconnected.' ||
+    message === 'Node is disconnected' ||
+    message === 'None of startup nodes is available'
+  ) {
+    return `the connection to the Redis Cluster is lost: ${message}`;
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+    return `the connection to Redis failed: ${message}`;
+  }
+  return undefined;
+}
+
+/**
+ * A storage failure, unless `error` is already one of ours: `<operation> [of task T] failed:`,
+ * then what happened to the connection ({@link connectionTrouble}) or the error's message; the
+ * error itself is the `cause`.
+ */
+export function storageError(operation: string, error: unknown, taskId?: string): Error {
   if (isOrchestrationError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StorageError('redis', `${operation} failed: ${message}`, { cause: error });
+  const what = taskId === undefined ? operation : `${operation} of task ${taskId}`;
+  const message =
+    connectionTrouble(error) ?? (error instanceof Error ? error.message : String(error));
+  return new StorageError('redis', `${what} failed: ${message}`, { cause: error });
 }
 
 /** WRONGTYPE from Redis means a key of ours was overwritten: corrupt; anything else is storage. */
@@ -163,7 +237,7 @@ export function failure(
       cause: error,
     });
   }
-  return storageError(operation, error);
+  return storageError(operation, error, taskId);
 }
 
 /** The typed error for a CORRUPT or TOO_LARGE reply (`{code, id, detail}` or `{code, detail}`). */

@@ -11,12 +11,7 @@ import {
   assertLogEntries,
   assertReadLogOptions,
 } from '../../src/checkpoint/store-guards.js';
-import {
-  CorruptRecordError,
-  InvalidIdError,
-  RecordTooLargeError,
-  StorageError,
-} from '../../src/errors.js';
+import { InvalidIdError, RecordTooLargeError, StorageError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import { createGroupCommit } from './group-commit.js';
 import { createLeases } from './leases.js';
@@ -25,6 +20,7 @@ import type { LuaScript, RedisClient } from './lua-scripts.js';
 import {
   bodyOfFetched,
   bodyOfValue,
+  damagedMetaOf,
   integerOf,
   metaOf,
   replyFailure,
@@ -76,7 +72,11 @@ const INLINE_BYTES = 64 * 1024;
  * `autoResendUnfulfilledCommands: true` (with `false`, ioredis 6.0.0 never settles a command in
  * flight when the connection drops: redis/ioredis#2193). A failure whose outcome is unknown
  * (connection lost mid-call) is a `StorageError`: the save happened whole or not at all; a
- * large value whose script never ran stays in its temp key until its 5-minute TTL. `close()`
+ * large value whose script never ran stays in its temp key until its 5-minute TTL. A
+ * `StorageError` says what happened to the connection (lost, closed, Redis not answering) and
+ * which operation of which task failed; ioredis' error is its `cause`. A record whose stored header is damaged is still listed by `list`, with what the
+ * task's index knows (id, seq, `expiresAt`; `createdAt` 0), while `load` and `latest` of it are
+ * `CorruptRecordError`s, so one damaged record does not hide the others. `close()`
  * does nothing: the client belongs to the caller. Enable `enableAutoPipelining` on the client
  * for throughput with many concurrent workflows. Redis ≥ 7.0.
  *
@@ -185,13 +185,13 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
         const id = reply[i];
         const packed = reply[i + 2];
         if (typeof id !== 'string') throw new StorageError('redis', 'unexpected reply from Redis');
-        // "createdAt|expiresAt|bodyBytes"
+        // "createdAt|expiresAt|bodyBytes", or "|expiresAt|" for a damaged record.
         const fields = typeof packed === 'string' ? packed.split('|') : [];
-        if (fields.length !== 3) {
-          const reason = 'its stored header or metadata is missing or does not parse';
-          throw new CorruptRecordError(taskId, id, reason);
+        if (fields.length === 3 && fields[0] !== '') {
+          metas.push(metaOf(taskId, id, reply[i + 1], fields[0], fields[1]));
+        } else {
+          metas.push(damagedMetaOf(taskId, id, reply[i + 1], fields[1]));
         }
-        metas.push(metaOf(taskId, id, reply[i + 1], fields[0], fields[1]));
       }
       return metas;
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type Server, Socket } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type CheckpointStore, isOrchestrationError } from 'mcp-orchestration';
@@ -240,7 +241,12 @@ async function verify(
         isOrchestrationError(error, 'STORAGE_FAILED') ||
         isOrchestrationError(error, 'CHECKPOINT_CONFLICT');
       if (!typed) throw error;
-      if (isOrchestrationError(error, 'STORAGE_FAILED')) expect(error.cause).toBeDefined();
+      if (isOrchestrationError(error, 'STORAGE_FAILED')) {
+        expect(error.cause).toBeDefined();
+        // It says what happened, in words that need none of ioredis' options.
+        expect(error.message).toMatch(/^redis store: save of task \S+ failed: /);
+        expect(error.message).not.toMatch(/maxRetriesPerRequest|max retries|enableOfflineQueue/);
+      }
       // Unknown outcome: either it landed whole, or not at all.
       if (loaded !== undefined) {
         landedAnyway++;
@@ -316,6 +322,91 @@ async function setUp(clientOptions: RedisOptions, viaProxy: boolean) {
 }
 
 const AFTER = { taskId: 'after', checkpointId: 'a', createdAt: 1, body: 'ok' };
+
+/** Waits until the client has noticed its connection is gone. */
+async function untilDisconnected(client: Redis): Promise<void> {
+  while (client.status === 'ready') await sleep(1);
+}
+
+/** The rejection of `promise` (fails the test when it resolves). */
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: Error) => error,
+  );
+}
+
+describeRedis('Redis store: what a lost connection is called', () => {
+  const record = { taskId: 'wf', checkpointId: 'cp-1', createdAt: 1, body: 'one' };
+
+  it('Redis unreachable until the client gives up: "connection lost", not the ioredis option', async () => {
+    // As the CLI's client: a few retries per command, reconnecting quickly.
+    const { proxy, client, store } = await setUp(
+      { maxRetriesPerRequest: 2, retryStrategy: () => 20 },
+      true,
+    );
+    await client.ping();
+    proxy?.refuse(true);
+    proxy?.cut();
+    await untilDisconnected(client);
+    const calls: [string, Promise<unknown>][] = [
+      ['save', store.save(record)],
+      ['load', store.load('wf', 'cp-1')],
+      ['list', store.list('wf')],
+      ['appendLog', store.appendLog('wf', 'lineage', [])],
+    ];
+    for (const [operation, call] of calls) {
+      const error = await failureOf(call);
+      expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+      expect(error.message).toBe(
+        `redis store: ${operation} of task wf failed: the connection to Redis was lost, and could not be made again before the client gave up on the command`,
+      );
+      expect(error.message).not.toMatch(/maxRetriesPerRequest|max retries/);
+      // ioredis' own error stays, as the cause.
+      expect((error.cause as Error).name).toBe('MaxRetriesPerRequestError');
+      expect((error.cause as Error).message).toContain('maxRetriesPerRequest');
+    }
+    proxy?.refuse(false);
+    expect((await store.save(record)).seq).toBe(1);
+  }, 20_000);
+
+  it('Redis taking the command but never answering: "did not answer in time"', async () => {
+    const { proxy, client, store } = await setUp({ commandTimeout: 200 }, true);
+    await client.ping();
+    proxy?.swallowReplies(true);
+    const error = await failureOf(store.head('wf'));
+    expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+    expect(error.message).toBe(
+      'redis store: head of task wf failed: Redis did not answer in time: Command timed out',
+    );
+    expect((error.cause as Error).message).toBe('Command timed out');
+    proxy?.swallowReplies(false);
+  }, 20_000);
+
+  it('a client that stopped reconnecting says the connection is closed', async () => {
+    const gaveUp = await setUp({ retryStrategy: () => null }, true);
+    await gaveUp.client.ping();
+    gaveUp.proxy?.cut();
+    while (gaveUp.client.status !== 'end') await sleep(1);
+    const closed = await failureOf(gaveUp.store.save(record));
+    expect(closed.message).toBe(
+      'redis store: save of task wf failed: the connection to Redis is closed (lost, with the client no longer reconnecting, or closed by its owner)',
+    );
+    expect((closed.cause as Error).message).toBe('Connection is closed.');
+  }, 20_000);
+
+  it('a client that holds no commands while disconnected says it is not connected', async () => {
+    const noQueue = await setUp({ enableOfflineQueue: false, retryStrategy: () => 60_000 }, true);
+    if (noQueue.client.status !== 'ready') await once(noQueue.client, 'ready');
+    noQueue.proxy?.cut();
+    await untilDisconnected(noQueue.client);
+    const offline = await failureOf(noQueue.store.latest('wf'));
+    expect(offline.message).toBe(
+      'redis store: latest of task wf failed: not connected to Redis (the client does not hold commands until it is)',
+    );
+    expect((offline.cause as Error).message).toContain('enableOfflineQueue');
+  }, 20_000);
+});
 
 describeRedis('Redis store: connection drops mid-run', () => {
   it('a proxy cutting every connection, ioredis defaults: in-flight saves are re-sent and recognized', async () => {

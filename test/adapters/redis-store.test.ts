@@ -377,14 +377,50 @@ describeRedis('Redis store: integrity and failures', () => {
       true,
     );
     // list reads each record's header, not its body: a broken header, a header naming another
-    // record and a lost record fail it; a truncated body does not.
-    for (const id of ['d', 'c', 'b']) {
-      const error = await rejectionOf(store.list('task-1'));
-      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
-      expect(error).toMatchObject({ recordId: id });
-      expect(await store.delete('task-1', id)).toBe(true);
-    }
+    // record and a lost record leave it what the index knows (createdAt 0: only the header had
+    // it); a truncated body does not show there. None of them fails the list.
+    const damaged = (checkpointId: string, seq: number) => ({
+      taskId: 'task-1',
+      checkpointId,
+      seq,
+      createdAt: 0,
+    });
+    expect(await store.list('task-1')).toEqual([
+      damaged('d', 4),
+      damaged('c', 3),
+      damaged('b', 2),
+      { taskId: 'task-1', checkpointId: 'a', seq: 1, createdAt: t },
+    ]);
+    for (const id of ['d', 'c', 'b']) expect(await store.delete('task-1', id)).toBe(true);
     expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['a']);
+  });
+
+  it('lists a damaged record with what the index knows, its expiry included, as the only one', async () => {
+    const { store, client, prefix } = await open();
+    const t = Date.now();
+    await store.save(record('task-1', 'cp-1', t, t + 600_000));
+    await store.save(record('task-1', 'cp-2', t));
+    await store.save(record('task-1', 'cp-3', t, t + 900_000));
+    await client.set(recordKey(prefix, 'task-1', 'cp-1'), 'garbage'); // as the CLI repro does
+    await client.del(recordKey(prefix, 'task-1', 'cp-2'));
+    await client.hset(recordKey(prefix, 'task-1', 'cp-2'), 'not', 'a string'); // WRONGTYPE
+    await client.set(recordKey(prefix, 'task-1', 'cp-3'), '');
+    expect(await store.list('task-1')).toEqual([
+      { taskId: 'task-1', checkpointId: 'cp-3', seq: 3, createdAt: 0, expiresAt: t + 900_000 },
+      { taskId: 'task-1', checkpointId: 'cp-2', seq: 2, createdAt: 0 },
+      { taskId: 'task-1', checkpointId: 'cp-1', seq: 1, createdAt: 0, expiresAt: t + 600_000 },
+    ]);
+    for (const id of ['cp-1', 'cp-2', 'cp-3']) {
+      const error = await rejectionOf(store.load('task-1', id));
+      expect(isOrchestrationError(error, 'CORRUPT_RECORD')).toBe(true);
+    }
+    expect(isOrchestrationError(await rejectionOf(store.latest('task-1')), 'CORRUPT_RECORD')).toBe(
+      true,
+    );
+    // A task whose only record is damaged is still a task with a checkpoint.
+    await store.save(record('task-2', 'only', t));
+    await client.set(recordKey(prefix, 'task-2', 'only'), 'garbage');
+    expect((await store.list('task-2')).map((meta) => meta.checkpointId)).toEqual(['only']);
   });
 
   it('answers an index entry whose id load would refuse as corrupt, as a fractional seq', async () => {
@@ -502,15 +538,30 @@ describeRedis('Redis store: integrity and failures', () => {
   it('fails a large save whose value never reached Redis with StorageError, writing nothing', async () => {
     const { store, client, prefix } = await open();
     const send = client.sendCommand.bind(client);
+    // What ioredis rejects a command with when the connection stays lost (ioredis 6.0.0's words).
+    const maxRetries =
+      'Reached the max retries per request limit (which is 2). Refer to "maxRetriesPerRequest" option for details.';
+    let setexError = new Error('lost on the way');
     client.sendCommand = ((command: Command, stream?: never) => {
       if (command.name !== 'setex') return send(command, stream);
-      command.reject(new Error('lost on the way'));
+      command.reject(setexError);
       return command.promise;
     }) as typeof client.sendCommand;
     const big = { taskId: 'task-1', checkpointId: 'cp-1', createdAt: 1, body: 'b'.repeat(20_000) };
     const error = await rejectionOf(store.save(big)); // sent ahead of the script, with SETEX
     expect(isOrchestrationError(error, 'STORAGE_FAILED')).toBe(true);
+    expect((error as Error).message).toBe(
+      'redis store: save of task task-1 failed: the record value did not reach Redis',
+    );
     expect(((error as Error).cause as Error).message).toBe('lost on the way');
+    expect(await keysUnder(client, prefix)).toEqual([]);
+    // Lost with the connection: the message says so, not which ioredis option gave up.
+    setexError = new Error(maxRetries);
+    const lost = (await rejectionOf(store.save(big))) as Error;
+    expect(lost.message).toBe(
+      'redis store: save of task task-1 failed: the record value did not reach Redis (the connection to Redis was lost, and could not be made again before the client gave up on the command)',
+    );
+    expect((lost.cause as Error).message).toBe(maxRetries);
     expect(await keysUnder(client, prefix)).toEqual([]);
   });
 

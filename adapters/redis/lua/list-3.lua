@@ -9,9 +9,13 @@
     ARGV[2] now, ms since the epoch
 
   Output:
-    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes" (nil when
-                                                   the record's header or metadata is
-                                                   missing or does not parse)
+    {0, id1, seq1, meta1, id2, seq2, meta2, ...}   meta is "createdAt|expiresAt|bodyBytes", or
+                                                   "|expiresAt|" (what the expiry index says,
+                                                   '' when it has no entry) when the record's
+                                                   header or metadata is missing or does not
+                                                   parse, or its key holds another type: a
+                                                   damaged record is still listed (load and
+                                                   latest report it)
     {3, 'head', reason}                            the task's head is damaged (see openTask)
   A task key of the wrong type fails the script (WRONGTYPE) before anything is written.
 ]]
@@ -28,15 +32,23 @@ local out = {0}
 local expired = {}
 for i = 1, #entries, 2 do
   local id = entries[i]
-  local header = headerOf(task, id)
-  if header == '' and redis.call('ZSCORE', task.exp, id) then
-    -- Redis expired it before our clock did.
+  -- pcall: a record key of another type (WRONGTYPE) is one damaged record, not a failed list.
+  local header = redis.pcall('GETRANGE', task.rec .. id, 0, NONCE_LENGTH + #id + META_CHARS)
+  if type(header) ~= 'string' then header = nil end
+  if header == '' and redis.call('ZSCORE', task.exp, id)
+      and redis.call('EXISTS', task.rec .. id) == 0 then
+    -- Redis expired it before our clock did (an empty value is a damaged one).
     expired[#expired + 1] = id
   else
-    local createdAt, expiresAt, bytes = parseHeader(task, header, id)
+    local createdAt, expiresAt, bytes
+    if header then createdAt, expiresAt, bytes = parseHeader(task, header, id) end
     out[#out + 1] = id
     out[#out + 1] = entries[i + 1]
-    out[#out + 1] = bytes and (createdAt .. '|' .. expiresAt .. '|' .. bytes) or false
+    if bytes then
+      out[#out + 1] = createdAt .. '|' .. expiresAt .. '|' .. bytes
+    else
+      out[#out + 1] = '|' .. (redis.call('ZSCORE', task.exp, id) or '') .. '|'
+    end
   end
 end
 if #expired > 0 then

@@ -183,6 +183,33 @@ export function validationCases(ctx: SuiteContext, options: { largeBodyBytes: nu
     expect((await store.latest('task-1'))?.body).toBe('two');
   });
 
+  test('list still lists a corrupt record (its id and seq) and the others whole', async () => {
+    const { store, corrupt } = await ctx.open();
+    const records = [
+      newRecord(ctx, 'task-1', 'cp-1', { body: 'one' }),
+      newRecord(ctx, 'task-1', 'cp-2', { body: 'two', ttlMs: 600_000 }),
+      newRecord(ctx, 'task-1', 'cp-3', { body: 'three' }),
+    ];
+    for (const record of records) await store.save(record);
+    await corrupt('task-1', 'cp-3');
+    await corrupt('task-1', 'cp-1');
+    const listed = await store.list('task-1');
+    expect(listed.map((meta) => [meta.checkpointId, meta.seq])).toEqual([
+      ['cp-3', 3],
+      ['cp-2', 2],
+      ['cp-1', 1],
+    ]);
+    for (const meta of listed) {
+      expect(meta.taskId).toBe('task-1');
+      expect(Number.isSafeInteger(meta.createdAt)).toBe(true);
+    }
+    const { body: _, ...intact } = records[1] as (typeof records)[number];
+    expect(listed[1]).toEqual({ ...intact, seq: 2 });
+    // Reading a corrupt one is what reports it.
+    await expectCode(() => store.load('task-1', 'cp-1'), 'CORRUPT_RECORD');
+    await expectCode(() => store.latest('task-1'), 'CORRUPT_RECORD');
+  });
+
   test('round-trips unicode bodies and log entries exactly', async () => {
     const { store } = await ctx.open();
     const records = UNICODE_SAMPLES.map((body, i) => newRecord(ctx, 'task-1', `u-${i}`, { body }));
