@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { type Cluster, Command, type Redis } from 'ioredis';
+import { luaIncludes, luaScripts } from './lua-sources.js';
 
 /** An ioredis client the Redis store can use: a single node or a cluster. */
 export type RedisClient = Redis | Cluster;
 
 /**
- * A Lua script read from `lua/<name>-<numKeys>.lua`, with its includes resolved. `numKeys` `'N'`:
- * the script takes any number of keys (`lua/<name>-N.lua`).
+ * A Lua script, `lua/<name>-<numKeys>.lua`, with its includes resolved. `numKeys` `'N'`: the
+ * script takes any number of keys (`lua/<name>-N.lua`).
  */
 export interface LuaScript {
   readonly name: string;
@@ -16,18 +16,26 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-const luaDir = new URL('./lua/', import.meta.url);
 const INCLUDE = /^--- @include "([A-Za-z][\w-]*)"$/gm;
 
-function readLua(path: string): string {
-  return readFileSync(new URL(path, luaDir), 'utf8');
-}
-
-/** Reads `lua/<name>-<numKeys>.lua` and inlines its `--- @include "x"` lines (`lua/includes/x.lua`). */
+/**
+ * `lua/<name>-<numKeys>.lua` with its `--- @include "x"` lines replaced by `lua/includes/x.lua`.
+ * The files' text comes from `lua-sources.ts`, generated from them (`npm run generate:lua`), so
+ * the store reads no file: a bundled application carries its scripts in its JavaScript.
+ */
 export function loadLuaScript(name: string, numKeys: number | 'N'): LuaScript {
-  const source = readLua(`${name}-${numKeys}.lua`).replace(INCLUDE, (_, include: string) =>
-    readLua(`includes/${include}.lua`),
-  );
+  const file = `${name}-${numKeys}`;
+  const script = luaScripts[file];
+  if (script === undefined) throw new Error(`redis store: no Lua script lua/${file}.lua`);
+  const source = script.replace(INCLUDE, (_, include: string) => {
+    const text = luaIncludes[include];
+    if (text === undefined) {
+      throw new Error(
+        `redis store: lua/${file}.lua includes a missing lua/includes/${include}.lua`,
+      );
+    }
+    return text;
+  });
   return { name, numKeys, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 

@@ -8,7 +8,10 @@ import { type LuaScript, loadLuaScript, type RedisClient, runLuaScript } from '.
 import { keysOf, type TaskKeys } from './redis-keys.js';
 import { failure, integerOf, replyFailure, Status } from './redis-replies.js';
 
-/** The store's Lua scripts (`lua/<name>-<numKeys>.lua`), read once when the adapter loads. */
+/**
+ * The store's Lua scripts (`lua/<name>-<numKeys>.lua`, built into the adapter by `lua-sources.ts`),
+ * resolved and hashed once when the adapter loads.
+ */
 export const scripts = {
   save: loadLuaScript('save', 1),
   saveMany: loadLuaScript('saveMany', 'N'),
