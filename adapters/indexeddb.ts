@@ -26,6 +26,7 @@ import {
   CheckpointConflictError,
   CheckpointExistsError,
   CorruptRecordError,
+  isOrchestrationError,
   RecordTooLargeError,
   StorageError,
 } from '../src/errors.js';
@@ -37,9 +38,9 @@ import {
   headKey,
   type IndexValue,
   idKey,
-  leaseKey,
   logKey,
   logLengthKey,
+  logLengthRange,
   logRange,
   parseCount,
   parseIndex,
@@ -321,16 +322,20 @@ export function createIndexedDbStore(
 
     deleteTask(taskId: string): Promise<boolean> {
       assertValidId('taskId', taskId);
+      const time = now();
       return run('readwrite', 'deleteTask', async (store) => {
-        const [count, leased] = await Promise.all([
+        const [count, head, logLength] = await Promise.all([
           request(store.count(taskRange(taskId))),
-          request(store.count(leaseKey(taskId))),
+          readHead(store, taskId, time).catch(unlessCorrupt),
+          request(store.getKey(logLengthRange(taskId))),
         ]);
         if (count === 0) return false;
         await purgeRecords(store, taskId);
         store.delete(taskRange(taskId));
-        // The lease goes too, but a lease alone is not a task that existed.
-        return count > leased;
+        // What existed is what `listTasks` lists: a live head (a live record keeps it live), a
+        // log, or a damaged head. The lease and expired records the sweep has not reached yet
+        // go too, but they are not a task that existed.
+        return head === undefined || head.seq > 0 || logLength !== undefined;
       });
     },
 
@@ -441,6 +446,12 @@ function ownDatabase(dbName: string): OwnDatabase {
 }
 
 function ignore(): void {}
+
+/** `undefined` for a `CorruptRecordError` (a damaged head), else the error again. */
+function unlessCorrupt(error: unknown): undefined {
+  if (isOrchestrationError(error, 'CORRUPT_RECORD')) return undefined;
+  throw error;
+}
 
 function toMeta(taskId: string, meta: IndexValue): CheckpointRecordMeta {
   const { seq, checkpointId, createdAt, expiresAt } = meta;

@@ -105,11 +105,17 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   last expiry of the records has passed (a delete takes it from the records it leaves, or
  *   keeps it when it leaves none). `deleteOld` raises a floor in `head.json` (one atomic write)
  *   before removing files, so it is one batch even if the process dies halfway.
- * - **Expiry** uses the injected clock; expired files are removed lazily by reads and writes.
+ * - **Expiry** uses the injected clock; expired files are removed lazily by reads and writes. A
+ *   reader removes them without the lock, except the newest record (which may hold the head) and
+ *   the files of a task whose every record expired: those it removes under the task lock, and
+ *   with them the task's folder when nothing else (a log, a live lease) is in it
+ *   (`task-sweep.ts`). `listTasks` does so for the tasks it reads the records of (those without
+ *   a log), so an expired task leaves nothing on disk once it is listed or read.
  * - **Size bound**: bodies over `maxRecordBytes` are refused on write; on read, a file larger than
  *   the bound plus a 2 KiB header is refused unread.
  * - **Logs** are appended under the task lock, one line per append, never rewritten; a line torn
- *   by a crash is ignored by readers and cut off by the next append.
+ *   by a crash is ignored by readers and cut off by the next append. An `appendLogAt` that waited
+ *   for the lock while its task was deleted is refused (see `log-ops.ts`).
  * - **Leases** are a `lease.json` written under the task lock (see `lease-file.ts`), so claims
  *   are atomic across processes. A claim creates the task's folder if need be, but a folder with
  *   only a lease has no head and no log: it is not listed, and `deleteTask` of it returns false.

@@ -1,9 +1,11 @@
+import { stat } from 'node:fs/promises';
 import type { ConditionalAppend, ReadLogOptions } from '../../src/checkpoint/checkpoint-store.js';
 import { assertLogEntriesRead } from '../../src/checkpoint/store-guards.js';
 import { RecordTooLargeError } from '../../src/errors.js';
 import { appendLogLine, corruptLog, logLength, readLogEntries } from './log-file.js';
 import { type FileStoreContext, lockTask } from './store-context.js';
 import { logPath, taskPaths } from './task-paths.js';
+import { removeBareFolder } from './task-sweep.js';
 
 /**
  * The file store's log operations (`appendLog`, `readLog`), on arguments already validated. An
@@ -26,7 +28,15 @@ export async function appendTaskLog(
  * when the log holds `at` entries then (any number, without `at`). The length is checked inside
  * the lock's callback, so a holder that stalled and was superseded checks it again when its
  * append runs again under a new claim: an append another writer overtook meanwhile is refused,
- * not made after the other's. A refused append changes nothing, not even the task's id file.
+ * not made after the other's. A refused append changes nothing, not even the task's id file
+ * (a folder its lock claim made is removed again).
+ *
+ * A conditional append is also refused when the task's `records/` folder, there when it was
+ * called, is gone or another one by the time it holds the lock: the task was deleted (or removed
+ * once every record expired) while it waited, so what its caller knew of the log is of the task
+ * that was, even at length 0. Ordered before that deletion, it appended nothing. So a run's append
+ * queued behind a `deleteTask` (in this process or another) does not make the deleted task's log
+ * again, alone in a new folder.
  */
 export async function appendTaskLogAt(
   ctx: FileStoreContext,
@@ -42,6 +52,8 @@ export async function appendTaskLogAt(
     const length = await logLength(path, onCorrupt);
     return { appended: at === undefined || length === at, length };
   }
+  // Read while the call waits for the lock (started before it queues, so it keeps its place).
+  const called = at === undefined ? undefined : folderIdentity(paths.records);
   return lockTask(
     ctx,
     paths,
@@ -49,7 +61,10 @@ export async function appendTaskLogAt(
     async (lock) => {
       if (at !== undefined) {
         const length = await logLength(path, onCorrupt);
-        if (length !== at) return { appended: false, length };
+        if (length !== at || (await wasReplaced(called, paths.records))) {
+          if (lock.firstClaim) await removeBareFolder(ctx, paths, taskId, lock);
+          return { appended: false, length };
+        }
       }
       await ctx.taskIds.keep(paths, taskId, lock); // before the log: see saveRecord
       const length = await appendLogLine(path, entries, onCorrupt, lock.stage);
@@ -80,4 +95,21 @@ export async function readTaskLog(
   const entries = await readLogEntries(path, range, corruptLog(taskId, name));
   assertLogEntriesRead(entries, from, maxRecordBytes, name);
   return entries;
+}
+
+/** What tells a folder from one made in its place (`undefined`: there is none). */
+function folderIdentity(path: string): Promise<string | undefined> {
+  return stat(path).then(
+    (stats) => `${stats.dev}:${stats.ino}:${stats.birthtimeMs}`,
+    () => undefined,
+  );
+}
+
+/** Whether the folder that `called` saw is gone or another one now (false if there was none). */
+async function wasReplaced(
+  called: Promise<string | undefined> | undefined,
+  path: string,
+): Promise<boolean> {
+  const before = await called;
+  return before !== undefined && (await folderIdentity(path)) !== before;
 }

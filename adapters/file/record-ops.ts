@@ -23,11 +23,11 @@ import {
 import type { RecordsMemo } from './records-memo.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import { type TaskPaths, taskPaths } from './task-paths.js';
+import { sweepExpired } from './task-sweep.js';
 import {
   headAfterDelete,
   headIsStored,
   removeRecords,
-  sweepDead,
   type TaskView,
   writeHead,
 } from './task-view.js';
@@ -35,10 +35,11 @@ import {
 /**
  * The file store's checkpoint-record operations (`save`, `load`, `latest`, `list`, `delete`,
  * `deleteOld`, `head`), on arguments already validated. Reads take no lock and sweep expired
- * files on the way; writes re-read the task under its lock before changing anything, and change
- * it through the claim's stage (`claim-stage.ts`): a step that throws `LockLostError` did nothing,
- * and the task lock runs the operation again; after an operation's commit, such cleanup as
- * removing expired files is skipped instead.
+ * files on the way (taking the lock only for those a reader may not remove: `task-sweep.ts`);
+ * writes re-read the task under its lock before changing anything, and change it through the
+ * claim's stage (`claim-stage.ts`): a step that throws `LockLostError` did nothing, and the task
+ * lock runs the operation again; after an operation's commit, such cleanup as removing expired
+ * files is skipped instead.
  */
 
 /**
@@ -129,7 +130,7 @@ export async function loadRecord(
 ): Promise<CheckpointRecord | undefined> {
   const paths = taskPaths(ctx.root, taskId);
   const current = await viewTask(ctx, paths, taskId);
-  await sweepDead(paths, current);
+  await sweepExpired(ctx, paths, taskId, current);
   const entry = current.live.find((live) => live.checkpointId === checkpointId);
   return entry === undefined ? undefined : readEntry(ctx, paths, taskId, entry);
 }
@@ -142,7 +143,7 @@ export async function latestRecord(
   const paths = taskPaths(ctx.root, taskId);
   for (;;) {
     const current = await viewTask(ctx, paths, taskId);
-    await sweepDead(paths, current);
+    await sweepExpired(ctx, paths, taskId, current);
     const entry = current.live[0];
     if (entry === undefined) return undefined;
     const record = await readEntry(ctx, paths, taskId, entry);
@@ -157,7 +158,7 @@ export async function listRecords(
 ): Promise<CheckpointRecordMeta[]> {
   const paths = taskPaths(ctx.root, taskId);
   const current = await viewTask(ctx, paths, taskId);
-  await sweepDead(paths, current);
+  await sweepExpired(ctx, paths, taskId, current);
   return current.live.map((entry) => entryMeta(taskId, entry));
 }
 
@@ -173,7 +174,7 @@ export async function deleteRecord(
   const paths = taskPaths(ctx.root, taskId);
   const matches = (entry: RecordEntry) => entry.checkpointId === checkpointId;
   const peek = await viewTask(ctx, paths, taskId);
-  await sweepDead(paths, peek);
+  await sweepExpired(ctx, paths, taskId, peek);
   if (!peek.live.some(matches)) return false;
   return lockTask(ctx, paths, taskId, async (lock) => {
     const current = await viewTask(ctx, paths, taskId, true);
@@ -204,7 +205,7 @@ export async function deleteOldRecords(
 ): Promise<number> {
   const paths = taskPaths(ctx.root, taskId);
   const peek = await viewTask(ctx, paths, taskId);
-  await sweepDead(paths, peek);
+  await sweepExpired(ctx, paths, taskId, peek);
   if (peek.live.length <= keepLatest) return 0;
   return lockTask(ctx, paths, taskId, async (lock) => {
     const current = await viewTask(ctx, paths, taskId, true);
@@ -227,7 +228,7 @@ export async function deleteOldRecords(
 export async function taskHead(ctx: FileStoreContext, taskId: string): Promise<number> {
   const paths = taskPaths(ctx.root, taskId);
   const current = await viewTask(ctx, paths, taskId);
-  await sweepDead(paths, current);
+  await sweepExpired(ctx, paths, taskId, current);
   return current.head;
 }
 

@@ -4,6 +4,7 @@ import { CorruptRecordError } from '../../src/errors.js';
 import { errorCode, isNotFound } from './fs-utils.js';
 import { type FileStoreContext, viewTask } from './store-context.js';
 import { type TaskPaths, taskPaths } from './task-paths.js';
+import { sweepExpired } from './task-sweep.js';
 
 /**
  * The file store's `listTasks`: every folder under `tasks/` is named (see `task-ids.ts`), the ids
@@ -35,7 +36,10 @@ async function isListed(ctx: FileStoreContext, taskId: string): Promise<boolean>
   const paths = taskPaths(ctx.root, taskId);
   try {
     if (await hasLog(paths)) return true;
-    return (await viewTask(ctx, paths, taskId)).head > 0;
+    const view = await viewTask(ctx, paths, taskId);
+    // A task whose every record expired is not listed, and its files go now (see task-sweep.ts).
+    await sweepExpired(ctx, paths, taskId, view);
+    return view.head > 0;
   } catch (error) {
     // A damaged head.json: only writes to records make one, so the task was saved. Listed, so the
     // damage shows where the task is used (head, latest: CorruptRecordError) rather than the

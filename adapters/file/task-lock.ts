@@ -5,6 +5,8 @@ import {
   open,
   readdir,
   rename,
+  rm,
+  rmdir,
   stat,
   unlink,
   utimes,
@@ -94,6 +96,16 @@ export interface HeldTaskLock {
   readonly revoked: readonly string[];
   /** The lock folder went away with its task (`deleteTask`): release must not touch the path. */
   abandon(): void;
+  /**
+   * Ends this claim by removing the lock folder, for a holder that removes the task's folder
+   * piece by piece (see `task-sweep.ts`), once nothing else is left in it: only while this claim
+   * is the newest generation, its generations removed first, then its stage, then the folder with
+   * `rmdir`, which refuses a folder that is not empty, so a claimant that comes meanwhile (it
+   * makes its stage before its generation) keeps the folder and gets the lock. The claim ends
+   * either way once its generation is gone (as with {@link abandon}). Returns whether the folder
+   * went; `false`, with the claim still held, when another claim superseded this one.
+   */
+  removeFolder(): Promise<boolean>;
 }
 
 interface LockInfo {
@@ -449,6 +461,25 @@ export async function withTaskLock<T>(
           revoked: claim.revoked,
           abandon: () => {
             abandoned = true;
+          },
+          removeFolder: async () => {
+            const gens = generations(await readdir(dir));
+            if (gens.some((gen) => gen > claim.gen)) return false; // superseded
+            const mine = await stat(path).catch(() => undefined);
+            if (mine === undefined || `${mine.dev}:${mine.ino}` !== claim.file) return false;
+            abandoned = true;
+            // Lower generations first: while any is left, the highest is this claim's.
+            for (const gen of gens) await unlink(join(dir, String(gen))).catch(() => undefined);
+            await rm(claim.stage.dir, { recursive: true, force: true });
+            try {
+              await rmdir(dir);
+              return true;
+            } catch (error) {
+              if (isNotFound(error)) return true;
+              const code = errorCode(error);
+              if (code === 'ENOTEMPTY' || code === 'EEXIST') return false; // a claimant came
+              throw error;
+            }
           },
         });
       } catch (error) {

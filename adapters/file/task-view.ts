@@ -220,8 +220,9 @@ export async function removeRecords(
 /**
  * Lazy expiry by a reader that does not hold the lock: removes the dead files no writer still
  * needs, i.e. all but the newest record above `head.json`'s seq (saves leave `head.json` behind,
- * so that record may be the only trace of the head; writers remove it). Failures are ignored: it
- * is cleanup.
+ * so that record may be the only trace of the head; writers remove it, and so does the reader's
+ * sweep under the lock that follows this one, see `task-sweep.ts`). Failures are ignored: it is
+ * cleanup.
  */
 export async function sweepDead(paths: TaskPaths, view: TaskView): Promise<void> {
   const storedSeq = view.stored?.seq ?? 0;

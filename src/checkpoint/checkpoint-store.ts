@@ -111,7 +111,11 @@ export interface CheckpointStore {
   /** Entries `[from, from + limit)` of a task's log (all from `from` when no limit); `[]` if none. */
   readLog(taskId: string, name: string, options?: ReadLogOptions): Promise<string[]>;
 
-  /** Removes every record, log and counter of a task. Returns whether anything existed. */
+  /**
+   * Removes every record, log and counter of a task. Returns whether the task existed as
+   * `listTasks` counts it: a live head or record, or a log (expired records and a lease alone do
+   * not count).
+   */
   deleteTask(taskId: string): Promise<boolean>;
 
   /**

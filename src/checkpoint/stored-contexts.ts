@@ -109,6 +109,14 @@ function typeOf(context: object): string | undefined {
  * append in flight. A failed append is not tried again for those contexts (they stay in the
  * checkpoints); nothing waits for an append but {@link settled}.
  *
+ * On a store with `appendLogAt` each append is conditional on the log's length as this writer
+ * knows it (read once, at its first checkpoint, then from its own appends): an append the store
+ * refuses found another log than the one this run writes (its task was deleted meanwhile, by
+ * another manager or process, or another writer appended), so it is failed, and the writer
+ * appends nothing more. So an append that was in flight when the task was deleted does not make
+ * its log again (the file store refuses one that waited for the lock while the task was deleted,
+ * even at length 0).
+ *
  * It also keeps a base per context type for contexts that grow: a large context new in a
  * checkpoint whose previous one held another of its type becomes its type's first base; later
  * versions are spliced from the base (`spliceOf`) when they share at least half their JSON with
@@ -141,6 +149,13 @@ export class ContextLogWriter implements StoredContexts {
   readonly #usedAt = new Map<string, number>();
   /** Per type without a base: its last context measured, and how many went by since. */
   readonly #measured = new Map<string, { readonly chars: number; readonly since: number }>();
+  /**
+   * The log's length as this writer knows it, for a store with `appendLogAt`: read at the first
+   * checkpoint (`undefined` once the read fails), then the length after each append.
+   */
+  #length: Promise<number | undefined> | undefined;
+  /** The store refused an append: the log is not the one this writer knows. It appends no more. */
+  #refused = false;
 
   /**
    * `read`: the entries the run's state was read from (see {@link entriesReadFor}); a large one
@@ -217,6 +232,13 @@ export class ContextLogWriter implements StoredContexts {
     if (!this.#appends) return;
     const previous = this.#previous;
     this.#previous = contexts;
+    if (this.#refused) {
+      this.#saves += 1;
+      return;
+    }
+    // Read early (an append comes at the second checkpoint at the soonest), so that an append
+    // is made as soon as the checkpoint that asks for it was saved.
+    if (this.#store.appendLogAt !== undefined) this.#length ??= this.#readLength();
     for (const context of contexts) {
       if (this.#handled.has(context) || this.entryOf(context) !== undefined) continue;
       if (!previous.has(context)) {
@@ -328,16 +350,53 @@ export class ContextLogWriter implements StoredContexts {
     while (this.#appending !== undefined) await this.#appending;
   }
 
+  /** The log's length, read from the store (appending nothing); `undefined` if the read fails. */
+  #readLength(): Promise<number | undefined> {
+    try {
+      return this.#store.appendLog(this.#taskId, this.#log, []).then(
+        (length) => length,
+        () => undefined,
+      );
+    } catch {
+      return Promise.resolve(undefined);
+    }
+  }
+
+  /**
+   * Appends `entries`, conditionally on a store with `appendLogAt` (see the class); resolves the
+   * log's new length, rejects when the append failed or was refused.
+   */
+  #append(entries: readonly string[]): Promise<number> {
+    const store = this.#store;
+    if (store.appendLogAt === undefined) return store.appendLog(this.#taskId, this.#log, entries);
+    const appendLogAt = store.appendLogAt.bind(store);
+    // Unknown (never read, or a failed read or append since): read now.
+    const known = (this.#length ?? Promise.resolve(undefined)).then(
+      (at) => at ?? this.#readLength(),
+    );
+    const append = known.then((at) => {
+      if (at === undefined) throw new Error('the contexts log could not be read');
+      return appendLogAt(this.#taskId, this.#log, at, entries);
+    });
+    // Known again once it lands; after a failure it may or may not have landed: read again.
+    this.#length = append.then(
+      (result) => (result.appended ? result.length : undefined),
+      () => undefined,
+    );
+    return append.then((result) => {
+      if (result.appended) return result.length;
+      this.#refused = true;
+      this.#queued = [];
+      throw new Error('the contexts log is not the one this run writes');
+    });
+  }
+
   #appendQueued(): void {
     const batch = this.#queued;
     this.#queued = [];
     let append: Promise<number>;
     try {
-      append = this.#store.appendLog(
-        this.#taskId,
-        this.#log,
-        batch.map((item) => item.json),
-      );
+      append = this.#append(batch.map((item) => item.json));
     } catch {
       append = Promise.reject();
     }

@@ -216,6 +216,44 @@ describe('file store: a stalled lock holder that was taken over', () => {
     expect(await store.appendLog(TASK, 'lineage', ['b2'])).toBe(3);
   }, 30_000);
 
+  it.each([
+    ['records', 'before its records folder goes'],
+    ['logs', 'before its logs folder goes'],
+    ['lock', 'before its lock folder goes'],
+  ])(
+    'removes nothing the new holder saved when it removes an expired task (stalled %s)',
+    async (folder) => {
+      // The child sees its one record expired, removes it under the lock, and stalls as it
+      // removes the task's folders (rmdir, which refuses a folder that is not empty).
+      const child = runChild(`
+      const rmdir = fsp.rmdir;
+      let stallAt;
+      fsp.rmdir = function (path, ...rest) {
+        if (stallAt !== undefined && String(path).endsWith('/' + stallAt)) {
+          stallAt = undefined;
+          stall();
+        }
+        return rmdir.call(this, path, ...rest);
+      };
+      syncBuiltinESMExports();
+      await store.save({ ...record('A-1'), expiresAt: Date.now() + 100 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stallAt = ${JSON.stringify(folder)};
+      report(await outcome(store.head(config.task)));
+    `);
+      await child.stalled;
+      const store = open();
+      expect(await store.save(record('B-1'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+      expect(await child.wake()).toEqual({ value: 0 });
+      expect((await store.list(TASK)).map((meta) => `${meta.seq}:${meta.checkpointId}`)).toEqual([
+        '1:B-1',
+      ]);
+      expect(await store.save(record('B-2'), { expectedSeq: 1 })).toEqual({ seq: 2 });
+      expect(await store.listTasks()).toEqual([TASK]);
+    },
+    30_000,
+  );
+
   it('is not granted a lease the new holder granted meanwhile', async () => {
     const child = runChild(`
       arm('rename', 'lease\\\\.json$');
@@ -342,5 +380,59 @@ describe('file store: crash states of the claim stages', () => {
     expect(stages).not.toContain(first); // renamed for each claim's token
     const names = [...(await readdir(taskDir())), ...(await readdir(join(taskDir(), 'records')))];
     expect(names.filter((name) => name.startsWith('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('file store: an append that waits for the lock while its task is deleted', () => {
+  /** Keeps every claimant of the task's lock waiting for about lockStaleMs (a live holder). */
+  async function busyLock(): Promise<void> {
+    const gens = (await readdir(lockDir())).filter((name) => /^\d+$/.test(name)).map(Number);
+    await plantHolder(Math.max(0, ...gens) + 1, process.ppid, 'busy');
+  }
+
+  it.each([
+    ['nothing', async (_store: CheckpointStore) => {}],
+    [
+      'a new save of the task',
+      async (store: CheckpointStore) => {
+        expect(await store.save(record('new-1'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+      },
+    ],
+  ])(
+    'is refused, even at length 0, and makes no folder (with %s between)',
+    async (_between, between) => {
+      const store = open();
+      await store.save(record('cp-1'), { expectedSeq: 0 });
+      await busyLock();
+      // The deletion queues for the lock first; the append (called while the task is there) and
+      // whatever comes between queue after it, in this process.
+      const deleted = store.deleteTask(TASK);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const betweenDone = between(store);
+      const append = store.appendLogAt?.(TASK, 'contexts', 0, ['late']);
+      expect(await deleted).toBe(true);
+      await betweenDone;
+      expect(await append).toEqual({ appended: false, length: 0 });
+      expect(await store.readLog(TASK, 'contexts')).toEqual([]);
+      const saved = (await store.list(TASK)).map((meta) => meta.checkpointId);
+      expect(await store.listTasks()).toEqual(saved.length > 0 ? [TASK] : []);
+      if (saved.length === 0) expect(await readdir(join(temp.dir, 'store', 'tasks'))).toEqual([]);
+      // Called now, an append at the log's length appends, as always.
+      expect(await store.appendLogAt?.(TASK, 'contexts', 0, ['new'])).toEqual({
+        appended: true,
+        length: 1,
+      });
+      expect(await store.readLog(TASK, 'contexts')).toEqual(['new']);
+    },
+    30_000,
+  );
+
+  it('leaves no folder behind for a refused append to a task that never was', async () => {
+    const store = open();
+    expect(await store.appendLogAt?.(TASK, 'lineage', 1, ['x'])).toEqual({
+      appended: false,
+      length: 0,
+    });
+    expect(await readdir(join(temp.dir, 'store', 'tasks'))).toEqual([]);
   });
 });

@@ -135,11 +135,16 @@ describe('file store on disk', () => {
     await store.save(record('newest', 'x', 100));
     clock += 100;
     expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual(['keep']);
-    // A reader removes expired files, but the newest, which holds the head until a writer comes.
-    expect(await recordFiles()).toEqual([
-      `0000000000000002~${clock - 100}~never~keep`,
-      `0000000000000003~${clock - 100}~${clock}~newest`,
-    ]);
+    // A reader removes expired files; the newest, which holds the head, under the task lock,
+    // once head.json holds the head, as a delete does.
+    expect(await recordFiles()).toEqual([`0000000000000002~${clock - 100}~never~keep`]);
+    expect(JSON.parse(await readFile(join(taskDir(), 'head.json'), 'utf8'))).toEqual({
+      v: 1,
+      seq: 3,
+      floor: 0,
+      expiresAt: null,
+    });
+    expect(await store.head('task-1')).toBe(3);
     await store.delete('task-1', 'keep');
     expect(await recordFiles()).toEqual([]);
     expect(await store.head('task-1')).toBe(3);
@@ -154,6 +159,104 @@ describe('file store on disk', () => {
     expect(await other.save({ ...record('c'), taskId: 'task-1' })).toEqual({ seq: 1 });
     const otherRecords = await readdir(join(temp.dir, 'other', 'tasks', 'task-1', 'records'));
     expect(otherRecords).toEqual([`0000000000000001~${clock}~never~c`]);
+  });
+
+  describe('removes a task whose every record expired, files and folder, once it is seen', () => {
+    const tasksDir = () => join(temp.dir, 'tasks');
+    async function saveExpiring(store: CheckpointStore, taskId: string): Promise<void> {
+      for (const id of ['cp-1', 'cp-2', 'cp-3']) {
+        await store.save({ ...record(id, 'x'.repeat(1_000), 60_000), taskId });
+      }
+    }
+
+    it.each([
+      ['listTasks', (store: CheckpointStore) => store.listTasks()],
+      ['head', (store: CheckpointStore) => store.head('task-1')],
+      ['latest', (store: CheckpointStore) => store.latest('task-1')],
+      ['list', (store: CheckpointStore) => store.list('task-1')],
+      ['load', (store: CheckpointStore) => store.load('task-1', 'cp-3')],
+      ['delete', (store: CheckpointStore) => store.delete('task-1', 'cp-3')],
+      ['deleteOld', (store: CheckpointStore) => store.deleteOld('task-1', 0)],
+    ])('by %s', async (_how, read) => {
+      const store = open();
+      await saveExpiring(store, 'task-1');
+      await saveExpiring(store, 'Task-2'); // an id file too
+      clock += 60_000;
+      await read(store);
+      expect(await readdir(tasksDir())).not.toContain('task-1');
+      expect(await store.listTasks()).toEqual([]);
+      expect(await readdir(tasksDir())).toEqual([]);
+      expect(await store.deleteTask('task-1')).toBe(false);
+      expect(await store.head('task-1')).toBe(0);
+      // A new save starts the task over in a folder of its own.
+      expect(await store.save(record('cp-1'), { expectedSeq: 0 })).toEqual({ seq: 1 });
+      expect(await recordFiles()).toEqual([`0000000000000001~${clock}~never~cp-1`]);
+    });
+
+    it('by readers at once, in one process or two instances, none leaving a lock behind', async () => {
+      const store = open();
+      const other = open();
+      for (let i = 0; i < 5; i++) {
+        await saveExpiring(store, 'task-1');
+        clock += 60_000;
+        await Promise.all([
+          store.head('task-1'),
+          store.listTasks(),
+          other.head('task-1'),
+          other.latest('task-1'),
+        ]);
+        expect(await readdir(tasksDir())).toEqual([]);
+      }
+    });
+
+    it('also when deleteOld left only head.json, which lapsed since', async () => {
+      const store = open();
+      await store.save(record('cp-1', 'x', 60_000));
+      expect(await store.deleteOld('task-1', 0)).toBe(1);
+      expect(await readdir(taskDir())).toContain('head.json');
+      clock += 60_000;
+      expect(await store.head('task-1')).toBe(0);
+      expect(await readdir(tasksDir())).toEqual([]);
+    });
+
+    it('keeps the folder of a task with a log or a live lease, without its records', async () => {
+      const store = open();
+      await saveExpiring(store, 'task-1');
+      await store.appendLog('task-1', 'lineage', ['a']);
+      await saveExpiring(store, 'task-2');
+      await store.claimLease('task-2', 'owner', 120_000);
+      clock += 60_000;
+      expect(await store.listTasks()).toEqual(['task-1']); // by its log: no records read
+      expect(await store.head('task-1')).toBe(0);
+      expect(await store.head('task-2')).toBe(0);
+      for (const taskId of ['task-1', 'task-2']) {
+        const dir = join(tasksDir(), taskId);
+        expect(await readdir(join(dir, 'records'))).toEqual([]);
+        expect(await readdir(dir)).not.toContain('head.json');
+      }
+      expect(await store.readLog('task-1', 'lineage')).toEqual(['a']);
+      expect((await store.readLease('task-2'))?.owner).toBe('owner');
+      expect(await store.deleteTask('task-1')).toBe(true); // its log
+      expect(await store.releaseLease('task-2', 'owner')).toBe(true);
+      expect(await readdir(tasksDir())).toEqual([]);
+    });
+
+    it('never removes a record a save wrote first', async () => {
+      const writer = open();
+      const reader = open();
+      for (let i = 0; i < 20; i++) {
+        await writer.save(record(`old-${i}`, 'x', 1_000));
+        clock += 1_000;
+        const [saved] = await Promise.all([
+          writer.save(record(`new-${i}`)),
+          reader.listTasks(),
+          reader.head('task-1'),
+          reader.latest('task-1'),
+        ]);
+        expect(await reader.load('task-1', `new-${i}`)).toMatchObject({ seq: saved.seq });
+        expect(await reader.deleteTask('task-1')).toBe(true);
+      }
+    });
   });
 
   it('deleteTask removes the task folder and leaves no trash behind', async () => {

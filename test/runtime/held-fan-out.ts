@@ -84,14 +84,17 @@ export interface WatchedContextAppends {
   landed(): Promise<void>;
 }
 
-/** `store` behind a proxy that keeps each `appendLog` to a `contexts` log. */
+/**
+ * `store` behind a proxy that keeps each `appendLog` and `appendLogAt` (the runtime's, on a store
+ * that has it) to a `contexts` log.
+ */
 export function watchContextAppends(store: CheckpointStore): WatchedContextAppends {
   const appends: Promise<unknown>[] = [];
   const watched = new Proxy(store, {
     get(target, key) {
       const value = Reflect.get(target, key, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (key !== 'appendLog') return value.bind(target);
+      if (key !== 'appendLog' && key !== 'appendLogAt') return value.bind(target);
       return (...args: unknown[]) => {
         const append = Reflect.apply(value, target, args) as Promise<unknown>;
         // Kept before the runtime's own callbacks are added: those run first once it settles.

@@ -170,6 +170,19 @@ export function ttlCases(ctx: SuiteContext): void {
     expect((await store.load('task-2', 'short'))?.seq).toBe(1);
   });
 
+  test('deleteTask of a task whose every record expired reports that nothing existed', async () => {
+    const { store } = await ctx.open();
+    await saveMany(ctx, store, 'task-1', 2, { ttlMs: 10 * MINUTE });
+    await saveMany(ctx, store, 'task-2', 2, { ttlMs: 10 * MINUTE });
+    await store.appendLog('task-2', 'lineage', ['a']);
+    ctx.clock().advance(10 * MINUTE);
+    expect(await store.deleteTask('task-1')).toBe(false);
+    expect(await store.deleteTask('task-2')).toBe(true); // its log lives on
+    expect(await store.readLog('task-2', 'lineage')).toEqual([]);
+    expect(await store.deleteTask('task-1')).toBe(false);
+    expect(await store.listTasks()).toEqual([]);
+  });
+
   test('logs have no TTL: they outlive expired records', async () => {
     const { store } = await ctx.open();
     await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE }));

@@ -1,0 +1,144 @@
+import {
+  CheckpointManager,
+  type CheckpointStore,
+  type Context,
+  createContext,
+  createRuntime,
+  defineWorkflow,
+} from 'mcp-orchestration';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newTaskId, STORES, type TestStore } from './helpers.js';
+
+// A task deleted (by another manager or process) while a run of it is live: the run ends with
+// UnknownTaskError at its next write, and its appends to the task's contexts log, in flight or
+// queued, must not make the deleted task's log again (a log-only task that runtime.listTasks does
+// not show and purgeFinished never purges). On the file store an append is conditional on the
+// length the run knows, and one that waited for the lock while the task was deleted is refused.
+
+const BIG = 'y'.repeat(5_000);
+
+/**
+ * Thirty steps; the even ones pass their (large) input on, so it is in two checkpoints in a row
+ * and goes to the contexts log; the odd ones make a new large context: a run appends again and
+ * again.
+ */
+const workflow = defineWorkflow({
+  id: 'deleted-while-running',
+  version: '1',
+  steps: Array.from({ length: 30 }, (_, i) => ({
+    stepId: `s${i}`,
+    run: (context: Context) =>
+      i % 2 === 0 ? context : createContext('Note', { text: 'z'.repeat(3_000), i }),
+  })),
+});
+
+let test: TestStore | undefined;
+
+afterEach(async () => {
+  await test?.cleanup();
+  test = undefined;
+});
+
+/** What the store holds of the task afterwards: nothing, once it was deleted. */
+async function leftOf(store: CheckpointStore, taskId: string) {
+  return {
+    head: await store.head(taskId),
+    tasks: await store.listTasks(),
+    contexts: await store.readLog(taskId, 'contexts'),
+    lineage: await store.readLog(taskId, 'lineage'),
+  };
+}
+
+const NOTHING = { head: 0, tasks: [], contexts: [], lineage: [] };
+
+/**
+ * `inner` behind a proxy that keeps every log append (a run's appends may land after its end),
+ * and calls `before` ahead of each one to a `contexts` log with entries. `settled` waits until
+ * the appends made so far have settled and no new one came for a while.
+ */
+function tracked(
+  inner: CheckpointStore,
+  before: () => Promise<void> = async () => {},
+): { store: CheckpointStore; settled(): Promise<void> } {
+  const appends: Promise<unknown>[] = [];
+  const store = new Proxy(inner, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (key !== 'appendLog' && key !== 'appendLogAt') return value.bind(target);
+      return (...args: unknown[]) => {
+        const entries = args.at(-1) as readonly string[];
+        const ahead = args[1] === 'contexts' && entries.length > 0 ? before() : Promise.resolve();
+        const append = ahead.then(() => Reflect.apply(value, target, args) as Promise<unknown>);
+        appends.push(append.catch(() => undefined));
+        return append;
+      };
+    },
+  }) as CheckpointStore;
+  return {
+    store,
+    async settled() {
+      for (let seen = -1; seen !== appends.length; ) {
+        seen = appends.length;
+        await Promise.all(appends);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}
+
+describe('a task deleted while a run appends to its contexts log (file store)', () => {
+  it('is not brought back by an append made after the deletion (a later append, at a length the log no longer has)', async () => {
+    test = await STORES.file();
+    const inner = test.store;
+    const taskId = newTaskId('deleted');
+    let appends = 0;
+    // The run's second append to the contexts log finds the task deleted just before it goes.
+    const { store, settled } = tracked(inner, async () => {
+      appends += 1;
+      if (appends === 2) await new CheckpointManager(inner).deleteTask(taskId);
+    });
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const run = await runtime.start(workflow, { big: BIG }, { taskId });
+    await expect(run.result).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    await runtime.close();
+    await settled();
+    expect(appends).toBe(2); // refused: it appends no more
+    expect(await leftOf(inner, taskId)).toEqual(NOTHING);
+  });
+
+  it('is not brought back by an append in flight when another manager deletes it', async () => {
+    // The deletion waits for the lock a save holds; the append the save's checkpoint asks for
+    // comes after it in the queue (as in about half of these tries without the fix).
+    for (let i = 0; i < 10; i++) {
+      test = await STORES.file();
+      const { store, settled } = tracked(test.store);
+      const taskId = newTaskId('deleted');
+      const runtime = createRuntime({ store, workflows: [workflow] });
+      const run = await runtime.start(workflow, { big: BIG }, { taskId });
+      await new Promise((resolve) => setTimeout(resolve, i * 2));
+      const existed = await new CheckpointManager(test.store).deleteTask(taskId);
+      await run.result.catch(() => undefined);
+      await runtime.close();
+      await settled();
+      const left = await leftOf(test.store, taskId);
+      if (existed) expect({ try: i, ...left }).toEqual({ try: i, ...NOTHING });
+      await test.cleanup();
+      test = undefined;
+    }
+  }, 60_000);
+
+  it('leaves a normal run its contexts log, each context stored once', async () => {
+    test = await STORES.file();
+    const { store } = test;
+    const taskId = newTaskId('normal');
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const run = await runtime.start(workflow, { big: BIG }, { taskId });
+    await run.result;
+    await runtime.close();
+    const entries = await store.readLog(taskId, 'contexts');
+    expect(entries.length).toBeGreaterThanOrEqual(2);
+    expect(entries.some((entry) => entry.includes(BIG))).toBe(true);
+    expect(entries.filter((entry) => entry.includes(BIG))).toHaveLength(1);
+  });
+});
