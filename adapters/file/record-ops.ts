@@ -23,7 +23,7 @@ import {
 import type { RecordsMemo } from './records-memo.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import { type TaskPaths, taskPaths } from './task-paths.js';
-import { sweepExpired } from './task-sweep.js';
+import { removeBareFolder, sweepExpired } from './task-sweep.js';
 import {
   headAfterDelete,
   headIsStored,
@@ -66,6 +66,11 @@ export async function saveRecord(
     const { head, ids } = known;
     const expected = saveOptions?.expectedSeq;
     if (expected !== undefined && expected !== head) {
+      // A save that expected a task it found gone (deleted meanwhile) leaves no folder its
+      // claim made: a run's save after a deleteTask would otherwise leave the lock behind.
+      if (lock.firstClaim && head === 0) {
+        await removeBareFolder(ctx, paths, taskId, lock).catch(() => undefined);
+      }
       throw new CheckpointConflictError(taskId, expected, head);
     }
     if (ids.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);

@@ -91,6 +91,20 @@ describe('file store leases on disk', () => {
     expect(await store.readLog('logged', 'lineage')).toEqual(['{}']);
   });
 
+  it('a save that expected a task deleted meanwhile leaves no folder behind', async () => {
+    const store = open();
+    await store.save({ taskId: 'gone', checkpointId: 'cp-1', createdAt: clock, body: '{}' });
+    expect(await open().deleteTask('gone')).toBe(true);
+    const refused = await rejectionOf(
+      store.save(
+        { taskId: 'gone', checkpointId: 'cp-2', createdAt: clock, body: '{}' },
+        { expectedSeq: 1 },
+      ),
+    );
+    expect(isOrchestrationError(refused, 'CHECKPOINT_CONFLICT')).toBe(true);
+    expect(await readdir(join(temp.dir, 'tasks'))).toEqual([]);
+  });
+
   it('a runtime resuming an unknown task under a lease leaves no folder behind', async () => {
     const runtime = createRuntime({ store: open(), lease: { owner: 'worker-a', ttlMs: MINUTE } });
     const error = await rejectionOf(runtime.resume('never-saved'));
