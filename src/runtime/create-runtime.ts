@@ -122,8 +122,8 @@ function assertEventInput(event: RuntimeEventInput): void {
  */
 const RESTAMP_ATTEMPTS = 20;
 
-/** Suspended runs `purgeFinished` checks against the store at once. */
-const SUSPENDED_CHECKS = 8;
+/** Runs at rest `purgeFinished` checks against the store at once. */
+const RESTING_CHECKS = 8;
 
 /** The runtime behind {@link createRuntime}. */
 class WorkflowRuntime implements Runtime {
@@ -285,10 +285,11 @@ class WorkflowRuntime implements Runtime {
   async status(taskId: string): Promise<RunStatus | undefined> {
     assertValidId('taskId', taskId);
     const run = this.#runs.get(taskId);
-    // A suspended run writes nothing until its event comes: whether another runtime paused,
-    // cancelled or deleted the task meanwhile, only the store knows (a running one finds out at
-    // its next write). A deleted one ended here: the store says what it has now.
-    if (run !== undefined && !(run.suspended && (await run.stoppedElsewhere()) === 'deleted')) {
+    // A run at rest (suspended, or in a durable sleep or backoff with nothing else in flight)
+    // writes nothing until its event or deadline comes: whether another runtime paused,
+    // cancelled or deleted the task meanwhile, only the store knows (a run with a step in flight
+    // finds out at its next write). A deleted one ended here: the store says what it has now.
+    if (run !== undefined && !(run.resting && (await run.stoppedElsewhere()) === 'deleted')) {
       // Its lease as the store last granted it to this runtime: no store read.
       return withLease(run.status(), this.#leases?.lease(taskId));
     }
@@ -316,21 +317,21 @@ class WorkflowRuntime implements Runtime {
 
   purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport> {
     const isLive = (taskId: string) => this.#runs.has(taskId);
-    // Suspended runs here first: one whose task another runtime cancelled (or deleted) meanwhile
+    // Runs at rest here first: one whose task another runtime cancelled (or deleted) meanwhile
     // ends, and its task is purged like any other.
-    const getManager = () => this.#checkSuspended().then(() => this.#getManager());
+    const getManager = () => this.#checkResting().then(() => this.#getManager());
     return purgeFinishedTasks(getManager, options?.olderThanMs, isLive);
   }
 
   /**
-   * Checks every run suspended here against the store, a few at a time ({@link
-   * TaskRun.stillHeld}): those whose task was stopped or deleted elsewhere end. Best effort: a
-   * run whose task cannot be read stays.
+   * Checks every run at rest here (suspended, or in a durable sleep or backoff with nothing else
+   * in flight) against the store, a few at a time ({@link TaskRun.stillHeld}): those whose task
+   * was stopped or deleted elsewhere end. Best effort: a run whose task cannot be read stays.
    */
-  async #checkSuspended(): Promise<void> {
-    const suspended = [...this.#runs.values()].filter((run) => run.suspended);
-    for (let at = 0; at < suspended.length; at += SUSPENDED_CHECKS) {
-      const batch = suspended.slice(at, at + SUSPENDED_CHECKS);
+  async #checkResting(): Promise<void> {
+    const resting = [...this.#runs.values()].filter((run) => run.resting);
+    for (let at = 0; at < resting.length; at += RESTING_CHECKS) {
+      const batch = resting.slice(at, at + RESTING_CHECKS);
       await Promise.all(batch.map((run) => run.stillHeld()));
     }
   }
@@ -440,8 +441,9 @@ class WorkflowRuntime implements Runtime {
     }
     const live = this.#runs.get(taskId);
     if (live === run && live.live) {
-      // A suspended run's task is checked before each renewal: one stopped or deleted by another
-      // runtime ends its run here, whose end releases the lease (never renewed again).
+      // The task of a run at rest (suspended, or in a durable sleep or backoff with nothing else
+      // in flight) is checked before each renewal: one stopped or deleted by another runtime
+      // ends its run here, whose end releases the lease (never renewed again).
       leases.hold(
         store,
         taskId,

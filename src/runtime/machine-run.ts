@@ -16,6 +16,7 @@ import {
 import { MachineLineage } from './machine-lineage.js';
 import { assertRestored, handledEvents, locate, persistedSnapshotOf } from './machine-snapshot.js';
 import type { MachineWorkflow } from './machine-workflow.js';
+import { activityOf } from './run-activity.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import type { RunStatus, RuntimeEventInput } from './runtime-types.js';
 import type { TaskLineage } from './task-lineage.js';
@@ -96,7 +97,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     const run = new MachineRun(deps, state.taskId, actor, lineage.flow, loaded);
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
-    run.#suspendSaved = deps.workflow.suspended(snapshot);
+    run.#suspendSaved = run.#suspendedAt(snapshot);
     run.#contexts.seed(deps.workflow.contexts(snapshot));
     run.#locate(snapshot);
     return run;
@@ -106,7 +107,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   async begin(): Promise<void> {
     const snapshot = this.actor.getSnapshot();
     this.#observe(snapshot, true);
-    const suspended = this.#deps.workflow.suspended(snapshot);
+    const suspended = this.#suspendedAt(snapshot);
     await this.save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');
     this.setStatus(suspended ? 'suspended' : 'running');
     this.#startActor();
@@ -119,7 +120,21 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   }
 
   protected restingStatus(): 'running' | 'suspended' {
-    return this.#deps.workflow.suspended(this.actor.getSnapshot()) ? 'suspended' : 'running';
+    return this.#suspendedAt(this.actor.getSnapshot()) ? 'suspended' : 'running';
+  }
+
+  /**
+   * Whether the run is suspended at `snapshot`: the workflow's `suspended` hook says it waits
+   * for an event, and no invoked or spawned actor is in flight, durable timers included (the
+   * run moves on by itself then, and is `running`). Throws what the hook throws.
+   */
+  #suspendedAt(snapshot: MachineSnapshot): boolean {
+    return this.#deps.workflow.suspended(snapshot) && activityOf(snapshot) === 'idle';
+  }
+
+  protected quiet(): boolean {
+    const snapshot = this.actor.getSnapshot();
+    return snapshot.status === 'active' && activityOf(snapshot) !== 'busy';
   }
 
   #startActor(): void {
@@ -171,7 +186,7 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     try {
       this.#observe(snapshot, false);
       if (snapshot.status === 'active') {
-        const suspended = this.#deps.workflow.suspended(snapshot);
+        const suspended = this.#suspendedAt(snapshot);
         if (!suspended) this.#suspendSaved = false;
         this.setStatus(suspended ? 'suspended' : 'running');
       }
@@ -216,13 +231,16 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
     while (!this.ended) {
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
-      if (snapshot.status !== 'active' || snapshot === this.#savedSnapshot) return;
+      if (snapshot.status !== 'active') return;
       let suspended: boolean;
       try {
-        suspended = this.#deps.workflow.suspended(snapshot);
+        suspended = this.#suspendedAt(snapshot);
       } catch (error) {
         return this.#failInHook(error);
       }
+      // A spawned actor that ends with no transition leaves the snapshot object as it was, now
+      // at rest: that suspension is saved too.
+      if (snapshot === this.#savedSnapshot && !(suspended && !this.#suspendSaved)) return;
       const policy = this.#deps.policy;
       const wanted =
         policy === 'every-step' ||

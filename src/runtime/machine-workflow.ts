@@ -39,7 +39,12 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
   contexts?(
     snapshot: SnapshotFrom<TMachine>,
   ): Readonly<Record<string, Context>> | readonly Context[];
-  /** Whether the run is suspended (waiting for an external event). Default: the `suspended` tag. */
+  /**
+   * Whether the machine waits for an external event. Default: a state tagged `suspended` is
+   * active. The run is `suspended` while this holds and no invoked or spawned actor is in flight
+   * (child machines count by their own actors): an actor still running, or a durable `sleepUntil`
+   * timer, leaves it `running` until it is done, as a wait beside a busy region should.
+   */
   suspended?(snapshot: SnapshotFrom<TMachine>): boolean;
   /**
    * The run's result from the machine's output. Default: the output if it is a context, else
@@ -130,7 +135,8 @@ function defaultContexts(snapshot: { readonly context?: unknown }): Record<strin
  * Semantics: at least once. After a crash the run continues from the latest checkpoint, and
  * XState re-runs the invoked actors active in it, also one that had finished but whose result
  * was not yet checkpointed; delayed events (`after`) are lost on restore, use durable timers.
- * Status: `suspended` while `suspended(snapshot)`, `completed` on a done snapshot, `error` when
+ * Status: `suspended` while `suspended(snapshot)` and no invoked or spawned actor is in flight
+ * (a durable timer included), `completed` on a done snapshot, `error` when
  * the actor errors or a hook (`contexts`, `suspended`, `output`) throws. A checkpoint the
  * machine cannot restore (a state gone, an active child whose `src` is no longer registered) is
  * refused on resume with `WorkflowMismatchError`. `send` delivers `{ type, data }` when

@@ -343,9 +343,9 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
    * next save would have; resolves how, or `undefined` when the task is still this run's.
    * Nothing is written: the other writer's checkpoint (or deletion) stands. A stopped run's
    * `result` rejects as a local stop's does (`WorkflowPausedError`, `WorkflowCancelledError`), a
-   * deleted task's with `UnknownTaskError` (and `run.aborted`). A suspended run writes nothing
-   * until its event comes: this is how `send`, `status`, `purgeFinished` and the lease renewals
-   * learn that the task it would wake was stopped.
+   * deleted task's with `UnknownTaskError` (and `run.aborted`). A run at rest ({@link resting})
+   * writes nothing until its event comes or its deadline passes: this is how `send`, `status`,
+   * `purgeFinished` and the lease renewals learn that the task it would wake was stopped.
    */
   async stoppedElsewhere(): Promise<EndedElsewhere | undefined> {
     const stop = await this.#storedEnd();
@@ -358,21 +358,34 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     return stop;
   }
 
-  /** Whether the run is live and suspended at a wait (it writes nothing until an event comes). */
-  get suspended(): boolean {
-    return !this.ended && this.runStatus === 'suspended';
+  /**
+   * Whether the actor's current snapshot waits only for events and durable timers (a sleep, a
+   * retry's backoff): no step, routing decision or other actor in flight, no commit gate to
+   * pass. Such a run writes nothing until an event comes or a deadline passes, maybe hours away.
+   */
+  protected abstract quiet(): boolean;
+
+  /**
+   * Whether the run is live and at rest: suspended at a wait, or waiting only for events and
+   * durable timers (see {@link quiet}). It writes nothing until an event or a deadline, so only
+   * the store says whether another runtime stopped or deleted its task meanwhile.
+   */
+  get resting(): boolean {
+    return !this.ended && this.quiet();
   }
 
   /**
-   * For the lease renewal of a suspended run: whether its task is still this run's, before the
-   * lease is renewed. One head read: a head this run wrote (or found quiet before) means nobody
-   * else wrote; only another head (a stop written elsewhere, 0 after a deletion) costs a read of
-   * the latest checkpoint ({@link stoppedElsewhere}, which ends the run when it was stopped or
-   * deleted). `true` for a running run without reading anything (its next write finds out); a
-   * failed read is `true` too (the renewal goes on; the next tick reads again).
+   * For the lease renewal of a run at rest ({@link resting}: suspended, or in a durable sleep or
+   * a retry's backoff with nothing else in flight): whether its task is still this run's, before
+   * the lease is renewed. One head read: a head this run wrote (or found quiet before) means
+   * nobody else wrote; only another head (a stop written elsewhere, 0 after a deletion) costs a
+   * read of the latest checkpoint ({@link stoppedElsewhere}, which ends the run when it was
+   * stopped or deleted). `true` for a run with a step in flight without reading anything (its
+   * next write finds out); a failed read is `true` too (the renewal goes on; the next tick reads
+   * again).
    */
   async stillHeld(): Promise<boolean> {
-    if (!this.suspended) return !this.ended;
+    if (!this.resting) return !this.ended;
     try {
       const head = await this.#base.manager.store.head(this.taskId);
       if (head === this.writer.seq || head === this.#quietHead) return !this.ended;

@@ -156,7 +156,11 @@ export interface RunStatus {
   /** The latest checkpoint (written by this runtime or loaded), if any. */
   readonly checkpointId: string | undefined;
   readonly seq: number | undefined;
-  /** Event types the workflow waits for now. */
+  /**
+   * Event types the workflow waits for now (and `send` takes). A run is `suspended` only while it
+   * waits and nothing else goes on; a wait beside a region that still runs a step, or a durable
+   * sleep or backoff, is listed here while the run is `running`.
+   */
   readonly waitingFor: readonly string[];
   /** Why it failed, when `status` is `'error'`. */
   readonly error?: WorkflowFailureInfo;
@@ -332,7 +336,9 @@ export interface Runtime {
   /**
    * The task's status, live or from its latest checkpoint and its lease; `undefined` when
    * unknown. A lease that cannot be read fails the call, as a checkpoint that cannot be read does.
-   * For a task suspended here, the store is read too: paused or cancelled by another runtime
+   * For a task at rest here (suspended, or in a durable sleep or a retry's backoff with no step
+   * in flight: it writes nothing until its event or deadline), the store is read too: paused or
+   * cancelled by another runtime
    * meanwhile, its run here stops as that says, and the status is that stop; deleted meanwhile
    * (no checkpoint, head 0), its run here ends (`result` rejects with `UnknownTaskError`) and the
    * status is the store's (`undefined`).
@@ -366,7 +372,8 @@ export interface Runtime {
    * for whole tasks, which a TTL on checkpoints cannot give (an older checkpoint outliving the
    * final one would bring the task back as running). Running, suspended and paused tasks are
    * never touched. A task that cannot be read or deleted is reported in `failed` and kept. The
-   * tasks suspended here are checked against the store first: one cancelled by another runtime
+   * tasks at rest here (suspended, or in a durable sleep or backoff with no step in flight) are
+   * checked against the store first: one cancelled by another runtime
    * ends here (as `status` would find) and is purged like the others.
    */
   purgeFinished(options: { readonly olderThanMs: number }): Promise<PurgeReport>;

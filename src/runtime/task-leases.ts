@@ -114,8 +114,9 @@ export class TaskLeases {
    * (the run found its task stopped or deleted by another writer, and ended) skips the renewal,
    * so a lease deleted with its task is not claimed again (the run's end releases it; a deletion
    * landing between the check and the claim is seen at the next tick). The runtime's check reads
-   * a suspended run's head (its latest checkpoint only when the head moved) and nothing for a
-   * running run, which finds out at its next write.
+   * the head of a run at rest (suspended, or in a durable sleep or backoff with nothing else in
+   * flight; its latest checkpoint only when the head moved) and nothing for a run with a step in
+   * flight, which finds out at its next write.
    */
   hold(
     store: CheckpointStore,

@@ -11,6 +11,7 @@ import type { JsonObject } from '../json.js';
 import { FINAL_STATUSES, failureMetadata, isFailureOutput } from './checkpoint-state.js';
 import { type LoadedCheckpoint, loadedCheckpointOf } from './checkpoint-writer.js';
 import { assertRestored } from './machine-snapshot.js';
+import { activityOf } from './run-activity.js';
 import { RunBase, type RunBaseDeps } from './run-base.js';
 import { RunTracker } from './run-tracker.js';
 import type {
@@ -33,6 +34,23 @@ export interface TaskRunDeps extends RunBaseDeps {
   readonly machine?: WorkflowMachine;
   /** Called once when the run ends (finished, cancelled, aborted or halted). */
   readonly onEnd: (run: TaskRun) => void;
+}
+
+/**
+ * Whether a workflow snapshot rests at a wait: a step waits for an event (a state tagged
+ * `suspended`) and nothing else goes on: no step attempt or routing in flight, no durable sleep
+ * or retry backoff running (a run with a timer moves on by itself, as a lone sleep does, and is
+ * `running`), no commit gate to pass. Only then is the run `suspended`; a wait beside a region
+ * that still works leaves it `running` (its `waitingFor` still lists the event, and `send`
+ * takes it).
+ */
+function atRest(snapshot: WorkflowSnapshot): boolean {
+  return (
+    snapshot.hasTag('suspended') &&
+    !snapshot.hasTag('checkpoint') &&
+    !snapshot.hasTag(TIMER_TAG) &&
+    activityOf(snapshot) === 'idle'
+  );
 }
 
 /**
@@ -114,7 +132,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     // The loaded snapshot is durable: a gate it sits at is committed without saving again.
     const snapshot = actor.getSnapshot();
     run.#savedSnapshot = snapshot;
-    run.#suspendSaved = snapshot.hasTag('suspended');
+    run.#suspendSaved = atRest(snapshot);
     run.#tracker.seed(snapshot);
     return run;
   }
@@ -142,7 +160,16 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
   }
 
   protected restingStatus(): 'running' | 'suspended' {
-    return this.actor.getSnapshot().hasTag('suspended') ? 'suspended' : 'running';
+    return atRest(this.actor.getSnapshot()) ? 'suspended' : 'running';
+  }
+
+  protected quiet(): boolean {
+    const snapshot = this.actor.getSnapshot();
+    return (
+      snapshot.status === 'active' &&
+      !snapshot.hasTag('checkpoint') &&
+      activityOf(snapshot) !== 'busy'
+    );
   }
 
   #startActor(): void {
@@ -191,7 +218,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     try {
       this.#tracker.observe(snapshot);
       if (snapshot.status === 'active') {
-        const suspended = snapshot.hasTag('suspended');
+        const suspended = atRest(snapshot);
         if (!suspended) this.#suspendSaved = false;
         this.setStatus(suspended ? 'suspended' : 'running');
       }
@@ -207,7 +234,7 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
       const snapshot = this.actor.getSnapshot();
       if (snapshot.status === 'done') return this.#finish(snapshot);
       if (snapshot.status !== 'active') return;
-      const suspended = snapshot.hasTag('suspended');
+      const suspended = atRest(snapshot);
       const fresh = snapshot !== this.#savedSnapshot;
       if (!snapshot.hasTag('checkpoint')) {
         if (!fresh || !((suspended && !this.#suspendSaved) || this.#unsavedDeadline(snapshot))) {

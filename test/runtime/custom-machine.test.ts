@@ -7,6 +7,7 @@ import {
   InlineActorError,
   isOrchestrationError,
   type Runtime,
+  sleepUntil,
   type WorkflowRun,
 } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
@@ -17,6 +18,7 @@ import {
   type Calls,
   checkpointsOf,
   crashTrials,
+  delay,
   newTaskId,
   recorder,
   STORES,
@@ -362,5 +364,136 @@ describe('a hand-written machine: refusals and policies', () => {
     const named = bodies.filter((body) => JSON.parse(body).v === 3);
     expect(named.length).toBeGreaterThanOrEqual(1);
     for (const body of named) expect(body).not.toContain(text);
+  });
+});
+
+/**
+ * A hand-written machine whose parallel state waits for `approve` in one region (tagged
+ * `suspended`) while the other works: `job` (a promise, 80 ms) or `timer` (the durable
+ * `sleepUntil`, 150 ms), then ends.
+ */
+function waitBesideMachine(beside: 'job' | 'timer', log: string[]) {
+  return setup({
+    types: { context: {} as { until: number } },
+    actors: {
+      job: fromPromise(async ({ signal }) => {
+        log.push('start job');
+        await delay(80);
+        log.push(signal.aborted ? 'abort job' : 'end job');
+        return 1;
+      }),
+      sleepUntil,
+    },
+  }).createMachine({
+    context: () => ({ until: Date.now() + 150 }),
+    initial: 'both',
+    states: {
+      both: {
+        type: 'parallel',
+        states: {
+          work: {
+            initial: 'busy',
+            states: {
+              busy: {
+                invoke:
+                  beside === 'job'
+                    ? { src: 'job', onDone: 'over' }
+                    : {
+                        src: 'sleepUntil',
+                        input: ({ context }) => ({ until: context.until }),
+                        onDone: 'over',
+                      },
+              },
+              over: { type: 'final' },
+            },
+          },
+          review: {
+            initial: 'waiting',
+            states: {
+              waiting: { tags: ['suspended'], on: { approve: 'approved' } },
+              approved: { type: 'final' },
+            },
+          },
+        },
+        onDone: 'finished',
+      },
+      finished: { type: 'final' },
+    },
+  });
+}
+
+describe('a hand-written machine waiting beside a region that still works', () => {
+  it.each([
+    ['job', 'the default hook'],
+    ['job', 'its own suspended hook'],
+    ['timer', 'the default hook'],
+  ] as const)('is running while its %s runs (%s), then suspends once', async (beside, hook) => {
+    const log: string[] = [];
+    const workflow = defineMachineWorkflow({
+      id: `wait-beside-${beside}`,
+      version: '1',
+      machine: waitBesideMachine(beside, log),
+      ...(hook === 'the default hook'
+        ? {}
+        : { suspended: (snapshot) => snapshot.matches({ both: { review: 'waiting' } }) }),
+    });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('wait-beside');
+    const saved: string[] = [];
+    runtime.subscribe((e) => {
+      if (e.type === 'checkpoint.saved') saved.push(e.status);
+    });
+    const startedAt = Date.now();
+    const run = await runtime.start(workflow, {}, { taskId });
+    expect(run.status()).toMatchObject({ status: 'running', waitingFor: ['approve'] });
+    await expect.poll(() => saved).toContain('suspended');
+    if (beside === 'job') expect(log).toEqual(['start job', 'end job']);
+    else expect(Date.now() - startedAt).toBeGreaterThanOrEqual(145);
+    expect(saved.indexOf('suspended')).toBe(saved.length - 1);
+    expect(saved.slice(0, -1).every((status) => status === 'running')).toBe(true);
+    expect(run.status()).toMatchObject({ status: 'suspended', waitingFor: ['approve'] });
+    await runtime.send(taskId, { type: 'approve' });
+    await run.result;
+    expect(saved.at(-1)).toBe('completed');
+    await runtime.close();
+  });
+
+  it('is running while an actor it spawned runs, and saves its suspension once that one ends', async () => {
+    const log: string[] = [];
+    const machine = setup({
+      actors: {
+        job: fromPromise(async () => {
+          await delay(80);
+          log.push('job done');
+          return 1;
+        }),
+      },
+    }).createMachine({
+      initial: 'waiting',
+      states: {
+        // The job's end changes no state: the snapshot object stays, now at rest.
+        waiting: {
+          tags: ['suspended'],
+          entry: spawnChild('job', { id: 'job' }),
+          on: { go: 'done' },
+        },
+        done: { type: 'final' },
+      },
+    });
+    const workflow = defineMachineWorkflow({ id: 'spawns-beside', version: '1', machine });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store, workflows: [workflow] });
+    const taskId = newTaskId('spawns');
+    const run = await runtime.start(workflow, {}, { taskId });
+    expect(run.status()).toMatchObject({ status: 'running', waitingFor: ['go'] });
+    await expect
+      .poll(async () => (await checkpointsOf(store, taskId)).map((state) => state.status))
+      .toEqual(['running', 'suspended']);
+    expect(log).toEqual(['job done']);
+    expect(run.status().status).toBe('suspended');
+    await runtime.send(taskId, { type: 'go' });
+    await run.result;
+    await runtime.close();
   });
 });

@@ -14,7 +14,7 @@ import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/file-temp-dir.js';
 import { rejectionOf } from '../support/rejection.js';
-import { blockingWorkflow, type Calls, newTaskId } from './helpers.js';
+import { blockingWorkflow, type Calls, delay, newTaskId } from './helpers.js';
 
 /**
  * A run held in one runtime whose task another runtime (on the same store) cancels, pauses or
@@ -87,6 +87,47 @@ async function twoRuntimes(
   runtimes.push(a, b);
   return { ...shared, a, b };
 }
+
+/** A sleep an hour long: a run in it writes nothing until then. */
+const sleepy = defineWorkflow({
+  id: 'sleepy',
+  version: '1',
+  steps: [
+    { stepId: 'nap', sleep: { ms: 3_600_000 } },
+    { stepId: 'after', run: () => createContext('After', { done: true }) },
+  ],
+});
+
+/** A step whose first attempt fails, retried after an hour's backoff. */
+const backingOff = defineWorkflow({
+  id: 'backing-off',
+  version: '1',
+  steps: [
+    {
+      stepId: 'flaky',
+      retry: { attempts: 2, backoff: { initialMs: 3_600_000, maxMs: 3_600_000, jitter: 0 } },
+      run: (_context, _step, { attempt }) => {
+        if (attempt === 1) throw new Error('not yet');
+        return createContext('Done', { done: true });
+      },
+    },
+  ],
+});
+
+/** A group whose one region sleeps an hour while the other waits for `go`. */
+const sleepBesideWait = defineWorkflow({
+  id: 'sleep-beside-wait',
+  version: '1',
+  steps: [
+    {
+      stepId: 'both',
+      parallel: {
+        nap: [{ stepId: 'nap', sleep: { ms: 3_600_000 } }],
+        wait: [{ stepId: 'wait', waitFor: { event: 'go' } }],
+      },
+    },
+  ],
+});
 
 function codeOf(error: unknown): string | undefined {
   return isOrchestrationError(error) ? error.code : String(error);
@@ -192,6 +233,110 @@ describe.each(['memory', 'file'] as const)('a run stopped elsewhere (%s store)',
     const again = await a.start(waiting, {}, { taskId: viaStatus });
     await a.send(viaStatus, { type: 'go' });
     expect((await again.result).data).toEqual({ done: true });
+  });
+
+  it('with leases: a run in a durable sleep ends as paused at its next renewal when another runtime pauses it', async () => {
+    const { store, other } = await sharedStore(kind);
+    const a = createRuntime({
+      store,
+      workflows: [sleepy],
+      lease: { owner: 'worker-a', ttlMs: TTL },
+    });
+    const b = createRuntime({ store: other, workflows: [sleepy] });
+    runtimes.push(a, b);
+    const taskId = newTaskId('napping');
+    const run = await a.start(sleepy, { n: 1 }, { taskId });
+    expect(run.status()).toMatchObject({ status: 'running', currentStepId: 'nap' });
+    await b.pause(taskId);
+    const head = await store.head(taskId);
+    // No call on A, and the sleep is an hour away: its lease renewal finds the pause.
+    expect(codeOf(await rejectionOf(run.result))).toBe('WORKFLOW_PAUSED');
+    await expect.poll(() => store.readLease(taskId)).toBeUndefined();
+    expect(await store.head(taskId)).toBe(head);
+    expect((await a.status(taskId))?.status).toBe('paused');
+    // So B can resume it: the sleep goes on, to the deadline it had.
+    const resumed = await b.resume(taskId);
+    expect(resumed.status()).toMatchObject({ status: 'running', currentStepId: 'nap' });
+    await b.cancel(taskId);
+    expect(codeOf(await rejectionOf(resumed.result))).toBe('WORKFLOW_CANCELLED');
+  });
+
+  it("with leases: a run in a retry's backoff ends as cancelled at its next renewal when another runtime cancels it", async () => {
+    const { store, other } = await sharedStore(kind);
+    const a = createRuntime({
+      store,
+      workflows: [backingOff],
+      lease: { owner: 'worker-a', ttlMs: TTL },
+    });
+    const b = createRuntime({ store: other, workflows: [backingOff] });
+    runtimes.push(a, b);
+    const taskId = newTaskId('backoff');
+    const run = await a.start(backingOff, { n: 1 }, { taskId });
+    // The first attempt failed: the backoff's deadline is checkpointed, an hour away.
+    await expect.poll(() => store.head(taskId)).toBe(2);
+    await b.cancel(taskId);
+    expect(codeOf(await rejectionOf(run.result))).toBe('WORKFLOW_CANCELLED');
+    await expect.poll(() => store.readLease(taskId)).toBeUndefined();
+    expect(await store.head(taskId)).toBe(3);
+    expect((await a.status(taskId))?.status).toBe('cancelled');
+  });
+
+  it('with leases: a sleep beside a wait, paused elsewhere, ends at the next renewal too', async () => {
+    const { store, other } = await sharedStore(kind);
+    const a = createRuntime({
+      store,
+      workflows: [sleepBesideWait],
+      lease: { owner: 'worker-a', ttlMs: TTL },
+    });
+    const b = createRuntime({ store: other, workflows: [sleepBesideWait] });
+    runtimes.push(a, b);
+    const taskId = newTaskId('nap-wait');
+    const run = await a.start(sleepBesideWait, { n: 1 }, { taskId });
+    expect(run.status()).toMatchObject({ status: 'running', waitingFor: ['go'] });
+    await b.pause(taskId);
+    expect(codeOf(await rejectionOf(run.result))).toBe('WORKFLOW_PAUSED');
+    await expect.poll(() => store.readLease(taskId)).toBeUndefined();
+  });
+
+  it('without leases: status and purgeFinished see a sleeping run stopped elsewhere', async () => {
+    const { store, other } = await sharedStore(kind);
+    const a = createRuntime({ store, workflows: [sleepy] });
+    const b = createRuntime({ store: other, workflows: [sleepy] });
+    runtimes.push(a, b);
+    const paused = newTaskId('nap-status');
+    const cancelled = newTaskId('nap-purge');
+    const first = await a.start(sleepy, {}, { taskId: paused });
+    const second = await a.start(sleepy, {}, { taskId: cancelled });
+    await b.pause(paused);
+    await b.cancel(cancelled);
+    expect((await a.status(paused))?.status).toBe('paused');
+    expect(codeOf(await rejectionOf(first.result))).toBe('WORKFLOW_PAUSED');
+    expect((await a.purgeFinished({ olderThanMs: 0 })).deleted).toEqual([cancelled]);
+    expect(codeOf(await rejectionOf(second.result))).toBe('WORKFLOW_CANCELLED');
+  });
+
+  it('with leases: a run with a step in flight is not read at renewals; it finds a pause at its next write', async () => {
+    const { store, other } = await sharedStore(kind);
+    const calls: Calls = {};
+    const { workflow, release } = blockingWorkflow(calls);
+    const a = createRuntime({
+      store,
+      workflows: [workflow],
+      lease: { owner: 'worker-a', ttlMs: TTL },
+    });
+    const b = createRuntime({ store: other, workflows: [workflow] });
+    runtimes.push(a, b);
+    const taskId = newTaskId('in-flight');
+    const run = await a.start(workflow, { n: 1 }, { taskId });
+    await expect.poll(async () => (await a.status(taskId))?.currentStepId).toBe('second');
+    await b.pause(taskId);
+    // Several renewals later the run still holds its task, its step in flight.
+    await delay(TTL * 1.5);
+    expect(run.status()).toMatchObject({ status: 'running', live: true });
+    expect(await store.readLease(taskId)).toMatchObject({ owner: 'worker-a' });
+    release();
+    expect(codeOf(await rejectionOf(run.result))).toBe('WORKFLOW_PAUSED');
+    await expect.poll(() => store.readLease(taskId)).toBeUndefined();
   });
 
   it('a running run whose task was deleted meanwhile ends with TASK_NOT_FOUND at its next write', async () => {
