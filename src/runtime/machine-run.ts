@@ -1,9 +1,10 @@
 import { type Actor, type AnyStateMachine, createActor, type SnapshotFrom } from 'xstate';
+import { describeFailure } from '../../machines/workflow-setup.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { createContext } from '../context/create-context.js';
 import { freezeContextsIn } from '../context/freeze-contexts.js';
-import { EventNotAcceptedError, TaskNotRunningError } from '../errors.js';
+import { EventNotAcceptedError, TaskNotRunningError, WorkflowFailedError } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { MAX_ID_LENGTH } from '../ids.js';
 import type { JsonObject, JsonValue } from '../json.js';
@@ -106,6 +107,13 @@ export class MachineRun extends RunBase<MachineActor, MachineSnapshot> {
   /** Saves the first checkpoint of a new run (throws on a conflict), then starts the actor. */
   async begin(): Promise<void> {
     const snapshot = this.actor.getSnapshot();
+    if (snapshot.status === 'error') {
+      // The machine failed computing its first state (its context factory threw, say): nothing
+      // ran and nothing is written; the start fails with that error (not with the JSON check's
+      // complaint about the error object in the snapshot).
+      const failure = describeFailure(this.#currentId ?? 'machine', snapshot.error, 1);
+      throw new WorkflowFailedError(this.taskId, failure, { cause: snapshot.error });
+    }
     this.#observe(snapshot, true);
     const suspended = this.#suspendedAt(snapshot);
     await this.save(snapshot, this.#persist(), suspended ? 'suspended' : 'running');

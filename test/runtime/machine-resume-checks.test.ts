@@ -384,6 +384,32 @@ describe('resume refuses a checkpoint it cannot restore as it was', () => {
   });
 });
 
+describe('a hand-written machine that fails computing its first state', () => {
+  it('fails the start with WORKFLOW_FAILED and its error as cause; nothing is written', async () => {
+    const broken = defineMachineWorkflow({
+      id: 'broken-start',
+      version: '1',
+      machine: setup({}).createMachine({
+        context: () => {
+          throw new Error('payment API rejected the card');
+        },
+        initial: 'idle',
+        states: { idle: {} },
+      }),
+    });
+    const store = createMemoryStore();
+    const runtime = createRuntime({ store });
+    const taskId = newTaskId('broken');
+    const error = await runtime.start(broken, {}, { taskId }).catch((e: unknown) => e);
+    expect(isOrchestrationError(error, 'WORKFLOW_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('payment API rejected the card');
+    expect((error as Error).cause).toMatchObject({ message: 'payment API rejected the card' });
+    expect(await store.head(taskId)).toBe(0);
+    expect(await runtime.status(taskId)).toBeUndefined();
+    await runtime.close();
+  });
+});
+
 describe("a hand-written machine's hooks", () => {
   /** Waits at `w` for `go`, then is done with output `{ n: 1 }`. */
   const waitMachine = () =>
