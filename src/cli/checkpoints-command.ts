@@ -180,6 +180,9 @@ export const checkpointsCommand: Command = {
     '                     the latest is the task; delete --all deletes it all)',
     'A checkpoint that cannot be read (corrupt, too large) is listed as unreadable, with the',
     "error's message and code; the others still are, and the exit code stays 0.",
+    'JSON of list: { taskId, checkpoints: [{ checkpointId, seq, createdAt, expiresAt?, parentId?,',
+    '  status, currentStepIndex, currentStepId? } or { …, status: "unreadable", error: { code,',
+    '  message } }], omitted: how many older ones --limit left out }.',
   ].join('\n'),
   options: {
     keep: {
@@ -224,7 +227,7 @@ export const checkpointsCommand: Command = {
     switch (action as Action) {
       case 'list': {
         const { entries, omitted } = await list(manager, taskId, limit);
-        if (json) writeJson(io, entries);
+        if (json) writeJson(io, { taskId, checkpoints: entries, omitted });
         else {
           writeLines(io, [
             `Checkpoints of task ${taskId}, newest first:`,

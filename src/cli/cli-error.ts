@@ -1,4 +1,5 @@
 import { isOrchestrationError } from 'mcp-orchestration';
+import { printable } from './terminal-text.js';
 
 /** The exit codes of `mcp-orch`. */
 export const ExitCode = {
@@ -12,6 +13,10 @@ export const ExitCode = {
   NotFound: 3,
   /** Interrupted by Ctrl-C (SIGINT); the task stays resumable. */
   Interrupted: 130,
+  /** Its terminal closed (SIGHUP, 128 + 1); the task stays resumable, as after Ctrl-C. */
+  HungUp: 129,
+  /** Terminated (SIGTERM, 128 + 15: `kill`, a service manager); the task stays resumable. */
+  Terminated: 143,
   /**
    * A run stopped because stdout's reader closed it (128 + SIGPIPE, as a shell reports a writer
    * killed by a closed pipe); the task stays resumable, as after Ctrl-C.
@@ -32,6 +37,8 @@ export type CliErrorCode =
   | 'MISSING_DEPENDENCY'
   | 'STORE_UNREACHABLE'
   | 'CHECKPOINT_NOT_FOUND'
+  /** A file the command writes (`inspect --out`) could not be written: no such folder, no right. */
+  | 'WRITE_FAILED'
   /** A run that came to rest waiting for no event: nothing would ever move it on here. */
   | 'RUN_STALLED';
 
@@ -85,6 +92,7 @@ export function formatError(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
   const code = errorCode(error);
   const hint = HINTS[code];
-  const message = raw.replace(/\s*\r?\n\s*/g, ' ').trim() || 'unknown error';
+  // One line, and inert: a step's error may carry terminal control sequences (`\x1b[2J`).
+  const message = printable(raw.replace(/\s*\r?\n\s*/g, ' ').trim()) || 'unknown error';
   return `mcp-orch: ${message}${hint === undefined ? '' : `; ${hint}`} (${code})`;
 }

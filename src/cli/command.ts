@@ -2,6 +2,7 @@ import { assertValidId, type JsonValue } from 'mcp-orchestration';
 import { CliError, type ExitCode, usageError } from './cli-error.js';
 import type { OpenedStore } from './open-store.js';
 import type { ProgressStream } from './progress-display.js';
+import { printable } from './terminal-text.js';
 
 /** An option a command takes, for `parseArgs` and its help. */
 export interface OptionSpec {
@@ -86,14 +87,20 @@ export function jsonArgument(option: string, text: string): JsonValue {
   }
 }
 
-/** Writes `value` as indented JSON and a newline. */
+/**
+ * Writes `value` as indented JSON and a newline; control characters `JSON.stringify` leaves as
+ * they are (DEL, C1) escaped too, so that stored data printed as JSON cannot drive the terminal.
+ */
 export function writeJson(io: CommandIO, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout.write(`${printable(JSON.stringify(value, null, 2))}\n`);
 }
 
-/** Writes lines of text. */
+/**
+ * Writes lines of text, their terminal control characters (ESC, BEL, CR…, from step errors or
+ * task data) escaped as text (`\u001b`): see {@link printable}.
+ */
 export function writeLines(io: CommandIO, lines: readonly string[]): void {
-  io.stdout.write(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+  io.stdout.write(lines.length === 0 ? '' : `${printable(lines.join('\n'))}\n`);
 }
 
 /** A time as an ISO string, for people and JSON alike. */

@@ -21,6 +21,16 @@ export async function isModuleArgument(argument: string): Promise<boolean> {
   return found?.isFile() === true;
 }
 
+/** Whether `argument` is a valid task id (`report.js` is; `./report.js` is not). */
+function isTaskId(argument: string): boolean {
+  try {
+    taskIdArgument(argument);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What `export` and `inspect` work from: a workflow and, for a task, its latest checkpoint. */
 export interface ExportTarget {
   readonly workflow: RuntimeWorkflow;
@@ -30,19 +40,27 @@ export interface ExportTarget {
 
 /**
  * The workflow of `TASK|FILE`: a module's workflow, or a task's with its latest checkpoint (the
- * module comes from `--file`, and must be the workflow the task's checkpoints name).
+ * module comes from `--file`, and must be the workflow the task's checkpoints name). With
+ * `--file`, the argument is a task id, whatever it looks like: `report.js` is a valid one.
  */
 export async function exportTarget(invocation: Invocation): Promise<ExportTarget> {
   const [argument] = invocation.positionals;
   const file = invocation.string('file');
   if (argument !== undefined && (await isModuleArgument(argument))) {
-    if (file !== undefined) throw usageError('give the workflow module once: FILE or --file');
-    return { workflow: (await loadWorkflowModule(argument)).workflow };
+    if (file === undefined) return { workflow: (await loadWorkflowModule(argument)).workflow };
+    if (!isTaskId(argument)) throw usageError('give the workflow module once: FILE or --file');
   }
   const taskId = taskIdArgument(argument);
   const { store } = await invocation.store();
   const latest = await (await getCheckpointManager(store)).loadLatestCheckpoint(taskId);
-  if (latest === undefined) throw new UnknownTaskError(taskId);
+  if (latest === undefined) {
+    const error = new UnknownTaskError(taskId);
+    // `export wf.mjs --file wf.mjs`: the module was given twice, not a task.
+    if (file !== undefined && (await isModuleArgument(argument as string))) {
+      error.message += `; to export the module ${argument} itself, give it once (FILE or --file)`;
+    }
+    throw error;
+  }
   if (file === undefined) {
     const named = latest.machine === undefined ? '' : ` (workflow ${latest.machine.id})`;
     throw usageError(`${taskId} is a task${named}: pass the module it runs with --file FILE`);

@@ -33,12 +33,15 @@ export function guardOutput(stream: NodeJS.WriteStream): GuardedOutput {
     closed: signal,
     stream: {
       write: (text) => !signal.aborted && stream.write(text),
-      // Read through: a terminal's width changes when it is resized.
+      // Read through: a terminal's size changes when it is resized.
       get isTTY() {
         return stream.isTTY;
       },
       get columns() {
         return stream.columns;
+      },
+      get rows() {
+        return stream.rows;
       },
     },
     flush: () =>

@@ -1,12 +1,12 @@
 import { stat, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   createRuntime,
   getCheckpointManager,
   renderInspectionHtml,
   UnknownTaskError,
 } from 'mcp-orchestration';
-import { ExitCode, usageError } from './cli-error.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
 import { type Command, taskIdArgument, writeJson, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
 import { taskPlan } from './task-plan.js';
@@ -40,6 +40,13 @@ export const inspectCommand: Command = {
     if ((await stat(path).catch(() => undefined))?.isDirectory()) {
       throw usageError(`--out ${path} is a folder: give a file path`);
     }
+    // Checked before the store is read too: a page with nowhere to go is not made.
+    if (!(await stat(dirname(path)).catch(() => undefined))?.isDirectory()) {
+      throw new CliError(
+        'FILE_NOT_FOUND',
+        `--out ${path}: there is no folder ${dirname(path)} to write it in`,
+      );
+    }
     const { store } = await invocation.store();
     const manager = await getCheckpointManager(store);
     const checkpoint = await manager.loadLatestCheckpoint(taskId);
@@ -55,7 +62,10 @@ export const inspectCommand: Command = {
       ...(workflow === undefined ? {} : { workflow }),
       ...(omitted === undefined ? {} : { plan }),
     });
-    await writeFile(path, html);
+    await writeFile(path, html).catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CliError('WRITE_FAILED', `Cannot write --out ${path}: ${reason}`, { cause: error });
+    });
     if (invocation.flag('json')) writeJson(invocation.io, { taskId, path });
     else writeLines(invocation.io, [path]);
     return ExitCode.Ok;

@@ -1,10 +1,13 @@
 import type { RuntimeEvent, WorkflowStep } from 'mcp-orchestration';
+import { fitWidth, printable } from './terminal-text.js';
 
 /** Something a progress display writes to (a `process.stdout`). */
 export interface ProgressStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;
   readonly columns?: number;
+  /** The terminal's height: the live block is kept below it (see {@link createProgressDisplay}). */
+  readonly rows?: number;
 }
 
 /** Shows a run's progress from the runtime's events. */
@@ -33,8 +36,16 @@ type StepState = 'pending' | 'running' | 'done';
 const FULL_LIST_STEPS = 16;
 const MARK: Readonly<Record<StepState, string>> = { pending: '·', running: '▸', done: '✓' };
 
-/** The plain line for an event, or `undefined` for events a log does not need. */
+/**
+ * The plain line for an event, or `undefined` for events a log does not need; its terminal
+ * control characters (from a step id or an error message) escaped (see `printable`).
+ */
 export function progressLine(event: RuntimeEvent): string | undefined {
+  const line = eventLine(event);
+  return line === undefined ? undefined : printable(line);
+}
+
+function eventLine(event: RuntimeEvent): string | undefined {
   switch (event.type) {
     case 'step.started':
       return `step ${event.stepId} started`;
@@ -60,9 +71,39 @@ function depthOf(step: WorkflowStep): number {
 }
 
 /**
+ * The step lines of the live block that fit in `budget` lines: all of them when they fit, else a
+ * window of consecutive steps around line `focus` (the first running step), the steps left out
+ * above and below it collapsed into a `… N more` line each.
+ */
+export function fitStepLines(lines: readonly string[], focus: number, budget: number): string[] {
+  if (lines.length <= budget) return [...lines];
+  if (budget <= 0) return [];
+  if (budget === 1) return [`  … ${lines.length} steps`];
+  const window = (size: number): { start: number; end: number } => {
+    const start = Math.min(Math.max(0, focus - Math.floor((size - 1) / 2)), lines.length - size);
+    return { start, end: start + size };
+  };
+  // One marker line at least; two when steps are left out on both sides.
+  let { start, end } = window(budget - 1);
+  if (start > 0 && end < lines.length) ({ start, end } = window(budget - 2));
+  return [
+    ...(start > 0 ? [`  … ${start} more`] : []),
+    ...lines.slice(start, end),
+    ...(end < lines.length ? [`  … ${lines.length - end} more`] : []),
+  ];
+}
+
+/**
  * A progress display for a run: on a TTY, a block redrawn in place (the plan with ✓ done,
  * ▸ running and · pending steps, then the last checkpoint, steps done and elapsed time); else
  * one plain line per event (`step plan started`, `checkpoint 2 saved (running) <id>`…).
+ *
+ * The block is redrawn by moving the cursor up over the lines it drew, so each of its lines
+ * must take exactly one terminal line: each is cut to the terminal's width in columns (a CJK
+ * character takes two, a combining mark none), and the block is kept to one line less than the
+ * terminal's height (a cursor cannot move up past the top of the screen, so a taller block
+ * would leave a copy scrolled off with each redraw): the steps that do not fit are collapsed
+ * into `… N more` lines around the running one.
  */
 export function createProgressDisplay(
   stream: ProgressStream,
@@ -80,21 +121,32 @@ export function createProgressDisplay(
   let finished = false;
 
   const block = (): string[] => {
-    const width = Math.max(20, (stream.columns || 100) - 1); // a pty may report 0 columns
+    // Columns, not code units: a wide (CJK) character takes two. A pty may report 0 columns.
+    const width = Math.max(20, (stream.columns || 100) - 1);
     const lines: string[] = [];
+    let focus = -1;
     const full = options.plan.length <= FULL_LIST_STEPS;
     for (const step of options.plan) {
       const state = steps.get(step.stepId) ?? 'pending';
       if (!full && state !== 'running') continue;
+      if (focus === -1 && state === 'running') focus = lines.length;
       const indent = '  '.repeat(depthOf(step) + 1);
       const name = step.name === step.stepId ? '' : `  ${step.name}`;
-      lines.push(`${indent}${MARK[state]} ${step.stepId}${name}`.slice(0, width));
+      lines.push(fitWidth(printable(`${indent}${MARK[state]} ${step.stepId}${name}`), width));
+    }
+    if (focus === -1) {
+      // Nothing runs: the first step not done yet (the next to run), else the last one.
+      const next = options.plan.findIndex((step) => steps.get(step.stepId) !== 'done');
+      focus = full && next !== -1 ? next : lines.length - 1;
     }
     const done = [...steps.values()].filter((s) => s === 'done').length;
     const seconds = ((now() - started) / 1000).toFixed(1);
     const plan = options.plan.length > 0 ? ` · ${done}/${options.plan.length} steps done` : '';
-    lines.push(`  ${status} · ${lastCheckpoint}${plan} · ${seconds} s`.slice(0, width));
-    return lines;
+    const summary = fitWidth(`  ${status} · ${lastCheckpoint}${plan} · ${seconds} s`, width);
+    // At most rows - 1 lines: the summary and the steps that fit (none known: all of them).
+    const rows = stream.rows || 0;
+    const budget = rows > 0 ? rows - 2 : lines.length;
+    return [...fitStepLines(lines, focus, budget), summary];
   };
 
   const redraw = (): void => {

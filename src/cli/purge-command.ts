@@ -11,7 +11,12 @@ const UNITS: Readonly<Record<string, number>> = {
 
 /** Milliseconds of a duration like `30d`, `12h`, `90m`, `0s`; a usage error otherwise. */
 export function durationMs(text: string | undefined): number {
-  const match = text === undefined ? null : /^(\d+)([smhd])$/.exec(text);
+  if (text === undefined) {
+    throw usageError(
+      'purge needs --older-than DURATION, a duration such as 30d, 12h, 90m or 0s (0s: every finished task)',
+    );
+  }
+  const match = /^(\d+)([smhd])$/.exec(text);
   const ms = match === null ? Number.NaN : Number(match[1]) * (UNITS[match[2] as string] as number);
   if (!Number.isSafeInteger(ms)) {
     throw usageError(

@@ -1,4 +1,4 @@
-import { getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { getCheckpointManager, UnknownTaskError, UnknownWorkflowError } from 'mcp-orchestration';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
@@ -34,6 +34,10 @@ export const resumeCommand: Command = {
     // Refused before anything is printed; the runtime's lease claim refuses it too (racing
     // processes included), before it runs anything.
     if (!finished) await assertNotLeased(opened.store, taskId);
+    // An unfinished task runs its workflow: without its module, refused before "Resuming…".
+    if (!finished && workflow === undefined) {
+      throw new UnknownWorkflowError(taskId, latest.machine?.id);
+    }
     const runtime = createCliRuntime(opened.store, workflow === undefined ? [] : [workflow], {
       lease: !finished,
     });

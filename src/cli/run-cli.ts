@@ -47,14 +47,23 @@ export const COMMANDS: readonly Command[] = [
 
 const EXIT_CODES = [
   'Exit codes: 0 ok, 1 failure (store, runtime, failed or cancelled workflow), 2 usage',
-  '(bad command, option, id or JSON), 3 task or checkpoint not found, 130 interrupted,',
-  '141 run stopped because its output was closed (`| head`).',
+  '(bad command, option, id or JSON), 3 task or checkpoint not found, 130 interrupted',
+  '(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 141 run stopped because its output was closed',
+  '(`| head`).',
 ].join('\n');
 
-function optionLine(name: string, spec: OptionSpec): string {
+/** An option as its help shows it: `-h, --help`, `    --keep N`. */
+function optionFlag(name: string, spec: OptionSpec): string {
   const short = spec.short === undefined ? '    ' : `-${spec.short}, `;
-  const flag = `${short}--${name}${spec.value === undefined ? '' : ` ${spec.value}`}`;
-  return `  ${flag.padEnd(20)} ${spec.description}`;
+  return `${short}--${name}${spec.value === undefined ? '' : ` ${spec.value}`}`;
+}
+
+/** The option lines of a help, their descriptions in one column after the longest flag. */
+function optionLines(options: readonly (readonly [string, OptionSpec])[]): string[] {
+  const width = Math.max(0, ...options.map(([name, spec]) => optionFlag(name, spec).length));
+  return options.map(
+    ([name, spec]) => `  ${optionFlag(name, spec).padEnd(width)}  ${spec.description}`,
+  );
 }
 
 function generalHelp(): string {
@@ -68,8 +77,10 @@ function generalHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Options of every command:',
-    ...Object.entries(COMMON_OPTIONS).map(([name, spec]) => optionLine(name, spec)),
-    optionLine('version', { type: 'boolean', description: 'print the version of mcp-orch' }),
+    ...optionLines([
+      ...Object.entries(COMMON_OPTIONS),
+      ['version', { type: 'boolean', description: 'print the version of mcp-orch' }],
+    ]),
     '',
     'Run `mcp-orch <command> --help` for a command’s details.',
     EXIT_CODES,
@@ -85,8 +96,7 @@ function commandHelp(command: Command): string {
     ...(command.details === undefined ? [] : ['', command.details]),
     '',
     'Options:',
-    ...Object.entries(command.options).map(([name, spec]) => optionLine(name, spec)),
-    ...common.map(([name, spec]) => optionLine(name, spec)),
+    ...optionLines([...Object.entries(command.options), ...common]),
   ].join('\n');
 }
 

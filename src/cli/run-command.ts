@@ -30,11 +30,12 @@ export const runCommand: Command = {
   details: [
     'FILE exports a workflow (defineWorkflow or defineMachineWorkflow) as its default export or',
     'as `workflow`, and optionally its `input`. Every step boundary is checkpointed in the store.',
-    'Ctrl-C stops the run and leaves the task resumable (`mcp-orch resume`); a run waiting for an',
-    'event (a waitFor step) stops once that is checkpointed, and so does a defineMachineWorkflow',
-    'machine idle in a state not tagged `suspended` (nothing left to run here; it stays running',
-    'and `mcp-orch send` takes it on). The task is leased to this process while it runs, so',
-    'another mcp-orch is refused it (TASK_LEASED). TypeScript modules load through tsx.',
+    'Ctrl-C (or SIGTERM, SIGHUP) pauses the task and prints how to resume it (`mcp-orch resume`);',
+    'a run waiting for an event (a waitFor step) stops once that is checkpointed, and so does a',
+    'defineMachineWorkflow machine idle in a state not tagged `suspended` (nothing left to run',
+    'here; it stays running and `mcp-orch send` takes it on). The task is leased to this process',
+    'while it runs, so another mcp-orch is refused it (TASK_LEASED). TypeScript modules load',
+    'through tsx.',
   ].join('\n'),
   options: {
     task: { type: 'string', value: 'ID', description: 'the task id (default: <workflow>-<ulid>)' },

@@ -1,6 +1,13 @@
-import { createRuntime, UnknownTaskError } from 'mcp-orchestration';
-import { ExitCode } from './cli-error.js';
+import { createRuntime, getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { ExitCode, formatError } from './cli-error.js';
 import { type Command, taskIdArgument, writeJson, writeLines } from './command.js';
+
+/** Where a stop left a task: the checkpoint it wrote, or the latest one when it wrote none. */
+interface Stopped {
+  readonly status: string | undefined;
+  readonly seq: number | undefined;
+  readonly checkpointId: string | undefined;
+}
 
 /**
  * A command that stops a task through the store (`runtime.pause` or `runtime.cancel` on a task
@@ -27,18 +34,59 @@ function stopCommand(
       const taskId = taskIdArgument(invocation.positionals[0]);
       const { store } = await invocation.store();
       const runtime = createRuntime({ store });
-      await runtime[verb](taskId);
-      const status = await runtime.status(taskId);
-      if (status === undefined) throw new UnknownTaskError(taskId);
-      const { seq, checkpointId } = status;
+      // What it writes is what it reports: a read afterwards (the latest checkpoint, a lease
+      // file) may fail when the write did not, and the task is stopped all the same.
+      let stopped: Stopped | undefined;
+      const unsubscribe = runtime.subscribe((event) => {
+        if (event.type === 'checkpoint.saved' && event.taskId === taskId) {
+          const { status, seq, checkpointId } = event;
+          stopped = { status, seq, checkpointId };
+        }
+      });
+      try {
+        await runtime[verb](taskId);
+      } finally {
+        unsubscribe();
+      }
+      // Nothing written (a finished task, or one already paused): where the task is.
+      stopped ??= await latestOf(store, taskId).catch((error: unknown) => {
+        if (error instanceof UnknownTaskError) throw error;
+        const reason = formatError(error).replace(/^mcp-orch: /, '');
+        invocation.io.stderr.write(
+          `mcp-orch: warning: reading task ${taskId} back failed: ${reason}\n`,
+        );
+        return { status: undefined, seq: undefined, checkpointId: undefined };
+      });
+      const { status, seq, checkpointId } = stopped;
       if (invocation.flag('json')) {
-        writeJson(invocation.io, { taskId, status: status.status, seq, checkpointId });
+        writeJson(invocation.io, {
+          taskId,
+          status: status ?? null,
+          seq: seq ?? null,
+          checkpointId: checkpointId ?? null,
+        });
+      } else if (status === undefined) {
+        // It wrote nothing: the task had finished, or had this status already.
+        const past = verb === 'pause' ? 'paused' : 'cancelled';
+        writeLines(invocation.io, [`Task ${taskId}: finished or already ${past}; nothing written`]);
       } else {
-        writeLines(invocation.io, [`Task ${taskId}: ${status.status} (checkpoint ${seq})`]);
+        writeLines(invocation.io, [`Task ${taskId}: ${status} (checkpoint ${seq})`]);
       }
       return ExitCode.Ok;
     },
   };
+}
+
+/** The latest checkpoint of a task, as a stop command reports it. */
+async function latestOf(
+  store: Parameters<typeof getCheckpointManager>[0],
+  taskId: string,
+): Promise<Stopped> {
+  const manager = await getCheckpointManager(store);
+  const latest = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+  if (latest === undefined) throw new UnknownTaskError(taskId);
+  const { seq, checkpointId } = latest.checkpoint ?? {};
+  return { status: latest.status, seq, checkpointId };
 }
 
 /** `mcp-orch pause TASK`: a `paused` checkpoint; `resume` continues the task. */

@@ -44,7 +44,7 @@ export const tasksCommand: Command = {
     "with the runtime's recover(). A task leased to a worker (the runtime's lease option) says",
     'which one, and until when unless it renews the lease.',
     'JSON: { tasks: RunStatus[] (with lease: { owner, expiresAt } when leased),',
-    '        unreadable: [{ taskId, error }], next }.',
+    '        unreadable: [{ taskId, error }], next: the --after of the next page, or null }.',
   ].join('\n'),
   options: {
     after: { type: 'string', value: 'TASK', description: 'list the tasks after this task id' },
@@ -72,7 +72,8 @@ export const tasksCommand: Command = {
           taskId,
           error: error.message,
         })),
-        next: listing.next,
+        // null on the last page, so that every listing has the same keys.
+        next: listing.next ?? null,
       });
       return ExitCode.Ok;
     }
@@ -80,10 +81,13 @@ export const tasksCommand: Command = {
       id: Math.max(4, ...listing.tasks.map((task) => task.taskId.length)),
       status: Math.max(6, ...listing.tasks.map((task) => task.status.length)),
     };
+    const unreadable =
+      listing.unreadable.length === 0 ? '' : `, ${listing.unreadable.length} unreadable`;
+    const count = listing.tasks.length + listing.unreadable.length;
     const lines =
-      listing.tasks.length === 0 && listing.unreadable.length === 0
+      count === 0
         ? ['No tasks.']
-        : [`Tasks (${listing.tasks.length}):`, ...listing.tasks.map((task) => line(task, widths))];
+        : [`Tasks (${count}${unreadable}):`, ...listing.tasks.map((task) => line(task, widths))];
     for (const { taskId, error } of listing.unreadable) {
       lines.push(`  ${taskId.padEnd(widths.id)}  unreadable: ${error.message}`);
     }

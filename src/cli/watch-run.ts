@@ -1,8 +1,15 @@
-import type { Context, Runtime, WorkflowRun, WorkflowStep } from 'mcp-orchestration';
+import {
+  type Context,
+  isOrchestrationError,
+  type Runtime,
+  type WorkflowRun,
+  type WorkflowStep,
+} from 'mcp-orchestration';
 import { CliError, ExitCode } from './cli-error.js';
 import { type Invocation, writeJson, writeLines } from './command.js';
 import type { OpenedStore } from './open-store.js';
 import { createProgressDisplay } from './progress-display.js';
+import { printable } from './terminal-text.js';
 
 /** What {@link watchRun} watches. */
 export interface WatchRunOptions {
@@ -34,8 +41,27 @@ type Outcome =
   | { readonly kind: 'finished'; readonly result: Context }
   | { readonly kind: 'suspended' }
   | { readonly kind: 'idle' }
-  | { readonly kind: 'interrupted' }
+  | { readonly kind: 'interrupted'; readonly signal: StopSignal }
   | { readonly kind: 'outputClosed' };
+
+/**
+ * The signals that stop a watched run as Ctrl-C does (the task paused, the resume command
+ * printed), with the exit code of each (128 + the signal's number, as a shell reports it):
+ * `kill` and service managers send SIGTERM, a closed terminal SIGHUP.
+ */
+const STOP_SIGNALS = {
+  SIGINT: ExitCode.Interrupted,
+  SIGTERM: ExitCode.Terminated,
+  SIGHUP: ExitCode.HungUp,
+} as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+const STOPPED_BY: Readonly<Record<StopSignal, string>> = {
+  SIGINT: 'Interrupted',
+  SIGTERM: 'Terminated (SIGTERM)',
+  SIGHUP: 'Hung up (SIGHUP)',
+};
+/** How long a run interrupted while it starts may take to start, so that it is paused, ms. */
+const BEGIN_SETTLE_MS = 10_000;
 
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(argument: string): string {
@@ -57,8 +83,12 @@ export function followUpArguments(options: Pick<WatchRunOptions, 'file' | 'store
  * Runs a workflow to its end under a progress display (plain lines unless stdout is a TTY;
  * nothing with `--json`) and prints its result. It stops early, leaving the task resumable,
  * when the run suspends (a `waitFor` step, once that is checkpointed) and on Ctrl-C (the
- * task is paused, the step in flight aborted, the resume command printed, exit code 130). A failed
- * or cancelled run rejects with its typed error.
+ * task is paused, the step in flight aborted, the resume command printed, exit code 130). SIGTERM
+ * (`kill`, a service manager) and SIGHUP (the terminal closed) stop it the same way, with exit
+ * codes 143 and 129: dying of them would leave the task `running`, leased to a dead process. A
+ * signal while the run starts lets it start first (for at most {@link BEGIN_SETTLE_MS}), so that
+ * it is paused too. A failed or cancelled run rejects with its typed error; one paused by another
+ * process (`WORKFLOW_PAUSED`) says the resume command in its message.
  *
  * When stdout's reader goes away (`mcp-orch run … | head -1`), the run stops as on Ctrl-C: the
  * task is paused and the resume command goes to stderr (often still the terminal), with exit
@@ -66,8 +96,8 @@ export function followUpArguments(options: Pick<WatchRunOptions, 'file' | 'store
  * SIGPIPE, as Unix tools do, would leave the task `running` with its step cut off, as a crash
  * does; running on unseen would keep the shell waiting for a workflow nobody watches. A closed
  * pipe shows only when a write fails, so the run stops at its next progress line (with `--json`,
- * which writes only at the end, it runs to its end). Unlike Ctrl-C, it lets the run begin first:
- * a run whose very first line failed is paused too, not left half-started.
+ * which writes only at the end, it runs to its end). As on Ctrl-C, the run begins first: a run
+ * whose very first line failed is paused too, not left half-started.
  *
  * A run can also come to rest without a `suspended` checkpoint: a hand-written machine
  * (`defineMachineWorkflow`) without a `suspended` tag waits in a state for events, and its
@@ -104,15 +134,22 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
   const suspended = new Promise<Outcome>((resolve) => {
     onSuspended = () => resolve({ kind: 'suspended' });
   });
-  let onSigint = (): void => {};
+  let onSignal = (_signal: StopSignal): void => {};
   const interrupted = new Promise<Outcome>((resolve) => {
-    onSigint = () => {
-      // A second Ctrl-C while shutting down ends the process at once.
-      process.once('SIGINT', () => process.exit(ExitCode.Interrupted));
-      resolve({ kind: 'interrupted' });
+    onSignal = (signal) => {
+      onSignal = () => {};
+      // A second Ctrl-C (or SIGTERM, SIGHUP) while shutting down ends the process at once.
+      for (const [again, code] of Object.entries(STOP_SIGNALS)) {
+        process.once(again, () => process.exit(code));
+      }
+      resolve({ kind: 'interrupted', signal });
     };
   });
-  process.once('SIGINT', onSigint);
+  const signalListeners = Object.keys(STOP_SIGNALS).map((signal) => {
+    const listener = () => onSignal(signal as StopSignal);
+    process.once(signal, listener);
+    return [signal, listener] as const;
+  });
   let onOutputClosed = (): void => {};
   const outputClosed = new Promise<Outcome>((resolve) => {
     onOutputClosed = () => resolve({ kind: 'outputClosed' });
@@ -141,8 +178,10 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
   let run: WorkflowRun | undefined;
   let outcome: Outcome;
   try {
+    const beginning = options.begin();
+    beginning.catch(() => {}); // raced below
     const begun = await Promise.race([
-      options.begin().then((started) => ({ kind: 'begun' as const, started })),
+      beginning.then((started) => ({ kind: 'begun' as const, started })),
       interrupted,
     ]);
     if (begun.kind === 'begun') {
@@ -150,17 +189,26 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
       run.result.catch(() => {}); // settled below, or abandoned on suspend or a stop
       if (await options.waitsAsCheckpointed?.(run)) onSuspended();
       outcome = await Promise.race([
-        run.result.then((result): Outcome => ({ kind: 'finished', result })),
+        run.result.then(
+          (result): Outcome => ({ kind: 'finished', result }),
+          (error: unknown) => {
+            throw withResumeCommand(error, taskId, options);
+          },
+        ),
         suspended,
         idle,
         interrupted,
         outputClosed,
       ]);
     } else {
+      // Interrupted while the run starts: once it has (a bounded wait), it is paused below, as
+      // a run interrupted later is. A start that fails fails the command as it would have.
       outcome = begun;
+      run = await settledWithin(beginning, BEGIN_SETTLE_MS);
+      run?.result.catch(() => {}); // abandoned: the run is paused below
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const [signal, listener] of signalListeners) process.off(signal, listener);
     process.off('beforeExit', onIdle);
     io.outputClosed?.removeEventListener('abort', onOutputClosed);
     unsubscribe();
@@ -168,8 +216,8 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
   }
 
   if (outcome.kind === 'interrupted' || outcome.kind === 'outputClosed') {
-    // Paused, so its status says nothing runs it; without a run yet (interrupted while starting)
-    // or a store that fails, it keeps its last checkpoint as it is.
+    // Paused, so its status says nothing runs it; without a run (one still starting after
+    // BEGIN_SETTLE_MS) or a store that fails, it keeps its last checkpoint as it is.
     const paused =
       run === undefined
         ? false
@@ -179,11 +227,10 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
           );
     await runtime.close();
     const state = paused ? 'is paused' : 'keeps its last checkpoint';
-    const byCtrlC = outcome.kind === 'interrupted';
-    const why = byCtrlC ? 'Interrupted' : 'Output closed';
+    const why = outcome.kind === 'interrupted' ? STOPPED_BY[outcome.signal] : 'Output closed';
     const resume = `mcp-orch resume ${taskId}${followUpArguments(options)}`;
-    io.stderr.write(`${why}. Task ${taskId} ${state}; resume it with:\n  ${resume}\n`);
-    return byCtrlC ? ExitCode.Interrupted : ExitCode.OutputClosed;
+    io.stderr.write(printable(`${why}. Task ${taskId} ${state}; resume it with:\n  ${resume}\n`));
+    return outcome.kind === 'interrupted' ? STOP_SIGNALS[outcome.signal] : ExitCode.OutputClosed;
   }
   const status = run?.status();
   if (outcome.kind === 'idle' && status?.status !== 'suspended') {
@@ -238,4 +285,40 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
     ]);
   }
   return ExitCode.Ok;
+}
+
+/**
+ * The run `beginning` starts, once it has, or `undefined` when it has not within `ms` (nothing
+ * to pause yet); its failure is thrown.
+ */
+async function settledWithin(
+  beginning: Promise<WorkflowRun>,
+  ms: number,
+): Promise<WorkflowRun | undefined> {
+  let stopTimer = (): void => {};
+  const late = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    stopTimer = () => clearTimeout(timer);
+  });
+  try {
+    return await Promise.race([beginning, late]);
+  } finally {
+    stopTimer();
+  }
+}
+
+/**
+ * A run's failure as the command reports it: a task paused by another process (`mcp-orch pause`
+ * elsewhere, `WORKFLOW_PAUSED`) says how to resume it, as a run stopped by Ctrl-C does.
+ */
+function withResumeCommand(
+  error: unknown,
+  taskId: string,
+  options: Pick<WatchRunOptions, 'file' | 'store'>,
+): unknown {
+  if (isOrchestrationError(error, 'WORKFLOW_PAUSED')) {
+    const resume = `mcp-orch resume ${taskId}${followUpArguments(options)}`;
+    error.message = `Task ${taskId} was paused by another process; resume it with \`${resume}\``;
+  }
+  return error;
 }

@@ -36,7 +36,9 @@ describe('mcp-orch checkpoints', { timeout: 120_000 }, () => {
     expect(pruned.stderr).toBe(
       'mcp-orch: --keep must be at least 1 (delete TASK --all deletes the whole task) (USAGE)\n',
     );
-    const listed = JSON.parse((await cli('checkpoints', 'list', 'ec_prune', '--json')).stdout);
+    const listed = JSON.parse(
+      (await cli('checkpoints', 'list', 'ec_prune', '--json')).stdout,
+    ).checkpoints;
     expect(listed).toHaveLength(5);
     expect((await cli('checkpoints', 'prune', 'ec_prune', '--keep', '1')).code).toBe(0);
     expect((await cli('status', 'ec_prune')).code).toBe(0);
@@ -56,7 +58,9 @@ describe('mcp-orch checkpoints', { timeout: 120_000 }, () => {
       /^ {5}2 {2}checkpoint-\S+ {2}\S+Z {2}unreadable: Record checkpoint-\S+ of task ec_corrupt is corrupt: .+ \(CORRUPT_RECORD\)$/,
     );
 
-    const json = JSON.parse((await cli('checkpoints', 'list', 'ec_corrupt', '--json')).stdout);
+    const json = JSON.parse(
+      (await cli('checkpoints', 'list', 'ec_corrupt', '--json')).stdout,
+    ).checkpoints;
     expect(json.map((e: { seq: number; status: string }) => [e.seq, e.status])).toEqual([
       [5, 'completed'],
       [4, 'running'],
@@ -105,7 +109,9 @@ describe('mcp-orch status and inspect of a plan longer than a checkpoint holds',
     expect(html).toContain('<li class="now"><span class="mark">▶</span> <code>gate</code>');
 
     // Without its first checkpoint, and no module: the plan's size, and how to list it.
-    const first = JSON.parse((await cli('checkpoints', 'list', 'ec_long', '--json')).stdout).at(-1);
+    const first = JSON.parse(
+      (await cli('checkpoints', 'list', 'ec_long', '--json')).stdout,
+    ).checkpoints.at(-1);
     expect((await cli('checkpoints', 'delete', 'ec_long', first.checkpointId)).code).toBe(0);
     expect((await cli('status', 'ec_long')).stdout).toContain(
       'Plan: 25 steps, left out of this checkpoint and of the oldest one (pass the workflow module with --file FILE to list them)\n',

@@ -110,7 +110,9 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
 
   it('run on a task whose checkpoints were all deleted says how to delete what is left', async () => {
     expect((await cli('run', 'words.mjs', '--task', 'emptied')).code).toBe(0);
-    const list = JSON.parse((await cli('checkpoints', 'list', 'emptied', '--json')).stdout);
+    const list = JSON.parse(
+      (await cli('checkpoints', 'list', 'emptied', '--json')).stdout,
+    ).checkpoints;
     for (const { checkpointId } of list) {
       expect((await cli('checkpoints', 'delete', 'emptied', checkpointId)).code).toBe(0);
     }

@@ -103,7 +103,14 @@ describe('mcp-orch over a file store', { timeout: 60_000 }, () => {
   it('checkpoints list --json lists what the store holds, newest first', async () => {
     const { code, stdout } = await cli('checkpoints', 'list', 'doc_1', '--json');
     expect(code).toBe(0);
-    const entries = JSON.parse(stdout) as { checkpointId: string; seq: number; status: string }[];
+    const listing = JSON.parse(stdout) as {
+      taskId: string;
+      checkpoints: { checkpointId: string; seq: number; status: string }[];
+      omitted: number;
+    };
+    expect(listing.taskId).toBe('doc_1');
+    expect(listing.omitted).toBe(0);
+    const entries = listing.checkpoints;
     const ids = await (await getCheckpointManager(store)).listCheckpoints('doc_1');
     expect(entries.map((e) => e.checkpointId)).toEqual(ids);
     expect(entries.map((e) => e.seq)).toEqual([5, 4, 3, 2, 1]);
@@ -120,14 +127,16 @@ describe('mcp-orch over a file store', { timeout: 60_000 }, () => {
     const two = JSON.parse(
       (await cli('checkpoints', 'list', 'doc_1', '--limit', '2', '--json')).stdout,
     );
-    expect(two.map((e: { seq: number }) => e.seq)).toEqual([5, 4]);
+    expect(two.checkpoints.map((e: { seq: number }) => e.seq)).toEqual([5, 4]);
+    expect(two.omitted).toBe(3); // as the text says
     const text = await cli('checkpoints', 'list', 'doc_1', '--limit', '2');
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('  … and 3 older (--limit 0 lists all)');
     const all = JSON.parse(
       (await cli('checkpoints', 'list', 'doc_1', '--limit', '0', '--json')).stdout,
     );
-    expect(all.map((e: { seq: number }) => e.seq)).toEqual([5, 4, 3, 2, 1]);
+    expect(all.checkpoints.map((e: { seq: number }) => e.seq)).toEqual([5, 4, 3, 2, 1]);
+    expect(all.omitted).toBe(0);
     expect((await cli('checkpoints', 'list', 'doc_1')).stdout).not.toContain('older');
   });
 

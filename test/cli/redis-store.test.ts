@@ -12,6 +12,7 @@ import {
   REDIS_URL,
   type RedisStoreUnderTest,
   randomPrefix,
+  recordKey,
 } from '../support/redis.js';
 import { makeCliDir, runCli } from './cli-harness.js';
 
@@ -46,13 +47,54 @@ describeRedis('mcp-orch over a redis:// store', () => {
     const status = JSON.parse((await cli('status', 'redis_1', '--json')).stdout);
     expect(status).toMatchObject({ taskId: 'redis_1', status: 'completed', seq: 5 });
 
-    const list = JSON.parse((await cli('checkpoints', 'list', 'redis_1', '--json')).stdout);
+    const list = JSON.parse(
+      (await cli('checkpoints', 'list', 'redis_1', '--json')).stdout,
+    ).checkpoints;
     const manager = await getCheckpointManager(redis?.store);
     expect(list.map((e: { checkpointId: string }) => e.checkpointId)).toEqual(
       await manager.listCheckpoints('redis_1'),
     );
     expect(list).toHaveLength(5);
     expect((await redis?.client.keys(`${redis?.prefix}*`))?.length).toBeGreaterThan(0);
+  });
+
+  it('checkpoints list shows a damaged record as unreadable and the others (0), as on file:', {
+    timeout: 60_000,
+  }, async () => {
+    expect((await cli('run', 'words.mjs', '--task', 'redis_bad')).code).toBe(0);
+    const manager = await getCheckpointManager(redis?.store);
+    const ids = await manager.listCheckpoints('redis_bad'); // newest first
+    const [latest, , middle] = ids as [string, string, string];
+    // As scratch/cli/repro-4-redis-list-corrupt.sh damages one: its header is gone.
+    for (const id of [latest, middle]) {
+      await redis?.client.set(recordKey(redis.prefix, 'redis_bad', id), 'garbage');
+    }
+
+    const text = await cli('checkpoints', 'list', 'redis_bad');
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toMatch(
+      /^ {5}5 {2}checkpoint-\S+ {2}\S+Z {2}unreadable: Record checkpoint-\S+ of task redis_bad is corrupt: .+ \(CORRUPT_RECORD\)$/,
+    );
+    expect(lines[2]).toMatch(/^ {5}4 {2}checkpoint-\S+ {2}\S+Z {2}running {4}\S+$/);
+
+    const listed = await cli('checkpoints', 'list', 'redis_bad', '--json');
+    expect(listed.code).toBe(0);
+    const json = JSON.parse(listed.stdout).checkpoints;
+    expect(
+      json.map((e: { checkpointId: string; status: string }) => [e.checkpointId, e.status]),
+    ).toEqual(ids.map((id) => [id, id === latest || id === middle ? 'unreadable' : 'running']));
+    expect(json[2].error.code).toBe('CORRUPT_RECORD');
+
+    // The damaged record itself still reports its damage; another one shows.
+    const shown = await cli('checkpoints', 'show', 'redis_bad', latest);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain('(CORRUPT_RECORD)');
+    const other = await cli('checkpoints', 'show', 'redis_bad', ids[1] as string);
+    expect(other.stderr).toBe('');
+    expect(other.code).toBe(0);
   });
 
   it('an unreachable Redis is one line and a failure (1)', { timeout: 60_000 }, async () => {

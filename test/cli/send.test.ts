@@ -185,7 +185,7 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
     );
     expect(json.tasks[1].lease).toBeUndefined();
     expect(json.unreadable).toEqual([]);
-    expect(json.next).toBeUndefined();
+    expect(json.next).toBeNull(); // null on the last page, not left out
 
     const first = await tasks('tasks', '--limit', '1');
     expect(first.stdout).toContain(`More: mcp-orch tasks --after doc_a --limit 1`);
@@ -212,6 +212,8 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
     expect(JSON.parse((await tasks('tasks', '--json')).stdout).tasks).toHaveLength(1);
     const noDuration = await tasks('purge');
     expect(noDuration.code).toBe(2);
-    expect(noDuration.stderr).toContain('--older-than takes a duration');
+    expect(noDuration.stderr).toBe(
+      'mcp-orch: purge needs --older-than DURATION, a duration such as 30d, 12h, 90m or 0s (0s: every finished task) (USAGE)\n',
+    );
   });
 });
