@@ -80,7 +80,8 @@ function unreadableEntry(meta: CheckpointRecordMeta, error: unknown): Unreadable
   return {
     checkpointId: meta.checkpointId,
     seq: meta.seq,
-    createdAt: isoTime(meta.createdAt) as string,
+    // 0: the store could not read it either (a Redis record whose header is damaged).
+    createdAt: meta.createdAt > 0 ? (isoTime(meta.createdAt) as string) : 'unknown',
     ...(expiresAt === undefined ? {} : { expiresAt }),
     status: 'unreadable',
     error: { code: errorCode(error), message },

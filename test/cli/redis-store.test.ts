@@ -76,7 +76,7 @@ describeRedis('mcp-orch over a redis:// store', () => {
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(6);
     expect(lines[1]).toMatch(
-      /^ {5}5 {2}checkpoint-\S+ {2}\S+Z {2}unreadable: Record checkpoint-\S+ of task redis_bad is corrupt: .+ \(CORRUPT_RECORD\)$/,
+      /^ {5}5 {2}checkpoint-\S+ {2}unknown {2}unreadable: Record checkpoint-\S+ of task redis_bad is corrupt: .+ \(CORRUPT_RECORD\)$/,
     );
     expect(lines[2]).toMatch(/^ {5}4 {2}checkpoint-\S+ {2}\S+Z {2}running {4}\S+$/);
 
@@ -87,6 +87,8 @@ describeRedis('mcp-orch over a redis:// store', () => {
       json.map((e: { checkpointId: string; status: string }) => [e.checkpointId, e.status]),
     ).toEqual(ids.map((id) => [id, id === latest || id === middle ? 'unreadable' : 'running']));
     expect(json[2].error.code).toBe('CORRUPT_RECORD');
+    // Its creation time was in the damaged header.
+    expect(json[2].createdAt).toBe('unknown');
 
     // The damaged record itself still reports its damage; another one shows.
     const shown = await cli('checkpoints', 'show', 'redis_bad', latest);
