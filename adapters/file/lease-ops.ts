@@ -2,8 +2,8 @@ import type { LeaseClaim, TaskLease } from '../../src/checkpoint/checkpoint-stor
 import { liveAt } from '../../src/checkpoint/store-guards.js';
 import { readLeaseFile, removeLeaseFile, writeLeaseFile } from './lease-file.js';
 import { type FileStoreContext, lockTask } from './store-context.js';
-import { hasAnything, removeTaskFolder } from './task-deletion.js';
 import { taskPaths } from './task-paths.js';
+import { removeBareFolder } from './task-sweep.js';
 
 /**
  * The file store's lease operations (`claimLease`, `releaseLease`, `readLease`), on arguments
@@ -42,7 +42,9 @@ export async function claimTaskLease(
  * `releaseLease`: removes the lease if `owner` holds it live; false otherwise. A task that holds
  * nothing else (no records, head or log: a claim for a task that was never saved, such as a
  * resume of an unknown id, or a renewal that made a deleted task's folder again) loses its
- * folder with it, as `deleteTask` removes one, so claims leave no empty folders behind.
+ * folder with it, so claims leave no empty folders behind. The folder goes piece by piece
+ * (`removeBareFolder`), not renamed away whole as `deleteTask` does: a releaser that stalled and
+ * was superseded must not take away a checkpoint the new holder saved meanwhile.
  */
 export async function releaseTaskLease(
   ctx: FileStoreContext,
@@ -59,8 +61,7 @@ export async function releaseTaskLease(
     async (lock) => {
       if (!(await holds())) return false; // lapsed meanwhile (perhaps claimed by another)
       await removeLeaseFile(paths, lock.stage);
-      if (!(await hasAnything(ctx, paths, taskId)))
-        await removeTaskFolder(ctx, paths, taskId, lock);
+      await removeBareFolder(ctx, paths, taskId, lock);
       return true;
     },
     { keepsRecords: true },

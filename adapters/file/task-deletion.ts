@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import { CorruptRecordError } from '../../src/errors.js';
 import { fsyncDirectory, isAlive, isNotFound, randomToken } from './fs-utils.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
-import type { HeldTaskLock } from './task-lock.js';
 import { type TaskPaths, taskPaths, taskPathsIn, trashPath } from './task-paths.js';
 
 /**
@@ -19,38 +18,27 @@ import { type TaskPaths, taskPaths, taskPathsIn, trashPath } from './task-paths.
 export async function deleteTaskFolder(ctx: FileStoreContext, taskId: string): Promise<boolean> {
   const paths = taskPaths(ctx.root, taskId);
   if (!(await exists(paths.dir))) return false;
-  return lockTask(ctx, paths, taskId, (lock) => removeTaskFolder(ctx, paths, taskId, lock));
-}
-
-/**
- * Removes the task's folder; the caller holds its lock (`lock`). One rename takes the task away
- * at once; the folder is then removed at leisure. Returns whether it held anything (see
- * {@link hasAnything}).
- */
-export async function removeTaskFolder(
-  ctx: FileStoreContext,
-  paths: TaskPaths,
-  taskId: string,
-  lock: HeldTaskLock,
-): Promise<boolean> {
-  const trash = trashPath(ctx.root);
-  await mkdir(trash, { recursive: true });
-  const doomed = join(trash, `${Date.now()}-${process.pid}-${randomToken()}`);
-  await rename(paths.dir, doomed);
-  lock.abandon();
-  ctx.taskIds.forget(taskId);
-  await fsyncDirectory(dirname(paths.dir));
-  // What it held, read where it went: the stages of the task's lock claims went with it, so
-  // nobody changes it any more, and this holds even if this process was superseded while
-  // stalled (the rename then took what the new holder had written: a delete after it).
-  const existed = await hasAnything(ctx, taskPathsIn(doomed), taskId).catch(() => true);
-  await rm(doomed, { recursive: true, force: true });
-  await emptyTrash(trash);
-  return existed;
+  return lockTask(ctx, paths, taskId, async (lock) => {
+    // One rename takes the task away at once; the folder is then removed at leisure.
+    const trash = trashPath(ctx.root);
+    await mkdir(trash, { recursive: true });
+    const doomed = join(trash, `${Date.now()}-${process.pid}-${randomToken()}`);
+    await rename(paths.dir, doomed);
+    lock.abandon();
+    ctx.taskIds.forget(taskId);
+    await fsyncDirectory(dirname(paths.dir));
+    // What it held, read where it went: the stages of the task's lock claims went with it, so
+    // nobody changes it any more, and this holds even if this process was superseded while
+    // stalled (the rename then took what the new holder had written: a delete after it).
+    const existed = await hasAnything(ctx, taskPathsIn(doomed), taskId).catch(() => true);
+    await rm(doomed, { recursive: true, force: true });
+    await emptyTrash(trash);
+    return existed;
+  });
 }
 
 /** Whether the task has live records, a head above 0 or a log (the lock holder's view). */
-export async function hasAnything(
+async function hasAnything(
   ctx: FileStoreContext,
   paths: TaskPaths,
   taskId: string,
