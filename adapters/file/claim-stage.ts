@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   errorCode,
   fsyncDirectory,
+  isNotEmpty,
   isNotFound,
   randomToken,
   TEMP_PREFIX,
@@ -106,12 +107,6 @@ async function exists(path: string): Promise<boolean> {
     if (isNotFound(error) || errorCode(error) === 'ENOTDIR') return false;
     throw error;
   }
-}
-
-/** Whether `error` says a folder was not empty (`rmdir`, or `rename` over a folder). */
-function isNotEmpty(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'ENOTEMPTY' || code === 'EEXIST';
 }
 
 /** The folder through which one claim changes its task (see the module comment). */

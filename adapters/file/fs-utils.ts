@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rmdir, unlink } from 'node:fs/promises';
 
 /**
  * Small file-system helpers of the file store: exact reads and writes on a handle, directory
@@ -131,6 +131,24 @@ export async function readSmallFile(path: string, expected = 4096): Promise<stri
     return await handle.readFile('utf8'); // positioned reads left the file position at 0
   } finally {
     await handle.close();
+  }
+}
+
+/** Whether `error` says a folder was not empty (`rmdir`, or `rename` over a folder). */
+export function isNotEmpty(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
+}
+
+/** Removes a folder if it is empty: true (also when it is gone); false if something is in it. */
+export async function removeEmptyFolder(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    if (isNotEmpty(error)) return false;
+    throw error;
   }
 }
 

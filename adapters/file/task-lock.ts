@@ -6,7 +6,6 @@ import {
   readdir,
   rename,
   rm,
-  rmdir,
   stat,
   unlink,
   utimes,
@@ -16,7 +15,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StorageError } from '../../src/errors.js';
 import { ClaimStage, LockLostError, STAGE_PREFIX } from './claim-stage.js';
-import { errorCode, isAlive, isNotFound, randomToken, sleep, TEMP_PREFIX } from './fs-utils.js';
+import {
+  errorCode,
+  isAlive,
+  isNotFound,
+  randomToken,
+  removeEmptyFolder,
+  sleep,
+  TEMP_PREFIX,
+} from './fs-utils.js';
 
 /**
  * The cross-process lock of one task: a folder of numbered **generations** (`lock/1`, `lock/2`,
@@ -471,15 +478,7 @@ export async function withTaskLock<T>(
             // Lower generations first: while any is left, the highest is this claim's.
             for (const gen of gens) await unlink(join(dir, String(gen))).catch(() => undefined);
             await rm(claim.stage.dir, { recursive: true, force: true });
-            try {
-              await rmdir(dir);
-              return true;
-            } catch (error) {
-              if (isNotFound(error)) return true;
-              const code = errorCode(error);
-              if (code === 'ENOTEMPTY' || code === 'EEXIST') return false; // a claimant came
-              throw error;
-            }
+            return removeEmptyFolder(dir); // not empty: a claimant came
           },
         });
       } catch (error) {

@@ -1,6 +1,6 @@
-import { readdir, rmdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { liveAt } from '../../src/checkpoint/store-guards.js';
-import { errorCode, fsyncDirectory, isNotFound } from './fs-utils.js';
+import { fsyncDirectory, removeEmptyFolder } from './fs-utils.js';
 import { readLeaseFile } from './lease-file.js';
 import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import type { HeldTaskLock } from './task-lock.js';
@@ -126,17 +126,4 @@ export async function removeBareFolder(
   await lock.stage.removeFile(paths.idFile);
   if (!(await lock.removeFolder())) return false;
   return removeEmptyFolder(paths.dir);
-}
-
-/** Removes a folder if it is empty (or gone): true; false if something is in it. */
-async function removeEmptyFolder(path: string): Promise<boolean> {
-  try {
-    await rmdir(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return true;
-    const code = errorCode(error);
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-    throw error;
-  }
 }
