@@ -3,7 +3,7 @@ import { usageError } from './cli-error.js';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
-import { followUpArguments, storeArgument, watchRun } from './watch-run.js';
+import { resumeCommandLine, storeArgument, watchRun } from './watch-run.js';
 
 /**
  * The `TaskExistsError` of `run` on a task id the store has, saying how the command line goes
@@ -59,7 +59,7 @@ export const runCommand: Command = {
     const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
     const opened = await invocation.store();
     const next = {
-      resume: `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`,
+      resume: resumeCommandLine(taskId, { file, store: opened }),
       remove: `mcp-orch checkpoints delete ${taskId} --all${storeArgument(opened)}`,
     };
     // Refused before anything is printed (the runtime refuses it too, racing writers included).

@@ -5,7 +5,7 @@ import { type Command, jsonArgument, taskIdArgument, writeLines } from './comman
 import { taskWorkflow } from './export-command.js';
 import { assertNotLeased, assertTakesEvents, isFinished } from './task-guards.js';
 import { taskPlan } from './task-plan.js';
-import { followUpArguments, watchRun } from './watch-run.js';
+import { resumeCommandLine, watchRun } from './watch-run.js';
 
 /** `mcp-orch send TASK EVENT`: gives a suspended task the event it waits for, and runs it on. */
 export const sendCommand: Command = {
@@ -39,7 +39,7 @@ export const sendCommand: Command = {
     const latest = await manager.loadLatestCheckpoint(taskId);
     if (latest === undefined) throw new UnknownTaskError(taskId);
     const workflow = await taskWorkflow(latest, file);
-    const resume = `mcp-orch resume ${taskId}${followUpArguments({ file, store: opened })}`;
+    const resume = resumeCommandLine(taskId, { file, store: opened });
     // Resuming what runs or rests elsewhere would run it twice, or undo its pause.
     if (!isFinished(latest.status)) {
       await assertNotLeased(opened.store, taskId);

@@ -79,6 +79,14 @@ export function followUpArguments(options: Pick<WatchRunOptions, 'file' | 'store
   return `${file}${storeArgument(options.store)}`;
 }
 
+/** The command that resumes `taskId` as it was run (its module and store). */
+export function resumeCommandLine(
+  taskId: string,
+  options: Pick<WatchRunOptions, 'file' | 'store'>,
+): string {
+  return `mcp-orch resume ${taskId}${followUpArguments(options)}`;
+}
+
 /**
  * Runs a workflow to its end under a progress display (plain lines unless stdout is a TTY;
  * nothing with `--json`) and prints its result. It stops early, leaving the task resumable,
@@ -228,7 +236,7 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
     await runtime.close();
     const state = paused ? 'is paused' : 'keeps its last checkpoint';
     const why = outcome.kind === 'interrupted' ? STOPPED_BY[outcome.signal] : 'Output closed';
-    const resume = `mcp-orch resume ${taskId}${followUpArguments(options)}`;
+    const resume = resumeCommandLine(taskId, options);
     io.stderr.write(printable(`${why}. Task ${taskId} ${state}; resume it with:\n  ${resume}\n`));
     return outcome.kind === 'interrupted' ? STOP_SIGNALS[outcome.signal] : ExitCode.OutputClosed;
   }
@@ -317,7 +325,7 @@ function withResumeCommand(
   options: Pick<WatchRunOptions, 'file' | 'store'>,
 ): unknown {
   if (isOrchestrationError(error, 'WORKFLOW_PAUSED')) {
-    const resume = `mcp-orch resume ${taskId}${followUpArguments(options)}`;
+    const resume = resumeCommandLine(taskId, options);
     error.message = `Task ${taskId} was paused by another process; resume it with \`${resume}\``;
   }
   return error;
