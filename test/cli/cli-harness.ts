@@ -20,6 +20,35 @@ export function cliCommand(args: readonly string[]): [string, string[]] {
   return [process.execPath, ['--import', tsxLoader, '--conditions=source', mainFile, ...args]];
 }
 
+/**
+ * Starts `mcp-orch run words.mjs` in `cwd` (steps of 1.5 s) on `store` and, once its first
+ * step's completion is checkpointed (the second step runs), calls `act` with the process (to
+ * signal it, say); resolves with its exit code and output.
+ */
+export async function runWordsUntilCheckpointed(
+  cwd: string,
+  task: string,
+  store: string,
+  act: (child: ReturnType<typeof spawn>) => unknown,
+): Promise<CliResult> {
+  const [command, argv] = cliCommand(['run', 'words.mjs', '--task', task, '--store', store]);
+  const child = spawn(command, argv, { cwd, env: { ...process.env, STEP_MS: '1500' } });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('checkpoint 2 saved')) resolve();
+    });
+  });
+  await act(child);
+  return { code: await exited, stdout, stderr };
+}
+
 /** Runs `mcp-orch args…` as a subprocess in `cwd` and collects its output and exit code. */
 export function runCli(
   args: readonly string[],

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliCommand, makeCliDir, runCli } from './cli-harness.js';
+import { makeCliDir, runCli, runWordsUntilCheckpointed } from './cli-harness.js';
 
 let dir = '';
 let remove = async () => {};
@@ -17,23 +16,11 @@ afterAll(async () => {
 describe('mcp-orch run, interrupted by Ctrl-C', { timeout: 90_000 }, () => {
   it('leaves the task resumable, prints the resume command, and that command finishes it', async () => {
     const store = `file:${join(dir, 'store')}`;
-    const [command, argv] = cliCommand(['run', 'words.mjs', '--task', 'int_1', '--store', store]);
-    const child = spawn(command, argv, { cwd: dir, env: { ...process.env, STEP_MS: '1500' } });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Press Ctrl-C once the first step's completion is checkpointed (the second step runs).
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('checkpoint 2 saved')) resolve();
-      });
-    });
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    const { code, stdout, stderr } = await runWordsUntilCheckpointed(dir, 'int_1', store, (child) =>
+      child.kill('SIGINT'),
+    );
+    expect(code).toBe(130);
     expect(stdout).not.toContain('step count completed');
     const resumeLine = `mcp-orch resume int_1 --file words.mjs --store ${store}`;
     expect(stderr).toBe(`Interrupted. Task int_1 is paused; resume it with:\n  ${resumeLine}\n`);

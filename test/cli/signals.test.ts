@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createRuntime, defineWorkflow } from 'mcp-orchestration';
 import { createMemoryStore } from 'mcp-orchestration/memory';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Invocation } from '../../src/cli/command.js';
 import { watchRun } from '../../src/cli/watch-run.js';
-import { cliCommand, makeCliDir, runCli } from './cli-harness.js';
+import { makeCliDir, runCli, runWordsUntilCheckpointed } from './cli-harness.js';
 
 let dir = '';
 let remove = async () => {};
@@ -17,33 +16,6 @@ afterAll(async () => {
   await remove();
 });
 
-/**
- * Starts `mcp-orch run words.mjs` (steps of 1.5 s) and, once its first step is checkpointed,
- * sends `signal` (or runs `onRunning`); resolves with its exit code and output.
- */
-async function runUntil(
-  task: string,
-  store: string,
-  act: (child: ReturnType<typeof spawn>) => unknown,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, argv] = cliCommand(['run', 'words.mjs', '--task', task, '--store', store]);
-  const child = spawn(command, argv, { cwd: dir, env: { ...process.env, STEP_MS: '1500' } });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('checkpoint 2 saved')) resolve();
-    });
-  });
-  await act(child);
-  return { code: await exited, stdout, stderr };
-}
-
 describe('mcp-orch run, stopped by SIGTERM or SIGHUP', { timeout: 90_000 }, () => {
   for (const [signal, code, why] of [
     ['SIGTERM', 143, 'Terminated (SIGTERM)'],
@@ -52,7 +24,7 @@ describe('mcp-orch run, stopped by SIGTERM or SIGHUP', { timeout: 90_000 }, () =
     it(`${signal} pauses the task as Ctrl-C does, exit code ${code}, and resume takes it on at once`, async () => {
       const task = `sig_${signal.toLowerCase()}`;
       const store = `file:${join(dir, `store-${signal}`)}`;
-      const run = await runUntil(task, store, (child) => child.kill(signal));
+      const run = await runWordsUntilCheckpointed(dir, task, store, (child) => child.kill(signal));
       expect(run.code).toBe(code);
       const resumeLine = `mcp-orch resume ${task} --file words.mjs --store ${store}`;
       expect(run.stderr).toBe(`${why}. Task ${task} is paused; resume it with:\n  ${resumeLine}\n`);
@@ -73,7 +45,7 @@ describe('mcp-orch run, stopped by SIGTERM or SIGHUP', { timeout: 90_000 }, () =
 describe('mcp-orch run of a task paused from another terminal', { timeout: 90_000 }, () => {
   it('fails with WORKFLOW_PAUSED (exit 1) and says the resume command', async () => {
     const store = `file:${join(dir, 'store-paused')}`;
-    const run = await runUntil('elsewhere', store, async () => {
+    const run = await runWordsUntilCheckpointed(dir, 'elsewhere', store, async () => {
       const paused = await runCli(['pause', 'elsewhere', '--store', store], { cwd: dir });
       expect(paused.code).toBe(0);
     });
