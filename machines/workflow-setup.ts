@@ -2,9 +2,9 @@ import { assign, setup } from 'xstate';
 import type { Context } from '../src/context/context.js';
 import { createContext } from '../src/context/create-context.js';
 import { validateWithSchema } from '../src/context/schema-validation.js';
-import { isOrchestrationError } from '../src/errors.js';
+import { isOrchestrationError, type ValidationIssue } from '../src/errors.js';
 import { MAX_ID_LENGTH } from '../src/ids.js';
-import { isJson, type JsonObject, type JsonValue } from '../src/json.js';
+import { assertJson, type JsonObject, type JsonValue } from '../src/json.js';
 import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
 import { mergeContextData } from '../src/merger/merge-context-data.js';
 import { backoffDelay } from './backoff.js';
@@ -74,28 +74,61 @@ function laneContext(context: Ctx, lane: string): Context {
   return current;
 }
 
-type Validated = { readonly ok: true; readonly value: JsonValue } | { readonly ok: false };
+/**
+ * What {@link checkEventData} found: the data as the step's context takes it, or why it was
+ * refused (`cause`: the schema's `ContextValidationError`, or the `NonJsonValueError` or
+ * `DepthLimitError` of an output JSON cannot carry).
+ */
+export type CheckedEventData =
+  | { readonly ok: true; readonly value: JsonValue }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly cause: unknown };
 
 /**
- * Validates the data of an event for a `waitFor` step (schema, then JSON). An event without
- * `data` (a bare approval, say) carries `null`: the schema, if any, still sees `undefined`, and
- * what it accepts as undefined becomes `null` too.
+ * Checks the data of an event for a `waitFor` step (schema, then JSON); issue paths start at
+ * `path`. An event without `data` (a bare approval, say) carries `null`: the schema, if any,
+ * still sees `undefined`, and what it accepts as undefined becomes `null` too. The runtime's
+ * `send` runs it again, with `path` `$.data`, to say why it refused an event.
+ * @internal
  */
-function validateEventData(step: WaitForStep, event: WorkflowEvent): Validated {
-  if (event.type !== step.waitFor.event) return { ok: false };
-  const data = eventField(event, 'data');
+export function checkEventData(step: WaitForStep, data: unknown, path = '$'): CheckedEventData {
   let value: unknown = data;
   const schema = step.waitFor.schema;
   if (schema !== undefined) {
     try {
-      value = validateWithSchema(step.waitFor.contextType ?? step.waitFor.event, schema, data);
+      value = validateWithSchema(
+        step.waitFor.contextType ?? step.waitFor.event,
+        schema,
+        data,
+        path,
+      );
     } catch (error) {
-      if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) return { ok: false };
+      if (isOrchestrationError(error, 'CONTEXT_VALIDATION')) {
+        return { ok: false, issues: error.issues, cause: error };
+      }
       throw error;
     }
   }
   if (value === undefined) value = null;
-  return isJson(value) ? { ok: true, value } : { ok: false };
+  try {
+    assertJson(value, { path });
+  } catch (error) {
+    // A NonJsonValueError or DepthLimitError names where; anything else (a getter that threw)
+    // refuses the data as well.
+    const where = error instanceof Error ? (error as { path?: unknown }).path : undefined;
+    const reason = error instanceof Error ? error.message : String(error);
+    const issue = {
+      path: typeof where === 'string' ? where : path,
+      message: `the schema's output is not JSON (${reason})`,
+    };
+    return { ok: false, issues: [issue], cause: error };
+  }
+  return { ok: true, value };
+}
+
+/** {@link checkEventData} for an event of the step's type; `undefined` for another type. */
+function validateEventData(step: WaitForStep, event: WorkflowEvent): CheckedEventData | undefined {
+  if (event.type !== step.waitFor.event) return undefined;
+  return checkEventData(step, eventField(event, 'data'));
 }
 
 /** Stops a definition mistake (a step id used with the wrong kind) at the first use. */
@@ -150,7 +183,7 @@ export function createWorkflowSetup(index: WorkflowIndex) {
       hasFailed: ({ context }) => context.error !== undefined,
       /** The event of a `waitFor` step carries valid data. */
       acceptsEvent: ({ event }, params: { stepId: string }) =>
-        validateEventData(waiter(params.stepId), event).ok,
+        validateEventData(waiter(params.stepId), event)?.ok === true,
     },
     actions: {
       beginAttempt: assign(({ context }, params: { stepId: string }) => ({
@@ -261,7 +294,7 @@ export function createWorkflowSetup(index: WorkflowIndex) {
       acceptEvent: assign(({ context, event }, params: { stepId: string; lane: string }) => {
         const step = waiter(params.stepId);
         const checked = validateEventData(step, event);
-        if (!checked.ok) return {}; // unreachable: the guard ran the same check
+        if (!checked?.ok) return {}; // unreachable: the guard ran the same check
         const next = createContext(step.waitFor.contextType ?? step.waitFor.event, checked.value, {
           contextId: derivedContextId(context.taskId, params.stepId, 'event'),
           metadata: {

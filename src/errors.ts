@@ -368,22 +368,59 @@ export class WorkflowMismatchError extends OrchestrationError {
   }
 }
 
-/** An event the workflow is not waiting for, or whose data its schema refuses. Nothing changed. */
+/** How many issues an {@link EventNotAcceptedError}'s message names, and how long each may be. */
+const SHOWN_ISSUES = 3;
+const SHOWN_ISSUE_LENGTH = 160;
+
+/** Issues as a message shows them: the first few, one line each, cut short. */
+function shownIssues(issues: readonly ValidationIssue[]): string {
+  const shown = issues.slice(0, SHOWN_ISSUES).map((issue) => {
+    const message = issue.message.replace(/\s+/g, ' ').trim();
+    const cut =
+      message.length > SHOWN_ISSUE_LENGTH ? `${message.slice(0, SHOWN_ISSUE_LENGTH)}…` : message;
+    return `${shownPath(issue.path)}: ${cut}`;
+  });
+  const more = issues.length > SHOWN_ISSUES ? ` (and ${issues.length - SHOWN_ISSUES} more)` : '';
+  return `${shown.join('; ')}${more}`;
+}
+
+/**
+ * An event the workflow is not waiting for, or whose data its step refuses. Nothing changed.
+ * When the type is awaited but the data was refused, `issues` says why and the message names
+ * the first few.
+ */
 export class EventNotAcceptedError extends OrchestrationError {
   readonly taskId: string;
   readonly eventType: string;
   /** The event types the workflow waits for now (`[]`: none). */
   readonly expected: readonly string[];
-  constructor(taskId: string, eventType: string, expected: readonly string[]) {
+  /**
+   * Why a step waiting for this event type refused its data, with paths under `$.data`: the
+   * schema's issues (its `ContextValidationError` is the `cause`), or what of the schema's output
+   * JSON cannot carry (the `NonJsonValueError` is the `cause`). `[]` when the event type is not
+   * awaited (or a hand-written machine refused it: it tells no reason).
+   */
+  readonly issues: readonly ValidationIssue[];
+  constructor(
+    taskId: string,
+    eventType: string,
+    expected: readonly string[],
+    refusal?: { readonly issues: readonly ValidationIssue[]; readonly cause?: unknown },
+  ) {
+    const issues = refusal?.issues ?? [];
     const waiting =
       expected.length > 0 ? `it waits for ${expected.join(', ')}` : 'it waits for no event';
     super(
       'EVENT_NOT_ACCEPTED',
-      `Task ${taskId} does not accept event ${JSON.stringify(eventType)} now (${waiting}, with data its step's schema accepts, if it has one)`,
+      issues.length > 0
+        ? `Task ${taskId} waits for event ${JSON.stringify(eventType)}, but refused its data: ${shownIssues(issues)}`
+        : `Task ${taskId} does not accept event ${JSON.stringify(eventType)} now (${waiting}, with data its step's schema accepts, if it has one)`,
+      refusal?.cause === undefined ? undefined : { cause: refusal.cause },
     );
     this.taskId = taskId;
     this.eventType = eventType;
     this.expected = expected;
+    this.issues = issues;
   }
 }
 

@@ -15,7 +15,8 @@ export const sendCommand: Command = {
   details: [
     'The task is resumed from its latest checkpoint (its workflow module comes from --file), the',
     'event { type: EVENT, data } is sent to it, and it runs until it finishes or waits again.',
-    'An event it does not wait for, or data its schema refuses, changes nothing (EVENT_NOT_ACCEPTED).',
+    'An event it does not wait for, or data its schema refuses, changes nothing (EVENT_NOT_ACCEPTED;',
+    "for refused data, the error names the schema's first issues, with paths under $.data).",
     'Only a suspended task takes events (or a defineMachineWorkflow machine idle in an untagged',
     'state); a paused, finished or running one is refused as it is (TASK_NOT_RUNNING), and so is',
     'a task a worker or another mcp-orch process holds a live lease on (TASK_LEASED).',

@@ -1,7 +1,8 @@
 import { type Actor, createActor, type SnapshotFrom } from 'xstate';
 import type { WorkflowMachine } from '../../machines/define-workflow.js';
 import { TIMER_TAG } from '../../machines/workflow-config.js';
-import type { WorkflowOutput } from '../../machines/workflow-types.js';
+import { checkEventData } from '../../machines/workflow-setup.js';
+import type { WaitForStep, WorkflowOutput } from '../../machines/workflow-types.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import { freezeContextsIn } from '../context/freeze-contexts.js';
@@ -21,7 +22,7 @@ import type {
   RuntimeEventInput,
 } from './runtime-types.js';
 import type { TaskLineage } from './task-lineage.js';
-import type { StepIndex } from './workflow-progress.js';
+import { readProgress, type StepIndex } from './workflow-progress.js';
 
 type WorkflowActor = Actor<WorkflowMachine>;
 type WorkflowSnapshot = SnapshotFrom<WorkflowMachine>;
@@ -207,10 +208,30 @@ export class TaskRun extends RunBase<WorkflowActor, WorkflowSnapshot> {
     if (this.ended) throw new TaskNotRunningError(this.taskId, 'its run has ended');
     const { type } = event;
     const reserved = /^(xstate|workflow)\./.test(type);
-    if (reserved || !this.actor.getSnapshot().can({ type, data: event.data })) {
-      throw new EventNotAcceptedError(this.taskId, type, this.#tracker.waitingFor());
+    const snapshot = this.actor.getSnapshot();
+    if (reserved || !snapshot.can({ type, data: event.data })) {
+      const expected = this.#tracker.waitingFor();
+      const refusal = expected.includes(type)
+        ? this.#refusal(snapshot, type, event.data)
+        : undefined;
+      throw new EventNotAcceptedError(this.taskId, type, expected, refusal);
     }
     this.actor.send({ type, data: event.data });
+  }
+
+  /**
+   * Why the steps waiting for `type` refused `data`: the first one's issues (only refused events
+   * pay for this second check).
+   */
+  #refusal(snapshot: WorkflowSnapshot, type: string, data: unknown) {
+    const { index } = this.#deps;
+    for (const [stepId, phase] of readProgress(index, snapshot.value).phases) {
+      const step = index.steps.get(stepId) as WaitForStep | undefined;
+      if (phase !== 'waiting' || step?.waitFor?.event !== type) continue;
+      const checked = checkEventData(step, data, '$.data');
+      if (!checked.ok) return checked;
+    }
+    return undefined;
   }
 
   #onSnapshot(snapshot: WorkflowSnapshot): void {
