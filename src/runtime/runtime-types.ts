@@ -309,7 +309,7 @@ export interface Runtime {
   /**
    * Sends an event to a `waitFor` step of a running task (to a hand-written machine: any event
    * its snapshot `can` take, as `{ type, data }`). `EventNotAcceptedError` when it waits for no
-   * such event or the data fails its schema, `NonJsonValueError` (naming the path) for data JSON
+   * such event or the data fails its schema (then its `issues` say why), `NonJsonValueError` (naming the path) for data JSON
    * cannot carry; nothing changes. `TaskNotRunningError` when the task runs nowhere here, or
    * when another runtime paused or cancelled it meanwhile (read from the store before the
    * event is delivered; the run here then ends as that stop says). `TypeError` for an event
