@@ -35,7 +35,7 @@ export async function runTransaction<T>(
  */
 function hintFor(error: unknown): string {
   if (!(error instanceof Error) || error.name !== 'NotFoundError') return '';
-  return ': the database has no such object store (a database that already existed is not given one); give the store a database of its own (dbName) or pass store: createStore(dbName, storeName) for an object store it owns';
+  return ": the database has no such object store (a database that already existed is not given one); give the store a database of its own (dbName), or create an object store for it in the app's own upgrade (onupgradeneeded) and pass store: createStore(dbName, thatStoreName)";
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

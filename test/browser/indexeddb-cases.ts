@@ -350,6 +350,22 @@ export function describeIndexedDbSpecifics(label: string): void {
       await store.close();
     });
 
+    it("shares the app's database through an object store the app created in its own upgrade (the README's recipe)", async () => {
+      const { dbName, idb: app } = openDb('app-data'); // the app's own database, version 1
+      await set('app', 1, app);
+      await closeConnection(app); // or it would block the upgrade
+      // The app's next version adds an object store for the checkpoints.
+      const upgrade = indexedDB.open(dbName, 2);
+      upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('orchestration');
+      (await request(upgrade)).close();
+      const shared = connect(dbName, 'orchestration'); // idb-keyval's createStore(dbName, …)
+      const store = createIndexedDbStore({ store: shared });
+      await store.save(record('task-1', 'cp-1', Date.now()));
+      expect((await store.latest('task-1'))?.body).toBe('body of cp-1');
+      expect(await get('app', connect(dbName, 'app-data'))).toBe(1); // the app's data untouched
+      await closeConnection(shared);
+    });
+
     it('a transaction that fails part-way leaves nothing behind', async () => {
       const { idb } = openDb();
       await set('before', 1, idb);
