@@ -138,10 +138,16 @@ process.once('SIGINT', () => {
   // Paused: the agent call in flight is aborted and runs again on resume.
   void runtime
     .pause(taskId)
-    .catch(() => {}) // not started yet: nothing to pause
-    .then(() => runtime.close())
-    .then(() => {
-      console.log('\nPaused. Run `npm start` again to resume from the last checkpoint.');
+    .then(
+      () => '\nPaused. Run `npm start` again to resume from the last checkpoint.',
+      // Not started yet, or already finished: nothing to pause.
+      () => '\nStopped before anything was left to resume.',
+    )
+    .then(async (message) => {
+      await runtime.close();
+      // What the store holds now (a run that was just finishing may have completed after all).
+      const latest = await manager.loadLatestCheckpoint(taskId, { snapshot: false });
+      console.log(latest?.status === 'completed' ? '\nStopped; the run had completed.' : message);
       process.exit(130);
     });
 });
@@ -165,12 +171,24 @@ const run = await runtime.start(
 );
 // Ctrl-C pauses the run, which rejects the result with WORKFLOW_PAUSED (or TASK_NOT_RUNNING once
 // the runtime is closed): the SIGINT handler then reports and exits, so wait for it instead.
-const result = await run.result.catch((error: unknown) => {
+const result = await run.result.catch(async (error: unknown) => {
   if (
     isOrchestrationError(error, 'WORKFLOW_PAUSED') ||
     isOrchestrationError(error, 'TASK_NOT_RUNNING')
   ) {
     return new Promise<never>(() => {});
+  }
+  // Another process ran this task at the same time (two `npm start`s on one store): it deleted
+  // the finished task and started again, or saved first. Conditional writes stopped this run.
+  if (
+    isOrchestrationError(error, 'CHECKPOINT_CONFLICT') ||
+    isOrchestrationError(error, 'TASK_NOT_FOUND')
+  ) {
+    console.error(
+      `\nAnother process ran ${taskId} meanwhile; this run stopped (${error.message}).`,
+    );
+    await runtime.close();
+    process.exit(1);
   }
   throw error;
 });
