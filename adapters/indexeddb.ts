@@ -1,18 +1,20 @@
 import type { UseStore } from 'idb-keyval';
-import {
-  type CheckpointRecord,
-  type CheckpointRecordMeta,
-  type CheckpointStore,
-  type CheckpointStoreOptions,
-  DEFAULT_MAX_RECORD_BYTES,
-  type ListTasksOptions,
-  type NewCheckpointRecord,
-  type ReadLogOptions,
-  type SavedRecord,
-  type SaveRecordOptions,
+import type {
+  AppendLogAtOptions,
+  CheckpointRecord,
+  CheckpointRecordMeta,
+  CheckpointStore,
+  CheckpointStoreOptions,
+  ConditionalAppend,
+  ListTasksOptions,
+  NewCheckpointRecord,
+  ReadLogOptions,
+  SavedRecord,
+  SaveRecordOptions,
 } from '../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
+  assertLogAt,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -20,6 +22,7 @@ import {
   assertWithinLimit,
   isExpired,
   listTasksOptions,
+  maxRecordBytesOption,
   utf8Length,
 } from '../src/checkpoint/store-guards.js';
 import {
@@ -113,7 +116,7 @@ const DEFAULT_DB = 'mcp-orchestration';
 export function createIndexedDbStore(
   options: IndexedDbStoreOptions = {},
 ): IndexedDbCheckpointStore {
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const maxRecordBytes = maxRecordBytesOption(options.maxRecordBytes);
   const now = options.now ?? Date.now;
   const sweepPerSave = options.sweepPerSave ?? 16;
   if (!(Number.isSafeInteger(sweepPerSave) && sweepPerSave >= 0)) {
@@ -298,6 +301,33 @@ export function createIndexedDbStore(
       assertLogEntries(entries, maxRecordBytes, name);
       const mode = entries.length === 0 ? 'readonly' : 'readwrite';
       return run(mode, 'appendLog', (store) => appendEntries(store, taskId, name, entries));
+    },
+
+    // Async, so that bad arguments reject the promise (a throw here would escape it).
+    async appendLogAt(
+      taskId: string,
+      name: string,
+      at: number,
+      entries: readonly string[],
+      appendOptions?: AppendLogAtOptions,
+    ): Promise<ConditionalAppend> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertLogAt(at);
+      assertLogEntries(entries, maxRecordBytes, name);
+      const requireHead = appendOptions?.requireHead === true;
+      const time = now();
+      const mode = entries.length === 0 ? 'readonly' : 'readwrite';
+      // One transaction: the length and the head are checked where the entries are written, so
+      // a deleteTask (from this page or another tab) comes wholly before or after it.
+      return run(mode, 'appendLogAt', async (store) => {
+        const [length, head] = await Promise.all([
+          appendEntries(store, taskId, name, []),
+          requireHead ? readHead(store, taskId, time) : undefined,
+        ]);
+        if (length !== at || head?.seq === 0) return { appended: false, length };
+        return { appended: true, length: await appendEntries(store, taskId, name, entries) };
+      });
     },
 
     readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

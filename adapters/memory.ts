@@ -1,20 +1,22 @@
-import {
-  type CheckpointRecord,
-  type CheckpointRecordMeta,
-  type CheckpointStore,
-  type CheckpointStoreOptions,
-  DEFAULT_MAX_RECORD_BYTES,
-  type LeaseClaim,
-  type ListTasksOptions,
-  type NewCheckpointRecord,
-  type ReadLogOptions,
-  type SavedRecord,
-  type SaveRecordOptions,
-  type TaskLease,
+import type {
+  AppendLogAtOptions,
+  CheckpointRecord,
+  CheckpointRecordMeta,
+  CheckpointStore,
+  CheckpointStoreOptions,
+  ConditionalAppend,
+  LeaseClaim,
+  ListTasksOptions,
+  NewCheckpointRecord,
+  ReadLogOptions,
+  SavedRecord,
+  SaveRecordOptions,
+  TaskLease,
 } from '../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
   assertLeaseArgs,
+  assertLogAt,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -23,6 +25,7 @@ import {
   isExpired,
   listTasksOptions,
   liveAt,
+  maxRecordBytesOption,
   pageOfTaskIds,
 } from '../src/checkpoint/store-guards.js';
 import {
@@ -115,7 +118,7 @@ interface RecordHeader {
  * ```
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointStore {
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const maxRecordBytes = maxRecordBytesOption(options.maxRecordBytes);
   const now = options.now ?? Date.now;
   const records = options.records ?? new Map<string, string>();
   if (records.size > 0) throw new TypeError('the records map of a memory store must start empty');
@@ -338,6 +341,26 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       assertLogEntries(entries, maxRecordBytes, name);
       if (entries.length === 0) return logs.get(logKey(taskId, name))?.length ?? 0;
       return appendEntries(taskFor(taskId), taskId, name, entries);
+    },
+
+    async appendLogAt(
+      taskId: string,
+      name: string,
+      at: number,
+      entries: readonly string[],
+      appendOptions?: AppendLogAtOptions,
+    ): Promise<ConditionalAppend> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertLogAt(at);
+      assertLogEntries(entries, maxRecordBytes, name);
+      // Checked and appended in one synchronous step: nothing (a deleteTask) comes in between.
+      const length = logs.get(logKey(taskId, name))?.length ?? 0;
+      const task = liveTask(taskId);
+      const headless = appendOptions?.requireHead === true && (task?.head ?? 0) === 0;
+      if (length !== at || headless) return { appended: false, length };
+      if (entries.length === 0) return { appended: true, length };
+      return { appended: true, length: appendEntries(taskFor(taskId), taskId, name, entries) };
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import {
+  type AppendLogAtOptions,
   type CheckpointRecord,
   type CheckpointRecordMeta,
   type CheckpointStore,
@@ -115,7 +116,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   the bound plus a 2 KiB header is refused unread.
  * - **Logs** are appended under the task lock, one line per append, never rewritten; a line torn
  *   by a crash is ignored by readers and cut off by the next append. An `appendLogAt` that waited
- *   for the lock while its task was deleted is refused (see `log-ops.ts`).
+ *   for the lock while its task was deleted is refused (see `log-ops.ts`), and so is one with
+ *   `requireHead` to a task without a head (never saved, or deleted before it was called).
  * - **Leases** are a `lease.json` written under the task lock (see `lease-file.ts`), so claims
  *   are atomic across processes. A claim creates the task's folder if need be, but a folder with
  *   only a lease has no head and no log: it is not listed, and `deleteTask` of it returns false.
@@ -228,12 +230,16 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       name: string,
       at: number,
       entries: readonly string[],
+      appendOptions?: AppendLogAtOptions,
     ): Promise<ConditionalAppend> {
       assertValidId('taskId', taskId);
       assertValidId('log name', name);
       assertLogAt(at);
       assertLogEntries(entries, maxRecordBytes, name);
-      return run('appendLogAt', taskId, () => appendTaskLogAt(ctx, taskId, name, at, entries));
+      const requireHead = appendOptions?.requireHead === true;
+      return run('appendLogAt', taskId, () =>
+        appendTaskLogAt(ctx, taskId, name, at, entries, requireHead),
+      );
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

@@ -3,7 +3,7 @@ import type { ConditionalAppend, ReadLogOptions } from '../../src/checkpoint/che
 import { assertLogEntriesRead } from '../../src/checkpoint/store-guards.js';
 import { RecordTooLargeError } from '../../src/errors.js';
 import { appendLogLine, corruptLog, logLength, readLogEntries } from './log-file.js';
-import { type FileStoreContext, lockTask } from './store-context.js';
+import { type FileStoreContext, lockTask, viewTask } from './store-context.js';
 import { logPath, taskPaths } from './task-paths.js';
 import { removeBareFolder } from './task-sweep.js';
 
@@ -25,7 +25,9 @@ export async function appendTaskLog(
 
 /**
  * `appendLogAt` (`at`), and `appendLog` (`at` undefined): appends the entries under the task lock
- * when the log holds `at` entries then (any number, without `at`). The length is checked inside
+ * when the log holds `at` entries then (any number, without `at`), and, with `requireHead`, the
+ * task has a head above 0 then (it has a checkpoint, read from the memo of this instance's last
+ * claim or from the task's files). The length and the head are checked inside
  * the lock's callback, so a holder that stalled and was superseded checks it again when its
  * append runs again under a new claim: an append another writer overtook meanwhile is refused,
  * not made after the other's. A refused append changes nothing, not even the task's id file
@@ -44,13 +46,15 @@ export async function appendTaskLogAt(
   name: string,
   at: number | undefined,
   entries: readonly string[],
+  requireHead = false,
 ): Promise<ConditionalAppend> {
   const paths = taskPaths(ctx.root, taskId);
   const path = logPath(paths, name);
   const onCorrupt = corruptLog(taskId, name);
   if (entries.length === 0) {
     const length = await logLength(path, onCorrupt);
-    return { appended: at === undefined || length === at, length };
+    const headless = requireHead && (await viewTask(ctx, paths, taskId)).head === 0;
+    return { appended: (at === undefined || length === at) && !headless, length };
   }
   // Read while the call waits for the lock (started before it queues, so it keeps its place).
   const called = at === undefined ? undefined : folderIdentity(paths.records);
@@ -58,10 +62,17 @@ export async function appendTaskLogAt(
     ctx,
     paths,
     taskId,
-    async (lock) => {
+    async (lock, memo) => {
       if (at !== undefined) {
         const length = await logLength(path, onCorrupt);
-        if (length !== at || (await wasReplaced(called, paths.records))) {
+        if (
+          length !== at ||
+          (await wasReplaced(called, paths.records)) ||
+          // A memo is of a task with live records: its head is above 0.
+          (requireHead &&
+            memo === undefined &&
+            (await viewTask(ctx, paths, taskId, true)).head === 0)
+        ) {
           if (lock.firstClaim) await removeBareFolder(ctx, paths, taskId, lock);
           return { appended: false, length };
         }

@@ -1,13 +1,16 @@
 import {
+  type AppendLogAtOptions,
   type CheckpointRecord,
   type CheckpointRecordMeta,
   type CheckpointStore,
   type CheckpointStoreOptions,
+  type ConditionalAppend,
   DEFAULT_MAX_RECORD_BYTES,
   type ReadLogOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
   assertKeepLatest,
+  assertLogAt,
   assertLogEntries,
   assertReadLogOptions,
 } from '../../src/checkpoint/store-guards.js';
@@ -233,6 +236,32 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       const args = [name, ...entries];
       const reply = await run('appendLog', taskId, scripts.appendLog, [logKey, k.logs], args);
       return numberOf(taskId, reply, `log ${name}`);
+    },
+
+    async appendLogAt(
+      taskId: string,
+      name: string,
+      at: number,
+      entries: readonly string[],
+      appendOptions?: AppendLogAtOptions,
+    ): Promise<ConditionalAppend> {
+      assertValidId('taskId', taskId);
+      assertValidId('log name', name);
+      assertLogAt(at);
+      assertLogEntries(entries, maxRecordBytes, name);
+      const k = keysOf(taskId);
+      // One script: the log's length (and the task's head, if asked) are checked where the
+      // entries are pushed, so a deleteTask comes wholly before or after it.
+      const keys = [...k.task, k.log(name), k.logs];
+      const requireHead = appendOptions?.requireHead === true ? '1' : '0';
+      const args = [k.recPrefix, now(), name, String(at), requireHead, ...entries];
+      const reply = await run('appendLogAt', taskId, scripts.appendLogAt, keys, args);
+      if (reply[0] !== Status.Ok) throw replyFailure(taskId, reply, maxRecordBytes, `log ${name}`);
+      const length = integerOf(reply[2]);
+      if ((reply[1] !== 0 && reply[1] !== 1) || length === undefined) {
+        throw new StorageError('redis', 'appendLogAt: unexpected reply from Redis');
+      }
+      return { appended: reply[1] === 1, length };
     },
 
     async readLog(taskId: string, name: string, readOptions?: ReadLogOptions): Promise<string[]> {

@@ -22,6 +22,7 @@ export const scripts = {
   delete: loadLuaScript('delete', 3),
   deleteOld: loadLuaScript('deleteOld', 3),
   appendLog: loadLuaScript('appendLog', 2),
+  appendLogAt: loadLuaScript('appendLogAt', 5),
   readLog: loadLuaScript('readLog', 1),
   deleteTask: loadLuaScript('deleteTask', 5),
   claimLease: loadLuaScript('claimLease', 1),

@@ -527,6 +527,8 @@ export function saveRuntimeLineage(
     logged: isGenuineFlow(flow),
     below,
     reread,
+    // The transitions of checkpoints saved: not for a task deleted meanwhile.
+    requireHead: true,
   });
 }
 

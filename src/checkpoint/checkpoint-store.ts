@@ -95,17 +95,23 @@ export interface CheckpointStore {
    * Optional: appends `entries` to a task's log as {@link appendLog} does, but only when the log
    * holds exactly `at` entries as they are written (checked in the same atomic step as the
    * append); otherwise it appends nothing. So a writer whose knowledge of the log is stale (it
-   * stalled while another writer appended) never appends entries after those. Returns whether it
-   * appended and the log's length after the call (with no entries nothing is written, and
-   * `appended` says whether the length is `at`). `at` is an integer ≥ 0. The runtime appends a
-   * task's lineage with it on a store without {@link appendsOnSave}, and with {@link appendLog}
-   * when a store leaves it out. The conformance suite checks it when a store has it.
+   * stalled while another writer appended) never appends entries after those. With
+   * `options.requireHead`, it also appends nothing unless the task's head ({@link head}) is above
+   * 0 in that same step: a writer that appends for a checkpoint it saved (the runtime's stored
+   * contexts) does not make the log of a task deleted meanwhile again, even at `at` 0, where a
+   * deleted task's log has the length the writer knows. Returns whether it appended and the log's
+   * length after the call (with no entries nothing is written, and `appended` says whether the
+   * conditions hold). `at` is an integer ≥ 0. The runtime appends a task's lineage with it on a
+   * store without {@link appendsOnSave}, and its stored contexts on every store that has it, with
+   * {@link appendLog} when a store leaves it out. The conformance suite checks it when a store
+   * has it.
    */
   appendLogAt?(
     taskId: string,
     name: string,
     at: number,
     entries: readonly string[],
+    options?: AppendLogAtOptions,
   ): Promise<ConditionalAppend>;
 
   /** Entries `[from, from + limit)` of a task's log (all from `from` when no limit); `[]` if none. */
@@ -208,6 +214,16 @@ export interface ConditionalAppend {
   readonly appended: boolean;
   /** The log's length after the call. */
   readonly length: number;
+}
+
+/** Options of {@link CheckpointStore.appendLogAt}. */
+export interface AppendLogAtOptions {
+  /**
+   * Append only when the task's head is above 0 as the entries are written: it has a checkpoint,
+   * and was not deleted since (nor did every record of it expire). Default: false (a log of a
+   * task without checkpoints is appended to as any other).
+   */
+  readonly requireHead?: boolean | undefined;
 }
 
 /** Options of {@link CheckpointStore.readLog}. */

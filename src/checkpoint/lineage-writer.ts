@@ -7,7 +7,7 @@ import {
 import { parseContextTransitions, parseLoggedTransitions } from '../flow/context-flow-snapshot.js';
 import type { ContextTransition } from '../flow/context-transition.js';
 import { assertValidId } from '../ids.js';
-import type { CheckpointStore } from './checkpoint-store.js';
+import type { AppendLogAtOptions, CheckpointStore } from './checkpoint-store.js';
 
 /**
  * Where `saveLineage` reads transitions from: a `ContextFlowManager` (anything with
@@ -27,6 +27,9 @@ const SCAN_PAGE = 1_000;
 /** Tries of one save at most while other writers keep appending first (`appendLogAt`). */
 const APPEND_TRIES = 3;
 
+/** `appendLogAt`'s options for a save with `requireHead`. */
+const REQUIRE_HEAD: AppendLogAtOptions = Object.freeze({ requireHead: true });
+
 /** What a writer knows of a task's log. */
 interface LogTail {
   /** The highest `seq` in it (-1: none). */
@@ -43,7 +46,10 @@ interface LogTail {
  * an append is conditional on the length it knows: a writer that stalled while another appended
  * the same transitions (a runtime that lost its task's lease) reads the log again and appends
  * only what it still lacks, instead of repeating them. A log that repeats transitions anyway
- * (written before, or by a store without `appendLogAt`) is read without the repeats.
+ * (written before, or by a store without `appendLogAt`) is read without the repeats. A save with
+ * `requireHead` (the transitions of checkpoints saved) appends only while the task has a head:
+ * one refused at the length it named found the task deleted, and fails without reading the log
+ * again (read again, a deleted task's log is empty, and an append there would make it again).
  */
 export class LineageWriter {
   readonly #store: CheckpointStore;
@@ -161,15 +167,23 @@ export class LineageWriter {
         return entries.length;
       }, forgetTail);
     }
+    const requireHead = options.requireHead === true;
     return this.#store
-      .appendLogAt(taskId, this.log, length, entries)
+      .appendLogAt(taskId, this.log, length, entries, requireHead ? REQUIRE_HEAD : undefined)
       .then((result): number | Promise<number> => {
         if (result.appended) {
           this.#remember(taskId, { seq, length: result.length });
           return entries.length;
         }
-        // Another writer appended since `tail` was read: read it again, append what it lacks.
         this.#persisted.delete(taskId);
+        if (requireHead && result.length === length) {
+          // Refused at the length it named: the task has no head (it was deleted meanwhile).
+          throw new StorageError(
+            this.#store.name,
+            `appending to log ${this.log} of task ${taskId}: the task has no checkpoint (deleted meanwhile?); nothing was appended`,
+          );
+        }
+        // Another writer appended since `tail` was read: read it again, append what it lacks.
         if (attempt >= APPEND_TRIES) {
           throw new StorageError(
             this.#store.name,
@@ -306,6 +320,14 @@ export interface SaveLineageOptions {
    * transitions as persisted. One log read per new run, not per append. Default: false.
    */
   readonly reread?: boolean;
+  /**
+   * Append only while the task has a checkpoint (`appendLogAt` with `requireHead`, on a store
+   * that has it): for the transitions of checkpoints saved (the runtime's appends), so that a
+   * task deleted meanwhile, by another manager or process, is not given its log again. Such an
+   * append refused fails with a `StorageError` and is not tried again. Default: false (a task's
+   * lineage may be saved before, or without, any checkpoint).
+   */
+  readonly requireHead?: boolean;
 }
 
 /**

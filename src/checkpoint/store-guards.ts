@@ -3,6 +3,7 @@ import { assertValidId } from '../ids.js';
 import { assertWithinLimit } from '../utf8.js';
 import {
   DEFAULT_LIST_TASKS_LIMIT,
+  DEFAULT_MAX_RECORD_BYTES,
   type ListTasksOptions,
   MAX_LEASE_TTL_MS,
   MAX_LIST_TASKS_LIMIT,
@@ -18,6 +19,18 @@ import {
  */
 
 export { assertWithinLimit, utf8Length } from '../utf8.js';
+
+/**
+ * A store factory's `maxRecordBytes` option: {@link DEFAULT_MAX_RECORD_BYTES} when absent, else
+ * an integer > 0 (`TypeError` otherwise: `NaN` would lift the bound, 0 or 1.5 fail every save).
+ */
+export function maxRecordBytesOption(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_RECORD_BYTES;
+  if (!(Number.isSafeInteger(value) && value > 0)) {
+    throw new TypeError(`maxRecordBytes must be an integer > 0, got ${value}`);
+  }
+  return value;
+}
 
 /** Validates everything about a record before a store writes it. */
 export function assertSavable(

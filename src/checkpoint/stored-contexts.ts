@@ -1,5 +1,5 @@
 import type { JsonValue } from '../json.js';
-import type { CheckpointStore } from './checkpoint-store.js';
+import type { AppendLogAtOptions, CheckpointStore } from './checkpoint-store.js';
 import { type ContextFields, type ContextSplice, fieldsOf, partsOf } from './context-splice.js';
 import { appendSplice } from './json-append-splice.js';
 import { type StoredContexts, spliceJson } from './shared-contexts.js';
@@ -58,6 +58,9 @@ export function entriesReadFor(state: object): ReadonlyMap<object, number> {
   return entriesRead.get(state) ?? new Map();
 }
 
+/** How the writer appends: only while the task has a checkpoint (it was not deleted). */
+const REQUIRE_HEAD: AppendLogAtOptions = Object.freeze({ requireHead: true });
+
 /** A context in the log that the next versions of its type are spliced from. */
 interface Base {
   readonly entry: number;
@@ -110,12 +113,13 @@ function typeOf(context: object): string | undefined {
  * checkpoints); nothing waits for an append but {@link settled}.
  *
  * On a store with `appendLogAt` each append is conditional on the log's length as this writer
- * knows it (read once, at its first checkpoint, then from its own appends): an append the store
- * refuses found another log than the one this run writes (its task was deleted meanwhile, by
- * another manager or process, or another writer appended), so it is failed, and the writer
- * appends nothing more. So an append that was in flight when the task was deleted does not make
- * its log again (the file store refuses one that waited for the lock while the task was deleted,
- * even at length 0).
+ * knows it (read once, at its first checkpoint, then from its own appends), and on the task having
+ * a head (`requireHead`: the writer appends only for checkpoints it saved, so a task without one
+ * was deleted). An append the store refuses found another log than the one this run writes (its
+ * task was deleted meanwhile, by another manager or process, or another writer appended), so it
+ * is failed, and the writer appends nothing more. So an append in flight or queued when the task
+ * was deleted does not make its log again, even at length 0 (the run's first append, where the
+ * deleted task's log has the length the writer knew).
  *
  * It also keeps a base per context type for contexts that grow: a large context new in a
  * checkpoint whose previous one held another of its type becomes its type's first base; later
@@ -376,7 +380,7 @@ export class ContextLogWriter implements StoredContexts {
     );
     const append = known.then((at) => {
       if (at === undefined) throw new Error('the contexts log could not be read');
-      return appendLogAt(this.#taskId, this.#log, at, entries);
+      return appendLogAt(this.#taskId, this.#log, at, entries, REQUIRE_HEAD);
     });
     // Known again once it lands; after a failure it may or may not have landed: read again.
     this.#length = append.then(

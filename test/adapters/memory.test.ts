@@ -43,4 +43,18 @@ describe('memory store specifics', () => {
     expect(Object.isFrozen(meta)).toBe(true);
     expect(() => createMemoryStore({ records: new Map([['t/a', 'x']]) })).toThrow(TypeError);
   });
+
+  it('refuses a maxRecordBytes that is not an integer > 0, as the file and Redis stores do', async () => {
+    // NaN would lift the bound (every size passes); 0, -5 and 1.5 would fail every save.
+    for (const bad of [Number.NaN, 0, -5, 1.5, Number.POSITIVE_INFINITY, '1024']) {
+      const create = () => createMemoryStore({ maxRecordBytes: bad as number });
+      expect(create).toThrow(TypeError);
+      expect(create).toThrow(`maxRecordBytes must be an integer > 0, got ${bad}`);
+    }
+    const tiny = createMemoryStore({ maxRecordBytes: 1 });
+    await tiny.save({ taskId: 't', checkpointId: 'a', createdAt: 1, body: 'A' });
+    await expect(
+      tiny.save({ taskId: 't', checkpointId: 'b', createdAt: 1, body: 'AB' }),
+    ).rejects.toSatisfy((error) => isOrchestrationError(error, 'RECORD_TOO_LARGE'));
+  });
 });

@@ -23,8 +23,8 @@ import { median, shuffle } from './timing.js';
  * - `naive`: each step returns the previous data plus its item (the data grows);
  * - `refs`: contexts are immutable; each step's context holds only its item and the id of the
  *   previous context (the design of DESIGN.md, "Checkpoints").
- * Bytes written per step are counted by a wrapper that forwards `save`/`appendLog` to the real
- * store. Lengths up to 1,000 always run; a longer run whose time or bytes, estimated from the
+ * Bytes written per step are counted by a wrapper that forwards `save`/`appendLog`/`appendLogAt`
+ * to the real store. Lengths up to 1,000 always run; a longer run whose time or bytes, estimated from the
  * shorter ones, exceed the budget is not made, and the output says so (the mode is capped).
  *
  * Timing: a cell's time per step is the median over *samples*, a sample being consecutive runs of
@@ -194,6 +194,15 @@ function meter(inner: CheckpointStore): Meter {
         for (const entry of entries) m.bytes += entry.length;
         return inner.appendLog(taskId, name, entries);
       },
+      // Forwarded as the store has it: the runtime appends conditionally where it can.
+      ...(inner.appendLogAt === undefined
+        ? {}
+        : {
+            appendLogAt(taskId, name, at, entries, options) {
+              for (const entry of entries) m.bytes += entry.length;
+              return inner.appendLogAt!(taskId, name, at, entries, options);
+            },
+          }),
       load: (taskId, checkpointId) => inner.load(taskId, checkpointId),
       latest: (taskId) => inner.latest(taskId),
       list: (taskId) => inner.list(taskId),

@@ -114,6 +114,11 @@ export function describeIndexedDbSpecifics(label: string): void {
       expect(await queued()).toBe(0);
       expect((await storedKeys(idb)).filter((key) => key.includes('"old"'))).toEqual([]);
       expect(() => createIndexedDbStore({ store: idb, sweepPerSave: -1 })).toThrow(TypeError);
+      for (const maxRecordBytes of [Number.NaN, 0, -5, 1.5]) {
+        expect(() => createIndexedDbStore({ store: idb, maxRecordBytes })).toThrow(
+          /^maxRecordBytes must be an integer > 0/,
+        );
+      }
     });
 
     it('a task whose head lapsed starts again cleanly while the sweep is unfinished', async () => {

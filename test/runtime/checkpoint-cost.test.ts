@@ -109,6 +109,7 @@ describe('lineage appends beside checkpoints', () => {
     // Appends wait until released; checkpoints go through at once.
     const store = Object.assign(Object.create(inner), {
       appendsOnSave: false,
+      appendLogAt: undefined, // every append goes through appendLog below
       async appendLog(taskId: string, name: string, entries: readonly string[]) {
         if (entries.length > 0) {
           appends += 1;

@@ -18,6 +18,7 @@ import { LINEAGE_APPEND_BATCH } from '../../src/runtime/checkpoint-writer.js';
 function withoutAppendOnSave(inner: CheckpointStore, hangLineage: boolean): CheckpointStore {
   return Object.assign(Object.create(inner) as CheckpointStore, {
     appendsOnSave: false,
+    appendLogAt: undefined, // every append goes through appendLog below
     appendLog(taskId: string, name: string, entries: readonly string[]) {
       if (hangLineage && name === 'lineage' && entries.length > 0) {
         return new Promise<number>(() => {});
@@ -62,6 +63,7 @@ describe('lineage appended in the checkpoint write (appendsOnSave)', () => {
         }
         return inner.save(record, options);
       },
+      appendLogAt: undefined, // every append goes through appendLog below
       appendLog(taskId: string, name: string, entries: readonly string[]) {
         if (name === 'lineage' && entries.length > 0) lineageAppends += 1;
         return inner.appendLog(taskId, name, entries);
@@ -132,6 +134,7 @@ describe('lineage appended beside the checkpoints (stores without appendsOnSave)
     const appends: number[] = [];
     const store = Object.assign(Object.create(inner) as CheckpointStore, {
       appendsOnSave: false,
+      appendLogAt: undefined, // every append goes through appendLog below
       appendLog(taskId: string, name: string, entries: readonly string[]) {
         if (name === 'lineage' && entries.length > 0) appends.push(entries.length);
         return inner.appendLog(taskId, name, entries);

@@ -161,6 +161,8 @@ describe('saveRuntimeCheckpoint (the runtime path of saveCheckpoint)', () => {
 describe('saveRuntimeLineage (the runtime path of saveLineage)', () => {
   it("appends a genuine ContextFlowManager's transitions below a seq, as saveLineage would", async () => {
     const manager = new CheckpointManager(createMemoryStore());
+    // The runtime appends the lineage of checkpoints it saved: only to a task that has one.
+    await manager.store.save({ taskId: 'task_1', checkpointId: 'c0', createdAt: 1, body: '{}' });
     const flow = new ContextFlowManager({ workflowId: 'task_1' });
     const a = createContext('Item', { i: 0 });
     const b = createContext('Item', { i: 1 });

@@ -21,9 +21,19 @@ import {
 
 const big = (label: string) => createContext('Doc', { label, text: 'x'.repeat(MIN_STORED_CHARS) });
 
+/**
+ * A memory store where task-1 has a checkpoint, as after the runtime's saves: on a store with
+ * `appendLogAt` the writer appends only to a task that has one (a task without was deleted).
+ */
+async function storeWithTask(): Promise<CheckpointStore> {
+  const store = createMemoryStore();
+  await store.save({ taskId: 'task-1', checkpointId: 'c0', createdAt: 1, body: '{}' });
+  return store;
+}
+
 describe('ContextLogWriter', () => {
   it('stores a large context once it was in two checkpoints in a row, once, at the right entry', async () => {
-    const store = createMemoryStore();
+    const store = await storeWithTask();
     await store.appendLog('task-1', 'contexts', ['"an older entry"']);
     const log = new ContextLogWriter(store, 'task-1', 'contexts');
     const doc = big('doc');
@@ -59,6 +69,7 @@ describe('ContextLogWriter', () => {
         appends += 1;
         throw new Error('the store is down');
       },
+      appendLogAt: undefined, // its appends are unconditional
     });
     const log = new ContextLogWriter(failing, 'task-1', 'contexts');
     const doc = big('doc');
@@ -262,7 +273,7 @@ describe('contexts that grow (format 4)', () => {
     });
 
   it('the writer keeps a base per type, splices each next version from it, and stores a new base as they grow', async () => {
-    const store = createMemoryStore();
+    const store = await storeWithTask();
     const log = new ContextLogWriter(store, 'task-1', 'contexts');
     const versions: object[] = [];
     const splices: (number | undefined)[] = [];
@@ -304,7 +315,7 @@ describe('contexts that grow (format 4)', () => {
   });
 
   it("a context that drifted from its type's base (a merge, say) becomes a new whole base", async () => {
-    const store = createMemoryStore();
+    const store = await storeWithTask();
     const log = new ContextLogWriter(store, 'task-1', 'contexts');
     const checkpoint = async (version: object) => {
       log.spliceOf(version);
@@ -329,7 +340,7 @@ describe('contexts that grow (format 4)', () => {
   });
 
   it('two contexts of one type growing side by side: one splices, and the other does not replace its base', async () => {
-    const store = createMemoryStore();
+    const store = await storeWithTask();
     const log = new ContextLogWriter(store, 'task-1', 'contexts');
     const other = (n: number) =>
       createContext('Transcript', {
@@ -349,7 +360,7 @@ describe('contexts that grow (format 4)', () => {
   });
 
   it('a load makes the context from the entry and its splice; a splice that does not fit is a CorruptRecordError', async () => {
-    const store = createMemoryStore();
+    const store = await storeWithTask();
     const manager = new CheckpointManager(store);
     const [v1, v2, v3] = [30, 31, 32].map(transcript) as [object, object, object];
     const log = new ContextLogWriter(store, 'task-1', 'contexts');

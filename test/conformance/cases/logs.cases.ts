@@ -1,5 +1,10 @@
 import { expect } from 'vitest';
-import type { SuiteContext } from '../suite-context.js';
+import { newRecord, type SuiteContext } from '../suite-context.js';
+
+const MINUTE = 60_000;
+
+/** `appendLogAt`'s options asking for a head above 0. */
+const REQUIRE_HEAD = { requireHead: true } as const;
 
 /** appendLog and readLog. */
 export function logCases(ctx: SuiteContext): void {
@@ -131,5 +136,119 @@ export function logCases(ctx: SuiteContext): void {
     const log = await store.readLog('task-1', 'lineage');
     expect(log).toHaveLength(2);
     expect(log[0]).toBe('base');
+  });
+  test('appendLogAt with requireHead appends only to a task that has a head', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    // Never saved: refused, even at the log's length (0), and nothing is made.
+    expect(await appendLogAt('task-1', 'contexts', 0, ['x'], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 0,
+    });
+    expect(await appendLogAt('task-1', 'contexts', 0, [], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 0,
+    });
+    expect(await store.readLog('task-1', 'contexts')).toEqual([]);
+    expect(await store.listTasks()).toEqual([]);
+    // A task with a log but no checkpoint has no head either.
+    await store.appendLog('task-1', 'lineage', ['t0']);
+    expect(await appendLogAt('task-1', 'lineage', 1, ['t1'], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 1,
+    });
+    // Once saved, it appends (and the length condition still holds).
+    await store.save(newRecord(ctx, 'task-1', 'cp-1'));
+    expect(await appendLogAt('task-1', 'contexts', 0, ['a'], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 1,
+    });
+    expect(await appendLogAt('task-1', 'contexts', 0, ['late'], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 1,
+    });
+    expect(await appendLogAt('task-1', 'contexts', 1, [], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 1,
+    });
+    expect(await appendLogAt('task-1', 'lineage', 1, ['t1'], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 2,
+    });
+    // Its records deleted one by one, a task keeps its head (see `delete`).
+    expect(await store.delete('task-1', 'cp-1')).toBe(true);
+    expect(await appendLogAt('task-1', 'contexts', 1, ['b'], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 2,
+    });
+    expect(await store.readLog('task-1', 'contexts')).toEqual(['a', 'b']);
+    expect(await store.readLog('task-1', 'lineage')).toEqual(['t0', 't1']);
+    await expect(appendLogAt('task-1', 'contexts', -1, ['x'], REQUIRE_HEAD)).rejects.toThrow(
+      TypeError,
+    );
+  });
+
+  test('appendLogAt with requireHead is refused once the task was deleted, even at length 0', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    await store.save(newRecord(ctx, 'task-1', 'cp-1'));
+    // A run's first append (the log is empty) and a later one, before the deletion.
+    expect(await appendLogAt('task-1', 'contexts', 0, [], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 0,
+    });
+    expect(await store.deleteTask('task-1')).toBe(true);
+    // After it: the log has the length the writer knew (0), but the task has no head.
+    expect(await appendLogAt('task-1', 'contexts', 0, ['late'], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 0,
+    });
+    expect(await store.readLog('task-1', 'contexts')).toEqual([]);
+    expect(await store.head('task-1')).toBe(0);
+    expect(await store.listTasks()).toEqual([]);
+    expect(await store.deleteTask('task-1')).toBe(false);
+    // Without requireHead, an append at 0 still makes the log (the case above).
+    expect(await appendLogAt('task-1', 'contexts', 0, ['x'])).toEqual({
+      appended: true,
+      length: 1,
+    });
+    expect(await store.listTasks()).toEqual(['task-1']);
+  });
+
+  test('appendLogAt with requireHead: a task whose records all expired has no head', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    await store.save(newRecord(ctx, 'task-1', 'cp-1', { ttlMs: 10 * MINUTE }));
+    expect(await appendLogAt('task-1', 'contexts', 0, ['a'], REQUIRE_HEAD)).toEqual({
+      appended: true,
+      length: 1,
+    });
+    ctx.clock().advance(10 * MINUTE);
+    expect(await appendLogAt('task-1', 'contexts', 1, ['b'], REQUIRE_HEAD)).toEqual({
+      appended: false,
+      length: 1,
+    });
+    expect(await store.readLog('task-1', 'contexts')).toEqual(['a']);
+  });
+
+  test('appendLogAt with requireHead racing deleteTask: it lands before the deletion or not at all', async () => {
+    const { store } = await ctx.open();
+    const appendLogAt = store.appendLogAt?.bind(store);
+    if (appendLogAt === undefined) return;
+    for (let i = 0; i < 10; i++) {
+      const taskId = `task-${i}`;
+      await store.save(newRecord(ctx, taskId, 'cp-1'));
+      const [deleted, appended] = await Promise.all([
+        store.deleteTask(taskId),
+        appendLogAt(taskId, 'contexts', 0, [`e${i}`], REQUIRE_HEAD),
+      ]);
+      expect(deleted).toBe(true);
+      expect(appended.length).toBe(appended.appended ? 1 : 0);
+      expect(await store.readLog(taskId, 'contexts')).toEqual([]);
+    }
+    expect(await store.listTasks()).toEqual([]);
   });
 }
