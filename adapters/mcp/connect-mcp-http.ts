@@ -12,6 +12,7 @@ import {
 } from './connect-failure.js';
 import type { ConnectMcpToolsOptions, McpToolSet } from './connect-mcp-tools.js';
 import { openMcpToolSet } from './connect-mcp-tools.js';
+import { assertConnectorOptions, HTTP_KEYS } from './option-keys.js';
 
 /** How long `close()` waits for the server to end the session before closing anyway (ms). */
 const SESSION_END_TIMEOUT_MS = 2_000;
@@ -138,7 +139,8 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  * A connect that fails rejects with `McpConnectError` naming the URL (its password masked):
  * `unreachable` (refused, unknown host), `http-status` (e.g. 404: not the MCP endpoint; 401;
  * `httpStatus`), `protocol` (it answers, but not MCP: an HTML page, say), or `timeout`
- * (`connectTimeoutMs`, default 60 s; the request is aborted).
+ * (`connectTimeoutMs`, default 60 s; the request is aborted). A key the options do not take is a
+ * `TypeError` naming it, before anything is sent.
  *
  * @example
  * ```ts
@@ -148,6 +150,7 @@ async function endSession(transport: StreamableHTTPClientTransport): Promise<voi
  * ```
  */
 export async function connectMcpHttp(options: McpHttpOptions): Promise<McpToolSet> {
+  assertConnectorOptions(options, 'connectMcpHttp', HTTP_KEYS);
   const { url, requestInit: givenInit, ...rest } = options;
   const given = new URL(url);
   const { endpoint, requestInit } = withoutCredentials(given, givenInit);

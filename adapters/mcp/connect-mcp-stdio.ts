@@ -10,6 +10,7 @@ import {
 } from './connect-failure.js';
 import type { ConnectMcpToolsOptions, McpToolSet } from './connect-mcp-tools.js';
 import { openMcpToolSet } from './connect-mcp-tools.js';
+import { assertConnectorOptions, STDIO_KEYS } from './option-keys.js';
 
 /**
  * The SDK's stdio transport (Node only: it spawns processes), imported through a variable so
@@ -149,7 +150,8 @@ export interface McpStdioOptions extends ConnectMcpToolsOptions {
  * A connect that fails rejects with `McpConnectError` naming the command line: `not-found` (no
  * such command), `spawn-failed`, `exited` (the process ended before the tools were listed;
  * `exitCode`), `timeout` (`connectTimeoutMs`, default 60 s) or `protocol` (e.g. it writes what
- * is not JSON-RPC to stdout). The process has ended by then.
+ * is not JSON-RPC to stdout). The process has ended by then. A key the options do not take is a
+ * `TypeError` naming it, before anything starts.
  *
  * Node only. The transport module is imported when this is first called, through a variable
  * that bundlers do not follow, so `mcp-orchestration/mcp` bundles for the browser (where
@@ -166,6 +168,7 @@ export interface McpStdioOptions extends ConnectMcpToolsOptions {
  * ```
  */
 export async function connectMcpStdio(options: McpStdioOptions): Promise<McpToolSet> {
+  assertConnectorOptions(options, 'connectMcpStdio', STDIO_KEYS);
   const { command, args, env, cwd, stderr, ...rest } = options;
   const { StdioClientTransport } = (await import(
     /* @vite-ignore */ STDIO_TRANSPORT_MODULE

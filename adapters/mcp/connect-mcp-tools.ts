@@ -18,6 +18,7 @@ import {
   toolsByName,
   toolTargetOf,
 } from './mcp-tool-target.js';
+import { assertConnectArguments } from './option-keys.js';
 
 /** How long the ping that follows a transport error may wait for the server's answer (ms). */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -306,6 +307,10 @@ function ownedSource(
  * injected client, a failed listing rejects with the SDK's error. An abort of `signal` rejects
  * with its reason.
  *
+ * A key either argument does not take is a `TypeError` naming it (and where it goes, e.g.
+ * `connectMcpTools({ transport }, { tools })`), as is an unknown key of `targetOptions` or of an
+ * entry of `perTool`.
+ *
  * Targets have no `close()` of their own (they share the client): close the set.
  *
  * @example
@@ -316,10 +321,11 @@ function ownedSource(
  * const counted = await tools.target('word_count').call(context, helpers);
  * ```
  */
-export function connectMcpTools(
+export async function connectMcpTools(
   connection: McpConnection,
   options: ConnectMcpToolsOptions = {},
 ): Promise<McpToolSet> {
+  assertConnectArguments(connection, options);
   return openMcpToolSet(connection, options);
 }
 

@@ -8,10 +8,11 @@ import {
 import type { Context } from '../../src/context/context.js';
 import { createContext } from '../../src/context/create-context.js';
 import { InvalidIdError, ToolCallError, ToolInputError } from '../../src/errors.js';
-import { assertValidId, isValidId } from '../../src/ids.js';
+import { assertValidId, isValidId, MAX_ID_LENGTH } from '../../src/ids.js';
 import { assertJson, type JsonObject, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
 import { compileJsonSchemaCheck, type JsonSchemaCheck } from './json-schema-check.js';
+import { assertTargetOptionsOf } from './option-keys.js';
 
 /** Options of {@link mcpToolTarget} (and of each target of `connectMcpTools`). */
 export interface McpToolTargetOptions {
@@ -22,7 +23,9 @@ export interface McpToolTargetOptions {
   readonly targetId?: string;
   /**
    * Type name of the result contexts. Default: `` `${toolName}.result` ``, or
-   * `` `${targetId}.result` `` when that is not a valid id (e.g. for a tool named `fs/read`).
+   * `` `${targetId}.result` `` when that is not a valid id (e.g. for a tool named `fs/read`, or
+   * one of 194 to 200 characters, whose name and `.result` pass the 200 an id may have). When
+   * neither is a valid id (no `targetId` of at most 193 characters), give one.
    */
   readonly resultContextType?: string;
   /**
@@ -141,6 +144,13 @@ function notJsonReason(value: unknown, path: string): string | undefined {
   }
 }
 
+/** A tool's name as messages show it: JSON-quoted, cut after 80 characters. */
+function shownName(tool: Tool): string {
+  return tool.name.length > 80
+    ? `${JSON.stringify(tool.name.slice(0, 80))}…`
+    : JSON.stringify(tool.name);
+}
+
 /**
  * The target's id: the given one, else the tool's name, which must then be a valid id; an
  * invalid name is an `InvalidIdError` that says how to get past it.
@@ -156,10 +166,7 @@ function targetIdOf(tool: Tool, options: McpToolTargetOptions): string {
       .replace(/^[.-]+/, '')
       .slice(0, 64);
     const example = JSON.stringify(isValidId(suggested) ? suggested : 'my_tool');
-    const name =
-      tool.name.length > 80
-        ? `${JSON.stringify(tool.name.slice(0, 80))}…`
-        : JSON.stringify(tool.name);
+    const name = shownName(tool);
     throw new InvalidIdError(
       'target',
       targetId,
@@ -167,6 +174,32 @@ function targetIdOf(tool: Tool, options: McpToolTargetOptions): string {
     );
   }
   return targetId;
+}
+
+/**
+ * The type of the target's result contexts: the given one, else `<tool name>.result`, else
+ * `<target id>.result`. When neither fits in an id (a name or target id of 194 to 200
+ * characters), an `InvalidIdError` naming the tool and the options that fix it, rather than a
+ * type the documentation does not predict (and two long names could share).
+ */
+function resultTypeOf(tool: Tool, targetId: string, options: McpToolTargetOptions): string {
+  if (options.resultContextType !== undefined) {
+    assertValidId('context type', options.resultContextType);
+    return options.resultContextType;
+  }
+  const byName = `${tool.name}.result`;
+  if (isValidId(byName)) return byName;
+  const byId = `${targetId}.result`;
+  if (isValidId(byId)) return byId;
+  const name = shownName(tool);
+  const suggested = `${targetId.slice(0, 64)}.result`;
+  const example = JSON.stringify(isValidId(suggested) ? suggested : 'my_tool.result');
+  const from = options.targetId === undefined ? "the tool's name" : 'its target id';
+  throw new InvalidIdError(
+    'context type',
+    byId,
+    `it is longer than ${MAX_ID_LENGTH} characters; the default result type of tool ${name} is ${from} and ".result": give its target a resultContextType (perTool: { ${name}: { resultContextType: ${example} } }, or resultContextType with mcpToolTarget), or a targetId of at most ${MAX_ID_LENGTH - '.result'.length} characters (the result type is then its target id and ".result")`,
+  );
 }
 
 /** The checks of a tool's arguments and answers, compiled from its schemas. */
@@ -345,10 +378,7 @@ export function toolTargetOf(
   options: McpToolTargetOptions = {},
 ): McpToolTarget {
   const targetId = targetIdOf(tool, options);
-  const contextType =
-    options.resultContextType ??
-    (isValidId(`${tool.name}.result`) ? `${tool.name}.result` : `${targetId}.result`);
-  assertValidId('context type', contextType);
+  const contextType = resultTypeOf(tool, targetId, options);
   const timeout = timeoutOf(options.timeoutMs, tool.name);
   let checks = checksOf(tool, targetId, options);
   const target: McpToolTarget = {
@@ -434,7 +464,8 @@ export async function listAllTools(
  * error result (`isError`), a timeout, a closed connection → {@link ToolCallError}; an abort of
  * `helpers.signal` rejects with the signal's reason (the server is told to cancel).
  *
- * Throws `ToolCallError` (`reason: 'unknown-tool'`) when the server has no such tool.
+ * Throws `ToolCallError` (`reason: 'unknown-tool'`) when the server has no such tool, and
+ * `TypeError` for a key the options do not take.
  *
  * @example
  * ```ts
@@ -450,6 +481,7 @@ export async function mcpToolTarget(
   toolName: string,
   options: McpToolTargetOptions = {},
 ): Promise<McpToolTarget> {
+  assertTargetOptionsOf(options);
   const tool = (await listAllTools(client)).find((candidate) => candidate.name === toolName);
   if (tool === undefined) {
     throw new ToolCallError(

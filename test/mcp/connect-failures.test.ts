@@ -225,6 +225,38 @@ describe('connectMcpStdio with a command that is not a working MCP server', () =
     for (const secret of ['tok3n', 'k3y', 'pw@', 's1g']) expect(shown).not.toContain(secret);
   });
 
+  it('masks secrets in option values, env-style assignments and headers of the command line', async () => {
+    const lines: [string[], string][] = [
+      [
+        [
+          '--url=https://user:S3CRET4@h/mcp',
+          'https://S3CRET5@h/?token=S3CRET6',
+          '-e',
+          'GITHUB_TOKEN=S3CRET7',
+        ],
+        '"--url=https://user:***@h/mcp" "https://***@h/?token=***" -e "GITHUB_TOKEN=***"',
+      ],
+      [
+        [
+          '--header',
+          'Authorization: Bearer S3CRET8',
+          'API_KEY=S3CRET9',
+          '--env=TOKEN=S3CRETA',
+          '-H',
+          'X-Api-Key: S3CRETB',
+        ],
+        '--header "Authorization: ***" "API_KEY=***" "--env=TOKEN=***" -H "X-Api-Key: ***"',
+      ],
+    ];
+    for (const [args, shown] of lines) {
+      const error = await rejection(
+        connectMcpStdio({ command: process.execPath, args: ['-e', 'process.exit(3)', ...args] }),
+      );
+      expect(error.server).toBe(`${process.execPath} -e "process.exit(3)" ${shown}`);
+      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain('S3CRET');
+    }
+  });
+
   it('a process that exits at once with code 0: exited too', async () => {
     const error = await rejection(
       connectMcpStdio({ command: process.execPath, args: ['-e', 'process.exit(0)'] }),
