@@ -55,7 +55,8 @@ export async function runStepAttempt(
   input: RunStepInput,
   signal?: AbortSignal,
 ): Promise<Context> {
-  const timeoutMs = step.timeoutMs;
+  // `Infinity` is no timeout; `defineWorkflow` refuses a delay a timer cannot take (2^31 ms on).
+  const timeoutMs = step.timeoutMs === Number.POSITIVE_INFINITY ? undefined : step.timeoutMs;
   if (timeoutMs === undefined && signal !== undefined) {
     // Nothing of its own to abort: the step gets the actor's signal (no controller, no listener).
     const helpers = helpersOf(input, signal);

@@ -1,12 +1,10 @@
 import { fromPromise } from 'xstate';
+import { MAX_TIMER_DELAY_MS } from '../src/timer-delay.js';
 
 /** Input of {@link sleepUntil}: the absolute deadline, ms since the epoch. */
 export interface SleepUntilInput {
   readonly until: number;
 }
-
-/** `setTimeout` holds at most a signed 32-bit delay (about 24.8 days). */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * A durable timer: a promise actor that resolves once the clock reaches `input.until`.
@@ -33,7 +31,7 @@ export const sleepUntil = fromPromise<void, SleepUntilInput>(
           resolve();
           return;
         }
-        timer = setTimeout(tick, Math.min(remaining, MAX_TIMEOUT_MS));
+        timer = setTimeout(tick, Math.min(remaining, MAX_TIMER_DELAY_MS));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       tick();

@@ -131,7 +131,8 @@ function taskState(entry: IndexedStep, onDone: string): WorkflowStateConfig {
   const { lane } = entry;
   const onError = step.onError ?? 'fail';
   const details: JsonObject = { attempts: step.retry?.attempts ?? 1, onError };
-  if (step.timeoutMs !== undefined) details.timeoutMs = step.timeoutMs;
+  // `Infinity` (no timeout) is not JSON: left out, as no timeout is.
+  if (Number.isFinite(step.timeoutMs)) details.timeoutMs = step.timeoutMs as number;
   if (step.retry?.backoff !== undefined) details.backoff = { ...step.retry.backoff };
   const giveUp: TransitionConfig =
     onError === 'continue'

@@ -6,6 +6,7 @@ import { assertJson, cloneJson } from '../src/json.js';
 import { ContextMergeStrategy } from '../src/merger/context-merge-strategy.js';
 import { assertKnownKeys, isRecord } from '../src/objects.js';
 import { assertAvailableTargets } from '../src/router/available-targets.js';
+import { assertTimerDelay } from '../src/timer-delay.js';
 import { assertRetryPolicy } from './backoff.js';
 import type {
   ParallelStep,
@@ -113,9 +114,8 @@ function checkStep(step: Step, kind: StepKind): void {
     } else if (typeof task.run !== 'function')
       throw new TypeError(`Step ${step.stepId}: run must be a function`);
     assertRetryPolicy(step.stepId, task.retry);
-    const timeout = task.timeoutMs;
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
-      throw new TypeError(`Step ${step.stepId}: timeoutMs must be a number > 0`);
+    if (task.timeoutMs !== undefined) {
+      assertTimerDelay(`Step ${step.stepId}: timeoutMs`, task.timeoutMs, 'no timeout');
     }
     if (task.onError !== undefined && task.onError !== 'fail' && task.onError !== 'continue') {
       throw new TypeError(`Step ${step.stepId}: onError must be 'fail' or 'continue'`);

@@ -1,5 +1,5 @@
 import type { WorkflowStep } from '../src/checkpoint/workflow-state.js';
-import type { Context } from '../src/context/context.js';
+import type { AnyContext, Context } from '../src/context/context.js';
 import type { StandardSchemaV1 } from '../src/context/standard-schema.js';
 import type { JsonObject } from '../src/json.js';
 import type { MergeContextDataOptions } from '../src/merger/merge-context-data.js';
@@ -52,15 +52,22 @@ interface NoKind {
 
 /** Runs a function that turns the lane's context into the next one. */
 export interface TaskStep extends StepBase, Omit<NoKind, 'run'> {
-  /** The work. Must return a context with JSON data (checked; a bad value fails the attempt). */
+  /**
+   * The work. Must return a context with JSON data (checked; a bad value fails the attempt); its
+   * data may be typed with interfaces (`Context<'Report', Report>`).
+   */
   readonly run: (
     context: Context,
     step: WorkflowStep,
     helpers: StepHelpers,
-  ) => Context | Promise<Context>;
+  ) => AnyContext | Promise<AnyContext>;
   /** Retries with backoff. Default: one attempt. */
   readonly retry?: RetryPolicy;
-  /** Longest an attempt may run, in ms; then its signal is aborted and it fails. Default: none. */
+  /**
+   * Longest an attempt may run, in ms; then its signal is aborted and it fails. From 1 to
+   * 2,147,483,647 (2^31 − 1, about 24.8 days: the longest delay a timer takes), or `Infinity`
+   * for none; `defineWorkflow` throws `TypeError` for anything else. Default: none.
+   */
   readonly timeoutMs?: number;
   /**
    * When the last attempt failed: `'fail'` ends the workflow in `failed`; `'continue'` replaces
@@ -98,7 +105,10 @@ export interface RoutedStep extends StepBase, Omit<NoKind, 'route'> {
   readonly route: true | RouteStepOptions;
   /** Retries with backoff, on the same target. Default: one attempt. */
   readonly retry?: RetryPolicy;
-  /** Longest an attempt may run, in ms; then the call is withdrawn and fails. Default: none. */
+  /**
+   * Longest an attempt may run, in ms; then the call is withdrawn and fails. As
+   * {@link TaskStep.timeoutMs}: 1 to 2,147,483,647, or `Infinity` for none. Default: none.
+   */
   readonly timeoutMs?: number;
   /** When the last attempt failed: as {@link TaskStep.onError}. Default: `'fail'`. */
   readonly onError?: 'fail' | 'continue';
@@ -208,8 +218,8 @@ export interface WorkflowMachineContext {
 export interface WorkflowInput {
   /** Id of this run; a valid storage id. */
   readonly taskId: string;
-  /** The first context of the main lane. */
-  readonly input: Context;
+  /** The first context of the main lane (checked when the machine starts). */
+  readonly input: AnyContext;
   /** Whether commit gates wait for `workflow.committed` (the runtime sets this). Default: false. */
   readonly gated?: boolean;
 }

@@ -10,7 +10,9 @@ export {
   assertJson,
   cloneJson,
   isJson,
+  type JsonData,
   type JsonObject,
+  type JsonShaped,
   type JsonValue,
   MAX_JSON_DEPTH,
 } from './json.js';

@@ -7,6 +7,70 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
+/** A JSON value that is not a container. */
+type JsonPrimitive = string | number | boolean | null;
+
+/**
+ * What a property or array item of type `T` may be in JSON: primitives stay, arrays (readonly or
+ * not, tuples) become readonly arrays of their items' JSON, objects are mapped key by key, and
+ * what JSON cannot carry becomes `never`. (Arrays are not mapped in place: a recursive array type
+ * such as `JsonValue` would then be expanded without end.)
+ */
+type JsonShapedMember<T> = T extends JsonPrimitive
+  ? T
+  : T extends bigint | symbol | undefined | ((...args: never) => unknown)
+    ? never
+    : T extends readonly (infer E)[]
+      ? readonly JsonShapedMember<E>[]
+      : T extends object
+        ? JsonShapedObject<T>
+        : never;
+
+/**
+ * `T` with each value mapped by `JsonShapedMember`; optional keys stay optional, symbol keys
+ * become `never`.
+ */
+type JsonShapedObject<T> = { [K in keyof T]: K extends symbol ? never : JsonShapedMember<T[K]> };
+
+/**
+ * The JSON a value of type `T` may be: a type that describes JSON is assignable to its
+ * `JsonShaped`, one that holds what JSON cannot carry is not. So `T extends JsonData<T>` (see
+ * {@link JsonData}) accepts data described by `interface`s, which `T extends JsonValue` refuses
+ * (an interface has no implicit index signature), and readonly arrays and tuples, while refusing
+ * functions and methods (so `Date`, `Map`, `Set` and class instances with methods), `bigint`,
+ * `symbol`, `undefined` (except as an optional property) and `unknown`, at any depth.
+ *
+ * Compile time only, and only as far as types tell: a class instance with data fields only, an
+ * optional property present with the value `undefined`, a symbol key, or `NaN` pass it and are
+ * refused at run time by {@link assertJson}. A union of a function type and another type at the
+ * top level is not refused either.
+ *
+ * @example
+ * ```ts
+ * interface Finding { title: string; tags: readonly string[]; note?: string }
+ * type Ok = Finding extends JsonShaped<Finding> ? true : false; // true
+ * type NotOk = { at: Date } extends JsonShaped<{ at: Date }> ? true : false; // false
+ * ```
+ */
+export type JsonShaped<T> = [T] extends [(...args: never) => unknown]
+  ? never
+  : JsonShapedObject<T> & (JsonPrimitive | object);
+
+/**
+ * The constraint of the functions that take JSON data (`createContext`, `defineContextType`,
+ * `defineAgent`…), used as `T extends JsonData<T>`: it accepts a {@link JsonValue}, a generic
+ * `T extends JsonValue`, and any type that is {@link JsonShaped} (interfaces, readonly arrays,
+ * tuples); for any other `T` it is `JsonValue | JsonShaped<T>`, so the error names the member
+ * that is not JSON. (Unlike `T extends JsonShaped<T>`, it keeps `{ count: 0 }` inferred as
+ * `{ count: number }`, as `T extends JsonValue` does.)
+ *
+ * @example
+ * ```ts
+ * function keep<T extends JsonData<T>>(data: T): T { … }
+ * ```
+ */
+export type JsonData<T> = JsonValue | ([T] extends [JsonShaped<T>] ? unknown : JsonShaped<T>);
+
 /**
  * How deep a value may nest (objects and arrays) before it is refused. `JSON.stringify` itself
  * overflows the stack near depth 5,000 in Node 20; staying far below that keeps every recursive
@@ -246,6 +310,6 @@ export function isJson(value: unknown, options?: AssertJsonOptions): value is Js
  * key stays data in the copy and never changes a prototype. Assumes {@link assertJson} passed
  * (so the depth is bounded).
  */
-export function cloneJson<T extends JsonValue>(value: T): T {
+export function cloneJson<T extends JsonData<T>>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }

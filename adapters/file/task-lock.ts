@@ -14,6 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StorageError } from '../../src/errors.js';
+import { MAX_TIMER_DELAY_MS } from '../../src/timer-delay.js';
 import { ClaimStage, LockLostError, STAGE_PREFIX } from './claim-stage.js';
 import {
   errorCode,
@@ -454,7 +455,8 @@ export async function withTaskLock<T>(
           const time = new Date();
           utimes(path, time, time).catch(() => undefined);
         },
-        Math.max(1, Math.floor(options.staleMs / 3)),
+        // At most the longest delay a timer takes (a longer one would fire every ms).
+        Math.min(Math.max(1, Math.floor(options.staleMs / 3)), MAX_TIMER_DELAY_MS),
       );
       heartbeat.unref();
       let abandoned = false;

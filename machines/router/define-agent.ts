@@ -1,7 +1,7 @@
 import { assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import type { Context } from '../../src/context/context.js';
 import { assertValidId } from '../../src/ids.js';
-import { assertJson, cloneJson, type JsonValue } from '../../src/json.js';
+import { assertJson, cloneJson, type JsonData, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
 import {
   type AgentResetEvent,
@@ -15,12 +15,12 @@ import {
 import type { AgentStep, AgentTarget } from './target-types.js';
 
 /** What {@link defineAgent} takes. */
-export interface AgentDefinition<TState extends JsonValue> {
+export interface AgentDefinition<TState extends JsonData<TState>> {
   /** The agent's id (the seed's agent type): a valid id, unique among agents. */
   readonly id: string;
   /** Human description. Default: none. */
   readonly description?: string;
-  /** The state of a fresh agent; JSON (it is persisted with the router). */
+  /** The state of a fresh agent; JSON (it is persisted with the router), e.g. an interface. */
   readonly initialState: TState;
   /**
    * Handles one context given the agent's current state; returns the result context and the next
@@ -53,7 +53,7 @@ export interface AgentDefinition<TState extends JsonValue> {
  * });
  * ```
  */
-export function defineAgent<TState extends JsonValue>(
+export function defineAgent<TState extends JsonData<TState>>(
   definition: AgentDefinition<TState>,
 ): AgentTarget<TState> {
   assertValidId('agent id', definition?.id);
@@ -108,7 +108,7 @@ interface ProcessInput {
  * call in progress is an invoked promise actor, so a restored router runs it again with the same
  * input, at least once) and keeps the agent's state in its context.
  */
-export function agentChildLogic(agent: AgentTarget) {
+export function agentChildLogic(agent: AgentTarget<unknown>) {
   const run = fromPromise<AgentStep, ProcessInput>(async ({ input, signal }) => {
     const { call, state } = input;
     const step = await agent.process(call.context, state, callHelpers(call.meta, signal));
@@ -131,7 +131,8 @@ export function agentChildLogic(agent: AgentTarget) {
     id: `agent-${agent.targetId}`,
     context: ({ input }) => ({
       childId: input.childId,
-      state: input.state ?? agent.initialState,
+      // The router checked it is JSON (assertAgentParts), whatever type it was declared with.
+      state: input.state ?? (agent.initialState as JsonValue),
       queue: [],
     }),
     entry: sendParent(({ context }) => ({ type: 'target.ready', childId: context.childId })),

@@ -1,5 +1,5 @@
 import { fromCallback } from 'xstate';
-import type { Context } from '../../src/context/context.js';
+import type { AnyContext, Context } from '../../src/context/context.js';
 import { assertValidId } from '../../src/ids.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
 import {
@@ -17,7 +17,7 @@ export interface ToolDefinition {
   /** Human description. Default: none. */
   readonly description?: string;
   /** Turns a context into the result context; may be async. Must return a context with JSON data. */
-  readonly call: (context: Context, helpers: TargetCallHelpers) => Context | Promise<Context>;
+  readonly call: (context: Context, helpers: TargetCallHelpers) => AnyContext | Promise<AnyContext>;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { enqueueActions, fromCallback, setup } from 'xstate';
-import type { Context } from '../../src/context/context.js';
+import type { AnyContext, Context } from '../../src/context/context.js';
 import { PoolSaturatedError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { TargetCallHelpers } from '../../src/router/routing-target.js';
+import { setLongTimeout } from '../../src/timer-delay.js';
 import { assertRetryPolicy, backoffDelay, type RetryPolicy } from '../backoff.js';
 import {
   acceptContext,
@@ -23,7 +24,10 @@ export interface WorkerPoolDefinition {
   /** Number of worker actors, i.e. contexts handled at once; an integer ≥ 1. */
   readonly size: number;
   /** Handles one context; may be async. Must return a context with JSON data. */
-  readonly handler: (context: Context, helpers: TargetCallHelpers) => Context | Promise<Context>;
+  readonly handler: (
+    context: Context,
+    helpers: TargetCallHelpers,
+  ) => AnyContext | Promise<AnyContext>;
   /**
    * Contexts that may wait for a worker; one more is refused with `PoolSaturatedError`.
    * Default: `1000`.
@@ -152,12 +156,13 @@ export interface PoolChildContext {
 
 const workerId = (slot: number) => `worker-${slot}`;
 
+/** Waits `ms` (a backoff of any length: armed in chunks a timer takes) or until `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
+    const cancel = setLongTimeout(resolve, ms);
     const onAbort = () => {
-      clearTimeout(timer);
+      cancel();
       resolve();
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,6 +1,6 @@
 import type { Snapshot } from 'xstate';
 import type { CheckpointManager } from '../../src/checkpoint/checkpoint-manager.js';
-import type { Context } from '../../src/context/context.js';
+import type { AnyContext } from '../../src/context/context.js';
 import { CheckpointConflictError, CorruptRecordError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { JsonValue } from '../../src/json.js';
@@ -226,7 +226,7 @@ export async function startPersistedRouter(
       writing ??= drain();
     });
 
-  const call = (target: TargetAddress, context: Context, callOptions?: RouterCallOptions) => {
+  const call = (target: TargetAddress, context: AnyContext, callOptions?: RouterCallOptions) => {
     if (target.targetType !== 'agent_type') return router.call(target, context, callOptions);
     if (stuck !== undefined) return Promise.reject(stuck.error);
     let answer = -1;

@@ -3,6 +3,7 @@ import type { Context } from '../../src/context/context.js';
 import { InvalidIdError, UnknownTargetError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
 import type { JsonValue } from '../../src/json.js';
+import { assertTimerDelay, MAX_TIMER_DELAY_MS } from '../../src/timer-delay.js';
 import { agentChildLogic, assertAgentParts } from './define-agent.js';
 import { assertToolParts, toolChildLogic } from './define-tool.js';
 import { assertWorkerPoolParts, workerPoolChildLogic } from './define-worker-pool.js';
@@ -23,7 +24,9 @@ export interface RouterMachineOptions {
   readonly targets: readonly RouterTarget[];
   /**
    * A child with nothing in flight for this long (ms) is stopped (an agent's state is kept for
-   * the next one). `Infinity` keeps children until evicted. Default: `60_000`.
+   * the next one). From 1 to 2,147,483,647 (2^31 − 1, about 24.8 days: the longest delay a timer
+   * takes), or `Infinity` to keep children until evicted; anything else is a `TypeError`.
+   * Default: `60_000`.
    */
   readonly idleTimeoutMs?: number;
   /**
@@ -115,7 +118,7 @@ export function assertRouterMachineOptions(options: RouterMachineOptions): void 
 function routerLimits(options: RouterMachineOptions) {
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const maxChildren = options.maxChildren ?? 32;
-  if (!(idleTimeoutMs > 0)) throw new TypeError('idleTimeoutMs must be a number > 0');
+  assertTimerDelay('idleTimeoutMs', idleTimeoutMs, 'children kept until evicted');
   if (!(Number.isSafeInteger(maxChildren) && maxChildren >= 1)) {
     throw new TypeError('maxChildren must be an integer ≥ 1');
   }
@@ -438,10 +441,10 @@ export function createRouterMachine(options: RouterMachineOptions) {
           }
           const sweepAt = Number.isFinite(due) ? due : null;
           if (sweepAt !== null) {
-            enqueue.raise(
-              { type: 'router.sweep' },
-              { delay: Math.max(1, sweepAt - now), id: 'router.sweep' },
-            );
+            // Never beyond what a timer takes (a `lastUsed` ahead of this clock, say): a longer
+            // delay would fire at once, and again, in a busy loop. An early sweep arms the next.
+            const delay = Math.min(Math.max(1, sweepAt - now), MAX_TIMER_DELAY_MS);
+            enqueue.raise({ type: 'router.sweep' }, { delay, id: 'router.sweep' });
           }
           enqueue.assign({ children, memory, sweepAt });
         }),

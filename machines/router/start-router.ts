@@ -5,7 +5,7 @@ import {
   type Observer,
   type Snapshot,
 } from 'xstate';
-import type { Context } from '../../src/context/context.js';
+import type { AnyContext, Context } from '../../src/context/context.js';
 import { freezeContextsIn } from '../../src/context/freeze-contexts.js';
 import { RouterStoppedError } from '../../src/errors.js';
 import { idempotencyKey } from '../run-step.js';
@@ -45,15 +45,15 @@ export interface RouterCallOptions {
 
 /** The seed's `agent.process(context)`. */
 export interface AgentHandle {
-  process(context: Context, options?: RouterCallOptions): Promise<Context>;
+  process(context: AnyContext, options?: RouterCallOptions): Promise<Context>;
 }
 /** The seed's `tool.run(context)`. */
 export interface ToolHandle {
-  run(context: Context, options?: RouterCallOptions): Promise<Context>;
+  run(context: AnyContext, options?: RouterCallOptions): Promise<Context>;
 }
 /** The seed's `worker_pool.submit(context)`. */
 export interface WorkerPoolHandle {
-  submit(context: Context, options?: RouterCallOptions): Promise<Context>;
+  submit(context: AnyContext, options?: RouterCallOptions): Promise<Context>;
 }
 
 /** A running router actor with a promise API: what {@link startRouter} returns. */
@@ -66,7 +66,7 @@ export interface RouterHandle {
    * Runs `context` on `target` through the router's child for it; resolves with the result
    * context, rejects with the target's error (or `UnknownTargetError`, `PoolSaturatedError`).
    */
-  call(target: TargetAddress, context: Context, options?: RouterCallOptions): Promise<Context>;
+  call(target: TargetAddress, context: AnyContext, options?: RouterCallOptions): Promise<Context>;
   /** The seed's `get_agent(id)`: `process(context)` calls the agent through the router. */
   getAgent(agentId: string): AgentHandle;
   /** The seed's `get_tool(id)`: `run(context)` calls the tool through the router. */
@@ -111,7 +111,7 @@ export interface ObservedRouter extends RouterHandle {
    */
   callObserved(
     target: TargetAddress,
-    context: Context,
+    context: AnyContext,
     options: RouterCallOptions | undefined,
     answered: (answer: number) => void,
   ): Promise<Context>;
@@ -189,7 +189,7 @@ export function startObservedRouter(options: StartRouterOptions): ObservedRouter
 
   const call = (
     target: TargetAddress,
-    input: Context,
+    input: AnyContext,
     callOptions: RouterCallOptions = {},
     answered?: (answer: number) => void,
   ) => {

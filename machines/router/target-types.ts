@@ -1,4 +1,4 @@
-import type { Context } from '../../src/context/context.js';
+import type { AnyContext, Context } from '../../src/context/context.js';
 import type { JsonValue } from '../../src/json.js';
 import type {
   RoutingTargetType,
@@ -13,9 +13,12 @@ export interface TargetAddress {
   readonly targetId: string;
 }
 
-/** What an agent's `process` returns: the result context and the agent's next state. */
-export interface AgentStep<TState extends JsonValue = JsonValue> {
-  readonly result: Context;
+/**
+ * What an agent's `process` returns: the result context (any data type; checked to be JSON) and
+ * the agent's next state.
+ */
+export interface AgentStep<TState = JsonValue> {
+  readonly result: AnyContext;
   readonly state: TState;
 }
 
@@ -25,7 +28,7 @@ export interface AgentStep<TState extends JsonValue = JsonValue> {
  * one at a time, in arrival order, each seeing the state the previous one left. Made by
  * `defineAgent`.
  */
-export interface AgentTarget<TState extends JsonValue = JsonValue> {
+export interface AgentTarget<TState = JsonValue> {
   readonly targetType: 'agent_type';
   readonly targetId: string;
   /** Human description. Default: none. */
@@ -58,12 +61,15 @@ export interface WorkerPoolTarget {
   readonly queueLimit: number;
   /** How a failed job is retried (backoff waits on its worker). */
   readonly retry: RetryPolicy;
-  /** Handles one context. */
-  handler(context: Context, helpers: TargetCallHelpers): Context | Promise<Context>;
+  /** Handles one context; the result's data may be of any JSON type (checked). */
+  handler(context: Context, helpers: TargetCallHelpers): AnyContext | Promise<AnyContext>;
 }
 
-/** Any target the router actor can run: a tool, an agent or a worker pool. */
-export type RouterTarget = ToolTarget | AgentTarget | WorkerPoolTarget;
+/**
+ * Any target the router actor can run: a tool, an agent (whatever the type of its state, e.g.
+ * an interface; the router checks it is JSON) or a worker pool.
+ */
+export type RouterTarget = ToolTarget | AgentTarget<unknown> | WorkerPoolTarget;
 
 /** `'<targetType>:<targetId>'`: how a target is registered in the router's `setup({ actors })`. */
 export function targetKey(target: TargetAddress): string {

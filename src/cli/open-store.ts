@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { CheckpointStore } from 'mcp-orchestration';
 import { redactUrl } from '../redact.js';
+import { MAX_TIMER_DELAY_MS } from '../timer-delay.js';
 import { CliError } from './cli-error.js';
 
 /** A store opened by the command line, and how to let it go. */
@@ -76,15 +77,18 @@ const REDIS_PARAMETERS = ['prefix', 'timeout'] as const;
 /** How long the command line waits for Redis by default: to connect, and for each command. */
 export const DEFAULT_REDIS_TIMEOUT_MS = 10_000;
 
-/** Milliseconds of a `timeout` parameter: `500ms`, `10s`, `2m`, more than 0. */
+/**
+ * Milliseconds of a `timeout` parameter: `500ms`, `10s`, `2m`, more than 0 and at most the
+ * longest delay a timer takes (2^31 − 1 ms, about 24.8 days; a longer one would fire at once).
+ */
 function timeoutMs(text: string): number {
   const match = /^(\d+)(ms|s|m)$/.exec(text);
   const unit = match?.[2] === 'ms' ? 1 : match?.[2] === 's' ? 1_000 : 60_000;
   const ms = match === null ? Number.NaN : Number(match[1]) * unit;
-  if (!(Number.isSafeInteger(ms) && ms > 0)) {
+  if (!(Number.isSafeInteger(ms) && ms > 0 && ms <= MAX_TIMER_DELAY_MS)) {
     throw new CliError(
       'BAD_STORE',
-      `The Redis URL's timeout takes a duration such as 500ms, 10s or 2m, got ${JSON.stringify(text)}`,
+      `The Redis URL's timeout takes a duration such as 500ms, 10s or 2m, at most ${MAX_TIMER_DELAY_MS}ms (about 24.8 days), got ${JSON.stringify(text)}`,
     );
   }
   return ms;

@@ -1,6 +1,12 @@
 import { ContextValidationError } from '../errors.js';
 import { assertValidId, createCheckpointId } from '../ids.js';
-import { assertJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
+import {
+  assertJson,
+  type JsonData,
+  type JsonObject,
+  type JsonValue,
+  MAX_JSON_DEPTH,
+} from '../json.js';
 import { isPlainObject } from '../objects.js';
 import type { Context } from './context.js';
 import {
@@ -33,7 +39,7 @@ export function assertValidContextTypeName(name: unknown): asserts name is strin
  * then only depth-checked and frozen in place, not copied.
  * @internal
  */
-export function buildContext<TType extends string, TData extends JsonValue>(
+export function buildContext<TType extends string, TData = JsonValue>(
   contextType: TType,
   data: unknown,
   options: CreateContextOptions = {},
@@ -66,6 +72,12 @@ export function buildContext<TType extends string, TData extends JsonValue>(
  * dropped. The context is a deep-frozen copy: changing `data` afterwards does not change it.
  * (JSON has no negative zero: `-0` is stored as `0`.)
  *
+ * The data may be typed with `interface`s (`createContext('Report', report)` with
+ * `report: Report` gives a `Context<'Report', Report>`); a type holding a function, a method
+ * (`Date`, `Map`, class instances), `bigint`, `symbol` or a required property that may be
+ * `undefined` is refused at compile time (see `JsonShaped`). What types cannot see (a class
+ * instance with data fields only, an optional property set to `undefined`) is refused here.
+ *
  * @example
  * ```ts
  * const note = createContext('NoteContext', { text: 'hello' }, { metadata: { author: 'ana' } });
@@ -73,7 +85,7 @@ export function buildContext<TType extends string, TData extends JsonValue>(
  * Object.isFrozen(note.data); // true
  * ```
  */
-export function createContext<TType extends string, TData extends JsonValue>(
+export function createContext<TType extends string, TData extends JsonData<TData>>(
   contextType: TType,
   data: TData,
   options?: CreateContextOptions,

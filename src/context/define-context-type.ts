@@ -1,5 +1,5 @@
 import { ContextValidationError } from '../errors.js';
-import type { JsonValue } from '../json.js';
+import type { JsonData, JsonShaped, JsonValue } from '../json.js';
 import type { Context } from './context.js';
 import {
   assertValidContextTypeName,
@@ -29,11 +29,7 @@ import { assertJsonOnce, isJsonOnce } from './validated-json.js';
  * `create`, `parse` and `is` then throw a `ContextValidationError` saying so; use `createAsync`
  * and `parseAsync`, which accept both kinds.
  */
-export interface ContextType<
-  TName extends string = string,
-  TData extends JsonValue = JsonValue,
-  TInput = TData,
-> {
+export interface ContextType<TName extends string = string, TData = JsonValue, TInput = TData> {
   /** The type name every context of this type carries in `contextType`. */
   readonly name: TName;
   /** The Standard Schema that validates `data`, if any. */
@@ -58,20 +54,26 @@ export interface ContextType<
 }
 
 /** Any context type, whatever its name, data and input. */
-export type AnyContextType = ContextType<string, JsonValue, unknown>;
+export type AnyContextType = ContextType<string, unknown, unknown>;
 
 /** The context a context type creates: `ContextOf<typeof TaskContext>`. */
 export type ContextOf<T> =
   T extends ContextType<infer N, infer D, infer _I> ? Context<N, D> : never;
 
-/** The data type of the schema's output, when it is JSON. */
+/** The data type of the schema's output, when it is JSON (an interface will do). */
 export type SchemaData<TSchema extends StandardSchemaV1> =
-  StandardSchemaV1.InferOutput<TSchema> extends infer O extends JsonValue ? O : never;
+  StandardSchemaV1.InferOutput<TSchema> extends infer O
+    ? [O] extends [JsonShaped<O>]
+      ? O
+      : never
+    : never;
 
 /**
- * Defines a context type. Without a schema, give the data type as a type argument (it is then
- * only checked to be JSON at runtime); with a Standard Schema v1 validator (zod, valibot,
- * arktype, or your own), the data type is inferred from it and checked at runtime.
+ * Defines a context type. Without a schema, give the data type as a type argument (an
+ * `interface` will do; a type that is not JSON, such as one holding a `Date`, is refused at
+ * compile time, and the data is checked to be JSON at runtime); with a Standard Schema v1
+ * validator (zod, valibot, arktype, or your own), the data type is inferred from it and checked
+ * at runtime.
  *
  * @example
  * ```ts
@@ -84,20 +86,20 @@ export type SchemaData<TSchema extends StandardSchemaV1> =
  * Note.create({ text: 'hi' }, { contextId: 'note-1', metadata: { author: 'ana' } });
  * ```
  */
-export function defineContextType<const TName extends string, TData extends JsonValue = JsonValue>(
-  name: TName,
-): ContextType<TName, TData>;
 export function defineContextType<
   const TName extends string,
-  TSchema extends StandardSchemaV1<unknown, JsonValue>,
->(
+  TData extends JsonData<TData> = JsonValue,
+>(name: TName): ContextType<TName, TData>;
+export function defineContextType<const TName extends string, TSchema extends StandardSchemaV1>(
   name: TName,
-  schema: TSchema,
+  // Its output must be JSON (an interface will do): checked here, as a constraint on TSchema
+  // itself would be circular.
+  schema: TSchema & StandardSchemaV1<unknown, JsonData<StandardSchemaV1.InferOutput<TSchema>>>,
 ): ContextType<TName, SchemaData<TSchema>, StandardSchemaV1.InferInput<TSchema>>;
 export function defineContextType(
   name: string,
-  schema?: StandardSchemaV1<unknown, JsonValue>,
-): ContextType<string, JsonValue, unknown> {
+  schema?: StandardSchemaV1<unknown, unknown>,
+): ContextType<string, unknown, unknown> {
   assertValidContextTypeName(name);
 
   function checkEnvelope(value: unknown): { data: unknown; metadata: never; contextId: string } {

@@ -1,4 +1,4 @@
-export type { Context, ContextRef } from './context.js';
+export type { AnyContext, Context, ContextRef } from './context.js';
 export { type CreateContextOptions, createContext } from './create-context.js';
 export {
   type AnyContextType,

@@ -137,7 +137,7 @@ function collapseDepths(deepest: number): number[] {
  * ```
  */
 export function optimizeContext<TType extends string>(
-  context: Context<TType>,
+  context: Context<TType, unknown>,
   options: OptimizeContextOptions,
 ): Context<TType, JsonValue> {
   const { maxTokens } = options;
@@ -150,10 +150,12 @@ export function optimizeContext<TType extends string>(
     if (!Number.isFinite(tokens)) throw new RangeError(`estimateTokens returned ${tokens}`);
     return tokens;
   };
-  const tokensBefore = estimate(JSON.stringify(context.data));
+  // A context's data is JSON whatever type it was declared with (the result is checked again).
+  const source = context.data as JsonValue;
+  const tokensBefore = estimate(JSON.stringify(source));
 
   let best: { data: JsonValue; tokens: number; level: OptimizationLevel | null } = {
-    data: context.data,
+    data: source,
     tokens: tokensBefore,
     level: null,
   };
@@ -161,10 +163,10 @@ export function optimizeContext<TType extends string>(
     const last = LADDER[LADDER.length - 1] as OptimizationLevel;
     const levels: OptimizationLevel[] = [
       ...LADDER,
-      ...collapseDepths(containerDepth(context.data)).map((maxDepth) => ({ ...last, maxDepth })),
+      ...collapseDepths(containerDepth(source)).map((maxDepth) => ({ ...last, maxDepth })),
     ];
     for (const level of levels) {
-      const data = shrink(context.data, level, 0);
+      const data = shrink(source, level, 0);
       const tokens = estimate(JSON.stringify(data));
       if (tokens < best.tokens) best = { data, tokens, level };
       if (tokens <= maxTokens) {

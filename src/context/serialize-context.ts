@@ -1,6 +1,6 @@
 import { ContextValidationError } from '../errors.js';
 import { assertWithinLimit } from '../utf8.js';
-import type { Context } from './context.js';
+import type { AnyContext, Context } from './context.js';
 import type { AnyContextType, ContextOf } from './define-context-type.js';
 import { assertContextShape, parseContext } from './parse-context.js';
 import { assertJsonOnce } from './validated-json.js';
@@ -30,7 +30,7 @@ export interface ContextSizeOptions {
  * const again = deserializeContext(text, TaskContext); // deep-equal to task, frozen
  * ```
  */
-export function serializeContext(context: Context, options: ContextSizeOptions = {}): string {
+export function serializeContext(context: AnyContext, options: ContextSizeOptions = {}): string {
   assertContextShape(context);
   assertJsonOnce(context.data, { path: '$.data' });
   assertJsonOnce(context.metadata, { path: '$.metadata' });
@@ -83,7 +83,8 @@ export function deserializeContext(
   options: ContextSizeOptions = {},
 ): Context {
   const value = parseText(text, contextType?.name, options.maxBytes ?? MAX_CONTEXT_BYTES);
-  return contextType === undefined ? parseContext(value) : contextType.parse(value);
+  // `parse` checked that the data is JSON, whatever type the context type declares.
+  return contextType === undefined ? parseContext(value) : (contextType.parse(value) as Context);
 }
 
 /** Like {@link deserializeContext}, but also accepts a schema that validates asynchronously. */

@@ -1,4 +1,4 @@
-import type { Context } from '../context/context.js';
+import type { AnyContext, Context } from '../context/context.js';
 import { buildContext } from '../context/create-context.js';
 import type { AnyContextType, ContextOf } from '../context/define-context-type.js';
 import { setOwn } from '../context/own-property.js';
@@ -66,16 +66,16 @@ export class ContextMerger {
    * ```
    */
   mergeContexts<T extends AnyContextType>(
-    contexts: readonly Context[],
+    contexts: readonly AnyContext[],
     options: MergeContextsOptions & { targetContextType: T },
   ): Promise<ContextOf<T>>;
   mergeContexts<N extends string>(
-    contexts: readonly Context[],
+    contexts: readonly AnyContext[],
     options: MergeContextsOptions & { targetContextType: N },
   ): Promise<Context<N, JsonValue>>;
-  mergeContexts(contexts: readonly Context[], options?: MergeContextsOptions): Promise<Context>;
+  mergeContexts(contexts: readonly AnyContext[], options?: MergeContextsOptions): Promise<Context>;
   async mergeContexts(
-    contexts: readonly Context[],
+    contexts: readonly AnyContext[],
     options: MergeContextsOptions = {},
   ): Promise<Context> {
     if (!Array.isArray(contexts)) {

@@ -4,8 +4,13 @@ import { isOrchestrationError, MergeError } from '../errors.js';
 import { assertJson, cloneJson, type JsonObject, type JsonValue, MAX_JSON_DEPTH } from '../json.js';
 import { ContextMergeStrategy } from './context-merge-strategy.js';
 
-/** A custom merge: the base so far and the next input in, the merged value out (JSON). */
-export type CustomMergeFunction = (base: JsonValue, next: JsonValue) => JsonValue;
+/**
+ * A custom merge: the base so far and the next input in, the merged value out. The value out must
+ * be JSON (checked: anything else fails the merge with `MergeError`); its type may be an
+ * `interface` (`(base, next): Report => …`), so the compiler only refuses a result that is not
+ * an object or a JSON primitive (`undefined`, a `bigint`, a `symbol`).
+ */
+export type CustomMergeFunction = (base: JsonValue, next: JsonValue) => JsonValue | object;
 
 /** Options of {@link mergeContextData}. */
 export interface MergeContextDataOptions {

@@ -1,4 +1,4 @@
-import type { Context } from '../context/context.js';
+import type { AnyContext, Context } from '../context/context.js';
 import { assertContextShape } from '../context/parse-context.js';
 import { NoRouteError, RoutingRuleError } from '../errors.js';
 import { assertAvailableTargetsShape } from './available-targets.js';
@@ -197,7 +197,7 @@ export class ContextRouter {
    * (it rejects where `decide` throws).
    */
   async determineRoute(
-    context: Context,
+    context: AnyContext,
     options: RouteOptions = {},
   ): Promise<RoutingTarget | undefined> {
     return this.decide(context, options)?.target;
@@ -214,7 +214,7 @@ export class ContextRouter {
    * `{ targetType, targetId }`, and {@link RoutingRuleError} when the predicate of a rule it
    * tests throws (it tests no rule after the chosen one, nor one whose target is unavailable).
    */
-  decide(context: Context, options: RouteOptions = {}): RouteDecision | undefined {
+  decide(context: AnyContext, options: RouteOptions = {}): RouteDecision | undefined {
     checkRouteCall(context, options);
     const plan = this.#planFor(context.contextType);
     if (options.currentSystemState !== undefined || this.#cacheSize === 0) {
@@ -241,7 +241,7 @@ export class ContextRouter {
    * id and how many rules were tried) instead of answering `undefined`. Throws what `decide`
    * throws.
    */
-  route(context: Context, options: RouteOptions = {}): RouteDecision {
+  route(context: AnyContext, options: RouteOptions = {}): RouteDecision {
     const made = this.decide(context, options);
     if (made !== undefined) return made;
     const tried = this.#planFor(context.contextType).rules.length + (this.#fallback ? 1 : 0);
@@ -256,7 +256,7 @@ export class ContextRouter {
    * the chosen one, or with an unavailable target) whose predicate throws is reported as
    * `errored`, with the predicate's error message in `error`.
    */
-  explain(context: Context, options: RouteOptions = {}): RouteExplanation {
+  explain(context: AnyContext, options: RouteOptions = {}): RouteExplanation {
     checkRouteCall(context, options);
     const plan = this.#planFor(context.contextType);
     const isAvailable = availability(options.availableTargets);

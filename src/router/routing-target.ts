@@ -1,4 +1,4 @@
-import type { Context } from '../context/context.js';
+import type { AnyContext, Context } from '../context/context.js';
 
 /**
  * The kinds of target a context can be routed to (the seed's `target_type` values): an agent
@@ -37,8 +37,8 @@ export interface ToolTarget {
   readonly targetId: string;
   /** Human description, shown in diagrams and errors. Default: none. */
   readonly description?: string;
-  /** Carries the call out. Must return a context with JSON data. */
-  call(context: Context, helpers: TargetCallHelpers): Promise<Context>;
+  /** Carries the call out. Must return a context with JSON data (checked), of any data type. */
+  call(context: Context, helpers: TargetCallHelpers): Promise<AnyContext>;
   /** Releases what the target holds (e.g. an MCP connection). Default: nothing to release. */
   close?(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { type CheckpointManager, saveLoadedAgain } from '../checkpoint/checkpoin
 import type { ListTasksOptions, TaskLease } from '../checkpoint/checkpoint-store.js';
 import { getCheckpointManager } from '../checkpoint/get-checkpoint-manager.js';
 import { parseWorkflowState, type WorkflowState } from '../checkpoint/workflow-state.js';
-import type { Context } from '../context/context.js';
+import type { AnyContext } from '../context/context.js';
 import {
   ContextValidationError,
   isOrchestrationError,
@@ -17,7 +17,7 @@ import {
 import { ContextFlowManager } from '../flow/context-flow-manager.js';
 import { assertValidId } from '../ids.js';
 import { createRunRecorder, type RunRecorder } from '../inspection/run-recorder.js';
-import { assertJson, type JsonValue } from '../json.js';
+import { assertJson, type JsonData } from '../json.js';
 import { FINAL_STATUSES, type StopStatus, stopMetadata } from './checkpoint-state.js';
 import { loadLatestForWrite } from './checkpoint-writer.js';
 import { MachineRun } from './machine-run.js';
@@ -96,7 +96,7 @@ function withLease(status: RunStatus, lease: TaskLease | undefined): RunStatus {
  * Throws `TypeError` unless `event` is an object with a string `type` and no key but `type` and
  * `data` (a wrong argument).
  */
-function assertEventInput(event: RuntimeEventInput): void {
+function assertEventInput(event: RuntimeEventInput<unknown>): void {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new TypeError(
       `event must be an object { type, data? }, not ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`,
@@ -160,9 +160,9 @@ class WorkflowRuntime implements Runtime {
     this.#workflows.set(workflow.id, { workflow, index: indexOf(workflow) });
   }
 
-  start(
+  start<TInput extends JsonData<TInput>>(
     workflow: RuntimeWorkflow,
-    input: Context | JsonValue,
+    input: AnyContext | TInput,
     options: StartOptions,
   ): Promise<WorkflowRun> {
     const taskId = options?.taskId;
@@ -188,7 +188,10 @@ class WorkflowRuntime implements Runtime {
     return this.#claim(taskId, 'resume', () => this.#resume(taskId));
   }
 
-  async send(taskId: string, event: RuntimeEventInput): Promise<void> {
+  async send<TData extends JsonData<TData>>(
+    taskId: string,
+    event: RuntimeEventInput<TData>,
+  ): Promise<void> {
     assertEventInput(event);
     const run = await this.#liveRun(taskId);
     if (run === undefined) {
@@ -204,7 +207,8 @@ class WorkflowRuntime implements Runtime {
     if (stopped !== undefined) {
       throw new TaskNotRunningError(taskId, `it was ${stopped} by another runtime`);
     }
-    run.send(event);
+    // Its data was checked to be JSON above, whatever type the sender declared.
+    run.send(event as RuntimeEventInput);
   }
 
   cancel(taskId: string): Promise<void> {
@@ -495,7 +499,7 @@ class WorkflowRuntime implements Runtime {
 
   async #startNew(
     workflow: RuntimeWorkflow,
-    input: Context | JsonValue,
+    input: unknown,
     taskId: string,
     ifExists: 'fail' | 'resume',
   ): Promise<WorkflowRun> {

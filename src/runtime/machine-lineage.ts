@@ -1,7 +1,7 @@
-import type { Context, ContextRef } from '../context/context.js';
+import type { AnyContext, ContextRef } from '../context/context.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 
-function refOf(context: Context): ContextRef {
+function refOf(context: AnyContext): ContextRef {
   return { contextId: context.contextId, contextType: context.contextType };
 }
 
@@ -22,7 +22,7 @@ export class MachineLineage {
   }
 
   /** Takes the contexts as they are without logging anything (a restored snapshot). */
-  seed(contexts: Readonly<Record<string, Context>> | readonly Context[]): void {
+  seed(contexts: Readonly<Record<string, AnyContext>> | readonly AnyContext[]): void {
     this.#slots = new Map(
       Object.entries(contexts).map(([key, context]) => [key, refOf(context)] as const),
     );
@@ -30,7 +30,7 @@ export class MachineLineage {
 
   /** Logs the contexts that are new; `state` (the active state) goes into the metadata. */
   observe(
-    contexts: Readonly<Record<string, Context>> | readonly Context[],
+    contexts: Readonly<Record<string, AnyContext>> | readonly AnyContext[],
     state: string | undefined,
     first: boolean,
   ): void {

@@ -1,6 +1,6 @@
 import type { AnyStateMachine, InputFrom, OutputFrom, SnapshotFrom } from 'xstate';
 import type { WorkflowStep } from '../checkpoint/workflow-state.js';
-import type { Context } from '../context/context.js';
+import type { AnyContext, Context } from '../context/context.js';
 import { deepFreeze } from '../context/deep-freeze.js';
 import { isContext, parseContext } from '../context/parse-context.js';
 import { InlineActorError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
    */
   contexts?(
     snapshot: SnapshotFrom<TMachine>,
-  ): Readonly<Record<string, Context>> | readonly Context[];
+  ): Readonly<Record<string, AnyContext>> | readonly AnyContext[];
   /**
    * Whether the machine waits for an external event. Default: a state tagged `suspended` is
    * active. The run is `suspended` while this holds and no invoked or spawned actor is in flight
@@ -54,7 +54,7 @@ export interface MachineWorkflowDefinition<TMachine extends AnyStateMachine> {
    * and `result` rejects with `WorkflowFailedError` (its `cause` the hook's error or the
    * `ContextValidationError`). So do throws in `contexts` and `suspended`.
    */
-  output?(output: OutputFrom<TMachine>, taskId: string): Context;
+  output?(output: OutputFrom<TMachine>, taskId: string): AnyContext;
   /** Upgrades checkpoints of other versions. Default: the runtime's. */
   readonly migrate?: WorkflowMigrate;
 }
@@ -75,7 +75,7 @@ export interface MachineWorkflow<TMachine extends AnyStateMachine = AnyStateMach
   input(run: MachineRunInput): InputFrom<TMachine>;
   contexts(
     snapshot: SnapshotFrom<TMachine>,
-  ): Readonly<Record<string, Context>> | readonly Context[];
+  ): Readonly<Record<string, AnyContext>> | readonly AnyContext[];
   suspended(snapshot: SnapshotFrom<TMachine>): boolean;
   output(output: OutputFrom<TMachine>, taskId: string): Context | undefined;
 }

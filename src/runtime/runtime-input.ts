@@ -66,8 +66,11 @@ function looksLikeContext(value: unknown): boolean {
   );
 }
 
-/** The first context of a run: the given context, or JSON data in an `InputContext`. */
-export function inputContext(input: Context | JsonValue, taskId: string): Context {
+/**
+ * The first context of a run: the given context, or JSON data in an `InputContext` (both checked
+ * to be JSON: the caller's types may be interfaces).
+ */
+export function inputContext(input: unknown, taskId: string): Context {
   if (looksLikeContext(input)) return parseContext(input);
   const contextId = `${taskId}_input`;
   return createContext('InputContext', input as JsonValue, {

@@ -9,11 +9,11 @@ import type {
   TaskLease,
 } from '../checkpoint/checkpoint-store.js';
 import type { WorkflowState, WorkflowStatus } from '../checkpoint/workflow-state.js';
-import type { Context } from '../context/context.js';
+import type { AnyContext, Context } from '../context/context.js';
 import type { WorkflowFailureInfo } from '../errors.js';
 import type { ContextFlowManager } from '../flow/context-flow-manager.js';
 import type { RunRecorderOptions } from '../inspection/run-recorder.js';
-import type { JsonValue } from '../json.js';
+import type { JsonData, JsonValue } from '../json.js';
 import type { MachineWorkflow } from './machine-workflow.js';
 
 /**
@@ -275,10 +275,13 @@ export interface WorkflowRun {
   status(): RunStatus;
 }
 
-/** An external event for a `waitFor` step: `{ type, data }`. */
-export interface RuntimeEventInput {
+/**
+ * An external event for a `waitFor` step: `{ type, data }`. `TData` is the type of the data as
+ * the sender declares it (e.g. an interface); it is checked to be JSON.
+ */
+export interface RuntimeEventInput<TData = JsonValue> {
   readonly type: string;
-  readonly data?: JsonValue;
+  readonly data?: TData;
 }
 
 /** The runtime object {@link createRuntime} returns. */
@@ -289,11 +292,12 @@ export interface Runtime {
    * Starts a new run of `workflow` on `input` (a context: an object with a context's four fields
    * `contextId`, `contextType`, `data` and `metadata`; or JSON data, wrapped in an
    * `InputContext`). A task id with checkpoints, or running here, is resumed with
-   * `ifExists: 'resume'` and refused with `TaskExistsError` otherwise: never a second copy.
+   * `ifExists: 'resume'` and refused with `TaskExistsError` otherwise: never a second copy. Data
+   * and context data may be typed with interfaces; they are checked to be JSON.
    */
-  start(
+  start<TInput extends JsonData<TInput>>(
     workflow: RuntimeWorkflow,
-    input: Context | JsonValue,
+    input: AnyContext | TInput,
     options: StartOptions,
   ): Promise<WorkflowRun>;
   /**
@@ -309,13 +313,16 @@ export interface Runtime {
   /**
    * Sends an event to a `waitFor` step of a running task (to a hand-written machine: any event
    * its snapshot `can` take, as `{ type, data }`). `EventNotAcceptedError` when it waits for no
-   * such event or the data fails its schema (then its `issues` say why), `NonJsonValueError` (naming the path) for data JSON
-   * cannot carry; nothing changes. `TaskNotRunningError` when the task runs nowhere here, or
+   * such event or the data fails its schema (then its `issues` say why), `NonJsonValueError`
+   * (naming the path) for data JSON cannot carry; nothing changes. `TaskNotRunningError` when the task runs nowhere here, or
    * when another runtime paused or cancelled it meanwhile (read from the store before the
    * event is delivered; the run here then ends as that stop says). `TypeError` for an event
    * that is not an object with a string `type`.
    */
-  send(taskId: string, event: RuntimeEventInput): Promise<void>;
+  send<TData extends JsonData<TData>>(
+    taskId: string,
+    event: RuntimeEventInput<TData>,
+  ): Promise<void>;
   /**
    * Stops a task and writes a final `cancelled` checkpoint; running here or not (see `pause` for
    * a task running in another process).

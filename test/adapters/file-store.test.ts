@@ -6,7 +6,7 @@ import {
   type NewCheckpointRecord,
 } from 'mcp-orchestration';
 import { createFileStore } from 'mcp-orchestration/file';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeTempDir } from '../support/file-temp-dir.js';
 import { rejectionOf } from '../support/rejection.js';
 
@@ -503,6 +503,21 @@ describe('file store failures and options', () => {
       );
       expect(() => createFileStore({ directory: temp.dir, lockStaleMs: bad })).toThrow(TypeError);
       expect(() => createFileStore({ directory: temp.dir, lockTimeoutMs: bad })).toThrow(TypeError);
+    }
+  });
+
+  it('beats the lock no less often than a timer takes, whatever lockStaleMs', async () => {
+    // A lock heartbeat every lockStaleMs / 3 ms: from 3 × 2^31 ms on, a timer fires it every ms.
+    const spy = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const store = createFileStore({ directory: temp.dir, lockStaleMs: 1e10 });
+      stores.push(store);
+      await store.save(record('cp-1'));
+      const delays = spy.mock.calls.map(([, ms]) => ms ?? 0);
+      expect(delays.length).toBeGreaterThan(0);
+      expect(Math.max(...delays)).toBe(2 ** 31 - 1);
+    } finally {
+      spy.mockRestore();
     }
   });
 });

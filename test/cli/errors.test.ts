@@ -155,6 +155,9 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
       [`${redis}?prefix=p:&keyPrefix=nested:`, 'The Redis URL takes no "keyPrefix"'],
       [`${redis}?timeout=0s`, "The Redis URL's timeout takes a duration such as 500ms, 10s or 2m"],
       [`${redis}?timeout=soon`, 'got "soon"'],
+      // Longer than a timer takes: it would fire at once, so the connect would fail at once.
+      [`${redis}?timeout=2147483648ms`, 'at most 2147483647ms (about 24.8 days)'],
+      [`${redis}?timeout=35792m`, 'got "35792m"'],
     ];
     const results = await Promise.all(
       cases.map(([store]) => runCli(['tasks', '--store', store], { cwd: dir })),

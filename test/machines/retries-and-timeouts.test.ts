@@ -196,6 +196,59 @@ describe('defineWorkflow: timeouts', () => {
     });
   });
 
+  it('refuses a timeoutMs a timer cannot take (TypeError naming it): 1 to 2^31 − 1, or Infinity', () => {
+    const run: TaskStep['run'] = (context) => context;
+    const define = (timeoutMs: unknown) => () =>
+      defineWorkflow({
+        id: 'w',
+        version: '1',
+        steps: [{ stepId: 'a', run, timeoutMs } as TaskStep],
+      });
+    // Node fires a timer of 2^31 ms or more after 1 ms: the step would time out at once.
+    const refused = [2_147_483_648, 1e10, 0, 0.5, -5, Number.NaN, Number.NEGATIVE_INFINITY, '100'];
+    for (const timeoutMs of refused) {
+      expect(define(timeoutMs)).toThrow(TypeError);
+      expect(define(timeoutMs)).toThrow(
+        `Step a: timeoutMs must be a number of ms from 1 to 2147483647, or Infinity for no timeout; got ${String(timeoutMs)}`,
+      );
+    }
+    for (const timeoutMs of [1, 2_147_483_647, Number.POSITIVE_INFINITY]) {
+      expect(define(timeoutMs)).not.toThrow();
+    }
+  });
+
+  it('a step with the longest timeoutMs (2^31 − 1) or Infinity does not time out at once', async () => {
+    for (const timeoutMs of [2_147_483_647, Number.POSITIVE_INFINITY]) {
+      let aborted = false;
+      const workflow = defineWorkflow({
+        id: 'long-timeout',
+        version: '1',
+        steps: [
+          {
+            stepId: 'slowish',
+            timeoutMs,
+            run: async (context, _step, { signal }) => {
+              signal.addEventListener('abort', () => {
+                aborted = true;
+              });
+              await new Promise((resolve) => setTimeout(resolve, 30));
+              return context;
+            },
+          },
+        ],
+      });
+      const snapshot = await finished(
+        start(workflow.machine, { taskId: newTaskId(), input: ctx('In', 1) }),
+      );
+      expect({ timeoutMs, value: snapshot.value, error: snapshot.context.error }).toEqual({
+        timeoutMs,
+        value: 'done',
+        error: undefined,
+      });
+      expect(aborted).toBe(false);
+    }
+  });
+
   it('a step that finishes in time is not affected by its timeout', async () => {
     const workflow = defineWorkflow({
       id: 'in-time',

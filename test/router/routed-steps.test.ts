@@ -465,6 +465,38 @@ describe('routed steps', () => {
     await runtime.close();
   });
 
+  it('refuse a timeoutMs a timer cannot take, and run with the longest one or Infinity', async () => {
+    const define = (timeoutMs: number) =>
+      defineWorkflow({
+        id: 'routed-long-timeout',
+        version: '1',
+        steps: [{ stepId: 'call', route: true, timeoutMs }],
+      });
+    // 2^31 ms or more: Node would fire the timer after 1 ms and fail the step for good.
+    for (const timeoutMs of [2_147_483_648, 1e10, 0]) {
+      expect(() => define(timeoutMs)).toThrow(TypeError);
+      expect(() => define(timeoutMs)).toThrow(
+        /^Step call: timeoutMs must be a number of ms from 1 to 2147483647, or Infinity/,
+      );
+    }
+    const slow = defineTool({
+      id: 'slow',
+      call: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return createContext('Done', { ok: true });
+      },
+    });
+    const router = new ContextRouter({
+      fallback: { targetType: 'tool', targetId: 'slow', priority: 0 },
+    });
+    const runtime = createRuntime({ store: createMemoryStore(), router, targets: [slow] });
+    for (const timeoutMs of [2_147_483_647, Number.POSITIVE_INFINITY]) {
+      const run = await runtime.start(define(timeoutMs), {}, { taskId: newTaskId('long') });
+      expect((await run.result).data).toEqual({ ok: true });
+    }
+    await runtime.close();
+  });
+
   it('do not run a pool job again once its task is cancelled, even with the pool retry', async () => {
     const log: string[] = [];
     const charge = defineWorkerPool({

@@ -184,6 +184,62 @@ describe('the router actor', () => {
     router.stop();
   });
 
+  it('refuses an idleTimeoutMs a timer cannot take (TypeError naming it): 1 to 2^31 − 1, or Infinity', async () => {
+    // 2^31 ms or more: the sweep's timer would fire after 1 ms, again and again (a busy loop).
+    for (const idleTimeoutMs of [2_147_483_648, 1e12, 0, 0.5, -1, Number.NaN]) {
+      const start = () => startRouter({ targets: [upper], idleTimeoutMs });
+      expect(start).toThrow(TypeError);
+      expect(start).toThrow(
+        `idleTimeoutMs must be a number of ms from 1 to 2147483647, or Infinity for children kept until evicted; got ${idleTimeoutMs}`,
+      );
+    }
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      for (const idleTimeoutMs of [2_147_483_647, Number.POSITIVE_INFINITY]) {
+        const router = startRouter({ targets: [upper], idleTimeoutMs });
+        await router.getTool('upper').run(ctx('Text', 'x'));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        expect(childIds(router)).toEqual(['target:tool:upper']);
+        router.stop();
+      }
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('never arms its sweep beyond what a timer takes, even for a child last used ahead of its clock', async () => {
+    const first = startRouter({ targets: [chat, upper], idleTimeoutMs: 20 });
+    await first.getAgent('chat').process(ctx('Message', 'hi'));
+    const saved = JSON.parse(JSON.stringify(first.getPersistedSnapshot()));
+    first.stop();
+    // Saved by a worker whose clock runs ahead (a store shared across hosts): its sweep is due
+    // in 1e10 ms, which a timer would fire after 1 ms, in a loop.
+    const context = saved.context as RouterMachineContext;
+    const child = context.children['target:agent_type:chat'];
+    (child as { lastUsed: number }).lastUsed = Date.now() + 1e10;
+    context.sweepAt = null; // swept before it was saved: the next answer schedules the sweep
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const router = startRouter({ targets: [chat, upper], idleTimeoutMs: 20, snapshot: saved });
+    try {
+      await router.getTool('upper').run(ctx('Text', 'x')); // schedules the sweep again
+      await expect
+        .poll(() => childIds(router), { timeout: 2000 })
+        .toEqual(['target:agent_type:chat']);
+      const sweepAt = routerContext(router).sweepAt ?? 0;
+      expect(sweepAt - Date.now()).toBeGreaterThan(2 ** 31);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    } finally {
+      router.stop();
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
   it('does not stop a child while a call is in flight', async () => {
     const held = gate();
     const slowTool = defineTool({

@@ -270,6 +270,30 @@ describe('a worker pool under the router', () => {
     router.stop();
   });
 
+  it('waits out a backoff longer than a timer takes instead of retrying at once', async () => {
+    const ran: number[] = [];
+    const pool = defineWorkerPool({
+      id: 'long_backoff',
+      size: 1,
+      // 2^31 ms or more in one timer would fire after 1 ms: the retry would come at once.
+      retry: { attempts: 2, backoff: { initialMs: 1e10, maxMs: 1e10, jitter: 0 } },
+      handler: (context: Context) => {
+        ran.push((context.data as { n: number }).n);
+        throw new Error('crashed');
+      },
+    });
+    const router = startRouter({ targets: [pool] });
+    const caller = new AbortController();
+    const first = router.getWorkerPool('long_backoff').submit(job(1), { signal: caller.signal });
+    await expect.poll(() => ran).toEqual([1]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).toEqual([1]); // still backing off
+    caller.abort(new Error('withdrawn'));
+    await expect(first).rejects.toThrow('withdrawn');
+    expect(ran).toEqual([1]);
+    router.stop();
+  });
+
   it('does not run a withdrawn job again after a restore: its worker is free', async () => {
     const held = gate();
     const ran: number[] = [];

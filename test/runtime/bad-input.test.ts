@@ -410,5 +410,12 @@ describe('options', () => {
       /maxChildren/,
     );
     expect(() => createRuntime({ routerActor: { idleTimeoutMs: 0 } })).toThrow(/idleTimeoutMs/);
+    // Beyond what a timer takes, the router's idle sweep would fire every ms.
+    expect(() => createRuntime({ routerActor: { idleTimeoutMs: 1e12 } })).toThrow(
+      /^idleTimeoutMs must be a number of ms from 1 to 2147483647, or Infinity/,
+    );
+    for (const idleTimeoutMs of [2_147_483_647, Number.POSITIVE_INFINITY]) {
+      expect(() => createRuntime({ routerActor: { idleTimeoutMs } })).not.toThrow();
+    }
   });
 });
