@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { indexedDbHarness } from '../browser/indexeddb-harness.js';
 import { openRedisStore, redisAvailable } from '../support/redis.js';
 import { newTaskId, STORES } from './helpers.js';
+import { trackLogAppends } from './log-appends.js';
 
 // A task deleted (by another manager or process) while a run of it is live: the run ends with
 // UnknownTaskError at its next write, and its appends to the task's contexts log, in flight or
@@ -75,42 +76,9 @@ async function leftOf(store: CheckpointStore, taskId: string) {
 
 const NOTHING = { head: 0, tasks: [], contexts: 0, lineage: 0 };
 
-/**
- * `inner` behind a proxy that keeps every log append (a run's appends may land after its end),
- * and calls `before` ahead of each one to a `contexts` log with entries. `settled` waits until
- * the appends made so far have settled and no new one came for a while.
- */
-function tracked(
-  inner: CheckpointStore,
-  before: () => Promise<void> = async () => {},
-): { store: CheckpointStore; settled(): Promise<void> } {
-  const appends: Promise<unknown>[] = [];
-  const store = new Proxy(inner, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target) as unknown;
-      if (typeof value !== 'function') return value;
-      if (key !== 'appendLog' && key !== 'appendLogAt') return value.bind(target);
-      return (...args: unknown[]) => {
-        // appendLog(taskId, name, entries), appendLogAt(taskId, name, at, entries, options?)
-        const entries = (key === 'appendLog' ? args[2] : args[3]) as readonly string[];
-        const ahead = args[1] === 'contexts' && entries.length > 0 ? before() : Promise.resolve();
-        const append = ahead.then(() => Reflect.apply(value, target, args) as Promise<unknown>);
-        appends.push(append.catch(() => undefined));
-        return append;
-      };
-    },
-  }) as CheckpointStore;
-  return {
-    store,
-    async settled() {
-      for (let seen = -1; seen !== appends.length; ) {
-        seen = appends.length;
-        await Promise.all(appends);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
-  };
-}
+/** The store with the appends to the `contexts` log tracked (see `trackLogAppends`). */
+const tracked = (inner: CheckpointStore, before?: () => Promise<void>) =>
+  trackLogAppends(inner, 'contexts', before);
 
 describe.each(Object.keys(KINDS))(
   'a task deleted while a run appends to its contexts log (%s store)',
