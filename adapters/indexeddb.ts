@@ -97,8 +97,9 @@ const DEFAULT_DB = 'mcp-orchestration';
 
 /**
  * A {@link CheckpointStore} in the browser's IndexedDB, through idb-keyval. Each operation is
- * one IndexedDB transaction: a save checks the head (and `expectedSeq`), writes the body, index
- * entries, expiry entry and new head in one readwrite transaction, so concurrent saves — from
+ * one IndexedDB transaction: a save checks the head (and `expectedSeq`, `expectedId`), writes
+ * the body, index entries, expiry entry and new head in one readwrite transaction, so concurrent
+ * saves — from
  * this page or from other tabs — are serialized by IndexedDB and never fork a task's sequence.
  * Expired records are hidden at once and removed by later saves (a few at a time) or by
  * {@link IndexedDbCheckpointStore.sweepExpired}. The key layout is in `indexeddb/layout.ts`.
@@ -194,6 +195,18 @@ export function createIndexedDbStore(
         const head = await readHead(store, taskId, time);
         if (expected !== undefined && expected !== head.seq) {
           throw new CheckpointConflictError(taskId, expected, head.seq);
+        }
+        // The live record at the head has another id: the task was deleted and started again.
+        const expectedId = saveOptions?.expectedId;
+        if (expectedId !== undefined && head.seq > 0) {
+          const atHead = parseIndex(taskId, 'index', await get(store, seqKey(taskId, head.seq)));
+          if (
+            atHead !== undefined &&
+            !isExpired(atHead.expiresAt, time) &&
+            atHead.checkpointId !== expectedId
+          ) {
+            throw new CheckpointConflictError(taskId, head.seq, head.seq);
+          }
         }
         // No live head: whatever records remain are expired leftovers (the sweep may have
         // removed the head first), so clear them before sequence numbers start again at 1.

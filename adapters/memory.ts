@@ -257,6 +257,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       if (expected !== undefined && expected !== task.head) {
         throw new CheckpointConflictError(taskId, expected, task.head);
       }
+      // The record at the head, if live, is the newest one (seqs never exceed the head).
+      const expectedId = saveOptions?.expectedId;
+      if (expectedId !== undefined && expected !== undefined && expected > 0) {
+        const newest = lastMeta(task);
+        if (newest !== undefined && newest.seq === expected && newest.checkpointId !== expectedId) {
+          throw new CheckpointConflictError(taskId, expected, task.head);
+        }
+      }
       if (task.meta.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
       const seq = task.head + 1;
       // The JSON of a RecordHeader: ids are checked above and need no escaping.

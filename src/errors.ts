@@ -103,7 +103,11 @@ export class InvalidIdError extends OrchestrationError {
   }
 }
 
-/** A conditional write lost: another writer saved first. Nothing was written. */
+/**
+ * A conditional write lost: another writer saved first, or (with `expectedId`, then `actualSeq`
+ * equals `expectedSeq`) the task's checkpoint at the expected seq is not the one the writer knew:
+ * the task was deleted and started again meanwhile. Nothing was written.
+ */
 export class CheckpointConflictError extends OrchestrationError {
   readonly taskId: string;
   readonly expectedSeq: number;
@@ -125,6 +129,10 @@ function conflictState(expectedSeq: number, actualSeq: number): string {
     return 'the task has no checkpoints any more (deleted, expired, or the storage was cleared)';
   }
   if (actualSeq > expectedSeq) return `it is at ${actualSeq} (another writer saved first)`;
+  if (actualSeq === expectedSeq) {
+    // Only `expectedId` refuses a save at the expected seq.
+    return `its checkpoint at ${actualSeq} is another one (the task was deleted and started again)`;
+  }
   return `it is at ${actualSeq}`;
 }
 
@@ -208,11 +216,20 @@ export class CheckpointVersionError extends OrchestrationError {
   }
 }
 
-/** A task id that has no checkpoint in the store and no run in the runtime. */
+/**
+ * A task id that has no checkpoint in the store and no run in the runtime; or, for a run whose
+ * task was deleted and started again elsewhere (`replaced`), a task this run is no longer of.
+ */
 export class UnknownTaskError extends OrchestrationError {
   readonly taskId: string;
-  constructor(taskId: string) {
-    super('TASK_NOT_FOUND', `Task ${taskId} is unknown: it has no checkpoint and is not running`);
+  constructor(taskId: string, options?: { cause?: unknown; replaced?: boolean }) {
+    super(
+      'TASK_NOT_FOUND',
+      options?.replaced === true
+        ? `Task ${taskId} was deleted and started again elsewhere: this run of the deleted task ended`
+        : `Task ${taskId} is unknown: it has no checkpoint and is not running`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.taskId = taskId;
   }
 }

@@ -43,7 +43,8 @@ import {
  */
 
 /**
- * `save`: writes the record as the task's next seq, checking `expectedSeq` under the lock. The
+ * `save`: writes the record as the task's next seq, checking `expectedSeq` (and `expectedId`
+ * against the id of the live record at the head, if any) under the lock. The
  * task is read from its files, or from the memo this instance kept of them when nobody else held
  * the lock since its last claim (`records-memo.ts`): then a save costs the same at any number of
  * records. A head whose successor is not a safe integer (damage) is a `CorruptRecordError`.
@@ -63,7 +64,7 @@ export async function saveRecord(
       current = await viewTask(ctx, paths, taskId, true);
       known = memoOf(current);
     }
-    const { head, ids } = known;
+    const { head, headId, ids } = known;
     const expected = saveOptions?.expectedSeq;
     if (expected !== undefined && expected !== head) {
       // A save that expected a task it found gone (deleted meanwhile) leaves no folder its
@@ -72,6 +73,11 @@ export async function saveRecord(
         await removeBareFolder(ctx, paths, taskId, lock).catch(() => undefined);
       }
       throw new CheckpointConflictError(taskId, expected, head);
+    }
+    // The record at the head is another one: the task was deleted and started again.
+    const expectedId = saveOptions?.expectedId;
+    if (expectedId !== undefined && headId !== undefined && headId !== expectedId) {
+      throw new CheckpointConflictError(taskId, head, head);
     }
     if (ids.has(checkpointId)) throw new CheckpointExistsError(taskId, checkpointId);
     const seq = head + 1;
@@ -109,7 +115,7 @@ export async function saveRecord(
     }
     ids.add(checkpointId);
     const nextExpiry = Math.min(known.nextExpiry, record.expiresAt ?? Number.POSITIVE_INFINITY);
-    ctx.memos.put(taskId, lock.token, { head: seq, ids, nextExpiry });
+    ctx.memos.put(taskId, lock.token, { head: seq, headId: checkpointId, ids, nextExpiry });
     return { seq };
   });
 }
@@ -120,8 +126,10 @@ function memoOf(view: TaskView): RecordsMemo {
   for (const { expiresAt } of view.live) {
     if (expiresAt !== undefined && expiresAt < nextExpiry) nextExpiry = expiresAt;
   }
+  const newest = view.live[0];
   return {
     head: view.head,
+    headId: newest !== undefined && newest.seq === view.head ? newest.checkpointId : undefined,
     ids: new Set(view.live.map((entry) => entry.checkpointId)),
     nextExpiry,
   };

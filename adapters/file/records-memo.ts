@@ -13,6 +13,11 @@
 export interface RecordsMemo {
   /** The task's head: the seq of its newest record. */
   readonly head: number;
+  /**
+   * The checkpoint id of the live record at seq {@link head} (`undefined`: none there, e.g. a
+   * rollback deleted it), for `expectedId`.
+   */
+  readonly headId: string | undefined;
   /** The checkpoint ids of its live records (the save that takes the memo adds its own). */
   readonly ids: Set<string>;
   /** The earliest `expiresAt` among them (`Infinity`: none expires). */

@@ -80,6 +80,8 @@ interface PendingSave {
   readonly checkpointId: string;
   readonly expiresAt: number | undefined;
   readonly expectedSeq: number | undefined;
+  /** `SaveRecordOptions.expectedId`, or `''`. */
+  readonly expectedId: string;
   readonly nonce: string;
   /**
    * The record value (with its header: nonce, id, createdAt, expiresAt, the body's size): an
@@ -234,15 +236,17 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
   }
 
   /**
-   * A save's arguments in one (`group|now|expiresAt|expectedSeq|checkpointId|log|count`): every
-   * argument of a call costs the client and the server, a save's seven as one cost less.
+   * A save's arguments in one
+   * (`group|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count`): every argument of a
+   * call costs the client and the server, a save's eight as one cost less.
    * createdAt and the body's size travel in the value's header, which the script does not read;
    * the log's entries follow the value.
    */
   function packed(save: PendingSave, group: number): string {
-    const { now, expiresAt, expectedSeq, checkpointId, log, entries } = save;
+    const { now, expiresAt, expectedSeq, expectedId, checkpointId, log, entries } = save;
     const appended = entries.length === 0 ? '|' : `${log}|${entries.length}`;
-    return `${group}|${now}|${expiresAt ?? ''}|${expectedSeq ?? ''}|${checkpointId}|${appended}`;
+    const expected = `${expectedSeq ?? ''}|${expectedId}`;
+    return `${group}|${now}|${expiresAt ?? ''}|${expected}|${checkpointId}|${appended}`;
   }
 
   /** A save's arguments: packed, its value (or nonce), then its log entries. */
@@ -372,6 +376,7 @@ export function createGroupCommit(context: StoreContext): SaveFunction {
         checkpointId,
         expiresAt,
         expectedSeq: saveOptions?.expectedSeq,
+        expectedId: saveOptions?.expectedId ?? '',
         nonce,
         value,
         inline,

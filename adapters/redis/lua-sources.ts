@@ -461,9 +461,10 @@ return {0, 1}
   Input:
     KEYS[1] index key        <prefix>{taskId}:idx  (the task's other keys are derived from it:
                              …exp, …r:<id>, …meta (v2 tasks), and the temp value key …tmp:<nonce>)
-    ARGV[1] the save, packed: "1|now|expiresAt|expectedSeq|checkpointId|log|count"
+    ARGV[1] the save, packed: "1|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count"
             now in ms since the epoch, expiresAt '' when it never expires, expectedSeq '' for an
-            unconditional save; log and count: the log ARGV[3..] are appended to ('' when none)
+            unconditional save, expectedId '' for none (see includes/saveRecord.lua); log and
+            count: the log ARGV[3..] are appended to ('' when none)
     ARGV[2] the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\\n<body>"
             when small (the nonce: 36 characters unique per save call, so a save re-sent after a
             dropped reply is recognized), else the nonce alone: then the value was sent just
@@ -473,7 +474,8 @@ return {0, 1}
   Output:
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very call was already applied)
-    {1, actualSeq}   conflict: the head is not expectedSeq; nothing written
+    {1, actualSeq}   conflict: the head is not expectedSeq, or (actualSeq = expectedSeq) the
+                     record at the head is not expectedId; nothing written
     {2}              the task already has a live record with this id; nothing written
     {3, reason}      the packed save does not parse; nothing written
     {3, 'head', reason}  the task's head is damaged, or no seq can follow it (see
@@ -487,12 +489,13 @@ return {0, 1}
 --- @include "taskKeys"
 --- @include "saveRecord"
 
-local _, now, expiresAt, expectedSeq, id, log, count = string.match(ARGV[1], SAVE_FIELDS)
+local _, now, expiresAt, expectedSeq, expectedId, id, log, count =
+  string.match(ARGV[1], SAVE_FIELDS)
 count = tonumber(count) or 0
 -- Entries missing or extra, or entries without a log: the save does not parse.
 if id and (#ARGV ~= 2 + count or (count > 0 and log == '')) then id = nil end
-return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedSeq, id, ARGV[2],
-  nil, log, 3, count)
+return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedSeq, expectedId, id,
+  ARGV[2], nil, log, 3, count)
 `,
   'saveMany-N': `--[[
   Group commit: several checkpoint saves, possibly of different tasks, in one call. Each save is
@@ -516,7 +519,8 @@ return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedS
                  are derived from it (…exp, …r:<id>, …meta, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
     then 2 + count arguments per save, in submission order:
-                 the save, packed: "group|now|expiresAt|expectedSeq|checkpointId|log|count"
+                 the save, packed:
+                 "group|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count"
                  (see includes/saveRecord.lua), the record value "<nonce> <checkpointId>
                  <createdAt>|<expiresAt>|<bodyBytes>\\n<body>", or the nonce alone (36
                  characters) when the value waits in the group's …tmp:<nonce>, then the count
@@ -525,7 +529,8 @@ return saveRecord(KEYS[1], string.sub(KEYS[1], 1, -4), now, expiresAt, expectedS
   Output: one answer per save, in order:
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied)
-    {1, actualSeq}   conflict: the head is not expectedSeq; nothing of it written
+    {1, actualSeq}   conflict: the head is not expectedSeq, or (actualSeq = expectedSeq) the
+                     record at the head is not expectedId; nothing of it written
     {2}              the task already has a live record with this id; nothing of it written
     {3, reason}      the packed save does not parse; nothing of it written
     {3, 'head', reason}  its task's head is damaged, or no seq can follow it (see
@@ -574,7 +579,8 @@ local deferred = {}
 local i = 2
 while i < #ARGV do
   local value = ARGV[i + 1]
-  local g, now, expiresAt, expectedSeq, id, log, count = string.match(ARGV[i], SAVE_FIELDS)
+  local g, now, expiresAt, expectedSeq, expectedId, id, log, count =
+    string.match(ARGV[i], SAVE_FIELDS)
   count = tonumber(count) or 0
   g = tonumber(g)
   local base = g and baseOf(g)
@@ -582,8 +588,8 @@ while i < #ARGV do
   if i + 1 + count > #ARGV or (count > 0 and log == '') then
     answer = {3, 'the save does not parse'}
   elseif base then
-    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value, deferred, log,
-      i + 2, count)
+    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, expectedId, id, value,
+      deferred, log, i + 2, count)
   else
     answer = {3, 'the save names no task group'}
   end
@@ -648,20 +654,27 @@ end
   RENAMEs it into place (O(1)).
 
   The fast path (a no-TTL save into a task with nothing due to expire) is three commands: one
-  ZMSCORE of the index (':head', ':until', ':next' and the id) decides everything, one ZADD writes
+  ZMSCORE of the index (':head', ':until', ':next', the id and the expectedId) decides everything
+  (a ZRANGE more only when the expectedId is not at the head: to see if another record is), one
+  ZADD writes
   the record's index entry and the new head, one SET writes the value. A save with a TTL adds the
   expiry index entry (written first: a wrong-typed expiry key fails before anything is written)
   and, when it extends the task's lifetime, PEXPIREAT of the task keys. The expiry index is
   scanned, and a v2 task migrated, only when ZMSCORE says so (openTask). The index is read before
   anything is written, and the temp key is checked before: no write can fail after the first.
 
-  SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId|log|count"
-                (expiresAt and expectedSeq '' when absent; log and count '' when the save
-                appends nothing; one argument, since every argument of a call costs both sides)
-                into its seven fields
-  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log, from, count)
+  SAVE_FIELDS   parses a packed save
+                "group|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count"
+                (expiresAt, expectedSeq and expectedId '' when absent; log and count '' when the
+                save appends nothing; one argument, since every argument of a call costs both
+                sides) into its eight fields
+  saveRecord(idxKey, base, now, expiresAt, expectedSeq, expectedId, id, value, deferred, log,
+      from, count)
     idxKey   the task's index key "<base>idx" (the other keys are derived from base)
-    now, expiresAt, expectedSeq, id   the packed save's fields (id nil: it did not parse)
+    now, expiresAt, expectedSeq, expectedId, id   the packed save's fields (id nil: it did not
+             parse). With expectedSeq and expectedId, the save is also refused (a conflict at the
+             head) when the task's live record at seq expectedSeq is not expectedId: the task
+             was deleted and started again; with no record there, the seq alone decides
     value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\\n<body>"
              (built by the client), or the save's nonce alone (36 characters: shorter than any
              value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
@@ -679,7 +692,8 @@ end
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
-    {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save)
+    {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save), or
+                     (actualSeq = expectedSeq) the record at the head is not expectedId
     {2}              the task already has a live record with this id
     {3, reason}      the packed save does not parse; nothing written
     {3, 'head', reason}  the task's head is damaged (its ':head' score is not an integer from
@@ -699,7 +713,7 @@ local function refuseSave(tmpKey, answer)
   return answer
 end
 
-local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]+)|([%w_.-]*)|(%d*)$'
+local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]*)|([%w_.-]+)|([%w_.-]*)|(%d*)$'
 
 -- The log entries of a save, ARGV[from .. from + count - 1], appended to its log (types checked).
 local function appendEntries(base, log, from, count)
@@ -727,15 +741,21 @@ local function errorText(reply)
   return tostring(reply)
 end
 
-local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log,
-    from, count)
+local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, expectedId, id, value,
+    deferred, log, from, count)
   local tmpKey = false
   if #value == NONCE_LENGTH then tmpKey = base .. 'tmp:' .. value end
   if not id then return refuseSave(tmpKey, {3, 'the save does not parse'}) end
+  if expectedSeq == '' then expectedId = '' end
 
-  local s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
+  local s
+  if expectedId ~= '' then
+    s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id, expectedId)
+  else
+    s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
+  end
   if s.err then return refuseSave(tmpKey, {8, s.err}) end
-  local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
+  local head, lifetime, nextAt, entry, expectedAt = s[1], s[2], s[3], s[4], s[5]
   local score = head
   if head and nextAt == '-inf' and lifetime == '-inf' then
     head = headOfScore(score)
@@ -770,6 +790,12 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   end
   if expectedSeq ~= '' and tonumber(expectedSeq) ~= head then
     return refuseSave(tmpKey, {1, head})
+  end
+  -- expectedId not at the head (or swept as expired): is another live record there? (openTask
+  -- left no record due to expire in the index.) Records have scores from 1 up, nothing else.
+  if expectedId ~= '' and head > 0 and (not expectedAt or tonumber(expectedAt) ~= head) then
+    local atHead = redis.call('ZRANGE', idxKey, head, head, 'BYSCORE', 'LIMIT', 0, 1)[1]
+    if atHead and atHead ~= expectedId then return refuseSave(tmpKey, {1, head}) end
   end
   if entry then return refuseSave(tmpKey, {2}) end
   if tmpKey and redis.call('EXISTS', tmpKey) == 0 then return {6} end

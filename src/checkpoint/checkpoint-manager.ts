@@ -65,6 +65,17 @@ export interface SaveCheckpointOptions {
    */
   readonly expectedSeq?: number;
   /**
+   * With `expectedSeq`: the id of the checkpoint the writer knows at that seq (a loaded state's
+   * `checkpoint.checkpointId`, or the last one it saved). The save is then also refused with
+   * `CheckpointConflictError` (its `actualSeq` equal to its `expectedSeq`) when the task's
+   * checkpoint at that seq is another one: the task was deleted and started again meanwhile (its
+   * numbering starts over at 1), and its new history got as far as the writer's seq. With no
+   * checkpoint at that seq (deleted by a rollback or a prune, or expired), only the seq is
+   * checked. A store that does not implement `SaveRecordOptions.expectedId` (a custom one) checks
+   * the seq only. Default: the seq only.
+   */
+  readonly expectedId?: string;
+  /**
    * The checkpoint this one follows; `null`: none. Default: the last one this manager saved for
    * the task (unless this manager deleted it since), else the checkpoint the state was loaded
    * from (`state.checkpoint`), else none.
@@ -257,7 +268,8 @@ export class CheckpointManager {
     };
     const body = encodeEnvelopeWithState(envelope, prepared.json, sharedJson);
     const record = { taskId, checkpointId, createdAt, expiresAt, body };
-    const expectedSeq = options.expectedSeq;
+    const { expectedSeq, expectedId } = options;
+    if (expectedId !== undefined) assertValidId('expectedId', expectedId);
     const fresh =
       lineage === undefined
         ? undefined
@@ -269,7 +281,7 @@ export class CheckpointManager {
           );
     const appendLog =
       fresh === undefined ? undefined : { name: this.#lineage.log, entries: fresh.entries };
-    return this.store.save(record, { expectedSeq, appendLog }).then(
+    return this.store.save(record, { expectedSeq, expectedId, appendLog }).then(
       () => {
         this.#remember(taskId, checkpointId);
         if (fresh !== undefined) this.#lineage.appended(taskId, fresh.seq);

@@ -17,7 +17,11 @@
  *   or none of them does (a crash or a dropped connection mid-save leaves the old state).
  * - **Conditional writes.** With `expectedSeq`, a save succeeds only if the head equals it at the
  *   moment of writing; otherwise it throws `CheckpointConflictError` and writes nothing. Two
- *   writers racing with the same `expectedSeq`: exactly one wins.
+ *   writers racing with the same `expectedSeq`: exactly one wins. With `expectedId` too, the save
+ *   is also refused (the same error, nothing written) when the task's live record at seq
+ *   `expectedSeq` has another checkpoint id: the task was deleted and started again, and its new
+ *   history reached the writer's seq (numbering starts over at 1 after a delete). With no live
+ *   record at that seq (deleted by `delete`/`deleteOld`, or expired), only the seq is checked.
  * - **Ordering.** `list` and `latest` order by sequence number, newest first. Ids are not
  *   compared (callers may choose their own ids).
  * - **TTL.** A record whose `expiresAt` (ms since the epoch) is at or before now is gone: `load`,
@@ -60,8 +64,8 @@ export interface CheckpointStore {
 
   /**
    * Stores a new checkpoint record and returns its sequence number. Throws
-   * `CheckpointConflictError` when `options.expectedSeq` is given and differs from the head,
-   * and `CheckpointExistsError` when the task already has a live record with this id. A store
+   * `CheckpointConflictError` when `options.expectedSeq` is given and differs from the head (or,
+   * with `options.expectedId`, when the live record at that seq has another id), and `CheckpointExistsError` when the task already has a live record with this id. A store
    * with {@link appendsOnSave} also appends `options.appendLog` in the same write: the record and
    * the entries land together, or neither does (a refused save appends nothing).
    */
@@ -173,6 +177,22 @@ export interface NewCheckpointRecord {
 export interface SaveRecordOptions {
   /** Save only if the task's head sequence number is exactly this (0: no checkpoint yet). */
   readonly expectedSeq?: number | undefined;
+  /**
+   * With {@link expectedSeq} only (a valid id; a `TypeError` without it): the checkpoint id the
+   * writer knows at seq `expectedSeq`, the record it last saved or loaded there. The save is also
+   * refused with `CheckpointConflictError` (its `actualSeq` equal to its `expectedSeq`), nothing
+   * written, when the task's live record at seq `expectedSeq` has another id: the record the
+   * writer saw at its head was replaced by another history of the task (deleted and started
+   * again, elsewhere, since numbering starts over at 1), which a seq alone cannot tell apart
+   * (ABA). When the task has no live record at that seq (the writer resumed after a rollback
+   * deleted the newer checkpoints, so its head is above its last record; or a `delete`,
+   * `deleteOld` or TTL removed it), only the seq is checked. Checked in the same atomic step as
+   * the seq by the built-in stores (the conformance suite checks it). Optional in the contract:
+   * a store that leaves it out (a custom one written before it) checks the seq only, as before,
+   * and a writer of a task deleted and started again elsewhere may then write into the new
+   * history once its head reaches the writer's seq.
+   */
+  readonly expectedId?: string | undefined;
   /**
    * Entries to append to one of the task's logs in the same atomic write as the record (as
    * {@link CheckpointStore.appendLog} would: in order, each within the size bound). Only for a

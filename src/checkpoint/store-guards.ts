@@ -49,6 +49,11 @@ export function assertSavable(
   if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
     throw new TypeError('expectedSeq must be an integer ≥ 0');
   }
+  const expectedId = options?.expectedId;
+  if (expectedId !== undefined) {
+    if (expected === undefined) throw new TypeError('expectedId needs expectedSeq');
+    assertValidId('expectedId', expectedId);
+  }
   if (typeof record.body !== 'string') throw new TypeError('body must be a string');
   assertWithinLimit(`Checkpoint ${record.checkpointId}`, record.body, maxRecordBytes);
   const append = options?.appendLog;

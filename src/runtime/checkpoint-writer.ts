@@ -81,9 +81,11 @@ export async function loadLatestForWrite(
 /**
  * Writes one run's checkpoints (internal, shared by both kinds of run): each save is conditional
  * on the last sequence number written or loaded (the task's head, for a run restored after a
- * rollback), so a second writer on the task loses with `CheckpointConflictError` instead of
- * forking it. The lineage transitions the store's log does not have yet go with each
- * checkpoint: on a store that appends on save (`appendsOnSave`), in the checkpoint's own write;
+ * rollback) and on the id of that checkpoint (`expectedId`: a task deleted and started again
+ * elsewhere, numbered from 1 again, is not taken for this run's), so a second writer on the task
+ * loses with `CheckpointConflictError` instead of forking it. The lineage transitions the store's
+ * log does not have yet go with each checkpoint: on a store that appends on save
+ * (`appendsOnSave`), in the checkpoint's own write;
  * on any other, appended beside it in batches
  * ({@link LINEAGE_APPEND_BATCH}), with at most one lineage write in flight, which the next
  * checkpoint does not wait for: until a write lands, those transitions travel in the
@@ -210,7 +212,14 @@ export class CheckpointWriter {
         checkpoint,
         // Its parent is the checkpoint this run last wrote or was restored from (none for a
         // new run), whatever the manager remembers: a rollback elsewhere may have deleted that.
-        { expectedSeq: this.#head, parentId: this.checkpointId ?? null },
+        // Expecting that checkpoint at the head too: a task deleted and started again elsewhere
+        // (numbered from 1 again) refuses this write once its head reaches this run's, as it
+        // does before (ABA); with no checkpoint at the head (a rollback), the seq decides.
+        {
+          expectedSeq: this.#head,
+          expectedId: this.checkpointId,
+          parentId: this.checkpointId ?? null,
+        },
         this.#contextLog,
         appending ? { flow: this.#lineage, after: this.#lineageSeq } : undefined,
       );

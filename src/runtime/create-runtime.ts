@@ -279,7 +279,9 @@ class WorkflowRuntime implements Runtime {
         status,
         metadata: { ...metadata, ...stopMetadata(status, this.#settings.now()) },
       },
-      { expectedSeq },
+      // The checkpoint read, expected at the head too: a task deleted and started again since
+      // the read (numbered from 1 again) is not stopped by mistake.
+      { expectedSeq, expectedId: state.checkpoint?.checkpointId },
     );
     const seq = expectedSeq + 1;
     this.#emit({ type: 'checkpoint.saved', taskId, checkpointId, seq, status });

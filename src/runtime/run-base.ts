@@ -4,6 +4,7 @@ import type { CheckpointManager } from '../checkpoint/checkpoint-manager.js';
 import type { WorkflowStatus } from '../checkpoint/workflow-state.js';
 import type { Context } from '../context/context.js';
 import {
+  type CheckpointConflictError,
   isOrchestrationError,
   type OrchestrationErrorCode,
   TaskNotRunningError,
@@ -52,6 +53,15 @@ const UNSAVEABLE: ReadonlySet<OrchestrationErrorCode> = new Set<OrchestrationErr
  * was deleted, e.g. purged after a cancel).
  */
 export type EndedElsewhere = StopStatus | 'deleted';
+
+/**
+ * Whether a lost conditional write lost to another history of its task: the checkpoint at the
+ * seq it expected is not the one it knew (`SaveRecordOptions.expectedId`; only that refuses a
+ * save at the expected seq), so the task was deleted and started again meanwhile.
+ */
+function isReplacedConflict(error: CheckpointConflictError): boolean {
+  return error.actualSeq === error.expectedSeq;
+}
 
 /** A promise with its settle functions; rejections are marked handled. */
 export function deferred<T>() {
@@ -300,6 +310,8 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
   /** The stop in the store a failed save lost to (a conditional write), if it lost to one. */
   async #stopLostTo(reason: unknown): Promise<StopStatus | undefined> {
     if (!isOrchestrationError(reason, 'CHECKPOINT_CONFLICT')) return undefined;
+    // The task's checkpoints are another history's: whatever stop they hold is not for this run.
+    if (isReplacedConflict(reason)) return undefined;
     return this.#storedStop().catch(() => undefined);
   }
 
@@ -447,7 +459,14 @@ export abstract class RunBase<TActor extends AnyActorRef, TSnapshot> implements 
     }
     // A lost conditional write: when the winner paused or cancelled the task (`pause` or
     // `cancel` in a process that does not run it), this run stopped that way, not by accident;
-    // when the task was deleted meanwhile, it is gone (`UnknownTaskError`).
+    // when the task was deleted meanwhile, it is gone (`UnknownTaskError`). So it is when the
+    // checkpoint at the run's head is another one (`expectedId`): the task was deleted and
+    // started again (by another runtime), and the task of that id now is another task, whose
+    // checkpoints (a pause, say) say nothing of this run.
+    if (isReplacedConflict(reason)) {
+      this.#aborted(new UnknownTaskError(this.taskId, { cause: reason, replaced: true }));
+      return;
+    }
     this.#storedEnd().then(
       (end) => {
         if (end === undefined) this.#aborted(reason);

@@ -6,6 +6,7 @@ import { type RecordsMemo, RecordsMemos } from '../../adapters/file/records-memo
 
 const memo = (ids: string[], nextExpiry = Number.POSITIVE_INFINITY): RecordsMemo => ({
   head: ids.length,
+  headId: ids.at(-1),
   ids: new Set(ids),
   nextExpiry,
 });

@@ -194,6 +194,35 @@ describeRedis('Redis store: group commit', () => {
     expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany', 'save', 'save']);
   });
 
+  it('expectedId chains in one saveMany call: each save sees the ids saved before it in the call', async () => {
+    const { store, client } = await open();
+    const calls = watchSaves(client);
+    expect(await store.save(record('task-1', 'a'))).toEqual({ seq: 1 });
+    const results = await Promise.allSettled([
+      store.save(record('task-1', 'b'), { expectedSeq: 1, expectedId: 'a' }),
+      store.save(record('task-1', 'c'), { expectedSeq: 2, expectedId: 'b' }),
+      // Another history's writer: seq 3 is right, but the record there is 'c'.
+      store.save(record('task-1', 'x'), { expectedSeq: 3, expectedId: 'old' }),
+      store.save(record('task-1', 'd'), { expectedSeq: 3, expectedId: 'c' }),
+    ]);
+    expect(calls.map((call) => call.script)).toEqual(['save', 'save', 'saveMany']);
+    expect(
+      results.map((result) => (result.status === 'fulfilled' ? result.value : 'refused')),
+    ).toEqual([{ seq: 2 }, { seq: 3 }, 'refused', { seq: 4 }]);
+    const refused = results[2];
+    expect(refused?.status === 'rejected' && refused.reason).toMatchObject({
+      code: 'CHECKPOINT_CONFLICT',
+      expectedSeq: 3,
+      actualSeq: 3,
+    });
+    expect((await store.list('task-1')).map((meta) => meta.checkpointId)).toEqual([
+      'd',
+      'c',
+      'b',
+      'a',
+    ]);
+  });
+
   it('saves issued while a call is in flight go together once it settles', async () => {
     const { store, client } = await open();
     const calls = watchSaves(client);
@@ -351,13 +380,13 @@ describeRedis('Redis store: group commit', () => {
       `${prefix}{t}:idx`,
       `${prefix}{u}:idx`,
       '300',
-      `1|${now}||0|x||`,
+      `1|${now}||0||x||`,
       value(nonce, 'x'),
-      `2|${now}|||y||`,
+      `2|${now}||||y||`,
       value(other, 'y'),
-      `1|${now}||0|x||`,
+      `1|${now}||0||x||`,
       value(nonce, 'x'),
-      `1|${now}|||x||`,
+      `1|${now}||||x||`,
       value(other, 'x'),
     );
     expect(reply).toEqual([1, 1, 1, [2]]);
@@ -405,7 +434,7 @@ describeRedis('Redis store: group commit', () => {
     const { store, client, prefix } = await open();
     const script = loadLuaScript('save', 1);
     const nonce = '00000000-0000-4000-8000-000000000003';
-    const args = [`1|${Date.now()}||0|x|lineage|2`, `${nonce} x 5||3\nabc`, 'e1', 'e2'];
+    const args = [`1|${Date.now()}||0||x|lineage|2`, `${nonce} x 5||3\nabc`, 'e1', 'e2'];
     const run = () => client.eval(script.source, 1, `${prefix}{t}:idx`, ...args);
     expect(await run()).toBe(1);
     expect(await run()).toBe(1); // recognized by its nonce: applied already
@@ -416,7 +445,7 @@ describeRedis('Redis store: group commit', () => {
       script.source,
       1,
       `${prefix}{t}:idx`,
-      `1|${Date.now()}||1|y|lineage|1`,
+      `1|${Date.now()}||1||y|lineage|1`,
       `${nonce.replace(/3$/, '4')} y 5||3\nabc`,
       'e3',
       'e4',

@@ -20,7 +20,8 @@
                  are derived from it (…exp, …r:<id>, …meta, …tmp:<nonce>)
     ARGV[1]      how long the answers key lives, in seconds
     then 2 + count arguments per save, in submission order:
-                 the save, packed: "group|now|expiresAt|expectedSeq|checkpointId|log|count"
+                 the save, packed:
+                 "group|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count"
                  (see includes/saveRecord.lua), the record value "<nonce> <checkpointId>
                  <createdAt>|<expiresAt>|<bodyBytes>\n<body>", or the nonce alone (36
                  characters) when the value waits in the group's …tmp:<nonce>, then the count
@@ -29,7 +30,8 @@
   Output: one answer per save, in order:
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied)
-    {1, actualSeq}   conflict: the head is not expectedSeq; nothing of it written
+    {1, actualSeq}   conflict: the head is not expectedSeq, or (actualSeq = expectedSeq) the
+                     record at the head is not expectedId; nothing of it written
     {2}              the task already has a live record with this id; nothing of it written
     {3, reason}      the packed save does not parse; nothing of it written
     {3, 'head', reason}  its task's head is damaged, or no seq can follow it (see
@@ -78,7 +80,8 @@ local deferred = {}
 local i = 2
 while i < #ARGV do
   local value = ARGV[i + 1]
-  local g, now, expiresAt, expectedSeq, id, log, count = string.match(ARGV[i], SAVE_FIELDS)
+  local g, now, expiresAt, expectedSeq, expectedId, id, log, count =
+    string.match(ARGV[i], SAVE_FIELDS)
   count = tonumber(count) or 0
   g = tonumber(g)
   local base = g and baseOf(g)
@@ -86,8 +89,8 @@ while i < #ARGV do
   if i + 1 + count > #ARGV or (count > 0 and log == '') then
     answer = {3, 'the save does not parse'}
   elseif base then
-    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, id, value, deferred, log,
-      i + 2, count)
+    answer = saveRecord(KEYS[g + 1], base, now, expiresAt, expectedSeq, expectedId, id, value,
+      deferred, log, i + 2, count)
   else
     answer = {3, 'the save names no task group'}
   end

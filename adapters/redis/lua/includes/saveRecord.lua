@@ -9,20 +9,27 @@
   RENAMEs it into place (O(1)).
 
   The fast path (a no-TTL save into a task with nothing due to expire) is three commands: one
-  ZMSCORE of the index (':head', ':until', ':next' and the id) decides everything, one ZADD writes
+  ZMSCORE of the index (':head', ':until', ':next', the id and the expectedId) decides everything
+  (a ZRANGE more only when the expectedId is not at the head: to see if another record is), one
+  ZADD writes
   the record's index entry and the new head, one SET writes the value. A save with a TTL adds the
   expiry index entry (written first: a wrong-typed expiry key fails before anything is written)
   and, when it extends the task's lifetime, PEXPIREAT of the task keys. The expiry index is
   scanned, and a v2 task migrated, only when ZMSCORE says so (openTask). The index is read before
   anything is written, and the temp key is checked before: no write can fail after the first.
 
-  SAVE_FIELDS   parses a packed save "group|now|expiresAt|expectedSeq|checkpointId|log|count"
-                (expiresAt and expectedSeq '' when absent; log and count '' when the save
-                appends nothing; one argument, since every argument of a call costs both sides)
-                into its seven fields
-  saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log, from, count)
+  SAVE_FIELDS   parses a packed save
+                "group|now|expiresAt|expectedSeq|expectedId|checkpointId|log|count"
+                (expiresAt, expectedSeq and expectedId '' when absent; log and count '' when the
+                save appends nothing; one argument, since every argument of a call costs both
+                sides) into its eight fields
+  saveRecord(idxKey, base, now, expiresAt, expectedSeq, expectedId, id, value, deferred, log,
+      from, count)
     idxKey   the task's index key "<base>idx" (the other keys are derived from base)
-    now, expiresAt, expectedSeq, id   the packed save's fields (id nil: it did not parse)
+    now, expiresAt, expectedSeq, expectedId, id   the packed save's fields (id nil: it did not
+             parse). With expectedSeq and expectedId, the save is also refused (a conflict at the
+             head) when the task's live record at seq expectedSeq is not expectedId: the task
+             was deleted and started again; with no record there, the seq alone decides
     value    the record value "<nonce> <checkpointId> <createdAt>|<expiresAt>|<bodyBytes>\n<body>"
              (built by the client), or the save's nonce alone (36 characters: shorter than any
              value): then the value is in the task's temp key <base>tmp:<nonce>, RENAMEd into
@@ -40,7 +47,8 @@
     seq              (an integer, no table: the common answer costs least) saved with this
                      sequence number (or this very save was already applied:
                      a call re-sent after a dropped reply is recognized by the record's nonce)
-    {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save)
+    {1, actualSeq}   conflict: the head is not expectedSeq ('' for an unconditional save), or
+                     (actualSeq = expectedSeq) the record at the head is not expectedId
     {2}              the task already has a live record with this id
     {3, reason}      the packed save does not parse; nothing written
     {3, 'head', reason}  the task's head is damaged (its ':head' score is not an integer from
@@ -60,7 +68,7 @@ local function refuseSave(tmpKey, answer)
   return answer
 end
 
-local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]+)|([%w_.-]*)|(%d*)$'
+local SAVE_FIELDS = '^(%d+)|(-?%d+)|(-?%d*)|(%d*)|([%w_.-]*)|([%w_.-]+)|([%w_.-]*)|(%d*)$'
 
 -- The log entries of a save, ARGV[from .. from + count - 1], appended to its log (types checked).
 local function appendEntries(base, log, from, count)
@@ -88,15 +96,21 @@ local function errorText(reply)
   return tostring(reply)
 end
 
-local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, deferred, log,
-    from, count)
+local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, expectedId, id, value,
+    deferred, log, from, count)
   local tmpKey = false
   if #value == NONCE_LENGTH then tmpKey = base .. 'tmp:' .. value end
   if not id then return refuseSave(tmpKey, {3, 'the save does not parse'}) end
+  if expectedSeq == '' then expectedId = '' end
 
-  local s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
+  local s
+  if expectedId ~= '' then
+    s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id, expectedId)
+  else
+    s = redis.pcall('ZMSCORE', idxKey, ':head', ':until', ':next', id)
+  end
   if s.err then return refuseSave(tmpKey, {8, s.err}) end
-  local head, lifetime, nextAt, entry = s[1], s[2], s[3], s[4]
+  local head, lifetime, nextAt, entry, expectedAt = s[1], s[2], s[3], s[4], s[5]
   local score = head
   if head and nextAt == '-inf' and lifetime == '-inf' then
     head = headOfScore(score)
@@ -131,6 +145,12 @@ local function saveRecord(idxKey, base, now, expiresAt, expectedSeq, id, value, 
   end
   if expectedSeq ~= '' and tonumber(expectedSeq) ~= head then
     return refuseSave(tmpKey, {1, head})
+  end
+  -- expectedId not at the head (or swept as expired): is another live record there? (openTask
+  -- left no record due to expire in the index.) Records have scores from 1 up, nothing else.
+  if expectedId ~= '' and head > 0 and (not expectedAt or tonumber(expectedAt) ~= head) then
+    local atHead = redis.call('ZRANGE', idxKey, head, head, 'BYSCORE', 'LIMIT', 0, 1)[1]
+    if atHead and atHead ~= expectedId then return refuseSave(tmpKey, {1, head}) end
   end
   if entry then return refuseSave(tmpKey, {2}) end
   if tmpKey and redis.call('EXISTS', tmpKey) == 0 then return {6} end
