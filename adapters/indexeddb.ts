@@ -77,7 +77,9 @@ export interface IndexedDbStoreOptions extends CheckpointStoreOptions {
    * Database name of the default store (ignored when `store` is given). Default:
    * `'mcp-orchestration'`. The store creates its object store (`checkpoints`) with the database:
    * name a database of its own, not one the app already has (every call would fail with a
-   * `StorageError`); to share the app's database, pass `store` on an object store it owns.
+   * `StorageError`); to share the app's database, create an object store for the checkpoints in
+   * the app's own upgrade (`onupgradeneeded`) and pass `store: createStore(dbName, thatName)`
+   * (idb-keyval's `createStore` makes its object store only when it creates the database).
    */
   readonly dbName?: string;
   /** Most expired records a save removes on the way (0: only `sweepExpired` removes them). Default: 16. */
