@@ -8,9 +8,9 @@ import {
 import { CliError, ExitCode, errorCode, usageError } from './cli-error.js';
 import {
   type Command,
-  countOption,
   type Invocation,
   idArgument,
+  integerOption,
   isoTime,
   taskIdArgument,
   writeJson,
@@ -216,12 +216,15 @@ export const checkpointsCommand: Command = {
       throw usageError(`checkpoints ${action} takes no checkpoint id`);
     }
     // Checked before the store is opened: a usage error touches nothing.
-    const limit = countOption('--limit', limitText, DEFAULT_LIST_LIMIT);
-    const keep = countOption('--keep', keepText, 3);
+    const limit = integerOption('--limit', limitText, DEFAULT_LIST_LIMIT, {
+      min: 0,
+      note: '(0: all)',
+    });
     // Keeping none would leave lineage without a checkpoint: a task nothing can show or resume.
-    if (keep < 1) {
-      throw usageError('--keep must be at least 1 (delete TASK --all deletes the whole task)');
-    }
+    const keep = integerOption('--keep', keepText, 3, {
+      min: 1,
+      note: '(checkpoints delete TASK --all deletes the whole task)',
+    });
     const manager = await getCheckpointManager((await invocation.store()).store);
     const { io } = invocation;
     const json = invocation.flag('json');

@@ -108,12 +108,36 @@ export function isoTime(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
-/** The integer ≥ 0 an option gives (`fallback` when absent); a usage error otherwise. */
-export function countOption(name: string, text: string | undefined, fallback: number): number {
+/** The integers an option takes: from `min`, up to `max` if given; `note` follows the range. */
+export interface IntegerRange {
+  readonly min: number;
+  readonly max?: number;
+  /** What the message adds after the range, e.g. `(0: all)`. */
+  readonly note?: string;
+}
+
+/**
+ * The integer an option gives (`fallback` when absent), in `range`; a usage error otherwise,
+ * stating the option's one range whatever the bad value (`abc`, `-1`, `0`, `1.5`, too large).
+ */
+export function integerOption(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  range: IntegerRange,
+): number {
   if (text === undefined) return fallback;
-  const count = Number(text);
-  if (!(/^\d+$/.test(text) && Number.isSafeInteger(count))) {
-    throw usageError(`${name} must be an integer ≥ 0, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  const { min, max, note } = range;
+  const valid =
+    /^\d+$/.test(text) &&
+    Number.isSafeInteger(value) &&
+    value >= min &&
+    (max === undefined || value <= max);
+  if (!valid) {
+    const bounds = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    const after = note === undefined ? '' : ` ${note}`;
+    throw usageError(`${name} must be an integer ${bounds}${after}, got ${JSON.stringify(text)}`);
   }
-  return count;
+  return value;
 }

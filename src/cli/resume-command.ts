@@ -1,4 +1,5 @@
-import { getCheckpointManager, UnknownTaskError, UnknownWorkflowError } from 'mcp-orchestration';
+import { getCheckpointManager, UnknownTaskError } from 'mcp-orchestration';
+import { usageError } from './cli-error.js';
 import { createCliRuntime } from './cli-runtime.js';
 import { type Command, taskIdArgument, writeLines } from './command.js';
 import { taskWorkflow } from './export-command.js';
@@ -34,9 +35,13 @@ export const resumeCommand: Command = {
     // Refused before anything is printed; the runtime's lease claim refuses it too (racing
     // processes included), before it runs anything.
     if (!finished) await assertNotLeased(opened.store, taskId);
-    // An unfinished task runs its workflow: without its module, refused before "Resuming…".
+    // An unfinished task runs its workflow: without its module, refused before "Resuming…". A
+    // missing argument, so a usage error (exit code 2), as send's and export's missing --file is.
     if (!finished && workflow === undefined) {
-      throw new UnknownWorkflowError(taskId, latest.machine?.id);
+      const runs = latest.machine === undefined ? 'its workflow' : `workflow ${latest.machine.id}`;
+      throw usageError(
+        `Task ${taskId} is ${latest.status}, and resuming it runs ${runs}: pass its module with --file FILE`,
+      );
     }
     const runtime = createCliRuntime(opened.store, workflow === undefined ? [] : [workflow], {
       lease: !finished,

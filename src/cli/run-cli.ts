@@ -47,9 +47,9 @@ export const COMMANDS: readonly Command[] = [
 
 const EXIT_CODES = [
   'Exit codes: 0 ok, 1 failure (store, runtime, failed or cancelled workflow), 2 usage',
-  '(bad command, option, id or JSON), 3 task or checkpoint not found, 130 interrupted',
-  '(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 141 run stopped because its output was closed',
-  '(`| head`).',
+  '(bad command, option, id or JSON, a missing argument such as --file), 3 task or checkpoint',
+  'not found, 130 interrupted (Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 141 run stopped because',
+  'its output was closed (`| head`).',
 ].join('\n');
 
 /** An option as its help shows it: `-h, --help`, `    --keep N`. */

@@ -1,24 +1,60 @@
-import { createCheckpointId, TaskExistsError } from 'mcp-orchestration';
+import {
+  type CheckpointStore,
+  createCheckpointId,
+  getCheckpointManager,
+  type OrchestrationError,
+  TaskExistsError,
+  TaskLeasedError,
+} from 'mcp-orchestration';
 import { usageError } from './cli-error.js';
-import { createCliRuntime } from './cli-runtime.js';
+import { cliLeaseOwner, createCliRuntime } from './cli-runtime.js';
 import { type Command, jsonArgument, taskIdArgument, writeLines } from './command.js';
 import { loadWorkflowModule } from './load-workflow.js';
+import { assertNotLeased, isFinished } from './task-guards.js';
 import { resumeCommandLine, storeArgument, watchRun } from './watch-run.js';
 
+/** The follow-up commands {@link existingTask} may advise, for a task run from `file`. */
+interface NextCommands {
+  readonly resume: string;
+  readonly status: string;
+  readonly remove: string;
+}
+
 /**
- * The `TaskExistsError` of `run` on a task id the store has, saying how the command line goes
- * on (the library's message speaks of `start`'s `ifExists` option and of `deleteTask`): resume
- * it, or, when its checkpoints were all deleted, delete what is left of it.
+ * Why `run` refuses a task id the store has, saying how the command line goes on (the library's
+ * `TaskExistsError` speaks of `start`'s `ifExists` option and of `deleteTask`):
+ * - a worker or another `mcp-orch` holds a live lease on it: it runs there (`TaskLeasedError`,
+ *   naming the holder and until when, as `resume` and `send` say), and resuming it here would be
+ *   refused the same way;
+ * - it has finished: it is not one to continue, so `status` shows it, or delete it to run it again;
+ * - its checkpoints were all deleted: delete what is left of it;
+ * - else (running with no live holder, suspended, paused): `resume` continues it.
  */
-function taskExists(
+async function existingTask(
+  store: CheckpointStore,
   taskId: string,
   hasCheckpoints: boolean,
-  next: { resume: string; remove: string },
-): TaskExistsError {
+  next: NextCommands,
+): Promise<OrchestrationError> {
+  const lease = await store.readLease(taskId);
+  // Not this process's own: `start` claims the lease before it finds the task exists (a writer
+  // that created it since the check), and releases it without waiting.
+  if (lease !== undefined && lease.owner !== cliLeaseOwner()) {
+    return new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
+  }
   const error = new TaskExistsError(taskId, false, hasCheckpoints);
-  error.message = hasCheckpoints
-    ? `Task ${taskId} already has checkpoints: continue it with \`${next.resume}\`, or pick another --task`
-    : `Task ${taskId} has no checkpoint left to resume, but its lineage remains: delete it with \`${next.remove}\`, or pick another --task`;
+  if (!hasCheckpoints) {
+    error.message = `Task ${taskId} has no checkpoint left to resume, but its lineage remains: delete it with \`${next.remove}\`, or pick another --task`;
+    return error;
+  }
+  // Unreadable (a corrupt checkpoint): resume reports what is wrong with it.
+  const latest = await getCheckpointManager(store)
+    .then((manager) => manager.loadLatestCheckpoint(taskId, { snapshot: false }))
+    .catch(() => undefined);
+  error.message =
+    latest !== undefined && isFinished(latest.status)
+      ? `Task ${taskId} has finished (${latest.status}): see it with \`${next.status}\`, delete it with \`${next.remove}\`, or pick another --task`
+      : `Task ${taskId} already has checkpoints: continue it with \`${next.resume}\`, or pick another --task`;
   return error;
 }
 
@@ -58,15 +94,19 @@ export const runCommand: Command = {
     const { workflow } = loaded;
     const taskId = taskIdArgument(given ?? `${workflow.id}-${createCheckpointId().toLowerCase()}`);
     const opened = await invocation.store();
-    const next = {
+    const next: NextCommands = {
       resume: resumeCommandLine(taskId, { file, store: opened }),
+      status: `mcp-orch status ${taskId}${storeArgument(opened)}`,
       remove: `mcp-orch checkpoints delete ${taskId} --all${storeArgument(opened)}`,
     };
-    // Refused before anything is printed (the runtime refuses it too, racing writers included).
+    // Refused before anything is printed (the runtime refuses it too, racing writers included):
+    // a task the store has, or one a worker or another mcp-orch leases (one that is starting
+    // there, its first checkpoint not written yet).
     if ((await opened.store.head(taskId)) > 0) {
       const hasCheckpoints = (await opened.store.list(taskId)).length > 0;
-      throw taskExists(taskId, hasCheckpoints, next);
+      throw await existingTask(opened.store, taskId, hasCheckpoints, next);
     }
+    await assertNotLeased(opened.store, taskId);
     const runtime = createCliRuntime(opened.store, [workflow]);
     if (!invocation.flag('json')) {
       writeLines(invocation.io, [
@@ -80,9 +120,9 @@ export const runCommand: Command = {
       begin: () =>
         runtime
           .start(workflow, input === undefined ? (loaded.input ?? {}) : input.value, { taskId })
-          .catch((error: unknown) => {
+          .catch(async (error: unknown) => {
             throw error instanceof TaskExistsError
-              ? taskExists(taskId, error.hasCheckpoints, next)
+              ? await existingTask(opened.store, taskId, error.hasCheckpoints, next)
               : error;
           }),
       file: file,

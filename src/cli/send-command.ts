@@ -62,6 +62,8 @@ export const sendCommand: Command = {
         return run;
       },
       suspendedAfter: () => sentAt,
+      // Nothing shown as progress for an event refused; once it is taken, all of it.
+      showProgress: () => sentAt !== undefined,
       file: file,
       store: opened,
     });

@@ -4,11 +4,11 @@ import {
   type RunStatus,
   type TaskLease,
 } from 'mcp-orchestration';
-import { ExitCode, usageError } from './cli-error.js';
+import { ExitCode } from './cli-error.js';
 import {
   type Command,
-  countOption,
   idArgument,
+  integerOption,
   isoTime,
   writeJson,
   writeLines,
@@ -51,17 +51,17 @@ export const tasksCommand: Command = {
     limit: {
       type: 'string',
       value: 'N',
-      description: `how many task ids to read (default ${DEFAULT_LIMIT})`,
+      description: `how many task ids to read, 1 to ${MAX_LIST_TASKS_LIMIT} (default ${DEFAULT_LIMIT})`,
     },
   },
   positionals: { min: 0, max: 0 },
   async run(invocation) {
     const afterText = invocation.string('after');
     const after = afterText === undefined ? undefined : idArgument('taskId', afterText);
-    const limit = countOption('--limit', invocation.string('limit'), DEFAULT_LIMIT);
-    if (limit < 1 || limit > MAX_LIST_TASKS_LIMIT) {
-      throw usageError(`--limit must be from 1 to ${MAX_LIST_TASKS_LIMIT}, got ${limit}`);
-    }
+    const limit = integerOption('--limit', invocation.string('limit'), DEFAULT_LIMIT, {
+      min: 1,
+      max: MAX_LIST_TASKS_LIMIT,
+    });
     const opened = await invocation.store();
     const { store } = opened;
     const listing = await createRuntime({ store }).listTasks({ limit, after });

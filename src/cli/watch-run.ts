@@ -2,13 +2,14 @@ import {
   type Context,
   isOrchestrationError,
   type Runtime,
+  type RuntimeEvent,
   type WorkflowRun,
   type WorkflowStep,
 } from 'mcp-orchestration';
 import { CliError, ExitCode } from './cli-error.js';
 import { type Invocation, writeJson, writeLines } from './command.js';
 import type { OpenedStore } from './open-store.js';
-import { createProgressDisplay } from './progress-display.js';
+import { createProgressDisplay, type ProgressDisplay } from './progress-display.js';
 import { printable } from './terminal-text.js';
 
 /** What {@link watchRun} watches. */
@@ -35,6 +36,13 @@ export interface WatchRunOptions {
    * (by the resume under it) and does not end the watch. Absent: every `suspended` one does.
    */
   readonly suspendedAfter?: () => number | undefined;
+  /**
+   * For `send`: whether the run's progress is shown yet (once its event was accepted). Until then
+   * the runtime's events are held, and the display is not even drawn: an event refused
+   * (`EVENT_NOT_ACCEPTED`) prints no progress at all, not the resumed waiting step as `started`.
+   * Held events are shown, in order, once it says yes. Absent: shown from the start.
+   */
+  readonly showProgress?: () => boolean;
 }
 
 type Outcome =
@@ -134,9 +142,18 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
   const { io } = invocation;
   const { runtime, taskId } = options;
   const json = invocation.flag('json');
-  const display = json
-    ? undefined
-    : createProgressDisplay(io.stdout, { taskId, plan: options.plan });
+  let display: ProgressDisplay | undefined;
+  /** Events held until the progress is shown (see `showProgress`). */
+  let held: RuntimeEvent[] = [];
+  /** Draws the display (once) and the events held for it, if progress is shown by now. */
+  const showHeld = (): boolean => {
+    if (json || !(options.showProgress?.() ?? true)) return false;
+    display ??= createProgressDisplay(io.stdout, { taskId, plan: options.plan });
+    for (const event of held) display.update(event);
+    held = [];
+    return true;
+  };
+  showHeld();
 
   let onSuspended = (): void => {};
   const suspended = new Promise<Outcome>((resolve) => {
@@ -177,7 +194,8 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
     return after !== undefined && seq > after;
   };
   const unsubscribe = runtime.subscribe((event) => {
-    display?.update(event);
+    if (showHeld()) display?.update(event);
+    else if (!json) held.push(event);
     if (event.type === 'checkpoint.saved' && event.taskId === taskId) {
       if (event.status === 'suspended' && endsWatch(event.seq)) onSuspended();
     }
@@ -194,6 +212,7 @@ async function watch(invocation: Invocation, options: WatchRunOptions): Promise<
     ]);
     if (begun.kind === 'begun') {
       run = begun.started;
+      showHeld(); // what happened while it began (send: the event is accepted by now)
       run.result.catch(() => {}); // settled below, or abandoned on suspend or a stop
       if (await options.waitsAsCheckpointed?.(run)) onSuspended();
       outcome = await Promise.race([

@@ -34,7 +34,7 @@ describe('mcp-orch checkpoints', { timeout: 120_000 }, () => {
     expect(pruned.code).toBe(2);
     expect(pruned.stdout).toBe('');
     expect(pruned.stderr).toBe(
-      'mcp-orch: --keep must be at least 1 (delete TASK --all deletes the whole task) (USAGE)\n',
+      'mcp-orch: --keep must be an integer ≥ 1 (checkpoints delete TASK --all deletes the whole task), got "0" (USAGE)\n',
     );
     const listed = JSON.parse(
       (await cli('checkpoints', 'list', 'ec_prune', '--json')).stdout,

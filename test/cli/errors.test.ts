@@ -99,9 +99,11 @@ describe('mcp-orch errors: one line on stderr, and an exit code by kind', {
     expect((await cli('run', 'words.mjs', '--task', 'taken')).code).toBe(0);
     const again = await cli('run', 'words.mjs', '--task', 'taken');
     expectOneLineError(again, 1, 'TASK_EXISTS');
-    // The command line's way on, not the library's (`{ ifExists: 'resume' }`).
+    // The command line's way on, not the library's (`{ ifExists: 'resume' }`); a finished task
+    // is not one to continue.
+    const store = `--store file:${join(dir, 'store')}`;
     expect(again.stderr).toBe(
-      `mcp-orch: Task taken already has checkpoints: continue it with \`mcp-orch resume taken --file words.mjs --store file:${join(dir, 'store')}\`, or pick another --task (TASK_EXISTS)\n`,
+      `mcp-orch: Task taken has finished (completed): see it with \`mcp-orch status taken ${store}\`, delete it with \`mcp-orch checkpoints delete taken --all ${store}\`, or pick another --task (TASK_EXISTS)\n`,
     );
     // Resuming a failed task gives its failure again, from its final checkpoint.
     const resumed = await cli('resume', 'broken');

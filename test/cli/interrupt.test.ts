@@ -35,11 +35,11 @@ describe('mcp-orch run, interrupted by Ctrl-C', { timeout: 90_000 }, () => {
       false,
     ]);
 
-    // Its workflow must be given to go on.
+    // Its workflow must be given to go on: a missing argument (2).
     const blind = await runCli(['resume', 'int_1', '--store', store], { cwd: dir });
-    expect(blind.code).toBe(1);
+    expect(blind.code).toBe(2);
     expect(blind.stderr).toBe(
-      'mcp-orch: Task int_1: workflow words is not registered with the runtime; pass the workflow module with --file FILE (WORKFLOW_NOT_FOUND)\n',
+      'mcp-orch: Task int_1 is paused, and resuming it runs workflow words: pass its module with --file FILE (USAGE)\n',
     );
 
     const resumed = await runCli(resumeLine.split(' ').slice(1), { cwd: dir });

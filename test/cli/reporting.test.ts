@@ -128,10 +128,10 @@ describe('usage and errors', { timeout: 120_000 }, () => {
   it('resume of an unfinished task without --file fails before saying it resumes', async () => {
     expect((await cli('run', 'approval.mjs', '--task', 'blind_1')).code).toBe(0);
     const resumed = await cli('resume', 'blind_1');
-    expect(resumed.code).toBe(1);
+    expect(resumed.code).toBe(2);
     expect(resumed.stdout).toBe('');
     expect(resumed.stderr).toBe(
-      'mcp-orch: Task blind_1: workflow approval is not registered with the runtime; pass the workflow module with --file FILE (WORKFLOW_NOT_FOUND)\n',
+      'mcp-orch: Task blind_1 is suspended, and resuming it runs workflow approval: pass its module with --file FILE (USAGE)\n',
     );
   });
 

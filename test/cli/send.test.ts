@@ -196,7 +196,9 @@ describe('mcp-orch tasks', { timeout: 120_000 }, () => {
 
     const bad = await tasks('tasks', '--limit', '0');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--limit must be from 1 to 10000');
+    expect(bad.stderr).toBe(
+      'mcp-orch: --limit must be an integer from 1 to 10000, got "0" (USAGE)\n',
+    );
 
     // purge deletes finished tasks only: doc_b once cancelled, never the suspended doc_a.
     expect((await tasks('purge', '--older-than', '0s')).stdout).toBe(
