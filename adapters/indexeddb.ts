@@ -13,8 +13,8 @@ import type {
   SaveRecordOptions,
 } from '../src/checkpoint/checkpoint-store.js';
 import {
+  assertAppendLogAtArgs,
   assertKeepLatest,
-  assertLogAt,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -326,10 +326,7 @@ export function createIndexedDbStore(
       entries: readonly string[],
       appendOptions?: AppendLogAtOptions,
     ): Promise<ConditionalAppend> {
-      assertValidId('taskId', taskId);
-      assertValidId('log name', name);
-      assertLogAt(at);
-      assertLogEntries(entries, maxRecordBytes, name);
+      assertAppendLogAtArgs(taskId, name, at, entries, maxRecordBytes);
       const requireHead = appendOptions?.requireHead === true;
       const time = now();
       const mode = entries.length === 0 ? 'readonly' : 'readwrite';

@@ -14,9 +14,9 @@ import type {
   TaskLease,
 } from '../src/checkpoint/checkpoint-store.js';
 import {
+  assertAppendLogAtArgs,
   assertKeepLatest,
   assertLeaseArgs,
-  assertLogAt,
   assertLogEntries,
   assertLogEntriesRead,
   assertReadLogOptions,
@@ -358,10 +358,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CheckpointS
       entries: readonly string[],
       appendOptions?: AppendLogAtOptions,
     ): Promise<ConditionalAppend> {
-      assertValidId('taskId', taskId);
-      assertValidId('log name', name);
-      assertLogAt(at);
-      assertLogEntries(entries, maxRecordBytes, name);
+      assertAppendLogAtArgs(taskId, name, at, entries, maxRecordBytes);
       // Checked and appended in one synchronous step: nothing (a deleteTask) comes in between.
       const length = logs.get(logKey(taskId, name))?.length ?? 0;
       const task = liveTask(taskId);

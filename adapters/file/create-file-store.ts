@@ -16,9 +16,9 @@ import {
   type TaskLease,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
+  assertAppendLogAtArgs,
   assertKeepLatest,
   assertLeaseArgs,
-  assertLogAt,
   assertLogEntries,
   assertNoAppendOnSave,
   assertReadLogOptions,
@@ -232,10 +232,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
       entries: readonly string[],
       appendOptions?: AppendLogAtOptions,
     ): Promise<ConditionalAppend> {
-      assertValidId('taskId', taskId);
-      assertValidId('log name', name);
-      assertLogAt(at);
-      assertLogEntries(entries, maxRecordBytes, name);
+      assertAppendLogAtArgs(taskId, name, at, entries, maxRecordBytes);
       const requireHead = appendOptions?.requireHead === true;
       return run('appendLogAt', taskId, () =>
         appendTaskLogAt(ctx, taskId, name, at, entries, requireHead),

@@ -9,8 +9,8 @@ import {
   type ReadLogOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
+  assertAppendLogAtArgs,
   assertKeepLatest,
-  assertLogAt,
   assertLogEntries,
   assertReadLogOptions,
 } from '../../src/checkpoint/store-guards.js';
@@ -245,10 +245,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
       entries: readonly string[],
       appendOptions?: AppendLogAtOptions,
     ): Promise<ConditionalAppend> {
-      assertValidId('taskId', taskId);
-      assertValidId('log name', name);
-      assertLogAt(at);
-      assertLogEntries(entries, maxRecordBytes, name);
+      assertAppendLogAtArgs(taskId, name, at, entries, maxRecordBytes);
       const k = keysOf(taskId);
       // One script: the log's length (and the task's head, if asked) are checked where the
       // entries are pushed, so a deleteTask comes wholly before or after it.

@@ -130,6 +130,23 @@ export function assertLogAt(at: number): void {
   }
 }
 
+/**
+ * Validates the arguments of `appendLogAt` (its ids, `at`, and each entry within the bound),
+ * before a store reads or writes anything.
+ */
+export function assertAppendLogAtArgs(
+  taskId: string,
+  name: string,
+  at: number,
+  entries: readonly string[],
+  maxRecordBytes: number,
+): void {
+  assertValidId('taskId', taskId);
+  assertValidId('log name', name);
+  assertLogAt(at);
+  assertLogEntries(entries, maxRecordBytes, name);
+}
+
 /** Validates the options of `readLog`: `from` and `limit` are integers ≥ 0. */
 export function assertReadLogOptions(options: ReadLogOptions | undefined): void {
   for (const key of ['from', 'limit'] as const) {
