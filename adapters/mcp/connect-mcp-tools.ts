@@ -7,6 +7,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ToolCallError } from '../../src/errors.js';
+import { assertTimerDelay, MAX_TIMER_DELAY_MS } from '../../src/timer-delay.js';
 import { type ConnectPhase, connectError, type McpServerDescription } from './connect-failure.js';
 import {
   disconnectedError,
@@ -26,19 +27,11 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** How long a connect may take by default, from starting the transport to the tools listed (ms). */
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
-/** The longest delay timers take (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
 /** `connectTimeoutMs` as a timer delay (`Infinity`: the longest); out of range is a `TypeError`. */
 function connectTimeoutOf(timeoutMs: number | undefined): number {
   if (timeoutMs === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
-  if (timeoutMs === Number.POSITIVE_INFINITY) return MAX_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new TypeError(
-      `connectTimeoutMs must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, or Infinity for no practical limit; got ${String(timeoutMs)}`,
-    );
-  }
-  return timeoutMs;
+  assertTimerDelay('connectTimeoutMs', timeoutMs, 'no practical limit');
+  return Math.min(timeoutMs, MAX_TIMER_DELAY_MS);
 }
 
 /** Options of {@link connectMcpTools} and the `connectMcp*` connectors. */

@@ -11,6 +11,7 @@ import { InvalidIdError, ToolCallError, ToolInputError } from '../../src/errors.
 import { assertValidId, isValidId, MAX_ID_LENGTH } from '../../src/ids.js';
 import { assertJson, type JsonObject, type JsonValue } from '../../src/json.js';
 import type { TargetCallHelpers, ToolTarget } from '../../src/router/routing-target.js';
+import { assertTimerDelay, MAX_TIMER_DELAY_MS } from '../../src/timer-delay.js';
 import { compileJsonSchemaCheck, type JsonSchemaCheck } from './json-schema-check.js';
 import { assertTargetOptionsOf } from './option-keys.js';
 
@@ -59,9 +60,6 @@ export interface McpToolTarget extends ToolTarget {
    */
   readonly tool: Tool;
 }
-
-/** The longest delay timers take (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * What targets call through: an SDK client, and the tools its server lists on the current
@@ -125,13 +123,8 @@ export function fixedToolSource(client: Client, tools: readonly Tool[]): McpTool
  */
 function timeoutOf(timeoutMs: number | undefined, toolName: string): number | undefined {
   if (timeoutMs === undefined) return undefined;
-  if (timeoutMs === Number.POSITIVE_INFINITY) return MAX_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new TypeError(
-      `timeoutMs of tool ${toolName} must be a number of ms from 1 to ${MAX_TIMEOUT_MS}, or Infinity for no practical limit; got ${String(timeoutMs)}`,
-    );
-  }
-  return timeoutMs;
+  assertTimerDelay(`timeoutMs of tool ${toolName}`, timeoutMs, 'no practical limit');
+  return Math.min(timeoutMs, MAX_TIMER_DELAY_MS);
 }
 
 /** What `assertJson` says of a value that is not JSON, or `undefined` when it is. */

@@ -2,9 +2,7 @@ import {
   type CheckpointStore,
   createCheckpointId,
   getCheckpointManager,
-  type OrchestrationError,
   TaskExistsError,
-  TaskLeasedError,
 } from 'mcp-orchestration';
 import { usageError } from './cli-error.js';
 import { cliLeaseOwner, createCliRuntime } from './cli-runtime.js';
@@ -23,9 +21,9 @@ interface NextCommands {
 /**
  * Why `run` refuses a task id the store has, saying how the command line goes on (the library's
  * `TaskExistsError` speaks of `start`'s `ifExists` option and of `deleteTask`):
- * - a worker or another `mcp-orch` holds a live lease on it: it runs there (`TaskLeasedError`,
- *   naming the holder and until when, as `resume` and `send` say), and resuming it here would be
- *   refused the same way;
+ * - a worker or another `mcp-orch` holds a live lease on it: it runs there (a `TaskLeasedError`,
+ *   thrown, naming the holder and until when, as `resume` and `send` say), and resuming it here
+ *   would be refused the same way;
  * - it has finished: it is not one to continue, so `status` shows it, or delete it to run it again;
  * - its checkpoints were all deleted: delete what is left of it;
  * - else (running with no live holder, suspended, paused): `resume` continues it.
@@ -35,13 +33,10 @@ async function existingTask(
   taskId: string,
   hasCheckpoints: boolean,
   next: NextCommands,
-): Promise<OrchestrationError> {
-  const lease = await store.readLease(taskId);
-  // Not this process's own: `start` claims the lease before it finds the task exists (a writer
+): Promise<TaskExistsError> {
+  // Not this process's own lease: `start` claims it before it finds the task exists (a writer
   // that created it since the check), and releases it without waiting.
-  if (lease !== undefined && lease.owner !== cliLeaseOwner()) {
-    return new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
-  }
+  await assertNotLeased(store, taskId, cliLeaseOwner());
   const error = new TaskExistsError(taskId, false, hasCheckpoints);
   if (!hasCheckpoints) {
     error.message = `Task ${taskId} has no checkpoint left to resume, but its lineage remains: delete it with \`${next.remove}\`, or pick another --task`;

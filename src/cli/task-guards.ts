@@ -11,11 +11,18 @@ import {
  * Throws `TaskLeasedError` when a worker holds a live lease on the task (a runtime with the
  * `lease` option runs it, another `mcp-orch` process does, or either did until less than a
  * lease's TTL ago). The command line's runtime claims the lease itself (`createCliRuntime`) and
- * is refused then too; this checks first, before the command prints anything.
+ * is refused then too; this checks first, before the command prints anything. A lease held by
+ * `exceptOwner` (this process's own) does not count.
  */
-export async function assertNotLeased(store: CheckpointStore, taskId: string): Promise<void> {
+export async function assertNotLeased(
+  store: CheckpointStore,
+  taskId: string,
+  exceptOwner?: string,
+): Promise<void> {
   const lease = await store.readLease(taskId);
-  if (lease !== undefined) throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
+  if (lease !== undefined && lease.owner !== exceptOwner) {
+    throw new TaskLeasedError(taskId, lease.owner, lease.expiresAt);
+  }
 }
 
 /** Whether a task with this status has finished (`completed`, `error`, `cancelled`). */
