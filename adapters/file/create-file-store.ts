@@ -1,19 +1,18 @@
 import { resolve } from 'node:path';
-import {
-  type AppendLogAtOptions,
-  type CheckpointRecord,
-  type CheckpointRecordMeta,
-  type CheckpointStore,
-  type CheckpointStoreOptions,
-  type ConditionalAppend,
-  DEFAULT_MAX_RECORD_BYTES,
-  type LeaseClaim,
-  type ListTasksOptions,
-  type NewCheckpointRecord,
-  type ReadLogOptions,
-  type SavedRecord,
-  type SaveRecordOptions,
-  type TaskLease,
+import type {
+  AppendLogAtOptions,
+  CheckpointRecord,
+  CheckpointRecordMeta,
+  CheckpointStore,
+  CheckpointStoreOptions,
+  ConditionalAppend,
+  LeaseClaim,
+  ListTasksOptions,
+  NewCheckpointRecord,
+  ReadLogOptions,
+  SavedRecord,
+  SaveRecordOptions,
+  TaskLease,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
   assertAppendLogAtArgs,
@@ -24,6 +23,7 @@ import {
   assertReadLogOptions,
   assertSavable,
   listTasksOptions,
+  maxRecordBytesOption,
 } from '../../src/checkpoint/store-guards.js';
 import { OrchestrationError, StorageError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
@@ -144,11 +144,7 @@ export function createFileStore(options: FileStoreOptions): CheckpointStore {
     throw new TypeError('directory must be a non-empty path');
   }
   const root = resolve(options.directory);
-  const maxRecordBytes = positive(
-    'maxRecordBytes',
-    options.maxRecordBytes,
-    DEFAULT_MAX_RECORD_BYTES,
-  );
+  const maxRecordBytes = maxRecordBytesOption(options.maxRecordBytes);
   const staleMs = positive('lockStaleMs', options.lockStaleMs, 10_000);
   const timeoutMs = positive('lockTimeoutMs', options.lockTimeoutMs, 30_000);
   const now = options.now ?? Date.now;

@@ -1,18 +1,18 @@
-import {
-  type AppendLogAtOptions,
-  type CheckpointRecord,
-  type CheckpointRecordMeta,
-  type CheckpointStore,
-  type CheckpointStoreOptions,
-  type ConditionalAppend,
-  DEFAULT_MAX_RECORD_BYTES,
-  type ReadLogOptions,
+import type {
+  AppendLogAtOptions,
+  CheckpointRecord,
+  CheckpointRecordMeta,
+  CheckpointStore,
+  CheckpointStoreOptions,
+  ConditionalAppend,
+  ReadLogOptions,
 } from '../../src/checkpoint/checkpoint-store.js';
 import {
   assertAppendLogAtArgs,
   assertKeepLatest,
   assertLogEntries,
   assertReadLogOptions,
+  maxRecordBytesOption,
 } from '../../src/checkpoint/store-guards.js';
 import { InvalidIdError, RecordTooLargeError, StorageError } from '../../src/errors.js';
 import { assertValidId } from '../../src/ids.js';
@@ -107,10 +107,7 @@ export function createRedisStore(options: RedisStoreOptions): CheckpointStore {
     const reason = 'use up to 100 of A-Z a-z 0-9 _ . : -';
     throw new InvalidIdError('Redis key prefix', String(prefix), reason);
   }
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  if (!(Number.isSafeInteger(maxRecordBytes) && maxRecordBytes > 0)) {
-    throw new TypeError(`maxRecordBytes must be an integer > 0, got ${maxRecordBytes}`);
-  }
+  const maxRecordBytes = maxRecordBytesOption(options.maxRecordBytes);
   const context = createStoreContext({
     client,
     prefix,
